@@ -1,0 +1,153 @@
+/**
+ * GPT weights as typed tensors, their validation against a config, and seeded random weights.
+ *
+ * Linear weights are [in, out] (y = x · W + b, as HF Conv1D and FT store them). The fused QKV
+ * projection's output columns are Q heads, then K heads, then V heads: [H, (NH + 2·NKV)·HS].
+ */
+import type { ActDType } from '../dtype.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { fromValues, type Tensor } from '../tensor.js';
+import { headSize, qkvWidth, type GptConfig } from './config.js';
+
+export interface LinearWeights {
+  /** [in, out]. */
+  readonly weight: Tensor<ActDType>;
+  /** [out]; present iff config.bias. */
+  readonly bias?: Tensor<ActDType>;
+}
+
+export interface LayerNormWeights {
+  /** [H]. */
+  readonly gamma: Tensor<ActDType>;
+  /** [H]; present iff config.bias. */
+  readonly beta?: Tensor<ActDType>;
+}
+
+export interface GptLayerWeights {
+  readonly ln1: LayerNormWeights;
+  /** [H, (NH + 2·NKV)·HS]. */
+  readonly qkv: LinearWeights;
+  /** [NH·HS, H]. */
+  readonly attnOut: LinearWeights;
+  readonly ln2: LayerNormWeights;
+  /** [H, I]. */
+  readonly fc: LinearWeights;
+  /** [H, I]; swiglu only. */
+  readonly gate?: LinearWeights;
+  /** [I, H]. */
+  readonly proj: LinearWeights;
+}
+
+export interface GptWeights {
+  /** [V, H]. */
+  readonly wte: Tensor<ActDType>;
+  /** [P, H]; learned positions only (rotaryPct = 0). */
+  readonly wpe?: Tensor<ActDType>;
+  readonly layers: readonly GptLayerWeights[];
+  readonly lnF: LayerNormWeights;
+  /** [V, H]; absent = tied to wte. */
+  readonly lmHead?: Tensor<ActDType>;
+}
+
+export interface GptModel {
+  readonly config: GptConfig;
+  readonly weights: GptWeights;
+}
+
+/** Check every tensor's presence, shape and dtype against the config; errors name the tensor path. */
+export function validateGptWeights(config: GptConfig, w: GptWeights): void {
+  const op = 'validateGptWeights';
+  const check = (path: string, t: Tensor | undefined, shape: readonly number[] | undefined): void => {
+    if (shape === undefined) {
+      if (t !== undefined) throw new ShapeError({ op, what: path, expected: 'absent for this config', got: `[${t.shape.join(', ')}]` });
+      return;
+    }
+    if (t === undefined) throw new ShapeError({ op, what: path, expected: `[${shape.join(', ')}]`, got: 'missing' });
+    if (t.dtype !== config.dtype) throw new DTypeError({ op, what: path, expected: config.dtype, got: t.dtype });
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError({ op, what: path, expected: `[${shape.join(', ')}]`, got: `[${t.shape.join(', ')}]` });
+    }
+  };
+  const { nEmbd: h, vocabSize: v, intermediateSize: i, bias } = config;
+  const biasShape = (n: number): number[] | undefined => (bias ? [n] : undefined);
+  const linear = (path: string, l: LinearWeights | undefined, rows: number, cols: number): void => {
+    if (l === undefined) throw new ShapeError({ op, what: path, expected: `[${rows}, ${cols}]`, got: 'missing' });
+    check(`${path}.weight`, l.weight, [rows, cols]);
+    check(`${path}.bias`, l.bias, biasShape(cols));
+  };
+  const ln = (path: string, l: LayerNormWeights): void => {
+    check(`${path}.gamma`, l.gamma, [h]);
+    check(`${path}.beta`, l.beta, biasShape(h));
+  };
+  check('wte', w.wte, [v, h]);
+  check('wpe', w.wpe, config.rotaryPct === 0 ? [config.nPositions, h] : undefined);
+  if (w.layers.length !== config.nLayer) {
+    throw new ShapeError({ op, what: 'layers', expected: `${config.nLayer} layers`, got: `${w.layers.length}` });
+  }
+  w.layers.forEach((l, n) => {
+    const p = `layers.${n}`;
+    ln(`${p}.ln1`, l.ln1);
+    linear(`${p}.qkv`, l.qkv, h, qkvWidth(config));
+    linear(`${p}.attnOut`, l.attnOut, config.nHead * headSize(config), h);
+    ln(`${p}.ln2`, l.ln2);
+    linear(`${p}.fc`, l.fc, h, i);
+    if (config.activation === 'swiglu') linear(`${p}.gate`, l.gate, h, i);
+    else if (l.gate) throw new ShapeError({ op, what: `${p}.gate`, expected: 'absent (activation gelu)', got: 'present' });
+    linear(`${p}.proj`, l.proj, i, h);
+  });
+  ln('lnF', w.lnF);
+  if (w.lmHead) check('lmHead', w.lmHead, [v, h]);
+}
+
+/** mulberry32: a small, fast, well-mixed 32-bit PRNG; same seed, same stream, on every machine. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Normal(mean, std) samples by Box–Muller over `rand`. */
+export function normalSampler(rand: () => number): (mean: number, std: number) => number {
+  return (mean, std) => {
+    const u = 1 - rand(); // (0, 1]: log is finite
+    return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+}
+
+/**
+ * Random weights for a config, deterministic in `seed`: N(0, 0.02) matrices and embeddings (GPT-2's
+ * init), projections into the residual scaled by 1/√(2L), LayerNorm γ ≈ N(1, 0.1) and biases
+ * ≈ N(0, 0.02) so every parameter path is exercised (a zero bias would hide a missing add).
+ */
+export function randomGptWeights(config: GptConfig, seed = 0): GptWeights {
+  const normal = normalSampler(seededRandom(seed));
+  const t = (shape: number[], mean: number, std: number): Tensor<ActDType> => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return fromValues(config.dtype, shape, Float64Array.from({ length: n }, () => normal(mean, std)));
+  };
+  const { nEmbd: h, intermediateSize: i, bias } = config;
+  const residStd = 0.02 / Math.sqrt(2 * config.nLayer);
+  const linear = (rows: number, cols: number, std = 0.02): LinearWeights =>
+    bias ? { weight: t([rows, cols], 0, std), bias: t([cols], 0, 0.02) } : { weight: t([rows, cols], 0, std) };
+  const g = config.layernorm1p ? 0 : 1; // layernorm1p stores γ − 1
+  const ln = (): LayerNormWeights => (bias ? { gamma: t([h], g, 0.1), beta: t([h], 0, 0.02) } : { gamma: t([h], g, 0.1) });
+  const layers = Array.from({ length: config.nLayer }, (): GptLayerWeights => {
+    const base = {
+      ln1: ln(),
+      qkv: linear(h, qkvWidth(config)),
+      attnOut: linear(config.nHead * headSize(config), h, residStd),
+      ln2: ln(),
+      fc: linear(h, i),
+      proj: linear(i, h, residStd),
+    };
+    return config.activation === 'swiglu' ? { ...base, gate: linear(h, i) } : base;
+  });
+  const wte = t([config.vocabSize, h], 0, 0.02);
+  const lnF = ln();
+  return config.rotaryPct === 0 ? { wte, wpe: t([config.nPositions, h], 0, 0.01), layers, lnF } : { wte, layers, lnF };
+}

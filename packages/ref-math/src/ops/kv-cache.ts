@@ -1,0 +1,183 @@
+/**
+ * kv-cache — the key/value cache: contiguous or paged, stored as f32 | f16 | bf16 | int8 | fp8-e4m3.
+ *
+ * Layouts (one pool per layer, row-major):
+ *   contiguous: [B, 2, NKV, Lmax, HS]            slot b holds sequence b; index 0 = K, 1 = V
+ *   paged:      [numBlocks, 2, NKV, TPB, HS]      token p of slot b lives in block
+ *               blockTable[b, ⌊p / TPB⌋] at offset p mod TPB (TPB a power of two, as TensorRT-LLM)
+ * Storage (write), with dequantization scales sK, sV (real = stored · s):
+ *   f32 / f16 / bf16:  stored = cast(x)
+ *   i8:                stored = sat_s8(rni(fp32(x · fp32(1 / s))))
+ *   fp8e4m3:           stored = e4m3(fp32(x · fp32(1 / s)))       saturating
+ * Read: real = value(stored) for float storage; fp32(value(stored) · s) for i8 / fp8.
+ * Separate K and V scales: int8 KV accuracy needs them (TensorRT-LLM shares one).
+ */
+import { expectAttr, expectDType, expectShape } from '../check.js';
+import { IndexRangeError } from '../errors.js';
+import { f32 } from '../numerics/f32.js';
+import { quantizeInt8 } from '../numerics/int8.js';
+import { toFp8E4m3Bits } from '../numerics/minifloat.js';
+import { decodeValue, encodeValue, tensor, toF32, type Tensor } from '../tensor.js';
+
+export type KvCacheDType = 'f32' | 'f16' | 'bf16' | 'i8' | 'fp8e4m3';
+
+export type KvLayout =
+  | { readonly kind: 'contiguous'; /** Lmax: positions per slot. */ readonly maxSeqLen: number }
+  | {
+      readonly kind: 'paged';
+      /** TPB, a power of two. */
+      readonly tokensPerBlock: number;
+      readonly numBlocks: number;
+      /** Block table columns: the most blocks one slot may use. */
+      readonly maxBlocksPerSeq: number;
+    };
+
+/** Dequantization scales of an int8 / fp8 cache (real = stored · scale), one for K and one for V. */
+export interface KvQuantScales {
+  readonly k: number;
+  readonly v: number;
+}
+
+export interface KvCacheSpec {
+  readonly numLayers: number;
+  /** B: sequence slots. */
+  readonly numSlots: number;
+  readonly numKvHeads: number;
+  readonly headSize: number;
+  readonly dtype: KvCacheDType;
+  readonly layout: KvLayout;
+  /** Required for i8 / fp8e4m3 storage. */
+  readonly scales?: KvQuantScales;
+}
+
+export interface KvCache {
+  readonly spec: KvCacheSpec;
+  /** One pool per layer, shaped as the layout says. */
+  readonly pools: Tensor<KvCacheDType>[];
+  /** paged only: i32 [B, maxBlocksPerSeq], −1 = unassigned. */
+  readonly blockTable?: Tensor<'i32'>;
+}
+
+const isPow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+export function createKvCache(spec: KvCacheSpec): KvCache {
+  const op = 'createKvCache';
+  expectAttr(op, 'spec.numKvHeads', spec.numKvHeads > 0, '> 0', spec.numKvHeads);
+  expectAttr(op, 'spec.headSize', spec.headSize > 0, '> 0', spec.headSize);
+  const quantized = spec.dtype === 'i8' || spec.dtype === 'fp8e4m3';
+  if (quantized) {
+    const s = spec.scales;
+    expectAttr(op, 'spec.scales', s !== undefined && s.k > 0 && s.v > 0 && Number.isFinite(s.k) && Number.isFinite(s.v),
+      `finite K and V scales > 0 for a ${spec.dtype} cache`, s ? `{k: ${s.k}, v: ${s.v}}` : 'none');
+  }
+  const { numKvHeads: nkv, headSize: hs, layout } = spec;
+  let shape: number[];
+  let blockTable: Tensor<'i32'> | undefined;
+  if (layout.kind === 'contiguous') {
+    shape = [spec.numSlots, 2, nkv, layout.maxSeqLen, hs];
+  } else {
+    expectAttr(op, 'layout.tokensPerBlock', isPow2(layout.tokensPerBlock), 'a power of two', layout.tokensPerBlock);
+    shape = [layout.numBlocks, 2, nkv, layout.tokensPerBlock, hs];
+    blockTable = tensor('i32', [spec.numSlots, layout.maxBlocksPerSeq]);
+    blockTable.data.fill(-1);
+  }
+  const pools = Array.from({ length: spec.numLayers }, () => tensor(spec.dtype, shape));
+  return blockTable ? { spec, pools, blockTable } : { spec, pools };
+}
+
+/** Assign physical blocks to a slot's logical blocks (paged layout): blockTable[slot, i] = blocks[i]. */
+export function assignBlocks(cache: KvCache, slot: number, blocks: readonly number[]): void {
+  const { layout } = cache.spec;
+  if (layout.kind !== 'paged' || !cache.blockTable) {
+    throw new IndexRangeError({ op: 'assignBlocks', what: 'cache.layout', expected: 'paged', got: layout.kind });
+  }
+  expectAttr('assignBlocks', 'blocks.length', blocks.length <= layout.maxBlocksPerSeq, `≤ ${layout.maxBlocksPerSeq}`, blocks.length);
+  for (const [i, b] of blocks.entries()) {
+    expectAttr('assignBlocks', `blocks[${i}]`, Number.isInteger(b) && b >= 0 && b < layout.numBlocks, `a block id in [0, ${layout.numBlocks})`, b);
+    cache.blockTable.data[slot * layout.maxBlocksPerSeq + i] = b;
+  }
+}
+
+/** Element offset of the HS-vector (slot, kv ∈ {0: K, 1: V}, kvHead, position) in a pool. */
+export function kvOffset(cache: KvCache, slot: number, kv: 0 | 1, kvHead: number, pos: number): number {
+  const { numKvHeads: nkv, headSize: hs, layout, numSlots } = cache.spec;
+  if (slot < 0 || slot >= numSlots) {
+    throw new IndexRangeError({ op: 'kvCache', what: 'slot', expected: `0 ≤ slot < ${numSlots}`, got: `${slot}` });
+  }
+  if (layout.kind === 'contiguous') {
+    if (pos < 0 || pos >= layout.maxSeqLen) {
+      throw new IndexRangeError({ op: 'kvCache', what: 'position', expected: `0 ≤ position < ${layout.maxSeqLen} (maxSeqLen)`, got: `${pos}` });
+    }
+    return (((slot * 2 + kv) * nkv + kvHead) * layout.maxSeqLen + pos) * hs;
+  }
+  const tpb = layout.tokensPerBlock;
+  const logical = Math.floor(pos / tpb);
+  const block = logical < layout.maxBlocksPerSeq ? cache.blockTable!.data[slot * layout.maxBlocksPerSeq + logical]! : -1;
+  if (pos < 0 || block < 0) {
+    throw new IndexRangeError({
+      op: 'kvCache',
+      what: `position ${pos} of slot ${slot}`,
+      expected: 'a position inside an assigned block',
+      got: `logical block ${logical} unassigned`,
+      hint: 'assignBlocks() before writing',
+    });
+  }
+  return (((block * 2 + kv) * nkv + kvHead) * tpb + (pos % tpb)) * hs;
+}
+
+/** Store one HS-vector of real values (fp32) into the cache with the storage rule of its dtype. */
+function storeVector(cache: KvCache, pool: Tensor<KvCacheDType>, at: number, values: Float32Array, kv: 0 | 1): void {
+  const { dtype, scales } = cache.spec;
+  if (dtype === 'i8' || dtype === 'fp8e4m3') {
+    const inv = f32(1 / (kv === 0 ? scales!.k : scales!.v));
+    for (let d = 0; d < values.length; d++) {
+      pool.data[at + d] = dtype === 'i8' ? quantizeInt8(values[d]!, inv) : toFp8E4m3Bits(f32(values[d]! * inv));
+    }
+    return;
+  }
+  for (let d = 0; d < values.length; d++) pool.data[at + d] = encodeValue(dtype, values[d]!);
+}
+
+/**
+ * Write the K and V of T new tokens: k, v [T, NKV, HS]; token t goes to slot slots[t] at position
+ * positions[t] of `layer`. Mutates the cache (as the kernel does).
+ */
+export function kvCacheWrite(
+  cache: KvCache,
+  layer: number,
+  inputs: { readonly k: Tensor; readonly v: Tensor; readonly slots: Tensor<'i32'>; readonly positions: Tensor<'i32'> },
+): void {
+  const op = 'kvCacheWrite';
+  const { numKvHeads: nkv, headSize: hs } = cache.spec;
+  expectAttr(op, 'layer', layer >= 0 && layer < cache.pools.length, `0 ≤ layer < ${cache.pools.length}`, layer);
+  expectDType(op, 'inputs.k', inputs.k, ['f32', 'f16', 'bf16']);
+  expectDType(op, 'inputs.v', inputs.v, ['f32', 'f16', 'bf16']);
+  const [t] = expectShape(op, 'inputs.k', inputs.k, ['T', nkv, hs]) as [number];
+  expectShape(op, 'inputs.v', inputs.v, [t, nkv, hs]);
+  expectShape(op, 'inputs.slots', inputs.slots, [t]);
+  expectShape(op, 'inputs.positions', inputs.positions, [t]);
+  const pool = cache.pools[layer]!;
+  const kv32 = [toF32(inputs.k), toF32(inputs.v)] as const;
+  for (let i = 0; i < t; i++) {
+    for (let h = 0; h < nkv; h++) {
+      for (const kv of [0, 1] as const) {
+        const at = kvOffset(cache, inputs.slots.data[i]!, kv, h, inputs.positions.data[i]!);
+        storeVector(cache, pool, at, kv32[kv].subarray((i * nkv + h) * hs, (i * nkv + h + 1) * hs), kv);
+      }
+    }
+  }
+}
+
+/** Read one HS-vector back as real fp32 values (dequantized for i8 / fp8). */
+export function kvCacheRead(cache: KvCache, layer: number, slot: number, kv: 0 | 1, kvHead: number, pos: number): Float32Array {
+  const { dtype, headSize: hs, scales } = cache.spec;
+  const pool = cache.pools[layer]!;
+  const at = kvOffset(cache, slot, kv, kvHead, pos);
+  const out = new Float32Array(hs);
+  const s = dtype === 'i8' || dtype === 'fp8e4m3' ? f32(kv === 0 ? scales!.k : scales!.v) : 1;
+  for (let d = 0; d < hs; d++) {
+    const v = decodeValue(dtype, pool.data[at + d]!);
+    out[d] = s === 1 ? v : f32(v * s);
+  }
+  return out;
+}
