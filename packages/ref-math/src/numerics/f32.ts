@@ -14,7 +14,7 @@ export const f32 = Math.fround;
 
 /**
  * Round to the nearest integer, ties to even (IEEE `roundTiesToEven`, PTX `cvt.rni`).
- * Exact for every finite binary64; NaN and ±Infinity are returned unchanged.
+ * Exact for every finite binary64 (a zero result is +0); NaN and ±Infinity are returned unchanged.
  */
 export function rni(x: number): number {
   if (!Number.isFinite(x)) return x;

@@ -1,0 +1,198 @@
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
+import { describe, expect, it } from 'vitest';
+import { f32, f32ToBits, f32FromBits } from './f32.js';
+import {
+  BF16,
+  F16,
+  FP8_E4M3,
+  decodeMiniFloat,
+  encodeMiniFloat,
+  fromBf16Bits,
+  fromF16Bits,
+  fromFp8E4m3Bits,
+  toBf16Bits,
+  toF16Bits,
+  toFp8E4m3Bits,
+  type MiniFloatFormat,
+} from './minifloat.js';
+import { seededRandom } from '../model/weights.js';
+
+const view = new DataView(new ArrayBuffer(2));
+/** @petamoriken/float16's conversion: an independent implementation of IEEE binary16 rounding. */
+const libF16Bits = (x: number): number => (setFloat16(view, 0, x), view.getUint16(0));
+const libF16Value = (bits: number): number => (view.setUint16(0, bits), getFloat16(view, 0));
+
+/** All non-negative finite values of a format, ascending, with their bits: the brute-force oracle's search space. */
+function finiteValues(fmt: MiniFloatFormat): { value: number; bits: number }[] {
+  const n = 2 ** (fmt.expBits + fmt.manBits);
+  const out: { value: number; bits: number }[] = [];
+  for (let b = 0; b < n; b++) {
+    const v = decodeMiniFloat(fmt, b);
+    if (Number.isFinite(v)) out.push({ value: v, bits: b });
+  }
+  return out;
+}
+
+/** Nearest representable by binary search over every value; ties to the even mantissa; past max → overflow rule; sign re-applied. */
+function bruteForceNearest(fmt: MiniFloatFormat, all: { value: number; bits: number }[], signed: number): number {
+  const sign = signed < 0 || Object.is(signed, -0) ? 1 << (fmt.expBits + fmt.manBits) : 0;
+  return sign | nearestMagnitude(fmt, all, Math.abs(signed));
+}
+
+function nearestMagnitude(fmt: MiniFloatFormat, all: { value: number; bits: number }[], x: number): number {
+  let lo = 0;
+  let hi = all.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (all[mid]!.value <= x) lo = mid;
+    else hi = mid;
+  }
+  const [a, b] = [all[lo]!, all[hi]!];
+  const max = all[all.length - 1]!;
+  if (x >= max.value) {
+    // The next value past max would be max + its ulp; halfway between rounds to the even one (max's mantissa is odd for IEEE, even for e4m3fn).
+    const ulp = max.value - all[all.length - 2]!.value;
+    const past = x > max.value + ulp / 2 || (x === max.value + ulp / 2 && (max.bits & 1) === 1);
+    return past ? (fmt.hasInfinity ? (2 ** fmt.expBits - 1) << fmt.manBits : fmt.maxBits) : max.bits;
+  }
+  if (x <= a.value) return a.bits;
+  const da = x - a.value;
+  const db = b.value - x;
+  if (da < db) return a.bits;
+  if (db < da) return b.bits;
+  return (a.bits & 1) === 0 ? a.bits : b.bits;
+}
+
+function randomProbe(rand: () => number, maxExp: number, minExp: number): number {
+  const e = minExp + Math.floor(rand() * (maxExp - minExp + 1));
+  return (rand() < 0.5 ? -1 : 1) * (1 + rand()) * 2 ** e;
+}
+
+describe('fp16', () => {
+  it('decodes all 65536 patterns exactly as @petamoriken/float16', () => {
+    const bad: number[] = [];
+    for (let b = 0; b < 65536; b++) {
+      const want = libF16Value(b);
+      if (Number.isNaN(want) ? !Number.isNaN(fromF16Bits(b)) : !Object.is(fromF16Bits(b), want)) bad.push(b);
+    }
+    expect(bad).toEqual([]);
+  });
+  it('round-trips every non-NaN pattern', () => {
+    const bad: number[] = [];
+    for (let b = 0; b < 65536; b++) if (!Number.isNaN(fromF16Bits(b)) && toF16Bits(fromF16Bits(b)) !== b) bad.push(b);
+    expect(bad).toEqual([]);
+  });
+  it('rounds every midpoint and its neighbours as @petamoriken/float16 does', () => {
+    const all = finiteValues(F16);
+    const bad: number[] = [];
+    for (let i = 0; i + 1 < all.length; i++) {
+      const mid = (all[i]!.value + all[i + 1]!.value) / 2;
+      for (const x of [mid, mid * (1 + 2 ** -40), mid * (1 - 2 ** -40), -mid]) if (toF16Bits(x) !== libF16Bits(x)) bad.push(x);
+    }
+    expect(bad).toEqual([]);
+  });
+  it('agrees with brute-force nearest search on 200k random doubles across the range', () => {
+    const all = finiteValues(F16);
+    const rand = seededRandom(1);
+    const bad: number[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const x = randomProbe(rand, 16, -26);
+      if (toF16Bits(x) !== bruteForceNearest(F16, all, x)) bad.push(x);
+    }
+    expect(bad).toEqual([]);
+  });
+  it('rounds the exact double, not a binary32 rounding of it', () => {
+    // 1 + 2^-11 + 2^-40 is above the tie: rounds up. Through fp32 it would become the tie and round to even (down).
+    expect(toF16Bits(1 + 2 ** -11 + 2 ** -40)).toBe(0x3c01);
+    expect(toF16Bits(f32(1 + 2 ** -11 + 2 ** -40))).toBe(0x3c00);
+  });
+  it('handles specials: ±0, overflow, subnormals, NaN', () => {
+    expect(toF16Bits(-0)).toBe(0x8000);
+    expect(toF16Bits(65504)).toBe(0x7bff);
+    expect(toF16Bits(65519.99)).toBe(0x7bff);
+    expect(toF16Bits(65520)).toBe(0x7c00);
+    expect(toF16Bits(-Infinity)).toBe(0xfc00);
+    expect(toF16Bits(2 ** -25)).toBe(0); // exact tie between 0 and the min subnormal → even (0)
+    expect(toF16Bits(2 ** -25 * 1.0000001)).toBe(1);
+    expect(toF16Bits(3 * 2 ** -25)).toBe(2); // tie between subnormals 1 and 2 → 2
+    expect(toF16Bits(Number.NaN)).toBe(F16.nanBits);
+    expect(F16.maxFinite).toBe(65504);
+  });
+});
+
+describe('bf16', () => {
+  /** The classic round-to-nearest-even on binary32 bits: an independent formula for finite fp32 inputs. */
+  const bitTrick = (x: number): number => {
+    const b = f32ToBits(x);
+    return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+  };
+  it('matches the bit-trick rounding on 1M binary32 patterns (every exponent, ties included)', () => {
+    const bad: number[] = [];
+    const probe = (b: number): void => {
+      const x = f32FromBits(b);
+      if (!Number.isNaN(x) && toBf16Bits(x) !== bitTrick(x)) bad.push(b);
+    };
+    for (let b = 0; b < 2 ** 32; b += 4093) probe(b);
+    // every tie and near-tie of one binade: low halves 0x7fff, 0x8000, 0x8001 around each bf16 value
+    for (let hi = 0x3f80; hi < 0x4000; hi++) for (const lo of [0x7fff, 0x8000, 0x8001]) probe(hi * 65536 + lo);
+    expect(bad).toEqual([]);
+  });
+  it('decodes as the top half of a binary32, and round-trips', () => {
+    const bad: number[] = [];
+    for (let b = 0; b < 65536; b++) {
+      const v = fromBf16Bits(b);
+      if (Number.isNaN(v)) continue;
+      if (f32ToBits(v) >>> 16 !== b || toBf16Bits(v) !== b || !Object.is(decodeMiniFloat(BF16, b), v)) bad.push(b);
+    }
+    expect(bad).toEqual([]);
+  });
+  it('handles specials', () => {
+    expect(toBf16Bits(1 + 2 ** -8)).toBe(0x3f80);
+    expect(toBf16Bits(1 + 3 * 2 ** -8)).toBe(0x3f82);
+    expect(toBf16Bits(3.4e38)).toBe(0x7f80); // above max bf16 (3.3895e38) + half ulp → Infinity
+    expect(toBf16Bits(Number.NaN)).toBe(0x7fc0);
+    expect(toBf16Bits(-0)).toBe(0x8000);
+  });
+});
+
+describe('fp8 e4m3fn', () => {
+  const all = finiteValues(FP8_E4M3);
+  it('has the e4m3fn value set: 127 non-negative finite values, max 448, min subnormal 2^-9', () => {
+    expect(all.length).toBe(127);
+    expect(FP8_E4M3.maxFinite).toBe(448);
+    expect(fromFp8E4m3Bits(0x7e)).toBe(448);
+    expect(fromFp8E4m3Bits(0x08)).toBe(2 ** -6);
+    expect(fromFp8E4m3Bits(0x01)).toBe(2 ** -9);
+    expect(fromFp8E4m3Bits(0x78)).toBe(256); // exponent all ones is finite in e4m3fn
+    expect(fromFp8E4m3Bits(0x7f)).toBeNaN();
+    expect(fromFp8E4m3Bits(0xff)).toBeNaN();
+    expect(Object.is(fromFp8E4m3Bits(0x80), -0)).toBe(true);
+  });
+  it('rounds every midpoint, neighbour and random value as brute-force nearest search', () => {
+    const bad: number[] = [];
+    for (let i = 0; i + 1 < all.length; i++) {
+      const mid = (all[i]!.value + all[i + 1]!.value) / 2;
+      for (const x of [mid, mid + 2 ** -30, mid - 2 ** -30, -mid]) if (toFp8E4m3Bits(x) !== bruteForceNearest(FP8_E4M3, all, x)) bad.push(x);
+    }
+    const rand = seededRandom(2);
+    for (let i = 0; i < 100_000; i++) {
+      const x = randomProbe(rand, 9, -11);
+      if (toFp8E4m3Bits(x) !== bruteForceNearest(FP8_E4M3, all, x)) bad.push(x);
+    }
+    expect(bad).toEqual([]);
+  });
+  it('saturates: past 448 and ±Infinity → ±448; NaN → 0x7F', () => {
+    expect(toFp8E4m3Bits(464)).toBe(0x7e); // tie between 448 and (virtual) 480 → even → 448
+    expect(toFp8E4m3Bits(470)).toBe(0x7e);
+    expect(toFp8E4m3Bits(1e9)).toBe(0x7e);
+    expect(toFp8E4m3Bits(Infinity)).toBe(0x7e);
+    expect(toFp8E4m3Bits(-Infinity)).toBe(0xfe);
+    expect(toFp8E4m3Bits(Number.NaN)).toBe(0x7f);
+  });
+  it('round-trips all 254 non-NaN patterns', () => {
+    for (let b = 0; b < 256; b++) if (!Number.isNaN(fromFp8E4m3Bits(b))) expect(toFp8E4m3Bits(fromFp8E4m3Bits(b))).toBe(b);
+  });
+  it('is the same generic algorithm as encodeMiniFloat', () => {
+    expect(encodeMiniFloat(FP8_E4M3, 3.3)).toBe(toFp8E4m3Bits(3.3));
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { fromValues, toF32 } from '../tensor.js';
+import { randomTensor } from '../testing/random.js';
+import { assignBlocks, createKvCache, kvCacheRead, kvCacheWrite, type KvCacheDType, type KvLayout } from './kv-cache.js';
+import { AttrError, IndexRangeError } from '../errors.js';
+
+const nkv = 2;
+const hs = 5;
+const T = 11;
+const paged: KvLayout = { kind: 'paged', tokensPerBlock: 4, numBlocks: 8, maxBlocksPerSeq: 3 };
+const contiguous: KvLayout = { kind: 'contiguous', maxSeqLen: 12 };
+
+function filled(dtype: KvCacheDType, layout: KvLayout) {
+  const cache = createKvCache({ numLayers: 2, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype, layout, scales: { k: 0.02, v: 0.03 } });
+  if (layout.kind === 'paged') {
+    assignBlocks(cache, 0, [5, 0, 7]);
+    assignBlocks(cache, 1, [2, 6, 1]);
+  }
+  const k = randomTensor('f32', [T, nkv, hs], 61);
+  const v = randomTensor('f32', [T, nkv, hs], 62);
+  const slots = fromValues('i32', [T], new Array(T).fill(1));
+  const positions = fromValues('i32', [T], Array.from({ length: T }, (_, i) => i));
+  kvCacheWrite(cache, 1, { k, v, slots, positions });
+  return { cache, k: toF32(k), v: toF32(v) };
+}
+
+describe('kv cache', () => {
+  it('stores f32 exactly and f16/bf16 as their rounding, in both layouts', () => {
+    for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+      for (const layout of [contiguous, paged]) {
+        const { cache, k, v } = filled(dtype, layout);
+        for (let p = 0; p < T; p++) {
+          for (let h = 0; h < nkv; h++) {
+            const at = (p * nkv + h) * hs;
+            expect(Array.from(kvCacheRead(cache, 1, 1, 0, h, p))).toEqual(Array.from(toF32(fromValues(dtype, [hs], k.subarray(at, at + hs)))));
+            expect(Array.from(kvCacheRead(cache, 1, 1, 1, h, p))).toEqual(Array.from(toF32(fromValues(dtype, [hs], v.subarray(at, at + hs)))));
+          }
+        }
+      }
+    }
+  });
+  it('quantizes int8 / fp8 with separate K and V scales, within half a step (int8) or 2^-4 relative (fp8)', () => {
+    for (const layout of [contiguous, paged]) {
+      const i8 = filled('i8', layout);
+      const f8 = filled('fp8e4m3', layout);
+      for (let p = 0; p < T; p++) {
+        for (let h = 0; h < nkv; h++) {
+          const at = (p * nkv + h) * hs;
+          kvCacheRead(i8.cache, 1, 1, 0, h, p).forEach((got, d) => expect(Math.abs(got - i8.k[at + d]!)).toBeLessThanOrEqual(Math.max(0.01 + 1e-7, Math.abs(i8.k[at + d]!) - 127 * 0.02)));
+          kvCacheRead(i8.cache, 1, 1, 1, h, p).forEach((got, d) => expect(Math.abs(got - i8.v[at + d]!)).toBeLessThanOrEqual(Math.max(0.015 + 1e-7, Math.abs(i8.v[at + d]!) - 127 * 0.03)));
+          kvCacheRead(f8.cache, 1, 1, 0, h, p).forEach((got, d) => {
+            const x = f8.k[at + d]!;
+            if (Math.abs(x) > 0.02 * 2 ** -6) expect(Math.abs(got - x) / Math.abs(x)).toBeLessThanOrEqual(2 ** -4 + 1e-6);
+          });
+        }
+      }
+    }
+  });
+  it('reads identical values from the paged and the contiguous layout (every dtype)', () => {
+    for (const dtype of ['f32', 'f16', 'bf16', 'i8', 'fp8e4m3'] as const) {
+      const a = filled(dtype, contiguous).cache;
+      const b = filled(dtype, paged).cache;
+      for (let p = 0; p < T; p++) for (let h = 0; h < nkv; h++) for (const kv of [0, 1] as const) {
+        expect(Array.from(kvCacheRead(b, 1, 1, kv, h, p))).toEqual(Array.from(kvCacheRead(a, 1, 1, kv, h, p)));
+      }
+    }
+  });
+  it('places token p of a slot in block blockTable[slot, ⌊p/TPB⌋] at offset p mod TPB', () => {
+    const { cache } = filled('f32', paged);
+    // slot 1, position 9 → logical block 2 → physical block 1, offset 1; K of kv head 0
+    const at = ((1 * 2 + 0) * nkv + 0) * 4 * hs + 1 * hs;
+    expect(Array.from(cache.pools[1]!.data.subarray(at, at + hs))).toEqual(Array.from(kvCacheRead(cache, 1, 1, 0, 0, 9)));
+  });
+  it('gives typed errors: unassigned block, position past maxSeqLen, missing quant scales, non-power-of-two TPB', () => {
+    const { cache } = filled('f16', paged);
+    expect(() => kvCacheRead(cache, 1, 0, 0, 0, 9)).not.toThrow(); // slot 0 has blocks
+    expect(() => kvCacheRead(cache, 1, 1, 0, 0, 12)).toThrow(IndexRangeError);
+    expect(() => kvCacheRead(filled('f16', contiguous).cache, 0, 0, 0, 0, 12)).toThrow(/maxSeqLen/);
+    expect(() => createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 4, dtype: 'i8', layout: contiguous })).toThrow(AttrError);
+    expect(() => createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 4, dtype: 'f16', layout: { ...paged, tokensPerBlock: 6 } })).toThrow(/power of two/);
+    expect(() => assignBlocks(cache, 0, [8])).toThrow(AttrError);
+  });
+});
