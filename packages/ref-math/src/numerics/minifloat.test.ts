@@ -155,6 +155,32 @@ describe('bf16', () => {
   });
 });
 
+describe('binary32 fast paths', () => {
+  it('equal the generic algorithm on 1M binary32 patterns and on every tie and near-tie of fp16 and bf16', () => {
+    const bad: string[] = [];
+    const probe = (b: number): void => {
+      const x = f32FromBits(b);
+      if (Number.isNaN(x)) return;
+      if (toF16Bits(x) !== encodeMiniFloat(F16, x)) bad.push(`f16 ${b.toString(16)}`);
+      if (toBf16Bits(x) !== encodeMiniFloat(BF16, x)) bad.push(`bf16 ${b.toString(16)}`);
+      if (toFp8E4m3Bits(x) !== encodeMiniFloat(FP8_E4M3, x)) bad.push(`fp8 ${b.toString(16)}`);
+    };
+    for (let b = 0; b < 2 ** 32; b += 4099) probe(b);
+    // fp16 keeps 10 of 23 mantissa bits: ties sit at low 13 bits 0x1000. Every exponent that reaches fp16 (normal and subnormal).
+    for (let exp = 100; exp < 145; exp++) for (let hi = 0; hi < 1024; hi += 7) for (const lo of [0x0fff, 0x1000, 0x1001]) {
+      probe((exp << 23) | (hi << 13) | lo);
+      probe(0x80000000 + ((exp << 23) | (hi << 13) | lo));
+    }
+    // fp16 subnormal ties: each shift from 14 to 24
+    for (let exp = 102; exp <= 112; exp++) for (let m = 0; m < 4096; m += 3) probe((exp << 23) | (m << 11));
+    // fp8: ties at low 20 bits 0x80000, every exponent from below the subnormals to past 448
+    for (let exp = 110; exp < 138; exp++) for (let hi = 0; hi < 8; hi++) for (const lo of [0x7ffff, 0x80000, 0x80001]) probe((exp << 23) | (hi << 20) | lo);
+    // binary32 subnormal inputs
+    for (let m = 1; m < 0x7fffff; m += 9973) probe(m);
+    expect(bad).toEqual([]);
+  });
+});
+
 describe('fp8 e4m3fn', () => {
   const all = finiteValues(FP8_E4M3);
   it('has the e4m3fn value set: 127 non-negative finite values, max 448, min subnormal 2^-9', () => {

@@ -33,6 +33,10 @@ export interface MiniFloatFormat {
   readonly maxFinite: number;
   /** Bit pattern of +maxFinite. */
   readonly maxBits: number;
+  /** Unbiased exponent of the smallest normal binade (subnormals share its quantum). */
+  readonly minNormalExp: number;
+  /** What a too-large magnitude becomes: +Infinity (IEEE) or +maxFinite (saturating). */
+  readonly overflowBits: number;
 }
 
 function format(
@@ -50,7 +54,8 @@ function format(
   const maxMan = hasInfinity ? 2 ** manBits - 1 : 2 ** manBits - 2;
   const maxFinite = (1 + maxMan / 2 ** manBits) * pow2(maxExpField - bias);
   const maxBits = (maxExpField << manBits) | maxMan;
-  return { name, expBits, manBits, bias, hasInfinity, nanBits, maxFinite, maxBits };
+  const overflowBits = hasInfinity ? allOnesExp << manBits : maxBits;
+  return { name, expBits, manBits, bias, hasInfinity, nanBits, maxFinite, maxBits, minNormalExp: 1 - bias, overflowBits };
 }
 
 /** IEEE-754 binary16: 1 sign, 5 exponent, 10 mantissa bits; max 65504. */
@@ -72,12 +77,11 @@ function floorLog2(a: number): number {
 export function encodeMiniFloat(fmt: MiniFloatFormat, x: number): number {
   if (Number.isNaN(x)) return fmt.nanBits;
   const signBit = x < 0 || Object.is(x, -0) ? 1 << (fmt.expBits + fmt.manBits) : 0;
-  const infBits = (2 ** fmt.expBits - 1) << fmt.manBits;
-  const overflowBits = fmt.hasInfinity ? infBits : fmt.maxBits;
+  const overflowBits = fmt.overflowBits;
   const a = Math.abs(x);
   if (a === Infinity) return signBit | overflowBits;
 
-  const minNormalExp = 1 - fmt.bias;
+  const minNormalExp = fmt.minNormalExp;
   let e = a < pow2(minNormalExp) ? minNormalExp : floorLog2(a);
   let m = rni(a / pow2(e - fmt.manBits)); // a / q is exact: q is a power of two
   if (m === 0) return signBit;
@@ -106,11 +110,57 @@ export function decodeMiniFloat(fmt: MiniFloatFormat, bits: number): number {
   return sign * (2 ** manBits + man) * pow2(expField - bias - manBits);
 }
 
+// ---- Fast paths for binary32 inputs ----
+// Every value inside the oracle is a binary32, so conversions see binary32 inputs almost always.
+// For those, rounding on the binary32 bit pattern gives the same result as the generic algorithm
+// above (tested on every binade, ties included) at a fraction of the cost. Other doubles take the
+// generic path.
+
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** The binary32 bit pattern of x if x is exactly a binary32 value (not NaN), else −1. */
+function binary32Bits(x: number): number {
+  scratchF32[0] = x;
+  return scratchF32[0] === x ? scratchU32[0]! : -1;
+}
+
+/**
+ * The same rounding on a binary32 bit pattern b (not NaN), in integer arithmetic: the binade comes
+ * from the exponent field, the significand's low bits below the target quantum are dropped with
+ * round-half-to-even. The magnitude encoding (exponent field, mantissa) is monotone in the value,
+ * so a carry into the next binade is a plain +1 and overflow is `magnitude > maxBits`.
+ * For formats whose exponent range lies inside binary32's (fp16, fp8; also correct for bf16).
+ */
+export function fromBinary32Bits(fmt: MiniFloatFormat, b: number): number {
+  const m = fmt.manBits;
+  const signBit = (b >>> 31) << (fmt.expBits + m);
+  const exp = (b >>> 23) & 0xff;
+  if (exp === 0xff) return signBit | fmt.overflowBits; // ±Infinity
+  const unbiased = exp === 0 ? -126 : exp - 127; // value = sig · 2^(unbiased − 23)
+  const sig = exp === 0 ? b & 0x7fffff : (b & 0x7fffff) | 0x800000;
+  const e = unbiased > fmt.minNormalExp ? unbiased : fmt.minNormalExp;
+  const shift = e - m - unbiased + 23; // ≥ 23 − m ≥ 1
+  if (shift > 25) return signBit; // below half the smallest subnormal
+  const half = 1 << (shift - 1);
+  const rem = sig & ((half << 1) - 1);
+  let q = sig >>> shift; // quanta of 2^(e − m)
+  if (rem > half || (rem === half && (q & 1) === 1)) q += 1;
+  const magnitude = q < 1 << m ? q : ((e + fmt.bias) << m) + q - (1 << m);
+  return signBit | (magnitude > fmt.maxBits ? fmt.overflowBits : magnitude);
+}
+
+/** bf16 bits from binary32 bits b (non-NaN): round to nearest even on the low 16 bits. */
+export function bf16FromBinary32Bits(b: number): number {
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 // ---- Named conversions (stable public API, used by the external conformance suite) ----
 
 /** fp16 bits (0..0xFFFF) of x rounded to nearest even; overflow → ±Infinity. */
 export function toF16Bits(x: number): number {
-  return encodeMiniFloat(F16, x);
+  const b = binary32Bits(x);
+  return b >= 0 ? fromBinary32Bits(F16, b) : encodeMiniFloat(F16, x);
 }
 
 let f16Table: Float32Array | undefined;
@@ -126,7 +176,8 @@ export function fromF16Bits(bits: number): number {
 
 /** bf16 bits of x rounded to nearest even; overflow → ±Infinity. */
 export function toBf16Bits(x: number): number {
-  return encodeMiniFloat(BF16, x);
+  const b = binary32Bits(x);
+  return b >= 0 ? bf16FromBinary32Bits(b) : encodeMiniFloat(BF16, x);
 }
 
 const bf16View = new DataView(new ArrayBuffer(4));
@@ -139,7 +190,8 @@ export function fromBf16Bits(bits: number): number {
 
 /** fp8-e4m3fn bits of x rounded to nearest even; saturating: |x| past 448 (and ±Infinity) → ±448; NaN → 0x7F. */
 export function toFp8E4m3Bits(x: number): number {
-  return encodeMiniFloat(FP8_E4M3, x);
+  const b = binary32Bits(x);
+  return b >= 0 ? fromBinary32Bits(FP8_E4M3, b) : encodeMiniFloat(FP8_E4M3, x);
 }
 
 /** The value of fp8-e4m3fn bits (exact); 0x7F and 0xFF are NaN. */

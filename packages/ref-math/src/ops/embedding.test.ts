@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { f32 } from '../numerics/f32.js';
-import { bitEqual, fromValues, toF32 } from '../tensor.js';
+import { bitEqual, fromValues, toF32, type Tensor } from '../tensor.js';
 import { randomTensor } from '../testing/random.js';
 import { allGather, allReduceSum, shardCols, shardRows } from './collectives.js';
 import { addPositionEmbedding, embeddingLookup, hiddenShardedLookup, promptEmbeddingLookup, vocabShardedLookup } from './embedding.js';
@@ -54,7 +54,7 @@ describe('prompt-table lookup', () => {
     const pids = fromValues('i32', [4], [37, 39, 5, 38]);
     const tasks = fromValues('i32', [4], [1, 0, 1, 1]);
     const out = promptEmbeddingLookup({ ids: pids, table, promptTable, tasks });
-    const row = (t: typeof table, r: number): number[] => Array.from(t.data.subarray(r * H, (r + 1) * H));
+    const row = (t: Tensor, r: number): number[] => Array.from(t.data.subarray(r * H, (r + 1) * H));
     expect(row(out, 0)).toEqual(row(promptTable, 3 + 0));
     expect(row(out, 1)).toEqual(row(promptTable, 0 + 2));
     expect(row(out, 2)).toEqual(row(table, 5));

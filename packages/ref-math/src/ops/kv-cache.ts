@@ -11,6 +11,8 @@
  *   fp8e4m3:           stored = e4m3(fp32(x · fp32(1 / s)))       saturating
  * Read: real = value(stored) for float storage; fp32(value(stored) · s) for i8 / fp8.
  * Separate K and V scales: int8 KV accuracy needs them (TensorRT-LLM shares one).
+ * Rounding: one conversion per stored element (nearest even; int8 and fp8 saturate), reads exact
+ * (float storage) or one fp32 multiply (i8 / fp8). Exact on every kernel (tier 1).
  */
 import { expectAttr, expectDType, expectShape } from '../check.js';
 import { IndexRangeError } from '../errors.js';

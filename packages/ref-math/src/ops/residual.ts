@@ -1,5 +1,7 @@
 /**
  * residual — elementwise y = cast_T(fp32(a + b)), a and b of one dtype and shape (the residual add).
+ * Rounding: one fp32 add (exact for f16/bf16 operands unless it overflows), one round-to-nearest-even
+ * cast to T. Exact on every kernel (tier 1): an elementwise op has no order to choose.
  */
 import { expectDType, expectSameDType, expectShape } from '../check.js';
 import type { ActDType } from '../dtype.js';

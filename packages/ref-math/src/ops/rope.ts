@@ -10,6 +10,8 @@
  *   y_{i+h} = cast_T(fp32(fp32(x_{i+h} · cos) + fp32(x_i · sin)))
  *   y_d     = x_d for d ≥ rotaryDim (copied bit for bit)
  * Shapes: x [T, NH, HS] (queries) or [T, NKV, HS] (keys), positions i32 [T], table rows P.
+ * Rounding: each product and the sum rounded to fp32, then one cast to T; no FMA. Exact on every
+ * kernel (tier 1), given the same table.
  */
 import { expectAttr, expectDType, expectShape } from '../check.js';
 import type { ActDType } from '../dtype.js';

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { DTypeError, ShapeError, AttrError } from '../errors.js';
+import { fromValues } from '../tensor.js';
+import { gptConfig, GPT_SHAPES, qkvWidth } from './config.js';
+import { randomGptWeights, seededRandom, validateGptWeights } from './weights.js';
+
+describe('gptConfig', () => {
+  it('fills FT defaults (MHA, 4·H MLP, gelu, bias, learned positions, eps 1e-5, fp32 logits)', () => {
+    const c = gptConfig({ vocabSize: 10, nPositions: 8, nEmbd: 16, nHead: 4, nLayer: 1 });
+    expect(c).toMatchObject({ nKvHead: 4, intermediateSize: 64, activation: 'gelu', bias: true, rotaryPct: 0, layernormEps: 1e-5, logitsDtype: 'f32' });
+    expect(qkvWidth(gptConfig({ ...GPT_SHAPES.santacoder }))).toBe(2048 + 2 * 128);
+  });
+  it('rejects a hidden size not divisible by heads, bad kv heads and an odd rotary dim', () => {
+    expect(() => gptConfig({ vocabSize: 10, nPositions: 8, nEmbd: 18, nHead: 4, nLayer: 1 })).toThrow(/a multiple of nHead/);
+    expect(() => gptConfig({ vocabSize: 10, nPositions: 8, nEmbd: 16, nHead: 4, nKvHead: 3, nLayer: 1 })).toThrow(AttrError);
+    expect(() => gptConfig({ vocabSize: 10, nPositions: 8, nEmbd: 16, nHead: 4, nLayer: 1, rotaryPct: 0.25 })).toThrow(/rotary_pct/); // HS 4 · 0.25 = 1
+  });
+});
+
+describe('validateGptWeights', () => {
+  const c = gptConfig({ vocabSize: 11, nPositions: 8, nEmbd: 8, nHead: 2, nLayer: 2 });
+  const w = randomGptWeights(c, 5);
+  it('accepts random weights for every variant', () => {
+    for (const over of [{}, { nKvHead: 1 }, { rotaryPct: 0.5, activation: 'swiglu' as const, bias: false }]) {
+      const cc = gptConfig({ ...c, ...over });
+      expect(() => validateGptWeights(cc, randomGptWeights(cc, 1))).not.toThrow();
+    }
+  });
+  it('names the tensor path, expected and got', () => {
+    const bad = { ...w, layers: [w.layers[0]!, { ...w.layers[1]!, fc: { ...w.layers[1]!.fc, weight: fromValues('f32', [8, 31], new Array(248).fill(0)) } }] };
+    expect(() => validateGptWeights(c, bad)).toThrow('validateGptWeights: layers.1.fc.weight: expected [8, 32], got [8, 31]');
+    expect(() => validateGptWeights(c, { ...w, wpe: undefined })).toThrow(/wpe: expected \[8, 8\], got missing/);
+    expect(() => validateGptWeights({ ...c, dtype: 'f16' }, w)).toThrow(DTypeError);
+    expect(() => validateGptWeights(c, { ...w, layers: w.layers.slice(1) })).toThrow(ShapeError);
+  });
+  it('random weights are deterministic in the seed', () => {
+    expect(Array.from(randomGptWeights(c, 5).wte.data)).toEqual(Array.from(w.wte.data));
+    expect(Array.from(randomGptWeights(c, 6).wte.data)).not.toEqual(Array.from(w.wte.data));
+    const r = seededRandom(42);
+    expect([r(), r()].map((v) => v.toFixed(6))).toEqual(['0.601104', '0.448291']);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { AttrError, RefMathError, ShapeError } from './errors.js';
+import { bitEqual, decodeValue, encodeValue, fromValues, reshape, roundTo, tensor, toF32, toValues } from './tensor.js';
+import { DTYPES, allocStorage, isDType } from './dtype.js';
+
+describe('tensors', () => {
+  it('one dtype table: storage arrays and byte sizes', () => {
+    expect(Object.values(DTYPES).map((d) => `${d.name}:${d.bytes}`)).toEqual(['f32:4', 'f16:2', 'bf16:2', 'fp8e4m3:1', 'i8:1', 'i32:4']);
+    expect(allocStorage('f16', 3)).toBeInstanceOf(Uint16Array);
+    expect(allocStorage('fp8e4m3', 3)).toBeInstanceOf(Uint8Array);
+    expect(isDType('f16') && !isDType('float16')).toBe(true);
+  });
+  it('stores narrow floats as bit patterns and decodes them exactly', () => {
+    const t = fromValues('bf16', [2], [1, -2.5]);
+    expect(Array.from(t.data)).toEqual([0x3f80, 0xc020]);
+    expect(Array.from(toValues(t))).toEqual([1, -2.5]);
+    expect(roundTo('f16', 0.1)).toBe(0.0999755859375);
+    expect(decodeValue('fp8e4m3', encodeValue('fp8e4m3', 1000))).toBe(448);
+    expect(Array.from(toF32(fromValues('i8', [2], [-128, 127])))).toEqual([-128, 127]);
+  });
+  it('rejects length/shape mismatches and fractional or out-of-range integers', () => {
+    expect(() => tensor('f32', [2, 2], new Float32Array(3))).toThrow(/expected 4 elements for shape \[2, 2\], got 3/);
+    expect(() => tensor('f32', [-1])).toThrow(ShapeError);
+    expect(() => fromValues('i8', [1], [128])).toThrow(AttrError);
+    expect(() => fromValues('i32', [1], [1.5])).toThrow(/an integer/);
+    expect(() => reshape(tensor('f32', [6]), [4, 2])).toThrow(ShapeError);
+  });
+  it('errors are typed, carry data, and read as one line', () => {
+    try {
+      tensor('f32', [2], new Float32Array(1));
+    } catch (e) {
+      expect(e).toBeInstanceOf(RefMathError);
+      expect(e).toMatchObject({ name: 'ShapeError', kind: 'shape', op: 'tensor', what: 'data.length', expected: '2 elements for shape [2]', got: '1' });
+    }
+  });
+  it('bitEqual compares dtype, shape and every byte', () => {
+    const a = fromValues('f32', [2], [1, Number.NaN]);
+    expect(bitEqual(a, fromValues('f32', [2], [1, Number.NaN]))).toBe(true);
+    expect(bitEqual(a, reshape(a, [1, 2]))).toBe(false);
+    expect(bitEqual(fromValues('f32', [1], [0]), fromValues('f32', [1], [-0]))).toBe(false);
+  });
+});

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// House-style lint (STYLE.md) for one package: node scripts/lint-style.mjs <package-dir>
+// Checks what a generic linter cannot know about this repo:
+//   1. every ops/<op>.ts has its ops/<op>.test.ts (one op, one basename, tests beside the code);
+//   2. every source file opens with a header comment (what, formula, layout);
+//   3. no focused or string-skipped tests (.only, .skip; describe.skipIf with a reason is the way);
+//   4. no `any` and no console output in library code (tools may print: that is their job);
+//   5. ops files state their accumulation order / rounding (a line naming "order", "exact" or "copy").
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+const root = resolve(process.argv[2] ?? '.');
+const src = join(root, 'src');
+const isTool = /(^|\/)tools$/.test(root);
+const problems = [];
+const walk = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+const files = walk(src).filter((f) => f.endsWith('.ts'));
+const say = (file, msg) => problems.push(`${relative(process.cwd(), file)}: ${msg}`);
+
+for (const file of files) {
+  const text = readFileSync(file, 'utf8');
+  const isTest = file.endsWith('.test.ts');
+  if (!isTest && !/^(\/\/[^\n]*\n|\/\*\*)/.test(text)) say(file, 'missing a header comment (what, formula, layout: STYLE.md rule 12)');
+  if (isTest && /\b(it|test|describe)\.only\(/.test(text)) say(file, 'focused test (.only) would silence the rest of the suite');
+  if (isTest && /\b(it|test|describe)\.skip\(/.test(text)) say(file, 'skipped test: use describe.skipIf(condition) with a visible reason');
+  if (!isTest && /(:\s*any\b|as any\b|<any>)/.test(text)) say(file, "'any' type: give it a real type");
+  if (!isTest && !isTool && !file.includes('/testing/') && /console\.(log|error|warn)\(/.test(text)) say(file, 'console output in library code');
+  const m = /\/ops\/([^/]+)\.ts$/.exec(file);
+  if (m && !isTest) {
+    if (!files.includes(file.replace(/\.ts$/, '.test.ts'))) say(file, `op '${m[1]}' has no ${m[1]}.test.ts beside it`);
+    const header = text.slice(0, text.indexOf('*/'));
+    if (!/order|exact|copy|copies|rounding/i.test(header)) say(file, 'op header does not state its accumulation order / rounding');
+  }
+}
+if (problems.length) {
+  console.error(problems.join('\n'));
+  console.error(`lint-style: ${problems.length} problem(s) in ${relative(process.cwd(), root) || '.'}`);
+  process.exit(1);
+}
+console.log(`lint-style: ${files.length} files in ${relative(process.cwd(), root) || '.'} follow the house style`);

@@ -1,0 +1,46 @@
+/**
+ * The `trtllm` command line: one subcommand per workflow step. Each subcommand parses its own flags
+ * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
+ */
+import { UsageError, type CliIO } from './io.js';
+import { selftest } from './selftest.js';
+
+export { type CliIO, UsageError } from './io.js';
+
+type Command = (argv: readonly string[], io: CliIO) => number | Promise<number>;
+
+const COMMANDS: Record<string, { readonly run: Command; readonly summary: string }> = {
+  selftest: { run: selftest, summary: "run the oracle's golden checks and print its conformance table (no GPU needed)" },
+};
+
+export const HELP = `Usage: trtllm <command> [flags]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
+  .join('\n')}
+
+Run \`trtllm <command> --help\` for a command's flags.
+`;
+
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`trtllm: unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`trtllm ${name}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
