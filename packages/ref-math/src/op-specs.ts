@@ -199,6 +199,84 @@ export interface RopeTable {
   readonly sin: Tensor<'f32'>;
 }
 
+// ---- kv-cache ----
+export type KvCacheDType = 'f32' | 'f16' | 'bf16' | 'i8' | 'fp8e4m3';
+
+export type KvLayout =
+  | { readonly kind: 'contiguous'; /** Lmax: positions per slot. */ readonly maxSeqLen: number }
+  | {
+      readonly kind: 'paged';
+      /** TPB, a power of two. */
+      readonly tokensPerBlock: number;
+      readonly numBlocks: number;
+      /** Block table columns: the most blocks one slot may use. */
+      readonly maxBlocksPerSeq: number;
+    };
+
+/** Dequantization scales of an int8 / fp8 cache (real = stored · scale), one for K and one for V. */
+export interface KvQuantScales {
+  readonly k: number;
+  readonly v: number;
+}
+
+export interface KvCacheSpec {
+  readonly numLayers: number;
+  /** B: sequence slots. */
+  readonly numSlots: number;
+  readonly numKvHeads: number;
+  readonly headSize: number;
+  readonly dtype: KvCacheDType;
+  readonly layout: KvLayout;
+  /** Required for i8 / fp8e4m3 storage. */
+  readonly scales?: KvQuantScales;
+}
+
+export interface KvCache {
+  readonly spec: KvCacheSpec;
+  /** One pool per layer, shaped as the layout says. */
+  readonly pools: Tensor<KvCacheDType>[];
+  /** paged only: i32 [B, maxBlocksPerSeq], −1 = unassigned. */
+  readonly blockTable?: Tensor<'i32'>;
+}
+
+export interface KvCacheWriteInputs {
+  /** [T, NKV, HS]. */
+  readonly k: Tensor<ActDType>;
+  /** [T, NKV, HS]. */
+  readonly v: Tensor<ActDType>;
+  /** i32 [T]: the cache slot of each token. */
+  readonly slots: Tensor<'i32'>;
+  /** i32 [T]: the position of each token. */
+  readonly positions: Tensor<'i32'>;
+}
+
+// ---- attention ----
+export interface AttentionSequence {
+  /** Cache slot of the sequence (paged: its block-table row). */
+  readonly slot: number;
+  /** Position of the first new token; positions before it are read from the cache. */
+  readonly start: number;
+  /** New tokens of this sequence in the packed input. */
+  readonly length: number;
+}
+
+export interface AttentionInputs {
+  /** [T, NH, HS]. */
+  readonly q: Tensor<ActDType>;
+  /** [T, NKV, HS]. */
+  readonly k: Tensor<ActDType>;
+  /** [T, NKV, HS]. */
+  readonly v: Tensor<ActDType>;
+}
+
+export interface AttentionAttrs {
+  /** The packed sequences, in row order; their lengths sum to T. */
+  readonly sequences: readonly AttentionSequence[];
+  readonly scale?: number;
+  /** Where earlier positions live; required when any sequence has start > 0. */
+  readonly cache?: { readonly cache: KvCache; readonly layer: number };
+}
+
 // ---- embedding ----
 export interface EmbeddingInputs {
   /** i32 [T] token ids in [0, V). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AttrError, RefMathError, ShapeError } from './errors.js';
 import { bitEqual, decodeValue, encodeValue, fromValues, reshape, roundTo, tensor, toF32, toValues } from './tensor.js';
 import { DTYPES, allocStorage, isDType } from './dtype.js';
+import { thrown } from './testing/random.js';
 
 describe('tensors', () => {
   it('one dtype table: storage arrays and byte sizes', () => {
@@ -26,12 +27,10 @@ describe('tensors', () => {
     expect(() => reshape(tensor('f32', [6]), [4, 2])).toThrow(ShapeError);
   });
   it('errors are typed, carry data, and read as one line', () => {
-    try {
-      tensor('f32', [2], new Float32Array(1));
-    } catch (e) {
-      expect(e).toBeInstanceOf(RefMathError);
-      expect(e).toMatchObject({ name: 'ShapeError', kind: 'shape', op: 'tensor', what: 'data.length', expected: '2 elements for shape [2]', got: '1' });
-    }
+    const e = thrown(() => tensor('f32', [2], new Float32Array(1)));
+    expect(e).toBeInstanceOf(RefMathError);
+    expect(e).toMatchObject({ name: 'ShapeError', kind: 'shape', op: 'tensor', what: 'data.length', expected: '2 elements for shape [2]', got: '1' });
+    expect((e as Error).message).toBe('tensor: data.length: expected 2 elements for shape [2], got 1');
   });
   it('bitEqual compares dtype, shape and every byte', () => {
     const a = fromValues('f32', [2], [1, Number.NaN]);

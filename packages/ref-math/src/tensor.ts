@@ -5,7 +5,7 @@
  */
 import { allocStorage, DTYPES, type DType, type StorageOf } from './dtype.js';
 import { ShapeError, AttrError } from './errors.js';
-import { f32 } from './numerics/f32.js';
+import { f32, rni } from './numerics/f32.js';
 import { satS8 } from './numerics/int8.js';
 import {
   fromBf16Bits,
@@ -59,9 +59,9 @@ export function encodeValue(dtype: DType, x: number): number {
     case 'fp8e4m3':
       return toFp8E4m3Bits(x);
     case 'i8':
-      return satS8(Math.round(x));
+      return satS8(rni(x));
     case 'i32':
-      return Math.round(x) | 0;
+      return rni(x) | 0;
   }
 }
 

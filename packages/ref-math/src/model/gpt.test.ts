@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bitEqual, tensor, toValues, type Tensor } from '../tensor.js';
 import { gptForward64, maxAbsDiff } from '../testing/reference64.js';
-import { assignBlocks, type KvCache } from '../ops/kv-cache.js';
+import { assignBlocks } from '../ops/kv-cache.js';
+import type { KvCache } from '../op-specs.js';
 import { gptConfig, headSize, type GptConfig, type GptConfigInput } from './config.js';
 import { argmax, createGptKvCache, gptForward, greedyGenerate } from './gpt.js';
 import { randomGptWeights, type GptModel, type GptWeights, type LinearWeights } from './weights.js';

@@ -21,16 +21,16 @@
 import { expectAttr } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { IndexRangeError } from '../errors.js';
-import type { RopeTable } from '../op-specs.js';
 import { swiglu, gelu } from '../ops/activation.js';
 import { attention } from '../ops/attention.js';
 import { addPositionEmbedding, embeddingLookup } from '../ops/embedding.js';
 import { gemm } from '../ops/gemm.js';
-import { createKvCache, kvCacheWrite, type KvCache, type KvCacheDType, type KvLayout, type KvQuantScales } from '../ops/kv-cache.js';
+import type { KvCache, KvCacheDType, KvLayout, KvQuantScales, RopeTable } from '../op-specs.js';
+import { createKvCache, kvCacheWrite } from '../ops/kv-cache.js';
 import { layerNorm } from '../ops/layernorm.js';
 import { residualAdd } from '../ops/residual.js';
 import { rope, ropeTable, rotaryDimOf } from '../ops/rope.js';
-import { fromValues, reshape, tensor, toValues, type Tensor } from '../tensor.js';
+import { fromValues, reshape, tensor, toF32, type Tensor } from '../tensor.js';
 import { headSize, type GptConfig } from './config.js';
 import type { GptModel, LayerNormWeights, LinearWeights } from './weights.js';
 
@@ -177,17 +177,13 @@ export interface GreedyOptions {
 export function greedyGenerate(model: GptModel, prompts: readonly (readonly number[])[], o: GreedyOptions): number[][] {
   const cache = o.cache ?? createGptKvCache(model.config, { numSlots: prompts.length });
   const out = prompts.map((): number[] => []);
-  const logitsRow = (logits: Tensor<ActDType>, i: number): Float32Array => {
-    const v = model.config.vocabSize;
-    const f = logits.dtype === 'f32' ? (logits.data as Float32Array) : Float32Array.from(toValues(logits));
-    return f.subarray(i * v, (i + 1) * v);
-  };
+  const v = model.config.vocabSize;
   let running = prompts.map((p, slot) => ({ slot, start: 0, tokens: [...p] }));
   for (let step = 0; step < o.maxNewTokens && running.length > 0; step++) {
-    const logits = gptForward(model, cache, running, { logits: 'last' });
+    const logits = toF32(gptForward(model, cache, running, { logits: 'last' }));
     const next: typeof running = [];
     running.forEach((ch, i) => {
-      const id = argmax(logitsRow(logits, i));
+      const id = argmax(logits.subarray(i * v, (i + 1) * v));
       out[ch.slot]!.push(id);
       if (id !== o.endId) next.push({ slot: ch.slot, start: ch.start + ch.tokens.length, tokens: [id] });
     });

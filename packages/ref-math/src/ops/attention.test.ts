@@ -3,7 +3,8 @@ import { bitEqual, fromValues, tensor, toValues, type Tensor } from '../tensor.j
 import { randomTensor } from '../testing/random.js';
 import { maxAbsDiff, softmax64 } from '../testing/reference64.js';
 import { attention, contextAttention, decodeAttention } from './attention.js';
-import { assignBlocks, createKvCache, kvCacheWrite, type KvCacheDType, type KvLayout } from './kv-cache.js';
+import { assignBlocks, createKvCache, kvCacheWrite } from './kv-cache.js';
+import type { KvCacheDType, KvLayout } from '../op-specs.js';
 import type { ActDType } from '../dtype.js';
 import { AttrError } from '../errors.js';
 

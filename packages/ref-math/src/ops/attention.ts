@@ -18,31 +18,9 @@ import { expectAttr, expectDType, expectSameDType, expectShape } from '../check.
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
 import { fromF32, toF32, type Tensor } from '../tensor.js';
-import { kvCacheRead, type KvCache } from './kv-cache.js';
+import type { AttentionAttrs, AttentionInputs, KvCache } from '../op-specs.js';
+import { kvCacheRead } from './kv-cache.js';
 import { softmaxRowF32 } from './softmax.js';
-
-export interface AttentionSequence {
-  /** Cache slot of the sequence (paged: its block-table row). */
-  readonly slot: number;
-  /** Position of the first new token; positions before it are read from the cache. */
-  readonly start: number;
-  /** New tokens of this sequence in the packed input. */
-  readonly length: number;
-}
-
-export interface AttentionInputs {
-  readonly q: Tensor<ActDType>;
-  readonly k: Tensor<ActDType>;
-  readonly v: Tensor<ActDType>;
-}
-
-export interface AttentionAttrs {
-  /** The packed sequences, in row order; their lengths sum to T. */
-  readonly sequences: readonly AttentionSequence[];
-  readonly scale?: number;
-  /** Where earlier positions live; required when any sequence has start > 0. */
-  readonly cache?: { readonly cache: KvCache; readonly layer: number };
-}
 
 export function defaultAttentionScale(headSize: number): number {
   return f32(1 / f32(Math.sqrt(headSize)));
@@ -132,3 +110,4 @@ export function decodeAttention(
   const cache = { cache: attrs.cache, layer: attrs.layer };
   return attention(inputs, attrs.scale === undefined ? { sequences, cache } : { sequences, cache, scale: attrs.scale });
 }
+

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fromValues, toF32 } from '../tensor.js';
 import { randomTensor } from '../testing/random.js';
-import { assignBlocks, createKvCache, kvCacheRead, kvCacheWrite, type KvCacheDType, type KvLayout } from './kv-cache.js';
+import { assignBlocks, createKvCache, kvCacheRead, kvCacheWrite } from './kv-cache.js';
+import type { KvCacheDType, KvLayout } from '../op-specs.js';
 import { AttrError, IndexRangeError } from '../errors.js';
 
 const nkv = 2;

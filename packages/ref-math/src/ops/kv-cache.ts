@@ -19,46 +19,8 @@ import { IndexRangeError } from '../errors.js';
 import { f32 } from '../numerics/f32.js';
 import { quantizeInt8 } from '../numerics/int8.js';
 import { toFp8E4m3Bits } from '../numerics/minifloat.js';
+import type { KvCache, KvCacheDType, KvCacheSpec, KvCacheWriteInputs } from '../op-specs.js';
 import { decodeValue, encodeValue, tensor, toF32, type Tensor } from '../tensor.js';
-
-export type KvCacheDType = 'f32' | 'f16' | 'bf16' | 'i8' | 'fp8e4m3';
-
-export type KvLayout =
-  | { readonly kind: 'contiguous'; /** Lmax: positions per slot. */ readonly maxSeqLen: number }
-  | {
-      readonly kind: 'paged';
-      /** TPB, a power of two. */
-      readonly tokensPerBlock: number;
-      readonly numBlocks: number;
-      /** Block table columns: the most blocks one slot may use. */
-      readonly maxBlocksPerSeq: number;
-    };
-
-/** Dequantization scales of an int8 / fp8 cache (real = stored · scale), one for K and one for V. */
-export interface KvQuantScales {
-  readonly k: number;
-  readonly v: number;
-}
-
-export interface KvCacheSpec {
-  readonly numLayers: number;
-  /** B: sequence slots. */
-  readonly numSlots: number;
-  readonly numKvHeads: number;
-  readonly headSize: number;
-  readonly dtype: KvCacheDType;
-  readonly layout: KvLayout;
-  /** Required for i8 / fp8e4m3 storage. */
-  readonly scales?: KvQuantScales;
-}
-
-export interface KvCache {
-  readonly spec: KvCacheSpec;
-  /** One pool per layer, shaped as the layout says. */
-  readonly pools: Tensor<KvCacheDType>[];
-  /** paged only: i32 [B, maxBlocksPerSeq], −1 = unassigned. */
-  readonly blockTable?: Tensor<'i32'>;
-}
 
 const isPow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
@@ -144,11 +106,7 @@ function storeVector(cache: KvCache, pool: Tensor<KvCacheDType>, at: number, val
  * Write the K and V of T new tokens: k, v [T, NKV, HS]; token t goes to slot slots[t] at position
  * positions[t] of `layer`. Mutates the cache (as the kernel does).
  */
-export function kvCacheWrite(
-  cache: KvCache,
-  layer: number,
-  inputs: { readonly k: Tensor; readonly v: Tensor; readonly slots: Tensor<'i32'>; readonly positions: Tensor<'i32'> },
-): void {
+export function kvCacheWrite(cache: KvCache, layer: number, inputs: KvCacheWriteInputs): void {
   const op = 'kvCacheWrite';
   const { numKvHeads: nkv, headSize: hs } = cache.spec;
   expectAttr(op, 'layer', layer >= 0 && layer < cache.pools.length, `0 ≤ layer < ${cache.pools.length}`, layer);
@@ -176,10 +134,12 @@ export function kvCacheRead(cache: KvCache, layer: number, slot: number, kv: 0 |
   const pool = cache.pools[layer]!;
   const at = kvOffset(cache, slot, kv, kvHead, pos);
   const out = new Float32Array(hs);
-  const s = dtype === 'i8' || dtype === 'fp8e4m3' ? f32(kv === 0 ? scales!.k : scales!.v) : 1;
+  const quantized = dtype === 'i8' || dtype === 'fp8e4m3';
+  const s = quantized ? f32(kv === 0 ? scales!.k : scales!.v) : 1;
   for (let d = 0; d < hs; d++) {
     const v = decodeValue(dtype, pool.data[at + d]!);
-    out[d] = s === 1 ? v : f32(v * s);
+    out[d] = quantized ? f32(v * s) : v;
   }
   return out;
 }
+

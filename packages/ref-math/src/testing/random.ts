@@ -1,4 +1,4 @@
-/** Test-only: seeded random tensors. */
+/** Test-only: seeded random tensors, and a helper to capture a thrown error. */
 import type { DType } from '../dtype.js';
 import { normalSampler, seededRandom } from '../model/weights.js';
 import { fromValues, type Tensor } from '../tensor.js';
@@ -16,4 +16,14 @@ export function randomInt8(shape: readonly number[], seed: number): Tensor<'i8'>
   const rand = seededRandom(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   return fromValues('i8', shape, Float64Array.from({ length: n }, () => Math.floor(rand() * 256) - 128));
+}
+
+/** The error `fn` throws; fails the test (by throwing) if it returns normally. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the call to throw, but it returned');
 }
