@@ -6,9 +6,9 @@ export default defineConfig({
   resolve: { conditions: ['@trtllm/source'] },
   ssr: { resolve: { conditions: ['@trtllm/source'] } },
   test: {
-    reporters: process.env.CI ? ['default'] : ['default'],
     projects: [
       { extends: true, test: { name: 'ref-math', root: 'packages/ref-math', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'cuda-kernels', root: 'packages/cuda-kernels', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'cli', root: 'tools', include: ['src/**/*.test.ts'] } },
     ],
   },

@@ -10,7 +10,7 @@
  * placement of the bias (in the fp32 compute type, before the cast); its summation order does not
  * match this, so cuBLASLt paths are tier 3.
  */
-import { expectAttr, expectDType, expectShape } from '../check.js';
+import { expectAttr, expectDType, expectShape, type Shaped } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
 import type { GemmAttrs, GemmInputs } from '../op-specs.js';
@@ -31,7 +31,7 @@ export interface MatmulLayout {
 }
 
 /** Validate A and B as matrices for C = op(A)·op(B) and return the layout. */
-export function matmulLayout(op: string, a: Tensor, b: Tensor, transA = false, transB = false): MatmulLayout {
+export function matmulLayout(op: string, a: Shaped, b: Shaped, transA = false, transB = false): MatmulLayout {
   expectShape(op, 'inputs.a', a, transA ? ['K', 'M'] : ['M', 'K']);
   expectShape(op, 'inputs.b', b, transB ? ['N', 'K'] : ['K', 'N']);
   const [a0, a1] = a.shape as [number, number];

@@ -7,7 +7,7 @@
  *               blockTable[b, ⌊p / TPB⌋] at offset p mod TPB (TPB a power of two, as TensorRT-LLM)
  * Storage (write), with dequantization scales sK, sV (real = stored · s):
  *   f32 / f16 / bf16:  stored = cast(x)
- *   i8:                stored = sat_s8(rni(fp32(x · fp32(1 / s))))
+ *   i8:                stored = sat_s8(rni(fp32(x · fp32(1 / s))))      s taken as fp32 first
  *   fp8e4m3:           stored = e4m3(fp32(x · fp32(1 / s)))       saturating
  * Read: real = value(stored) for float storage; fp32(value(stored) · s) for i8 / fp8.
  * Separate K and V scales: int8 KV accuracy needs them (TensorRT-LLM shares one).
@@ -93,7 +93,7 @@ export function kvOffset(cache: KvCache, slot: number, kv: 0 | 1, kvHead: number
 function storeVector(cache: KvCache, pool: Tensor<KvCacheDType>, at: number, values: Float32Array, kv: 0 | 1): void {
   const { dtype, scales } = cache.spec;
   if (dtype === 'i8' || dtype === 'fp8e4m3') {
-    const inv = f32(1 / (kv === 0 ? scales!.k : scales!.v));
+    const inv = f32(1 / f32(kv === 0 ? scales!.k : scales!.v)); // the scale is an fp32, as the kernel receives it
     for (let d = 0; d < values.length; d++) {
       pool.data[at + d] = dtype === 'i8' ? quantizeInt8(values[d]!, inv) : toFp8E4m3Bits(f32(values[d]! * inv));
     }

@@ -1,0 +1,575 @@
+// The N-API module: device discovery, a caching device allocator, copies, streams, events, pinned
+// host memory, and one binding per op. Device pointers cross into JS as BigInt. Every exported
+// function runs inside guard(): CUDA and argument failures become JS exceptions with the op and
+// file:line; nothing here can abort the process.
+#include <cuda_runtime_api.h>
+#include <napi.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common.h"
+#include "ops.h"
+
+namespace trt {
+namespace {
+
+// ---- errors ----
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <typename F>
+Napi::Value guard(const Napi::CallbackInfo& info, const char* name, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const ArgError& e) {
+    Napi::TypeError err = Napi::TypeError::New(info.Env(), std::string(name) + ": " + e.what());
+    err.Set("op", name);
+    throw err;
+  } catch (const std::exception& e) {
+    Napi::Error err = Napi::Error::New(info.Env(), std::string(name) + ": " + e.what());
+    err.Set("op", name);
+    err.Set("cuda", true);
+    throw err;
+  }
+}
+
+// ---- caching allocator: exact-size free lists, every live block tracked ----
+class Allocator {
+ public:
+  void* alloc(size_t bytes) {
+    const size_t size = roundUp(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& bucket = free_[size];
+    void* p = nullptr;
+    if (!bucket.empty()) {
+      p = bucket.back();
+      bucket.pop_back();
+      cached_ -= size;
+    } else {
+      cudaError_t e = cudaMalloc(&p, size);
+      if (e == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        releaseCachedLocked();
+        e = cudaMalloc(&p, size);
+      }
+      if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        size_t freeB = 0, totalB = 0;
+        cudaMemGetInfo(&freeB, &totalB);
+        const std::string hint = e == cudaErrorMemoryAllocation
+                                     ? "; device has " + std::to_string(freeB >> 20) + " MiB free of " + std::to_string(totalB >> 20) +
+                                           " MiB (free tensors, or lower the batch or KV-cache budget)"
+                                     : std::string(" (") + cudaGetErrorString(e) + ")";
+        throw CudaError("cudaMalloc(" + std::to_string(size) + " bytes): " + cudaGetErrorName(e) + hint + " at " + __FILE__ + ":" +
+                        std::to_string(__LINE__));
+      }
+    }
+    live_[(uintptr_t)p] = size;
+    allocated_ += size;
+    return p;
+  }
+  void free(void* p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find((uintptr_t)p);
+    if (it == live_.end()) throw ArgError("pointer 0x" + hex(p) + " is not a live allocation (freed twice, or not from this allocator)");
+    free_[it->second].push_back(p);
+    cached_ += it->second;
+    allocated_ -= it->second;
+    live_.erase(it);
+  }
+  // [p, p + bytes) must lie inside one live allocation.
+  void checkRange(const void* p, size_t bytes, const char* what) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.upper_bound((uintptr_t)p);
+    if (it == live_.begin()) throw ArgError(std::string(what) + ": 0x" + hex(p) + " is not inside a live device allocation (freed?)");
+    --it;
+    if ((uintptr_t)p + bytes > it->first + it->second) {
+      throw ArgError(std::string(what) + ": " + std::to_string(bytes) + " bytes at 0x" + hex(p) + " run past the end of its allocation (" +
+                     std::to_string(it->first + it->second - (uintptr_t)p) + " bytes left)");
+    }
+  }
+  void releaseCached() {
+    std::lock_guard<std::mutex> lock(mu_);
+    releaseCachedLocked();
+  }
+  size_t allocated() const { return allocated_; }
+  size_t cached() const { return cached_; }
+
+ private:
+  static size_t roundUp(size_t b) { return b == 0 ? 512 : (b + 511) / 512 * 512; }
+  static std::string hex(const void* p) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llx", (unsigned long long)(uintptr_t)p);
+    return buf;
+  }
+  void releaseCachedLocked() {
+    for (auto& [size, ptrs] : free_) for (void* p : ptrs) cudaFree(p);
+    free_.clear();
+    cached_ = 0;
+  }
+  std::mutex mu_;
+  std::map<uintptr_t, size_t> live_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t allocated_ = 0, cached_ = 0;
+};
+Allocator& allocator() {
+  static Allocator* a = new Allocator();  // never destroyed: the CUDA context may be gone at exit
+  return *a;
+}
+
+// ---- argument reading ----
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, size_t index) {
+    if (info.Length() <= index || !info[index].IsObject()) throw ArgError("expected a params object as argument " + std::to_string(index));
+    obj_ = info[index].As<Napi::Object>();
+  }
+  void* ptr(const char* key, bool optional = false) const {
+    Napi::Value v = obj_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) {
+      if (optional) return nullptr;
+      throw ArgError(std::string("params.") + key + ": expected a device pointer (BigInt), got nothing");
+    }
+    if (!v.IsBigInt()) throw ArgError(std::string("params.") + key + ": expected a device pointer (BigInt)");
+    bool lossless = true;
+    const uint64_t raw = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    void* p = (void*)(uintptr_t)raw;
+    allocator().checkRange(p, 1, key);
+    return p;
+  }
+  int i32(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsNumber()) throw ArgError(std::string("params.") + key + ": expected an integer");
+    return v.As<Napi::Number>().Int32Value();
+  }
+  size_t size(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsNumber()) throw ArgError(std::string("params.") + key + ": expected an integer");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d < 0) throw ArgError(std::string("params.") + key + ": expected ≥ 0");
+    return (size_t)d;
+  }
+  float f32(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsNumber()) throw ArgError(std::string("params.") + key + ": expected a number");
+    return (float)v.As<Napi::Number>().DoubleValue();
+  }
+  bool flag(const char* key) const { return obj_.Get(key).ToBoolean().Value(); }
+  DType dtype(const char* key) const {
+    const int d = i32(key);
+    if (d < 0 || d > 5) throw ArgError(std::string("params.") + key + ": not a dtype code");
+    return (DType)d;
+  }
+  cudaStream_t stream() const {
+    Napi::Value v = obj_.Get("stream");
+    if (v.IsUndefined() || v.IsNull()) return nullptr;
+    bool lossless = true;
+    return (cudaStream_t)(uintptr_t)v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  KvCacheView kvCache(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsObject()) throw ArgError(std::string("params.") + key + ": expected a KV-cache view");
+    Args c(v.As<Napi::Object>());
+    KvCacheView view{};
+    view.pool = c.ptr("pool");
+    view.paged = c.flag("paged");
+    view.numSlots = c.i32("numSlots");
+    view.numKvHeads = c.i32("numKvHeads");
+    view.headSize = c.i32("headSize");
+    view.maxSeqLen = c.i32("maxSeqLen");
+    view.tokensPerBlock = c.i32("tokensPerBlock");
+    view.numBlocks = c.i32("numBlocks");
+    view.maxBlocksPerSeq = c.i32("maxBlocksPerSeq");
+    view.blockTable = (const int32_t*)c.ptr("blockTable", true);
+    view.kScale = c.f32("kScale");
+    view.vScale = c.f32("vScale");
+    view.dtype = c.dtype("dtype");
+    return view;
+  }
+
+ private:
+  explicit Args(Napi::Object o) : obj_(o) {}
+  Napi::Object obj_;
+};
+
+Napi::BigInt bigPtr(Napi::Env env, const void* p) { return Napi::BigInt::New(env, (uint64_t)(uintptr_t)p); }
+const void* bigToPtr(const Napi::Value& v, const char* what) {
+  if (!v.IsBigInt()) throw ArgError(std::string(what) + ": expected a BigInt");
+  bool lossless = true;
+  return (const void*)(uintptr_t)v.As<Napi::BigInt>().Uint64Value(&lossless);
+}
+
+// A device int32 error flag around a launch: 0 = ok, else what the kernel wrote (1 + index).
+template <typename F>
+int withErrorFlag(cudaStream_t s, F&& launch) {
+  int32_t* flag = (int32_t*)allocator().alloc(sizeof(int32_t));
+  int32_t host = 0;
+  try {
+    TRT_CUDA(cudaMemsetAsync(flag, 0, sizeof(int32_t), s));
+    launch(flag);
+    TRT_CUDA(cudaMemcpyAsync(&host, flag, sizeof(int32_t), cudaMemcpyDeviceToHost, s));
+    TRT_CUDA(cudaStreamSynchronize(s));
+  } catch (...) {
+    allocator().free(flag);
+    throw;
+  }
+  allocator().free(flag);
+  return host;
+}
+
+// ---- device, memory, streams, events ----
+Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
+  return guard(info, "deviceInfo", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    int count = 0;
+    const cudaError_t e = cudaGetDeviceCount(&count);
+    int runtime = 0;
+    cudaRuntimeGetVersion(&runtime);
+    out.Set("runtimeVersion", runtime);
+    if (e != cudaSuccess || count == 0) {
+      (void)cudaGetLastError();
+      out.Set("available", false);
+      out.Set("reason", e != cudaSuccess ? std::string("cudaGetDeviceCount: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")"
+                                         : std::string("no CUDA device present"));
+      return out;
+    }
+    int dev = 0, driver = 0;
+    TRT_CUDA(cudaGetDevice(&dev));
+    cudaDeviceProp prop{};
+    TRT_CUDA(cudaGetDeviceProperties(&prop, dev));
+    cudaDriverGetVersion(&driver);
+    out.Set("available", true);
+    out.Set("count", count);
+    out.Set("name", prop.name);
+    out.Set("computeCapability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
+    out.Set("multiprocessors", prop.multiProcessorCount);
+    out.Set("totalMemory", (double)prop.totalGlobalMem);
+    out.Set("l2Bytes", prop.l2CacheSize);
+    out.Set("driverVersion", driver);
+    return out;
+  });
+}
+
+Napi::Value Malloc(const Napi::CallbackInfo& info) {
+  return guard(info, "malloc", [&]() -> Napi::Value {
+    if (!info[0].IsNumber()) throw ArgError("expected a byte count");
+    return bigPtr(info.Env(), allocator().alloc((size_t)info[0].As<Napi::Number>().DoubleValue()));
+  });
+}
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  return guard(info, "free", [&]() -> Napi::Value {
+    allocator().free((void*)bigToPtr(info[0], "ptr"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
+  return guard(info, "memoryStats", [&]() -> Napi::Value {
+    Napi::Object o = Napi::Object::New(info.Env());
+    size_t freeB = 0, totalB = 0;
+    TRT_CUDA(cudaMemGetInfo(&freeB, &totalB));
+    o.Set("allocated", (double)allocator().allocated());
+    o.Set("cached", (double)allocator().cached());
+    o.Set("deviceFree", (double)freeB);
+    o.Set("deviceTotal", (double)totalB);
+    return o;
+  });
+}
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  return guard(info, "emptyCache", [&]() -> Napi::Value {
+    allocator().releaseCached();
+    return info.Env().Undefined();
+  });
+}
+
+// copy(dst, src, bytes, kind, stream): kind 0 = H→D (src TypedArray), 1 = D→H (dst TypedArray), 2 = D→D.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  return guard(info, "copy", [&]() -> Napi::Value {
+    const int kind = info[3].As<Napi::Number>().Int32Value();
+    const size_t bytes = (size_t)info[2].As<Napi::Number>().DoubleValue();
+    cudaStream_t s = info.Length() > 4 && info[4].IsBigInt() ? (cudaStream_t)bigToPtr(info[4], "stream") : nullptr;
+    auto hostOf = [&](const Napi::Value& v) -> void* {
+      if (!v.IsTypedArray()) throw ArgError("host side: expected a TypedArray");
+      Napi::TypedArray t = v.As<Napi::TypedArray>();
+      if (t.ByteLength() < bytes) throw ArgError("host side: " + std::to_string(t.ByteLength()) + " bytes, copy needs " + std::to_string(bytes));
+      return (char*)t.ArrayBuffer().Data() + t.ByteOffset();
+    };
+    if (kind == 0) {
+      void* dst = (void*)bigToPtr(info[0], "dst");
+      allocator().checkRange(dst, bytes, "dst");
+      TRT_CUDA(cudaMemcpyAsync(dst, hostOf(info[1]), bytes, cudaMemcpyHostToDevice, s));
+      TRT_CUDA(cudaStreamSynchronize(s));  // the host array may be pageable and collected after return
+    } else if (kind == 1) {
+      const void* src = bigToPtr(info[1], "src");
+      allocator().checkRange(src, bytes, "src");
+      TRT_CUDA(cudaMemcpyAsync(hostOf(info[0]), src, bytes, cudaMemcpyDeviceToHost, s));
+      TRT_CUDA(cudaStreamSynchronize(s));
+    } else {
+      void* dst = (void*)bigToPtr(info[0], "dst");
+      const void* src = bigToPtr(info[1], "src");
+      allocator().checkRange(dst, bytes, "dst");
+      allocator().checkRange(src, bytes, "src");
+      TRT_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s));
+    }
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Memset(const Napi::CallbackInfo& info) {
+  return guard(info, "memset", [&]() -> Napi::Value {
+    void* dst = (void*)bigToPtr(info[0], "dst");
+    const size_t bytes = (size_t)info[2].As<Napi::Number>().DoubleValue();
+    allocator().checkRange(dst, bytes, "dst");
+    cudaStream_t s = info.Length() > 3 && info[3].IsBigInt() ? (cudaStream_t)bigToPtr(info[3], "stream") : nullptr;
+    TRT_CUDA(cudaMemsetAsync(dst, info[1].As<Napi::Number>().Int32Value(), bytes, s));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value StreamCreate(const Napi::CallbackInfo& info) {
+  return guard(info, "streamCreate", [&]() -> Napi::Value {
+    cudaStream_t s = nullptr;
+    TRT_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return bigPtr(info.Env(), s);
+  });
+}
+Napi::Value StreamDestroy(const Napi::CallbackInfo& info) {
+  return guard(info, "streamDestroy", [&]() -> Napi::Value {
+    TRT_CUDA(cudaStreamDestroy((cudaStream_t)bigToPtr(info[0], "stream")));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  return guard(info, "synchronize", [&]() -> Napi::Value {
+    if (info.Length() > 0 && info[0].IsBigInt()) TRT_CUDA(cudaStreamSynchronize((cudaStream_t)bigToPtr(info[0], "stream")));
+    else TRT_CUDA(cudaDeviceSynchronize());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value EventCreate(const Napi::CallbackInfo& info) {
+  return guard(info, "eventCreate", [&]() -> Napi::Value {
+    cudaEvent_t e = nullptr;
+    TRT_CUDA(cudaEventCreate(&e));
+    return bigPtr(info.Env(), e);
+  });
+}
+Napi::Value EventRecord(const Napi::CallbackInfo& info) {
+  return guard(info, "eventRecord", [&]() -> Napi::Value {
+    cudaStream_t s = info.Length() > 1 && info[1].IsBigInt() ? (cudaStream_t)bigToPtr(info[1], "stream") : nullptr;
+    TRT_CUDA(cudaEventRecord((cudaEvent_t)bigToPtr(info[0], "event"), s));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value EventElapsed(const Napi::CallbackInfo& info) {
+  return guard(info, "eventElapsed", [&]() -> Napi::Value {
+    cudaEvent_t b = (cudaEvent_t)bigToPtr(info[1], "end");
+    TRT_CUDA(cudaEventSynchronize(b));
+    float ms = 0.f;
+    TRT_CUDA(cudaEventElapsedTime(&ms, (cudaEvent_t)bigToPtr(info[0], "start"), b));
+    return Napi::Number::New(info.Env(), ms);
+  });
+}
+Napi::Value EventDestroy(const Napi::CallbackInfo& info) {
+  return guard(info, "eventDestroy", [&]() -> Napi::Value {
+    TRT_CUDA(cudaEventDestroy((cudaEvent_t)bigToPtr(info[0], "event")));
+    return info.Env().Undefined();
+  });
+}
+// Pinned host memory as an ArrayBuffer, released by its finalizer.
+Napi::Value HostAllocPinned(const Napi::CallbackInfo& info) {
+  return guard(info, "hostAllocPinned", [&]() -> Napi::Value {
+    const size_t bytes = (size_t)info[0].As<Napi::Number>().DoubleValue();
+    void* p = nullptr;
+    TRT_CUDA(cudaMallocHost(&p, bytes == 0 ? 1 : bytes));
+    return Napi::ArrayBuffer::New(info.Env(), p, bytes, [](Napi::Env, void* data) { cudaFreeHost(data); });
+  });
+}
+
+// ---- ops ----
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  return guard(info, "gemm", [&]() -> Napi::Value {
+    Args a(info, 0);
+    GemmParams p{a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("c"), a.i32("m"), a.i32("n"), a.i32("k"),
+                 a.flag("transA"), a.flag("transB"), a.dtype("inDtype"), a.dtype("biasDtype"), a.dtype("outDtype")};
+    invokeGemm(p, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Int8Gemm(const Napi::CallbackInfo& info) {
+  return guard(info, "int8Gemm", [&]() -> Napi::Value {
+    Args a(info, 0);
+    if (a.flag("epilogue")) {
+      SmoothQuantGemmParams p{(const int8_t*)a.ptr("a"), (const int8_t*)a.ptr("b"), (const float*)a.ptr("alphaRow"),
+                              (const float*)a.ptr("alphaCol"), a.ptr("bias", true), a.ptr("c"), a.i32("m"), a.i32("n"), a.i32("k"),
+                              a.flag("transB"), a.flag("perToken"), a.flag("perChannel"), a.dtype("outDtype")};
+      invokeSmoothQuantGemm(p, a.stream());
+    } else {
+      Int8GemmParams p{(const int8_t*)a.ptr("a"), (const int8_t*)a.ptr("b"), (int32_t*)a.ptr("c"), a.i32("m"), a.i32("n"), a.i32("k"), a.flag("transB")};
+      invokeInt8Gemm(p, a.stream());
+    }
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Quantize(const Napi::CallbackInfo& info) {
+  return guard(info, "quantize", [&]() -> Napi::Value {
+    Args a(info, 0);
+    const int mode = a.i32("mode");  // 0 per tensor, 1 per token, 2 dequantize
+    if (mode == 0) invokeQuantizePerTensor({a.ptr("x"), (int8_t*)a.ptr("q"), a.size("n"), a.f32("scale"), a.dtype("xDtype")}, a.stream());
+    else if (mode == 1) invokeQuantizePerToken({a.ptr("x"), (int8_t*)a.ptr("q"), (float*)a.ptr("scale"), a.i32("rows"), a.i32("cols"), a.dtype("xDtype")}, a.stream());
+    else invokeDequantize({(const int8_t*)a.ptr("q"), (const float*)a.ptr("scale"), a.ptr("out"), a.i32("rows"), a.i32("cols"), a.flag("perToken"), a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Fp8(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8", [&]() -> Napi::Value {
+    Args a(info, 0);
+    const int mode = a.i32("mode");  // 0 quantize, 1 dequantize, 2 gemm
+    if (mode == 0) invokeFp8Quantize({a.ptr("x"), (uint8_t*)a.ptr("q"), a.size("n"), a.f32("scale"), a.dtype("xDtype")}, a.stream());
+    else if (mode == 1) invokeFp8Dequantize({(const uint8_t*)a.ptr("q"), a.ptr("out"), a.size("n"), a.f32("scale"), a.dtype("outDtype")}, a.stream());
+    else invokeFp8Gemm({(const uint8_t*)a.ptr("a"), (const uint8_t*)a.ptr("b"), a.ptr("bias", true), a.ptr("c"), a.i32("m"), a.i32("n"), a.i32("k"),
+                        a.flag("transB"), a.f32("scaleA"), a.f32("scaleB"), a.dtype("biasDtype"), a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  return guard(info, "layerNorm", [&]() -> Napi::Value {
+    Args a(info, 0);
+    LayerNormParams p{a.ptr("x"), a.ptr("gamma"), a.ptr("beta", true), a.ptr("y"), (int8_t*)a.ptr("q", true), (float*)a.ptr("qScale", true),
+                      a.i32("rows"), a.i32("cols"), a.f32("eps"), a.flag("weightPlusOne"), a.dtype("xDtype"), a.dtype("gammaDtype"), a.dtype("betaDtype")};
+    invokeLayerNorm(p, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Activation(const Napi::CallbackInfo& info) {
+  return guard(info, "activation", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeActivation({a.ptr("x"), a.ptr("gate", true), a.ptr("y"), a.size("n"), a.dtype("dtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  return guard(info, "softmax", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeSoftmax({a.ptr("x"), (const int8_t*)a.ptr("mask", true), a.ptr("y"), a.i32("rows"), a.i32("cols"), a.f32("scale"), a.dtype("xDtype"), a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Residual(const Napi::CallbackInfo& info) {
+  return guard(info, "residual", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeResidual({a.ptr("a"), a.ptr("b"), a.ptr("y"), a.size("n"), a.dtype("dtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  return guard(info, "rope", [&]() -> Napi::Value {
+    Args a(info, 0);
+    const int err = withErrorFlag(a.stream(), [&](int32_t* flag) {
+      invokeRope({a.ptr("x"), a.ptr("y"), (const int32_t*)a.ptr("positions"), (const float*)a.ptr("cos"), (const float*)a.ptr("sin"), a.i32("tokens"),
+                  a.i32("heads"), a.i32("headSize"), a.i32("rotaryDim"), a.i32("tablePositions"), flag, a.dtype("dtype")}, a.stream());
+    });
+    return Napi::Number::New(info.Env(), err);
+  });
+}
+Napi::Value KvCacheWrite(const Napi::CallbackInfo& info) {
+  return guard(info, "kvCacheWrite", [&]() -> Napi::Value {
+    Args a(info, 0);
+    const int err = withErrorFlag(a.stream(), [&](int32_t* flag) {
+      invokeKvCacheWrite({a.kvCache("cache"), a.ptr("k"), a.ptr("v"), (const int32_t*)a.ptr("slots"), (const int32_t*)a.ptr("positions"), a.i32("tokens"), flag,
+                          a.dtype("kvDtype")}, a.stream());
+    });
+    return Napi::Number::New(info.Env(), err);
+  });
+}
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  return guard(info, "attention", [&]() -> Napi::Value {
+    Args a(info, 0);
+    const int tokens = a.i32("tokens"), heads = a.i32("numHeads"), maxCtx = a.i32("maxCtx");
+    float* scratch = (float*)allocator().alloc((size_t)tokens * heads * (maxCtx > 0 ? maxCtx : 1) * sizeof(float));
+    int err = 0;
+    try {
+      const bool hasCache = a.flag("hasCache");
+      KvCacheView view = hasCache ? a.kvCache("cache") : KvCacheView{};
+      err = withErrorFlag(a.stream(), [&](int32_t* flag) {
+        invokeAttention({a.ptr("q"), a.ptr("k"), a.ptr("v"), a.ptr("out"), tokens, heads, a.i32("numKvHeads"), a.i32("headSize"),
+                         (const int32_t*)a.ptr("seqSlot"), (const int32_t*)a.ptr("seqStart"), (const int32_t*)a.ptr("seqLength"),
+                         (const int32_t*)a.ptr("seqRow"), a.i32("numSeqs"), hasCache, view, a.f32("scale"), scratch, maxCtx, flag,
+                         a.dtype("dtype")}, a.stream());
+      });
+    } catch (...) {
+      allocator().free(scratch);
+      throw;
+    }
+    allocator().free(scratch);
+    return Napi::Number::New(info.Env(), err);
+  });
+}
+Napi::Value Embedding(const Napi::CallbackInfo& info) {
+  return guard(info, "embedding", [&]() -> Napi::Value {
+    Args a(info, 0);
+    const int err = withErrorFlag(a.stream(), [&](int32_t* flag) {
+      if (a.flag("positionAdd")) {
+        invokePositionAdd({a.ptr("x"), a.ptr("wpe"), (const int32_t*)a.ptr("positions"), a.ptr("out"), a.i32("tokens"), a.i32("hidden"),
+                           a.i32("numPositions"), flag, a.dtype("dtype")}, a.stream());
+      } else {
+        invokeEmbedding({(const int32_t*)a.ptr("ids"), a.ptr("table"), a.ptr("out"), a.i32("tokens"), a.i32("hidden"), a.i32("tableRows"),
+                         a.i32("vocabSize"), a.i32("rowOffset"), a.flag("zeroOutOfRange"), a.ptr("promptTable", true),
+                         (const int32_t*)a.ptr("tasks", true), a.i32("promptTokens"), a.i32("numTasks"), flag, a.dtype("dtype")}, a.stream());
+      }
+    });
+    return Napi::Number::New(info.Env(), err);
+  });
+}
+
+// Measured device-to-device copy bandwidth (bytes read + written per second), for the perf harness.
+Napi::Value MeasureCopyBandwidth(const Napi::CallbackInfo& info) {
+  return guard(info, "measureCopyBandwidth", [&]() -> Napi::Value {
+    const size_t bytes = (size_t)info[0].As<Napi::Number>().DoubleValue();
+    const int iters = info[1].As<Napi::Number>().Int32Value();
+    void* a = allocator().alloc(bytes);
+    void* b = allocator().alloc(bytes);
+    cudaEvent_t e0, e1;
+    TRT_CUDA(cudaEventCreate(&e0));
+    TRT_CUDA(cudaEventCreate(&e1));
+    TRT_CUDA(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));
+    TRT_CUDA(cudaEventRecord(e0));
+    for (int i = 0; i < iters; i++) TRT_CUDA(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice));
+    TRT_CUDA(cudaEventRecord(e1));
+    TRT_CUDA(cudaEventSynchronize(e1));
+    float ms = 0.f;
+    TRT_CUDA(cudaEventElapsedTime(&ms, e0, e1));
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    allocator().free(a);
+    allocator().free(b);
+    return Napi::Number::New(info.Env(), 2.0 * bytes * iters / (ms * 1e-3) / 1e9);
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  const std::pair<const char*, Napi::Function::Callback> fns[] = {
+      {"deviceInfo", DeviceInfo}, {"malloc", Malloc}, {"free", Free}, {"memoryStats", MemoryStats}, {"emptyCache", EmptyCache},
+      {"copy", Copy}, {"memset", Memset}, {"streamCreate", StreamCreate}, {"streamDestroy", StreamDestroy},
+      {"synchronize", Synchronize}, {"eventCreate", EventCreate}, {"eventRecord", EventRecord}, {"eventElapsed", EventElapsed},
+      {"eventDestroy", EventDestroy}, {"hostAllocPinned", HostAllocPinned}, {"measureCopyBandwidth", MeasureCopyBandwidth},
+      {"gemm", Gemm}, {"int8Gemm", Int8Gemm}, {"quantize", Quantize}, {"fp8", Fp8}, {"layerNorm", LayerNorm},
+      {"activation", Activation}, {"softmax", Softmax}, {"residual", Residual}, {"rope", Rope}, {"kvCacheWrite", KvCacheWrite},
+      {"attention", Attention}, {"embedding", Embedding},
+  };
+  for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+  exports.Set("abiVersion", 1);
+  return exports;
+}
+
+}  // namespace
+}  // namespace trt
+
+static Napi::Object InitTrtllmCuda(Napi::Env env, Napi::Object exports) { return trt::Init(env, exports); }
+NODE_API_MODULE(trtllm_cuda, InitTrtllmCuda)

@@ -1,0 +1,49 @@
+// fp8 — e4m3fn quantize e4m3(fp32(x·s)), dequantize cast_T(fp32(v·s)), and the FP8 GEMM:
+// acc = Σ_k fp32(a·b) k ascending, out = cast_T(fp32(fp32(acc·fp32(sa·sb)) + bias)) (ref-math/src/ops/fp8.ts).
+#include "numerics.cuh"
+#include "ops.h"
+
+namespace trt {
+
+__global__ void fp8QuantizeKernel(Fp8QuantizeParams p) {
+  const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < p.n) p.q[i] = toFp8Bits(fmul(loadf(p.xDtype, p.x, i), p.scale));
+}
+
+__global__ void fp8DequantizeKernel(Fp8DequantizeParams p) {
+  const size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < p.n) storef(p.outDtype, p.out, i, fmul(fromFp8Bits(p.q[i]), p.scale));
+}
+
+__global__ void fp8GemmKernel(Fp8GemmParams p) {
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (size_t)p.m * p.n) return;
+  const int i = (int)(idx / p.n), j = (int)(idx % p.n);
+  float acc = 0.f;
+  for (int kk = 0; kk < p.k; kk++) {
+    const size_t bi = p.transB ? (size_t)j * p.k + kk : (size_t)kk * p.n + j;
+    acc = fadd(acc, fmul(fromFp8Bits(p.a[(size_t)i * p.k + kk]), fromFp8Bits(p.b[bi])));
+  }
+  acc = fmul(acc, fmul(p.scaleA, p.scaleB));
+  if (p.bias) acc = fadd(acc, loadf(p.biasDtype, p.bias, j));
+  storef(p.outDtype, p.out, idx, acc);
+}
+
+void invokeFp8Quantize(const Fp8QuantizeParams& p, cudaStream_t s) {
+  if (p.n == 0) return;
+  fp8QuantizeKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
+  TRT_LAUNCHED("fp8Quantize");
+}
+void invokeFp8Dequantize(const Fp8DequantizeParams& p, cudaStream_t s) {
+  if (p.n == 0) return;
+  fp8DequantizeKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
+  TRT_LAUNCHED("fp8Dequantize");
+}
+void invokeFp8Gemm(const Fp8GemmParams& p, cudaStream_t s) {
+  const size_t n = (size_t)p.m * p.n;
+  if (n == 0) return;
+  fp8GemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
+  TRT_LAUNCHED("fp8Gemm");
+}
+
+}  // namespace trt

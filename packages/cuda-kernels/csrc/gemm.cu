@@ -1,0 +1,29 @@
+// gemm — reference order (ref-math/src/ops/gemm.ts): one thread per C[i,j],
+// acc = fp32(acc + fp32(a·b)) for k ascending, then + bias in fp32, one cast to the output dtype.
+#include "numerics.cuh"
+#include "ops.h"
+
+namespace trt {
+
+__global__ void gemmKernel(GemmParams p) {
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (size_t)p.m * p.n) return;
+  const int i = (int)(idx / p.n), j = (int)(idx % p.n);
+  float acc = 0.f;
+  for (int kk = 0; kk < p.k; kk++) {
+    const size_t ai = p.transA ? (size_t)kk * p.m + i : (size_t)i * p.k + kk;  // A[K,M] or A[M,K]
+    const size_t bi = p.transB ? (size_t)j * p.k + kk : (size_t)kk * p.n + j;  // B[N,K] or B[K,N]
+    acc = fadd(acc, fmul(loadf(p.inDtype, p.a, ai), loadf(p.inDtype, p.b, bi)));
+  }
+  if (p.bias) acc = fadd(acc, loadf(p.biasDtype, p.bias, j));
+  storef(p.outDtype, p.c, idx, acc);
+}
+
+void invokeGemm(const GemmParams& p, cudaStream_t s) {
+  const size_t n = (size_t)p.m * p.n;
+  if (n == 0) return;
+  gemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
+  TRT_LAUNCHED("gemm");
+}
+
+}  // namespace trt

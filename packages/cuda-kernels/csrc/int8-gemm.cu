@@ -1,0 +1,48 @@
+// int8-gemm — exact int32 accumulation (two's-complement wrap, as the oracle), and the SmoothQuant
+// epilogue y = cast_T(fp32(fp32(acc) · fp32(αcol·αrow))), then + bias in T (ref-math/src/ops/int8-gemm.ts).
+#include "numerics.cuh"
+#include "ops.h"
+
+namespace trt {
+
+__device__ __forceinline__ int32_t int8Dot(const int8_t* a, const int8_t* b, int i, int j, int m, int n, int k, bool transB) {
+  uint32_t acc = 0;  // unsigned: wrap-around is defined
+  for (int kk = 0; kk < k; kk++) {
+    const size_t bi = transB ? (size_t)j * k + kk : (size_t)kk * n + j;
+    acc += (uint32_t)((int32_t)a[(size_t)i * k + kk] * (int32_t)b[bi]);
+  }
+  return (int32_t)acc;
+}
+
+__global__ void int8GemmKernel(Int8GemmParams p) {
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (size_t)p.m * p.n) return;
+  p.c[idx] = int8Dot(p.a, p.b, (int)(idx / p.n), (int)(idx % p.n), p.m, p.n, p.k, p.transB);
+}
+
+__global__ void smoothQuantGemmKernel(SmoothQuantGemmParams p) {
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (size_t)p.m * p.n) return;
+  const int i = (int)(idx / p.n), j = (int)(idx % p.n);
+  const int32_t acc = int8Dot(p.a, p.b, i, j, p.m, p.n, p.k, p.transB);
+  const float alpha = fmul(p.alphaCol[p.perChannel ? j : 0], p.alphaRow[p.perToken ? i : 0]);
+  float y = roundTo(p.outDtype, fmul(__int2float_rn(acc), alpha));
+  if (p.bias) y = fadd(y, loadf(p.outDtype, p.bias, j));
+  storef(p.outDtype, p.out, idx, y);
+}
+
+void invokeInt8Gemm(const Int8GemmParams& p, cudaStream_t s) {
+  const size_t n = (size_t)p.m * p.n;
+  if (n == 0) return;
+  int8GemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
+  TRT_LAUNCHED("int8Gemm");
+}
+
+void invokeSmoothQuantGemm(const SmoothQuantGemmParams& p, cudaStream_t s) {
+  const size_t n = (size_t)p.m * p.n;
+  if (n == 0) return;
+  smoothQuantGemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
+  TRT_LAUNCHED("smoothQuantGemm");
+}
+
+}  // namespace trt

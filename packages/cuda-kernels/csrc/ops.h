@@ -1,0 +1,152 @@
+// Launchers of the reference-order kernels: a plain params struct per op and
+// `invoke<Op>(params, stream)`. No engine types here, no N-API; pointers are device pointers.
+// Shapes follow docs/GLOSSARY.md. Each kernel repeats the ref-math oracle's operation order exactly
+// (tier 2 in DESIGN.md §2): one thread per output element, sequential inner loops.
+#pragma once
+#include "common.h"
+
+namespace trt {
+
+// gemm.cu — C[M,N] = op(A)·op(B) (+bias), fp32 accumulation, k ascending.
+struct GemmParams {
+  const void* a; const void* b; const void* bias;  // bias may be null
+  void* c;
+  int m, n, k;
+  bool transA, transB;
+  DType inDtype, biasDtype, outDtype;
+};
+void invokeGemm(const GemmParams& p, cudaStream_t s);
+
+// int8-gemm.cu — exact int32 accumulation; optional SmoothQuant epilogue.
+struct Int8GemmParams {
+  const int8_t* a; const int8_t* b;
+  int32_t* c;  // int32 output (epilogue off)
+  int m, n, k;
+  bool transB;
+};
+void invokeInt8Gemm(const Int8GemmParams& p, cudaStream_t s);
+struct SmoothQuantGemmParams {
+  const int8_t* a; const int8_t* b;
+  const float* alphaRow; const float* alphaCol;  // [M] or [1]; [N] or [1]
+  const void* bias;                               // [N] in outDtype, or null
+  void* out;
+  int m, n, k;
+  bool transB, perToken, perChannel;
+  DType outDtype;
+};
+void invokeSmoothQuantGemm(const SmoothQuantGemmParams& p, cudaStream_t s);
+
+// quantize.cu
+struct QuantizePerTensorParams { const void* x; int8_t* q; size_t n; float scale; DType xDtype; };
+void invokeQuantizePerTensor(const QuantizePerTensorParams& p, cudaStream_t s);
+struct QuantizePerTokenParams { const void* x; int8_t* q; float* scale; int rows, cols; DType xDtype; };
+void invokeQuantizePerToken(const QuantizePerTokenParams& p, cudaStream_t s);
+struct DequantizeParams { const int8_t* q; const float* scale; void* out; int rows, cols; bool perToken; DType outDtype; };
+void invokeDequantize(const DequantizeParams& p, cudaStream_t s);
+
+// fp8.cu
+struct Fp8QuantizeParams { const void* x; uint8_t* q; size_t n; float scale; DType xDtype; };
+void invokeFp8Quantize(const Fp8QuantizeParams& p, cudaStream_t s);
+struct Fp8DequantizeParams { const uint8_t* q; void* out; size_t n; float scale; DType outDtype; };
+void invokeFp8Dequantize(const Fp8DequantizeParams& p, cudaStream_t s);
+struct Fp8GemmParams {
+  const uint8_t* a; const uint8_t* b; const void* bias; void* out;
+  int m, n, k;
+  bool transB;
+  float scaleA, scaleB;
+  DType biasDtype, outDtype;
+};
+void invokeFp8Gemm(const Fp8GemmParams& p, cudaStream_t s);
+
+// layernorm.cu — y = LN(x); with q != null also per-token int8 quantization of y (fused).
+struct LayerNormParams {
+  const void* x; const void* gamma; const void* beta;  // beta may be null
+  void* y;                                              // [rows, cols] in xDtype
+  int8_t* q; float* qScale;                             // fused quant outputs, or null
+  int rows, cols;
+  float eps;
+  bool weightPlusOne;
+  DType xDtype, gammaDtype, betaDtype;
+};
+void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s);
+
+// activation.cu
+struct ActivationParams { const void* x; const void* gate; void* y; size_t n; DType dtype; };  // gate null → gelu
+void invokeActivation(const ActivationParams& p, cudaStream_t s);
+
+// softmax.cu
+struct SoftmaxParams { const void* x; const int8_t* mask; void* y; int rows, cols; float scale; DType xDtype, outDtype; };
+void invokeSoftmax(const SoftmaxParams& p, cudaStream_t s);
+
+// residual.cu
+struct ResidualParams { const void* a; const void* b; void* y; size_t n; DType dtype; };
+void invokeResidual(const ResidualParams& p, cudaStream_t s);
+
+// rope.cu — NeoX rotate-half with a host-built cos/sin table [P, rotaryDim/2].
+struct RopeParams {
+  const void* x; void* y; const int32_t* positions; const float* cos; const float* sin;
+  int tokens, heads, headSize, rotaryDim, tablePositions;
+  int32_t* error;  // set to 1 + token index of a position outside the table
+  DType dtype;
+};
+void invokeRope(const RopeParams& p, cudaStream_t s);
+
+// kv-cache.cu
+struct KvCacheView {
+  void* pool;
+  bool paged;
+  int numSlots, numKvHeads, headSize;
+  int maxSeqLen;                                          // contiguous
+  int tokensPerBlock, numBlocks, maxBlocksPerSeq; const int32_t* blockTable;  // paged
+  float kScale, vScale;                                   // dequantization scales (i8 / fp8)
+  DType dtype;
+};
+struct KvCacheWriteParams {
+  KvCacheView cache;
+  const void* k; const void* v;  // [T, NKV, HS]
+  const int32_t* slots; const int32_t* positions;
+  int tokens;
+  int32_t* error;  // 1 + token index whose slot/position has no storage
+  DType kvDtype;
+};
+void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s);
+
+// attention.cu — causal attention over packed chunks; positions before a chunk's start come from the cache.
+struct AttentionParams {
+  const void* q; const void* k; const void* v; void* out;  // [T, NH, HS], [T, NKV, HS] ×2, [T, NH, HS]
+  int tokens, numHeads, numKvHeads, headSize;
+  const int32_t* seqSlot; const int32_t* seqStart; const int32_t* seqLength; const int32_t* seqRow;  // per sequence
+  int numSeqs;
+  bool hasCache;
+  KvCacheView cache;
+  float scale;
+  float* scratch;  // [T, NH, maxCtx]
+  int maxCtx;
+  int32_t* error;  // 1 + sequence index whose cached positions are missing
+  DType dtype;
+};
+void invokeAttention(const AttentionParams& p, cudaStream_t s);
+
+// embedding.cu — row lookup (plain, vocab-sharded, prompt table) and the position add.
+struct EmbeddingParams {
+  const int32_t* ids; const void* table; void* out;
+  int tokens, hidden, tableRows;
+  int vocabSize;      // ids must lie in [0, vocabSize) (or the prompt range)
+  int rowOffset;      // vocab-sharded: this rank's first row; ids outside [rowOffset, rowOffset + tableRows) give zero rows
+  bool zeroOutOfRange;
+  const void* promptTable; const int32_t* tasks; int promptTokens, numTasks;  // prompt table, or null
+  int32_t* error;     // 1 + token index of a bad id or task
+  DType dtype;
+};
+void invokeEmbedding(const EmbeddingParams& p, cudaStream_t s);
+struct PositionAddParams {
+  const void* x; const void* wpe; const int32_t* positions; void* y;
+  int tokens, hidden, numPositions;
+  int32_t* error;
+  DType dtype;
+};
+void invokePositionAdd(const PositionAddParams& p, cudaStream_t s);
+
+inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)((n + threads - 1) / threads); }
+
+}  // namespace trt

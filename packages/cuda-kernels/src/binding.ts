@@ -1,0 +1,121 @@
+/**
+ * The one place the native addon is loaded (build/Release/trtllm_cuda.node), with its typed
+ * interface. `isAvailable()` says whether kernels can run here and, if not, why (addon not built,
+ * no driver, no device); `addon()` returns the binding or throws CudaUnavailableError with the fix.
+ * Pointers are BigInt device addresses; dtype codes follow DTYPE_CODES.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { DType } from '@trtllm/ref-math';
+import { CudaUnavailableError } from './errors.js';
+
+/** The addon's dtype enum (csrc/common.h), in the ref-math dtype table's order. */
+export const DTYPE_CODES: { readonly [D in DType]: number } = { f32: 0, f16: 1, bf16: 2, fp8e4m3: 3, i8: 4, i32: 5 };
+
+export type DevicePtr = bigint;
+/** Op params: field names as csrc/ops.h, pointers as BigInt, dtypes as codes. */
+export interface NativeParams {
+  readonly [field: string]: bigint | number | boolean | null | undefined | NativeParams;
+}
+
+export interface DeviceInfo {
+  readonly available: boolean;
+  readonly reason?: string;
+  readonly runtimeVersion: number;
+  readonly count?: number;
+  readonly name?: string;
+  readonly computeCapability?: string;
+  readonly multiprocessors?: number;
+  readonly totalMemory?: number;
+  readonly l2Bytes?: number;
+  readonly driverVersion?: number;
+}
+
+export interface MemoryStats {
+  /** Bytes held by live tensors. */
+  readonly allocated: number;
+  /** Bytes freed by tensors and kept for reuse. */
+  readonly cached: number;
+  readonly deviceFree: number;
+  readonly deviceTotal: number;
+}
+
+export interface NativeAddon {
+  readonly abiVersion: number;
+  deviceInfo(): DeviceInfo;
+  malloc(bytes: number): DevicePtr;
+  free(ptr: DevicePtr): void;
+  memoryStats(): MemoryStats;
+  emptyCache(): void;
+  /** kind 0: host→device (src a TypedArray), 1: device→host (dst a TypedArray), 2: device→device. */
+  copy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, bytes: number, kind: 0 | 1 | 2, stream?: DevicePtr): void;
+  memset(dst: DevicePtr, value: number, bytes: number, stream?: DevicePtr): void;
+  streamCreate(): DevicePtr;
+  streamDestroy(stream: DevicePtr): void;
+  /** Synchronize one stream, or the whole device when none is given. */
+  synchronize(stream?: DevicePtr): void;
+  eventCreate(): DevicePtr;
+  eventRecord(event: DevicePtr, stream?: DevicePtr): void;
+  /** Milliseconds between two recorded events (waits for the second). */
+  eventElapsed(start: DevicePtr, end: DevicePtr): number;
+  eventDestroy(event: DevicePtr): void;
+  /** Page-locked host memory, released when the ArrayBuffer is collected. */
+  hostAllocPinned(bytes: number): ArrayBuffer;
+  /** Device-to-device copy bandwidth in GB/s (bytes read + written). */
+  measureCopyBandwidth(bytes: number, iters: number): number;
+  gemm(p: NativeParams): void;
+  int8Gemm(p: NativeParams): void;
+  quantize(p: NativeParams): void;
+  fp8(p: NativeParams): void;
+  layerNorm(p: NativeParams): void;
+  activation(p: NativeParams): void;
+  softmax(p: NativeParams): void;
+  residual(p: NativeParams): void;
+  /** The ops below return 0, or 1 + the index of the token / sequence that was out of range. */
+  rope(p: NativeParams): number;
+  kvCacheWrite(p: NativeParams): number;
+  attention(p: NativeParams): number;
+  embedding(p: NativeParams): number;
+}
+
+export const ADDON_PATH = fileURLToPath(new URL('../build/Release/trtllm_cuda.node', import.meta.url));
+const REBUILD = 'build it with `npm run build -w @trtllm/cuda-kernels` (needs nvcc and cmake, no GPU)';
+
+let loaded: { addon: NativeAddon; info: DeviceInfo } | { error: string } | undefined;
+
+function load(): { addon: NativeAddon; info: DeviceInfo } | { error: string } {
+  if (loaded) return loaded;
+  if (!existsSync(ADDON_PATH)) return (loaded = { error: `the CUDA addon is not built (${ADDON_PATH} is missing): ${REBUILD}` });
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    loaded = { addon, info: addon.deviceInfo() };
+  } catch (e) {
+    loaded = { error: `the CUDA addon failed to load (${(e as Error).message}): ${REBUILD}` };
+  }
+  return loaded;
+}
+
+export type Availability = { readonly ok: true; readonly device: DeviceInfo } | { readonly ok: false; readonly reason: string };
+
+/** Whether kernels can run on this machine, and why not. Never throws. */
+export function isAvailable(): Availability {
+  const l = load();
+  if ('error' in l) return { ok: false, reason: l.error };
+  if (!l.info.available) return { ok: false, reason: `no usable CUDA device: ${l.info.reason ?? 'unknown'}` };
+  return { ok: true, device: l.info };
+}
+
+/** The native binding; throws CudaUnavailableError (with the reason and the fix) when kernels cannot run. */
+export function addon(): NativeAddon {
+  const l = load();
+  const a = isAvailable();
+  if (!a.ok || 'error' in l) throw new CudaUnavailableError(a.ok ? 'unknown' : a.reason);
+  return l.addon;
+}
+
+/** The binding even without a device (to read deviceInfo), or undefined when it is not built. */
+export function addonIfBuilt(): NativeAddon | undefined {
+  const l = load();
+  return 'error' in l ? undefined : l.addon;
+}

@@ -1,0 +1,378 @@
+/**
+ * The kernel case table (ggml test-backend-ops style): one row per {op, dtype, shape, attrs}, each
+ * with its tier and declared tolerance, deterministic host inputs, the oracle's outputs, and the
+ * same op on the device. Parity (harness.ts `runParity`) and perf (`runPerf`) read this one table.
+ * Shapes mix odd sizes (5, 7, 11, 13) with model shapes (GPT-2 124M: H 768, NH 12, HS 64;
+ * SantaCoder: H 2048, NH 16, NKV 1, HS 128) and the real GPT-2 layer 0 when ../shared is present.
+ */
+import * as ref from '@trtllm/ref-math';
+import {
+  assignBlocks, createKvCache, fromValues, kvCacheWrite as refKvCacheWrite, normalSampler, ropeTable, seededRandom,
+  type ActDType, type DType, type KvCache, type KvCacheDType, type KvLayout, type OpName, type Tensor,
+} from '@trtllm/ref-math';
+import { DeviceTensor } from './device.js';
+import * as gpu from './ops/index.js';
+
+/** How a case's device output must match the oracle: bit for bit, or within a declared bound with a reason. */
+export type Tolerance = { readonly kind: 'exact' } | { readonly kind: 'nmse'; readonly max: number; readonly reason: string };
+
+/** Device-side work of a case: `run` launches on uploaded inputs and returns device outputs. */
+export interface DeviceRun {
+  readonly run: () => DeviceTensor[];
+  readonly dispose: () => void;
+}
+
+export interface KernelCase {
+  readonly name: string;
+  readonly op: OpName;
+  readonly dtype: string;
+  readonly shape: string;
+  readonly tier: 1 | 2;
+  readonly tolerance: Tolerance;
+  /** The oracle's outputs for this case's inputs (pure TypeScript). */
+  readonly ref: () => Tensor[];
+  /** Upload this case's inputs; run() then launches the CUDA op. */
+  readonly device: () => DeviceRun;
+  /** Bytes read + written and FLOPs of one run (perf mode). */
+  readonly bytes: number;
+  readonly flops: number;
+}
+
+const EXACT: Tolerance = { kind: 'exact' };
+const bytesOf = (...ts: { dtype: DType; shape: readonly number[] }[]): number => ts.reduce((n, t) => n + ref.numel(t.shape) * ref.DTYPES[t.dtype].bytes, 0);
+
+function rnd<D extends DType>(dtype: D, shape: readonly number[], seed: number, std = 1, mean = 0): Tensor<D> {
+  const normal = normalSampler(seededRandom(seed));
+  const n = ref.numel(shape);
+  const v = Float64Array.from({ length: n }, () => normal(mean, std));
+  if (dtype === 'i8') return fromValues(dtype, shape, v.map((x) => Math.max(-128, Math.min(127, Math.round(x * 40)))));
+  return fromValues(dtype, shape, v);
+}
+const ints = (values: number[]): Tensor<'i32'> => fromValues('i32', [values.length], values);
+
+/** Upload a record of host tensors; the returned dispose frees them. */
+function upload<T extends Record<string, Tensor | undefined>>(host: T): { d: { [K in keyof T]: T[K] extends Tensor<infer D> ? DeviceTensor<D> : undefined }; free: () => void } {
+  const d: Record<string, DeviceTensor | undefined> = {};
+  for (const [k, t] of Object.entries(host)) d[k] = t ? DeviceTensor.from(t) : undefined;
+  return { d: d as never, free: () => Object.values(d).forEach((t) => t?.free()) };
+}
+
+function caseOf(c: Omit<KernelCase, 'device' | 'tolerance'> & { tolerance?: Tolerance; host: Record<string, Tensor | undefined>; launch: (d: Record<string, DeviceTensor>) => DeviceTensor[] }): KernelCase {
+  return {
+    ...c,
+    tolerance: c.tolerance ?? EXACT,
+    device: () => {
+      const { d, free } = upload(c.host);
+      return { run: () => c.launch(d as unknown as Record<string, DeviceTensor>), dispose: free };
+    },
+  };
+}
+
+// ---- gemm ----
+function gemmCase(name: string, dt: ActDType, m: number, k: number, n: number, o: { bias?: boolean; transA?: boolean; transB?: boolean; outDtype?: ActDType; a?: Tensor<ActDType>; b?: Tensor<ActDType>; biasT?: Tensor<ActDType> } = {}): KernelCase {
+  const a = o.a ?? rnd(dt, o.transA ? [k, m] : [m, k], m * 31 + k);
+  const b = o.b ?? rnd(dt, o.transB ? [n, k] : [k, n], n * 17 + k, 0.05);
+  const bias = o.biasT ?? (o.bias ? rnd(dt, [n], n) : undefined);
+  const attrs = { transA: o.transA ?? false, transB: o.transB ?? false, outDtype: o.outDtype ?? dt };
+  return caseOf({
+    name, op: 'gemm', dtype: `${dt}→${attrs.outDtype}`, shape: `[${m},${k}]·[${k},${n}]${o.transA ? ' Aᵀ' : ''}${o.transB ? ' Bᵀ' : ''}${bias ? ' +bias' : ''}`, tier: 2,
+    host: { a, b, bias },
+    ref: () => [ref.gemm(bias ? { a, b, bias } : { a, b }, attrs)],
+    launch: (d) => [gpu.gemm({ a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never }, attrs)],
+    bytes: bytesOf(a, b) + m * n * ref.DTYPES[attrs.outDtype].bytes, flops: 2 * m * n * k,
+  });
+}
+
+// ---- int8 ----
+function int8Case(name: string, m: number, k: number, n: number, mode: ref.SmoothQuantMode | undefined, outDtype: ActDType = 'f16', transB = false): KernelCase {
+  const a = rnd('i8', [m, k], m + k);
+  const b = rnd('i8', transB ? [n, k] : [k, n], n + 2 * k);
+  if (!mode) {
+    return caseOf({
+      name, op: 'int8-gemm', dtype: 'i8→i32', shape: `[${m},${k}]·[${k},${n}]${transB ? ' Bᵀ' : ''}`, tier: 1, host: { a, b },
+      ref: () => [ref.int8Gemm({ a, b }, { transB })],
+      launch: (d) => [gpu.int8Gemm({ a: d['a'] as never, b: d['b'] as never }, { transB })],
+      bytes: bytesOf(a, b) + 4 * m * n, flops: 2 * m * n * k,
+    });
+  }
+  const alphaRow = rnd('f32', [mode.perToken ? m : 1], 5, 0.01, 0.02);
+  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], 6, 0.01, 0.03);
+  const bias = rnd(outDtype, [n], 7);
+  const attrs = { outDtype, mode, transB };
+  return caseOf({
+    name, op: 'int8-gemm', dtype: `i8→${outDtype}`, shape: `[${m},${k}]·[${k},${n}] ${mode.perToken ? 'per-token' : 'per-tensor'}/${mode.perChannel ? 'per-channel' : 'per-tensor'} +bias`, tier: 1,
+    host: { a, b, alphaRow, alphaCol, bias },
+    ref: () => [ref.smoothQuantGemm({ a, b, alphaRow, alphaCol, bias }, attrs)],
+    launch: (d) => [gpu.smoothQuantGemm({ a: d['a'] as never, b: d['b'] as never, alphaRow: d['alphaRow'] as never, alphaCol: d['alphaCol'] as never, bias: d['bias'] as never }, attrs)],
+    bytes: bytesOf(a, b) + m * n * ref.DTYPES[outDtype].bytes, flops: 2 * m * n * k,
+  });
+}
+
+// ---- kv cache / attention helpers ----
+interface CacheSetup { cache: KvCache; device: () => gpu.DeviceKvCache }
+function filledCache(dtype: KvCacheDType, layout: KvLayout, nkv: number, hs: number, tokens: number, seed: number, actDtype: ActDType = 'f16'): CacheSetup {
+  const cache = createKvCache({ numLayers: 1, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype, layout, scales: { k: 0.031, v: 0.027 } });
+  if (layout.kind === 'paged') {
+    // Every logical block of both slots, interleaved: slot 0 even blocks ascending, slot 1 odd blocks descending.
+    const per = layout.maxBlocksPerSeq;
+    if (layout.numBlocks < 2 * per) throw new Error(`case layout needs ≥ ${2 * per} blocks`);
+    assignBlocks(cache, 0, Array.from({ length: per }, (_, i) => 2 * i));
+    assignBlocks(cache, 1, Array.from({ length: per }, (_, i) => 2 * (per - i) - 1));
+  }
+  const k = rnd(actDtype, [tokens, nkv, hs], seed);
+  const v = rnd(actDtype, [tokens, nkv, hs], seed + 1);
+  refKvCacheWrite(cache, 0, { k, v, slots: ints(new Array(tokens).fill(1)), positions: ints(Array.from({ length: tokens }, (_, i) => i)) });
+  return {
+    cache,
+    device: () => {
+      const d = gpu.createDeviceKvCache(cache.spec, cache.blockTable);
+      d.pools[0]!.free();
+      d.pools[0] = DeviceTensor.from(cache.pools[0]!);
+      return d;
+    },
+  };
+}
+
+function kvWriteCase(name: string, dtype: KvCacheDType, layout: KvLayout, nkv: number, hs: number, tokens: number, act: ActDType): KernelCase {
+  const setup = filledCache(dtype, layout, nkv, hs, 0, 1, act);
+  const k = rnd(act, [tokens, nkv, hs], 90);
+  const v = rnd(act, [tokens, nkv, hs], 91);
+  const slots = ints(Array.from({ length: tokens }, (_, i) => (i % 2 === 0 ? 1 : 0)));
+  const positions = ints(Array.from({ length: tokens }, (_, i) => Math.floor(i / 2)));
+  return {
+    name, op: 'kv-cache', dtype: `${act}→${dtype}`, shape: `[${tokens},${nkv},${hs}] ${layout.kind}`, tier: 1, tolerance: EXACT,
+    ref: () => {
+      const c = createKvCache(setup.cache.spec);
+      if (setup.cache.blockTable) c.blockTable!.data.set(setup.cache.blockTable.data);
+      refKvCacheWrite(c, 0, { k, v, slots, positions });
+      return [c.pools[0]!];
+    },
+    device: () => {
+      const cache = setup.device();
+      const { d, free } = upload({ k, v, slots, positions });
+      return {
+        run: () => {
+          gpu.kvCacheWrite(cache, 0, { k: d.k, v: d.v, slots: d.slots, positions: d.positions });
+          return [cache.pools[0]!.clone()]; // outputs belong to the caller; the pool stays with the cache
+        },
+        dispose: () => {
+          free();
+          cache.pools.forEach((p) => p.free());
+          cache.blockTable?.free();
+        },
+      };
+    },
+    bytes: bytesOf(k, v) + 2 * tokens * nkv * hs * ref.DTYPES[dtype].bytes, flops: 0,
+  };
+}
+
+function attentionCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, seqs: { start: number; length: number }[], cacheDtype?: KvCacheDType, layout?: KvLayout): KernelCase {
+  const t = seqs.reduce((n, s) => n + s.length, 0);
+  const q = rnd(dt, [t, nh, hs], 71);
+  const k = rnd(dt, [t, nkv, hs], 72);
+  const v = rnd(dt, [t, nkv, hs], 73);
+  const maxStart = Math.max(...seqs.map((s) => s.start));
+  const setup = cacheDtype ? filledCache(cacheDtype, layout!, nkv, hs, maxStart, 74, dt) : undefined;
+  const sequences = seqs.map((s, i) => ({ slot: setup ? 1 - (i % 2) : i, start: s.start, length: s.length }));
+  if (setup) sequences.forEach((s) => { if (s.slot === 0 && s.start > 0) throw new Error(`case ${name}: slot 0 holds no prefix`); });
+  const attrs = { sequences, ...(setup ? { cache: { cache: setup.cache, layer: 0 } } : {}) };
+  const ctx = seqs.reduce((n, s) => n + s.length * (s.start + (s.length + 1) / 2), 0);
+  return {
+    name, op: 'attention', dtype: cacheDtype ? `${dt}, cache ${cacheDtype}` : dt,
+    shape: `NH ${nh} NKV ${nkv} HS ${hs}; ${seqs.map((s) => `${s.start}+${s.length}`).join(', ')}${layout ? ` ${layout.kind}` : ''}`, tier: 2, tolerance: EXACT,
+    ref: () => [ref.attention({ q, k, v }, attrs)],
+    device: () => {
+      const cache = setup?.device();
+      const { d, free } = upload({ q, k, v });
+      return {
+        run: () => [gpu.attention({ q: d.q, k: d.k, v: d.v }, { sequences, ...(cache ? { cache: { cache, layer: 0 } } : {}) })],
+        dispose: () => {
+          free();
+          cache?.pools.forEach((p) => p.free());
+          cache?.blockTable?.free();
+        },
+      };
+    },
+    bytes: bytesOf(q, k, v, q), flops: 4 * nh * hs * ctx,
+  };
+}
+
+/** Options for the table: where the real GPT-2 layer 0 lives (optional). */
+export interface CaseOptions {
+  readonly gpt2Layer0?: { readonly x: Tensor<'f32'>; readonly gamma: Tensor<'f32'>; readonly beta: Tensor<'f32'>; readonly wq: Tensor<'f32'>; readonly bq: Tensor<'f32'> };
+}
+
+export function kernelCases(o: CaseOptions = {}): KernelCase[] {
+  const cases: KernelCase[] = [
+    gemmCase('gemm f32 odd', 'f32', 5, 13, 7),
+    gemmCase('gemm f16 odd +bias Bᵀ', 'f16', 7, 11, 13, { bias: true, transB: true }),
+    gemmCase('gemm bf16 Aᵀ', 'bf16', 13, 5, 11, { transA: true }),
+    gemmCase('gemm f16→f32', 'f16', 3, 64, 5, { outDtype: 'f32' }),
+    gemmCase('gemm gpt2 qkv f16', 'f16', 16, 768, 2304, { bias: true }),
+    gemmCase('gemm santacoder qkv bf16 (MQA width)', 'bf16', 8, 2048, 2304, { bias: true }),
+    gemmCase('gemm gpt2 lm_head f16→f32 logits', 'f16', 2, 768, 50257, { transB: true, outDtype: 'f32' }),
+    int8Case('int8 gemm odd', 7, 13, 11, undefined),
+    int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
+    int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),
+    int8Case('smoothquant per-token', 7, 13, 11, { perToken: true, perChannel: false }, 'bf16'),
+    int8Case('smoothquant per-channel', 7, 13, 11, { perToken: false, perChannel: true }, 'f32'),
+    int8Case('smoothquant both, gpt2 dense', 16, 768, 768, { perToken: true, perChannel: true }),
+  ];
+  // quantize
+  {
+    const x = rnd('f16', [7, 13], 21, 3);
+    const xt = rnd('bf16', [11, 768], 22, 2);
+    cases.push(
+      caseOf({ name: 'quantize per-tensor f16', op: 'quantize', dtype: 'f16→i8', shape: '[7,13]', tier: 1, host: { x },
+        ref: () => [ref.quantizePerTensor({ x }, { scale: 21.7 })], launch: (d) => [gpu.quantizePerTensor({ x: d['x'] as never }, { scale: 21.7 })], bytes: bytesOf(x) * 1.5, flops: 0 }),
+      caseOf({ name: 'quantize per-token bf16', op: 'quantize', dtype: 'bf16→i8', shape: '[11,768]', tier: 1, host: { x: xt },
+        ref: () => { const r = ref.quantizePerToken({ x: xt }); return [r.q, r.scale]; },
+        launch: (d) => { const r = gpu.quantizePerToken({ x: d['x'] as never }); return [r.q, r.scale]; }, bytes: bytesOf(xt) * 1.5, flops: 0 }),
+    );
+    const { q, scale } = ref.quantizePerToken({ x: xt });
+    cases.push(caseOf({ name: 'dequantize per-token → f32', op: 'quantize', dtype: 'i8→f32', shape: '[11,768]', tier: 1, host: { q, scale },
+      ref: () => [ref.dequantize({ q, scale }, { outDtype: 'f32' })], launch: (d) => [gpu.dequantize({ q: d['q'] as never, scale: d['scale'] as never }, { outDtype: 'f32' })], bytes: bytesOf(q) * 5, flops: 0 }));
+  }
+  // fp8
+  {
+    const x = rnd('f16', [13, 7], 31, 40);
+    const q = ref.quantizeFp8({ x: rnd('f32', [5, 13], 32, 3) }, { scale: 16 });
+    const w = ref.quantizeFp8({ x: rnd('f32', [7, 13], 33, 3) }, { scale: 16 });
+    const bias = rnd('bf16', [7], 34);
+    cases.push(
+      caseOf({ name: 'fp8 quantize f16 (saturating)', op: 'fp8', dtype: 'f16→fp8', shape: '[13,7]', tier: 1, host: { x },
+        ref: () => [ref.quantizeFp8({ x }, { scale: 11.3 })], launch: (d) => [gpu.quantizeFp8({ x: d['x'] as never }, { scale: 11.3 })], bytes: bytesOf(x) * 1.5, flops: 0 }),
+      caseOf({ name: 'fp8 dequantize → bf16', op: 'fp8', dtype: 'fp8→bf16', shape: '[5,13]', tier: 1, host: { q },
+        ref: () => [ref.dequantizeFp8({ q }, { scale: 0.0625, outDtype: 'bf16' })], launch: (d) => [gpu.dequantizeFp8({ q: d['q'] as never }, { scale: 0.0625, outDtype: 'bf16' })], bytes: bytesOf(q) * 3, flops: 0 }),
+      caseOf({ name: 'fp8 gemm Bᵀ +bias → bf16', op: 'fp8', dtype: 'fp8→bf16', shape: '[5,13]·[13,7] Bᵀ +bias', tier: 1, host: { a: q, b: w, bias },
+        ref: () => [ref.fp8Gemm({ a: q, b: w, bias }, { transB: true, scaleA: 0.0625, scaleB: 0.0625, outDtype: 'bf16' })],
+        launch: (d) => [gpu.fp8Gemm({ a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never }, { transB: true, scaleA: 0.0625, scaleB: 0.0625, outDtype: 'bf16' })], bytes: bytesOf(q, w), flops: 2 * 5 * 7 * 13 }),
+    );
+  }
+  // layernorm
+  for (const [name, dt, rows, cols, beta, plusOne, fused] of [
+    ['layernorm f32 odd', 'f32', 5, 13, true, false, false],
+    ['layernorm f16 gpt2', 'f16', 16, 768, true, false, false],
+    ['layernorm1p bf16 no-bias (gpt-next)', 'bf16', 7, 2048, false, true, false],
+    ['layernorm + per-token quant f16', 'f16', 11, 768, true, false, true],
+  ] as const) {
+    const x = rnd(dt, [rows, cols], rows + cols, 2, 0.3);
+    const gamma = rnd(dt, [cols], 3, 0.1, plusOne ? 0 : 1);
+    const b = beta ? rnd(dt, [cols], 4, 0.1) : undefined;
+    const inputs = b ? { x, gamma, beta: b } : { x, gamma };
+    cases.push(caseOf({ name, op: 'layernorm', dtype: fused ? `${dt}→i8` : dt, shape: `[${rows},${cols}]`, tier: 2, host: { x, gamma, beta: b },
+      ref: () => fused ? (({ q, scale }) => [q, scale])(ref.layerNormQuantPerToken(inputs)) : [ref.layerNorm(inputs, { weightPlusOne: plusOne })],
+      launch: (d) => {
+        const di = { x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never };
+        if (!fused) return [gpu.layerNorm(di, { weightPlusOne: plusOne })];
+        const r = gpu.layerNormQuantPerToken(di);
+        return [r.q, r.scale];
+      },
+      bytes: bytesOf(x) * 2, flops: 8 * rows * cols }));
+  }
+  // activation, residual
+  for (const dt of ['f32', 'f16', 'bf16'] as const) {
+    const x = rnd(dt, [7, 3072], 41, 3);
+    cases.push(caseOf({ name: `gelu ${dt} (gpt2 MLP width)`, op: 'activation', dtype: dt, shape: '[7,3072]', tier: 1, host: { x },
+      ref: () => [ref.gelu({ x })], launch: (d) => [gpu.gelu({ x: d['x'] as never })], bytes: bytesOf(x) * 2, flops: 20 * 7 * 3072 }));
+    const a = rnd(dt, [5, 11], 42, 100);
+    const b = rnd(dt, [5, 11], 43);
+    cases.push(caseOf({ name: `residual ${dt}`, op: 'residual', dtype: dt, shape: '[5,11]', tier: 1, host: { a, b },
+      ref: () => [ref.residualAdd({ a, b })], launch: (d) => [gpu.residualAdd({ a: d['a'] as never, b: d['b'] as never })], bytes: bytesOf(a, b, a), flops: 55 }));
+  }
+  {
+    const x = rnd('bf16', [5, 11], 44, 4);
+    const gate = rnd('bf16', [5, 11], 45, 2);
+    cases.push(caseOf({ name: 'swiglu bf16', op: 'activation', dtype: 'bf16', shape: '[5,11]', tier: 1, host: { x, gate },
+      ref: () => [ref.swiglu({ x, gate })], launch: (d) => [gpu.swiglu({ x: d['x'] as never, gate: d['gate'] as never })], bytes: bytesOf(x, gate, x), flops: 20 * 55 }));
+  }
+  // softmax
+  for (const [name, dt, rows, cols, masked] of [['softmax f32 odd', 'f32', 5, 13, false], ['softmax f16 masked', 'f16', 7, 11, true], ['softmax bf16 wide', 'bf16', 3, 1024, false]] as const) {
+    const x = rnd(dt, [rows, cols], rows * cols, 3);
+    const mask = masked ? fromValues('i8', [rows, cols], Array.from({ length: rows * cols }, (_, i) => (i % 3 === 1 || i % cols === cols - 1 ? 0 : 1))) : undefined;
+    cases.push(caseOf({ name, op: 'softmax', dtype: dt, shape: `[${rows},${cols}]${masked ? ' masked' : ''}`, tier: 2, host: { x, mask },
+      ref: () => [ref.maskedSoftmax(mask ? { x, mask } : { x }, { scale: 0.37 })], launch: (d) => [gpu.maskedSoftmax({ x: d['x'] as never, mask: d['mask'] as never }, { scale: 0.37 })],
+      bytes: bytesOf(x) * 2, flops: 5 * rows * cols }));
+  }
+  // rope
+  for (const [name, dt, heads, hs, rot] of [['rope f16 full (HS 64)', 'f16', 12, 64, 64], ['rope bf16 partial 32 of 64 (gpt-next 0.5)', 'bf16', 4, 64, 32], ['rope f32 odd heads', 'f32', 3, 12, 8]] as const) {
+    const table = ropeTable(1024, rot);
+    const x = rnd(dt, [7, heads, hs], heads + hs);
+    const positions = ints([0, 1, 2, 17, 511, 1000, 1023]);
+    cases.push({ name, op: 'rope', dtype: dt, shape: `[7,${heads},${hs}] rot ${rot}`, tier: 1, tolerance: EXACT,
+      ref: () => [ref.rope({ x, positions, table })],
+      device: () => {
+        const t = gpu.uploadRopeTable(table);
+        const { d, free } = upload({ x, positions });
+        return { run: () => [gpu.rope({ x: d.x, positions: d.positions, table: t })], dispose: () => { free(); t.cos.free(); t.sin.free(); } };
+      },
+      bytes: bytesOf(x) * 2, flops: 6 * 7 * heads * rot });
+  }
+  // kv cache
+  const paged = (tpb: number, blocks: number, perSeq: number): KvLayout => ({ kind: 'paged', tokensPerBlock: tpb, numBlocks: blocks, maxBlocksPerSeq: perSeq });
+  cases.push(
+    kvWriteCase('kv write f16 contiguous', 'f16', { kind: 'contiguous', maxSeqLen: 16 }, 2, 64, 9, 'f16'),
+    kvWriteCase('kv write bf16 paged', 'bf16', paged(4, 8, 4), 1, 128, 11, 'bf16'),
+    kvWriteCase('kv write int8 paged (K/V scales)', 'i8', paged(2, 16, 8), 2, 13, 13, 'f16'),
+    kvWriteCase('kv write fp8 paged', 'fp8e4m3', paged(8, 4, 2), 3, 16, 7, 'f32'),
+  );
+  // attention
+  cases.push(
+    attentionCase('context MHA f16 packed', 'f16', 12, 12, 64, [{ start: 0, length: 5 }, { start: 0, length: 3 }]),
+    attentionCase('context MQA bf16 (santacoder heads)', 'bf16', 16, 1, 128, [{ start: 0, length: 7 }]),
+    attentionCase('context GQA f32 odd', 'f32', 6, 2, 13, [{ start: 0, length: 4 }, { start: 0, length: 1 }, { start: 0, length: 6 }]),
+    attentionCase('decode MHA f16, paged f16 cache', 'f16', 4, 4, 64, [{ start: 37, length: 1 }], 'f16', paged(8, 12, 6)),
+    attentionCase('decode MQA f16, int8 cache', 'f16', 8, 1, 64, [{ start: 20, length: 1 }], 'i8', { kind: 'contiguous', maxSeqLen: 64 }),
+    attentionCase('chunk after prefix bf16, fp8 paged cache', 'bf16', 4, 2, 32, [{ start: 9, length: 4 }], 'fp8e4m3', paged(4, 8, 4)),
+  );
+  // embedding
+  {
+    const table = rnd('f16', [50257, 768], 51, 0.02);
+    const ids = ints([50256, 0, 15496, 11, 995, 13, 50256, 1, 7]);
+    const wpe = rnd('f16', [1024, 768], 52, 0.01);
+    const tok = ref.embeddingLookup({ ids, table });
+    const positions = ints([0, 1, 2, 3, 4, 5, 6, 7, 1023]);
+    cases.push(
+      caseOf({ name: 'embedding lookup f16 (gpt2 vocab)', op: 'embedding', dtype: 'f16', shape: '[9] in [50257,768]', tier: 1, host: { ids, table },
+        ref: () => [ref.embeddingLookup({ ids, table })], launch: (d) => [gpu.embeddingLookup({ ids: d['ids'] as never, table: d['table'] as never })], bytes: 2 * 9 * 768 * 2, flops: 0 }),
+      caseOf({ name: 'position add f16', op: 'embedding', dtype: 'f16', shape: '[9,768]', tier: 1, host: { x: tok, wpe, positions },
+        ref: () => [ref.addPositionEmbedding({ x: tok, wpe, positions })], launch: (d) => [gpu.addPositionEmbedding({ x: d['x'] as never, wpe: d['wpe'] as never, positions: d['positions'] as never })], bytes: 3 * 9 * 768 * 2, flops: 9 * 768 }),
+    );
+    const small = rnd('bf16', [37, 8], 53);
+    const sids = ints([0, 36, 18, 19, 9, 10, 27, 28, 5]);
+    for (const rank of [0, 3]) {
+      const shard = ref.shardRows(small, 4)[rank]!;
+      cases.push(caseOf({ name: `vocab-sharded lookup bf16 TP 4 rank ${rank} (V 37)`, op: 'embedding', dtype: 'bf16', shape: '[9] in [10,8]', tier: 1, host: { ids: sids, shard },
+        ref: () => [ref.vocabShardedLookup({ ids: sids, shard }, { rank, tpSize: 4, vocabSize: 37 })],
+        launch: (d) => [gpu.vocabShardedLookup({ ids: d['ids'] as never, shard: d['shard'] as never }, { rank, tpSize: 4, vocabSize: 37 })], bytes: 2 * 9 * 8 * 2, flops: 0 }));
+    }
+    const cols = ref.shardCols(small, 2)[1]!;
+    const promptTable = rnd('bf16', [2, 3, 8], 54);
+    const pids = ints([37, 39, 5, 38]);
+    const tasks = ints([1, 0, 1, 1]);
+    cases.push(
+      caseOf({ name: 'hidden-sharded lookup bf16 TP 2 rank 1', op: 'embedding', dtype: 'bf16', shape: '[9] in [37,4]', tier: 1, host: { ids: sids, shard: cols },
+        ref: () => [ref.hiddenShardedLookup({ ids: sids, shard: cols }, { rank: 1, tpSize: 2 })],
+        launch: (d) => [gpu.hiddenShardedLookup({ ids: d['ids'] as never, shard: d['shard'] as never }, { rank: 1, tpSize: 2 })], bytes: 2 * 9 * 4 * 2, flops: 0 }),
+      caseOf({ name: 'prompt-table lookup bf16', op: 'embedding', dtype: 'bf16', shape: '[4]; 2 tasks × 3 tokens', tier: 1, host: { ids: pids, table: small, promptTable, tasks },
+        ref: () => [ref.promptEmbeddingLookup({ ids: pids, table: small, promptTable, tasks })],
+        launch: (d) => [gpu.promptEmbeddingLookup({ ids: d['ids'] as never, table: d['table'] as never, promptTable: d['promptTable'] as never, tasks: d['tasks'] as never })], bytes: 2 * 4 * 8 * 2, flops: 0 }),
+    );
+  }
+  // the real GPT-2 124M layer 0: LN1 and the Q projection on real weights and activations
+  if (o.gpt2Layer0) {
+    const { x, gamma, beta, wq, bq } = o.gpt2Layer0;
+    cases.push(caseOf({ name: 'real gpt2 layer0 LN1 f32', op: 'layernorm', dtype: 'f32', shape: `[${x.shape[0]},768] real`, tier: 2, host: { x, gamma, beta },
+      ref: () => [ref.layerNorm({ x, gamma, beta })], launch: (d) => [gpu.layerNorm({ x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never })], bytes: bytesOf(x) * 2, flops: 8 * ref.numel(x.shape) }));
+    const ln = ref.layerNorm({ x, gamma, beta });
+    cases.push(gemmCase('real gpt2 layer0 Q projection f32', 'f32', x.shape[0]!, 768, 768, { a: ln, b: wq, biasT: bq }));
+    const f16 = <D extends DType>(t: Tensor<D>): Tensor<'f16'> => fromValues('f16', t.shape, ref.toF32(t));
+    cases.push(gemmCase('real gpt2 layer0 Q projection f16', 'f16', x.shape[0]!, 768, 768, { a: f16(ln), b: f16(wq), biasT: f16(bq) }));
+  }
+  return cases;
+}
+
+/** Ops of ref-math with no CUDA kernel in this table, and why (reported, never silently skipped). */
+export const NOT_SUPPORTED: Readonly<Partial<Record<OpName, string>>> = {
+  collectives: 'all-reduce / all-gather go through NCCL with tensor parallelism (engine issue); the oracle simulates ranks in-process',
+};

@@ -1,0 +1,67 @@
+/**
+ * kv-cache on the device — a KV cache whose pools live on the GPU, and the write kernel
+ * (csrc/kv-cache.cu). Layout, storage rules and scales are ref-math's KvCacheSpec exactly, so a
+ * pool downloaded from here is byte-identical to the oracle's.
+ */
+import { expectAttr, expectDType, expectShape, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
+import { addon, type NativeParams } from '../binding.js';
+import { DeviceTensor, type Stream } from '../device.js';
+import { native } from '../errors.js';
+import { code, throwIfFlagged, type OnDevice } from '../launch.js';
+
+export interface DeviceKvCache {
+  readonly spec: KvCacheSpec;
+  readonly pools: DeviceTensor[];
+  readonly blockTable?: DeviceTensor<'i32'>;
+}
+
+/** A zeroed device cache for `spec`; a paged cache takes its block table from the host (ref-math assignBlocks). */
+export function createDeviceKvCache(spec: KvCacheSpec, blockTable?: Tensor<'i32'>, stream?: Stream): DeviceKvCache {
+  const { layout } = spec;
+  const shape = layout.kind === 'contiguous'
+    ? [spec.numSlots, 2, spec.numKvHeads, layout.maxSeqLen, spec.headSize]
+    : [layout.numBlocks, 2, spec.numKvHeads, layout.tokensPerBlock, spec.headSize];
+  if (layout.kind === 'paged') {
+    expectAttr('createDeviceKvCache', 'blockTable', blockTable !== undefined, 'the block table of a paged cache', 'none');
+    expectShape('createDeviceKvCache', 'blockTable', blockTable!, [spec.numSlots, layout.maxBlocksPerSeq]);
+  }
+  const pools = Array.from({ length: spec.numLayers }, () => DeviceTensor.zeros(spec.dtype, shape, stream));
+  return layout.kind === 'paged' ? { spec, pools, blockTable: DeviceTensor.from(blockTable!, stream) } : { spec, pools };
+}
+
+/** The native view of one layer's pool (csrc/ops.h KvCacheView). */
+export function kvView(cache: DeviceKvCache, layer: number): NativeParams {
+  const { spec } = cache;
+  const l = spec.layout;
+  return {
+    pool: cache.pools[layer]!.ptr,
+    paged: l.kind === 'paged',
+    numSlots: spec.numSlots, numKvHeads: spec.numKvHeads, headSize: spec.headSize,
+    maxSeqLen: l.kind === 'contiguous' ? l.maxSeqLen : 0,
+    tokensPerBlock: l.kind === 'paged' ? l.tokensPerBlock : 1,
+    numBlocks: l.kind === 'paged' ? l.numBlocks : 0,
+    maxBlocksPerSeq: l.kind === 'paged' ? l.maxBlocksPerSeq : 0,
+    blockTable: cache.blockTable?.ptr,
+    kScale: spec.scales?.k ?? 1, vScale: spec.scales?.v ?? 1,
+    dtype: code(spec.dtype),
+  };
+}
+
+export function kvCacheWrite(cache: DeviceKvCache, layer: number, inputs: OnDevice<KvCacheWriteInputs>, stream?: Stream): void {
+  const op = 'kvCacheWrite';
+  const { numKvHeads: nkv, headSize: hs } = cache.spec;
+  expectAttr(op, 'layer', layer >= 0 && layer < cache.pools.length, `0 ≤ layer < ${cache.pools.length}`, layer);
+  expectDType(op, 'inputs.k', inputs.k, ['f32', 'f16', 'bf16']);
+  expectDType(op, 'inputs.v', inputs.v, [inputs.k.dtype]);
+  const [t] = expectShape(op, 'inputs.k', inputs.k, ['T', nkv, hs]) as [number];
+  expectShape(op, 'inputs.v', inputs.v, [t, nkv, hs]);
+  expectShape(op, 'inputs.slots', inputs.slots, [t]);
+  expectShape(op, 'inputs.positions', inputs.positions, [t]);
+  const flag = native(op, () =>
+    addon().kvCacheWrite({
+      cache: kvView(cache, layer), k: inputs.k.ptr, v: inputs.v.ptr, slots: inputs.slots.ptr, positions: inputs.positions.ptr,
+      tokens: t, kvDtype: code(inputs.k.dtype), stream: stream?.handle,
+    }),
+  );
+  throwIfFlagged(flag, op, 'inputs.positions', 'a slot and position with storage (assigned block, < maxSeqLen)');
+}

@@ -1,0 +1,37 @@
+/** rope on the device — NeoX rotate-half with the host-built table (csrc/rope.cu). */
+import { expectAttr, expectDType, expectShape, type ActDType, type RopeTable } from '@trtllm/ref-math';
+import { addon } from '../binding.js';
+import { DeviceTensor, type Stream } from '../device.js';
+import { native } from '../errors.js';
+import { code, throwIfFlagged } from '../launch.js';
+
+/** The rope table uploaded once: keep it for the model's lifetime. */
+export interface DeviceRopeTable {
+  readonly rotaryDim: number;
+  readonly cos: DeviceTensor<'f32'>;
+  readonly sin: DeviceTensor<'f32'>;
+}
+
+export function uploadRopeTable(table: RopeTable, stream?: Stream): DeviceRopeTable {
+  return { rotaryDim: table.rotaryDim, cos: DeviceTensor.from(table.cos, stream), sin: DeviceTensor.from(table.sin, stream) };
+}
+
+export function rope(inputs: { readonly x: DeviceTensor<ActDType>; readonly positions: DeviceTensor<'i32'>; readonly table: DeviceRopeTable }, stream?: Stream): DeviceTensor<ActDType> {
+  const { x, positions, table } = inputs;
+  expectDType('rope', 'inputs.x', x, ['f32', 'f16', 'bf16']);
+  const [tokens, heads, hs] = expectShape('rope', 'inputs.x', x, ['T', 'NH', 'HS']) as [number, number, number];
+  expectDType('rope', 'inputs.positions', positions, ['i32']);
+  expectShape('rope', 'inputs.positions', positions, [tokens]);
+  expectAttr('rope', 'table.rotaryDim', table.rotaryDim <= hs, `≤ head size ${hs}`, table.rotaryDim);
+  const y = DeviceTensor.empty(x.dtype, x.shape);
+  const tablePositions = table.cos.shape[0]!;
+  const flag = native('rope', () =>
+    addon().rope({
+      x: x.ptr, y: y.ptr, positions: positions.ptr, cos: table.cos.ptr, sin: table.sin.ptr, tokens, heads, headSize: hs,
+      rotaryDim: table.rotaryDim, tablePositions, dtype: code(x.dtype), stream: stream?.handle,
+    }),
+  );
+  if (flag !== 0) y.free();
+  throwIfFlagged(flag, 'rope', 'inputs.positions', `0 ≤ position < ${tablePositions} (table rows)`);
+  return y;
+}
