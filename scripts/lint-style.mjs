@@ -6,12 +6,17 @@
 //   3. no focused or string-skipped tests (.only, .skip; describe.skipIf with a reason is the way);
 //   4. no `any` and no console output in library code (tools may print: that is their job);
 //   5. ops files state their accumulation order / rounding (a line naming "order", "exact" or "copy").
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// In a kernel package (one with csrc/), ops are proven by the shared case table instead of a test
+// file each, so rules 1 and 5 become: every ops/<op>.ts has csrc/<op>.cu, names it in its header,
+// and is an op of the oracle (packages/ref-math/src/ops/<op>.ts): one op, one basename, every layer.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(process.argv[2] ?? '.');
 const src = join(root, 'src');
 const isTool = /(^|\/)tools$/.test(root);
+const isKernelPackage = existsSync(join(root, 'csrc'));
+const oracleOps = resolve(root, '../ref-math/src/ops');
 const problems = [];
 const walk = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
 const files = walk(src).filter((f) => f.endsWith('.ts'));
@@ -26,7 +31,12 @@ for (const file of files) {
   if (!isTest && /(:\s*any\b|as any\b|<any>)/.test(text)) say(file, "'any' type: give it a real type");
   if (!isTest && !isTool && !file.includes('/testing/') && /console\.(log|error|warn)\(/.test(text)) say(file, 'console output in library code');
   const m = /\/ops\/([^/]+)\.ts$/.exec(file);
-  if (m && !isTest) {
+  if (m && !isTest && isKernelPackage) {
+    if (m[1] === 'index') continue;
+    if (!existsSync(join(root, 'csrc', `${m[1]}.cu`))) say(file, `op '${m[1]}' has no csrc/${m[1]}.cu`);
+    if (!existsSync(join(oracleOps, `${m[1]}.ts`))) say(file, `op '${m[1]}' is not an op of the oracle (ref-math/src/ops/${m[1]}.ts)`);
+    if (!text.slice(0, text.indexOf('*/')).includes(`csrc/${m[1]}.cu`)) say(file, `header does not name its kernel file csrc/${m[1]}.cu`);
+  } else if (m && !isTest) {
     if (!files.includes(file.replace(/\.ts$/, '.test.ts'))) say(file, `op '${m[1]}' has no ${m[1]}.test.ts beside it`);
     const header = text.slice(0, text.indexOf('*/'));
     if (!/order|exact|copy|copies|rounding/i.test(header)) say(file, 'op header does not state its accumulation order / rounding');
