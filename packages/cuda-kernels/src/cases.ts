@@ -203,6 +203,8 @@ export interface CaseOptions {
 }
 
 export function kernelCases(o: CaseOptions = {}): KernelCase[] {
+  // GPT-2's token embedding, shared by the lookup case and the tied lm_head case.
+  const gpt2Wte = rnd('f16', [50257, 768], 51, 0.02);
   const cases: KernelCase[] = [
     gemmCase('gemm f32 odd', 'f32', 5, 13, 7),
     gemmCase('gemm f16 odd +bias Bᵀ', 'f16', 7, 11, 13, { bias: true, transB: true }),
@@ -210,7 +212,7 @@ export function kernelCases(o: CaseOptions = {}): KernelCase[] {
     gemmCase('gemm f16→f32', 'f16', 3, 64, 5, { outDtype: 'f32' }),
     gemmCase('gemm gpt2 qkv f16', 'f16', 16, 768, 2304, { bias: true }),
     gemmCase('gemm santacoder qkv bf16 (MQA width)', 'bf16', 8, 2048, 2304, { bias: true }),
-    gemmCase('gemm gpt2 lm_head f16→f32 logits', 'f16', 2, 768, 50257, { transB: true, outDtype: 'f32' }),
+    gemmCase('gemm gpt2 lm_head (tied wte) f16→f32 logits', 'f16', 2, 768, 50257, { transB: true, outDtype: 'f32', b: gpt2Wte }),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
     int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),
@@ -327,7 +329,7 @@ export function kernelCases(o: CaseOptions = {}): KernelCase[] {
   );
   // embedding
   {
-    const table = rnd('f16', [50257, 768], 51, 0.02);
+    const table = gpt2Wte;
     const ids = ints([50256, 0, 15496, 11, 995, 13, 50256, 1, 7]);
     const wpe = rnd('f16', [1024, 768], 52, 0.01);
     const tok = ref.embeddingLookup({ ids, table });

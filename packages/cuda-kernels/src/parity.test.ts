@@ -13,7 +13,7 @@ const avail = isAvailable();
 const title = avail.ok ? `GPU parity on ${avail.device.name}` : `GPU parity (skipped: ${avail.reason})`;
 
 describe.skipIf(!avail.ok)(title, () => {
-  for (const c of kernelCases()) {
+  for (const c of avail.ok ? kernelCases() : []) { // a skipped suite still runs this body: build cases only on a GPU
     it(`${c.name}: ${c.tolerance.kind}`, () => {
       const [r] = runParity([c]);
       expect(r!.error).toBeUndefined();

@@ -111,11 +111,19 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Normal(mean, std) samples by Box–Muller over `rand`. */
+/** Normal(mean, std) samples by Box–Muller over `rand`; each pair of uniforms gives two samples. */
 export function normalSampler(rand: () => number): (mean: number, std: number) => number {
+  let spare: number | undefined;
   return (mean, std) => {
-    const u = 1 - rand(); // (0, 1]: log is finite
-    return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+    if (spare !== undefined) {
+      const z = spare;
+      spare = undefined;
+      return mean + std * z;
+    }
+    const radius = Math.sqrt(-2 * Math.log(1 - rand())); // 1 − rand() ∈ (0, 1]: log is finite
+    const angle = 2 * Math.PI * rand();
+    spare = radius * Math.sin(angle);
+    return mean + std * radius * Math.cos(angle);
   };
 }
 

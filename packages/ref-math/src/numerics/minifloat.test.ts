@@ -181,6 +181,26 @@ describe('binary32 fast paths', () => {
   });
 });
 
+describe('binary64 inputs (round-to-odd through binary32)', () => {
+  it('equal the generic algorithm on 300k random doubles and on doubles just off every fp16 and fp8 tie', () => {
+    const rand = seededRandom(9);
+    const bad: number[] = [];
+    const probe = (x: number): void => {
+      if (toF16Bits(x) !== encodeMiniFloat(F16, x) || toBf16Bits(x) !== encodeMiniFloat(BF16, x) || toFp8E4m3Bits(x) !== encodeMiniFloat(FP8_E4M3, x)) bad.push(x);
+    };
+    for (let i = 0; i < 300_000; i++) probe(randomProbe(rand, 20, -30));
+    for (const fmt of [F16, FP8_E4M3]) {
+      const all = finiteValues(fmt);
+      for (let i = 0; i + 1 < all.length; i++) {
+        const mid = (all[i]!.value + all[i + 1]!.value) / 2;
+        for (const eps of [2 ** -45, 2 ** -52, 2 ** -30]) for (const x of [mid * (1 + eps), mid * (1 - eps), -mid * (1 + eps)]) probe(x);
+      }
+    }
+    for (const x of [3.4e38, 3.5e38, -1e300, 1e-300, -1e-300, 2 ** -149 * 0.75]) probe(x);
+    expect(bad).toEqual([]);
+  });
+});
+
 describe('fp8 e4m3fn', () => {
   const all = finiteValues(FP8_E4M3);
   it('has the e4m3fn value set: 127 non-negative finite values, max 448, min subnormal 2^-9', () => {

@@ -110,19 +110,29 @@ export function decodeMiniFloat(fmt: MiniFloatFormat, bits: number): number {
   return sign * (2 ** manBits + man) * pow2(expField - bias - manBits);
 }
 
-// ---- Fast paths for binary32 inputs ----
-// Every value inside the oracle is a binary32, so conversions see binary32 inputs almost always.
-// For those, rounding on the binary32 bit pattern gives the same result as the generic algorithm
-// above (tested on every binade, ties included) at a fraction of the cost. Other doubles take the
-// generic path.
+// ---- Fast paths on binary32 bit patterns ----
+// Rounding on a binary32 bit pattern gives the same result as the generic algorithm above (tested
+// on every binade, ties included) at a fraction of the cost. Binary32 inputs take it directly;
+// other doubles after a round-to-odd step to binary32; only NaN and huge values stay generic.
 
 const scratchF32 = new Float32Array(1);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
 
-/** The binary32 bit pattern of x if x is exactly a binary32 value (not NaN), else −1. */
-function binary32Bits(x: number): number {
+/**
+ * x rounded to binary32 with round-to-odd, as a bit pattern; −1 for NaN and for |x| beyond the
+ * binary32 range. Round-to-odd (Boldo & Melquiond): when x is not a binary32, take the neighbour
+ * whose last significand bit is 1. Rounding that to nearest-even in any format with at least two
+ * fewer significand bits (fp16 11, bf16 8, fp8 4 vs binary32's 24) equals rounding x itself
+ * once, so every input can take the integer paths below.
+ */
+function binary32RoundToOddBits(x: number): number {
   scratchF32[0] = x;
-  return scratchF32[0] === x ? scratchU32[0]! : -1;
+  const r = scratchF32[0]!;
+  let b = scratchU32[0]!;
+  if (r === x) return b; // exact (±0 keeps its sign bit)
+  if (!Number.isFinite(r) || Number.isNaN(x)) return -1;
+  if ((b & 1) === 0) b = Math.abs(r) < Math.abs(x) ? b + 1 : b - 1; // step the magnitude toward x
+  return b >>> 0;
 }
 
 /**
@@ -159,7 +169,7 @@ export function bf16FromBinary32Bits(b: number): number {
 
 /** fp16 bits (0..0xFFFF) of x rounded to nearest even; overflow → ±Infinity. */
 export function toF16Bits(x: number): number {
-  const b = binary32Bits(x);
+  const b = binary32RoundToOddBits(x);
   return b >= 0 ? fromBinary32Bits(F16, b) : encodeMiniFloat(F16, x);
 }
 
@@ -176,7 +186,7 @@ export function fromF16Bits(bits: number): number {
 
 /** bf16 bits of x rounded to nearest even; overflow → ±Infinity. */
 export function toBf16Bits(x: number): number {
-  const b = binary32Bits(x);
+  const b = binary32RoundToOddBits(x);
   return b >= 0 ? bf16FromBinary32Bits(b) : encodeMiniFloat(BF16, x);
 }
 
@@ -190,7 +200,7 @@ export function fromBf16Bits(bits: number): number {
 
 /** fp8-e4m3fn bits of x rounded to nearest even; saturating: |x| past 448 (and ±Infinity) → ±448; NaN → 0x7F. */
 export function toFp8E4m3Bits(x: number): number {
-  const b = binary32Bits(x);
+  const b = binary32RoundToOddBits(x);
   return b >= 0 ? fromBinary32Bits(FP8_E4M3, b) : encodeMiniFloat(FP8_E4M3, x);
 }
 
