@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common.h"
+#include "dynlibs.h"
 #include "ops.h"
 
 namespace trt {
@@ -553,12 +554,115 @@ Napi::Value MeasureCopyBandwidth(const Napi::CallbackInfo& info) {
   });
 }
 
+// The dlopen'ed libraries: where they were found and their versions, or why not.
+Napi::Value LibraryInfo(const Napi::CallbackInfo& info) {
+  return guard(info, "libraryInfo", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto toJs = [&](const dyn::LibraryStatus& st) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("available", st.available);
+      if (st.available) {
+        o.Set("path", st.path);
+        o.Set("version", (double)st.version);
+      } else {
+        o.Set("reason", st.reason);
+      }
+      return o;
+    };
+    dyn::LibraryStatus lt, nc;
+    dyn::cublasLt(&lt);
+    dyn::nccl(&nc);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("cublasLt", toJs(lt));
+    out.Set("nccl", toJs(nc));
+    return out;
+  });
+}
+
+// cuBLASLt matmul peak: D[n,n] = A·B in f16 or bf16 (fp32 compute), best heuristic algorithm,
+// 32 MiB workspace, timed with events after warm-up. Returns TFLOP/s.
+Napi::Value MeasureMatmulPeak(const Napi::CallbackInfo& info) {
+  return guard(info, "measureMatmulPeak", [&]() -> Napi::Value {
+    dyn::LibraryStatus st;
+    const dyn::CublasLt* lt = dyn::cublasLt(&st);
+    if (!lt) throw CudaError("cuBLASLt unavailable: " + st.reason);
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    const int iters = info[1].As<Napi::Number>().Int32Value();
+    const bool bf16 = info.Length() > 2 && info[2].ToBoolean().Value();
+    const int type = bf16 ? dyn::CUDA_R_16BF : dyn::CUDA_R_16F;
+    auto lcheck = [](dyn::cublasStatus_t s, const char* what) {
+      if (s != 0) throw CudaError(std::string(what) + " returned cuBLAS status " + std::to_string(s));
+    };
+    const size_t bytes = (size_t)n * n * 2, wsBytes = 32u << 20;
+    void* a = allocator().alloc(bytes);
+    void* b = allocator().alloc(bytes);
+    void* d = allocator().alloc(bytes);
+    void* ws = allocator().alloc(wsBytes);
+    dyn::cublasLtHandle_t h = nullptr;
+    dyn::cublasLtMatmulDesc_t desc = nullptr;
+    dyn::cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
+    dyn::cublasLtMatmulPreference_t pref = nullptr;
+    cudaEvent_t e0 = nullptr, e1 = nullptr;
+    double tflops = 0;
+    try {
+      TRT_CUDA(cudaMemset(a, 0x3c, bytes));  // 0x3c3c: small finite values in both f16 and bf16
+      TRT_CUDA(cudaMemset(b, 0x3c, bytes));
+      lcheck(lt->Create(&h), "cublasLtCreate");
+      lcheck(lt->MatmulDescCreate(&desc, dyn::CUBLAS_COMPUTE_32F, dyn::CUDA_R_32F), "cublasLtMatmulDescCreate");
+      const int opN = dyn::CUBLAS_OP_N;
+      lcheck(lt->MatmulDescSetAttribute(desc, dyn::CUBLASLT_MATMUL_DESC_TRANSA, &opN, sizeof opN), "set TRANSA");
+      lcheck(lt->MatmulDescSetAttribute(desc, dyn::CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN), "set TRANSB");
+      lcheck(lt->MatrixLayoutCreate(&la, type, n, n, n), "layout A");
+      lcheck(lt->MatrixLayoutCreate(&lb, type, n, n, n), "layout B");
+      lcheck(lt->MatrixLayoutCreate(&ld, type, n, n, n), "layout D");
+      lcheck(lt->MatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
+      const uint64_t maxWs = wsBytes;
+      lcheck(lt->MatmulPreferenceSetAttribute(pref, dyn::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &maxWs, sizeof maxWs), "set workspace");
+      dyn::cublasLtMatmulHeuristicResult_t best{};
+      int found = 0;
+      lcheck(lt->MatmulAlgoGetHeuristic(h, desc, la, lb, ld, ld, pref, 1, &best, &found), "cublasLtMatmulAlgoGetHeuristic");
+      if (found == 0) throw CudaError("cuBLASLt found no algorithm for this matmul");
+      const float alpha = 1.f, beta = 0.f;
+      auto run = [&] { lcheck(lt->Matmul(h, desc, &alpha, a, la, b, lb, &beta, d, ld, d, ld, &best.algo, ws, wsBytes, nullptr), "cublasLtMatmul"); };
+      for (int i = 0; i < 3; i++) run();
+      TRT_CUDA(cudaEventCreate(&e0));
+      TRT_CUDA(cudaEventCreate(&e1));
+      TRT_CUDA(cudaEventRecord(e0));
+      for (int i = 0; i < iters; i++) run();
+      TRT_CUDA(cudaEventRecord(e1));
+      TRT_CUDA(cudaEventSynchronize(e1));
+      float ms = 0;
+      TRT_CUDA(cudaEventElapsedTime(&ms, e0, e1));
+      tflops = 2.0 * n * n * (double)n * iters / (ms * 1e-3) / 1e12;
+    } catch (...) {
+      tflops = -1;
+      if (e0) cudaEventDestroy(e0);
+      if (e1) cudaEventDestroy(e1);
+      if (pref) lt->MatmulPreferenceDestroy(pref);
+      for (auto* l : {la, lb, ld}) if (l) lt->MatrixLayoutDestroy(l);
+      if (desc) lt->MatmulDescDestroy(desc);
+      if (h) lt->Destroy(h);
+      for (void* p : {a, b, d, ws}) allocator().free(p);
+      throw;
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    lt->MatmulPreferenceDestroy(pref);
+    for (auto* l : {la, lb, ld}) lt->MatrixLayoutDestroy(l);
+    lt->MatmulDescDestroy(desc);
+    lt->Destroy(h);
+    for (void* p : {a, b, d, ws}) allocator().free(p);
+    return Napi::Number::New(info.Env(), tflops);
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> fns[] = {
       {"deviceInfo", DeviceInfo}, {"malloc", Malloc}, {"free", Free}, {"memoryStats", MemoryStats}, {"emptyCache", EmptyCache},
       {"copy", Copy}, {"memset", Memset}, {"streamCreate", StreamCreate}, {"streamDestroy", StreamDestroy},
       {"synchronize", Synchronize}, {"eventCreate", EventCreate}, {"eventRecord", EventRecord}, {"eventElapsed", EventElapsed},
       {"eventDestroy", EventDestroy}, {"hostAllocPinned", HostAllocPinned}, {"measureCopyBandwidth", MeasureCopyBandwidth},
+      {"libraryInfo", LibraryInfo}, {"measureMatmulPeak", MeasureMatmulPeak},
       {"gemm", Gemm}, {"int8Gemm", Int8Gemm}, {"quantize", Quantize}, {"fp8", Fp8}, {"layerNorm", LayerNorm},
       {"activation", Activation}, {"softmax", Softmax}, {"residual", Residual}, {"rope", Rope}, {"kvCacheWrite", KvCacheWrite},
       {"attention", Attention}, {"embedding", Embedding},

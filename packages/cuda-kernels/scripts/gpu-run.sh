@@ -10,6 +10,14 @@ source .device/activate.sh
 mkdir -p node_modules/@trtllm
 ln -sfn ../../packages/ref-math node_modules/@trtllm/ref-math
 ln -sfn ../../packages/cuda-kernels node_modules/@trtllm/cuda-kernels
+# cuBLASLt / NCCL: found by soname on the loader path; else use the copies in the image's Python wheels.
+for lib in cublas:libcublasLt.so:TRTLLM_CUBLASLT_PATH nccl:libnccl.so:TRTLLM_NCCL_PATH; do
+  IFS=: read -r pkg so var <<<"$lib"
+  if ! ldconfig -p | grep -q "$so" && [ -z "${!var:-}" ]; then
+    path=$(python3 -c "import glob, os, nvidia.$pkg as m; print((sorted(glob.glob(os.path.join(list(m.__path__)[0], 'lib', '$so*'))) or [''])[-1])" 2>/dev/null)
+    [ -n "$path" ] && export "$var=$path" && echo "$var=$path"
+  fi
+done
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$out/nvidia-smi.csv"
 tflops=$(python3 - <<'PY' 2>/dev/null
 import torch

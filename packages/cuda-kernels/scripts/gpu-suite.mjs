@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tensor, fromValues } from '@trtllm/ref-math';
 import {
-  isAvailable, kernelCases, NOT_SUPPORTED, runParity, runPerf, measureCeilings, parityMarkdown, perfMarkdown,
+  addonIfBuilt, isAvailable, kernelCases, NOT_SUPPORTED, runParity, runPerf, measureCeilings, parityMarkdown, perfMarkdown,
   DeviceTensor, gemm, embeddingLookup, FreedTensorError, CudaRuntimeError,
 } from '../dist/index.js';
 
@@ -33,6 +33,9 @@ if (!avail.ok) {
 const dev = avail.device;
 const header = `${dev.name} (sm_${dev.computeCapability.replace('.', '')}, ${dev.multiprocessors} SMs, ${(dev.totalMemory / 2 ** 30).toFixed(0)} GiB), driver ${dev.driverVersion}, CUDA runtime ${dev.runtimeVersion}, node ${process.version}, ${new Date().toISOString()}`;
 console.log(`gpu-suite: ${header}`);
+const libs = addonIfBuilt().libraryInfo();
+const libLine = (name, l) => `${name}: ${l.available ? `${l.version} (${l.path})` : `unavailable — ${l.reason}`}`;
+console.log(`gpu-suite: ${libLine('cuBLASLt', libs.cublasLt)}; ${libLine('NCCL', libs.nccl)}`);
 
 /** The real GPT-2 124M layer 0 (big-endian float32 files), first 7 positions of wpe as inputs. */
 function loadLayer0(dir) {
@@ -92,16 +95,18 @@ for (const c of errorChecks) console.log(`${c.ok ? 'ok   ' : 'FAIL '} error path
 const notSupported = Object.entries(NOT_SUPPORTED).map(([op, why]) => `- \`${op}\`: not supported on the device yet — ${why}`).join('\n');
 const exact = results.filter((r) => r.status === 'exact').length;
 const summary = `${results.length} cases: ${exact} exact, ${results.length - exact - failed.length} within tolerance, ${failed.length} failed; typed-error checks ${errorChecks.filter((c) => c.ok).length}/${errorChecks.length}`;
-writeFileSync(join(values.out, 'parity.json'), JSON.stringify({ device: dev, header, summary, results, errorChecks, notSupported: NOT_SUPPORTED }, null, 1));
-writeFileSync(join(values.out, 'parity.md'), `# Kernel parity: reference-order CUDA kernels vs the ref-math oracle\n\n${header}\n\n${summary}.\n\n${parityMarkdown(results)}\n## Typed errors\n\n${errorChecks.map((c) => `- ${c.ok ? 'ok' : '**FAIL**'}: ${c.name} → \`${c.got.replace(/\n/g, ' ')}\``).join('\n')}\n\n## Not supported\n\n${notSupported}\n`);
+writeFileSync(join(values.out, 'parity.json'), JSON.stringify({ device: dev, header, libraries: libs, summary, results, errorChecks, notSupported: NOT_SUPPORTED }, null, 1));
+writeFileSync(join(values.out, 'parity.md'), `# Kernel parity: reference-order CUDA kernels vs the ref-math oracle\n\n${header}\n\n${summary}.\n\n${parityMarkdown(results)}\n## Typed errors\n\n${errorChecks.map((c) => `- ${c.ok ? 'ok' : '**FAIL**'}: ${c.name} → \`${c.got.replace(/\n/g, ' ')}\``).join('\n')}\n\n## Not supported\n\n${notSupported}\n\n## Libraries (dlopen)\n\n- ${libLine('cuBLASLt', libs.cublasLt)}\n- ${libLine('NCCL', libs.nccl)}\n`);
 console.log(`gpu-suite: parity — ${summary}`);
 
 // ---- perf ----
 if (!values['no-perf']) {
   const tf = values['matmul-tflops'] ? Number(values['matmul-tflops']) : undefined;
   const ceilings = measureCeilings(tf ? { tflops: tf, source: values['matmul-source'] } : undefined);
+  if (tf) console.log(`gpu-suite: matmul peak ${ceilings.matmulTflops?.toFixed(0)} TFLOP/s (${ceilings.matmulSource}); torch in the same call: ${tf} TFLOP/s`);
   const perf = runPerf(cases, ceilings, { iters: Number(values['perf-iters']) });
-  writeFileSync(join(values.out, 'perf.md'), `# Kernel perf: reference-order kernels (tier 2: one thread per output, sequential sums — exact, not fast)\n\n${header}\n\n${perfMarkdown(perf, ceilings)}`);
+  const cross = tf ? `Cross-check in the same call: ${values['matmul-source']}: ${tf} TFLOP/s.\n\n` : '';
+  writeFileSync(join(values.out, 'perf.md'), `# Kernel perf: reference-order kernels (tier 2: one thread per output, sequential sums — exact, not fast)\n\n${header}\n\n${cross}${perfMarkdown(perf, ceilings)}`);
   writeFileSync(join(values.out, 'perf.json'), JSON.stringify({ header, ceilings, perf }, null, 1));
   console.log(`gpu-suite: perf — copy ${ceilings.copyGBs.toFixed(0)} GB/s; ${perf.length} cases timed`);
 }

@@ -19,6 +19,16 @@ describe('binding', () => {
     expect(info.available).toBe(avail.ok);
     expect(a.abiVersion).toBe(1);
   });
+  it('reports cuBLASLt and NCCL as loaded (path, version) or not (the loader\'s reason and the env var to set)', () => {
+    const a = addonIfBuilt();
+    if (!a) return;
+    const libs = a.libraryInfo();
+    for (const [name, l] of Object.entries(libs)) {
+      if (l.available) expect(l.version, name).toBeGreaterThan(0);
+      else expect(l.reason, name).toMatch(/TRTLLM_(CUBLASLT|NCCL)_PATH/);
+    }
+    if (!libs.cublasLt.available && avail.ok) expect(() => a.measureMatmulPeak(256, 1)).toThrow(/cuBLASLt unavailable/);
+  });
 });
 
 describe.skipIf(avail.ok)('without a usable GPU', () => {

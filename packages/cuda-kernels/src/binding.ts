@@ -41,6 +41,14 @@ export interface MemoryStats {
   readonly deviceTotal: number;
 }
 
+/** A dlopen'ed library (cuBLASLt, NCCL): where it was found and its version, or why not. */
+export interface LibraryStatus {
+  readonly available: boolean;
+  readonly path?: string;
+  readonly version?: number;
+  readonly reason?: string;
+}
+
 export interface NativeAddon {
   readonly abiVersion: number;
   deviceInfo(): DeviceInfo;
@@ -64,6 +72,10 @@ export interface NativeAddon {
   hostAllocPinned(bytes: number): ArrayBuffer;
   /** Device-to-device copy bandwidth in GB/s (bytes read + written). */
   measureCopyBandwidth(bytes: number, iters: number): number;
+  /** cuBLASLt and NCCL as found by dlopen ($TRTLLM_CUBLASLT_PATH / $TRTLLM_NCCL_PATH, then the sonames). */
+  libraryInfo(): { readonly cublasLt: LibraryStatus; readonly nccl: LibraryStatus };
+  /** TFLOP/s of an n×n×n f16 (or bf16) cuBLASLt matmul with fp32 compute; throws if cuBLASLt is missing. */
+  measureMatmulPeak(n: number, iters: number, bf16?: boolean): number;
   gemm(p: NativeParams): void;
   int8Gemm(p: NativeParams): void;
   quantize(p: NativeParams): void;

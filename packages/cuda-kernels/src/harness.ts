@@ -116,9 +116,18 @@ export interface PerfResult {
   readonly error?: string;
 }
 
-export function measureCeilings(matmul?: { tflops: number; source: string }): DeviceCeilings {
-  const copyGBs = addon().measureCopyBandwidth(256 * 2 ** 20, 20);
-  return matmul ? { copyGBs, matmulTflops: matmul.tflops, matmulSource: matmul.source } : { copyGBs };
+/**
+ * Copy bandwidth, and the matmul peak: from our cuBLASLt binding when the library loads (f16
+ * 8192³, fp32 compute), else from `fallback` (e.g. torch measured in the same call), else none.
+ */
+export function measureCeilings(fallback?: { tflops: number; source: string }): DeviceCeilings {
+  const a = addon();
+  const copyGBs = a.measureCopyBandwidth(256 * 2 ** 20, 20);
+  const lt = a.libraryInfo().cublasLt;
+  if (lt.available) {
+    return { copyGBs, matmulTflops: a.measureMatmulPeak(8192, 10), matmulSource: `cuBLASLt ${lt.version} f16 8192³, fp32 compute, through our binding` };
+  }
+  return fallback ? { copyGBs, matmulTflops: fallback.tflops, matmulSource: fallback.source } : { copyGBs };
 }
 
 /** Time each case: warm-up runs, then `iters` runs between two CUDA events. */

@@ -3,7 +3,7 @@
  * streams and events, every ref-math op as a reference-order kernel (bit-exact, DESIGN.md tier 1/2),
  * and the case table + harness that proves it (parity) and times it (perf).
  */
-export { isAvailable, addonIfBuilt, ADDON_PATH, DTYPE_CODES, type Availability, type DeviceInfo, type MemoryStats, type NativeAddon } from './binding.js';
+export { isAvailable, addonIfBuilt, ADDON_PATH, DTYPE_CODES, type Availability, type DeviceInfo, type LibraryStatus, type MemoryStats, type NativeAddon } from './binding.js';
 export { CudaUnavailableError, CudaRuntimeError, FreedTensorError } from './errors.js';
 export { DeviceTensor, Stream, CudaEvent, pinnedStorage, synchronize } from './device.js';
 export type { OnDevice } from './launch.js';

@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { fromValues } from '@trtllm/ref-math';
 import { isAvailable } from './binding.js';
 import { kernelCases } from './cases.js';
-import { DeviceTensor } from './device.js';
+import { addon } from './binding.js';
+import { CudaEvent, DeviceTensor, pinnedStorage, Stream } from './device.js';
 import { FreedTensorError } from './errors.js';
 import { runParity } from './harness.js';
-import { embeddingLookup, gemm } from './ops/index.js';
+import { embeddingLookup, gemm, layerNorm } from './ops/index.js';
+import { bitEqual, layerNorm as refLayerNorm } from '@trtllm/ref-math';
 
 const avail = isAvailable();
 const title = avail.ok ? `GPU parity on ${avail.device.name}` : `GPU parity (skipped: ${avail.reason})`;
@@ -33,5 +35,41 @@ describe.skipIf(!avail.ok)(title, () => {
     expect(() => embeddingLookup({ ids, table })).toThrow(/inputs.ids\[1\]: expected a token id in \[0, 5\)/);
     expect(() => DeviceTensor.empty('f32', [2 ** 38])).toThrow(/cudaMalloc.*cudaErrorMemoryAllocation.*MiB free/);
     [a, table, ids].forEach((t) => t.free());
+  });
+  it('ops on a non-default stream, timed by events, give the same bits; pinned buffers round-trip', () => {
+    const x = fromValues('f16', [64, 768], Float32Array.from({ length: 64 * 768 }, (_, i) => Math.sin(i) * 3));
+    const gamma = fromValues('f16', [768], new Float32Array(768).fill(1.25));
+    const stream = new Stream();
+    const [e0, e1] = [new CudaEvent(), new CudaEvent()];
+    const dx = DeviceTensor.from(x, stream);
+    const dg = DeviceTensor.from(gamma, stream);
+    e0.record(stream);
+    const y = layerNorm({ x: dx, gamma: dg }, {}, stream);
+    e1.record(stream);
+    expect(e1.elapsedSince(e0)).toBeGreaterThan(0);
+    expect(bitEqual(y.toHost(stream), refLayerNorm({ x, gamma }))).toBe(true);
+    const pinned = pinnedStorage('f16', 64 * 768);
+    addon().copy(pinned, y.ptr, y.bytes, 1, stream.handle);
+    stream.synchronize();
+    expect(Array.from(pinned.subarray(0, 8))).toEqual(Array.from(y.toHost().data.subarray(0, 8)));
+    [dx, dg, y].forEach((t) => t.free());
+    [e0, e1].forEach((e) => e.destroy());
+    stream.destroy();
+  });
+  it('the caching allocator reuses freed blocks of the same size', () => {
+    const a = DeviceTensor.empty('f32', [1 << 20]);
+    a.free();
+    const before = addon().memoryStats();
+    const b = DeviceTensor.empty('f32', [1 << 20]);
+    const after = addon().memoryStats();
+    expect(before.cached - after.cached).toBe(4 << 20);
+    expect(after.allocated - before.allocated).toBe(4 << 20);
+    b.free();
+  });
+  it('measures a cuBLASLt matmul through our dlopen binding where the library loads', () => {
+    const lt = addon().libraryInfo().cublasLt;
+    if (!lt.available) return expect(lt.reason).toMatch(/TRTLLM_CUBLASLT_PATH/);
+    const tflops = addon().measureMatmulPeak(1024, 2);
+    expect(Number.isFinite(tflops) && tflops > 0).toBe(true);
   });
 });
