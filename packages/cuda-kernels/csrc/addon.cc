@@ -291,7 +291,9 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   });
 }
 
-// copy(dst, src, bytes, kind, stream): kind 0 = H→D (src TypedArray), 1 = D→H (dst TypedArray), 2 = D→D.
+// copy(dst, src, bytes, kind, stream): kind 0 = H→D (src TypedArray), 1 = D→H (dst TypedArray), 2 = D→D,
+// 3 = H→D and 4 = D→H without waiting: the host array must be pinned (hostAllocPinned) and stay alive
+// until the stream is synchronized.
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   return guard(info, "copy", [&]() -> Napi::Value {
     const int kind = info[3].As<Napi::Number>().Int32Value();
@@ -303,7 +305,21 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
       if (t.ByteLength() < bytes) throw ArgError("host side: " + std::to_string(t.ByteLength()) + " bytes, copy needs " + std::to_string(bytes));
       return (char*)t.ArrayBuffer().Data() + t.ByteOffset();
     };
-    if (kind == 0) {
+    auto requirePinned = [&](const void* host) {
+      cudaPointerAttributes attr{};
+      if (cudaPointerGetAttributes(&attr, host) != cudaSuccess || attr.type != cudaMemoryTypeHost) {
+        (void)cudaGetLastError();
+        throw ArgError("an async copy needs page-locked host memory (pinnedStorage()); this array is pageable");
+      }
+    };
+    if (kind == 3 || kind == 4) {
+      const bool h2d = kind == 3;
+      void* host = hostOf(h2d ? info[1] : info[0]);
+      requirePinned(host);
+      void* dev = (void*)bigToPtr(h2d ? info[0] : info[1], h2d ? "dst" : "src");
+      allocator().checkRange(dev, bytes, h2d ? "dst" : "src");
+      TRT_CUDA(cudaMemcpyAsync(h2d ? dev : host, h2d ? host : dev, bytes, h2d ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, s));
+    } else if (kind == 0) {
       void* dst = (void*)bigToPtr(info[0], "dst");
       allocator().checkRange(dst, bytes, "dst");
       TRT_CUDA(cudaMemcpyAsync(dst, hostOf(info[1]), bytes, cudaMemcpyHostToDevice, s));

@@ -3,7 +3,7 @@
 // error paths, then the same cases timed (perf) against ceilings measured in the same run. Writes
 // parity.json, parity.md and perf.md to --out. Needs the built addon and dist (npm run build).
 //   node packages/cuda-kernels/scripts/gpu-suite.mjs --out DIR [--gpt2-layer0 DIR]
-//        [--matmul-tflops N --matmul-source TEXT] [--perf-iters N] [--no-perf]
+//        [--matmul-tflops N --matmul-source TEXT] [--perf-iters N] [--cold-l2] [--no-perf]
 // Exit 0 iff every case matches the oracle as its tolerance demands.
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'matmul-source': { type: 'string', default: 'torch.matmul fp16 8192³ (cuBLAS), same call' },
     'perf-iters': { type: 'string', default: '10' },
     'no-perf': { type: 'boolean' },
+    'cold-l2': { type: 'boolean' },
   },
 });
 mkdirSync(values.out, { recursive: true });
@@ -104,7 +105,7 @@ if (!values['no-perf']) {
   const tf = values['matmul-tflops'] ? Number(values['matmul-tflops']) : undefined;
   const ceilings = measureCeilings(tf ? { tflops: tf, source: values['matmul-source'] } : undefined);
   if (tf) console.log(`gpu-suite: matmul peak ${ceilings.matmulTflops?.toFixed(0)} TFLOP/s (${ceilings.matmulSource}); torch in the same call: ${tf} TFLOP/s`);
-  const perf = runPerf(cases, ceilings, { iters: Number(values['perf-iters']) });
+  const perf = runPerf(cases, ceilings, { iters: Number(values['perf-iters']), coldL2: values['cold-l2'] ?? false });
   const cross = tf ? `Cross-check in the same call: ${values['matmul-source']}: ${tf} TFLOP/s.\n\n` : '';
   writeFileSync(join(values.out, 'perf.md'), `# Kernel perf: reference-order kernels (tier 2: one thread per output, sequential sums — exact, not fast)\n\n${header}\n\n${cross}${perfMarkdown(perf, ceilings)}`);
   writeFileSync(join(values.out, 'perf.json'), JSON.stringify({ header, ceilings, perf }, null, 1));

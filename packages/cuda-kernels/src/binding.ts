@@ -56,8 +56,11 @@ export interface NativeAddon {
   free(ptr: DevicePtr): void;
   memoryStats(): MemoryStats;
   emptyCache(): void;
-  /** kind 0: host→device (src a TypedArray), 1: device→host (dst a TypedArray), 2: device→device. */
-  copy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, bytes: number, kind: 0 | 1 | 2, stream?: DevicePtr): void;
+  /**
+   * kind 0: host→device (src a TypedArray), 1: device→host (dst a TypedArray), 2: device→device;
+   * 3 / 4: host→device / device→host without waiting, from or into pinned host memory only.
+   */
+  copy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, bytes: number, kind: 0 | 1 | 2 | 3 | 4, stream?: DevicePtr): void;
   memset(dst: DevicePtr, value: number, bytes: number, stream?: DevicePtr): void;
   streamCreate(): DevicePtr;
   streamDestroy(stream: DevicePtr): void;

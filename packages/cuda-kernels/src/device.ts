@@ -1,9 +1,10 @@
 /**
  * Device tensors: `{ dtype, shape }` plus a device pointer from the caching allocator, the same
  * typed shape as a ref-math Tensor but with data on the GPU. Uploads and downloads convert nothing:
- * the bytes are the ref-math storage arrays. Streams and events wrap the native handles.
+ * the bytes are the ref-math storage arrays. Views share an owner's storage; async copies go
+ * through pinned host memory. Streams and events wrap the native handles.
  */
-import { DTYPES, numel, tensor, type DType, type StorageOf, type Tensor } from '@trtllm/ref-math';
+import { DTYPES, expectAttr, numel, tensor, type DType, type StorageOf, type Tensor } from '@trtllm/ref-math';
 import { addon, type DevicePtr } from './binding.js';
 import { FreedTensorError, native } from './errors.js';
 
@@ -13,12 +14,15 @@ export class DeviceTensor<D extends DType = DType> {
   readonly bytes: number;
   #ptr: DevicePtr;
   #freed = false;
+  /** For a view: the tensor that owns the storage. */
+  readonly #owner: DeviceTensor | undefined;
 
-  private constructor(dtype: D, shape: readonly number[], ptr: DevicePtr) {
+  private constructor(dtype: D, shape: readonly number[], ptr: DevicePtr, owner?: DeviceTensor) {
     this.dtype = dtype;
     this.shape = [...shape];
     this.bytes = numel(shape) * DTYPES[dtype].bytes;
     this.#ptr = ptr;
+    this.#owner = owner;
   }
 
   /** Uninitialised device storage for a tensor of this dtype and shape. */
@@ -41,14 +45,43 @@ export class DeviceTensor<D extends DType = DType> {
     return d;
   }
 
-  /** The device address; throws after free(). */
+  /** The device address; throws after free() (of this tensor, or of the tensor a view looks into). */
   get ptr(): DevicePtr {
-    if (this.#freed) throw new FreedTensorError(`tensor [${this.shape.join(', ')}] ${this.dtype}`);
+    if (this.#freed || this.#owner?.freed) throw new FreedTensorError(`tensor [${this.shape.join(', ')}] ${this.dtype}${this.#owner ? ' (a view)' : ''}`);
     return this.#ptr;
   }
 
   get freed(): boolean {
-    return this.#freed;
+    return this.#freed || (this.#owner?.freed ?? false);
+  }
+
+  /** True for a view into another tensor's storage. */
+  get isView(): boolean {
+    return this.#owner !== undefined;
+  }
+
+  /**
+   * A tensor of `shape` over this one's storage from element `offset` (a row block, a head range):
+   * no copy; kernels may read and write it; it stays valid while its owner lives.
+   */
+  view(offset: number, shape: readonly number[]): DeviceTensor<D> {
+    const n = numel(shape);
+    const total = this.bytes / DTYPES[this.dtype].bytes;
+    expectAttr('DeviceTensor.view', 'offset + numel(shape)', Number.isInteger(offset) && offset >= 0 && offset + n <= total, `within the ${total} elements of the tensor`, `${offset} + ${n}`);
+    const owner = this.#owner ?? this;
+    return new DeviceTensor(this.dtype, shape, this.ptr + BigInt(offset * DTYPES[this.dtype].bytes), owner);
+  }
+
+  /** Start copying pinned host storage (pinnedStorage()) into this tensor on `stream`, without waiting. */
+  uploadAsync(src: StorageOf[D], stream: Stream): void {
+    expectAttr('DeviceTensor.uploadAsync', 'src.byteLength', src.byteLength >= this.bytes, `≥ ${this.bytes} bytes`, src.byteLength);
+    native('uploadAsync', () => addon().copy(this.ptr, src, this.bytes, 3, stream.handle));
+  }
+
+  /** Start copying this tensor into pinned host storage on `stream`; the data is there after stream.synchronize(). */
+  downloadAsync(dst: StorageOf[D], stream: Stream): void {
+    expectAttr('DeviceTensor.downloadAsync', 'dst.byteLength', dst.byteLength >= this.bytes, `≥ ${this.bytes} bytes`, dst.byteLength);
+    native('downloadAsync', () => addon().copy(dst, this.ptr, this.bytes, 4, stream.handle));
   }
 
   /** Copy to a host tensor (waits for the stream). */
@@ -65,10 +98,13 @@ export class DeviceTensor<D extends DType = DType> {
     return c;
   }
 
-  /** Return the storage to the allocator's cache. Using the tensor afterwards throws FreedTensorError. */
+  /**
+   * Return the storage to the allocator's cache; using the tensor (or a view into it) afterwards
+   * throws FreedTensorError. On a view, only detaches the view: the storage is its owner's.
+   */
   free(): void {
     if (this.#freed) return;
-    native('free', () => addon().free(this.#ptr));
+    if (!this.#owner) native('free', () => addon().free(this.#ptr));
     this.#freed = true;
   }
 }

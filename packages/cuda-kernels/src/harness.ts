@@ -3,13 +3,14 @@
  *   runParity: each case on the oracle and on the GPU; outputs compared bit for bit — `exact` — or,
  *              where a case declares a tolerance, by NMSE; the report gives mismatches, max |Δ|,
  *              max ulp in the output's own format, and NMSE.
- *   runPerf:   the same cases, timed with CUDA events after warm-up (device-resident inputs), as
+ *   runPerf:   the same cases, timed with CUDA events after warm-up (device-resident inputs, warm or
+ *              cold L2), as
  *              GB/s and TFLOP/s and as fractions of the device's measured copy bandwidth and a
  *              matrix-multiply peak measured in the same run.
  */
 import { bitEqual, DTYPES, toValues, type Tensor } from '@trtllm/ref-math';
 import { addon } from './binding.js';
-import { CudaEvent, synchronize } from './device.js';
+import { CudaEvent, DeviceTensor, synchronize } from './device.js';
 import type { KernelCase, Tolerance } from './cases.js';
 
 export interface OutputDiff {
@@ -130,21 +131,46 @@ export function measureCeilings(fallback?: { tflops: number; source: string }): 
   return fallback ? { copyGBs, matmulTflops: fallback.tflops, matmulSource: fallback.source } : { copyGBs };
 }
 
-/** Time each case: warm-up runs, then `iters` runs between two CUDA events. */
-export function runPerf(cases: readonly KernelCase[], ceilings: DeviceCeilings, o: { warmup?: number; iters?: number } = {}): PerfResult[] {
+export interface PerfOptions {
+  readonly warmup?: number;
+  readonly iters?: number;
+  /**
+   * Cold L2: before each timed run, overwrite a buffer twice the L2 size, and time each run alone
+   * (events around the op only). Default warm: `iters` back-to-back runs between two events.
+   */
+  readonly coldL2?: boolean;
+}
+
+/** Time each case on device-resident inputs (see PerfOptions). */
+export function runPerf(cases: readonly KernelCase[], ceilings: DeviceCeilings, o: PerfOptions = {}): PerfResult[] {
   const warmup = o.warmup ?? 2;
   const iters = o.iters ?? 10;
   const [start, end] = [new CudaEvent(), new CudaEvent()];
+  const flush = o.coldL2 ? DeviceTensor.empty('i8', [2 * (addon().deviceInfo().l2Bytes ?? 64 << 20)]) : undefined;
+  const timed = (run: () => void): number => {
+    if (!flush) {
+      start.record();
+      for (let i = 0; i < iters; i++) run();
+      end.record();
+      return end.elapsedSince(start) / iters;
+    }
+    let total = 0;
+    for (let i = 0; i < iters; i++) {
+      addon().memset(flush.ptr, i & 0xff, flush.bytes);
+      start.record();
+      run();
+      end.record();
+      total += end.elapsedSince(start);
+    }
+    return total / iters;
+  };
   const results = cases.map((c): PerfResult => {
     const base = { name: c.name, op: c.op, dtype: c.dtype, shape: c.shape };
     const run = c.device();
     try {
       for (let i = 0; i < warmup; i++) run.run().forEach((t) => t.free());
       synchronize();
-      start.record();
-      for (let i = 0; i < iters; i++) run.run().forEach((t) => t.free());
-      end.record();
-      const ms = end.elapsedSince(start) / iters;
+      const ms = timed(() => run.run().forEach((t) => t.free()));
       const gbs = c.bytes / (ms * 1e-3) / 1e9;
       const tflops = c.flops / (ms * 1e-3) / 1e12;
       const r = { ...base, msPerRun: ms, gbs, tflops, fractionOfCopy: gbs / ceilings.copyGBs };
@@ -157,6 +183,7 @@ export function runPerf(cases: readonly KernelCase[], ceilings: DeviceCeilings, 
   });
   start.destroy();
   end.destroy();
+  flush?.free();
   return results;
 }
 

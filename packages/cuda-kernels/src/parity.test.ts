@@ -72,4 +72,23 @@ describe.skipIf(!avail.ok)(title, () => {
     const tflops = addon().measureMatmulPeak(1024, 2);
     expect(Number.isFinite(tflops) && tflops > 0).toBe(true);
   });
+  it('views share storage (a row block through a kernel) and die with their owner; async copies need pinned memory', () => {
+    const x = fromValues('f32', [4, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const w = fromValues('f32', [3, 1], [1, 1, 1]);
+    const dx = DeviceTensor.from(x);
+    const dw = DeviceTensor.from(w);
+    const rows = dx.view(6, [2, 3]); // rows 2 and 3
+    expect(Array.from(gemm({ a: rows, b: dw }).toHost().data)).toEqual([24, 33]);
+    expect(() => dx.view(7, [2, 3])).toThrow(/within the 12 elements/);
+    const stream = new Stream();
+    const pinned = pinnedStorage('f32', 12);
+    dx.downloadAsync(pinned, stream);
+    stream.synchronize();
+    expect(Array.from(pinned)).toEqual(Array.from(x.data));
+    expect(() => dx.downloadAsync(new Float32Array(12), stream)).toThrow(/page-locked host memory/);
+    dx.free();
+    expect(() => rows.ptr).toThrow(FreedTensorError);
+    dw.free();
+    stream.destroy();
+  });
 });
