@@ -46,6 +46,7 @@ export function attention(inputs: AttentionInputs, attrs: AttentionAttrs): Tenso
     }
   }
   const scale = f32(attrs.scale ?? defaultAttentionScale(hs));
+  const round = Math.fround; // local: see matmulF32
   const group = nh / nkv;
   const qv = toF32(q);
   const kv = toF32(k);
@@ -74,14 +75,15 @@ export function attention(inputs: AttentionInputs, attrs: AttentionAttrs): Tenso
         for (let h = g * group; h < (g + 1) * group; h++) {
           const qAt = ((row0 + i) * nh + h) * hs;
           for (let j = 0; j < n; j++) {
+            const key = keys[j]!;
             let acc = 0;
-            for (let d = 0; d < hs; d++) acc = f32(acc + f32(qv[qAt + d]! * keys[j]![d]!));
+            for (let d = 0; d < hs; d++) acc = round(acc + round(qv[qAt + d]! * key[d]!));
             scores[j] = acc;
           }
           softmaxRowF32(scores, n, scale);
           for (let d = 0; d < hs; d++) {
             let acc = 0;
-            for (let j = 0; j < n; j++) acc = f32(acc + f32(scores[j]! * vals[j]![d]!));
+            for (let j = 0; j < n; j++) acc = round(acc + round(scores[j]! * vals[j]![d]!));
             out[qAt + d] = acc;
           }
         }

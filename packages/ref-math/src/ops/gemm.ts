@@ -57,12 +57,17 @@ export function matmulLayout(op: string, a: Shaped, b: Shaped, transA = false, t
  * k ascending, each step rounded. `av`/`bv` are the exact fp32 values of the inputs.
  */
 export function matmulF32(av: Float32Array, bv: Float32Array, l: MatmulLayout): Float32Array {
-  const acc = new Float32Array(l.m * l.n);
-  for (let i = 0; i < l.m; i++) {
-    for (let j = 0; j < l.n; j++) {
+  const { m, n, k, aRow, aCol, bRow, bCol } = l;
+  // A local binding: test runners that rewrite imports turn each call of an imported f32 into a
+  // property read, which in this innermost loop costs 4×.
+  const round = Math.fround;
+  const acc = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < l.k; p++) s = f32(s + f32(av[i * l.aRow + p * l.aCol]! * bv[p * l.bRow + j * l.bCol]!));
-      acc[i * l.n + j] = s;
+      // Running offsets of A[i, p] and B[p, j] (the same order as the formula, cheaper indexing).
+      for (let p = 0, ai = i * aRow, bi = j * bCol; p < k; p++, ai += aCol, bi += bRow) s = round(s + round(av[ai]! * bv[bi]!));
+      acc[i * n + j] = s;
     }
   }
   return acc;

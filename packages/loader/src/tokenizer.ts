@@ -1,0 +1,175 @@
+/**
+ * GPT-2 byte-level BPE (OpenAI's encoder.json + vocab.bpe = HF vocab.json + merges.txt, or
+ * tokenizer.json), encode and decode as HF GPT2TokenizerFast does with add_prefix_space false:
+ *   1. split off special tokens (`<|endoftext|>` and tokenizer.json's added tokens);
+ *   2. pre-tokenize each piece with GPT-2's regex (contractions, letter runs, number runs, other
+ *      symbol runs, each with an optional leading space, then whitespace);
+ *   3. map each UTF-8 byte to its printable stand-in character (bytes_to_unicode);
+ *   4. merge adjacent symbols by merge rank, lowest first, until no pair has a rank;
+ *   5. look up each symbol's id.
+ * Decoding inverts 5 → 3 and decodes UTF-8 with U+FFFD for invalid sequences (errors='replace').
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LoaderError } from './errors.js';
+
+const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/** GPT-2's reversible byte → printable character map (bytes_to_unicode). */
+function byteToChar(): string[] {
+  const printable = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const out: string[] = [];
+  let extra = 0;
+  for (let b = 0; b < 256; b++) out[b] = String.fromCharCode(printable(b) ? b : 256 + extra++);
+  return out;
+}
+
+export class Gpt2Tokenizer {
+  readonly #encoder: ReadonlyMap<string, number>;
+  readonly #decoder: readonly string[];
+  readonly #ranks: ReadonlyMap<string, number>;
+  readonly #special: ReadonlyMap<string, number>;
+  readonly #specialSplit: RegExp | undefined;
+  readonly #byteChar = byteToChar();
+  readonly #charByte: ReadonlyMap<string, number>;
+  readonly #cache = new Map<string, number[]>();
+
+  constructor(vocab: Readonly<Record<string, number>>, merges: readonly (readonly [string, string])[], special: Readonly<Record<string, number>> = {}) {
+    this.#encoder = new Map(Object.entries(vocab));
+    const dec: string[] = [];
+    for (const [tok, id] of this.#encoder) dec[id] = tok;
+    this.#decoder = dec;
+    this.#ranks = new Map(merges.map(([a, b], r) => [`${a} ${b}`, r]));
+    const sp = { ...special };
+    if (vocab['<|endoftext|>'] !== undefined && sp['<|endoftext|>'] === undefined) sp['<|endoftext|>'] = vocab['<|endoftext|>'];
+    this.#special = new Map(Object.entries(sp));
+    for (const [tok, id] of this.#special) dec[id] = tok;
+    const esc = [...this.#special.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.#specialSplit = esc.length ? new RegExp(`(${esc.join('|')})`) : undefined;
+    this.#charByte = new Map(this.#byteChar.map((c, b) => [c, b]));
+  }
+
+  /** From HF vocab.json + merges.txt. */
+  static fromFiles(vocabFile: string, mergesFile: string): Gpt2Tokenizer {
+    const read = (f: string): string => {
+      try {
+        return readFileSync(f, 'utf8');
+      } catch (e) {
+        throw new LoaderError('io', { file: f, expected: 'a readable tokenizer file', got: (e as Error).message });
+      }
+    };
+    let vocab: Record<string, number>;
+    try {
+      vocab = JSON.parse(read(vocabFile)) as Record<string, number>;
+    } catch (e) {
+      if (e instanceof LoaderError) throw e;
+      throw new LoaderError('format', { file: vocabFile, expected: 'a JSON token → id map', got: (e as Error).message });
+    }
+    const merges = read(mergesFile)
+      .split('\n')
+      .filter((l) => l.length > 0 && !l.startsWith('#version'))
+      .map((l, n) => {
+        const parts = l.split(' ');
+        if (parts.length !== 2) throw new LoaderError('format', { file: mergesFile, item: `line ${n + 2}`, expected: 'two symbols separated by one space', got: JSON.stringify(l) });
+        return parts as [string, string];
+      });
+    return new Gpt2Tokenizer(vocab, merges);
+  }
+
+  /** From an HF tokenizer.json with a BPE model (vocab, merges, added tokens). */
+  static fromTokenizerJson(file: string): Gpt2Tokenizer {
+    let j: { model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] }; added_tokens?: { id: number; content: string }[] };
+    try {
+      j = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new LoaderError('format', { file, expected: 'tokenizer.json', got: (e as Error).message });
+    }
+    if (j.model?.type !== 'BPE' || !j.model.vocab || !j.model.merges) throw new LoaderError('format', { file, item: 'model', expected: 'a BPE model with vocab and merges', got: String(j.model?.type) });
+    const merges = j.model.merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
+    const special = Object.fromEntries((j.added_tokens ?? []).map((t) => [t.content, t.id]));
+    return new Gpt2Tokenizer(j.model.vocab, merges, special);
+  }
+
+  /** From a model directory: vocab.json + merges.txt, else tokenizer.json. */
+  static fromDir(dir: string): Gpt2Tokenizer {
+    if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) return Gpt2Tokenizer.fromFiles(join(dir, 'vocab.json'), join(dir, 'merges.txt'));
+    if (existsSync(join(dir, 'tokenizer.json'))) return Gpt2Tokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
+    throw new LoaderError('missing', { file: dir, expected: 'vocab.json + merges.txt, or tokenizer.json', got: 'neither' });
+  }
+
+  get vocabSize(): number {
+    return this.#decoder.length;
+  }
+
+  #bpe(word: string): number[] {
+    const hit = this.#cache.get(word);
+    if (hit) return hit;
+    let symbols = [...word];
+    for (;;) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < symbols.length; i++) {
+        const r = this.#ranks.get(`${symbols[i]} ${symbols[i + 1]}`);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      const [a, b] = [symbols[best]!, symbols[best + 1]!];
+      const merged: string[] = [];
+      for (let i = 0; i < symbols.length; i++) {
+        if (i + 1 < symbols.length && symbols[i] === a && symbols[i + 1] === b) {
+          merged.push(a + b);
+          i++;
+        } else merged.push(symbols[i]!);
+      }
+      symbols = merged;
+    }
+    const ids = symbols.map((s) => {
+      const id = this.#encoder.get(s);
+      if (id === undefined) throw new LoaderError('missing', { file: 'vocab', item: JSON.stringify(s), expected: 'a vocabulary entry for every merged symbol', got: 'none', hint: 'vocab.json and merges.txt do not belong together' });
+      return id;
+    });
+    if (this.#cache.size < 100_000) this.#cache.set(word, ids);
+    return ids;
+  }
+
+  encode(text: string): number[] {
+    const out: number[] = [];
+    const pieces = this.#specialSplit ? text.split(this.#specialSplit) : [text];
+    for (const piece of pieces) {
+      const special = this.#special.get(piece);
+      if (special !== undefined) {
+        out.push(special);
+        continue;
+      }
+      for (const m of piece.matchAll(PRETOKENIZE)) {
+        const word = Array.from(Buffer.from(m[0], 'utf8'), (b) => this.#byteChar[b]!).join('');
+        out.push(...this.#bpe(word));
+      }
+    }
+    return out;
+  }
+
+  decode(ids: readonly number[]): string {
+    const bytes: number[] = [];
+    let text = '';
+    const flush = (): void => {
+      text += Buffer.from(bytes).toString('utf8');
+      bytes.length = 0;
+    };
+    for (const id of ids) {
+      const tok = this.#decoder[id];
+      if (tok === undefined) throw new LoaderError('missing', { file: 'vocab', item: `id ${id}`, expected: `an id in [0, ${this.#decoder.length})`, got: 'none' });
+      if (this.#special.has(tok)) {
+        flush();
+        text += tok;
+        continue;
+      }
+      for (const ch of tok) bytes.push(this.#charByte.get(ch) ?? 0x3f);
+    }
+    flush();
+    return text;
+  }
+}
