@@ -1,8 +1,5 @@
 /** attention on the device — causal attention over packed chunks with a KV cache (csrc/attention.cu). */
-import {
-  defaultAttentionScale, expectAttr, expectDType, expectSameDType, expectShape, fromValues,
-  type ActDType, type AttentionInputs, type AttentionSequence,
-} from '@trtllm/ref-math';
+import { checkAttention, defaultAttentionScale, fromValues, type ActDType, type AttentionInputs, type AttentionSequence } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -18,17 +15,8 @@ export interface DeviceAttentionAttrs {
 export function attention(inputs: OnDevice<AttentionInputs>, attrs: DeviceAttentionAttrs, stream?: Stream): DeviceTensor<ActDType> {
   const op = 'attention';
   const { q, k, v } = inputs;
-  expectDType(op, 'inputs.q', q, ['f32', 'f16', 'bf16']);
-  expectSameDType(op, 'inputs.k', q, k);
-  expectSameDType(op, 'inputs.v', q, v);
-  const [t, nh, hs] = expectShape(op, 'inputs.q', q, ['T', 'NH', 'HS']) as [number, number, number];
-  const nkv = expectShape(op, 'inputs.k', k, [t, 'NKV', hs])[1]!;
-  expectShape(op, 'inputs.v', v, [t, nkv, hs]);
-  expectAttr(op, 'NH / NKV', nkv > 0 && nh % nkv === 0, `NH (${nh}) a multiple of NKV`, nkv);
   const seqs = attrs.sequences;
-  const total = seqs.reduce((n, s) => n + s.length, 0);
-  expectAttr(op, 'attrs.sequences', total === t, `lengths summing to T = ${t}`, total);
-  for (const s of seqs) expectAttr(op, 'attrs.sequences[].start', s.start >= 0 && (s.start === 0 || attrs.cache !== undefined), 'start = 0, or a cache to read earlier positions from', s.start);
+  const [t, nh, nkv, hs] = checkAttention(inputs, seqs, attrs.cache?.cache.spec);
   const rows: number[] = [];
   seqs.reduce((row, s) => (rows.push(row), row + s.length), 0);
   const meta = [seqs.map((s) => s.slot), seqs.map((s) => s.start), seqs.map((s) => s.length), rows].map((a) => DeviceTensor.from(fromValues('i32', [a.length], a), stream));

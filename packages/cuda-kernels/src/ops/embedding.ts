@@ -1,6 +1,6 @@
 /** embedding on the device — lookups (plain, prompt table, vocab- and hidden-sharded) and the position add (csrc/embedding.cu). */
 import {
-  expectAttr, expectDType, expectSameDType, expectShape,
+  checkPositionEmbedding, expectAttr, expectDType, expectSameDType, expectShape,
   type ActDType, type EmbeddingInputs, type HiddenShardedEmbeddingInputs, type PositionEmbeddingInputs, type PromptEmbeddingInputs,
   type ShardAttrs, type VocabShardedEmbeddingInputs,
 } from '@trtllm/ref-math';
@@ -59,11 +59,7 @@ export function hiddenShardedLookup(inputs: OnDevice<HiddenShardedEmbeddingInput
 export function addPositionEmbedding(inputs: OnDevice<PositionEmbeddingInputs>, stream?: Stream): DeviceTensor<ActDType> {
   const op = 'addPositionEmbedding';
   const { x, wpe, positions } = inputs;
-  expectDType(op, 'inputs.x', x, ACT);
-  const [t, h] = expectShape(op, 'inputs.x', x, ['T', 'H']) as [number, number];
-  expectSameDType(op, 'inputs.wpe', x, wpe);
-  const p = expectShape(op, 'inputs.wpe', wpe, ['P', h])[0]!;
-  expectShape(op, 'inputs.positions', positions, [t]);
+  const [t, h, p] = checkPositionEmbedding(x, wpe, positions);
   const y = DeviceTensor.empty(x.dtype, [t, h]);
   const flag = native(op, () =>
     addon().embedding({ positionAdd: true, x: x.ptr, wpe: wpe.ptr, positions: positions.ptr, out: y.ptr, tokens: t, hidden: h, numPositions: p, dtype: code(x.dtype), stream: stream?.handle }),

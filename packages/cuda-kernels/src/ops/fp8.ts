@@ -1,6 +1,6 @@
 /** fp8 on the device — e4m3 quantize / dequantize and the FP8 GEMM (csrc/fp8.cu). */
 import {
-  expectAttr, expectDType, expectShape, matmulLayout, numel,
+  checkFp8Gemm, expectAttr, expectDType, numel,
   type ActDType, type Fp8DequantizeAttrs, type Fp8DequantizeInputs, type Fp8GemmAttrs, type Fp8GemmInputs, type Fp8QuantizeAttrs, type Fp8QuantizeInputs,
 } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
@@ -29,15 +29,7 @@ export function dequantizeFp8(inputs: OnDevice<Fp8DequantizeInputs>, attrs: Fp8D
 
 export function fp8Gemm(inputs: OnDevice<Fp8GemmInputs>, attrs: Fp8GemmAttrs, stream?: Stream): DeviceTensor<ActDType> {
   const { a, b, bias } = inputs;
-  expectDType('fp8Gemm', 'inputs.a', a, ['fp8e4m3']);
-  expectDType('fp8Gemm', 'inputs.b', b, ['fp8e4m3']);
-  positive('fp8Gemm', 'attrs.scaleA', attrs.scaleA);
-  positive('fp8Gemm', 'attrs.scaleB', attrs.scaleB);
-  const l = matmulLayout('fp8Gemm', a, b, false, attrs.transB);
-  if (bias) {
-    expectDType('fp8Gemm', 'inputs.bias', bias, ACT);
-    expectShape('fp8Gemm', 'inputs.bias', bias, [l.n]);
-  }
+  const l = checkFp8Gemm(inputs, attrs);
   const c = DeviceTensor.empty(attrs.outDtype, [l.m, l.n]);
   native('fp8Gemm', () =>
     addon().fp8({

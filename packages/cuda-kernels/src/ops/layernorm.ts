@@ -1,22 +1,13 @@
 /** layernorm on the device — LayerNorm (+1p) and the fused per-token int8 variant (csrc/layernorm.cu). */
-import { DEFAULT_LAYERNORM_EPS, expectDType, expectShape, type ActDType, type LayerNormAttrs, type LayerNormInputs } from '@trtllm/ref-math';
+import { checkLayerNorm, DEFAULT_LAYERNORM_EPS, type ActDType, type LayerNormAttrs, type LayerNormInputs } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
 import { code, type OnDevice } from '../launch.js';
 
-const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
-
 function run(inputs: OnDevice<LayerNormInputs>, attrs: LayerNormAttrs, fused: boolean, stream?: Stream) {
   const { x, gamma, beta } = inputs;
-  expectDType('layerNorm', 'inputs.x', x, ACT);
-  const [rows, cols] = expectShape('layerNorm', 'inputs.x', x, ['T', 'H']) as [number, number];
-  expectDType('layerNorm', 'inputs.gamma', gamma, ACT);
-  expectShape('layerNorm', 'inputs.gamma', gamma, [cols]);
-  if (beta) {
-    expectDType('layerNorm', 'inputs.beta', beta, ACT);
-    expectShape('layerNorm', 'inputs.beta', beta, [cols]);
-  }
+  const [rows, cols] = checkLayerNorm(inputs);
   const y = DeviceTensor.empty(x.dtype, [rows, cols]);
   const q = fused ? DeviceTensor.empty('i8', [rows, cols]) : undefined;
   const scale = fused ? DeviceTensor.empty('f32', [rows]) : undefined;

@@ -1,5 +1,5 @@
 /** rope on the device — NeoX rotate-half with the host-built table (csrc/rope.cu). */
-import { expectAttr, expectDType, expectShape, type ActDType, type RopeTable } from '@trtllm/ref-math';
+import { checkRope, type ActDType, type RopeTable } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -18,11 +18,7 @@ export function uploadRopeTable(table: RopeTable, stream?: Stream): DeviceRopeTa
 
 export function rope(inputs: { readonly x: DeviceTensor<ActDType>; readonly positions: DeviceTensor<'i32'>; readonly table: DeviceRopeTable }, stream?: Stream): DeviceTensor<ActDType> {
   const { x, positions, table } = inputs;
-  expectDType('rope', 'inputs.x', x, ['f32', 'f16', 'bf16']);
-  const [tokens, heads, hs] = expectShape('rope', 'inputs.x', x, ['T', 'NH', 'HS']) as [number, number, number];
-  expectDType('rope', 'inputs.positions', positions, ['i32']);
-  expectShape('rope', 'inputs.positions', positions, [tokens]);
-  expectAttr('rope', 'table.rotaryDim', table.rotaryDim <= hs, `≤ head size ${hs}`, table.rotaryDim);
+  const [tokens, heads, hs] = checkRope(x, positions, table.rotaryDim);
   const y = DeviceTensor.empty(x.dtype, x.shape);
   const tablePositions = table.cos.shape[0]!;
   const flag = native('rope', () =>

@@ -14,11 +14,11 @@
  * scale defaults to fp32(1 / fp32(sqrt(HS))).
  * Shapes: q [T, NH, HS], k and v [T, NKV, HS], out [T, NH, HS].
  */
-import { expectAttr, expectDType, expectSameDType, expectShape } from '../check.js';
+import { expectAttr, expectDType, expectSameDType, expectShape, type Shaped } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
 import { fromF32, toF32, type Tensor } from '../tensor.js';
-import type { AttentionAttrs, AttentionInputs, KvCache } from '../op-specs.js';
+import type { AttentionAttrs, AttentionInputs, AttentionSequence, KvCache } from '../op-specs.js';
 import { kvCacheRead } from './kv-cache.js';
 import { softmaxRowF32 } from './softmax.js';
 
@@ -26,7 +26,15 @@ export function defaultAttentionScale(headSize: number): number {
   return f32(1 / f32(Math.sqrt(headSize)));
 }
 
-export function attention(inputs: AttentionInputs, attrs: AttentionAttrs): Tensor<ActDType> {
+/**
+ * The attention op's input checks, shared by every backend: returns [T, NH, NKV, HS].
+ * `cache` is the spec of the cache earlier positions are read from, if any.
+ */
+export function checkAttention(
+  inputs: { readonly q: Shaped; readonly k: Shaped; readonly v: Shaped },
+  sequences: readonly AttentionSequence[],
+  cache: { readonly numKvHeads: number; readonly headSize: number } | undefined,
+): [number, number, number, number] {
   const op = 'attention';
   const { q, k, v } = inputs;
   expectDType(op, 'inputs.q', q, ['f32', 'f16', 'bf16']);
@@ -36,15 +44,19 @@ export function attention(inputs: AttentionInputs, attrs: AttentionAttrs): Tenso
   const nkv = expectShape(op, 'inputs.k', k, [t, 'NKV', hs])[1]!;
   expectShape(op, 'inputs.v', v, [t, nkv, hs]);
   expectAttr(op, 'NH / NKV', nkv > 0 && nh % nkv === 0, `NH (${nh}) a multiple of NKV`, nkv);
-  const total = attrs.sequences.reduce((n, s) => n + s.length, 0);
+  const total = sequences.reduce((n, s) => n + s.length, 0);
   expectAttr(op, 'attrs.sequences', total === t, `lengths summing to T = ${t}`, total);
-  const cache = attrs.cache;
-  for (const s of attrs.sequences) {
+  for (const s of sequences) {
     expectAttr(op, 'attrs.sequences[].start', s.start >= 0 && (s.start === 0 || cache !== undefined), 'start = 0, or a cache to read earlier positions from', s.start);
-    if (cache) {
-      expectAttr(op, 'cache heads', cache.cache.spec.numKvHeads === nkv && cache.cache.spec.headSize === hs, `NKV ${nkv}, HS ${hs}`, `${cache.cache.spec.numKvHeads}, ${cache.cache.spec.headSize}`);
-    }
   }
+  if (cache) expectAttr(op, 'cache heads', cache.numKvHeads === nkv && cache.headSize === hs, `NKV ${nkv}, HS ${hs}`, `${cache.numKvHeads}, ${cache.headSize}`);
+  return [t, nh, nkv, hs];
+}
+
+export function attention(inputs: AttentionInputs, attrs: AttentionAttrs): Tensor<ActDType> {
+  const { q, k, v } = inputs;
+  const cache = attrs.cache;
+  const [t, nh, nkv, hs] = checkAttention(inputs, attrs.sequences, cache?.cache.spec);
   const scale = f32(attrs.scale ?? defaultAttentionScale(hs));
   const round = Math.fround; // local: see matmulF32
   const group = nh / nkv;

@@ -11,7 +11,7 @@
  * position add:  out[t] = cast_T(fp32(x[t] + wpe[positions[t]]))
  * Shapes: ids i32 [T], table [V, H], promptTable [tasks, Pt, H], out [T, H] (or [T, Hl]).
  */
-import { expectAttr, expectDType, expectSameDType, expectShape } from '../check.js';
+import { expectAttr, expectDType, expectSameDType, expectShape, type Shaped } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { IndexRangeError } from '../errors.js';
 import { f32 } from '../numerics/f32.js';
@@ -102,14 +102,22 @@ export function hiddenShardedLookup(inputs: HiddenShardedEmbeddingInputs, attrs:
   return embeddingLookup({ ids: inputs.ids, table: inputs.shard });
 }
 
-export function addPositionEmbedding(inputs: PositionEmbeddingInputs): Tensor<ActDType> {
+/** The addPositionEmbedding op's input checks, shared by every backend: returns [T, H, P]. */
+export function checkPositionEmbedding(x: Shaped, wpe: Shaped, positions: Shaped): [number, number, number] {
   const op = 'addPositionEmbedding';
-  const { x, wpe, positions } = inputs;
   expectDType(op, 'inputs.x', x, ACT);
   const [t, h] = expectShape(op, 'inputs.x', x, ['T', 'H']) as [number, number];
   expectSameDType(op, 'inputs.wpe', x, wpe);
   const p = expectShape(op, 'inputs.wpe', wpe, ['P', h])[0]!;
+  expectDType(op, 'inputs.positions', positions, ['i32']);
   expectShape(op, 'inputs.positions', positions, [t]);
+  return [t, h, p];
+}
+
+export function addPositionEmbedding(inputs: PositionEmbeddingInputs): Tensor<ActDType> {
+  const op = 'addPositionEmbedding';
+  const { x, wpe, positions } = inputs;
+  const [t, h, p] = checkPositionEmbedding(x, wpe, positions);
   const xv = toF32(x);
   const wv = toF32(wpe);
   const out = new Float32Array(t * h);

@@ -7,13 +7,13 @@
  *             out = cast_T(fp32(fp32(acc · fp32(scaleA · scaleB)) + bias[j]))
  * i.e. cuBLASLt's D = alpha·(A·B) + bias with alpha = scaleA·scaleB, bias in the fp32 compute type.
  */
-import { expectAttr, expectDType, expectShape } from '../check.js';
+import { expectAttr, expectDType, expectShape, type Shaped } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
 import { toFp8E4m3Bits } from '../numerics/minifloat.js';
 import type { Fp8DequantizeAttrs, Fp8DequantizeInputs, Fp8GemmAttrs, Fp8GemmInputs, Fp8QuantizeAttrs, Fp8QuantizeInputs } from '../op-specs.js';
 import { fromF32, tensor, toF32, type Tensor } from '../tensor.js';
-import { addBiasF32, matmulF32, matmulLayout } from './gemm.js';
+import { addBiasF32, matmulF32, matmulLayout, type MatmulLayout } from './gemm.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 const positiveScale = (op: string, what: string, s: number): void =>
@@ -38,20 +38,27 @@ export function dequantizeFp8(inputs: Fp8DequantizeInputs, attrs: Fp8DequantizeA
   return fromF32(attrs.outDtype, inputs.q.shape, v);
 }
 
-export function fp8Gemm(inputs: Fp8GemmInputs, attrs: Fp8GemmAttrs): Tensor<ActDType> {
+/** The fp8Gemm op's input checks, shared by every backend. */
+export function checkFp8Gemm(inputs: { readonly a: Shaped; readonly b: Shaped; readonly bias?: Shaped | undefined }, attrs: Fp8GemmAttrs): MatmulLayout {
   const { a, b, bias } = inputs;
   expectDType('fp8Gemm', 'inputs.a', a, ['fp8e4m3']);
   expectDType('fp8Gemm', 'inputs.b', b, ['fp8e4m3']);
   positiveScale('fp8Gemm', 'attrs.scaleA', attrs.scaleA);
   positiveScale('fp8Gemm', 'attrs.scaleB', attrs.scaleB);
   const l = matmulLayout('fp8Gemm', a, b, false, attrs.transB);
-  const acc = matmulF32(toF32(a), toF32(b), l);
-  const alpha = f32(f32(attrs.scaleA) * f32(attrs.scaleB));
-  for (let i = 0; i < acc.length; i++) acc[i] = f32(acc[i]! * alpha);
   if (bias) {
     expectDType('fp8Gemm', 'inputs.bias', bias, ACT);
     expectShape('fp8Gemm', 'inputs.bias', bias, [l.n]);
-    addBiasF32(acc, l.n, toF32(bias));
   }
+  return l;
+}
+
+export function fp8Gemm(inputs: Fp8GemmInputs, attrs: Fp8GemmAttrs): Tensor<ActDType> {
+  const { a, b, bias } = inputs;
+  const l = checkFp8Gemm(inputs, attrs);
+  const acc = matmulF32(toF32(a), toF32(b), l);
+  const alpha = f32(f32(attrs.scaleA) * f32(attrs.scaleB));
+  for (let i = 0; i < acc.length; i++) acc[i] = f32(acc[i]! * alpha);
+  if (bias) addBiasF32(acc, l.n, toF32(bias));
   return fromF32(attrs.outDtype, [l.m, l.n], acc);
 }

@@ -11,7 +11,7 @@
  * layerNormQuantPerToken: y as above (rounded to T), then quantizePerToken(y): the fused kernel
  * must equal the two ops composed.
  */
-import { expectDType, expectShape } from '../check.js';
+import { expectDType, expectShape, type Shaped } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
 import type { LayerNormAttrs, LayerNormInputs, QuantizedPerToken } from '../op-specs.js';
@@ -21,7 +21,8 @@ import { quantizeRowsPerToken } from './quantize.js';
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 export const DEFAULT_LAYERNORM_EPS = 1e-5;
 
-export function layerNorm(inputs: LayerNormInputs, attrs: LayerNormAttrs = {}): Tensor<ActDType> {
+/** The layerNorm op's input checks, shared by every backend: returns [rows, H]. */
+export function checkLayerNorm(inputs: { readonly x: Shaped; readonly gamma: Shaped; readonly beta?: Shaped | undefined }): [number, number] {
   const { x, gamma, beta } = inputs;
   expectDType('layerNorm', 'inputs.x', x, ACT);
   const [rows, h] = expectShape('layerNorm', 'inputs.x', x, ['T', 'H']) as [number, number];
@@ -31,6 +32,12 @@ export function layerNorm(inputs: LayerNormInputs, attrs: LayerNormAttrs = {}): 
     expectDType('layerNorm', 'inputs.beta', beta, ACT);
     expectShape('layerNorm', 'inputs.beta', beta, [h]);
   }
+  return [rows, h];
+}
+
+export function layerNorm(inputs: LayerNormInputs, attrs: LayerNormAttrs = {}): Tensor<ActDType> {
+  const { x, gamma, beta } = inputs;
+  const [rows, h] = checkLayerNorm(inputs);
   const eps = f32(attrs.eps ?? DEFAULT_LAYERNORM_EPS);
   const xv = toF32(x);
   const g = Float32Array.from(toF32(gamma), (v) => (attrs.weightPlusOne ? f32(v + 1) : v));

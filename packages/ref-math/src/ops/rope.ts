@@ -13,7 +13,7 @@
  * Rounding: each product and the sum rounded to fp32, then one cast to T; no FMA. Exact on every
  * kernel (tier 1), given the same table.
  */
-import { expectAttr, expectDType, expectShape } from '../check.js';
+import { expectAttr, expectDType, expectShape, type Shaped } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { IndexRangeError } from '../errors.js';
 import { f32 } from '../numerics/f32.js';
@@ -50,13 +50,19 @@ export function ropeTable(maxPositions: number, rotaryDim: number, base = DEFAUL
   return { rotaryDim, base, invFreq, cos, sin };
 }
 
-export function rope(inputs: RopeInputs): Tensor<ActDType> {
-  const { x, positions, table } = inputs;
+/** The rope op's input checks, shared by every backend: returns [T, heads, HS]. */
+export function checkRope(x: Shaped, positions: Shaped, rotaryDim: number): [number, number, number] {
   expectDType('rope', 'inputs.x', x, ['f32', 'f16', 'bf16']);
   const [tokens, heads, hs] = expectShape('rope', 'inputs.x', x, ['T', 'NH', 'HS']) as [number, number, number];
   expectDType('rope', 'inputs.positions', positions, ['i32']);
   expectShape('rope', 'inputs.positions', positions, [tokens]);
-  expectAttr('rope', 'table.rotaryDim', table.rotaryDim <= hs, `≤ head size ${hs}`, table.rotaryDim);
+  expectAttr('rope', 'table.rotaryDim', rotaryDim <= hs, `≤ head size ${hs}`, rotaryDim);
+  return [tokens, heads, hs];
+}
+
+export function rope(inputs: RopeInputs): Tensor<ActDType> {
+  const { x, positions, table } = inputs;
+  const [tokens, heads, hs] = checkRope(x, positions, table.rotaryDim);
   const half = table.rotaryDim / 2;
   const maxPos = table.cos.shape[0]!;
   const xv = toF32(x);
