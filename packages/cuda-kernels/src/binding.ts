@@ -123,10 +123,9 @@ export function isAvailable(): Availability {
 
 /** The native binding; throws CudaUnavailableError (with the reason and the fix) when kernels cannot run. */
 export function addon(): NativeAddon {
-  const l = load();
   const a = isAvailable();
-  if (!a.ok || 'error' in l) throw new CudaUnavailableError(a.ok ? 'unknown' : a.reason);
-  return l.addon;
+  if (!a.ok) throw new CudaUnavailableError(a.reason);
+  return (load() as { addon: NativeAddon }).addon; // available ⇒ loaded (load() is memoized)
 }
 
 /** The binding even without a device (to read deviceInfo), or undefined when it is not built. */

@@ -124,12 +124,7 @@ function filledCache(dtype: KvCacheDType, layout: KvLayout, nkv: number, hs: num
   refKvCacheWrite(cache, 0, { k, v, slots: ints(new Array(tokens).fill(1)), positions: ints(Array.from({ length: tokens }, (_, i) => i)) });
   return {
     cache,
-    device: () => {
-      const d = gpu.createDeviceKvCache(cache.spec, cache.blockTable);
-      d.pools[0]!.free();
-      d.pools[0] = DeviceTensor.from(cache.pools[0]!);
-      return d;
-    },
+    device: () => gpu.uploadKvCache(cache),
   };
 }
 
@@ -173,8 +168,8 @@ function attentionCase(name: string, dt: ActDType, nh: number, nkv: number, hs: 
   const v = rnd(dt, [t, nkv, hs], 73);
   const maxStart = Math.max(...seqs.map((s) => s.start));
   const setup = cacheDtype ? filledCache(cacheDtype, layout!, nkv, hs, maxStart, 74, dt) : undefined;
-  const sequences = seqs.map((s, i) => ({ slot: setup ? 1 - (i % 2) : i, start: s.start, length: s.length }));
-  if (setup) sequences.forEach((s) => { if (s.slot === 0 && s.start > 0) throw new Error(`case ${name}: slot 0 holds no prefix`); });
+  // With a cache, the prefix lives in slot 1 (filledCache writes it there).
+  const sequences = seqs.map((s, i) => ({ slot: setup ? 1 : i, start: s.start, length: s.length }));
   const attrs = { sequences, ...(setup ? { cache: { cache: setup.cache, layer: 0 } } : {}) };
   const ctx = seqs.reduce((n, s) => n + s.length * (s.start + (s.length + 1) / 2), 0);
   return {

@@ -4,7 +4,7 @@
  * the bytes are the ref-math storage arrays. Views share an owner's storage; async copies go
  * through pinned host memory. Streams and events wrap the native handles.
  */
-import { DTYPES, expectAttr, numel, tensor, type DType, type StorageOf, type Tensor } from '@trtllm/ref-math';
+import { DTYPES, expectAttr, numel, storageOver, tensor, type DType, type StorageOf, type Tensor } from '@trtllm/ref-math';
 import { addon, type DevicePtr } from './binding.js';
 import { FreedTensorError, native } from './errors.js';
 
@@ -143,9 +143,7 @@ export class CudaEvent {
 
 /** Page-locked host memory viewed as a storage array of `dtype` (for async copies). */
 export function pinnedStorage<D extends DType>(dtype: D, n: number): StorageOf[D] {
-  const buf = native('hostAllocPinned', () => addon().hostAllocPinned(n * DTYPES[dtype].bytes));
-  const ctor = { f32: Float32Array, f16: Uint16Array, bf16: Uint16Array, fp8e4m3: Uint8Array, i8: Int8Array, i32: Int32Array }[dtype];
-  return new ctor(buf) as StorageOf[D];
+  return storageOver(dtype, native('hostAllocPinned', () => addon().hostAllocPinned(n * DTYPES[dtype].bytes)));
 }
 
 /** Block until all work on the device is done. */

@@ -7,11 +7,9 @@
  * time from the open file (never the whole file at once), little-endian as stored.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { allocStorage, DTYPES, numel, tensor, type DType, type Tensor } from '@trtllm/ref-math';
+import { allocStorage, dtypeOfSafetensorsName, DTYPES, numel, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
 
-/** safetensors dtype names → ours; others (F64, I64, BOOL, U8 …) are refused with the tensor named. */
-const DTYPE_OF: Readonly<Record<string, DType>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', F8_E4M3: 'fp8e4m3', I8: 'i8', I32: 'i32' };
 const MAX_HEADER = 100 * 2 ** 20;
 
 export interface SafetensorsEntry {
@@ -83,9 +81,11 @@ export class SafetensorsFile {
         continue;
       }
       const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      const dtype = typeof r.dtype === 'string' ? DTYPE_OF[r.dtype] : undefined;
+      // Names from the dtype table; others (F64, I64, BOOL, U8 …) are refused with the tensor named.
+      const dtype = typeof r.dtype === 'string' ? dtypeOfSafetensorsName(r.dtype) : undefined;
       if (!dtype) {
-        throw new LoaderError('dtype', { file: path, item: name, expected: `a dtype in ${Object.keys(DTYPE_OF).join(', ')}`, got: String(r.dtype), hint: 'convert the checkpoint to fp32/fp16/bf16' });
+        const known = Object.values(DTYPES).map((d) => d.safetensors).join(', ');
+        throw new LoaderError('dtype', { file: path, item: name, expected: `a dtype in ${known}`, got: String(r.dtype), hint: 'convert the checkpoint to fp32/fp16/bf16' });
       }
       if (!Array.isArray(r.shape) || !r.shape.every((d) => Number.isInteger(d) && d >= 0)) throw err(name, 'shape: an array of non-negative integers', JSON.stringify(r.shape));
       const off = r.data_offsets;
@@ -133,11 +133,10 @@ export class SafetensorsFile {
 
 /** Write tensors as a safetensors file (used by tests and, later, by convert). Offsets in insertion order. */
 export function encodeSafetensors(tensors: Readonly<Record<string, Tensor>>, metadata?: Readonly<Record<string, string>>): Buffer {
-  const names: Record<DType, string> = { f32: 'F32', f16: 'F16', bf16: 'BF16', fp8e4m3: 'F8_E4M3', i8: 'I8', i32: 'I32' };
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: names[t.dtype], shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    header[name] = { dtype: DTYPES[t.dtype].safetensors, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);

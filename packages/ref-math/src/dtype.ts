@@ -43,15 +43,26 @@ export function isDType(s: string): s is DType {
   return Object.prototype.hasOwnProperty.call(DTYPES, s);
 }
 
+const STORAGE_CTOR = {
+  f32: Float32Array,
+  f16: Uint16Array,
+  bf16: Uint16Array,
+  fp8e4m3: Uint8Array,
+  i8: Int8Array,
+  i32: Int32Array,
+} as const;
+
 /** A new zeroed storage array of `n` elements for `dtype`. */
 export function allocStorage<D extends DType>(dtype: D, n: number): StorageOf[D] {
-  const ctor = {
-    f32: Float32Array,
-    f16: Uint16Array,
-    bf16: Uint16Array,
-    fp8e4m3: Uint8Array,
-    i8: Int8Array,
-    i32: Int32Array,
-  }[dtype];
-  return new ctor(n) as StorageOf[D];
+  return new STORAGE_CTOR[dtype](n) as StorageOf[D];
+}
+
+/** A storage array of `dtype` viewing an existing buffer (e.g. page-locked memory from the CUDA addon). */
+export function storageOver<D extends DType>(dtype: D, buffer: ArrayBuffer): StorageOf[D] {
+  return new STORAGE_CTOR[dtype](buffer) as StorageOf[D];
+}
+
+/** The dtype whose safetensors name is `name` (F16, BF16 …), if it is one of ours. */
+export function dtypeOfSafetensorsName(name: string): DType | undefined {
+  return (Object.keys(DTYPES) as DType[]).find((d) => DTYPES[d].safetensors === name);
 }

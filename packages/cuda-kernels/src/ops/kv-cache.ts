@@ -3,7 +3,7 @@
  * (csrc/kv-cache.cu). Layout, storage rules and scales are ref-math's KvCacheSpec exactly, so a
  * pool downloaded from here is byte-identical to the oracle's.
  */
-import { expectAttr, expectDType, expectShape, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
+import { expectAttr, expectDType, expectShape, type KvCache, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
 import { addon, type NativeParams } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -27,6 +27,12 @@ export function createDeviceKvCache(spec: KvCacheSpec, blockTable?: Tensor<'i32'
   }
   const pools = Array.from({ length: spec.numLayers }, () => DeviceTensor.zeros(spec.dtype, shape, stream));
   return layout.kind === 'paged' ? { spec, pools, blockTable: DeviceTensor.from(blockTable!, stream) } : { spec, pools };
+}
+
+/** A device copy of a host cache (pools and block table byte for byte), e.g. one the oracle filled. */
+export function uploadKvCache(cache: KvCache, stream?: Stream): DeviceKvCache {
+  const pools = cache.pools.map((p) => DeviceTensor.from(p, stream));
+  return cache.blockTable ? { spec: cache.spec, pools, blockTable: DeviceTensor.from(cache.blockTable, stream) } : { spec: cache.spec, pools };
 }
 
 /** The native view of one layer's pool (csrc/ops.h KvCacheView). */

@@ -13,21 +13,19 @@
 import { expectAttr, expectDType, expectSameDType, expectShape } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
-import { fromF32, tensor, toF32, type Tensor } from '../tensor.js';
+import { fromF32, roundTo, tensor, toF32, type Tensor } from '../tensor.js';
 
 export function allReduceSum<D extends ActDType>(parts: readonly Tensor<D>[]): Tensor<D> {
   expectAttr('allReduceSum', 'parts.length', parts.length > 0, '≥ 1 rank', parts.length);
   const first = parts[0]!;
   expectDType('allReduceSum', 'parts[0]', first, ['f32', 'f16', 'bf16']);
-  let acc: Float32Array = Float32Array.from(toF32(first));
+  const acc = Float32Array.from(toF32(first));
   for (let r = 1; r < parts.length; r++) {
     const p = parts[r]!;
     expectSameDType('allReduceSum', `parts[${r}]`, first, p);
     expectShape('allReduceSum', `parts[${r}]`, p, first.shape);
     const pv = toF32(p);
-    const next = new Float32Array(acc.length);
-    for (let i = 0; i < acc.length; i++) next[i] = f32(acc[i]! + pv[i]!);
-    acc = toF32(fromF32(first.dtype, first.shape, next)); // round to T after each step
+    for (let i = 0; i < acc.length; i++) acc[i] = roundTo(first.dtype, f32(acc[i]! + pv[i]!)); // to T after each step
   }
   return fromF32(first.dtype, first.shape, acc);
 }
