@@ -1,6 +1,6 @@
 // activation — gelu: cast_T(geluF32(x)); swiglu: cast_T(fp32(siluF32(x) · gate)) (ref-math/src/ops/activation.ts).
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -12,9 +12,7 @@ __global__ void activationKernel(ActivationParams p) {
 }
 
 void invokeActivation(const ActivationParams& p, cudaStream_t s) {
-  if (p.n == 0) return;
-  activationKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
-  TRT_LAUNCHED(p.gate ? "swiglu" : "gelu");
+  TRT_LAUNCH_1D(p.gate ? "swiglu" : "gelu", activationKernel, p.n, 256, s, p);
 }
 
 }  // namespace trt

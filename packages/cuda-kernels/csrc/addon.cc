@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -126,6 +127,34 @@ Allocator& allocator() {
   return *a;
 }
 
+/** Device memory from the allocator for the length of a scope (scratch, error flags, benchmarks). */
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t bytes) : ptr_(allocator().alloc(bytes)) {}
+  ~DeviceBuffer() {
+    try {
+      allocator().free(ptr_);
+    } catch (...) {  // cannot happen for a pointer this object allocated; destructors must not throw
+    }
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  template <typename T = void>
+  T* get() const { return static_cast<T*>(ptr_); }
+
+ private:
+  void* ptr_;
+};
+
+/** Runs a cleanup when the scope ends, however it ends. */
+template <typename F>
+struct ScopeExit {
+  F fn;
+  ~ScopeExit() { fn(); }
+};
+template <typename F>
+ScopeExit<F> onScopeExit(F fn) { return ScopeExit<F>{std::move(fn)}; }
+
 // ---- argument reading ----
 class Args {
  public:
@@ -211,18 +240,12 @@ const void* bigToPtr(const Napi::Value& v, const char* what) {
 // A device int32 error flag around a launch: 0 = ok, else what the kernel wrote (1 + index).
 template <typename F>
 int withErrorFlag(cudaStream_t s, F&& launch) {
-  int32_t* flag = (int32_t*)allocator().alloc(sizeof(int32_t));
+  DeviceBuffer flag(sizeof(int32_t));
   int32_t host = 0;
-  try {
-    TRT_CUDA(cudaMemsetAsync(flag, 0, sizeof(int32_t), s));
-    launch(flag);
-    TRT_CUDA(cudaMemcpyAsync(&host, flag, sizeof(int32_t), cudaMemcpyDeviceToHost, s));
-    TRT_CUDA(cudaStreamSynchronize(s));
-  } catch (...) {
-    allocator().free(flag);
-    throw;
-  }
-  allocator().free(flag);
+  TRT_CUDA(cudaMemsetAsync(flag.get(), 0, sizeof(int32_t), s));
+  launch(flag.get<int32_t>());
+  TRT_CUDA(cudaMemcpyAsync(&host, flag.get(), sizeof(int32_t), cudaMemcpyDeviceToHost, s));
+  TRT_CUDA(cudaStreamSynchronize(s));
   return host;
 }
 
@@ -475,7 +498,10 @@ Napi::Value Activation(const Napi::CallbackInfo& info) {
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   return guard(info, "softmax", [&]() -> Napi::Value {
     Args a(info, 0);
-    invokeSoftmax({a.ptr("x"), (const int8_t*)a.ptr("mask", true), a.ptr("y"), a.i32("rows"), a.i32("cols"), a.f32("scale"), a.dtype("xDtype"), a.dtype("outDtype")}, a.stream());
+    const int rows = a.i32("rows"), cols = a.i32("cols");
+    DeviceBuffer scratch((size_t)rows * cols * sizeof(float));
+    invokeSoftmax({a.ptr("x"), (const int8_t*)a.ptr("mask", true), a.ptr("y"), scratch.get<float>(), rows, cols, a.f32("scale"), a.dtype("xDtype"), a.dtype("outDtype")}, a.stream());
+    TRT_CUDA(cudaStreamSynchronize(a.stream()));  // scratch returns to the cache when this scope ends
     return info.Env().Undefined();
   });
 }
@@ -510,22 +536,15 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return guard(info, "attention", [&]() -> Napi::Value {
     Args a(info, 0);
     const int tokens = a.i32("tokens"), heads = a.i32("numHeads"), maxCtx = a.i32("maxCtx");
-    float* scratch = (float*)allocator().alloc((size_t)tokens * heads * (maxCtx > 0 ? maxCtx : 1) * sizeof(float));
-    int err = 0;
-    try {
-      const bool hasCache = a.flag("hasCache");
-      KvCacheView view = hasCache ? a.kvCache("cache") : KvCacheView{};
-      err = withErrorFlag(a.stream(), [&](int32_t* flag) {
-        invokeAttention({a.ptr("q"), a.ptr("k"), a.ptr("v"), a.ptr("out"), tokens, heads, a.i32("numKvHeads"), a.i32("headSize"),
-                         (const int32_t*)a.ptr("seqSlot"), (const int32_t*)a.ptr("seqStart"), (const int32_t*)a.ptr("seqLength"),
-                         (const int32_t*)a.ptr("seqRow"), a.i32("numSeqs"), hasCache, view, a.f32("scale"), scratch, maxCtx, flag,
-                         a.dtype("dtype")}, a.stream());
-      });
-    } catch (...) {
-      allocator().free(scratch);
-      throw;
-    }
-    allocator().free(scratch);
+    DeviceBuffer scratch((size_t)tokens * heads * (maxCtx > 0 ? maxCtx : 1) * sizeof(float));
+    const bool hasCache = a.flag("hasCache");
+    KvCacheView view = hasCache ? a.kvCache("cache") : KvCacheView{};
+    const int err = withErrorFlag(a.stream(), [&](int32_t* flag) {  // synchronizes: scratch is free to go after
+      invokeAttention({a.ptr("q"), a.ptr("k"), a.ptr("v"), a.ptr("out"), tokens, heads, a.i32("numKvHeads"), a.i32("headSize"),
+                       (const int32_t*)a.ptr("seqSlot"), (const int32_t*)a.ptr("seqStart"), (const int32_t*)a.ptr("seqLength"),
+                       (const int32_t*)a.ptr("seqRow"), a.i32("numSeqs"), hasCache, view, a.f32("scale"), scratch.get<float>(), maxCtx, flag,
+                       a.dtype("dtype")}, a.stream());
+    });
     return Napi::Number::New(info.Env(), err);
   });
 }
@@ -551,22 +570,21 @@ Napi::Value MeasureCopyBandwidth(const Napi::CallbackInfo& info) {
   return guard(info, "measureCopyBandwidth", [&]() -> Napi::Value {
     const size_t bytes = (size_t)info[0].As<Napi::Number>().DoubleValue();
     const int iters = info[1].As<Napi::Number>().Int32Value();
-    void* a = allocator().alloc(bytes);
-    void* b = allocator().alloc(bytes);
-    cudaEvent_t e0, e1;
+    DeviceBuffer a(bytes), b(bytes);
+    cudaEvent_t e0 = nullptr, e1 = nullptr;
+    auto events = onScopeExit([&] {
+      if (e0) cudaEventDestroy(e0);
+      if (e1) cudaEventDestroy(e1);
+    });
     TRT_CUDA(cudaEventCreate(&e0));
     TRT_CUDA(cudaEventCreate(&e1));
-    TRT_CUDA(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice));
+    TRT_CUDA(cudaMemcpy(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice));
     TRT_CUDA(cudaEventRecord(e0));
-    for (int i = 0; i < iters; i++) TRT_CUDA(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice));
+    for (int i = 0; i < iters; i++) TRT_CUDA(cudaMemcpyAsync(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice));
     TRT_CUDA(cudaEventRecord(e1));
     TRT_CUDA(cudaEventSynchronize(e1));
     float ms = 0.f;
     TRT_CUDA(cudaEventElapsedTime(&ms, e0, e1));
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
-    allocator().free(a);
-    allocator().free(b);
     return Napi::Number::New(info.Env(), 2.0 * bytes * iters / (ms * 1e-3) / 1e9);
   });
 }
@@ -611,73 +629,60 @@ Napi::Value MeasureMatmulPeak(const Napi::CallbackInfo& info) {
       if (s != 0) throw CudaError(std::string(what) + " returned cuBLAS status " + std::to_string(s));
     };
     const size_t bytes = (size_t)n * n * 2, wsBytes = 32u << 20;
-    void* a = allocator().alloc(bytes);
-    void* b = allocator().alloc(bytes);
-    void* d = allocator().alloc(bytes);
-    void* ws = allocator().alloc(wsBytes);
+    DeviceBuffer a(bytes), b(bytes), d(bytes), ws(wsBytes);
     dyn::cublasLtHandle_t h = nullptr;
     dyn::cublasLtMatmulDesc_t desc = nullptr;
     dyn::cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
     dyn::cublasLtMatmulPreference_t pref = nullptr;
     cudaEvent_t e0 = nullptr, e1 = nullptr;
-    double tflops = 0;
-    try {
-      // Random operands: constant data draws less power and runs faster than real matrices.
-      // ±[0.5, 1) with random mantissas: f16 bits (r & 0x83ff) | 0x3800, bf16 (r & 0x807f) | 0x3f00.
-      std::vector<uint16_t> host((size_t)n * n);
-      uint32_t x = 2463534242u;
-      for (auto& h16 : host) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;  // xorshift32
-        h16 = bf16 ? (uint16_t)((x & 0x807f) | 0x3f00) : (uint16_t)((x & 0x83ff) | 0x3800);
-      }
-      TRT_CUDA(cudaMemcpy(a, host.data(), bytes, cudaMemcpyHostToDevice));
-      std::reverse(host.begin(), host.end());
-      TRT_CUDA(cudaMemcpy(b, host.data(), bytes, cudaMemcpyHostToDevice));
-      lcheck(lt->Create(&h), "cublasLtCreate");
-      lcheck(lt->MatmulDescCreate(&desc, dyn::CUBLAS_COMPUTE_32F, dyn::CUDA_R_32F), "cublasLtMatmulDescCreate");
-      const int opN = dyn::CUBLAS_OP_N;
-      lcheck(lt->MatmulDescSetAttribute(desc, dyn::CUBLASLT_MATMUL_DESC_TRANSA, &opN, sizeof opN), "set TRANSA");
-      lcheck(lt->MatmulDescSetAttribute(desc, dyn::CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN), "set TRANSB");
-      lcheck(lt->MatrixLayoutCreate(&la, type, n, n, n), "layout A");
-      lcheck(lt->MatrixLayoutCreate(&lb, type, n, n, n), "layout B");
-      lcheck(lt->MatrixLayoutCreate(&ld, type, n, n, n), "layout D");
-      lcheck(lt->MatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
-      const uint64_t maxWs = wsBytes;
-      lcheck(lt->MatmulPreferenceSetAttribute(pref, dyn::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &maxWs, sizeof maxWs), "set workspace");
-      dyn::cublasLtMatmulHeuristicResult_t best{};
-      int found = 0;
-      lcheck(lt->MatmulAlgoGetHeuristic(h, desc, la, lb, ld, ld, pref, 1, &best, &found), "cublasLtMatmulAlgoGetHeuristic");
-      if (found == 0) throw CudaError("cuBLASLt found no algorithm for this matmul");
-      const float alpha = 1.f, beta = 0.f;
-      auto run = [&] { lcheck(lt->Matmul(h, desc, &alpha, a, la, b, lb, &beta, d, ld, d, ld, &best.algo, ws, wsBytes, nullptr), "cublasLtMatmul"); };
-      for (int i = 0; i < 3; i++) run();
-      TRT_CUDA(cudaEventCreate(&e0));
-      TRT_CUDA(cudaEventCreate(&e1));
-      TRT_CUDA(cudaEventRecord(e0));
-      for (int i = 0; i < iters; i++) run();
-      TRT_CUDA(cudaEventRecord(e1));
-      TRT_CUDA(cudaEventSynchronize(e1));
-      float ms = 0;
-      TRT_CUDA(cudaEventElapsedTime(&ms, e0, e1));
-      tflops = 2.0 * n * n * (double)n * iters / (ms * 1e-3) / 1e12;
-    } catch (...) {
-      tflops = -1;
+    auto cleanup = onScopeExit([&] {
       if (e0) cudaEventDestroy(e0);
       if (e1) cudaEventDestroy(e1);
       if (pref) lt->MatmulPreferenceDestroy(pref);
       for (auto* l : {la, lb, ld}) if (l) lt->MatrixLayoutDestroy(l);
       if (desc) lt->MatmulDescDestroy(desc);
       if (h) lt->Destroy(h);
-      for (void* p : {a, b, d, ws}) allocator().free(p);
-      throw;
+    });
+    // Random operands: constant data draws less power and runs faster than real matrices.
+    // ±[0.5, 1) with random mantissas: f16 bits (r & 0x83ff) | 0x3800, bf16 (r & 0x807f) | 0x3f00.
+    std::vector<uint16_t> host((size_t)n * n);
+    uint32_t x = 2463534242u;
+    for (auto& h16 : host) {
+      x ^= x << 13, x ^= x >> 17, x ^= x << 5;  // xorshift32
+      h16 = bf16 ? (uint16_t)((x & 0x807f) | 0x3f00) : (uint16_t)((x & 0x83ff) | 0x3800);
     }
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
-    lt->MatmulPreferenceDestroy(pref);
-    for (auto* l : {la, lb, ld}) lt->MatrixLayoutDestroy(l);
-    lt->MatmulDescDestroy(desc);
-    lt->Destroy(h);
-    for (void* p : {a, b, d, ws}) allocator().free(p);
+    TRT_CUDA(cudaMemcpy(a.get(), host.data(), bytes, cudaMemcpyHostToDevice));
+    std::reverse(host.begin(), host.end());
+    TRT_CUDA(cudaMemcpy(b.get(), host.data(), bytes, cudaMemcpyHostToDevice));
+    lcheck(lt->Create(&h), "cublasLtCreate");
+    lcheck(lt->MatmulDescCreate(&desc, dyn::CUBLAS_COMPUTE_32F, dyn::CUDA_R_32F), "cublasLtMatmulDescCreate");
+    const int opN = dyn::CUBLAS_OP_N;
+    lcheck(lt->MatmulDescSetAttribute(desc, dyn::CUBLASLT_MATMUL_DESC_TRANSA, &opN, sizeof opN), "set TRANSA");
+    lcheck(lt->MatmulDescSetAttribute(desc, dyn::CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN), "set TRANSB");
+    lcheck(lt->MatrixLayoutCreate(&la, type, n, n, n), "layout A");
+    lcheck(lt->MatrixLayoutCreate(&lb, type, n, n, n), "layout B");
+    lcheck(lt->MatrixLayoutCreate(&ld, type, n, n, n), "layout D");
+    lcheck(lt->MatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
+    const uint64_t maxWs = wsBytes;
+    lcheck(lt->MatmulPreferenceSetAttribute(pref, dyn::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &maxWs, sizeof maxWs), "set workspace");
+    dyn::cublasLtMatmulHeuristicResult_t best{};
+    int found = 0;
+    lcheck(lt->MatmulAlgoGetHeuristic(h, desc, la, lb, ld, ld, pref, 1, &best, &found), "cublasLtMatmulAlgoGetHeuristic");
+    if (found == 0) throw CudaError("cuBLASLt found no algorithm for this matmul");
+    const float alpha = 1.f, beta = 0.f;
+    auto run = [&] {
+      lcheck(lt->Matmul(h, desc, &alpha, a.get(), la, b.get(), lb, &beta, d.get(), ld, d.get(), ld, &best.algo, ws.get(), wsBytes, nullptr), "cublasLtMatmul");
+    };
+    for (int i = 0; i < 3; i++) run();
+    TRT_CUDA(cudaEventCreate(&e0));
+    TRT_CUDA(cudaEventCreate(&e1));
+    TRT_CUDA(cudaEventRecord(e0));
+    for (int i = 0; i < iters; i++) run();
+    TRT_CUDA(cudaEventRecord(e1));
+    TRT_CUDA(cudaEventSynchronize(e1));
+    float ms = 0;
+    TRT_CUDA(cudaEventElapsedTime(&ms, e0, e1));
+    const double tflops = 2.0 * n * n * (double)n * iters / (ms * 1e-3) / 1e12;
     return Napi::Number::New(info.Env(), tflops);
   });
 }

@@ -3,6 +3,7 @@
 // from the cache (dequantized), the chunk's own from k; softmaxRow (softmax.cuh) with the scale;
 // out_d = cast_T(Σ_j fp32(p_j·v_jd)) (j ascending). Scores live in scratch [T, NH, maxCtx].
 #include "kv-cache.cuh"
+#include "launch.cuh"
 #include "softmax.cuh"
 
 namespace trt {
@@ -44,10 +45,7 @@ __global__ void attentionKernel(AttentionParams p) {
 }
 
 void invokeAttention(const AttentionParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.tokens * p.numHeads;
-  if (n == 0) return;
-  attentionKernel<<<blocksFor(n, 64), 64, 0, s>>>(p);
-  TRT_LAUNCHED("attention");
+  TRT_LAUNCH_1D("attention", attentionKernel, (size_t)p.tokens * p.numHeads, 64, s, p);
 }
 
 }  // namespace trt

@@ -35,5 +35,3 @@ inline void check(cudaError_t e, const char* what, const char* file, int line) {
 }  // namespace trt
 
 #define TRT_CUDA(call) ::trt::check((call), #call, __FILE__, __LINE__)
-// After a kernel launch: configuration errors surface here, execution errors at the next sync.
-#define TRT_LAUNCHED(op) ::trt::check(cudaGetLastError(), op " launch", __FILE__, __LINE__)

@@ -2,7 +2,7 @@
 // rank owns, prompt table for ids ≥ V) and the position add cast_T(fp32(x + wpe[pos]))
 // (ref-math/src/ops/embedding.ts). One thread per output element; bad ids set the error flag.
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -41,17 +41,11 @@ __global__ void positionAddKernel(PositionAddParams p) {
 }
 
 void invokeEmbedding(const EmbeddingParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.tokens * p.hidden;
-  if (n == 0) return;
-  embeddingKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("embedding");
+  TRT_LAUNCH_1D("embedding", embeddingKernel, (size_t)p.tokens * p.hidden, 256, s, p);
 }
 
 void invokePositionAdd(const PositionAddParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.tokens * p.hidden;
-  if (n == 0) return;
-  positionAddKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("addPositionEmbedding");
+  TRT_LAUNCH_1D("addPositionEmbedding", positionAddKernel, (size_t)p.tokens * p.hidden, 256, s, p);
 }
 
 }  // namespace trt

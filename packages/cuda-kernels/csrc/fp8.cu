@@ -1,7 +1,7 @@
 // fp8 — e4m3fn quantize e4m3(fp32(x·s)), dequantize cast_T(fp32(v·s)), and the FP8 GEMM:
 // acc = Σ_k fp32(a·b) k ascending, out = cast_T(fp32(fp32(acc·fp32(sa·sb)) + bias)) (ref-math/src/ops/fp8.ts).
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -30,20 +30,13 @@ __global__ void fp8GemmKernel(Fp8GemmParams p) {
 }
 
 void invokeFp8Quantize(const Fp8QuantizeParams& p, cudaStream_t s) {
-  if (p.n == 0) return;
-  fp8QuantizeKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("fp8Quantize");
+  TRT_LAUNCH_1D("fp8Quantize", fp8QuantizeKernel, p.n, 256, s, p);
 }
 void invokeFp8Dequantize(const Fp8DequantizeParams& p, cudaStream_t s) {
-  if (p.n == 0) return;
-  fp8DequantizeKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("fp8Dequantize");
+  TRT_LAUNCH_1D("fp8Dequantize", fp8DequantizeKernel, p.n, 256, s, p);
 }
 void invokeFp8Gemm(const Fp8GemmParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.m * p.n;
-  if (n == 0) return;
-  fp8GemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("fp8Gemm");
+  TRT_LAUNCH_1D("fp8Gemm", fp8GemmKernel, (size_t)p.m * p.n, 256, s, p);
 }
 
 }  // namespace trt

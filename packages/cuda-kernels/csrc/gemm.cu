@@ -1,7 +1,7 @@
 // gemm — reference order (ref-math/src/ops/gemm.ts): one thread per C[i,j],
 // acc = fp32(acc + fp32(a·b)) for k ascending, then + bias in fp32, one cast to the output dtype.
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -20,10 +20,7 @@ __global__ void gemmKernel(GemmParams p) {
 }
 
 void invokeGemm(const GemmParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.m * p.n;
-  if (n == 0) return;
-  gemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("gemm");
+  TRT_LAUNCH_1D("gemm", gemmKernel, (size_t)p.m * p.n, 256, s, p);
 }
 
 }  // namespace trt

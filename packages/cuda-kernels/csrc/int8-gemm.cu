@@ -1,7 +1,7 @@
 // int8-gemm — exact int32 accumulation (two's-complement wrap, as the oracle), and the SmoothQuant
 // epilogue y = cast_T(fp32(fp32(acc) · fp32(αcol·αrow))), then + bias in T (ref-math/src/ops/int8-gemm.ts).
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -32,17 +32,11 @@ __global__ void smoothQuantGemmKernel(SmoothQuantGemmParams p) {
 }
 
 void invokeInt8Gemm(const Int8GemmParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.m * p.n;
-  if (n == 0) return;
-  int8GemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("int8Gemm");
+  TRT_LAUNCH_1D("int8Gemm", int8GemmKernel, (size_t)p.m * p.n, 256, s, p);
 }
 
 void invokeSmoothQuantGemm(const SmoothQuantGemmParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.m * p.n;
-  if (n == 0) return;
-  smoothQuantGemmKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("smoothQuantGemm");
+  TRT_LAUNCH_1D("smoothQuantGemm", smoothQuantGemmKernel, (size_t)p.m * p.n, 256, s, p);
 }
 
 }  // namespace trt

@@ -1,6 +1,7 @@
 // kv-cache — write the K and V of new tokens at (slot, position) with the storage rule of the cache
 // dtype (ref-math/src/ops/kv-cache.ts). One thread per stored element; exact on every kernel (tier 1).
 #include "kv-cache.cuh"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -24,10 +25,7 @@ __global__ void kvCacheWriteKernel(KvCacheWriteParams p) {
 }
 
 void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.tokens * 2 * p.cache.numKvHeads * p.cache.headSize;
-  if (n == 0) return;
-  kvCacheWriteKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("kvCacheWrite");
+  TRT_LAUNCH_1D("kvCacheWrite", kvCacheWriteKernel, (size_t)p.tokens * 2 * p.cache.numKvHeads * p.cache.headSize, 256, s, p);
 }
 
 }  // namespace trt

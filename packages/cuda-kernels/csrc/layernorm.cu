@@ -2,7 +2,7 @@
 // mean = fp32(Σx / H); var = fp32(Σ fp32(d²) / H); rstd = fp32(1 / sqrt(var + eps));
 // y = cast_T(fp32(fp32(d · rstd) · γ') + β). Fused quant: per-token int8 of the rounded y.
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -36,9 +36,7 @@ __global__ void layerNormKernel(LayerNormParams p) {
 }
 
 void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s) {
-  if (p.rows == 0) return;
-  layerNormKernel<<<blocksFor(p.rows, 64), 64, 0, s>>>(p);
-  TRT_LAUNCHED("layerNorm");
+  TRT_LAUNCH_1D("layerNorm", layerNormKernel, (size_t)p.rows, 64, s, p);
 }
 
 }  // namespace trt

@@ -74,8 +74,8 @@ void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s);
 struct ActivationParams { const void* x; const void* gate; void* y; size_t n; DType dtype; };  // gate null → gelu
 void invokeActivation(const ActivationParams& p, cudaStream_t s);
 
-// softmax.cu
-struct SoftmaxParams { const void* x; const int8_t* mask; void* y; int rows, cols; float scale; DType xDtype, outDtype; };
+// softmax.cu — scratch: [rows, cols] fp32 work space, owned by the caller (as attention's).
+struct SoftmaxParams { const void* x; const int8_t* mask; void* y; float* scratch; int rows, cols; float scale; DType xDtype, outDtype; };
 void invokeSoftmax(const SoftmaxParams& p, cudaStream_t s);
 
 // residual.cu

@@ -1,7 +1,7 @@
 // quantize — int8 per tensor, per token (rowMax = max(1e-6, max|x|), q = sat(rni(fp32(x·fp32(127/rowMax)))),
 // scale = fp32(rowMax/127)), and dequantize fp32(q·scale) (ref-math/src/ops/quantize.ts).
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -32,20 +32,13 @@ __global__ void dequantizeKernel(DequantizeParams p) {
 }
 
 void invokeQuantizePerTensor(const QuantizePerTensorParams& p, cudaStream_t s) {
-  if (p.n == 0) return;
-  quantizePerTensorKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("quantizePerTensor");
+  TRT_LAUNCH_1D("quantizePerTensor", quantizePerTensorKernel, p.n, 256, s, p);
 }
 void invokeQuantizePerToken(const QuantizePerTokenParams& p, cudaStream_t s) {
-  if (p.rows == 0) return;
-  quantizePerTokenKernel<<<blocksFor(p.rows, 64), 64, 0, s>>>(p);
-  TRT_LAUNCHED("quantizePerToken");
+  TRT_LAUNCH_1D("quantizePerToken", quantizePerTokenKernel, (size_t)p.rows, 64, s, p);
 }
 void invokeDequantize(const DequantizeParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.rows * p.cols;
-  if (n == 0) return;
-  dequantizeKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("dequantize");
+  TRT_LAUNCH_1D("dequantize", dequantizeKernel, (size_t)p.rows * p.cols, 256, s, p);
 }
 
 }  // namespace trt

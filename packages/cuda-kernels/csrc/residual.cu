@@ -1,6 +1,6 @@
 // residual — y = cast_T(fp32(a + b)) elementwise (ref-math/src/ops/residual.ts).
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -10,9 +10,7 @@ __global__ void residualKernel(ResidualParams p) {
 }
 
 void invokeResidual(const ResidualParams& p, cudaStream_t s) {
-  if (p.n == 0) return;
-  residualKernel<<<blocksFor(p.n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("residualAdd");
+  TRT_LAUNCH_1D("residualAdd", residualKernel, p.n, 256, s, p);
 }
 
 }  // namespace trt

@@ -2,7 +2,7 @@
 // y_i = cast(fp32(fp32(x_i·c) − fp32(x_{i+h}·s))), y_{i+h} = cast(fp32(fp32(x_{i+h}·c) + fp32(x_i·s))),
 // other dims copied bit for bit (ref-math/src/ops/rope.ts). One thread per (token, head, i < HS).
 #include "numerics.cuh"
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -32,10 +32,7 @@ __global__ void ropeKernel(RopeParams p) {
 }
 
 void invokeRope(const RopeParams& p, cudaStream_t s) {
-  const size_t n = (size_t)p.tokens * p.heads * p.headSize;
-  if (n == 0) return;
-  ropeKernel<<<blocksFor(n), 256, 0, s>>>(p);
-  TRT_LAUNCHED("rope");
+  TRT_LAUNCH_1D("rope", ropeKernel, (size_t)p.tokens * p.heads * p.headSize, 256, s, p);
 }
 
 }  // namespace trt

@@ -101,6 +101,8 @@ export class DeviceTensor<D extends DType = DType> {
   /**
    * Return the storage to the allocator's cache; using the tensor (or a view into it) afterwards
    * throws FreedTensorError. On a view, only detaches the view: the storage is its owner's.
+   * The allocator does not track streams: free once the work that reads this tensor is done, or
+   * when that work is on the stream the next user of the memory will run on.
    */
   free(): void {
     if (this.#freed) return;
