@@ -1,7 +1,8 @@
 /**
- * HF `config.json` → the oracle's GptConfig, for GPT-2 (`model_type: gpt2`) and GPTBigCode
- * (`gpt_bigcode`: StarCoder, SantaCoder; `multi_query` → one KV head). A missing or mistyped key
- * is a LoaderError naming the file and the key.
+ * HF `config.json` → the oracle's GptConfig, for GPT-2 (`model_type: gpt2`), SantaCoder's original
+ * release (`model_type: gpt2` + `attention_head_type: multiquery`, remote code GPT2LMHeadCustomModel)
+ * and GPTBigCode (`gpt_bigcode`: StarCoder, SantaCoder re-released; `multi_query` → one KV head).
+ * A missing or mistyped key is a LoaderError naming the file and the key.
  */
 import { readFileSync } from 'node:fs';
 import { gptConfig, type ActDType, type GptConfig } from '@trtllm/ref-math';
@@ -9,8 +10,16 @@ import { LoaderError } from './errors.js';
 
 export type HfArchitecture = 'gpt2' | 'gpt_bigcode';
 
+/**
+ * The checkpoint's weight layout, named as the seed's `--model` flag: `gpt2` (Conv1D [in, out],
+ * fused c_attn), `santacoder` (Conv1D, q_attn + kv_attn, multi-query), `starcoder` (GPTBigCode:
+ * nn.Linear [out, in], fused c_attn).
+ */
+export type HfGptKind = 'gpt2' | 'santacoder' | 'starcoder';
+
 export interface HfModelConfig {
   readonly architecture: HfArchitecture;
+  readonly kind: HfGptKind;
   readonly config: GptConfig;
   /** Whether lm_head shares wte (`tie_word_embeddings`, default true). */
   readonly tied: boolean;
@@ -39,6 +48,12 @@ export function parseHfConfig(file: string, dtype: ActDType = 'f32'): HfModelCon
   }
   const act = String(raw['activation_function'] ?? 'gelu_new');
   if (!GELU_NAMES.includes(act)) throw new LoaderError('format', { file, item: 'activation_function', expected: GELU_NAMES.join(' | '), got: act });
+  const headType = raw['attention_head_type'];
+  if (headType !== undefined && headType !== 'multiquery' && headType !== 'multihead') {
+    throw new LoaderError('format', { file, item: 'attention_head_type', expected: '"multiquery" or "multihead"', got: JSON.stringify(headType) });
+  }
+  const kind: HfGptKind = modelType === 'gpt_bigcode' ? 'starcoder' : headType === 'multiquery' ? 'santacoder' : 'gpt2';
+  const multiQuery = kind === 'santacoder' || (kind === 'starcoder' && raw['multi_query'] !== false);
   const nEmbd = int('n_embd');
   const nHead = int('n_head');
   const inner = raw['n_inner'];
@@ -48,10 +63,10 @@ export function parseHfConfig(file: string, dtype: ActDType = 'f32'): HfModelCon
     nEmbd,
     nHead,
     nLayer: int('n_layer'),
-    nKvHead: modelType === 'gpt_bigcode' && raw['multi_query'] !== false ? 1 : nHead,
+    nKvHead: multiQuery ? 1 : nHead,
     intermediateSize: inner === null || inner === undefined ? 4 * nEmbd : int('n_inner'),
     layernormEps: typeof raw['layer_norm_epsilon'] === 'number' ? raw['layer_norm_epsilon'] : 1e-5,
     dtype,
   });
-  return { architecture: modelType, config, tied: raw['tie_word_embeddings'] !== false, raw };
+  return { architecture: modelType, kind, config, tied: raw['tie_word_embeddings'] !== false, raw };
 }

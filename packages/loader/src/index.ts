@@ -1,9 +1,19 @@
 /**
- * @trtllm/loader — checkpoints in: a validating, streaming safetensors reader; HF config.json →
- * GptConfig; HF GPT-2 weights → the oracle's GptWeights; GPT-2 byte-level BPE.
+ * @trtllm/loader — checkpoints in and out: validating readers for safetensors (single and sharded)
+ * and torch .bin (a safe unpickler that executes nothing); HF config.json → GptConfig; HF GPT-2,
+ * SantaCoder and StarCoder weights → the oracle's GptWeights; FT checkpoints (hf_gpt_convert.py's
+ * layout, TP splits) written and read; GPT-2 byte-level BPE.
  */
 export { LoaderError, type LoaderErrorKind, type LoaderErrorData } from './errors.js';
 export { SafetensorsFile, encodeSafetensors, type SafetensorsEntry } from './safetensors.js';
-export { parseHfConfig, type HfModelConfig, type HfArchitecture } from './hf-config.js';
-export { loadHfGpt2, type LoadOptions } from './hf-gpt.js';
+export { ZipArchive, type ZipEntry } from './zip.js';
+export { unpickle, type PickleCallable, type UnpickleOptions } from './pickle.js';
+export { TorchCheckpoint } from './torch-bin.js';
+export { openHfWeights, ShardedSource, type TensorSource, type TensorInfo, type HfWeightsFormat } from './tensor-source.js';
+export { parseHfConfig, type HfModelConfig, type HfArchitecture, type HfGptKind } from './hf-config.js';
+export { HfGptCheckpoint, loadHfGpt, type LoadOptions, type OpenHfOptions } from './hf-gpt.js';
+export { transpose2d, gatherColumns, concatColumns, sliceRows, castTo, tensorBytes, type ColumnRange } from './layout.js';
 export { Gpt2Tokenizer } from './tokenizer.js';
+export { parsePyJson, pyRepr, pyStr, pyFloatRepr, formatIni, parseIni, PyDict, PyFloat, type PyValue } from './ini.js';
+export { FtCheckpoint, FT_STORAGE, ftLayout, ftShards, ftFiles, writeFtTensor, type FtStorageType, type FtSplit, type FtTensor } from './ft.js';
+export { convertHfToFt, runConvertJob, type ConvertOptions, type ConvertProgress, type ConvertResult, type ConvertJob } from './convert.js';

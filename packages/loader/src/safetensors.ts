@@ -9,6 +9,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { allocStorage, dtypeOfSafetensorsName, DTYPES, numel, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import type { TensorInfo, TensorSource } from './tensor-source.js';
 
 const MAX_HEADER = 100 * 2 ** 20;
 
@@ -21,7 +22,7 @@ export interface SafetensorsEntry {
   readonly end: number;
 }
 
-export class SafetensorsFile {
+export class SafetensorsFile implements TensorSource {
   readonly path: string;
   readonly metadata: Readonly<Record<string, string>>;
   readonly entries: ReadonlyMap<string, SafetensorsEntry>;
@@ -107,6 +108,15 @@ export class SafetensorsFile {
     }
     if (cursor !== dataSize) throw err(undefined, `tensors covering the whole ${dataSize}-byte buffer`, `${cursor} bytes covered`, 'trailing bytes or a truncated header');
     return new SafetensorsFile(path, fd, 8 + headerLen, entries, metadata);
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  info(name: string): TensorInfo | undefined {
+    const e = this.entries.get(name);
+    return e && { name, dtype: e.dtype, shape: e.shape, file: this.path, storedAs: DTYPES[e.dtype].safetensors };
   }
 
   /** Read one tensor (as stored: its dtype and shape). */

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createGptKvCache, greedyGenerate, gptForward, toF32 } from '@trtllm/ref-math';
-import { loadHfGpt2 } from './hf-gpt.js';
+import { loadHfGpt } from './hf-gpt.js';
 import { Gpt2Tokenizer } from './tokenizer.js';
 
 const shared = process.env['TRTLLM_SHARED_DIR'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
@@ -34,7 +34,7 @@ const fixture = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/so
 describe.skipIf(!present)(present ? 'sotu-gpt2-16m: HF reference outputs' : `sotu-gpt2-16m (skipped: ${dir} not found)`, () => {
   const ref = JSON.parse(readFileSync(fixture, 'utf8')) as HfReference;
   const tok = present ? Gpt2Tokenizer.fromDir(dir) : undefined;
-  const model = present ? loadHfGpt2(dir, { dtype: 'f32' }) : undefined;
+  const model = present ? loadHfGpt(dir, { dtype: 'f32' }) : undefined;
 
   it('the tokenizer reproduces HF prompt ids, and decodes the greedy text exactly', () => {
     for (const g of ref.generations) {

@@ -159,3 +159,63 @@ export function randomGptWeights(config: GptConfig, seed = 0): GptWeights {
   const lnF = ln();
   return config.rotaryPct === 0 ? { wte, wpe: t([config.nPositions, h], 0, 0.01), layers, lnF } : { wte, layers, lnF };
 }
+
+/**
+ * One weight tensor of a GPT model by its path in GptWeights (`wte`, `layers.3.qkv.weight`,
+ * `lnF.beta`, …) and its shape. Loaders and writers walk this list so that every format maps the
+ * same set of tensors, in the same order (embeddings, then layer by layer, then the final norm).
+ */
+export interface GptWeightSpec {
+  readonly path: string;
+  readonly shape: readonly number[];
+}
+
+/** Every tensor a model of `config` has; `lmHead` only when it is not tied to wte. */
+export function gptWeightSpecs(config: GptConfig, o: { readonly lmHead: boolean }): GptWeightSpec[] {
+  const { nEmbd: h, intermediateSize: i, bias } = config;
+  const out: GptWeightSpec[] = [{ path: 'wte', shape: [config.vocabSize, h] }];
+  if (config.rotaryPct === 0) out.push({ path: 'wpe', shape: [config.nPositions, h] });
+  const ln = (p: string): void => {
+    out.push({ path: `${p}.gamma`, shape: [h] });
+    if (bias) out.push({ path: `${p}.beta`, shape: [h] });
+  };
+  const linear = (p: string, rows: number, cols: number): void => {
+    out.push({ path: `${p}.weight`, shape: [rows, cols] });
+    if (bias) out.push({ path: `${p}.bias`, shape: [cols] });
+  };
+  for (let n = 0; n < config.nLayer; n++) {
+    const p = `layers.${n}`;
+    ln(`${p}.ln1`);
+    linear(`${p}.qkv`, h, qkvWidth(config));
+    linear(`${p}.attnOut`, config.nHead * headSize(config), h);
+    ln(`${p}.ln2`);
+    linear(`${p}.fc`, h, i);
+    if (config.activation === 'swiglu') linear(`${p}.gate`, h, i);
+    linear(`${p}.proj`, i, h);
+  }
+  ln('lnF');
+  if (o.lmHead) out.push({ path: 'lmHead', shape: [config.vocabSize, h] });
+  return out;
+}
+
+/** GptWeights from a getter called once per spec of `gptWeightSpecs` (then validated). */
+export function assembleGptWeights(config: GptConfig, get: (spec: GptWeightSpec) => Tensor<ActDType>, o: { readonly lmHead: boolean }): GptWeights {
+  const t = new Map(gptWeightSpecs(config, o).map((s) => [s.path, get(s)]));
+  const at = (path: string): Tensor<ActDType> => t.get(path)!;
+  const ln = (p: string): LayerNormWeights => (config.bias ? { gamma: at(`${p}.gamma`), beta: at(`${p}.beta`) } : { gamma: at(`${p}.gamma`) });
+  const linear = (p: string): LinearWeights => (config.bias ? { weight: at(`${p}.weight`), bias: at(`${p}.bias`) } : { weight: at(`${p}.weight`) });
+  const layers = Array.from({ length: config.nLayer }, (_, n): GptLayerWeights => {
+    const p = `layers.${n}`;
+    const base = { ln1: ln(`${p}.ln1`), qkv: linear(`${p}.qkv`), attnOut: linear(`${p}.attnOut`), ln2: ln(`${p}.ln2`), fc: linear(`${p}.fc`), proj: linear(`${p}.proj`) };
+    return config.activation === 'swiglu' ? { ...base, gate: linear(`${p}.gate`) } : base;
+  });
+  const w: GptWeights = {
+    wte: at('wte'),
+    ...(t.has('wpe') ? { wpe: at('wpe') } : {}),
+    layers,
+    lnF: ln('lnF'),
+    ...(t.has('lmHead') ? { lmHead: at('lmHead') } : {}),
+  };
+  validateGptWeights(config, w);
+  return w;
+}

@@ -1,0 +1,231 @@
+/**
+ * HF checkpoint → FT checkpoint (`trtllm convert`, the seed's hf_gpt_convert.py), streamed: one
+ * tensor is read, cast to the storage dtype, split over TP ranks and written before the next is
+ * read, so peak memory is a few of the largest tensor, not the model. With `processes > 1` the
+ * tensors are dealt to worker threads (largest first, each to the least-loaded worker); each worker
+ * opens the checkpoint itself.
+ *
+ * The output appears all at once or not at all: files are written into a hidden sibling directory
+ * `<out>/.<tp>-gpu.partial-*` which is renamed to `<out>/<tp>-gpu` at the end (an existing one is
+ * replaced, as the seed overwrites); on any error the partial directory is removed, and `<out>` too
+ * when this call created it.
+ *
+ * Deliberate differences from the seed (also in the CLI help): the layout (`--model`) is read from
+ * config.json and a contradicting `--model` is refused instead of silently mis-transposing;
+ * GPTBigCode with multi_query false is written as true multi-head QKV with `multi_query_mode = False`
+ * (the seed forces multi-query for every starcoder); config.ini holds config.json's keys (the seed
+ * dumps transformers' in-memory config object, whose extra runtime keys the builder never reads).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DTYPES } from '@trtllm/ref-math';
+import { LoaderError, type LoaderErrorKind } from './errors.js';
+import { FT_STORAGE, ftFiles, ftLayout, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
+import type { HfGptKind } from './hf-config.js';
+import { HfGptCheckpoint } from './hf-gpt.js';
+import { formatIni, parsePyJson, pyStr, PyDict } from './ini.js';
+import { castTo } from './layout.js';
+
+export interface ConvertOptions {
+  /** HF model directory (`-i/--in-file`). */
+  readonly inDir: string;
+  /** Output directory (`-o/--out-dir`); the checkpoint goes to `<outDir>/<tp>-gpu`. */
+  readonly outDir: string;
+  /** `-tp/--tensor-parallelism` (default 1). */
+  readonly tp?: number;
+  /** `-t/--storage-type` (default float32). */
+  readonly storage?: FtStorageType;
+  /** `--model`: the expected layout; default what config.json says. */
+  readonly kind?: HfGptKind;
+  /** `-p/--processes`: worker threads (default 1 = this thread). */
+  readonly processes?: number;
+  readonly onProgress?: (p: ConvertProgress) => void;
+}
+
+export interface ConvertProgress {
+  readonly tensorsDone: number;
+  readonly tensors: number;
+  readonly bytesDone: number;
+  readonly bytes: number;
+}
+
+export interface ConvertResult {
+  /** `<outDir>/<tp>-gpu`. */
+  readonly dir: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly kind: HfGptKind;
+  readonly multiQuery: boolean;
+}
+
+/** What a worker (or this thread) needs to convert a subset of tensors. */
+export interface ConvertJob {
+  readonly inDir: string;
+  readonly kind: HfGptKind;
+  readonly tp: number;
+  readonly storage: FtStorageType;
+  readonly dir: string;
+  readonly indices: readonly number[];
+}
+
+/** Convert the tensors `job.indices` of the FT layout; `progress(bytes)` after each. */
+export function runConvertJob(job: ConvertJob, progress: (bytes: number) => void): void {
+  const ckpt = HfGptCheckpoint.open(job.inDir, { kind: job.kind });
+  try {
+    const config = ckpt.config;
+    const layout = ftLayout(config, { tp: job.tp, lmHead: !ckpt.hf.tied });
+    for (const i of job.indices) {
+      const t = layout[i]!;
+      progress(writeFtTensor(job.dir, config, t, job.tp, castTo(ckpt.read(t.spec), FT_STORAGE[job.storage])));
+    }
+  } finally {
+    ckpt.close();
+  }
+}
+
+export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
+  const tp = o.tp ?? 1;
+  const storage = o.storage ?? 'float32';
+  const processes = o.processes ?? 1;
+  if (!Number.isInteger(tp) || tp < 1) throw new LoaderError('format', { file: o.outDir, item: '-tp', expected: 'a positive integer', got: String(tp) });
+  if (!(storage in FT_STORAGE)) throw new LoaderError('dtype', { file: o.outDir, item: '-t', expected: Object.keys(FT_STORAGE).join(' | '), got: String(storage) });
+  if (!Number.isInteger(processes) || processes < 1) throw new LoaderError('format', { file: o.outDir, item: '-p', expected: 'a positive integer', got: String(processes) });
+
+  // Open and validate everything before the first byte is written.
+  const ckpt = HfGptCheckpoint.open(o.inDir, o.kind ? { kind: o.kind } : {});
+  const kind = ckpt.kind;
+  const config = ckpt.config;
+  let layout: FtTensor[];
+  try {
+    layout = ftLayout(config, { tp, lmHead: !ckpt.hf.tied });
+  } finally {
+    ckpt.close();
+  }
+  const multiQuery = config.nKvHead === 1 && config.nHead > 1;
+  const elementBytes = DTYPES[FT_STORAGE[storage]].bytes;
+  const sizes = layout.map((t) => ftFiles(config, t, tp).reduce((s, f) => s + f.elements * elementBytes, 0));
+  const total = { tensors: layout.length, bytes: sizes.reduce((a, b) => a + b, 0) };
+
+  const out = resolve(o.outDir);
+  const createdOut = !existsSync(out);
+  const final = join(out, `${tp}-gpu`);
+  const partial = join(out, `.${tp}-gpu.partial-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, 'config.ini'), configIni(o, kind, tp, storage, processes, multiQuery));
+    let tensorsDone = 0;
+    let bytesDone = 0;
+    const progress = (bytes: number): void => {
+      tensorsDone++;
+      bytesDone += bytes;
+      o.onProgress?.({ tensorsDone, tensors: total.tensors, bytesDone, bytes: total.bytes });
+    };
+    const jobs = deal(sizes, Math.min(processes, layout.length)).map((indices): ConvertJob => ({ inDir: o.inDir, kind, tp, storage, dir: partial, indices }));
+    if (jobs.length <= 1) runConvertJob(jobs[0] ?? { inDir: o.inDir, kind, tp, storage, dir: partial, indices: [] }, progress);
+    else await runInWorkers(jobs, progress);
+    if (existsSync(final)) {
+      const old = `${partial}.old`;
+      renameSync(final, old);
+      renameSync(partial, final);
+      rmSync(old, { recursive: true, force: true });
+    } else renameSync(partial, final);
+  } catch (e) {
+    rmSync(partial, { recursive: true, force: true });
+    if (createdOut && existsSync(out) && readdirSync(out).length === 0) rmSync(out, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir: final, files: readdirSync(final).length, bytes: total.bytes, kind, multiQuery };
+}
+
+/** Largest first, each to the least-loaded list. */
+function deal(sizes: readonly number[], n: number): number[][] {
+  const lists = Array.from({ length: Math.max(n, 1) }, (): number[] => []);
+  const load = lists.map(() => 0);
+  [...sizes.keys()]
+    .sort((a, b) => sizes[b]! - sizes[a]! || a - b)
+    .forEach((i) => {
+      const k = load.indexOf(Math.min(...load));
+      lists[k]!.push(i);
+      load[k]! += sizes[i]!;
+    });
+  return lists.filter((l) => l.length > 0);
+}
+
+/** The compiled worker entry; from sources (tests) the package's built dist is used. */
+function workerUrl(): URL {
+  const here = new URL('./convert-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const built = new URL('../dist/convert-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new LoaderError('missing', { file: fileURLToPath(built), expected: 'the compiled convert worker', got: 'no such file', hint: 'build the loader (npm run build), or convert with -p 1' });
+}
+
+/** This process's node flags minus the `@trtllm/source` condition: the worker runs compiled JS and must resolve compiled packages. */
+function compiledExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '--conditions' || a === '-C') && argv[i + 1] === '@trtllm/source') i++;
+    else if (a !== '--conditions=@trtllm/source') out.push(a);
+  }
+  return out;
+}
+
+interface WorkerMessage {
+  readonly type: 'progress' | 'done' | 'error';
+  readonly bytes?: number;
+  readonly error?: { name: string; message: string; kind?: LoaderErrorKind; file?: string; item?: string; expected?: string; got?: string; hint?: string };
+}
+
+async function runInWorkers(jobs: readonly ConvertJob[], progress: (bytes: number) => void): Promise<void> {
+  const url = workerUrl();
+  const workers: Worker[] = [];
+  try {
+    await Promise.all(
+      jobs.map(
+        (job) =>
+          new Promise<void>((ok, fail) => {
+            const w = new Worker(url, { workerData: job, execArgv: compiledExecArgv() });
+            workers.push(w);
+            w.on('message', (m: WorkerMessage) => {
+              if (m.type === 'progress') progress(m.bytes ?? 0);
+              else if (m.type === 'done') ok();
+              else if (m.type === 'error' && m.error) {
+                const d = m.error;
+                fail(d.name === 'LoaderError' && d.kind && d.file && d.expected && d.got ? new LoaderError(d.kind, { file: d.file, expected: d.expected, got: d.got, ...(d.item ? { item: d.item } : {}), ...(d.hint ? { hint: d.hint } : {}) }) : new Error(d.message));
+              }
+            });
+            w.on('error', fail);
+            w.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`convert worker exited with code ${code}`))));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** config.ini [gpt] as hf_gpt_convert.py writes it: its arguments, the model config, storage_dtype, multi_query_mode. */
+function configIni(o: ConvertOptions, kind: HfGptKind, tp: number, storage: FtStorageType, processes: number, multiQuery: boolean): string {
+  const cfgFile = join(o.inDir, 'config.json');
+  const json = parsePyJson(readFileSync(cfgFile, 'utf8'), cfgFile);
+  const pairs: [string, string][] = [
+    ['out_dir', o.outDir],
+    ['in_file', o.inDir],
+    ['tensor_parallelism', String(tp)],
+    ['processes', String(processes)],
+    ['calibrate_kv_cache', 'False'],
+    ['smoothquant', 'None'],
+    ['model', kind],
+    ['storage_type', storage],
+    ['dataset_cache_dir', 'None'],
+    ['load_model_on_cpu', 'False'],
+    ['convert_model_on_cpu', 'False'],
+  ];
+  if (json instanceof PyDict) for (const [k, v] of json.entries) pairs.push([k, pyStr(v)]);
+  pairs.push(['storage_dtype', storage], ['multi_query_mode', multiQuery ? 'True' : 'False']);
+  return formatIni([['gpt', pairs]]);
+}
