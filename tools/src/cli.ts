@@ -3,6 +3,7 @@
  * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
  */
 import { UsageError, type CliIO } from './io.js';
+import { convert } from './convert.js';
 import { selftest } from './selftest.js';
 
 export { type CliIO, UsageError } from './io.js';
@@ -11,6 +12,7 @@ type Command = (argv: readonly string[], io: CliIO) => number | Promise<number>;
 
 const COMMANDS: Record<string, { readonly run: Command; readonly summary: string }> = {
   selftest: { run: selftest, summary: "run the oracle's golden checks and print its conformance table (no GPU needed)" },
+  convert: { run: convert, summary: 'HF checkpoint (safetensors / .bin; GPT-2, SantaCoder, StarCoder) → FT checkpoint with TP splits' },
 };
 
 export const HELP = `Usage: trtllm <command> [flags]

@@ -2,6 +2,8 @@
 export interface CliIO {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** stderr is a terminal (progress bars redraw in place). */
+  readonly isTTY?: boolean;
 }
 
 /** A bad flag or argument: the message names it and the fix; the CLI prints it and exits 2. */

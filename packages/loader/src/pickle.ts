@@ -33,11 +33,13 @@ const MARK = Symbol('mark');
 export function unpickle(data: Uint8Array, o: UnpickleOptions): unknown {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
+  /** Start of the opcode being run (errors point here). */
+  let at = 0;
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
   const fail = (expected: string, got: string, hint?: string): LoaderError =>
-    new LoaderError('format', { file: o.file, item: `pickle byte ${pos}`, expected, got, ...(hint ? { hint } : {}) });
+    new LoaderError('format', { file: o.file, item: `pickle opcode at byte ${at}`, expected, got, ...(hint ? { hint } : {}) });
   const need = (n: number): void => {
     if (pos + n > buf.length) throw fail(`${n} more bytes`, `end of data at ${buf.length}`, 'the pickle is truncated');
   };
@@ -115,7 +117,7 @@ export function unpickle(data: Uint8Array, o: UnpickleOptions): unknown {
   };
 
   for (;;) {
-    const at = pos;
+    at = pos;
     const op = u8();
     switch (op) {
       case 0x80: // PROTO
@@ -370,7 +372,6 @@ export function unpickle(data: Uint8Array, o: UnpickleOptions): unknown {
         break;
       }
       default:
-        pos = at;
         throw fail(
           'a data opcode (this unpickler executes no code)',
           `opcode 0x${op.toString(16).padStart(2, '0')}${op >= 0x20 && op < 0x7f ? ` '${String.fromCharCode(op)}'` : ''}`,

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Gpt2Tokenizer } from './tokenizer.js';
@@ -29,5 +30,52 @@ describe.skipIf(!present)(present ? 'GPT-2 BPE (real GPT-2 vocab.json + merges.t
   });
   it('rejects an unknown id with a typed error', () => {
     expect(() => tok!.decode([60000])).toThrow(/id 60000: expected an id in \[0, 50257\)/);
+  });
+});
+
+// Hard cases encoded and decoded by HF GPT2TokenizerFast (tokenizers 0.23) on the GPU machine:
+// scripts/fixtures/hf_tiny_fixtures.py → fixtures/tiny/tokenizers/hard-cases.json.
+interface HardCase {
+  text: string;
+  ids: number[];
+  decoded: string;
+}
+const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/tiny/tokenizers');
+const hard = JSON.parse(readFileSync(resolve(fixtures, 'hard-cases.json'), 'utf8')) as { gpt2_sotu: HardCase[]; starcoder_style: HardCase[] };
+
+describe.skipIf(!present)(present ? 'GPT-2 BPE equals HF GPT2TokenizerFast on the hard-case corpus' : `GPT-2 hard cases (skipped: ${dir} not found)`, () => {
+  it(`${hard.gpt2_sotu.length} cases: unicode, emoji/ZWJ, whitespace runs, CRLF, numbers, contractions, <|endoftext|> in context, control chars`, () => {
+    for (const dirTok of [Gpt2Tokenizer.fromDir(dir), Gpt2Tokenizer.fromTokenizerJson(resolve(dir, 'tokenizer.json'))]) {
+      for (const c of hard.gpt2_sotu) {
+        expect(dirTok.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids);
+        expect(dirTok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+      }
+    }
+  });
+});
+
+describe('StarCoder-style tokenizer.json (Sequence [Digits individual, ByteLevel]) equals HF', () => {
+  const tok = Gpt2Tokenizer.fromTokenizerJson(resolve(fixtures, 'starcoder-style.tokenizer.json'));
+  it(`${hard.starcoder_style.length} cases incl. FIM special tokens and digit runs`, () => {
+    for (const c of hard.starcoder_style) {
+      expect(tok.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids);
+      expect(tok.decode(c.ids), JSON.stringify(c.text)).toBe(c.decoded);
+    }
+    // digits are single pieces even where the byte-level regex would group them
+    const ids = tok.encode('x = 1234567890');
+    expect(tok.decode(ids.slice(-10))).toBe('1234567890');
+    expect(ids.slice(-10).every((i) => /^\d$/.test(tok.decode([i])))).toBe(true);
+  });
+  it('refuses what it does not implement: a normalizer, an unknown pre-tokenizer', () => {
+    const base = JSON.parse(readFileSync(resolve(fixtures, 'starcoder-style.tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    const work = mkdtempSync(join(tmpdir(), 'trtllm-tok-'));
+    const write = (patch: Record<string, unknown>): string => {
+      const f = join(work, `${Object.keys(patch)[0]}.json`);
+      writeFileSync(f, JSON.stringify({ ...base, ...patch }));
+      return f;
+    };
+    expect(() => Gpt2Tokenizer.fromTokenizerJson(write({ normalizer: { type: 'NFKC' } }))).toThrow(/normalizer: expected none .*got NFKC/);
+    expect(() => Gpt2Tokenizer.fromTokenizerJson(write({ pre_tokenizer: { type: 'Metaspace' } }))).toThrow(/pre_tokenizer: expected ByteLevel .*Metaspace/);
+    rmSync(work, { recursive: true, force: true });
   });
 });

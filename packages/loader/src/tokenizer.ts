@@ -8,6 +8,11 @@
  *   4. merge adjacent symbols by merge rank, lowest first, until no pair has a rank;
  *   5. look up each symbol's id.
  * Decoding inverts 5 → 3 and decodes UTF-8 with U+FFFD for invalid sequences (errors='replace').
+ *
+ * From tokenizer.json the pre-tokenizer pipeline is read, not assumed: `ByteLevel` (use_regex, with or
+ * without add_prefix_space) alone, or a `Sequence` of `Digits` (individual_digits: every digit its own
+ * piece, as StarCoder's tokenizer does) then `ByteLevel`. Normalizers and other pre-tokenizers are
+ * refused by name rather than silently encoded differently.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +29,39 @@ function byteToChar(): string[] {
   return out;
 }
 
+/** The pre-tokenization steps this tokenizer applies (GPT-2's: the byte-level regex only). */
+export interface PreTokenizer {
+  /** Split every Unicode digit into its own piece first (HF `Digits { individual_digits: true }`). */
+  readonly individualDigits: boolean;
+  /** Prepend a space to each piece that does not start with one (ByteLevel `add_prefix_space`). */
+  readonly addPrefixSpace: boolean;
+}
+const GPT2_PRE: PreTokenizer = { individualDigits: false, addPrefixSpace: false };
+
+interface PreTokenizerJson {
+  type?: string;
+  pretokenizers?: PreTokenizerJson[];
+  individual_digits?: boolean;
+  add_prefix_space?: boolean;
+  use_regex?: boolean;
+}
+
+function preTokenizerOf(file: string, j: PreTokenizerJson | null | undefined): PreTokenizer {
+  const refuse = (got: string): LoaderError =>
+    new LoaderError('format', { file, item: 'pre_tokenizer', expected: 'ByteLevel (use_regex), or Sequence [Digits (individual_digits), ByteLevel]', got, hint: 'this tokenizer is not GPT-2 style byte-level BPE' });
+  const byteLevel = (b: PreTokenizerJson | undefined): boolean => {
+    if (b?.type !== 'ByteLevel' || b.use_regex === false) throw refuse(JSON.stringify(b));
+    return b.add_prefix_space === true;
+  };
+  if (!j) return GPT2_PRE;
+  if (j.type === 'ByteLevel') return { individualDigits: false, addPrefixSpace: byteLevel(j) };
+  if (j.type === 'Sequence' && j.pretokenizers?.length === 2 && j.pretokenizers[0]?.type === 'Digits') {
+    if (j.pretokenizers[0].individual_digits !== true) throw refuse('Digits without individual_digits');
+    return { individualDigits: true, addPrefixSpace: byteLevel(j.pretokenizers[1]) };
+  }
+  throw refuse(JSON.stringify(j).slice(0, 120));
+}
+
 export class Gpt2Tokenizer {
   readonly #encoder: ReadonlyMap<string, number>;
   readonly #decoder: readonly string[];
@@ -34,7 +72,10 @@ export class Gpt2Tokenizer {
   readonly #charByte: ReadonlyMap<string, number>;
   readonly #cache = new Map<string, number[]>();
 
-  constructor(vocab: Readonly<Record<string, number>>, merges: readonly (readonly [string, string])[], special: Readonly<Record<string, number>> = {}) {
+  readonly #pre: PreTokenizer;
+
+  constructor(vocab: Readonly<Record<string, number>>, merges: readonly (readonly [string, string])[], special: Readonly<Record<string, number>> = {}, pre: PreTokenizer = GPT2_PRE) {
+    this.#pre = pre;
     this.#encoder = new Map(Object.entries(vocab));
     const dec: string[] = [];
     for (const [tok, id] of this.#encoder) dec[id] = tok;
@@ -78,7 +119,12 @@ export class Gpt2Tokenizer {
 
   /** From an HF tokenizer.json with a BPE model (vocab, merges, added tokens). */
   static fromTokenizerJson(file: string): Gpt2Tokenizer {
-    let j: { model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] }; added_tokens?: { id: number; content: string }[] };
+    let j: {
+      model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+      added_tokens?: { id: number; content: string }[];
+      normalizer?: { type?: string } | null;
+      pre_tokenizer?: PreTokenizerJson | null;
+    };
     try {
       j = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
@@ -86,8 +132,9 @@ export class Gpt2Tokenizer {
     }
     if (j.model?.type !== 'BPE' || !j.model.vocab || !j.model.merges) throw new LoaderError('format', { file, item: 'model', expected: 'a BPE model with vocab and merges', got: String(j.model?.type) });
     const merges = j.model.merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
+    if (j.normalizer) throw new LoaderError('format', { file, item: 'normalizer', expected: 'none (byte-level BPE normalizes nothing)', got: String(j.normalizer.type) });
     const special = Object.fromEntries((j.added_tokens ?? []).map((t) => [t.content, t.id]));
-    return new Gpt2Tokenizer(j.model.vocab, merges, special);
+    return new Gpt2Tokenizer(j.model.vocab, merges, special, preTokenizerOf(file, j.pre_tokenizer));
   }
 
   /** From a model directory: vocab.json + merges.txt, else tokenizer.json. */
@@ -144,9 +191,14 @@ export class Gpt2Tokenizer {
         out.push(special);
         continue;
       }
-      for (const m of piece.matchAll(PRETOKENIZE)) {
-        const word = Array.from(Buffer.from(m[0], 'utf8'), (b) => this.#byteChar[b]!).join('');
-        out.push(...this.#bpe(word));
+      if (piece === '') continue;
+      const parts = this.#pre.individualDigits ? piece.split(/(\p{N})/u).filter((x) => x !== '') : [piece];
+      for (let part of parts) {
+        if (this.#pre.addPrefixSpace && !part.startsWith(' ')) part = ` ${part}`;
+        for (const m of part.matchAll(PRETOKENIZE)) {
+          const word = Array.from(Buffer.from(m[0], 'utf8'), (b) => this.#byteChar[b]!).join('');
+          out.push(...this.#bpe(word));
+        }
       }
     }
     return out;
