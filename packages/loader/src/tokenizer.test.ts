@@ -79,3 +79,26 @@ describe('StarCoder-style tokenizer.json (Sequence [Digits individual, ByteLevel
     rmSync(work, { recursive: true, force: true });
   });
 });
+
+describe('Gpt2Tokenizer.gpt2(): GPT-2 ranks from js-tiktoken, no model files', () => {
+  const tok = Gpt2Tokenizer.gpt2();
+  it('equals HF GPT2TokenizerFast on the hard-case corpus (merge rank = rank of the merged token)', () => {
+    expect(tok.vocabSize).toBe(50257);
+    expect(tok.encode('Hello world<|endoftext|>')).toEqual([15496, 995, 50256]);
+    for (const c of hard.gpt2_sotu) {
+      expect(tok.encode(c.text), JSON.stringify(c.text)).toEqual(c.ids);
+      expect(tok.decode(c.ids)).toBe(c.decoded);
+    }
+  });
+  it.skipIf(!present)(present ? 'equals vocab.json + merges.txt on every sotu validation document (93,903 ids)' : 'sotu validation (skipped: shared data not found)', () => {
+    const docs = readFileSync(resolve(shared, 'data/sotu/val.txt'), 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
+    const files = Gpt2Tokenizer.fromDir(dir);
+    let n = 0;
+    for (const d of docs) {
+      const ids = tok.encode(d);
+      expect(ids).toEqual(files.encode(d));
+      n += ids.length + 1;
+    }
+    expect(n).toBe(93903);
+  }, 60_000);
+});

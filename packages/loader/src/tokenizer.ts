@@ -9,12 +9,19 @@
  *   5. look up each symbol's id.
  * Decoding inverts 5 → 3 and decodes UTF-8 with U+FFFD for invalid sequences (errors='replace').
  *
+ * Without tokenizer files, `Gpt2Tokenizer.gpt2()` uses OpenAI's GPT-2 ranks as the js-tiktoken npm
+ * package ships them (token bytes → rank). A ranks table has no merge list: the rank of a pair is
+ * the rank of the token its concatenation makes (tiktoken's rule). For GPT-2 this equals merges.txt
+ * (token 256 + i is made by merge i, and a merged token's rank exceeds both parts'), checked on the
+ * whole sotu validation set and the hard-case corpus.
+ *
  * From tokenizer.json the pre-tokenizer pipeline is read, not assumed: `ByteLevel` (use_regex, with or
  * without add_prefix_space) alone, or a `Sequence` of `Digits` (individual_digits: every digit its own
  * piece, as StarCoder's tokenizer does) then `ByteLevel`. Normalizers and other pre-tokenizers are
  * refused by name rather than silently encoded differently.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { LoaderError } from './errors.js';
 
@@ -65,7 +72,8 @@ function preTokenizerOf(file: string, j: PreTokenizerJson | null | undefined): P
 export class Gpt2Tokenizer {
   readonly #encoder: ReadonlyMap<string, number>;
   readonly #decoder: readonly string[];
-  readonly #ranks: ReadonlyMap<string, number>;
+  /** Merge rank of `a b`; undefined = never merged. */
+  readonly #pairRank: (a: string, b: string) => number | undefined;
   readonly #special: ReadonlyMap<string, number>;
   readonly #specialSplit: RegExp | undefined;
   readonly #byteChar = byteToChar();
@@ -74,13 +82,22 @@ export class Gpt2Tokenizer {
 
   readonly #pre: PreTokenizer;
 
-  constructor(vocab: Readonly<Record<string, number>>, merges: readonly (readonly [string, string])[], special: Readonly<Record<string, number>> = {}, pre: PreTokenizer = GPT2_PRE) {
+  /**
+   * @param merges the merge list in rank order, or 'by-rank': a pair's rank is its concatenation's id (a tiktoken ranks table).
+   */
+  constructor(vocab: Readonly<Record<string, number>>, merges: readonly (readonly [string, string])[] | 'by-rank', special: Readonly<Record<string, number>> = {}, pre: PreTokenizer = GPT2_PRE) {
     this.#pre = pre;
     this.#encoder = new Map(Object.entries(vocab));
     const dec: string[] = [];
     for (const [tok, id] of this.#encoder) dec[id] = tok;
     this.#decoder = dec;
-    this.#ranks = new Map(merges.map(([a, b], r) => [`${a} ${b}`, r]));
+    if (merges === 'by-rank') {
+      const enc = this.#encoder;
+      this.#pairRank = (a, b) => enc.get(a + b);
+    } else {
+      const ranks = new Map(merges.map(([a, b], r) => [`${a} ${b}`, r]));
+      this.#pairRank = (a, b) => ranks.get(`${a} ${b}`);
+    }
     const sp = { ...special };
     if (vocab['<|endoftext|>'] !== undefined && sp['<|endoftext|>'] === undefined) sp['<|endoftext|>'] = vocab['<|endoftext|>'];
     this.#special = new Map(Object.entries(sp));
@@ -141,7 +158,35 @@ export class Gpt2Tokenizer {
   static fromDir(dir: string): Gpt2Tokenizer {
     if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) return Gpt2Tokenizer.fromFiles(join(dir, 'vocab.json'), join(dir, 'merges.txt'));
     if (existsSync(join(dir, 'tokenizer.json'))) return Gpt2Tokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
-    throw new LoaderError('missing', { file: dir, expected: 'vocab.json + merges.txt, or tokenizer.json', got: 'neither' });
+    throw new LoaderError('missing', { file: dir, expected: 'vocab.json + merges.txt, or tokenizer.json', got: 'neither', hint: 'for the stock GPT-2 vocabulary use Gpt2Tokenizer.gpt2()' });
+  }
+
+  /** From a tiktoken ranks table (`bpe_ranks`: lines `<tag> <first rank> <base64 token>…`, consecutive ranks). */
+  static fromTiktokenRanks(ranks: { readonly bpe_ranks: string; readonly special_tokens: Readonly<Record<string, number>> }, source = 'tiktoken ranks'): Gpt2Tokenizer {
+    const byteChar = byteToChar();
+    const vocab: Record<string, number> = {};
+    for (const line of ranks.bpe_ranks.split('\n')) {
+      if (!line) continue;
+      const [, first, ...tokens] = line.split(' ');
+      const offset = Number(first);
+      if (!Number.isInteger(offset)) throw new LoaderError('format', { file: source, item: 'bpe_ranks', expected: '`<tag> <rank> <base64 tokens>` lines', got: JSON.stringify(line.slice(0, 40)) });
+      tokens.forEach((b64, i) => {
+        vocab[Array.from(Buffer.from(b64, 'base64'), (b) => byteChar[b]!).join('')] = offset + i;
+      });
+    }
+    return new Gpt2Tokenizer(vocab, 'by-rank', ranks.special_tokens);
+  }
+
+  /** OpenAI's GPT-2 vocabulary (50,257 tokens) from the js-tiktoken package: no model files needed. */
+  static gpt2(): Gpt2Tokenizer {
+    const require = createRequire(import.meta.url);
+    let ranks: { bpe_ranks: string; special_tokens: Record<string, number> };
+    try {
+      ranks = require('js-tiktoken/ranks/gpt2') as typeof ranks;
+    } catch (e) {
+      throw new LoaderError('missing', { file: 'js-tiktoken/ranks/gpt2', expected: 'the js-tiktoken package', got: (e as Error).message, hint: 'npm install js-tiktoken, or give a model directory with vocab.json + merges.txt' });
+    }
+    return Gpt2Tokenizer.fromTiktokenRanks(ranks, 'js-tiktoken/ranks/gpt2');
   }
 
   get vocabSize(): number {
@@ -156,7 +201,7 @@ export class Gpt2Tokenizer {
       let best = -1;
       let bestRank = Infinity;
       for (let i = 0; i + 1 < symbols.length; i++) {
-        const r = this.#ranks.get(`${symbols[i]} ${symbols[i + 1]}`);
+        const r = this.#pairRank(symbols[i]!, symbols[i + 1]!);
         if (r !== undefined && r < bestRank) {
           bestRank = r;
           best = i;
