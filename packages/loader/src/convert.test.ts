@@ -151,7 +151,7 @@ describe('convert: typed errors, and nothing partial left behind', () => {
 
   it('-tp that does not divide the heads, and a --model that contradicts config.json', async () => {
     const out = join(work, 'out-tp');
-    await expect(convertHfToFt({ inDir: resolve(TINY, 'gpt2/st-fp32'), outDir: out, tp: 3 })).rejects.toThrow(/n_head: expected a multiple of the tensor parallelism \(-tp 3\), got 4/);
+    await expect(convertHfToFt({ inDir: resolve(TINY, 'gpt2/st-fp32'), outDir: out, tp: 3 })).rejects.toThrow(/st-fp32\/config\.json: n_head: expected a multiple of the tensor parallelism \(-tp 3\), got 4/);
     await expect(convertHfToFt({ inDir: resolve(TINY, 'bigcode-mqa/st-fp32'), outDir: out, kind: 'gpt2' })).rejects.toThrow(/expected a gpt2 checkpoint \(--model gpt2\), got a starcoder checkpoint .*pass --model starcoder/);
     expect(existsSync(out)).toBe(false);
   });

@@ -99,7 +99,7 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
   const config = ckpt.config;
   let layout: FtTensor[];
   try {
-    layout = ftLayout(config, { tp, lmHead: !ckpt.hf.tied });
+    layout = ftLayout(config, { tp, lmHead: !ckpt.hf.tied, file: join(o.inDir, 'config.json') });
   } finally {
     ckpt.close();
   }

@@ -64,13 +64,14 @@ const LAYER_NAMES: Record<string, string> = {
 const TOP_NAMES: Record<string, string> = { wte: 'model.wte', wpe: 'model.wpe', 'lnF.gamma': 'model.final_layernorm.weight', 'lnF.beta': 'model.final_layernorm.bias', lmHead: 'model.lm_head.weight' };
 
 /** The FT file and split of every canonical tensor of `config`, checked for divisibility by `tp`. */
-export function ftLayout(config: GptConfig, o: { readonly tp: number; readonly lmHead: boolean }): FtTensor[] {
+export function ftLayout(config: GptConfig, o: { readonly tp: number; readonly lmHead: boolean; /** The config's file, for errors. */ readonly file?: string }): FtTensor[] {
   const { tp } = o;
+  const file = o.file ?? 'config';
   if (config.nKvHead !== 1 && config.nKvHead !== config.nHead) {
-    throw new LoaderError('format', { file: 'config', item: 'n_kv_head', expected: `1 (multi-query) or n_head (${config.nHead}): FT checkpoints have no grouped-query layout`, got: String(config.nKvHead) });
+    throw new LoaderError('format', { file, item: 'n_kv_head', expected: `1 (multi-query) or n_head (${config.nHead}): FT checkpoints have no grouped-query layout`, got: String(config.nKvHead) });
   }
   const divides = (what: string, n: number): void => {
-    if (n % tp !== 0) throw new LoaderError('shape', { file: 'config', item: what, expected: `a multiple of the tensor parallelism (-tp ${tp})`, got: String(n), hint: `choose -tp among the divisors of ${what}` });
+    if (n % tp !== 0) throw new LoaderError('shape', { file, item: what, expected: `a multiple of the tensor parallelism (-tp ${tp})`, got: String(n), hint: `choose -tp among the divisors of ${what}` });
   };
   divides('n_head', config.nHead);
   divides('intermediate_size', config.intermediateSize);
@@ -152,7 +153,7 @@ export class FtCheckpoint {
     this.storage = storage;
     this.tied = tied;
     this.ini = ini;
-    this.layout = ftLayout(config, { tp, lmHead: !tied });
+    this.layout = ftLayout(config, { tp, lmHead: !tied, file: join(dir, 'config.ini') });
   }
 
   /** Open `<out>/<tp>-gpu`, or `<out>` when it holds exactly one `<tp>-gpu` directory. */
