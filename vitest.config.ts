@@ -9,6 +9,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'ref-math', root: 'packages/ref-math', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'loader', root: 'packages/loader', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'engine', root: 'packages/engine', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'cuda-kernels', root: 'packages/cuda-kernels', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'cli', root: 'tools', include: ['src/**/*.test.ts'] } },
     ],

@@ -1,0 +1,80 @@
+/**
+ * The `ref` backend: the model graph on ref-math's ops (pure TypeScript, runs anywhere, defines the
+ * numerics). Tensors are ref-math Tensors; the KV cache is a ref-math KvCache.
+ */
+import {
+  addPositionEmbedding, assignBlocks, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
+  swiglu, toF32, kvCacheWrite, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
+} from '@trtllm/ref-math';
+import { EngineError } from '../errors.js';
+import type { Backend } from './backend.js';
+
+type T = Tensor;
+/** ref-math's ops check dtypes at run time; these only narrow the static type. */
+const act = (t: Tensor): Tensor<ActDType> => t as Tensor<ActDType>;
+const i32 = (t: Tensor): Tensor<'i32'> => t as Tensor<'i32'>;
+
+export class RefBackend implements Backend<T> {
+  readonly name = 'ref' as const;
+  #cache: KvCache | undefined;
+  readonly #rope: RopeTable | undefined;
+
+  constructor(o: { readonly rope?: { readonly positions: number; readonly rotaryDim: number; readonly base: number } }) {
+    this.#rope = o.rope && ropeTable(o.rope.positions, o.rope.rotaryDim, o.rope.base);
+  }
+
+  upload(t: Tensor): T {
+    return t;
+  }
+  free(): void {}
+  view(t: T, shape: readonly number[]): T {
+    return reshape(t, shape);
+  }
+  embeddingLookup(i: { ids: T; table: T }): T {
+    return embeddingLookup({ ids: i32(i.ids), table: act(i.table) });
+  }
+  addPositionEmbedding(i: { x: T; wpe: T; positions: T }): T {
+    return addPositionEmbedding({ x: act(i.x), wpe: act(i.wpe), positions: i32(i.positions) });
+  }
+  layerNorm(i: { x: T; gamma: T; beta?: T }, a: { eps: number; weightPlusOne: boolean }): T {
+    return layerNorm(i.beta ? { x: act(i.x), gamma: act(i.gamma), beta: act(i.beta) } : { x: act(i.x), gamma: act(i.gamma) }, a);
+  }
+  gemm(i: { a: T; b: T; bias?: T }, a: { transB?: boolean; outDtype?: ActDType } = {}): T {
+    return gemm(i.bias ? { a: act(i.a), b: act(i.b), bias: act(i.bias) } : { a: act(i.a), b: act(i.b) }, a);
+  }
+  rope(i: { x: T; positions: T }): T {
+    if (!this.#rope) throw new EngineError('backend', { what: 'rope', expected: 'a model with rotary_pct > 0', got: 'no RoPE table' });
+    return rope({ x: act(i.x), positions: i32(i.positions), table: this.#rope });
+  }
+  attention(i: { q: T; k: T; v: T }, a: { sequences: readonly { slot: number; start: number; length: number }[]; layer: number }): T {
+    return attention({ q: act(i.q), k: act(i.k), v: act(i.v) }, { sequences: a.sequences, cache: { cache: this.#kv(), layer: a.layer } });
+  }
+  kvCacheWrite(layer: number, i: { k: T; v: T; slots: T; positions: T }): void {
+    kvCacheWrite(this.#kv(), layer, { k: act(i.k), v: act(i.v), slots: i32(i.slots), positions: i32(i.positions) });
+  }
+  residualAdd(i: { a: T; b: T }): T {
+    return residualAdd({ a: act(i.a), b: act(i.b) });
+  }
+  gelu(i: { x: T }): T {
+    return gelu({ x: act(i.x) });
+  }
+  swiglu(i: { x: T; gate: T }): T {
+    return swiglu({ x: act(i.x), gate: act(i.gate) });
+  }
+  toF32(t: T): Float32Array {
+    return toF32(t);
+  }
+  createKvCache(spec: KvCacheSpec): void {
+    this.#cache = createKvCache(spec);
+  }
+  assignBlocks(slot: number, blocks: readonly number[]): void {
+    assignBlocks(this.#kv(), slot, blocks);
+  }
+  dispose(): void {
+    this.#cache = undefined;
+  }
+  #kv(): KvCache {
+    if (!this.#cache) throw new EngineError('backend', { what: 'kv cache', expected: 'createKvCache first', got: 'none' });
+    return this.#cache;
+  }
+}

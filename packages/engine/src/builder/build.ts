@@ -1,0 +1,145 @@
+/**
+ * `trtllm build` (the seed's examples/gpt/build.py): weights from an FT checkpoint (`--model_dir`,
+ * the output of `trtllm convert`, any TP split: ranks are merged and re-split for `--world_size`) or
+ * seeded random weights of a shape given by flags, laid out per rank as the kernels read them, and
+ * written as an engine directory (engine-dir.ts). The output appears complete or not at all (a
+ * sibling `.partial` directory is renamed at the end).
+ *
+ * Per-rank layout (rank r of W; NH/W query heads per rank; the one K/V head of multi-query models
+ * on every rank): the fused QKV projection is stored as three matrices `q` [H, NH/W·HS],
+ * `k`, `v` [H, NKV/W·HS] (per output column a GEMM is the same sum, so splitting columns changes no
+ * bit); `attnOut` and `proj` keep their rows r·(N/W)…; `fc`/`gate` their columns; row-parallel
+ * biases are stored whole (added once, after the all-reduce); embeddings and norms are whole.
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { FtCheckpoint, gatherColumns, sliceRows, type ColumnRange } from '@trtllm/loader';
+import { headSize, randomGptWeights, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
+import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
+import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
+import { EngineError } from '../errors.js';
+
+export interface BuildEngineOptions {
+  readonly flags: BuildFlags;
+  /** `--output_dir`. */
+  readonly outputDir: string;
+  /** Tokenizer files to copy into the engine dir (vocab.json + merges.txt and/or tokenizer.json). */
+  readonly tokenizerDir?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface BuildResult {
+  readonly config: BuildConfig;
+  readonly dir: string;
+  readonly files: readonly string[];
+  readonly bytes: number;
+  readonly notes: readonly string[];
+}
+
+/** The tensors of rank `rank` of `worldSize`, named as the runtime reads them. */
+export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number): Map<string, Tensor<ActDType>> {
+  const hs = headSize(c);
+  const qCols = (c.nHead / worldSize) * hs;
+  const kvWhole = c.nKvHead === 1;
+  const kvCols = kvWhole ? hs : (c.nKvHead / worldSize) * hs;
+  const kvFirst = kvWhole ? 0 : rank * kvCols;
+  const qkvRanges = {
+    q: [[rank * qCols, qCols]] as ColumnRange[],
+    k: [[c.nHead * hs + kvFirst, kvCols]] as ColumnRange[],
+    v: [[(c.nHead + c.nKvHead) * hs + kvFirst, kvCols]] as ColumnRange[],
+  };
+  const out = new Map<string, Tensor<ActDType>>();
+  const cols = (t: Tensor<ActDType>): Tensor<ActDType> => {
+    const n = t.shape[t.shape.length - 1]! / worldSize;
+    return gatherColumns(t, [[rank * n, n]]);
+  };
+  const rows = (t: Tensor<ActDType>): Tensor<ActDType> => sliceRows(t, (rank * t.shape[0]!) / worldSize, t.shape[0]! / worldSize);
+  out.set('wte', w.wte);
+  if (w.wpe) out.set('wpe', w.wpe);
+  w.layers.forEach((l, n) => {
+    const p = `layers.${n}`;
+    out.set(`${p}.ln1.gamma`, l.ln1.gamma);
+    if (l.ln1.beta) out.set(`${p}.ln1.beta`, l.ln1.beta);
+    for (const part of ['q', 'k', 'v'] as const) {
+      out.set(`${p}.${part}.weight`, gatherColumns(l.qkv.weight, qkvRanges[part]));
+      if (l.qkv.bias) out.set(`${p}.${part}.bias`, gatherColumns(l.qkv.bias, qkvRanges[part]));
+    }
+    out.set(`${p}.attnOut.weight`, rows(l.attnOut.weight));
+    if (l.attnOut.bias) out.set(`${p}.attnOut.bias`, l.attnOut.bias);
+    out.set(`${p}.ln2.gamma`, l.ln2.gamma);
+    if (l.ln2.beta) out.set(`${p}.ln2.beta`, l.ln2.beta);
+    out.set(`${p}.fc.weight`, cols(l.fc.weight));
+    if (l.fc.bias) out.set(`${p}.fc.bias`, cols(l.fc.bias));
+    if (l.gate) {
+      out.set(`${p}.gate.weight`, cols(l.gate.weight));
+      if (l.gate.bias) out.set(`${p}.gate.bias`, cols(l.gate.bias));
+    }
+    out.set(`${p}.proj.weight`, rows(l.proj.weight));
+    if (l.proj.bias) out.set(`${p}.proj.bias`, l.proj.bias);
+  });
+  out.set('lnF.gamma', w.lnF.gamma);
+  if (w.lnF.beta) out.set('lnF.beta', w.lnF.beta);
+  if (w.lmHead) out.set('lmHead', w.lmHead);
+  return out;
+}
+
+const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
+
+export function buildEngine(o: BuildEngineOptions): BuildResult {
+  const f = o.flags;
+  let checkpoint: FtCheckpoint | undefined;
+  if (f.model_dir !== undefined) checkpoint = FtCheckpoint.open(f.model_dir);
+  const config = resolveBuildConfig(
+    f,
+    checkpoint && { config: checkpoint.config, storage: checkpoint.storage as DTypeName, file: join(checkpoint.dir, 'config.ini') },
+  );
+  const dtype = config.model.dtype;
+  let weights: GptWeights;
+  if (checkpoint) {
+    weights = checkpoint.loadModel({ dtype }).weights;
+  } else {
+    weights = randomGptWeights(config.model, f.random_seed ?? 0);
+  }
+  if (o.tokenizerDir !== undefined && !TOKENIZER_FILES.some((n) => existsSync(join(o.tokenizerDir!, n)))) {
+    throw new EngineError('config', { what: `--tokenizer_dir ${o.tokenizerDir}`, expected: 'vocab.json + merges.txt or tokenizer.json', got: 'none of them' });
+  }
+
+  const out = resolve(o.outputDir);
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, 'config.json'))) {
+    throw new EngineError('config', { what: `--output_dir ${o.outputDir}`, expected: 'a new directory or an engine directory to replace', got: 'a directory holding other files', hint: 'choose another --output_dir' });
+  }
+  const partial = join(dirname(out), `.${out.split(/[\\/]/).pop()}.partial-${process.pid}`);
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  try {
+    const files: string[] = [];
+    let bytes = 0;
+    for (let r = 0; r < config.worldSize; r++) {
+      const name = engineFileName(config, r);
+      bytes += writeEngineFile(join(partial, name), r, config.worldSize, rankTensors(config.model, weights, r, config.worldSize));
+      files.push(name);
+      o.onProgress?.(r + 1, config.worldSize);
+    }
+    let tokenizer: string | undefined;
+    if (o.tokenizerDir !== undefined) {
+      for (const n of TOKENIZER_FILES) {
+        if (existsSync(join(o.tokenizerDir, n))) {
+          cpSync(join(o.tokenizerDir, n), join(partial, n));
+          files.push(n);
+        }
+      }
+      tokenizer = '.';
+    }
+    const source = checkpoint ? { model_dir: checkpoint.dir, storage_dtype: checkpoint.storage } : { random_seed: f.random_seed ?? 0 };
+    writeEngineConfig(partial, config, { source, ...(tokenizer ? { tokenizer } : {}) });
+    files.push('config.json');
+    if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+    mkdirSync(dirname(out), { recursive: true });
+    renameSync(partial, out);
+    return { config, dir: out, files, bytes, notes: config.notes };
+  } catch (e) {
+    rmSync(partial, { recursive: true, force: true });
+    throw e;
+  }
+}
+

@@ -1,0 +1,202 @@
+/**
+ * The engine directory (DESIGN.md §4): `config.json` and one `gpt_<dtype>_tp<W>_rank<r>.engine` per
+ * rank, plus the tokenizer files when the build was given them.
+ *
+ * config.json: `builder_config` and `plugin_config` with the keys TensorRT-LLM's builder writes
+ * (name, precision, tensor_parallel, num_layers, num_heads, hidden_size, vocab_size, hidden_act,
+ * max_position_embeddings, max_batch_size, max_input_len, max_output_len, multi_query_mode,
+ * paged_kv_cache, tokens_per_block, …; gpt_attention_plugin, gemm_plugin, remove_input_padding,
+ * context_fmha_type, in_flight_batching, …) plus ours: `format_version` and `trtllm_ts` (the full
+ * typed BuildConfig, which is what the runtime reads).
+ *
+ * Engine file, little-endian:
+ *   0   8 bytes  magic "TRTLLMTS"
+ *   8   u32      format version (ENGINE_FORMAT_VERSION)
+ *   12  u32      byte length N of the JSON table
+ *   16  N bytes  JSON {rank, worldSize, tensors: [{name, dtype, shape, offset, bytes}]}
+ *   …   data, starting at the first multiple of 256 after the table; each tensor at a multiple of
+ *       256 from there (offsets are relative to the data start), stored as the kernels read it.
+ * Loading is one read of the file; tensors are views of that buffer.
+ */
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DTYPES, isDType, numel, storageOver, tensor, type DType, type Tensor } from '@trtllm/ref-math';
+import { dtypeName, type BuildConfig } from './build-config.js';
+import { EngineError } from './errors.js';
+
+export const ENGINE_MAGIC = 'TRTLLMTS';
+export const ENGINE_FORMAT_VERSION = 1;
+const ALIGN = 256;
+
+export function engineFileName(c: BuildConfig, rank: number): string {
+  return `gpt_${dtypeName(c.model.dtype)}_tp${c.worldSize}_rank${rank}.engine`;
+}
+
+interface TableEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+/** Write one rank's tensors as an engine file. */
+export function writeEngineFile(path: string, rank: number, worldSize: number, tensors: ReadonlyMap<string, Tensor>): number {
+  const entries: TableEntry[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    entries.push({ name, dtype: t.dtype, shape: t.shape, offset, bytes: t.data.byteLength });
+    offset = align(offset + t.data.byteLength);
+  }
+  const json = Buffer.from(JSON.stringify({ rank, worldSize, tensors: entries }));
+  const head = Buffer.alloc(16);
+  head.write(ENGINE_MAGIC, 0, 'latin1');
+  head.writeUInt32LE(ENGINE_FORMAT_VERSION, 8);
+  head.writeUInt32LE(json.length, 12);
+  const dataStart = align(16 + json.length);
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, head, 0, 16, 0);
+    writeSync(fd, json, 0, json.length, 16);
+    for (const e of entries) {
+      const t = tensors.get(e.name)!;
+      writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, e.bytes, dataStart + e.offset);
+    }
+    const end = dataStart + offset; // the file ends at the last tensor's padded end
+    ftruncateSync(fd, end);
+    return end;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read an engine file: one read, every tensor a view of it; magic, version and table validated. */
+export function readEngineFile(path: string): { rank: number; worldSize: number; tensors: Map<string, Tensor> } {
+  if (!existsSync(path)) throw new EngineError('format', { what: path, expected: 'an engine file', got: 'no such file', hint: 'build the engine for every rank (trtllm build --world_size N)' });
+  const fd = openSync(path, 'r');
+  let buf: Buffer;
+  try {
+    const size = fstatSync(fd).size;
+    buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, buf, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const fail = (expected: string, got: string, hint = 'rebuild the engine with trtllm build'): EngineError => new EngineError('format', { what: path, expected, got, hint });
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== ENGINE_MAGIC) throw fail(`a trtllm-ts engine (magic "${ENGINE_MAGIC}")`, JSON.stringify(buf.toString('latin1', 0, Math.min(8, buf.length))), 'this is not an engine built by trtllm build (TensorRT engines are not read)');
+  const version = buf.readUInt32LE(8);
+  if (version !== ENGINE_FORMAT_VERSION) throw fail(`format version ${ENGINE_FORMAT_VERSION}`, `version ${version}`, 'the engine was built by another trtllm-ts version: rebuild it');
+  const len = buf.readUInt32LE(12);
+  if (16 + len > buf.length) throw fail(`a ${len}-byte tensor table`, `a ${buf.length}-byte file`, 'the file is truncated');
+  let table: { rank: number; worldSize: number; tensors: TableEntry[] };
+  try {
+    table = JSON.parse(buf.toString('utf8', 16, 16 + len)) as typeof table;
+  } catch (e) {
+    throw fail('a JSON tensor table', (e as Error).message);
+  }
+  const dataStart = align(16 + len);
+  const tensors = new Map<string, Tensor>();
+  for (const e of table.tensors) {
+    if (!isDType(e.dtype) || e.bytes !== numel(e.shape) * DTYPES[e.dtype].bytes) throw fail(`a consistent entry for ${e.name}`, JSON.stringify(e));
+    if (dataStart + e.offset + e.bytes > buf.length) throw fail(`${e.name} inside the file`, `bytes up to ${dataStart + e.offset + e.bytes} of ${buf.length}`, 'the file is truncated');
+    // copy into an aligned buffer of its own: typed-array views need element alignment
+    const bytes = new Uint8Array(e.bytes);
+    bytes.set(buf.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes));
+    tensors.set(e.name, tensor(e.dtype, e.shape, storageOver(e.dtype, bytes.buffer)));
+  }
+  return { rank: table.rank, worldSize: table.worldSize, tensors };
+}
+
+/** config.json as TensorRT-LLM writes it, plus ours. */
+export function engineConfigJson(c: BuildConfig, extra: Record<string, unknown>): string {
+  const m = c.model;
+  const plugin = (d: BuildConfig['plugins']['gemm']): string | false => (d ? dtypeName(d) : false);
+  return JSON.stringify(
+    {
+      format_version: ENGINE_FORMAT_VERSION,
+      builder_config: {
+        name: 'gpt',
+        precision: dtypeName(m.dtype),
+        tensor_parallel: c.worldSize,
+        pipeline_parallel: 1,
+        num_layers: m.nLayer,
+        num_heads: m.nHead,
+        num_kv_heads: m.nKvHead,
+        hidden_size: m.nEmbd,
+        inter_size: m.intermediateSize,
+        vocab_size: m.vocabSize,
+        hidden_act: m.activation === 'swiglu' ? 'swiglu' : 'gelu',
+        max_position_embeddings: m.nPositions,
+        rotary_pct: m.rotaryPct,
+        bias: m.bias,
+        max_batch_size: c.maxBatchSize,
+        max_input_len: c.maxInputLen,
+        max_output_len: c.maxOutputLen,
+        max_beam_width: c.maxBeamWidth,
+        max_num_tokens: c.maxNumTokens,
+        multi_query_mode: m.nKvHead === 1 && m.nHead > 1,
+        paged_kv_cache: c.kvCache.kind === 'paged',
+        tokens_per_block: c.kvCache.kind === 'paged' ? c.kvCache.tokensPerBlock : 64,
+        use_prompt_tuning: c.maxPromptEmbeddingTableSize > 0,
+        max_prompt_embedding_table_size: c.maxPromptEmbeddingTableSize,
+        use_parallel_embedding: c.parallelEmbedding !== false,
+        embedding_sharding_dim: c.parallelEmbedding ? c.parallelEmbedding.shardingDim : 0,
+        share_embedding_table: c.embeddingSharing,
+        quant_mode: 0,
+        int8: false,
+        fp8: false,
+        logits_dtype: dtypeName(m.logitsDtype),
+      },
+      plugin_config: {
+        gpt_attention_plugin: plugin(c.plugins.gptAttention),
+        gemm_plugin: plugin(c.plugins.gemm),
+        layernorm_plugin: plugin(c.plugins.layernorm),
+        lookup_plugin: plugin(c.plugins.lookup),
+        nccl_plugin: c.worldSize > 1 ? dtypeName(m.dtype) : false,
+        remove_input_padding: c.removeInputPadding,
+        context_fmha_type: c.contextFmha === 'disabled' ? 0 : c.contextFmha === 'enabled' ? 1 : 2,
+        paged_kv_cache: c.kvCache.kind === 'paged',
+        tokens_per_block: c.kvCache.kind === 'paged' ? c.kvCache.tokensPerBlock : 64,
+        in_flight_batching: c.inflightBatching,
+      },
+      trtllm_ts: { build_config: c, ...extra },
+    },
+    null,
+    2,
+  );
+}
+
+export interface EngineDirConfig {
+  readonly build: BuildConfig;
+  /** Tokenizer files copied into the engine dir, if any. */
+  readonly tokenizer?: string;
+  readonly raw: Record<string, unknown>;
+}
+
+export function readEngineConfig(dir: string): EngineDirConfig {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new EngineError('format', { what: file, expected: 'an engine directory (config.json + *.engine)', got: 'no config.json', hint: 'point --engine_dir at the output of trtllm build' });
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new EngineError('format', { what: file, expected: 'JSON', got: (e as Error).message });
+  }
+  if (raw['format_version'] !== ENGINE_FORMAT_VERSION) {
+    throw new EngineError('format', { what: `${file}: format_version`, expected: String(ENGINE_FORMAT_VERSION), got: JSON.stringify(raw['format_version']), hint: 'a TensorRT-LLM engine dir, or one from another trtllm-ts version: rebuild it with trtllm build' });
+  }
+  const ours = raw['trtllm_ts'] as { build_config?: BuildConfig; tokenizer?: string } | undefined;
+  if (!ours?.build_config?.model) throw new EngineError('format', { what: `${file}: trtllm_ts.build_config`, expected: 'the build config', got: 'none' });
+  return { build: ours.build_config, ...(ours.tokenizer ? { tokenizer: ours.tokenizer } : {}), raw };
+}
+
+export function writeEngineConfig(dir: string, c: BuildConfig, extra: Record<string, unknown>): void {
+  writeFileSync(join(dir, 'config.json'), engineConfigJson(c, extra));
+}

@@ -1,0 +1,16 @@
+/**
+ * @trtllm/engine — GPT engines: `buildEngine` (FT checkpoint or random weights → engine dir, the
+ * seed's build.py flags and checks), the engine file format, and `Engine` (load, generate, stream)
+ * with a paged KV cache, in-flight batching and sampling, on the `ref` (TypeScript) or `cuda` backend.
+ */
+export { EngineError, type EngineErrorKind, type EngineErrorData } from './errors.js';
+export { resolveBuildConfig, DTYPE_NAMES, dtypeName, type BuildFlags, type BuildConfig, type CheckpointInfo, type ContextFmha, type DTypeName, type KvCacheLayoutConfig } from './build-config.js';
+export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, type EngineDirConfig } from './engine-dir.js';
+export { buildEngine, rankTensors, type BuildEngineOptions, type BuildResult } from './builder/build.js';
+export type { Backend, BackendName } from './backends/backend.js';
+export { RefBackend } from './backends/ref.js';
+export { GptGraph, type StepChunk, type GraphWeights } from './models/gpt.js';
+export { BlockPool } from './kvcache/block-pool.js';
+export { Scheduler, type Schedulable } from './scheduler/scheduler.js';
+export { Sampler, type SamplingOptions } from './sampling/sampler.js';
+export { Engine, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamEvent, type FinishReason } from './runtime/engine.js';

@@ -1,0 +1,292 @@
+/**
+ * The runtime (DESIGN.md §5): `Engine.load(dir, {backend})`, then `generate(requests)` or
+ * `stream(request)`. Requests go through the in-flight batching scheduler; each step runs one packed
+ * forward (context chunks + decode tokens) on the backend and one sampler per sequence; finished,
+ * stopped and cancelled requests leave between steps and new ones join. A request's tokens depend
+ * only on the request (the graph is batch-invariant: every op's reduction order is per row, and
+ * every request samples from its own seeded generator).
+ */
+import { join } from 'node:path';
+import { Gpt2Tokenizer } from '@trtllm/loader';
+import { headSize, rotaryDimOf, type GptConfig } from '@trtllm/ref-math';
+import type { Backend, BackendName } from '../backends/backend.js';
+import { RefBackend } from '../backends/ref.js';
+import type { BuildConfig } from '../build-config.js';
+import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
+import { EngineError } from '../errors.js';
+import { BlockPool } from '../kvcache/block-pool.js';
+import { GptGraph, type StepChunk } from '../models/gpt.js';
+import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
+import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
+
+export interface EngineLoadOptions {
+  /** Default 'ref'. */
+  readonly backend?: BackendName;
+  /** Paged KV cache size in blocks (default: every slot's longest sequence fits). */
+  readonly kvCacheBlocks?: number;
+  /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
+  readonly tokenizer?: Gpt2Tokenizer | string;
+}
+
+export interface GenerateRequest extends SamplingOptions {
+  /** Text (needs a tokenizer) or token ids. */
+  readonly prompt?: string;
+  readonly tokens?: readonly number[];
+  /** Default: the engine's max_output_len. */
+  readonly maxNewTokens?: number;
+  /** Stop after this id (kept in `tokens`, left out of `text`). Default: the tokenizer's <|endoftext|>, if any. `null`: none. */
+  readonly endId?: number | null;
+  /** Stop when the output ends with one of these (text is tokenized). */
+  readonly stopWords?: readonly (string | readonly number[])[];
+  readonly signal?: AbortSignal;
+}
+
+export type FinishReason = 'length' | 'end' | 'stop' | 'cancelled';
+
+export interface GenerateResult {
+  readonly promptTokens: readonly number[];
+  /** New tokens. */
+  readonly tokens: readonly number[];
+  /** Decoded new tokens (without the end id), when there is a tokenizer. */
+  readonly text?: string;
+  readonly finishReason: FinishReason;
+}
+
+export interface StreamEvent {
+  readonly token: number;
+  /** 0-based index among the new tokens. */
+  readonly index: number;
+}
+
+interface Sequence extends Schedulable {
+  readonly prompt: readonly number[];
+  readonly out: number[];
+  readonly maxNew: number;
+  readonly endId: number | undefined;
+  readonly stops: readonly (readonly number[])[];
+  readonly sampler: Sampler;
+  readonly signal: AbortSignal | undefined;
+  nextTokens: number;
+  done?: FinishReason;
+  readonly listeners: ((e: StreamEvent | FinishReason) => void)[];
+}
+
+let nextId = 0;
+
+export class Engine {
+  readonly dir: string;
+  readonly config: BuildConfig;
+  readonly tokenizer: Gpt2Tokenizer | undefined;
+  readonly backendName: BackendName;
+  readonly #backend: Backend<unknown>;
+  readonly #graph: GptGraph<unknown>;
+  readonly #pool: BlockPool;
+  readonly #scheduler: Scheduler<Sequence>;
+  #pumping = false;
+  /** Steps run so far (for reports). */
+  steps = 0;
+
+  private constructor(dir: string, config: BuildConfig, backend: Backend<unknown>, graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined) {
+    this.dir = dir;
+    this.config = config;
+    this.backendName = backend.name;
+    this.#backend = backend;
+    this.#graph = graph;
+    this.#pool = pool;
+    this.#scheduler = new Scheduler(pool, { maxBatchSize: config.maxBatchSize, maxNumTokens: config.maxNumTokens });
+    this.tokenizer = tokenizer;
+  }
+
+  static async load(dir: string, o: EngineLoadOptions = {}): Promise<Engine> {
+    const { build, tokenizer: tokDir } = readEngineConfig(dir);
+    const c = build.model;
+    if (build.worldSize !== 1) {
+      throw new EngineError('config', { what: `${dir}: tensor_parallel`, expected: '1 (this runtime runs one rank per engine today)', got: String(build.worldSize), hint: 'build with --world_size 1; multi-GPU execution comes with the NCCL runtime' });
+    }
+    const file = readEngineFile(join(dir, engineFileName(build, 0)));
+    const backend = await createBackend(o.backend ?? 'ref', c);
+    const weights = new Map<string, unknown>();
+    for (const [name, t] of file.tensors) {
+      if (t.dtype !== c.dtype) throw new EngineError('format', { what: `${dir}: ${name}`, expected: c.dtype, got: t.dtype, hint: 'rebuild the engine' });
+      weights.set(name, backend.upload(t));
+    }
+    // KV cache: paged as built, or one contiguous row per slot
+    const maxSeq = build.maxInputLen + build.maxOutputLen;
+    const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead, headSize: headSize(c), dtype: c.dtype };
+    let pool: BlockPool;
+    if (build.kvCache.kind === 'paged') {
+      const tpb = build.kvCache.tokensPerBlock;
+      const maxBlocksPerSeq = Math.ceil(maxSeq / tpb);
+      const numBlocks = o.kvCacheBlocks ?? build.maxBatchSize * maxBlocksPerSeq;
+      pool = new BlockPool({ numBlocks, tokensPerBlock: tpb, numSlots: build.maxBatchSize, maxBlocksPerSeq });
+      backend.createKvCache({ ...spec, layout: { kind: 'paged', tokensPerBlock: tpb, numBlocks, maxBlocksPerSeq } });
+    } else {
+      pool = new BlockPool({ numBlocks: build.maxBatchSize, tokensPerBlock: maxSeq, numSlots: build.maxBatchSize, maxBlocksPerSeq: 1 });
+      backend.createKvCache({ ...spec, layout: { kind: 'contiguous', maxSeqLen: maxSeq } });
+    }
+    let tokenizer: Gpt2Tokenizer | undefined;
+    if (tokDir !== undefined) tokenizer = Gpt2Tokenizer.fromDir(join(dir, tokDir));
+    else if (o.tokenizer instanceof Gpt2Tokenizer) tokenizer = o.tokenizer;
+    else if (o.tokenizer === 'gpt2') tokenizer = Gpt2Tokenizer.gpt2();
+    else if (typeof o.tokenizer === 'string') tokenizer = Gpt2Tokenizer.fromDir(o.tokenizer);
+    if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
+      throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
+    }
+    return new Engine(dir, build, backend, new GptGraph(backend, c, weights), pool, tokenizer);
+  }
+
+  get model(): GptConfig {
+    return this.config.model;
+  }
+
+  /** Run requests to completion (they are batched in flight); results in request order. */
+  async generate(requests: readonly (GenerateRequest | string | readonly number[])[]): Promise<GenerateResult[]> {
+    const seqs = requests.map((r, i) => this.#submit(typeof r === 'string' ? { prompt: r } : isTokenArray(r) ? { tokens: r } : r, i));
+    await Promise.all(seqs.map((s) => new Promise<void>((done) => s.listeners.push((e) => typeof e === 'string' && done()))));
+    return seqs.map((s) => this.#result(s));
+  }
+
+  /** Tokens of one request as they are produced; `result` resolves when it ends. */
+  stream(request: GenerateRequest | string): AsyncIterable<StreamEvent> & { readonly result: Promise<GenerateResult> } {
+    const s = this.#submit(typeof request === 'string' ? { prompt: request } : request, 0);
+    const queue: (StreamEvent | FinishReason)[] = [];
+    let wake: (() => void) | undefined;
+    s.listeners.push((e) => {
+      queue.push(e);
+      wake?.();
+    });
+    const result = new Promise<GenerateResult>((ok) => s.listeners.push((e) => typeof e === 'string' && ok(this.#result(s))));
+    const iterate = async function* (): AsyncGenerator<StreamEvent> {
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+        const e = queue.shift()!;
+        if (typeof e === 'string') return;
+        yield e;
+      }
+    };
+    return { [Symbol.asyncIterator]: iterate, result };
+  }
+
+  /** fp32 logits [T, V] of every position of `tokens` (a context step on a free slot; for perplexity). */
+  logits(tokens: readonly number[]): Float32Array {
+    if (this.#pumping) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
+    if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
+      throw new EngineError('request', { what: 'logits: tokens', expected: `1 … ${this.config.maxInputLen + this.config.maxOutputLen} tokens`, got: `${tokens.length}` });
+    }
+    const got = this.#pool.acquire(tokens.length);
+    if (!got) throw new EngineError('capacity', { what: 'logits', expected: 'a free slot and blocks', got: 'none' });
+    try {
+      if (this.config.kvCache.kind === 'paged') this.#backend.assignBlocks(got.slot, got.blocks);
+      return this.#graph.forward([{ slot: got.slot, start: 0, tokens }], { logits: 'all' });
+    } finally {
+      this.#pool.release(got.slot);
+    }
+  }
+
+  dispose(): void {
+    this.#backend.dispose();
+  }
+
+  #submit(r: GenerateRequest, index: number): Sequence {
+    const what = `request ${index}`;
+    const c = this.config;
+    const tok = this.tokenizer;
+    if ((r.prompt === undefined) === (r.tokens === undefined)) throw new EngineError('request', { what, expected: 'one of prompt (text) or tokens', got: r.prompt === undefined ? 'neither' : 'both' });
+    if (r.prompt !== undefined && !tok) throw new EngineError('request', { what: `${what}.prompt`, expected: 'token ids (this engine has no tokenizer)', got: 'text', hint: 'load the engine with { tokenizer }' });
+    const prompt = r.tokens ?? tok!.encode(r.prompt!);
+    if (prompt.length < 1 || prompt.length > c.maxInputLen) throw new EngineError('request', { what: `${what}: prompt`, expected: `1 … ${c.maxInputLen} tokens (max_input_len)`, got: `${prompt.length} tokens` });
+    const bad = prompt.find((id) => !Number.isInteger(id) || id < 0 || id >= c.model.vocabSize);
+    if (bad !== undefined) throw new EngineError('request', { what: `${what}: token`, expected: `ids in [0, ${c.model.vocabSize})`, got: String(bad) });
+    const maxNew = r.maxNewTokens ?? c.maxOutputLen;
+    if (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > c.maxOutputLen) throw new EngineError('request', { what: `${what}.maxNewTokens`, expected: `1 … ${c.maxOutputLen} (max_output_len)`, got: String(maxNew) });
+    const eos = tok?.encode('<|endoftext|>');
+    const endId = r.endId === null ? undefined : (r.endId ?? (eos?.length === 1 ? eos[0] : undefined));
+    const stops = (r.stopWords ?? []).map((w) => (typeof w === 'string' ? (tok ? tok.encode(w) : []) : [...w])).filter((w) => w.length > 0);
+    if (!this.#pool.fitsEver(prompt.length + maxNew)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache`, got: `${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
+    const s: Sequence = {
+      id: nextId++,
+      prompt,
+      out: [],
+      maxNew,
+      endId,
+      stops,
+      sampler: new Sampler(r, what),
+      signal: r.signal,
+      nextTokens: prompt.length,
+      maxPositions: prompt.length + maxNew,
+      listeners: [],
+    };
+    this.#scheduler.submit(s);
+    r.signal?.addEventListener('abort', () => {
+      if (!s.done && s.slot === undefined) this.#end(s, 'cancelled'); // still waiting: leave now; running: at the next step
+    }, { once: true });
+    void this.#pump();
+    return s;
+  }
+
+  #result(s: Sequence): GenerateResult {
+    const text = this.tokenizer?.decode(s.done === 'end' ? s.out.slice(0, -1) : s.out);
+    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}) };
+  }
+
+  #end(s: Sequence, why: FinishReason): void {
+    s.done = why;
+    this.#scheduler.finish(s);
+    for (const l of s.listeners) l(why);
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      // let the caller's other submissions of this tick join the first step
+      await new Promise<void>((r) => setImmediate(r));
+      while (this.#scheduler.running + this.#scheduler.waiting > 0) {
+        this.#step();
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #step(): void {
+    const { decode, admitted } = this.#scheduler.schedule();
+    const live = [...decode, ...admitted];
+    for (const s of live) if (s.signal?.aborted) this.#end(s, 'cancelled');
+    const batch = live.filter((s) => !s.done);
+    if (batch.length === 0) return;
+    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) this.#backend.assignBlocks(s.slot!, s.blocks!);
+    const chunks: StepChunk[] = batch.map((s) =>
+      s.out.length === 0 ? { slot: s.slot!, start: 0, tokens: s.prompt } : { slot: s.slot!, start: s.prompt.length + s.out.length - 1, tokens: [s.out[s.out.length - 1]!] },
+    );
+    const logits = this.#graph.forward(chunks);
+    this.steps++;
+    const v = this.config.model.vocabSize;
+    batch.forEach((s, i) => {
+      const row = logits.slice(i * v, (i + 1) * v);
+      const token = s.sampler.next(row, s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out], s.out.length, s.endId);
+      s.out.push(token);
+      s.nextTokens = 1;
+      for (const l of s.listeners) l({ token, index: s.out.length - 1 });
+      if (token === s.endId) this.#end(s, 'end');
+      else if (s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id))) this.#end(s, 'stop');
+      else if (s.out.length >= s.maxNew) this.#end(s, 'length');
+    });
+  }
+}
+
+function isTokenArray(r: unknown): r is readonly number[] {
+  return Array.isArray(r) && r.every((x) => typeof x === 'number');
+}
+
+async function createBackend(name: BackendName, c: GptConfig): Promise<Backend<unknown>> {
+  const rope = c.rotaryPct > 0 ? { positions: c.nPositions, rotaryDim: rotaryDimOf(headSize(c), c.rotaryPct), base: c.rotaryBase } : undefined;
+  if (name === 'ref') return new RefBackend(rope ? { rope } : {}) as Backend<unknown>;
+  if (name === 'cuda') {
+    const { CudaBackend } = await import('../backends/cuda.js');
+    return (await CudaBackend.create(rope ? { rope } : {})) as Backend<unknown>;
+  }
+  throw new EngineError('config', { what: 'backend', expected: "'ref' or 'cuda'", got: String(name) });
+}
+
