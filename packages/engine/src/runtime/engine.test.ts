@@ -41,3 +41,73 @@ describe('ref backend ≡ the oracle', () => {
     });
   }
 });
+
+describe('in-flight batching', () => {
+  const flags: BuildFlags = { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4, max_batch_size: 4, max_num_tokens: 40 };
+  const dir = join(work, 'ifb');
+  buildEngine({ flags, outputDir: dir });
+  const rnd = (seed: number): (() => number) => {
+    let s = seed;
+    return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  };
+  const r = rnd(42);
+  const requests = Array.from({ length: 30 }, (_, i) => {
+    const len = 1 + Math.floor(r() * 24);
+    return {
+      tokens: Array.from({ length: len }, () => Math.floor(r() * 97)),
+      maxNewTokens: 1 + Math.floor(r() * 16),
+      endId: null,
+      ...(i % 3 === 0 ? { temperature: 0.8, topK: 20, seed: i } : i % 3 === 1 ? { topP: 0.9, seed: 100 + i } : {}),
+    };
+  });
+
+  it('30 requests of mixed lengths arriving over time (batch 4, 14 KV blocks of 4) each get the tokens they get alone', async () => {
+    const alone = await Engine.load(dir);
+    const solo: number[][] = [];
+    for (const q of requests) solo.push([...(await alone.generate([q]))[0]!.tokens]);
+    const engine = await Engine.load(dir, { kvCacheBlocks: 14 });
+    const pending: Promise<readonly number[]>[] = [];
+    for (const [i, q] of requests.entries()) {
+      pending.push(engine.stream(q).result.then((x) => x.tokens));
+      if (i % 4 === 3) await new Promise((ok) => setTimeout(ok, 1)); // later arrivals join running batches
+    }
+    expect(await Promise.all(pending)).toEqual(solo);
+    expect(engine.steps).toBeLessThan(solo.reduce((s, x) => s + x.length, 0)); // batched, not one by one
+  });
+
+  it('a request that can never fit is refused; one that cannot fit now waits; cancellation ends running and waiting ones', async () => {
+    const engine = await Engine.load(dir, { kvCacheBlocks: 9 });
+    await expect(engine.generate([{ tokens: new Array(24).fill(3), maxNewTokens: 16 }])).rejects.toThrow(/request 0: expected at most 36 positions in the KV cache, got 40 \(load the engine with more kvCacheBlocks\)/);
+    const ac = new AbortController();
+    const ac2 = new AbortController();
+    const a = engine.stream({ tokens: [5, 6, 7], maxNewTokens: 16, endId: null, signal: ac.signal });
+    const b = engine.stream({ tokens: new Array(20).fill(9), maxNewTokens: 16, endId: null }); // needs all 9 blocks: waits for a (5)
+    const c = engine.stream({ tokens: [1, 2], maxNewTokens: 4, endId: null, signal: ac2.signal }); // waits behind b
+    ac2.abort();
+    const seen: number[] = [];
+    for await (const e of a) {
+      seen.push(e.token);
+      if (seen.length === 3) ac.abort();
+    }
+    expect((await a.result).finishReason).toBe('cancelled');
+    expect((await a.result).tokens.length).toBeLessThanOrEqual(4);
+    expect((await c.result)).toMatchObject({ finishReason: 'cancelled', tokens: [] });
+    expect((await b.result)).toMatchObject({ finishReason: 'length' });
+    expect((await b.result).tokens.length).toBe(16);
+  });
+
+  it('end id, stop words and request validation', async () => {
+    const engine = await Engine.load(dir);
+    const [free] = await engine.generate([{ tokens: [4, 8, 15], maxNewTokens: 10, endId: null }]);
+    const t = free!.tokens;
+    const [ended] = await engine.generate([{ tokens: [4, 8, 15], maxNewTokens: 10, endId: t[2]! }]);
+    expect(ended).toMatchObject({ finishReason: 'end', tokens: t.slice(0, t.indexOf(t[2]!) + 1) });
+    const [stopped] = await engine.generate([{ tokens: [4, 8, 15], maxNewTokens: 10, endId: null, stopWords: [[t[3]!, t[4]!]] }]);
+    expect(stopped!.finishReason).toBe('stop');
+    expect(stopped!.tokens.slice(-2)).toEqual([t[3], t[4]]);
+    await expect(engine.generate([{ tokens: new Array(25).fill(1) }])).rejects.toThrow(/request 0: prompt: expected 1 … 24 tokens \(max_input_len\), got 25 tokens/);
+    await expect(engine.generate([{ tokens: [1], maxNewTokens: 17 }])).rejects.toThrow(/request 0\.maxNewTokens: expected 1 … 16/);
+    await expect(engine.generate([{ tokens: [97] }])).rejects.toThrow(/request 0: token: expected ids in \[0, 97\), got 97/);
+    await expect(engine.generate(['text'])).rejects.toThrow(/request 0\.prompt: expected token ids \(this engine has no tokenizer\)/);
+  });
+});

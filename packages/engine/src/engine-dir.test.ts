@@ -1,0 +1,61 @@
+// Engine files round-trip byte for byte; a wrong magic, version, truncation or missing rank is a
+// typed error naming the file and the fix; the builder writes TensorRT-LLM's config.json keys.
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bitEqual, fromValues } from '@trtllm/ref-math';
+import { buildEngine } from './builder/build.js';
+import { readEngineConfig, readEngineFile, writeEngineFile } from './engine-dir.js';
+import { Engine } from './runtime/engine.js';
+
+const work = mkdtempSync(join(tmpdir(), 'trtllm-edir-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('engine files', () => {
+  it('round-trip tensors of every dtype, each 256-byte aligned', () => {
+    const t = new Map([
+      ['a', fromValues('f16', [3, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])],
+      ['b', fromValues('f32', [7], [0.1, -2, 3e-8, 4, 5, 6, 7])],
+      ['c', fromValues('bf16', [1], [1.5])],
+    ]);
+    const size = writeEngineFile(join(work, 'x.engine'), 0, 1, t);
+    expect(size % 256).toBe(0);
+    const back = readEngineFile(join(work, 'x.engine'));
+    for (const [k, v] of t) expect(bitEqual(back.tensors.get(k)!, v)).toBe(true);
+  });
+  it('wrong magic, newer version, truncation: typed errors that say to rebuild', () => {
+    writeEngineFile(join(work, 'y.engine'), 0, 1, new Map([['a', fromValues('f32', [64], new Array(64).fill(1))]]));
+    const good = readFileSync(join(work, 'y.engine'));
+    const bad = Buffer.from(good);
+    bad.write('TRTENGIN', 0, 'latin1');
+    writeFileSync(join(work, 'magic.engine'), bad);
+    expect(() => readEngineFile(join(work, 'magic.engine'))).toThrow(/magic.engine: expected a trtllm-ts engine \(magic "TRTLLMTS"\), got "TRTENGIN" \(this is not an engine built by trtllm build/);
+    const v = Buffer.from(good);
+    v.writeUInt32LE(9, 8);
+    writeFileSync(join(work, 'ver.engine'), v);
+    expect(() => readEngineFile(join(work, 'ver.engine'))).toThrow(/expected format version 1, got version 9 \(the engine was built by another trtllm-ts version: rebuild it\)/);
+    writeFileSync(join(work, 'short.engine'), good);
+    truncateSync(join(work, 'short.engine'), good.length - 100);
+    expect(() => readEngineFile(join(work, 'short.engine'))).toThrow(/expected a inside the file, got bytes up to .* \(the file is truncated\)/);
+  });
+  it('the builder writes TensorRT-LLM config.json keys; a missing rank file fails at load naming it', async () => {
+    const dir = join(work, 'tp2');
+    const r = buildEngine({ flags: { vocab_size: 40, n_layer: 1, n_embd: 16, n_head: 4, n_positions: 32, max_input_len: 8, max_output_len: 8, world_size: 2, dtype: 'float32', use_inflight_batching: true, tokens_per_block: 4 }, outputDir: dir });
+    expect(r.files).toEqual(['gpt_float32_tp2_rank0.engine', 'gpt_float32_tp2_rank1.engine', 'config.json']);
+    const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { builder_config: Record<string, unknown>; plugin_config: Record<string, unknown> };
+    expect(raw.builder_config).toMatchObject({ name: 'gpt', precision: 'float32', tensor_parallel: 2, num_layers: 1, num_heads: 4, hidden_size: 16, vocab_size: 40, max_batch_size: 256, paged_kv_cache: true, tokens_per_block: 4, multi_query_mode: false });
+    expect(raw.plugin_config).toMatchObject({ gpt_attention_plugin: 'float32', remove_input_padding: true, paged_kv_cache: true, in_flight_batching: true, nccl_plugin: 'float32' });
+    expect(readEngineConfig(dir).build.worldSize).toBe(2);
+    // rank 1 holds the second half of the query heads
+    const [r0, r1] = [0, 1].map((k) => readEngineFile(join(dir, `gpt_float32_tp2_rank${k}.engine`)).tensors);
+    expect(r0!.get('layers.0.q.weight')!.shape).toEqual([16, 8]);
+    expect(bitEqual(r0!.get('wte')!, r1!.get('wte')!)).toBe(true);
+    await expect(Engine.load(dir)).rejects.toThrow(/tensor_parallel: expected 1 \(this runtime runs one rank per engine today\), got 2/);
+    const one = join(work, 'tp1');
+    buildEngine({ flags: { vocab_size: 40, n_layer: 1, n_embd: 16, n_head: 4, n_positions: 32, max_input_len: 8, max_output_len: 8, dtype: 'float32' }, outputDir: one });
+    rmSync(join(one, 'gpt_float32_tp1_rank0.engine'));
+    await expect(Engine.load(one)).rejects.toThrow(/gpt_float32_tp1_rank0\.engine: expected an engine file, got no such file/);
+    await expect(Engine.load(join(work, 'nothing'))).rejects.toThrow(/config\.json: expected an engine directory \(config\.json \+ \*\.engine\), got no config\.json/);
+  });
+});
