@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bitEqual, fromValues } from '@trtllm/ref-math';
+import { bitEqual, fromValues, type Tensor } from '@trtllm/ref-math';
 import { buildEngine } from './builder/build.js';
 import { readEngineConfig, readEngineFile, writeEngineFile } from './engine-dir.js';
 import { Engine } from './runtime/engine.js';
@@ -14,7 +14,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('engine files', () => {
   it('round-trip tensors of every dtype, each 256-byte aligned', () => {
-    const t = new Map([
+    const t = new Map<string, Tensor>([
       ['a', fromValues('f16', [3, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])],
       ['b', fromValues('f32', [7], [0.1, -2, 3e-8, 4, 5, 6, 7])],
       ['c', fromValues('bf16', [1], [1.5])],
