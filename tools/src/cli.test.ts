@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FtCheckpoint } from '@trtllm/loader';
+import { Engine } from '@trtllm/engine';
+import { FtCheckpoint, readNpy } from '@trtllm/loader';
+import { nll } from './perplexity.js';
 import { main } from './cli.js';
 
 function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
@@ -71,5 +73,63 @@ describe('trtllm convert', () => {
     expect(c.err()).toMatch(/need a calibration run/);
     expect(await main(['convert', '-i', join(work, 'nowhere'), '-o', join(work, 'o')], c.io)).toBe(1);
     expect(c.err()).toMatch(/trtllm convert: .*nowhere\/config\.json: expected a readable JSON config/);
+  });
+});
+
+describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'trtllm-cli-e2e-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const engine = join(work, 'engine');
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+  it('build: random GPT-2-vocab engine with the seed flags; refusals exit 2 naming the flag', async () => {
+    const c = capture();
+    const code = await main(['build', '--vocab_size', '50257', '--n_layer', '1', '--n_embd', '32', '--n_head', '2', '--n_positions', '128', '--dtype', 'float32', '--max_batch_size', '4', '--max_input_len', '96', '--max_output_len', '24', '--use_gpt_attention_plugin', '--paged_kv_cache', '--remove_input_padding', '--tokens_per_block', '8', '--output_dir', engine], c.io);
+    expect(c.err()).toMatch(/^writing engines \[#{30}\] 100% rank 1\/1/);
+    expect(code).toBe(0);
+    expect(c.out()).toMatch(/built .*engine: 1 layers, n_embd 32, n_head 2, vocab 50257, f32, tp 1, paged KV cache/);
+    const bad = capture();
+    expect(await main(['build', '--paged_kv_cache', '--output_dir', join(work, 'x')], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/trtllm build: --paged_kv_cache: expected the GPT attention plugin/);
+  });
+
+  it('run: text and token inputs; --output_csv / --output_npy hold the ids; the same tokens as the library', async () => {
+    const c = capture();
+    writeFileSync(join(work, 'in.csv'), '15496,995\n464,3290,373\n');
+    expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--input_tokens', join(work, 'in.csv'), '--max_output_len', '5', '--output_csv', join(work, 'out.csv'), '--output_npy', join(work, 'out.npy')], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^Input \[Text 0\]: "Hello world"\nOutput \[Text 0 Beam 0\]: ".*"\nInput \[Text 1\]: "The dog was"/);
+    const rows = readFileSync(join(work, 'out.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+    const lib = await (await Engine.load(engine, { tokenizer: 'gpt2' })).generate([{ tokens: [15496, 995], maxNewTokens: 5 }]);
+    expect(rows[0]).toEqual([...lib[0]!.tokens]);
+    const npy = readNpy(join(work, 'out.npy'));
+    expect(npy.shape).toEqual([2, 1, 8]);
+    expect(Array.from(npy.data.subarray(0, 2 + rows[0]!.length))).toEqual([15496, 995, ...rows[0]!]);
+  });
+
+  it('summarize: the bundled articles, ROUGE lines as summarize.py prints them, --output_json, --check_accuracy', async () => {
+    const c = capture();
+    const code = await main(['summarize', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', join(repo, 'examples/summarize'), '--batch_size', '2', '--max_ite', '2', '--output_len', '8', '--output_json', join(work, 's.json'), '--check_accuracy', '--tensorrt_llm_rouge1_threshold', '99'], c.io);
+    expect(c.out()).toMatch(/TensorRT-LLM beam 0 result\n  rouge1 : \d+\.\d{4}\n  rouge2 : \d+\.\d{4}\n  rougeL : \d+\.\d{4}\n  rougeLsum : \d+\.\d{4}\n/);
+    expect(code).toBe(1);
+    expect(c.err()).toMatch(/ROUGE-1 .* is not above --tensorrt_llm_rouge1_threshold 99/);
+    const j = JSON.parse(readFileSync(join(work, 's.json'), 'utf8')) as { rows: { promptTokens: number; tokens: number[] }[] };
+    expect(j.rows.length).toBe(4);
+    expect(j.rows.every((r) => r.promptTokens === 96 && r.tokens.length <= 8)).toBe(true); // the last 96 (max_input_len) prompt tokens
+  });
+
+  it('perplexity: windowed NLL equals a direct computation from the engine logits', async () => {
+    const text = join(work, 'val.txt');
+    writeFileSync(text, 'The council voted to build a park.\n<|doc|>\nA storm swept the coast, and the ferry was cancelled for the whole day. Crews worked all night.\n');
+    const c = capture();
+    expect(await main(['perplexity', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', text, '--window', '16'], c.io)).toBe(0);
+    const m = /(\d+) tokens, (\d+) windows of 16: perplexity ([\d.]+)/.exec(c.out())!;
+    const e = await Engine.load(engine, { tokenizer: 'gpt2' });
+    const tok = e.tokenizer!;
+    const ids = ['The council voted to build a park.', 'A storm swept the coast, and the ferry was cancelled for the whole day. Crews worked all night.\n'].flatMap((d) => [...tok.encode(d), 50256]);
+    expect(Number(m[1])).toBe(ids.length);
+    let total = 0;
+    const windows = Number(m[2]);
+    for (let w = 0; w < windows; w++) total += nll(e.logits(ids.slice(w * 16, w * 16 + 16)), 50257, ids.slice(w * 16 + 1, w * 16 + 17));
+    expect(Number(m[3])).toBeCloseTo(Math.exp(total / (16 * windows)), 3);
   });
 });

@@ -3,7 +3,11 @@
  * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
  */
 import { UsageError, type CliIO } from './io.js';
+import { build } from './build.js';
 import { convert } from './convert.js';
+import { perplexity } from './perplexity.js';
+import { run } from './run.js';
+import { summarize } from './summarize.js';
 import { selftest } from './selftest.js';
 
 export { type CliIO, UsageError } from './io.js';
@@ -13,6 +17,10 @@ type Command = (argv: readonly string[], io: CliIO) => number | Promise<number>;
 const COMMANDS: Record<string, { readonly run: Command; readonly summary: string }> = {
   selftest: { run: selftest, summary: "run the oracle's golden checks and print its conformance table (no GPU needed)" },
   convert: { run: convert, summary: 'HF checkpoint (safetensors / .bin; GPT-2, SantaCoder, StarCoder) → FT checkpoint with TP splits' },
+  build: { run: build, summary: 'FT checkpoint or random weights → engine directory (the seed build.py flags)' },
+  run: { run, summary: 'generate from an engine for text or token ids (ref or cuda backend)' },
+  summarize: { run: summarize, summary: 'cnn_dailymail-style summarization with ROUGE-1/2/L/Lsum as summarize.py reports it' },
+  perplexity: { run: perplexity, summary: 'windowed validation perplexity of an engine on a text file' },
 };
 
 export const HELP = `Usage: trtllm <command> [flags]

@@ -17,3 +17,4 @@ export { Gpt2Tokenizer, type PreTokenizer } from './tokenizer.js';
 export { parsePyJson, pyRepr, pyStr, pyFloatRepr, formatIni, parseIni, PyDict, PyFloat, type PyValue } from './ini.js';
 export { FtCheckpoint, FT_STORAGE, ftLayout, ftShards, ftFiles, writeFtTensor, type FtStorageType, type FtSplit, type FtTensor } from './ft.js';
 export { convertHfToFt, runConvertJob, type ConvertOptions, type ConvertProgress, type ConvertResult, type ConvertJob } from './convert.js';
+export { readNpy, writeNpy, type NpyArray } from './npy.js';

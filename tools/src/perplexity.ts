@@ -1,0 +1,81 @@
+/**
+ * `trtllm perplexity` — validation perplexity of an engine on a text file, windowed as the sotu
+ * reference (../shared/models/sotu-gpt2-16m/train_recipe.py): documents split on `<|doc|>` lines,
+ * each tokenized alone and followed by <|endoftext|>; non-overlapping windows of `--window` tokens
+ * (for s = 0, W, 2W, … while s < N − W − 1: inputs ids[s, s+W), targets ids[s+1, s+W]); ppl =
+ * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Engine, EngineError, type BackendName } from '@trtllm/engine';
+import { LoaderError } from '@trtllm/loader';
+import { UsageError, type CliIO } from './io.js';
+import { progressBar } from './progress.js';
+import { defaultBackend } from './run.js';
+
+export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --dataset_path TEXT [--window N] [--backend ref|cuda] [--tokenizer DIR|gpt2]
+
+  --window N       tokens per window (default 1024, at most the engine's max_input_len + max_output_len)
+  --max_windows N  stop after N windows (default all)
+`;
+
+/** Negative log-likelihood of `targets` under fp32 logits [T, V] (float64 log-softmax). */
+export function nll(logits: Float32Array, v: number, targets: readonly number[]): number {
+  let total = 0;
+  targets.forEach((y, t) => {
+    const row = logits.subarray(t * v, (t + 1) * v);
+    let max = -Infinity;
+    for (let i = 0; i < v; i++) if (row[i]! > max) max = row[i]!;
+    let sum = 0;
+    for (let i = 0; i < v; i++) sum += Math.exp(row[i]! - max);
+    total += max + Math.log(sum) - row[y]!;
+  });
+  return total;
+}
+
+export async function perplexity(argv: readonly string[], io: CliIO): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${PERPLEXITY_HELP}`);
+  }
+  if (values.help) {
+    io.out(PERPLEXITY_HELP);
+    return 0;
+  }
+  if (!values.dataset_path) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
+  const backend = (values.backend ?? (await defaultBackend())) as BackendName;
+  try {
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, tokenizer: values.tokenizer ?? 'gpt2' });
+    const tok = engine.tokenizer!;
+    const w = Number(values.window ?? 1024);
+    const limit = engine.config.maxInputLen + engine.config.maxOutputLen;
+    if (!Number.isInteger(w) || w < 2 || w > limit) throw new UsageError(`--window must be an integer in [2, ${limit}] (max_input_len + max_output_len), got '${String(values.window)}'`);
+    const eos = tok.encode('<|endoftext|>');
+    const docs = readFileSync(values.dataset_path, 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
+    const ids = docs.flatMap((d) => [...tok.encode(d), ...eos]);
+    const starts: number[] = [];
+    for (let s = 0; s < ids.length - w - 1; s += w) starts.push(s);
+    const maxWindows = values.max_windows === undefined ? starts.length : Math.min(starts.length, Number(values.max_windows));
+    const bar = progressBar(io, 'perplexity');
+    let total = 0;
+    let count = 0;
+    const started = performance.now();
+    for (const s of starts.slice(0, maxWindows)) {
+      total += nll(engine.logits(ids.slice(s, s + w)), engine.model.vocabSize, ids.slice(s + 1, s + w + 1));
+      count += w;
+      bar.update(count / w, maxWindows, `${count} tokens`);
+    }
+    bar.end();
+    io.out(`${values.dataset_path}: ${docs.length} documents, ${ids.length} tokens, ${maxWindows} windows of ${w}: perplexity ${Math.exp(total / count).toFixed(4)} (mean NLL ${(total / count).toFixed(6)}) on the ${backend} backend, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    engine.dispose();
+    return 0;
+  } catch (e) {
+    if (e instanceof EngineError || e instanceof LoaderError) {
+      io.err(`trtllm perplexity: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

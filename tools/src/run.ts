@@ -1,0 +1,132 @@
+/**
+ * `trtllm run` — the seed's examples/gpt/run.py: generate from an engine directory for text
+ * (`--input_text`, several allowed) or token ids (`--input_tokens` .csv: one comma-separated row per
+ * input; or .npy [B, T] padded with the end id), print the input and each output, and optionally
+ * save the output ids (`--output_csv`, `--output_npy` [B, beams, T] = input + output, padded with the
+ * end id, as the seed writes them).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Engine, EngineError, type BackendName, type GenerateRequest } from '@trtllm/engine';
+import { LoaderError, readNpy, writeNpy } from '@trtllm/loader';
+import { UsageError, type CliIO } from './io.js';
+
+export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...| --input_tokens FILE] [flags]
+
+  --engine_dir DIR        output of trtllm build (gpt_outputs)
+  --input_text T          prompt text (repeat for a batch; default "Born in north-east France, Soyer trained as a")
+  --input_tokens FILE     .csv (one comma-separated row of ids per input) or .npy [B, T] (padded with the end id)
+  --max_output_len N      new tokens per input (default the engine's max_output_len)
+  --tokenizer DIR|gpt2    tokenizer when the engine dir has none (default gpt2, for a 50257-token vocab)
+  --end_id N              stop id (default the tokenizer's <|endoftext|>, else 50256 as the seed)
+  --num_beams N           1 (beam search is not implemented yet: other values are refused)
+  --top_k N --top_p F --temperature F --repetition_penalty F --random_seed N
+                          sampling (default greedy)
+  --output_csv FILE       write output ids, one row per input
+  --output_npy FILE       write [B, beams, T] int32 ids (input + output, padded with the end id)
+  --backend ref|cuda      kernels (default cuda when a GPU is usable, else ref)
+`;
+
+export async function defaultBackend(): Promise<BackendName> {
+  try {
+    const k = await import('@trtllm/cuda-kernels');
+    return k.isAvailable().ok ? 'cuda' : 'ref';
+  } catch {
+    return 'ref';
+  }
+}
+
+function readTokens(file: string, endId: number): number[][] {
+  if (file.endsWith('.npy')) {
+    const a = readNpy(file);
+    if (a.shape.length !== 2) throw new UsageError(`--input_tokens ${file}: expected a [B, T] array, got shape (${a.shape.join(', ')})`);
+    const [b, t] = a.shape as [number, number];
+    return Array.from({ length: b }, (_, i) => {
+      const row = Array.from(a.data.subarray(i * t, (i + 1) * t));
+      const end = row.indexOf(endId);
+      return end < 0 ? row : row.slice(0, end);
+    });
+  }
+  return readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim().length > 0)
+    .map((l, n) =>
+      l.split(',').map((x) => {
+        const v = Number(x.trim());
+        if (!Number.isInteger(v) || v < 0) throw new UsageError(`--input_tokens ${file}: line ${n + 1}: '${x}' is not a token id`);
+        return v;
+      }),
+    );
+}
+
+export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
+        tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
+        top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
+        output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${RUN_HELP}`);
+  }
+  if (values.help) {
+    io.out(RUN_HELP);
+    return 0;
+  }
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${v}'`);
+    return n;
+  };
+  if ((num('num_beams', values.num_beams) ?? 1) !== 1) throw new UsageError('--num_beams: beam search is not implemented yet (only 1)');
+  const backend = (values.backend ?? (await defaultBackend())) as BackendName;
+  if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
+  try {
+    const tok = values.tokenizer ?? values.tokenizer_dir;
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }) });
+    const eos = engine.tokenizer?.encode('<|endoftext|>');
+    const endId = num('end_id', values.end_id) ?? (eos?.length === 1 ? eos[0]! : 50256);
+    const sampling = {
+      ...(values.top_k !== undefined ? { topK: num('top_k', values.top_k)! } : {}),
+      ...(values.top_p !== undefined ? { topP: num('top_p', values.top_p)! } : {}),
+      ...(values.temperature !== undefined ? { temperature: num('temperature', values.temperature)! } : {}),
+      ...(values.repetition_penalty !== undefined ? { repetitionPenalty: num('repetition_penalty', values.repetition_penalty)! } : {}),
+      seed: num('random_seed', values.random_seed) ?? 0,
+    };
+    const maxNew = num('max_output_len', values.max_output_len) ?? engine.config.maxOutputLen;
+    const inputs: GenerateRequest[] = values.input_tokens
+      ? readTokens(values.input_tokens, endId).map((tokens) => ({ tokens }))
+      : (values.input_text ?? ['Born in north-east France, Soyer trained as a']).map((prompt) => ({ prompt }));
+    const results = await engine.generate(inputs.map((r) => ({ ...r, ...sampling, maxNewTokens: Math.min(maxNew, engine.config.maxOutputLen), endId: endId < engine.model.vocabSize ? endId : null })));
+    results.forEach((r, i) => {
+      const input = engine.tokenizer ? engine.tokenizer.decode(r.promptTokens) : r.promptTokens.join(', ');
+      io.out(`Input [Text ${i}]: "${input}"\n`);
+      io.out(`Output [Text ${i} Beam 0]: "${r.text ?? r.tokens.join(', ')}"\n`);
+    });
+    if (values.output_csv) writeFileSync(values.output_csv, results.map((r) => r.tokens.join(',')).join('\n') + '\n');
+    if (values.output_npy) {
+      const width = Math.max(...results.map((r) => r.promptTokens.length + r.tokens.length));
+      const ids = results.flatMap((r) => {
+        const row = [...r.promptTokens, ...r.tokens];
+        return [...row, ...new Array<number>(width - row.length).fill(endId)];
+      });
+      writeNpy(values.output_npy, '<i4', [results.length, 1, width], ids);
+    }
+    io.err(`${results.reduce((s, r) => s + r.tokens.length, 0)} tokens in ${engine.steps} steps on the ${backend} backend\n`);
+    engine.dispose();
+    return 0;
+  } catch (e) {
+    if (e instanceof EngineError || e instanceof LoaderError) {
+      io.err(`trtllm run: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `trtllm summarize` — the seed's examples/gpt/summarize.py on cnn_dailymail (DESIGN.md §7): for each
+ * article, prompt = (article + ' TL;DR: ').strip() with " n't" → "n't", keep its last 923 tokens (or
+ * the engine's max_input_len if smaller), greedy decode `--output_len` tokens (stop at <|endoftext|>),
+ * and score the output against the highlights with ROUGE-1/2/L/Lsum as rouge_score computes it,
+ * reported as the bootstrap mid F-measure × 100 with numpy's generator seeded 0 — the numbers
+ * summarize.py prints. Reads the dataset as JSON lines ({article, highlights}, a file or a directory
+ * holding *.jsonl).
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { bootstrapAggregate, Engine, EngineError, ROUGE_TYPES, rougeScores, type BackendName, type RougeScores } from '@trtllm/engine';
+import { LoaderError } from '@trtllm/loader';
+import { UsageError, type CliIO } from './io.js';
+import { progressBar } from './progress.js';
+import { defaultBackend } from './run.js';
+
+export const SUMMARIZE_HELP = `Usage: trtllm summarize --engine_dir DIR --dataset_path PATH [flags]
+
+  --engine_dir DIR                      output of trtllm build
+  --dataset_path PATH                   JSON lines with "article" and "highlights" (a file, or a directory of *.jsonl)
+  --batch_size N (1) --max_ite N (20)   articles per iteration, iterations
+  --output_len N (100)                  new tokens per summary
+  --num_beams N (1)                     beam search is not implemented yet: other values are refused
+  --check_accuracy                      exit 1 unless ROUGE-1 > --tensorrt_llm_rouge1_threshold (15)
+  --tokenizer DIR|gpt2                  when the engine dir has no tokenizer (default gpt2)
+  --output_json FILE                    write every prompt length, output, and score
+  --backend ref|cuda                    default cuda when a GPU is usable, else ref
+`;
+
+export interface Article {
+  readonly article: string;
+  readonly highlights: string;
+}
+
+export function readArticles(path: string): Article[] {
+  if (!existsSync(path)) throw new UsageError(`--dataset_path ${path}: no such file or directory`);
+  const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(path, f)) : [path];
+  if (files.length === 0) throw new UsageError(`--dataset_path ${path}: no *.jsonl file (the hub's parquet/arrow layout is not read: export it as JSON lines)`);
+  return files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim().length > 0)
+      .map((l, n) => {
+        const j = JSON.parse(l) as Partial<Article>;
+        if (typeof j.article !== 'string' || typeof j.highlights !== 'string') throw new UsageError(`${f}: line ${n + 1}: expected "article" and "highlights" strings`);
+        return { article: j.article, highlights: j.highlights };
+      }),
+  );
+}
+
+/** The seed's prompt text. */
+export function summarizePrompt(article: string): string {
+  return `${article} TL;DR: `.trim().replaceAll(" n't", "n't");
+}
+
+export async function summarize(argv: readonly string[], io: CliIO): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, batch_size: { type: 'string' }, max_ite: { type: 'string' }, output_len: { type: 'string' },
+        num_beams: { type: 'string' }, check_accuracy: { type: 'boolean' }, tensorrt_llm_rouge1_threshold: { type: 'string' }, tokenizer: { type: 'string' },
+        output_json: { type: 'string' }, backend: { type: 'string' }, test_trt_llm: { type: 'boolean' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${SUMMARIZE_HELP}`);
+  }
+  if (values.help) {
+    io.out(SUMMARIZE_HELP);
+    return 0;
+  }
+  const int = (flag: string, v: string | undefined, fallback: number): number => {
+    const n = v === undefined ? fallback : Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${String(v)}'`);
+    return n;
+  };
+  if (int('num_beams', values.num_beams, 1) !== 1) throw new UsageError('--num_beams: beam search is not implemented yet (only 1)');
+  if (!values.dataset_path) throw new UsageError(`--dataset_path is required\n\n${SUMMARIZE_HELP}`);
+  const batchSize = int('batch_size', values.batch_size, 1);
+  const maxIte = int('max_ite', values.max_ite, 20);
+  const outputLen = int('output_len', values.output_len, 100);
+  const threshold = Number(values.tensorrt_llm_rouge1_threshold ?? 15);
+  const backend = (values.backend ?? (await defaultBackend())) as BackendName;
+  const articles = readArticles(values.dataset_path).slice(0, batchSize * maxIte);
+  try {
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, tokenizer: values.tokenizer ?? 'gpt2' });
+    const tok = engine.tokenizer!;
+    const keep = Math.min(923, engine.config.maxInputLen);
+    if (keep < 923) io.err(`note: keeping the last ${keep} prompt tokens (the engine's max_input_len), not 923\n`);
+    const outLen = Math.min(outputLen, engine.config.maxOutputLen);
+    if (outLen < outputLen) io.err(`note: --output_len ${outputLen} > the engine's max_output_len: generating ${outLen}\n`);
+    const started = performance.now();
+    const bar = progressBar(io, 'summarizing');
+    const rows: { promptTokens: number; output: string; tokens: readonly number[]; scores: RougeScores }[] = [];
+    for (let i = 0; i < articles.length; i += batchSize) {
+      const batch = articles.slice(i, i + batchSize);
+      const results = await engine.generate(batch.map((a) => ({ tokens: tok.encode(summarizePrompt(a.article)).slice(-keep), maxNewTokens: outLen })));
+      results.forEach((r, k) => rows.push({ promptTokens: r.promptTokens.length, output: r.text ?? '', tokens: r.tokens, scores: rougeScores(batch[k]!.highlights, r.text ?? '') }));
+      bar.update(rows.length, articles.length, `${rows.length}/${articles.length} articles`);
+    }
+    bar.end();
+    const seconds = (performance.now() - started) / 1000;
+    const agg = bootstrapAggregate(rows.map((r) => r.scores));
+    io.out(`TensorRT-LLM (total latency: ${seconds.toFixed(3)} sec) — ${rows.length} articles on the ${backend} backend\n`);
+    io.out('TensorRT-LLM beam 0 result\n');
+    for (const k of ROUGE_TYPES) io.out(`  ${k} : ${(agg[k].mid.fmeasure * 100).toFixed(4)}\n`);
+    if (values.output_json) writeFileSync(values.output_json, JSON.stringify({ backend, seconds, rouge: agg, rows }, null, 1));
+    engine.dispose();
+    if (values.check_accuracy && !(agg.rouge1.mid.fmeasure * 100 > threshold)) {
+      io.err(`trtllm summarize: ROUGE-1 ${(agg.rouge1.mid.fmeasure * 100).toFixed(4)} is not above --tensorrt_llm_rouge1_threshold ${threshold}\n`);
+      return 1;
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof EngineError || e instanceof LoaderError) {
+      io.err(`trtllm summarize: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
