@@ -169,7 +169,8 @@ export class Engine {
 
   /** fp32 logits [T, V] of every position of `tokens` (a context step on a free slot; for perplexity). */
   logits(tokens: readonly number[]): Float32Array {
-    if (this.#pumping) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
+    // steps are synchronous, so between them the cache is free to use once no request holds a slot
+    if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
     if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
       throw new EngineError('request', { what: 'logits: tokens', expected: `1 … ${this.config.maxInputLen + this.config.maxOutputLen} tokens`, got: `${tokens.length}` });
     }
