@@ -84,7 +84,7 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
 
   it('build: random GPT-2-vocab engine with the seed flags; refusals exit 2 naming the flag', async () => {
     const c = capture();
-    const code = await main(['build', '--vocab_size', '50257', '--n_layer', '1', '--n_embd', '32', '--n_head', '2', '--n_positions', '128', '--dtype', 'float32', '--max_batch_size', '4', '--max_input_len', '96', '--max_output_len', '24', '--use_gpt_attention_plugin', '--paged_kv_cache', '--remove_input_padding', '--tokens_per_block', '8', '--output_dir', engine], c.io);
+    const code = await main(['build', '--vocab_size', '50257', '--n_layer', '1', '--n_embd', '32', '--n_head', '2', '--n_positions', '128', '--dtype', 'float32', '--max_batch_size', '4', '--max_input_len', '96', '--max_output_len', '24', '--max_beam_width', '2', '--use_gpt_attention_plugin', '--paged_kv_cache', '--remove_input_padding', '--tokens_per_block', '8', '--output_dir', engine], c.io);
     expect(c.err()).toMatch(/^writing engines \[#{30}\] 100% rank 1\/1/);
     expect(code).toBe(0);
     expect(c.out()).toMatch(/built .*engine: 1 layers, n_embd 32, n_head 2, vocab 50257, f32, tp 1, paged KV cache/);
@@ -106,15 +106,22 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(Array.from(npy.data.subarray(0, 2 + rows[0]!.length))).toEqual([15496, 995, ...rows[0]!]);
   });
 
+  it('run --num_beams 2 prints both beams, best first; the npy holds [B, beams, T]', async () => {
+    const c = capture();
+    expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--input_text', 'Hello world', '--max_output_len', '4', '--num_beams', '2', '--output_npy', join(work, 'beams.npy')], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^Input \[Text 0\]: "Hello world"\nOutput \[Text 0 Beam 0\]: ".*"\nOutput \[Text 0 Beam 1\]: ".*"\n$/);
+    expect(readNpy(join(work, 'beams.npy')).shape).toEqual([1, 2, 6]);
+  });
+
   it('summarize: the bundled articles, ROUGE lines as summarize.py prints them, --output_json, --check_accuracy', async () => {
     const c = capture();
     const code = await main(['summarize', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', join(repo, 'examples/summarize'), '--batch_size', '2', '--max_ite', '2', '--output_len', '8', '--output_json', join(work, 's.json'), '--check_accuracy', '--tensorrt_llm_rouge1_threshold', '99'], c.io);
     expect(c.out()).toMatch(/TensorRT-LLM beam 0 result\n  rouge1 : \d+\.\d{4}\n  rouge2 : \d+\.\d{4}\n  rougeL : \d+\.\d{4}\n  rougeLsum : \d+\.\d{4}\n/);
     expect(code).toBe(1);
     expect(c.err()).toMatch(/ROUGE-1 .* is not above --tensorrt_llm_rouge1_threshold 99/);
-    const j = JSON.parse(readFileSync(join(work, 's.json'), 'utf8')) as { rows: { promptTokens: number; tokens: number[] }[] };
+    const j = JSON.parse(readFileSync(join(work, 's.json'), 'utf8')) as { rows: { promptTokens: number; tokens: number[][] }[] };
     expect(j.rows.length).toBe(4);
-    expect(j.rows.every((r) => r.promptTokens === 96 && r.tokens.length <= 8)).toBe(true); // the last 96 (max_input_len) prompt tokens
+    expect(j.rows.every((r) => r.promptTokens === 96 && r.tokens[0]!.length <= 8)).toBe(true); // the last 96 (max_input_len) prompt tokens
   });
 
   it('perplexity: windowed NLL equals a direct computation from the engine logits', async () => {

@@ -19,7 +19,7 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --max_output_len N      new tokens per input (default the engine's max_output_len)
   --tokenizer DIR|gpt2    tokenizer when the engine dir has none (default gpt2, for a 50257-token vocab)
   --end_id N              stop id (default the tokenizer's <|endoftext|>, else 50256 as the seed)
-  --num_beams N           1 (beam search is not implemented yet: other values are refused)
+  --num_beams N           beam search width (default 1; at most the engine's max_beam_width); every beam is printed
   --top_k N --top_p F --temperature F --repetition_penalty F --random_seed N
                           sampling (default greedy)
   --output_csv FILE       write output ids, one row per input
@@ -85,7 +85,8 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${v}'`);
     return n;
   };
-  if ((num('num_beams', values.num_beams) ?? 1) !== 1) throw new UsageError('--num_beams: beam search is not implemented yet (only 1)');
+  const numBeams = num('num_beams', values.num_beams) ?? 1;
+  if (!Number.isInteger(numBeams) || numBeams < 1) throw new UsageError(`--num_beams must be a positive integer, got '${String(values.num_beams)}'`);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   try {
@@ -93,7 +94,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }) });
     const eos = engine.tokenizer?.encode('<|endoftext|>');
     const endId = num('end_id', values.end_id) ?? (eos?.length === 1 ? eos[0]! : 50256);
-    const sampling = {
+    const sampling = numBeams > 1 ? { numBeams } : {
       ...(values.top_k !== undefined ? { topK: num('top_k', values.top_k)! } : {}),
       ...(values.top_p !== undefined ? { topP: num('top_p', values.top_p)! } : {}),
       ...(values.temperature !== undefined ? { temperature: num('temperature', values.temperature)! } : {}),
@@ -105,19 +106,24 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       ? readTokens(values.input_tokens, endId).map((tokens) => ({ tokens }))
       : (values.input_text ?? ['Born in north-east France, Soyer trained as a']).map((prompt) => ({ prompt }));
     const results = await engine.generate(inputs.map((r) => ({ ...r, ...sampling, maxNewTokens: Math.min(maxNew, engine.config.maxOutputLen), endId: endId < engine.model.vocabSize ? endId : null })));
+    const beamsOf = (r: (typeof results)[number]): readonly { readonly tokens: readonly number[]; readonly text?: string }[] => r.beams ?? [r];
     results.forEach((r, i) => {
       const input = engine.tokenizer ? engine.tokenizer.decode(r.promptTokens) : r.promptTokens.join(', ');
       io.out(`Input [Text ${i}]: "${input}"\n`);
-      io.out(`Output [Text ${i} Beam 0]: "${r.text ?? r.tokens.join(', ')}"\n`);
+      beamsOf(r).forEach((b, k) => io.out(`Output [Text ${i} Beam ${k}]: "${b.text ?? b.tokens.join(', ')}"\n`));
     });
-    if (values.output_csv) writeFileSync(values.output_csv, results.map((r) => r.tokens.join(',')).join('\n') + '\n');
+    if (values.output_csv) writeFileSync(values.output_csv, results.flatMap((r) => beamsOf(r).map((b) => b.tokens.join(','))).join('\n') + '\n');
     if (values.output_npy) {
-      const width = Math.max(...results.map((r) => r.promptTokens.length + r.tokens.length));
-      const ids = results.flatMap((r) => {
-        const row = [...r.promptTokens, ...r.tokens];
-        return [...row, ...new Array<number>(width - row.length).fill(endId)];
-      });
-      writeNpy(values.output_npy, '<i4', [results.length, 1, width], ids);
+      const rows = results.map((r) => beamsOf(r).map((b) => [...r.promptTokens, ...b.tokens]));
+      const beams = Math.max(...rows.map((x) => x.length));
+      const width = Math.max(...rows.flat().map((x) => x.length));
+      const ids = rows.flatMap((perBeam) =>
+        Array.from({ length: beams }, (_, k) => {
+          const row = perBeam[k] ?? [];
+          return [...row, ...new Array<number>(width - row.length).fill(endId)];
+        }).flat(),
+      );
+      writeNpy(values.output_npy, '<i4', [results.length, beams, width], ids);
     }
     io.err(`${results.reduce((s, r) => s + r.tokens.length, 0)} tokens in ${engine.steps} steps on the ${backend} backend\n`);
     engine.dispose();

@@ -22,7 +22,7 @@ export const SUMMARIZE_HELP = `Usage: trtllm summarize --engine_dir DIR --datase
   --dataset_path PATH                   JSON lines with "article" and "highlights" (a file, or a directory of *.jsonl)
   --batch_size N (1) --max_ite N (20)   articles per iteration, iterations
   --output_len N (100)                  new tokens per summary
-  --num_beams N (1)                     beam search is not implemented yet: other values are refused
+  --num_beams N (1)                     beam search; each beam scored on its own, as the seed does
   --check_accuracy                      exit 1 unless ROUGE-1 > --tensorrt_llm_rouge1_threshold (15)
   --tokenizer DIR|gpt2                  when the engine dir has no tokenizer (default gpt2)
   --output_json FILE                    write every prompt length, output, and score
@@ -79,7 +79,7 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${String(v)}'`);
     return n;
   };
-  if (int('num_beams', values.num_beams, 1) !== 1) throw new UsageError('--num_beams: beam search is not implemented yet (only 1)');
+  const numBeams = int('num_beams', values.num_beams, 1);
   if (!values.dataset_path) throw new UsageError(`--dataset_path is required\n\n${SUMMARIZE_HELP}`);
   const batchSize = int('batch_size', values.batch_size, 1);
   const maxIte = int('max_ite', values.max_ite, 20);
@@ -96,20 +96,26 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
     if (outLen < outputLen) io.err(`note: --output_len ${outputLen} > the engine's max_output_len: generating ${outLen}\n`);
     const started = performance.now();
     const bar = progressBar(io, 'summarizing');
-    const rows: { promptTokens: number; output: string; tokens: readonly number[]; scores: RougeScores }[] = [];
+    const rows: { promptTokens: number; outputs: string[]; tokens: (readonly number[])[]; scores: RougeScores[] }[] = [];
     for (let i = 0; i < articles.length; i += batchSize) {
       const batch = articles.slice(i, i + batchSize);
-      const results = await engine.generate(batch.map((a) => ({ tokens: tok.encode(summarizePrompt(a.article)).slice(-keep), maxNewTokens: outLen })));
-      results.forEach((r, k) => rows.push({ promptTokens: r.promptTokens.length, output: r.text ?? '', tokens: r.tokens, scores: rougeScores(batch[k]!.highlights, r.text ?? '') }));
+      const results = await engine.generate(batch.map((a) => ({ tokens: tok.encode(summarizePrompt(a.article)).slice(-keep), maxNewTokens: outLen, ...(numBeams > 1 ? { numBeams } : {}) })));
+      results.forEach((r, k) => {
+        const beams = r.beams ?? [r];
+        rows.push({ promptTokens: r.promptTokens.length, outputs: beams.map((b) => b.text ?? ''), tokens: beams.map((b) => b.tokens), scores: beams.map((b) => rougeScores(batch[k]!.highlights, b.text ?? '')) });
+      });
       bar.update(rows.length, articles.length, `${rows.length}/${articles.length} articles`);
     }
     bar.end();
     const seconds = (performance.now() - started) / 1000;
-    const agg = bootstrapAggregate(rows.map((r) => r.scores));
     io.out(`TensorRT-LLM (total latency: ${seconds.toFixed(3)} sec) — ${rows.length} articles on the ${backend} backend\n`);
-    io.out('TensorRT-LLM beam 0 result\n');
-    for (const k of ROUGE_TYPES) io.out(`  ${k} : ${(agg[k].mid.fmeasure * 100).toFixed(4)}\n`);
-    if (values.output_json) writeFileSync(values.output_json, JSON.stringify({ backend, seconds, rouge: agg, rows }, null, 1));
+    const perBeam = Array.from({ length: numBeams }, (_, b) => bootstrapAggregate(rows.map((r) => r.scores[b] ?? r.scores[0]!)));
+    perBeam.forEach((agg, b) => {
+      io.out(`TensorRT-LLM beam ${b} result\n`);
+      for (const k of ROUGE_TYPES) io.out(`  ${k} : ${(agg[k].mid.fmeasure * 100).toFixed(4)}\n`);
+    });
+    const agg = perBeam[0]!;
+    if (values.output_json) writeFileSync(values.output_json, JSON.stringify({ backend, seconds, rouge: perBeam, rows }, null, 1));
     engine.dispose();
     if (values.check_accuracy && !(agg.rouge1.mid.fmeasure * 100 > threshold)) {
       io.err(`trtllm summarize: ROUGE-1 ${(agg.rouge1.mid.fmeasure * 100).toFixed(4)} is not above --tensorrt_llm_rouge1_threshold ${threshold}\n`);

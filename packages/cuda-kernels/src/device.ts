@@ -91,6 +91,12 @@ export class DeviceTensor<D extends DType = DType> {
     return out;
   }
 
+  /** Copy another device tensor's bytes into this one (device to device; the same byte size). */
+  copyFrom(src: DeviceTensor, stream?: Stream): void {
+    expectAttr('DeviceTensor.copyFrom', 'src bytes', src.bytes === this.bytes, `${this.bytes} bytes`, src.bytes);
+    if (this.bytes > 0) native('copyFrom', () => addon().copy(this.ptr, src.ptr, this.bytes, 2, stream?.handle));
+  }
+
   /** A new device tensor with a copy of this one's bytes (device to device). */
   clone(stream?: Stream): DeviceTensor<D> {
     const c = DeviceTensor.empty(this.dtype, this.shape);

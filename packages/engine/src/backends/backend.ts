@@ -31,6 +31,11 @@ export interface Backend<T> {
   createKvCache(spec: KvCacheSpec): void;
   /** Point a slot's block-table row at these blocks (paged). */
   assignBlocks(slot: number, blocks: readonly number[]): void;
+  /**
+   * Copy the KV cache of one sequence into another (beam search forks): paged, block by block
+   * (`pairs` of [source block, destination block]); contiguous, the whole slot row.
+   */
+  copyKv(o: { readonly srcSlot: number; readonly dstSlot: number; readonly blockPairs: readonly (readonly [number, number])[] }): void;
   /** Free everything the backend holds. */
   dispose(): void;
 }

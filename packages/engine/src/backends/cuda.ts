@@ -94,6 +94,14 @@ export class CudaBackend implements Backend<T> {
     assignBlocks(this.#hostCache, slot, blocks);
     this.#tableDirty = true;
   }
+  copyKv(o: { srcSlot: number; dstSlot: number; blockPairs: readonly (readonly [number, number])[] }): void {
+    const kv = this.#kv();
+    for (const pool of kv.pools) {
+      const rows = kv.spec.layout.kind === 'paged' ? o.blockPairs : [[o.srcSlot, o.dstSlot] as const];
+      const per = pool.shape.slice(1).reduce((a, b) => a * b, 1);
+      for (const [src, dst] of rows) pool.view(dst * per, [per]).copyFrom(pool.view(src * per, [per]));
+    }
+  }
   dispose(): void {
     if (this.#cache) {
       for (const p of this.#cache.pools) p.free();

@@ -70,6 +70,14 @@ export class RefBackend implements Backend<T> {
   assignBlocks(slot: number, blocks: readonly number[]): void {
     assignBlocks(this.#kv(), slot, blocks);
   }
+  copyKv(o: { srcSlot: number; dstSlot: number; blockPairs: readonly (readonly [number, number])[] }): void {
+    const kv = this.#kv();
+    for (const pool of kv.pools) {
+      const rows = kv.spec.layout.kind === 'paged' ? o.blockPairs : [[o.srcSlot, o.dstSlot] as const];
+      const per = pool.data.length / pool.shape[0]!;
+      for (const [src, dst] of rows) pool.data.copyWithin(dst * per, src * per, (src + 1) * per);
+    }
+  }
   dispose(): void {
     this.#cache = undefined;
   }

@@ -57,6 +57,18 @@ export class BlockPool {
     return { slot, blocks };
   }
 
+  /** `n` slots with blocks for `tokens` positions each (a beam group), all or none. */
+  acquireGroup(n: number, tokens: number): { slot: number; blocks: number[] }[] | undefined {
+    const per = this.blocksFor(tokens);
+    if (this.#freeSlots.length < n || per * n > this.#free.length || per > this.maxBlocksPerSeq) return undefined;
+    return Array.from({ length: n }, () => this.acquire(tokens)!);
+  }
+
+  /** Whether `n` sequences of `tokens` positions could ever fit together. */
+  fitsEverGroup(n: number, tokens: number): boolean {
+    return n <= this.numSlots && this.blocksFor(tokens) * n <= this.numBlocks && this.blocksFor(tokens) <= this.maxBlocksPerSeq;
+  }
+
   release(slot: number): void {
     const blocks = this.#held.get(slot);
     if (!blocks) return;

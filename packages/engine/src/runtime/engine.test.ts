@@ -111,3 +111,76 @@ describe('in-flight batching', () => {
     await expect(engine.generate(['text'])).rejects.toThrow(/request 0\.prompt: expected token ids \(this engine has no tokenizer\)/);
   });
 });
+
+describe('beam search', () => {
+  /** An independent beam search on the oracle: every candidate's logits from a fresh full forward (no KV cache reuse). */
+  function oracleBeams(model: Parameters<typeof gptForward>[0], prompt: number[], k: number, maxNew: number, endId: number | undefined, lengthPenalty = 1): { tokens: number[]; score: number }[] {
+    const v = model.config.vocabSize;
+    const lastLogProbs = (tokens: number[]): Float64Array => {
+      const l = toF32(gptForward(model, createGptKvCache(model.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens }], { logits: 'last' })).subarray(0, v);
+      const max = Math.max(...l);
+      const lse = max + Math.log(l.reduce((a, x) => a + Math.exp(x - max), 0));
+      return Float64Array.from(l, (x) => x - lse);
+    };
+    let beams = [{ tokens: [] as number[], lp: 0 }];
+    const done: { tokens: number[]; score: number }[] = [];
+    const norm = (lp: number, n: number): number => lp / n ** lengthPenalty;
+    for (let step = 0; step < maxNew; step++) {
+      const cands: { score: number; beam: number; token: number }[] = [];
+      beams.forEach((b, bi) => {
+        const lp = lastLogProbs([...prompt, ...b.tokens]);
+        const order = Array.from(lp.keys()).sort((x, y) => lp[y]! - lp[x]! || x - y).slice(0, 2 * k);
+        for (const t of order) cands.push({ score: b.lp + lp[t]!, beam: bi, token: t });
+      });
+      cands.sort((a, b) => b.score - a.score || a.beam - b.beam || a.token - b.token);
+      const next: typeof beams = [];
+      for (const [rank, c] of cands.entries()) {
+        const tokens = [...beams[c.beam]!.tokens, c.token];
+        if (c.token === endId) {
+          if (rank < k) done.push({ tokens, score: norm(c.score, tokens.length) });
+          continue;
+        }
+        next.push({ tokens, lp: c.score });
+        if (next.length === k) break;
+      }
+      beams = next;
+      if (step + 1 === maxNew) for (const b of beams) done.push({ tokens: b.tokens, score: norm(b.lp, b.tokens.length) });
+      else if (done.length >= k) {
+        const worst = [...done].sort((a, b) => b.score - a.score)[k - 1]!.score;
+        if (worst >= Math.max(...beams.map((b) => norm(b.lp, b.tokens.length)))) break;
+      }
+    }
+    return done.sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  for (const [name, flags] of [
+    ['fp32, contiguous KV', { ...SMALL, dtype: 'float32', max_beam_width: 4 }],
+    ['fp16, paged KV (tokens_per_block 4), in-flight batching', { ...SMALL, dtype: 'float16', max_beam_width: 4, use_inflight_batching: true, tokens_per_block: 4 }],
+  ] as const) {
+    it(`${name}: 3 and 4 beams equal an independent oracle beam search (scores too); 1 beam is greedy`, async () => {
+      const dir = join(work, `beam-${name.replace(/\W+/g, '-')}`);
+      const built = buildEngine({ flags, outputDir: dir });
+      const engine = await Engine.load(dir);
+      const model = { config: built.config.model, weights: randomGptWeights(built.config.model, 7) };
+      const greedy = await engine.generate([{ tokens: PROMPTS[1]!, maxNewTokens: 8, endId: null }]);
+      expect((await engine.generate([{ tokens: PROMPTS[1]!, maxNewTokens: 8, endId: null, numBeams: 1 }]))[0]!.tokens).toEqual(greedy[0]!.tokens);
+      // a frequent token as the end id makes hypotheses finish early, exercising that path too
+      const endId = greedy[0]!.tokens[3]!;
+      const [three, four, plain] = await engine.generate([
+        { tokens: PROMPTS[0]!, maxNewTokens: 10, numBeams: 3, endId },
+        { tokens: PROMPTS[1]!, maxNewTokens: 7, numBeams: 4, endId: null, lengthPenalty: 0.6 },
+        { tokens: PROMPTS[2]!, maxNewTokens: 5, endId: null },
+      ]);
+      const want3 = oracleBeams(model, PROMPTS[0]!, 3, 10, endId);
+      const want4 = oracleBeams(model, PROMPTS[1]!, 4, 7, undefined, 0.6);
+      expect(three!.beams!.map((b) => b.tokens)).toEqual(want3.map((b) => b.tokens));
+      expect(three!.beams!.map((b) => b.score)).toEqual(want3.map((b) => b.score));
+      expect(four!.beams!.map((b) => [b.tokens, b.score])).toEqual(want4.map((b) => [b.tokens, b.score]));
+      expect(four!.tokens).toEqual(want4[0]!.tokens);
+      expect(plain!.tokens).toEqual(greedyGenerate(model, [PROMPTS[2]!], { maxNewTokens: 5 })[0]);
+      await expect(engine.generate([{ tokens: [1], numBeams: 5 }])).rejects.toThrow(/request 0\.numBeams: expected 1 … 4 \(max_beam_width\), got 5/);
+      await expect(engine.generate([{ tokens: [1], numBeams: 2, topK: 5 }])).rejects.toThrow(/beam search without sampling options/);
+      engine.dispose();
+    });
+  }
+});

@@ -38,7 +38,19 @@ export interface GenerateRequest extends SamplingOptions {
   readonly endId?: number | null;
   /** Stop when the output ends with one of these (text is tokenized). */
   readonly stopWords?: readonly (string | readonly number[])[];
+  /** Beam search width (default 1: sampling / greedy); at most the engine's max_beam_width. */
+  readonly numBeams?: number;
+  /** Beam scores are Σ log p / (new tokens)^lengthPenalty (default 1). */
+  readonly lengthPenalty?: number;
   readonly signal?: AbortSignal;
+}
+
+/** One finished beam. */
+export interface BeamResult {
+  readonly tokens: readonly number[];
+  readonly text?: string;
+  /** Σ log p / length^lengthPenalty. */
+  readonly score: number;
 }
 
 export type FinishReason = 'length' | 'end' | 'stop' | 'cancelled';
@@ -50,6 +62,8 @@ export interface GenerateResult {
   /** Decoded new tokens (without the end id), when there is a tokenizer. */
   readonly text?: string;
   readonly finishReason: FinishReason;
+  /** Beam search: every beam, best first (`tokens` is the first one's). */
+  readonly beams?: readonly BeamResult[];
 }
 
 export interface StreamEvent {
@@ -67,8 +81,43 @@ interface Sequence extends Schedulable {
   readonly sampler: Sampler;
   readonly signal: AbortSignal | undefined;
   nextTokens: number;
+  readonly width: number;
+  readonly lengthPenalty: number;
+  /** Beam search state: the live beams (each in its own slot) and the finished hypotheses. */
+  beams?: Beam[];
+  finished?: BeamResult[];
   done?: FinishReason;
   readonly listeners: ((e: StreamEvent | FinishReason) => void)[];
+}
+
+interface Beam {
+  readonly tokens: number[];
+  /** Σ log p of its tokens. */
+  readonly logProb: number;
+  readonly slot: number;
+}
+
+/** log-softmax of fp32 logits, in float64. */
+function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const x of row) if (x > max) max = x;
+  let sum = 0;
+  for (const x of row) sum += Math.exp(x - max);
+  const lse = max + Math.log(sum);
+  return Float64Array.from(row, (x) => x - lse);
+}
+
+/** Indices of the n largest values, largest first (ties: lower index first). */
+function topN(values: Float64Array, n: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (best.length === n && values[i]! <= values[best[n - 1]!]!) continue;
+    let at = best.length;
+    while (at > 0 && values[best[at - 1]!]! < values[i]!) at--;
+    best.splice(at, 0, i);
+    if (best.length > n) best.pop();
+  }
+  return best;
 }
 
 let nextId = 0;
@@ -203,7 +252,14 @@ export class Engine {
     const eos = tok?.encode('<|endoftext|>');
     const endId = r.endId === null ? undefined : (r.endId ?? (eos?.length === 1 ? eos[0] : undefined));
     const stops = (r.stopWords ?? []).map((w) => (typeof w === 'string' ? (tok ? tok.encode(w) : []) : [...w])).filter((w) => w.length > 0);
-    if (!this.#pool.fitsEver(prompt.length + maxNew)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache`, got: `${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
+    const width = r.numBeams ?? 1;
+    if (!Number.isInteger(width) || width < 1 || width > c.maxBeamWidth) throw new EngineError('request', { what: `${what}.numBeams`, expected: `1 … ${c.maxBeamWidth} (max_beam_width)`, got: String(r.numBeams), hint: 'build with a larger --max_beam_width' });
+    if (width > 1 && (r.temperature !== undefined || r.topK !== undefined || r.topP !== undefined || r.stopWords !== undefined)) {
+      throw new EngineError('request', { what, expected: 'beam search without sampling options or stop words', got: 'numBeams > 1 with temperature/topK/topP/stopWords' });
+    }
+    const lengthPenalty = r.lengthPenalty ?? 1;
+    if (!Number.isFinite(lengthPenalty)) throw new EngineError('request', { what: `${what}.lengthPenalty`, expected: 'a finite number', got: String(lengthPenalty) });
+    if (!this.#pool.fitsEverGroup(width, prompt.length + maxNew)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache${width > 1 ? ` for ${width} beams` : ''}`, got: `${width > 1 ? `${width} × ` : ''}${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
     const s: Sequence = {
       id: nextId++,
       prompt,
@@ -215,19 +271,26 @@ export class Engine {
       signal: r.signal,
       nextTokens: prompt.length,
       maxPositions: prompt.length + maxNew,
+      width,
+      lengthPenalty,
       listeners: [],
     };
     this.#scheduler.submit(s);
     r.signal?.addEventListener('abort', () => {
-      if (!s.done && s.slot === undefined) this.#end(s, 'cancelled'); // still waiting: leave now; running: at the next step
+      if (!s.done && s.slots === undefined) this.#end(s, 'cancelled'); // still waiting: leave now; running: at the next step
     }, { once: true });
     void this.#pump();
     return s;
   }
 
+  #text(tokens: readonly number[], endId: number | undefined): string | undefined {
+    return this.tokenizer?.decode(tokens[tokens.length - 1] === endId ? tokens.slice(0, -1) : tokens);
+  }
+
   #result(s: Sequence): GenerateResult {
-    const text = this.tokenizer?.decode(s.done === 'end' ? s.out.slice(0, -1) : s.out);
-    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}) };
+    const text = this.#text(s.out, s.endId);
+    const beams = s.width > 1 && s.finished ? { beams: s.finished.map((b) => ({ ...b, ...(this.tokenizer ? { text: this.#text(b.tokens, s.endId)! } : {}) })) } : {};
+    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}), ...beams };
   }
 
   #end(s: Sequence, why: FinishReason): void {
@@ -257,23 +320,109 @@ export class Engine {
     for (const s of live) if (s.signal?.aborted) this.#end(s, 'cancelled');
     const batch = live.filter((s) => !s.done);
     if (batch.length === 0) return;
-    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) this.#backend.assignBlocks(s.slot!, s.blocks!);
-    const chunks: StepChunk[] = batch.map((s) =>
-      s.out.length === 0 ? { slot: s.slot!, start: 0, tokens: s.prompt } : { slot: s.slot!, start: s.prompt.length + s.out.length - 1, tokens: [s.out[s.out.length - 1]!] },
-    );
+    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#backend.assignBlocks(slot, s.blocks![i]!));
+    // one chunk per sequence, or per live beam; the prompt runs once, on the first slot
+    const chunks: StepChunk[] = [];
+    const rowsOf = new Map<Sequence, number[]>();
+    const add = (s: Sequence, ch: StepChunk): void => {
+      rowsOf.set(s, [...(rowsOf.get(s) ?? []), chunks.length]);
+      chunks.push(ch);
+    };
+    for (const s of batch) {
+      const p = s.prompt.length;
+      if (s.beams) for (const b of s.beams) add(s, { slot: b.slot, start: p + b.tokens.length - 1, tokens: [b.tokens[b.tokens.length - 1]!] });
+      else if (s.out.length === 0) add(s, { slot: s.slots![0]!, start: 0, tokens: s.prompt });
+      else add(s, { slot: s.slots![0]!, start: p + s.out.length - 1, tokens: [s.out[s.out.length - 1]!] });
+    }
     const logits = this.#graph.forward(chunks);
     this.steps++;
     const v = this.config.model.vocabSize;
-    batch.forEach((s, i) => {
-      const row = logits.slice(i * v, (i + 1) * v);
-      const token = s.sampler.next(row, s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out], s.out.length, s.endId);
+    const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);
+    for (const s of batch) {
+      const rows = rowsOf.get(s)!;
+      if (s.width > 1) {
+        this.#beamStep(s, rows.map(row));
+        continue;
+      }
+      const token = s.sampler.next(row(rows[0]!), s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out], s.out.length, s.endId);
       s.out.push(token);
       s.nextTokens = 1;
       for (const l of s.listeners) l({ token, index: s.out.length - 1 });
       if (token === s.endId) this.#end(s, 'end');
       else if (s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id))) this.#end(s, 'stop');
       else if (s.out.length >= s.maxNew) this.#end(s, 'length');
+    }
+  }
+
+  /**
+   * One beam-search step (HF's BeamSearchScorer rule): every live beam's top 2k continuations by
+   * Σ log p (float64 log-softmax of the fp32 logits; ties to the lower beam, then the lower token);
+   * candidates ending in the end id among the first k become finished hypotheses, the best k others
+   * the next beams. A child reuses its parent's slot when it is the parent's first child, else the
+   * parent's KV cache is copied into a slot no new beam's parent holds. Done when k hypotheses are
+   * finished and the best live beam cannot beat the worst of them, or at maxNewTokens.
+   */
+  #beamStep(s: Sequence, rows: Float32Array[]): void {
+    const k = s.width;
+    const parents: Beam[] = s.beams ?? [{ tokens: [], logProb: 0, slot: s.slots![0]! }];
+    const cands: { score: number; beam: number; token: number }[] = [];
+    parents.forEach((b, bi) => {
+      const lp = logSoftmax(rows[bi]!);
+      for (const t of topN(lp, 2 * k)) cands.push({ score: b.logProb + lp[t]!, beam: bi, token: t });
     });
+    cands.sort((a, b) => b.score - a.score || a.beam - b.beam || a.token - b.token);
+    const norm = (logProb: number, len: number): number => logProb / len ** s.lengthPenalty;
+    const finished = (s.finished ??= []);
+    const next: typeof cands = [];
+    for (const [rank, c] of cands.entries()) {
+      if (c.token === s.endId) {
+        if (rank < k) {
+          const tokens = [...parents[c.beam]!.tokens, c.token];
+          finished.push({ tokens, score: norm(c.score, tokens.length) });
+        }
+        continue;
+      }
+      next.push(c);
+      if (next.length === k) break;
+    }
+    // slots: first child keeps the parent's slot; the others get copies in the unclaimed slots
+    const slotBlocks = new Map(s.slots!.map((slot, i) => [slot, s.blocks![i]!]));
+    const claimed = new Set<number>();
+    const beams: (Beam | undefined)[] = next.map((c) => {
+      const parent = parents[c.beam]!;
+      if (claimed.has(parent.slot)) return undefined;
+      claimed.add(parent.slot);
+      return { tokens: [...parent.tokens, c.token], logProb: c.score, slot: parent.slot };
+    });
+    const free = s.slots!.filter((slot) => !claimed.has(slot));
+    next.forEach((c, i) => {
+      if (beams[i]) return;
+      const parent = parents[c.beam]!;
+      const dst = free.shift()!;
+      const src = slotBlocks.get(parent.slot)!;
+      const dstBlocks = slotBlocks.get(dst)!;
+      this.#backend.copyKv({ srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((b, j) => [b, dstBlocks[j]!] as const) });
+      beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.score, slot: dst };
+    });
+    s.beams = beams as Beam[];
+    s.nextTokens = s.beams.length;
+    const generated = s.beams[0]?.tokens.length ?? s.maxNew;
+    let done = generated >= s.maxNew || s.beams.length === 0;
+    if (!done && finished.length >= k) {
+      const worst = [...finished].sort((a, b) => b.score - a.score)[k - 1]!.score;
+      const best = Math.max(...s.beams.map((b) => norm(b.logProb, b.tokens.length)));
+      done = worst >= best;
+    }
+    if (!done) return;
+    if (generated >= s.maxNew) for (const b of s.beams) finished.push({ tokens: b.tokens, score: norm(b.logProb, b.tokens.length) });
+    finished.sort((a, b) => b.score - a.score);
+    s.finished = finished.slice(0, k);
+    const best = s.finished[0]!;
+    s.out.push(...best.tokens);
+    best.tokens.forEach((token, index) => {
+      for (const l of s.listeners) l({ token, index });
+    });
+    this.#end(s, best.tokens[best.tokens.length - 1] === s.endId ? 'end' : 'length');
   }
 }
 

@@ -3,7 +3,7 @@
  * scheduler keeps every running sequence (one decode token each) and admits waiting requests in
  * arrival order while a slot, the KV blocks for their prompt plus their longest output, the batch
  * size and the step's token budget (`maxNumTokens`) allow; whole prompts run as context chunks in
- * the same packed step as the decodes. A request that can never fit is refused at submission; one
+ * the same packed step as the decodes. A beam-search request takes one slot (and its blocks) per beam. A request that can never fit is refused at submission; one
  * that cannot fit now waits. Arrival order is kept (no request jumps the queue), so admission is
  * reproducible.
  */
@@ -15,8 +15,11 @@ export interface Schedulable {
   readonly nextTokens: number;
   /** Positions it may occupy at most: prompt + max new tokens. */
   readonly maxPositions: number;
-  slot?: number;
-  blocks?: readonly number[];
+  /** Slots it needs (beam search: one per beam). */
+  readonly width: number;
+  /** Set at admission: its slots and each slot's blocks. */
+  slots?: readonly number[];
+  blocks?: readonly (readonly number[])[];
 }
 
 export class Scheduler<S extends Schedulable> {
@@ -52,11 +55,11 @@ export class Scheduler<S extends Schedulable> {
     while (this.#waiting.length > 0 && this.#running.length < this.#maxBatchSize) {
       const s = this.#waiting[0]!;
       if (tokens + s.nextTokens > this.#maxNumTokens) break;
-      const got = this.#pool.acquire(s.maxPositions);
+      const got = this.#pool.acquireGroup(s.width, s.maxPositions);
       if (!got) break;
       this.#waiting.shift();
-      s.slot = got.slot;
-      s.blocks = got.blocks;
+      s.slots = got.map((g) => g.slot);
+      s.blocks = got.map((g) => g.blocks);
       this.#running.push(s);
       admitted.push(s);
       tokens += s.nextTokens;
@@ -69,7 +72,7 @@ export class Scheduler<S extends Schedulable> {
     const i = this.#running.indexOf(s);
     if (i >= 0) {
       this.#running.splice(i, 1);
-      this.#pool.release(s.slot!);
+      for (const slot of s.slots!) this.#pool.release(slot);
       return;
     }
     const w = this.#waiting.indexOf(s);
