@@ -11,6 +11,7 @@
 //   ifb       200 requests of mixed lengths arriving over time: each request's tokens ≡ running it alone
 //   hf        random GPT-2 124M / gpt2-medium shapes made by HF: logits (fp32 max |Δ|, fp16 NMSE) and greedy 20 × 100 vs HF
 //   summarize gpt2-medium fp16 on the cnn_dailymail sample: ROUGE of ours vs HF generate's on the same prompts
+//   beamtp    beam search (4 beams) and tensor parallelism (TP 2 and 4 in one process): cuda ≡ ref, tokens and scores
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -94,6 +95,25 @@ const stages = {
     }
     const ok = rows.every((x) => x.cudaLogitsBitEqualRef && x.cudaGreedyEqualRef);
     return { ok, rows };
+  },
+
+  async beamtp() {
+    const tiny = join(repo, 'packages/loader/fixtures/tiny');
+    const hf = JSON.parse(readFileSync(join(tiny, 'gpt2', 'reference.json'), 'utf8'));
+    const rows = [];
+    for (const [dtype, tp] of [['float16', 1], ['float16', 2], ['float32', 4], ['bfloat16', 2]]) {
+      const dir = await engineFrom(join(tiny, 'bigcode-mqa/st-fp32'), 'float32', dtype, { max_batch_size: 4, max_input_len: 32, max_output_len: 16, max_beam_width: 4, world_size: tp, ...IFB, tokens_per_block: 8 }, `beamtp-${tp}`);
+      const out = {};
+      for (const backend of ['ref', values.backend]) {
+        const e = await Engine.load(dir, { backend });
+        const beams = await e.generate(hf.prompts.map((tokens) => ({ tokens, maxNewTokens: 12, numBeams: 4, endId: null })));
+        const greedy = await e.generate(hf.prompts.map((tokens) => ({ tokens, maxNewTokens: 12, endId: null })));
+        out[backend] = { beams: beams.map((r) => r.beams.map((b) => [b.tokens, b.score])), greedy: greedy.map((r) => r.tokens), logits: e.logits(hf.prompts[2]) };
+        e.dispose();
+      }
+      rows.push({ dtype, tp, beamsEqual: JSON.stringify(out.ref.beams) === JSON.stringify(out[values.backend].beams), greedyEqual: JSON.stringify(out.ref.greedy) === JSON.stringify(out[values.backend].greedy), logitsBitEqual: sameBits(out.ref.logits, out[values.backend].logits) });
+    }
+    return { ok: rows.every((r) => r.beamsEqual && r.greedyEqual && r.logitsBitEqual), rows };
   },
 
   async gpt2ref() {

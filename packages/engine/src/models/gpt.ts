@@ -12,6 +12,14 @@
  * then the final LN, the last row of each chunk (a row gather, exact), and logits = rows·lm_headᵀ
  * (wte when tied) in the logits dtype. Every op is ref-math's (or its bit-exact kernel), in the same
  * order as ref-math's gptForward, so the `ref` backend reproduces the oracle bit for bit.
+ *
+ * Tensor parallelism (DESIGN.md §6), W ranks each with its own backend, weights and KV cache (its
+ * query heads and KV heads; the one K/V head of multi-query models on every rank): q/k/v and fc (gate)
+ * are column-parallel; attention runs per rank; the attention-output and proj GEMMs are row-parallel
+ * without bias, their partials summed across ranks in rank order with one rounding to T per step
+ * (ref-math allReduceSum = a chain of residual adds), then the bias is added once (as rows of
+ * ones·bias, an exact GEMM, and a residual add). Everything else is replicated and runs on rank 0.
+ * With W = 1 the bias stays inside the GEMM, as the oracle does.
  */
 import { fromValues, headSize, type GptConfig } from '@trtllm/ref-math';
 import type { Backend } from '../backends/backend.js';
@@ -28,25 +36,33 @@ export interface StepChunk {
 /** Rank weights on the backend, by engine tensor name (builder/build.ts rankTensors). */
 export type GraphWeights<T> = ReadonlyMap<string, T>;
 
+/** One tensor-parallel rank: its backend (with its KV cache) and its weights. */
+export interface GraphRank<T> {
+  readonly backend: Backend<T>;
+  readonly weights: GraphWeights<T>;
+}
+
 export class GptGraph<T> {
+  readonly #ranks: readonly GraphRank<T>[];
   readonly #b: Backend<T>;
   readonly #c: GptConfig;
   readonly #w: GraphWeights<T>;
 
-  constructor(backend: Backend<T>, config: GptConfig, weights: GraphWeights<T>) {
-    this.#b = backend;
+  constructor(ranks: readonly GraphRank<T>[], config: GptConfig) {
+    this.#ranks = ranks;
+    this.#b = ranks[0]!.backend;
+    this.#w = ranks[0]!.weights;
     this.#c = config;
-    this.#w = weights;
   }
 
-  #get(name: string): T {
-    const t = this.#w.get(name);
+  #get(name: string, w: GraphWeights<T> = this.#w): T {
+    const t = w.get(name);
     if (t === undefined) throw new EngineError('format', { what: `engine tensor ${name}`, expected: 'present', got: 'missing', hint: 'the engine file does not match its config.json: rebuild it' });
     return t;
   }
 
-  #opt(name: string): T | undefined {
-    return this.#w.get(name);
+  #opt(name: string, w: GraphWeights<T> = this.#w): T | undefined {
+    return w.get(name);
   }
 
   /** One step; returns fp32 logits [chunks, V] of each chunk's last token (all tokens with `all`). */
@@ -76,14 +92,46 @@ export class GptGraph<T> {
     const posT = keep(b.upload(fromValues('i32', [t], positions)));
     const slotsT = keep(b.upload(fromValues('i32', [t], slots)));
     const sequences = chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length }));
-    const linear = (x: T, name: string): T => {
-      const bias = this.#opt(`${name}.bias`);
-      return keep(b.gemm(bias === undefined ? { a: x, b: this.#get(`${name}.weight`) } : { a: x, b: this.#get(`${name}.weight`), bias }));
+    const linear = (x: T, name: string, r: GraphRank<T> = this.#ranks[0]!, withBias = true): T => {
+      const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
+      const weight = this.#get(`${name}.weight`, r.weights);
+      return keep(r.backend.gemm(bias === undefined ? { a: x, b: weight } : { a: x, b: weight, bias }));
     };
     const norm = (x: T, name: string): T => {
       const beta = this.#opt(`${name}.beta`);
       const gamma = this.#get(`${name}.gamma`);
       return keep(b.layerNorm(beta === undefined ? { x, gamma } : { x, gamma, beta }, { eps: c.layernormEps, weightPlusOne: c.layernorm1p }));
+    };
+    const w = this.#ranks.length;
+    const headsPerRank = c.nHead / w;
+    const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
+    let ones: T | undefined;
+    /** Row-parallel output: Σ_r partial_r (rank order, one rounding per step), then + bias once. */
+    const reduce = (parts: T[], bias: T | undefined): T => {
+      let sum: T = parts[0] as T;
+      for (let r = 1; r < parts.length; r++) sum = keep(b.residualAdd({ a: sum, b: parts[r] as T }));
+      if (bias === undefined) return sum;
+      ones ??= keep(b.upload(fromValues(c.dtype, [t, 1], new Array<number>(t).fill(1))));
+      return keep(b.residualAdd({ a: sum, b: keep(b.gemm({ a: ones, b: keep(b.view(bias, [1, c.nEmbd])) })) }));
+    };
+    const attentionOf = (h: T, layer: number, r: GraphRank<T>): T => {
+      const p = `layers.${layer}`;
+      const rb = r.backend;
+      let q = keep(rb.view(linear(h, `${p}.q`, r), [t, headsPerRank, hs]));
+      let k = keep(rb.view(linear(h, `${p}.k`, r), [t, kvPerRank, hs]));
+      const v = keep(rb.view(linear(h, `${p}.v`, r), [t, kvPerRank, hs]));
+      if (c.rotaryPct > 0) {
+        q = keep(rb.rope({ x: q, positions: posT }));
+        k = keep(rb.rope({ x: k, positions: posT }));
+      }
+      const att = keep(rb.attention({ q, k, v }, { sequences, layer }));
+      rb.kvCacheWrite(layer, { k, v, slots: slotsT, positions: posT });
+      return keep(rb.view(att, [t, headsPerRank * hs]));
+    };
+    const mlpOf = (m: T, layer: number, r: GraphRank<T>): T => {
+      const p = `layers.${layer}`;
+      const rb = r.backend;
+      return c.activation === 'swiglu' ? keep(rb.swiglu({ x: linear(m, `${p}.fc`, r), gate: linear(m, `${p}.gate`, r) })) : keep(rb.gelu({ x: linear(m, `${p}.fc`, r) }));
     };
     try {
       let x = keep(b.embeddingLookup({ ids: idsT, table: this.#get('wte') }));
@@ -91,19 +139,14 @@ export class GptGraph<T> {
       for (let layer = 0; layer < c.nLayer; layer++) {
         const p = `layers.${layer}`;
         const h = norm(x, `${p}.ln1`);
-        let q = keep(b.view(linear(h, `${p}.q`), [t, c.nHead, hs]));
-        let k = keep(b.view(linear(h, `${p}.k`), [t, c.nKvHead, hs]));
-        const v = keep(b.view(linear(h, `${p}.v`), [t, c.nKvHead, hs]));
-        if (c.rotaryPct > 0) {
-          q = keep(b.rope({ x: q, positions: posT }));
-          k = keep(b.rope({ x: k, positions: posT }));
+        if (w === 1) {
+          x = keep(b.residualAdd({ a: x, b: linear(attentionOf(h, layer, this.#ranks[0]!), `${p}.attnOut`) }));
+          x = keep(b.residualAdd({ a: x, b: linear(mlpOf(norm(x, `${p}.ln2`), layer, this.#ranks[0]!), `${p}.proj`) }));
+          continue;
         }
-        const att = keep(b.attention({ q, k, v }, { sequences, layer }));
-        b.kvCacheWrite(layer, { k, v, slots: slotsT, positions: posT });
-        x = keep(b.residualAdd({ a: x, b: linear(keep(b.view(att, [t, c.nHead * hs])), `${p}.attnOut`) }));
+        x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => linear(attentionOf(h, layer, r), `${p}.attnOut`, r, false)), this.#opt(`${p}.attnOut.bias`)) }));
         const m = norm(x, `${p}.ln2`);
-        const act = c.activation === 'swiglu' ? keep(b.swiglu({ x: linear(m, `${p}.fc`), gate: linear(m, `${p}.gate`) })) : keep(b.gelu({ x: linear(m, `${p}.fc`) }));
-        x = keep(b.residualAdd({ a: x, b: linear(act, `${p}.proj`) }));
+        x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => linear(mlpOf(m, layer, r), `${p}.proj`, r, false)), this.#opt(`${p}.proj.bias`)) }));
       }
       let xf = norm(x, 'lnF');
       if (o.logits === 'last') xf = keep(b.embeddingLookup({ ids: keep(b.upload(fromValues('i32', [lastRows.length], lastRows))), table: xf }));

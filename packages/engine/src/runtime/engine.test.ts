@@ -184,3 +184,36 @@ describe('beam search', () => {
     });
   }
 });
+
+describe('tensor parallelism (the ref backend runs the ranks in one process)', () => {
+  const variants: readonly [string, BuildFlags][] = [
+    ['gpt2 fp32', { ...SMALL, dtype: 'float32' }],
+    ['multi-query fp16, paged', { ...SMALL, dtype: 'float16', multi_query_mode: true, use_inflight_batching: true, tokens_per_block: 8 }],
+    ['RoPE + swiglu, no bias, bf16', { ...SMALL, dtype: 'bfloat16', rotary_pct: 0.5, hidden_act: 'swiglu', no_bias: true, use_inflight_batching: true, tokens_per_block: 8 }],
+  ];
+  for (const [name, flags] of variants) {
+    it(`${name}: TP 2 and 4 give TP 1's greedy tokens; logits within the declared tolerance (partials summed in T)`, async () => {
+      const results: { tokens: (readonly number[])[]; logits: Float32Array }[] = [];
+      for (const tp of [1, 2, 4]) {
+        const dir = join(work, `tp${tp}-${name.replace(/\W+/g, '-')}`);
+        buildEngine({ flags: { ...flags, world_size: tp }, outputDir: dir });
+        const e = await Engine.load(dir);
+        results.push({ tokens: (await e.generate(PROMPTS.map((tokens) => ({ tokens, maxNewTokens: 10, endId: null })))).map((r) => r.tokens), logits: e.logits(PROMPTS[3]!) });
+        e.dispose();
+      }
+      const [one, ...more] = results;
+      for (const r of more) {
+        expect(r.tokens).toEqual(one!.tokens);
+        let num = 0;
+        let den = 0;
+        r.logits.forEach((x, i) => {
+          num += (x - one!.logits[i]!) ** 2;
+          den += one!.logits[i]! ** 2;
+        });
+        // fp32: the row-parallel sums round differently (≈ 1e-14); f16/bf16: one extra rounding per rank step
+        expect(num / den).toBeLessThan(flags.dtype === 'float32' ? 1e-12 : 1e-4);
+      }
+      expect(Array.from(results[1]!.logits)).not.toEqual(Array.from(one!.logits)); // TP really changes the summation
+    });
+  }
+});

@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
-import { headSize, rotaryDimOf, type GptConfig } from '@trtllm/ref-math';
+import { headSize, rotaryDimOf, type GptConfig, type KvLayout } from '@trtllm/ref-math';
 import type { Backend, BackendName } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
@@ -127,7 +127,8 @@ export class Engine {
   readonly config: BuildConfig;
   readonly tokenizer: Gpt2Tokenizer | undefined;
   readonly backendName: BackendName;
-  readonly #backend: Backend<unknown>;
+  /** One backend per tensor-parallel rank. */
+  readonly #backends: readonly Backend<unknown>[];
   readonly #graph: GptGraph<unknown>;
   readonly #pool: BlockPool;
   readonly #scheduler: Scheduler<Sequence>;
@@ -135,11 +136,11 @@ export class Engine {
   /** Steps run so far (for reports). */
   steps = 0;
 
-  private constructor(dir: string, config: BuildConfig, backend: Backend<unknown>, graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined) {
+  private constructor(dir: string, config: BuildConfig, backends: readonly Backend<unknown>[], graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined) {
     this.dir = dir;
     this.config = config;
-    this.backendName = backend.name;
-    this.#backend = backend;
+    this.backendName = backends[0]!.name;
+    this.#backends = backends;
     this.#graph = graph;
     this.#pool = pool;
     this.#scheduler = new Scheduler(pool, { maxBatchSize: config.maxBatchSize, maxNumTokens: config.maxNumTokens });
@@ -149,29 +150,39 @@ export class Engine {
   static async load(dir: string, o: EngineLoadOptions = {}): Promise<Engine> {
     const { build, tokenizer: tokDir } = readEngineConfig(dir);
     const c = build.model;
-    if (build.worldSize !== 1) {
-      throw new EngineError('config', { what: `${dir}: tensor_parallel`, expected: '1 (this runtime runs one rank per engine today)', got: String(build.worldSize), hint: 'build with --world_size 1; multi-GPU execution comes with the NCCL runtime' });
-    }
-    const file = readEngineFile(join(dir, engineFileName(build, 0)));
-    const backend = await createBackend(o.backend ?? 'ref', c);
-    const weights = new Map<string, unknown>();
-    for (const [name, t] of file.tensors) {
-      if (t.dtype !== c.dtype) throw new EngineError('format', { what: `${dir}: ${name}`, expected: c.dtype, got: t.dtype, hint: 'rebuild the engine' });
-      weights.set(name, backend.upload(t));
-    }
-    // KV cache: paged as built, or one contiguous row per slot
+    const w = build.worldSize;
+    // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
+    const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
-    const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead, headSize: headSize(c), dtype: c.dtype };
+    const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / w, headSize: headSize(c), dtype: c.dtype };
     let pool: BlockPool;
+    let layout: KvLayout;
     if (build.kvCache.kind === 'paged') {
       const tpb = build.kvCache.tokensPerBlock;
       const maxBlocksPerSeq = Math.ceil(maxSeq / tpb);
-      const numBlocks = o.kvCacheBlocks ?? build.maxBatchSize * maxBlocksPerSeq;
-      pool = new BlockPool({ numBlocks, tokensPerBlock: tpb, numSlots: build.maxBatchSize, maxBlocksPerSeq });
-      backend.createKvCache({ ...spec, layout: { kind: 'paged', tokensPerBlock: tpb, numBlocks, maxBlocksPerSeq } });
+      const numBlocks = o.kvCacheBlocks ?? build.maxBatchSize * build.maxBeamWidth * maxBlocksPerSeq;
+      pool = new BlockPool({ numBlocks, tokensPerBlock: tpb, numSlots: build.maxBatchSize * build.maxBeamWidth, maxBlocksPerSeq });
+      layout = { kind: 'paged', tokensPerBlock: tpb, numBlocks, maxBlocksPerSeq };
     } else {
-      pool = new BlockPool({ numBlocks: build.maxBatchSize, tokensPerBlock: maxSeq, numSlots: build.maxBatchSize, maxBlocksPerSeq: 1 });
-      backend.createKvCache({ ...spec, layout: { kind: 'contiguous', maxSeqLen: maxSeq } });
+      const slots = build.maxBatchSize * build.maxBeamWidth;
+      pool = new BlockPool({ numBlocks: slots, tokensPerBlock: maxSeq, numSlots: slots, maxBlocksPerSeq: 1 });
+      layout = { kind: 'contiguous', maxSeqLen: maxSeq };
+    }
+    try {
+      for (let r = 0; r < w; r++) {
+        const file = readEngineFile(join(dir, engineFileName(build, r)));
+        if (file.rank !== r || file.worldSize !== w) throw new EngineError('format', { what: join(dir, engineFileName(build, r)), expected: `rank ${r} of ${w}`, got: `rank ${file.rank} of ${file.worldSize}`, hint: 'rebuild the engine' });
+        const backend = await createBackend(o.backend ?? 'ref', c);
+        ranks.push({ backend, weights: new Map() });
+        for (const [name, t] of file.tensors) {
+          if (t.dtype !== c.dtype) throw new EngineError('format', { what: `${dir}: ${name}`, expected: c.dtype, got: t.dtype, hint: 'rebuild the engine' });
+          ranks[r]!.weights.set(name, backend.upload(t));
+        }
+        backend.createKvCache({ ...spec, numSlots: pool.numSlots, layout });
+      }
+    } catch (e) {
+      for (const r of ranks) r.backend.dispose();
+      throw e;
     }
     let tokenizer: Gpt2Tokenizer | undefined;
     if (tokDir !== undefined) tokenizer = Gpt2Tokenizer.fromDir(join(dir, tokDir));
@@ -181,7 +192,7 @@ export class Engine {
     if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
-    return new Engine(dir, build, backend, new GptGraph(backend, c, weights), pool, tokenizer);
+    return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c), pool, tokenizer);
   }
 
   get model(): GptConfig {
@@ -226,7 +237,7 @@ export class Engine {
     const got = this.#pool.acquire(tokens.length);
     if (!got) throw new EngineError('capacity', { what: 'logits', expected: 'a free slot and blocks', got: 'none' });
     try {
-      if (this.config.kvCache.kind === 'paged') this.#backend.assignBlocks(got.slot, got.blocks);
+      if (this.config.kvCache.kind === 'paged') for (const b of this.#backends) b.assignBlocks(got.slot, got.blocks);
       return this.#graph.forward([{ slot: got.slot, start: 0, tokens }], { logits: 'all' });
     } finally {
       this.#pool.release(got.slot);
@@ -234,7 +245,7 @@ export class Engine {
   }
 
   dispose(): void {
-    this.#backend.dispose();
+    for (const b of this.#backends) b.dispose();
   }
 
   #submit(r: GenerateRequest, index: number): Sequence {
@@ -320,7 +331,7 @@ export class Engine {
     for (const s of live) if (s.signal?.aborted) this.#end(s, 'cancelled');
     const batch = live.filter((s) => !s.done);
     if (batch.length === 0) return;
-    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#backend.assignBlocks(slot, s.blocks![i]!));
+    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#backends.forEach((b) => b.assignBlocks(slot, s.blocks![i]!)));
     // one chunk per sequence, or per live beam; the prompt runs once, on the first slot
     const chunks: StepChunk[] = [];
     const rowsOf = new Map<Sequence, number[]>();
@@ -401,7 +412,7 @@ export class Engine {
       const dst = free.shift()!;
       const src = slotBlocks.get(parent.slot)!;
       const dstBlocks = slotBlocks.get(dst)!;
-      this.#backend.copyKv({ srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((b, j) => [b, dstBlocks[j]!] as const) });
+      for (const b of this.#backends) b.copyKv({ srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((blk, j) => [blk, dstBlocks[j]!] as const) });
       beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.score, slot: dst };
     });
     s.beams = beams as Beam[];
