@@ -4,8 +4,8 @@
  * with the seed's flag names, implied settings and checks (DESIGN.md §7).
  */
 import { parseArgs } from 'node:util';
-import { buildEngine, EngineError, type BuildFlags, type DTypeName } from '@trtllm/engine';
-import { LoaderError } from '@trtllm/loader';
+import { buildEngine, type BuildFlags, type DTypeName } from '@trtllm/engine';
+import { withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 
@@ -105,14 +105,14 @@ export function parseBuildFlags(argv: readonly string[]): { flags: BuildFlags; o
   return { flags: flags as BuildFlags, outputDir: (values['output_dir'] as string | undefined) ?? 'gpt_outputs', ...(tokenizerDir ? { tokenizerDir } : {}), logLevel: (values['log_level'] as string | undefined) ?? 'info' };
 }
 
-export function build(argv: readonly string[], io: CliIO): number {
+export async function build(argv: readonly string[], io: CliIO): Promise<number> {
   const p = parseBuildFlags(argv);
   if (p.logLevel === 'help') {
     io.out(BUILD_HELP);
     return 0;
   }
   const started = performance.now();
-  try {
+  return withLibraryErrors('build', io, () => {
     const bar = progressBar(io, 'writing engines');
     const r = buildEngine({ flags: p.flags, outputDir: p.outputDir, ...(p.tokenizerDir ? { tokenizerDir: p.tokenizerDir } : {}), onProgress: (d, t) => bar.update(d, t, `rank ${d}/${t}`) });
     bar.end();
@@ -120,11 +120,5 @@ export function build(argv: readonly string[], io: CliIO): number {
     const m = r.config.model;
     io.out(`built ${r.dir}: ${m.nLayer} layers, n_embd ${m.nEmbd}, n_head ${m.nHead}${m.nKvHead === 1 ? ' (multi-query)' : ''}, vocab ${m.vocabSize}, ${r.config.model.dtype}, tp ${r.config.worldSize}, ${r.config.kvCache.kind} KV cache; ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);
     return 0;
-  } catch (e) {
-    if (e instanceof EngineError || e instanceof LoaderError) {
-      io.err(`trtllm build: ${e.message}\n`);
-      return e instanceof EngineError && e.kind === 'config' ? 2 : 1;
-    }
-    throw e;
-  }
+  });
 }

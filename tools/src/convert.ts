@@ -4,8 +4,8 @@
  * checkpoint `<out>/<tp>-gpu/` (config.ini + one raw file per tensor and rank), byte-compatible with
  * the seed's output. Streams one tensor at a time; `-p` worker threads.
  */
-import { parseArgs } from 'node:util';
-import { convertHfToFt, FT_STORAGE, HfGptCheckpoint, LoaderError, type FtStorageType, type HfGptKind } from '@trtllm/loader';
+import { convertHfToFt, FT_STORAGE, HfGptCheckpoint, type FtStorageType, type HfGptKind } from '@trtllm/loader';
+import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 
@@ -46,29 +46,20 @@ function positiveInt(flag: string, v: string | undefined, fallback: number): num
 }
 
 export async function convert(argv: readonly string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv.map((a) => ALIASES[a] ?? a),
-      options: {
-        'in-file': { type: 'string', short: 'i' },
-        'out-dir': { type: 'string', short: 'o' },
-        'tensor-parallelism': { type: 'string' },
-        'storage-type': { type: 'string', short: 't' },
-        model: { type: 'string' },
-        processes: { type: 'string', short: 'p' },
-        smoothquant: { type: 'string' },
-        'calibrate-kv-cache': { type: 'boolean' },
-        'dataset-cache-dir': { type: 'string' },
-        'load-model-on-cpu': { type: 'boolean' },
-        'convert-model-on-cpu': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${CONVERT_HELP}`);
-  }
+  const values = parseFlags(argv.map((a) => ALIASES[a] ?? a), {
+    'in-file': { type: 'string', short: 'i' },
+    'out-dir': { type: 'string', short: 'o' },
+    'tensor-parallelism': { type: 'string' },
+    'storage-type': { type: 'string', short: 't' },
+    model: { type: 'string' },
+    processes: { type: 'string', short: 'p' },
+    smoothquant: { type: 'string' },
+    'calibrate-kv-cache': { type: 'boolean' },
+    'dataset-cache-dir': { type: 'string' },
+    'load-model-on-cpu': { type: 'boolean' },
+    'convert-model-on-cpu': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, CONVERT_HELP);
   if (values.help) {
     io.out(CONVERT_HELP);
     return 0;
@@ -87,7 +78,7 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
   const processes = positiveInt('-p/--processes', values.processes, 4);
 
   const started = performance.now();
-  try {
+  return withLibraryErrors('convert', io, async () => {
     const probe = HfGptCheckpoint.open(inDir, kind ? { kind: kind as HfGptKind } : {});
     const c = probe.config;
     io.out(`${inDir}: ${probe.kind} (${probe.format}), ${c.nLayer} layers, n_embd ${c.nEmbd}, n_head ${c.nHead}${c.nKvHead === 1 ? ' (multi-query)' : ''}, vocab ${c.vocabSize}, lm_head ${probe.hf.tied ? 'tied' : 'separate'}\n`);
@@ -106,11 +97,5 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
     const seconds = (performance.now() - started) / 1000;
     io.out(`wrote ${r.dir}: ${r.files} files, ${(r.bytes / 2 ** 20).toFixed(1)} MiB ${storage}, tp ${tp}, multi_query_mode ${r.multiQuery ? 'True' : 'False'}, ${seconds.toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
     return 0;
-  } catch (e) {
-    if (e instanceof LoaderError) {
-      io.err(`trtllm convert: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }

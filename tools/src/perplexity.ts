@@ -6,9 +6,8 @@
  * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { Engine, EngineError, type BackendName } from '@trtllm/engine';
-import { LoaderError } from '@trtllm/loader';
+import { Engine, type BackendName } from '@trtllm/engine';
+import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 import { defaultBackend } from './run.js';
@@ -34,26 +33,22 @@ export function nll(logits: Float32Array, v: number, targets: readonly number[])
 }
 
 export async function perplexity(argv: readonly string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${PERPLEXITY_HELP}`);
-  }
+  const values = parseFlags(argv, { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, PERPLEXITY_HELP);
   if (values.help) {
     io.out(PERPLEXITY_HELP);
     return 0;
   }
-  if (!values.dataset_path) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
+  const datasetPath = values.dataset_path;
+  if (!datasetPath) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
-  try {
+  return withLibraryErrors('perplexity', io, async () => {
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, tokenizer: values.tokenizer ?? 'gpt2' });
     const tok = engine.tokenizer!;
     const w = Number(values.window ?? 1024);
     const limit = engine.config.maxInputLen + engine.config.maxOutputLen;
     if (!Number.isInteger(w) || w < 2 || w > limit) throw new UsageError(`--window must be an integer in [2, ${limit}] (max_input_len + max_output_len), got '${String(values.window)}'`);
     const eos = tok.encode('<|endoftext|>');
-    const docs = readFileSync(values.dataset_path, 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
+    const docs = readFileSync(datasetPath, 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
     const ids = docs.flatMap((d) => [...tok.encode(d), ...eos]);
     const starts: number[] = [];
     for (let s = 0; s < ids.length - w - 1; s += w) starts.push(s);
@@ -68,14 +63,8 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
       bar.update(count / w, maxWindows, `${count} tokens`);
     }
     bar.end();
-    io.out(`${values.dataset_path}: ${docs.length} documents, ${ids.length} tokens, ${maxWindows} windows of ${w}: perplexity ${Math.exp(total / count).toFixed(4)} (mean NLL ${(total / count).toFixed(6)}) on the ${backend} backend, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    io.out(`${datasetPath}: ${docs.length} documents, ${ids.length} tokens, ${maxWindows} windows of ${w}: perplexity ${Math.exp(total / count).toFixed(4)} (mean NLL ${(total / count).toFixed(6)}) on the ${backend} backend, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     engine.dispose();
     return 0;
-  } catch (e) {
-    if (e instanceof EngineError || e instanceof LoaderError) {
-      io.err(`trtllm perplexity: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }

@@ -6,9 +6,9 @@
  * end id, as the seed writes them).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { Engine, EngineError, type BackendName, type GenerateRequest } from '@trtllm/engine';
-import { LoaderError, readNpy, writeNpy } from '@trtllm/loader';
+import { Engine, type BackendName, type GenerateRequest } from '@trtllm/engine';
+import { readNpy, writeNpy } from '@trtllm/loader';
+import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 
 export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...| --input_tokens FILE] [flags]
@@ -60,21 +60,12 @@ function readTokens(file: string, endId: number): number[][] {
 }
 
 export async function run(argv: readonly string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
-        tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
-        top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
-        output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${RUN_HELP}`);
-  }
+  const values = parseFlags(argv, {
+    engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
+    tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
+    top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
+    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  }, RUN_HELP);
   if (values.help) {
     io.out(RUN_HELP);
     return 0;
@@ -89,7 +80,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (!Number.isInteger(numBeams) || numBeams < 1) throw new UsageError(`--num_beams must be a positive integer, got '${String(values.num_beams)}'`);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
-  try {
+  return withLibraryErrors('run', io, async () => {
     const tok = values.tokenizer ?? values.tokenizer_dir;
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }) });
     const eos = engine.tokenizer?.encode('<|endoftext|>');
@@ -128,11 +119,5 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     io.err(`${results.reduce((s, r) => s + r.tokens.length, 0)} tokens in ${engine.steps} steps on the ${backend} backend\n`);
     engine.dispose();
     return 0;
-  } catch (e) {
-    if (e instanceof EngineError || e instanceof LoaderError) {
-      io.err(`trtllm run: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }

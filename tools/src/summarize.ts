@@ -9,9 +9,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { bootstrapAggregate, Engine, EngineError, ROUGE_TYPES, rougeScores, type BackendName, type RougeScores } from '@trtllm/engine';
-import { LoaderError } from '@trtllm/loader';
+import { bootstrapAggregate, Engine, ROUGE_TYPES, rougeScores, type BackendName, type RougeScores } from '@trtllm/engine';
+import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 import { defaultBackend } from './run.js';
@@ -56,20 +55,11 @@ export function summarizePrompt(article: string): string {
 }
 
 export async function summarize(argv: readonly string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, batch_size: { type: 'string' }, max_ite: { type: 'string' }, output_len: { type: 'string' },
-        num_beams: { type: 'string' }, check_accuracy: { type: 'boolean' }, tensorrt_llm_rouge1_threshold: { type: 'string' }, tokenizer: { type: 'string' },
-        output_json: { type: 'string' }, backend: { type: 'string' }, test_trt_llm: { type: 'boolean' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${SUMMARIZE_HELP}`);
-  }
+  const values = parseFlags(argv, {
+    engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, batch_size: { type: 'string' }, max_ite: { type: 'string' }, output_len: { type: 'string' },
+    num_beams: { type: 'string' }, check_accuracy: { type: 'boolean' }, tensorrt_llm_rouge1_threshold: { type: 'string' }, tokenizer: { type: 'string' },
+    output_json: { type: 'string' }, backend: { type: 'string' }, test_trt_llm: { type: 'boolean' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  }, SUMMARIZE_HELP);
   if (values.help) {
     io.out(SUMMARIZE_HELP);
     return 0;
@@ -87,7 +77,7 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
   const threshold = Number(values.tensorrt_llm_rouge1_threshold ?? 15);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   const articles = readArticles(values.dataset_path).slice(0, batchSize * maxIte);
-  try {
+  return withLibraryErrors('summarize', io, async () => {
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, tokenizer: values.tokenizer ?? 'gpt2' });
     const tok = engine.tokenizer!;
     const keep = Math.min(923, engine.config.maxInputLen);
@@ -122,11 +112,5 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
       return 1;
     }
     return 0;
-  } catch (e) {
-    if (e instanceof EngineError || e instanceof LoaderError) {
-      io.err(`trtllm summarize: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
