@@ -36,6 +36,8 @@ export interface Backend<T> {
    * (`pairs` of [source block, destination block]); contiguous, the whole slot row.
    */
   copyKv(o: { readonly srcSlot: number; readonly dstSlot: number; readonly blockPairs: readonly (readonly [number, number])[] }): void;
+  /** Device memory still free for the KV cache (cuda: free + the allocator's cache), or undefined (ref: host memory, unbounded here). */
+  freeMemoryBytes(): number | undefined;
   /** Free everything the backend holds. */
   dispose(): void;
 }

@@ -102,6 +102,10 @@ export class CudaBackend implements Backend<T> {
       for (const [src, dst] of rows) pool.view(dst * per, [per]).copyFrom(pool.view(src * per, [per]));
     }
   }
+  freeMemoryBytes(): number | undefined {
+    const m = this.#k.addonIfBuilt()?.memoryStats();
+    return m && m.deviceFree + m.cached;
+  }
   dispose(): void {
     if (this.#cache) {
       for (const p of this.#cache.pools) p.free();

@@ -78,6 +78,9 @@ export class RefBackend implements Backend<T> {
       for (const [src, dst] of rows) pool.data.copyWithin(dst * per, src * per, (src + 1) * per);
     }
   }
+  freeMemoryBytes(): undefined {
+    return undefined;
+  }
   dispose(): void {
     this.#cache = undefined;
   }

@@ -22,8 +22,10 @@ import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
 export interface EngineLoadOptions {
   /** Default 'ref'. */
   readonly backend?: BackendName;
-  /** Paged KV cache size in blocks (default: every slot's longest sequence fits). */
+  /** Paged KV cache size in blocks (default: every slot's longest sequence fits, capped on a GPU by kvCacheFreeMemFraction). */
   readonly kvCacheBlocks?: number;
+  /** Share of the device memory left after the weights that the paged KV cache may take (default 0.9, as TensorRT-LLM). */
+  readonly kvCacheFreeMemFraction?: number;
   /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
   readonly tokenizer?: Gpt2Tokenizer | string;
 }
@@ -168,20 +170,35 @@ export class Engine {
       pool = new BlockPool({ numBlocks: slots, tokensPerBlock: maxSeq, numSlots: slots, maxBlocksPerSeq: 1 });
       layout = { kind: 'contiguous', maxSeqLen: maxSeq };
     }
+    const backends: Backend<unknown>[] = [];
     try {
+      for (let r = 0; r < w; r++) backends.push(await createBackend(o.backend ?? 'ref', c));
       for (let r = 0; r < w; r++) {
         const file = readEngineFile(join(dir, engineFileName(build, r)));
         if (file.rank !== r || file.worldSize !== w) throw new EngineError('format', { what: join(dir, engineFileName(build, r)), expected: `rank ${r} of ${w}`, got: `rank ${file.rank} of ${file.worldSize}`, hint: 'rebuild the engine' });
-        const backend = await createBackend(o.backend ?? 'ref', c);
+        const backend = backends[r]!;
         ranks.push({ backend, weights: new Map() });
         for (const [name, t] of file.tensors) {
           if (t.dtype !== c.dtype) throw new EngineError('format', { what: `${dir}: ${name}`, expected: c.dtype, got: t.dtype, hint: 'rebuild the engine' });
           ranks[r]!.weights.set(name, backend.upload(t));
         }
-        backend.createKvCache({ ...spec, numSlots: pool.numSlots, layout });
       }
+      // a paged cache on a GPU takes at most a share of what the weights left free (all ranks share the device here)
+      const free = backends[0]!.freeMemoryBytes();
+      if (layout.kind === 'paged' && free !== undefined && o.kvCacheBlocks === undefined) {
+        const blockBytes = w * c.nLayer * 2 * spec.numKvHeads * layout.tokensPerBlock * spec.headSize * (c.dtype === 'f32' ? 4 : 2);
+        const fits = Math.floor(((o.kvCacheFreeMemFraction ?? 0.9) * free) / blockBytes);
+        if (fits < layout.maxBlocksPerSeq) {
+          throw new EngineError('capacity', { what: 'kv cache', expected: `room for ${layout.maxBlocksPerSeq} blocks (one sequence of ${maxSeq} positions)`, got: `${fits} blocks in ${(free / 2 ** 30).toFixed(1)} GiB free`, hint: 'lower --max_input_len / --max_output_len, or free GPU memory' });
+        }
+        if (fits < layout.numBlocks) {
+          layout = { ...layout, numBlocks: fits };
+          pool = new BlockPool({ numBlocks: fits, tokensPerBlock: layout.tokensPerBlock, numSlots: pool.numSlots, maxBlocksPerSeq: layout.maxBlocksPerSeq });
+        }
+      }
+      for (const b of backends) b.createKvCache({ ...spec, numSlots: pool.numSlots, layout });
     } catch (e) {
-      for (const r of ranks) r.backend.dispose();
+      for (const b of backends) b.dispose();
       throw e;
     }
     let tokenizer: Gpt2Tokenizer | undefined;
