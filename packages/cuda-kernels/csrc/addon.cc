@@ -193,6 +193,7 @@ class Args {
     return (float)v.As<Napi::Number>().DoubleValue();
   }
   bool flag(const char* key) const { return obj_.Get(key).ToBoolean().Value(); }
+  Napi::Value raw(const char* key) const { return obj_.Get(key); }
   DType dtype(const char* key) const {
     const int d = i32(key);
     if (d < 0 || d > 5) throw ArgError(std::string("params.") + key + ": not a dtype code");
@@ -687,6 +688,39 @@ Napi::Value MeasureMatmulPeak(const Napi::CallbackInfo& info) {
   });
 }
 
+// NCCL: ncclUniqueId() → Uint8Array(128); ncclCommInit(nranks, id, rank) → BigInt handle;
+// allReduceSum({send, recv, count, dtype, comm, stream}); ncclCommDestroy(handle).
+Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
+  return guard(info, "ncclUniqueId", [&]() -> Napi::Value {
+    Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), 128);
+    ncclUniqueId(reinterpret_cast<char*>(out.Data()));
+    return out;
+  });
+}
+Napi::Value NcclCommInit(const Napi::CallbackInfo& info) {
+  return guard(info, "ncclCommInit", [&]() -> Napi::Value {
+    if (!info[0].IsNumber() || !info[2].IsNumber()) throw ArgError("expected (nranks, id, rank)");
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().ByteLength() != 128) throw ArgError("id: expected the 128-byte NCCL unique id");
+    Napi::Uint8Array id = info[1].As<Napi::Uint8Array>();
+    return bigPtr(info.Env(), ncclCommInit(info[0].As<Napi::Number>().Int32Value(), reinterpret_cast<const char*>(id.Data()), info[2].As<Napi::Number>().Int32Value()));
+  });
+}
+Napi::Value NcclCommDestroy(const Napi::CallbackInfo& info) {
+  return guard(info, "ncclCommDestroy", [&]() -> Napi::Value {
+    ncclCommFree((void*)bigToPtr(info[0], "comm"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value AllReduceSum(const Napi::CallbackInfo& info) {
+  return guard(info, "allReduceSum", [&]() -> Napi::Value {
+    Args a(info, 0);
+    Napi::Value comm = a.raw("comm");
+    invokeAllReduceSum(a.ptr("send"), a.ptr("recv"), a.size("count"), a.dtype("dtype"), (void*)bigToPtr(comm, "comm"), a.stream());
+    TRT_CUDA(cudaStreamSynchronize(a.stream()));
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> fns[] = {
       {"deviceInfo", DeviceInfo}, {"malloc", Malloc}, {"free", Free}, {"memoryStats", MemoryStats}, {"emptyCache", EmptyCache},
@@ -697,6 +731,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"gemm", Gemm}, {"int8Gemm", Int8Gemm}, {"quantize", Quantize}, {"fp8", Fp8}, {"layerNorm", LayerNorm},
       {"activation", Activation}, {"softmax", Softmax}, {"residual", Residual}, {"rope", Rope}, {"kvCacheWrite", KvCacheWrite},
       {"attention", Attention}, {"embedding", Embedding},
+      {"ncclUniqueId", NcclUniqueId}, {"ncclCommInit", NcclCommInit}, {"ncclCommDestroy", NcclCommDestroy}, {"allReduceSum", AllReduceSum},
   };
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   exports.Set("abiVersion", 1);

@@ -149,4 +149,10 @@ void invokePositionAdd(const PositionAddParams& p, cudaStream_t s);
 
 inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)((n + threads - 1) / threads); }
 
+// collectives.cu — NCCL (one process per GPU): unique id, communicator, all-reduce sum in place or out of place.
+void ncclUniqueId(char out[128]);
+void* ncclCommInit(int nranks, const char id[128], int rank);
+void ncclCommFree(void* comm);
+void invokeAllReduceSum(const void* send, void* recv, size_t count, DType dtype, void* comm, cudaStream_t s);
+
 }  // namespace trt

@@ -75,6 +75,13 @@ export interface NativeAddon {
   hostAllocPinned(bytes: number): ArrayBuffer;
   /** Device-to-device copy bandwidth in GB/s (bytes read + written). */
   measureCopyBandwidth(bytes: number, iters: number): number;
+  /** NCCL's 128-byte unique id (rank 0 makes it; every rank passes it to ncclCommInit). */
+  ncclUniqueId(): Uint8Array;
+  /** A communicator for this process's current device as `rank` of `nranks` (blocks until all ranks join). */
+  ncclCommInit(nranks: number, id: Uint8Array, rank: number): DevicePtr;
+  ncclCommDestroy(comm: DevicePtr): void;
+  /** recv = Σ over ranks of send (NCCL ring order), count elements; waits for the stream. */
+  allReduceSum(params: NativeParams): void;
   /** cuBLASLt and NCCL as found by dlopen ($TRTLLM_CUBLASLT_PATH / $TRTLLM_NCCL_PATH, then the sonames). */
   libraryInfo(): { readonly cublasLt: LibraryStatus; readonly nccl: LibraryStatus };
   /** TFLOP/s of an n×n×n f16 (or bf16) cuBLASLt matmul with fp32 compute; throws if cuBLASLt is missing. */

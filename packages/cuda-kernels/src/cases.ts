@@ -371,5 +371,5 @@ export function kernelCases(o: CaseOptions = {}): KernelCase[] {
 
 /** Ops of ref-math with no CUDA kernel in this table, and why (reported, never silently skipped). */
 export const NOT_SUPPORTED: Readonly<Partial<Record<OpName, string>>> = {
-  collectives: 'all-reduce / all-gather go through NCCL with tensor parallelism (engine issue); the oracle simulates ranks in-process',
+  collectives: 'NCCL all-reduce needs one process per GPU: checked by scripts/nccl-check.mjs on a multi-GPU machine, not by this single-process table',
 };

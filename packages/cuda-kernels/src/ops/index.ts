@@ -11,3 +11,4 @@ export * from './rope.js';
 export * from './kv-cache.js';
 export * from './attention.js';
 export * from './embedding.js';
+export * from './collectives.js';
