@@ -12,6 +12,7 @@
 //   hf        random GPT-2 124M / gpt2-medium shapes made by HF: logits (fp32 max |Δ|, fp16 NMSE) and greedy 20 × 100 vs HF
 //   summarize gpt2-medium fp16 on the cnn_dailymail sample: ROUGE of ours vs HF generate's on the same prompts
 //   beamtp    beam search (4 beams) and tensor parallelism (TP 2 and 4 in one process): cuda ≡ ref, tokens and scores
+//   tpnccl    TP 2 with one process per GPU (NCCL) ≡ TP 2 in one process: greedy, sampled and beam tokens (needs 2 GPUs)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,6 +115,29 @@ const stages = {
       rows.push({ dtype, tp, beamsEqual: JSON.stringify(out.ref.beams) === JSON.stringify(out[values.backend].beams), greedyEqual: JSON.stringify(out.ref.greedy) === JSON.stringify(out[values.backend].greedy), logitsBitEqual: sameBits(out.ref.logits, out[values.backend].logits) });
     }
     return { ok: rows.every((r) => r.beamsEqual && r.greedyEqual && r.logitsBitEqual), rows };
+  },
+
+  async tpnccl() {
+    const dir = join(scratch, 'tpnccl');
+    buildEngine({ flags: { vocab_size: 50257, n_layer: 12, n_embd: 768, n_head: 12, n_positions: 1024, dtype: 'float16', random_seed: 5, world_size: 2, max_batch_size: 8, max_input_len: 64, max_output_len: 48, max_beam_width: 3, use_inflight_batching: true, tokens_per_block: 16 }, outputDir: dir });
+    let x = 12345;
+    const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
+    const reqs = [
+      ...Array.from({ length: 12 }, (_, i) => ({ tokens: Array.from({ length: 4 + Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 50257)), maxNewTokens: 8 + Math.floor(rnd() * 40), endId: null, ...(i % 3 === 1 ? { topP: 0.9, seed: i } : {}) })),
+      ...[0, 1].map((i) => ({ tokens: [464 + i, 3290, 373], maxNewTokens: 24, endId: null, numBeams: 3 })),
+    ];
+    const run = async (tensorParallel) => {
+      const e = await Engine.load(dir, { backend: 'cuda', tensorParallel });
+      const t0 = performance.now();
+      const r = await e.generate(reqs);
+      const seconds = secs(t0);
+      e.dispose();
+      return { seconds, out: r.map((q) => [q.tokens, q.beams?.map((b) => [b.tokens, b.score])]) };
+    };
+    const one = await run('in-process');
+    const two = await run('processes');
+    const same = one.out.map((o, i) => JSON.stringify(o) === JSON.stringify(two.out[i])).filter(Boolean).length;
+    return { ok: same === reqs.length, requests: reqs.length, identical: same, inProcessSeconds: one.seconds, ncclSeconds: two.seconds };
   },
 
   async gpt2ref() {

@@ -162,8 +162,8 @@ function workerUrl(): URL {
   throw new LoaderError('missing', { file: fileURLToPath(built), expected: 'the compiled convert worker', got: 'no such file', hint: 'build the loader (npm run build), or convert with -p 1' });
 }
 
-/** This process's node flags minus the `@trtllm/source` condition: the worker runs compiled JS and must resolve compiled packages. */
-function compiledExecArgv(): string[] {
+/** This process's node flags minus the `@trtllm/source` condition: a worker runs compiled JS and must resolve compiled packages. */
+export function compiledExecArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {

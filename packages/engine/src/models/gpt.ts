@@ -19,7 +19,8 @@
  * without bias, their partials summed across ranks in rank order with one rounding to T per step
  * (ref-math allReduceSum = a chain of residual adds), then the bias is added once (as rows of
  * ones·bias, an exact GEMM, and a residual add). Everything else is replicated and runs on rank 0.
- * With W = 1 the bias stays inside the GEMM, as the oracle does.
+ * With W = 1 the bias stays inside the GEMM, as the oracle does. Across processes (one rank each,
+ * NCCL), `allReduce` replaces the in-process sum: with 2 ranks the two are bit-identical.
  */
 import { fromValues, headSize, type GptConfig } from '@trtllm/ref-math';
 import type { Backend } from '../backends/backend.js';
@@ -42,17 +43,27 @@ export interface GraphRank<T> {
   readonly weights: GraphWeights<T>;
 }
 
+/** This process's place in a tensor-parallel group that spans processes. */
+export interface Distributed<T> {
+  readonly worldSize: number;
+  /** Σ over ranks of this rank's partial (NCCL), as a new tensor. */
+  allReduce(partial: T): T;
+}
+
 export class GptGraph<T> {
   readonly #ranks: readonly GraphRank<T>[];
   readonly #b: Backend<T>;
   readonly #c: GptConfig;
   readonly #w: GraphWeights<T>;
+  readonly #dist: Distributed<T> | undefined;
 
-  constructor(ranks: readonly GraphRank<T>[], config: GptConfig) {
+  /** `ranks`: every rank, in this process; or this process's one rank with `distributed`. */
+  constructor(ranks: readonly GraphRank<T>[], config: GptConfig, distributed?: Distributed<T>) {
     this.#ranks = ranks;
     this.#b = ranks[0]!.backend;
     this.#w = ranks[0]!.weights;
     this.#c = config;
+    this.#dist = distributed;
   }
 
   #get(name: string, w: GraphWeights<T> = this.#w): T {
@@ -65,8 +76,8 @@ export class GptGraph<T> {
     return w.get(name);
   }
 
-  /** One step; returns fp32 logits [chunks, V] of each chunk's last token (all tokens with `all`). */
-  forward(chunks: readonly StepChunk[], o: { readonly logits: 'last' | 'all' } = { logits: 'last' }): Float32Array {
+  /** One step; returns fp32 logits [chunks, V] of each chunk's last token (all tokens with `all`; none with `none`: a worker rank). */
+  forward(chunks: readonly StepChunk[], o: { readonly logits: 'last' | 'all' | 'none' } = { logits: 'last' }): Float32Array {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -102,13 +113,13 @@ export class GptGraph<T> {
       const gamma = this.#get(`${name}.gamma`);
       return keep(b.layerNorm(beta === undefined ? { x, gamma } : { x, gamma, beta }, { eps: c.layernormEps, weightPlusOne: c.layernorm1p }));
     };
-    const w = this.#ranks.length;
+    const w = this.#dist?.worldSize ?? this.#ranks.length;
     const headsPerRank = c.nHead / w;
     const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
     let ones: T | undefined;
     /** Row-parallel output: Σ_r partial_r (rank order, one rounding per step), then + bias once. */
     const reduce = (parts: T[], bias: T | undefined): T => {
-      let sum: T = parts[0] as T;
+      let sum: T = this.#dist ? keep(this.#dist.allReduce(parts[0] as T)) : (parts[0] as T);
       for (let r = 1; r < parts.length; r++) sum = keep(b.residualAdd({ a: sum, b: parts[r] as T }));
       if (bias === undefined) return sum;
       ones ??= keep(b.upload(fromValues(c.dtype, [t, 1], new Array<number>(t).fill(1))));
@@ -148,6 +159,7 @@ export class GptGraph<T> {
         const m = norm(x, `${p}.ln2`);
         x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => linear(mlpOf(m, layer, r), `${p}.proj`, r, false)), this.#opt(`${p}.proj.bias`)) }));
       }
+      if (o.logits === 'none') return new Float32Array(0);
       let xf = norm(x, 'lnF');
       if (o.logits === 'last') xf = keep(b.embeddingLookup({ ids: keep(b.upload(fromValues('i32', [lastRows.length], lastRows))), table: xf }));
       const logits = keep(b.gemm({ a: xf, b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));

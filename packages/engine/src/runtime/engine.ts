@@ -15,9 +15,10 @@ import type { BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
-import { GptGraph, type StepChunk } from '../models/gpt.js';
+import { GptGraph, type Distributed, type StepChunk } from '../models/gpt.js';
 import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
 import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
+import { TpGroup } from './tp-group.js';
 
 export interface EngineLoadOptions {
   /** Default 'ref'. */
@@ -26,6 +27,11 @@ export interface EngineLoadOptions {
   readonly kvCacheBlocks?: number;
   /** Share of the device memory left after the weights that the paged KV cache may take (default 0.9, as TensorRT-LLM). */
   readonly kvCacheFreeMemFraction?: number;
+  /**
+   * How a multi-rank engine runs: every rank in this process (default; on cuda, one device), or one
+   * process per rank on GPUs 0 … W−1 joined by NCCL (cuda only; needs the built dist).
+   */
+  readonly tensorParallel?: 'in-process' | 'processes';
   /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
   readonly tokenizer?: Gpt2Tokenizer | string;
 }
@@ -138,7 +144,10 @@ export class Engine {
   /** Steps run so far (for reports). */
   steps = 0;
 
-  private constructor(dir: string, config: BuildConfig, backends: readonly Backend<unknown>[], graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined) {
+  readonly #group: TpGroup | undefined;
+
+  private constructor(dir: string, config: BuildConfig, backends: readonly Backend<unknown>[], graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined, group?: TpGroup) {
+    this.#group = group;
     this.dir = dir;
     this.config = config;
     this.backendName = backends[0]!.name;
@@ -170,23 +179,19 @@ export class Engine {
       pool = new BlockPool({ numBlocks: slots, tokensPerBlock: maxSeq, numSlots: slots, maxBlocksPerSeq: 1 });
       layout = { kind: 'contiguous', maxSeqLen: maxSeq };
     }
+    const processes = o.tensorParallel === 'processes' && w > 1;
+    if (processes && o.backend !== 'cuda') throw new EngineError('config', { what: 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: "use tensorParallel 'in-process' on the ref backend" });
+    const local = processes ? 1 : w; // ranks held by this process
     const backends: Backend<unknown>[] = [];
+    let group: TpGroup | undefined;
+    let dist: Distributed<unknown> | undefined;
     try {
-      for (let r = 0; r < w; r++) backends.push(await createBackend(o.backend ?? 'ref', c));
-      for (let r = 0; r < w; r++) {
-        const file = readEngineFile(join(dir, engineFileName(build, r)));
-        if (file.rank !== r || file.worldSize !== w) throw new EngineError('format', { what: join(dir, engineFileName(build, r)), expected: `rank ${r} of ${w}`, got: `rank ${file.rank} of ${file.worldSize}`, hint: 'rebuild the engine' });
-        const backend = backends[r]!;
-        ranks.push({ backend, weights: new Map() });
-        for (const [name, t] of file.tensors) {
-          if (t.dtype !== c.dtype) throw new EngineError('format', { what: `${dir}: ${name}`, expected: c.dtype, got: t.dtype, hint: 'rebuild the engine' });
-          ranks[r]!.weights.set(name, backend.upload(t));
-        }
-      }
-      // a paged cache on a GPU takes at most a share of what the weights left free (all ranks share the device here)
+      for (let r = 0; r < local; r++) backends.push(await createBackend(o.backend ?? 'ref', c));
+      for (let r = 0; r < local; r++) ranks.push({ backend: backends[r]!, weights: loadRankWeights(dir, build, r, backends[r]!) });
+      // a paged cache on a GPU takes at most a share of what the weights left free (in-process ranks share the device)
       const free = backends[0]!.freeMemoryBytes();
       if (layout.kind === 'paged' && free !== undefined && o.kvCacheBlocks === undefined) {
-        const blockBytes = w * c.nLayer * 2 * spec.numKvHeads * layout.tokensPerBlock * spec.headSize * (c.dtype === 'f32' ? 4 : 2);
+        const blockBytes = local * c.nLayer * 2 * spec.numKvHeads * layout.tokensPerBlock * spec.headSize * (c.dtype === 'f32' ? 4 : 2);
         const fits = Math.floor(((o.kvCacheFreeMemFraction ?? 0.9) * free) / blockBytes);
         if (fits < layout.maxBlocksPerSeq) {
           throw new EngineError('capacity', { what: 'kv cache', expected: `room for ${layout.maxBlocksPerSeq} blocks (one sequence of ${maxSeq} positions)`, got: `${fits} blocks in ${(free / 2 ** 30).toFixed(1)} GiB free`, hint: 'lower --max_input_len / --max_output_len, or free GPU memory' });
@@ -197,8 +202,18 @@ export class Engine {
         }
       }
       for (const b of backends) b.createKvCache({ ...spec, numSlots: pool.numSlots, layout });
+      if (processes) {
+        const k = await import('@trtllm/cuda-kernels');
+        const id = k.NcclCommunicator.uniqueId();
+        const started = await TpGroup.start({ dir, worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id) });
+        group = started.group;
+        const comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }); // blocks until every worker joined
+        await started.ready;
+        dist = { worldSize: w, allReduce: (x) => comm.allReduceSum(x as never) };
+      }
     } catch (e) {
       for (const b of backends) b.dispose();
+      group?.close();
       throw e;
     }
     let tokenizer: Gpt2Tokenizer | undefined;
@@ -209,7 +224,7 @@ export class Engine {
     if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
-    return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c), pool, tokenizer);
+    return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist), pool, tokenizer, group);
   }
 
   get model(): GptConfig {
@@ -246,6 +261,7 @@ export class Engine {
 
   /** fp32 logits [T, V] of every position of `tokens` (a context step on a free slot; for perplexity). */
   logits(tokens: readonly number[]): Float32Array {
+    if (this.#group) throw new EngineError('request', { what: 'logits', expected: "an engine with its ranks in this process (tensorParallel 'in-process')", got: 'ranks in worker processes', hint: 'use generate/stream, or load in-process' });
     // steps are synchronous, so between them the cache is free to use once no request holds a slot
     if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
     if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
@@ -254,7 +270,7 @@ export class Engine {
     const got = this.#pool.acquire(tokens.length);
     if (!got) throw new EngineError('capacity', { what: 'logits', expected: 'a free slot and blocks', got: 'none' });
     try {
-      if (this.config.kvCache.kind === 'paged') for (const b of this.#backends) b.assignBlocks(got.slot, got.blocks);
+      if (this.config.kvCache.kind === 'paged') this.#assign(got.slot, got.blocks);
       return this.#graph.forward([{ slot: got.slot, start: 0, tokens }], { logits: 'all' });
     } finally {
       this.#pool.release(got.slot);
@@ -263,6 +279,13 @@ export class Engine {
 
   dispose(): void {
     for (const b of this.#backends) b.dispose();
+    this.#group?.close();
+  }
+
+  /** A block-table row on every rank (workers get it with the next step). */
+  #assign(slot: number, blocks: readonly number[]): void {
+    for (const b of this.#backends) b.assignBlocks(slot, blocks);
+    this.#group?.queue({ op: 'assign', slot, blocks });
   }
 
   #submit(r: GenerateRequest, index: number): Sequence {
@@ -334,7 +357,7 @@ export class Engine {
       // let the caller's other submissions of this tick join the first step
       await new Promise<void>((r) => setImmediate(r));
       while (this.#scheduler.running + this.#scheduler.waiting > 0) {
-        this.#step();
+        await this.#step();
         await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
@@ -342,13 +365,13 @@ export class Engine {
     }
   }
 
-  #step(): void {
+  async #step(): Promise<void> {
     const { decode, admitted } = this.#scheduler.schedule();
     const live = [...decode, ...admitted];
     for (const s of live) if (s.signal?.aborted) this.#end(s, 'cancelled');
     const batch = live.filter((s) => !s.done);
     if (batch.length === 0) return;
-    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#backends.forEach((b) => b.assignBlocks(slot, s.blocks![i]!)));
+    if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#assign(slot, s.blocks![i]!));
     // one chunk per sequence, or per live beam; the prompt runs once, on the first slot
     const chunks: StepChunk[] = [];
     const rowsOf = new Map<Sequence, number[]>();
@@ -362,6 +385,7 @@ export class Engine {
       else if (s.out.length === 0) add(s, { slot: s.slots![0]!, start: 0, tokens: s.prompt });
       else add(s, { slot: s.slots![0]!, start: p + s.out.length - 1, tokens: [s.out[s.out.length - 1]!] });
     }
+    await this.#group?.step(chunks); // workers get the step before this process blocks in NCCL
     const logits = this.#graph.forward(chunks);
     this.steps++;
     const v = this.config.model.vocabSize;
@@ -429,7 +453,9 @@ export class Engine {
       const dst = free.shift()!;
       const src = slotBlocks.get(parent.slot)!;
       const dstBlocks = slotBlocks.get(dst)!;
-      for (const b of this.#backends) b.copyKv({ srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((blk, j) => [blk, dstBlocks[j]!] as const) });
+      const copy = { srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((blk, j) => [blk, dstBlocks[j]!] as const) };
+      for (const b of this.#backends) b.copyKv(copy);
+      this.#group?.queue({ op: 'copyKv', ...copy });
       beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.score, slot: dst };
     });
     s.beams = beams as Beam[];
@@ -454,12 +480,30 @@ export class Engine {
   }
 }
 
+/** Upload one rank's engine file to a backend (checked: rank, world size, dtypes). */
+export function loadRankWeights(dir: string, build: BuildConfig, r: number, backend: Backend<unknown>): Map<string, unknown> {
+  const path = join(dir, engineFileName(build, r));
+  const file = readEngineFile(path);
+  if (file.rank !== r || file.worldSize !== build.worldSize) throw new EngineError('format', { what: path, expected: `rank ${r} of ${build.worldSize}`, got: `rank ${file.rank} of ${file.worldSize}`, hint: 'rebuild the engine' });
+  const weights = new Map<string, unknown>();
+  for (const [name, t] of file.tensors) {
+    if (t.dtype !== build.model.dtype) throw new EngineError('format', { what: `${path}: ${name}`, expected: build.model.dtype, got: t.dtype, hint: 'rebuild the engine' });
+    weights.set(name, backend.upload(t));
+  }
+  return weights;
+}
+
+/** The RoPE table parameters of a config, if it uses RoPE. */
+export function ropeOf(c: GptConfig): { positions: number; rotaryDim: number; base: number } | undefined {
+  return c.rotaryPct > 0 ? { positions: c.nPositions, rotaryDim: rotaryDimOf(headSize(c), c.rotaryPct), base: c.rotaryBase } : undefined;
+}
+
 function isTokenArray(r: unknown): r is readonly number[] {
   return Array.isArray(r) && r.every((x) => typeof x === 'number');
 }
 
 async function createBackend(name: BackendName, c: GptConfig): Promise<Backend<unknown>> {
-  const rope = c.rotaryPct > 0 ? { positions: c.nPositions, rotaryDim: rotaryDimOf(headSize(c), c.rotaryPct), base: c.rotaryBase } : undefined;
+  const rope = ropeOf(c);
   if (name === 'ref') return new RefBackend(rope ? { rope } : {}) as Backend<unknown>;
   if (name === 'cuda') {
     const { CudaBackend } = await import('../backends/cuda.js');
