@@ -94,6 +94,11 @@ export function fromValues<D extends DType>(dtype: D, shape: readonly number[], 
     throw new ShapeError({ op: 'fromValues', what: 'values.length', expected: `${t.data.length}`, got: `${values.length}` });
   }
   const isInt = !DTYPES[dtype].isFloat;
+  if (dtype === 'f16' || dtype === 'bf16') {
+    const encode = dtype === 'f16' ? toF16Bits : toBf16Bits; // the same rounding, without the per-element dispatch
+    for (let i = 0; i < values.length; i++) t.data[i] = encode(values[i]!);
+    return t;
+  }
   const [lo, hi] = dtype === 'i8' ? [-128, 127] : [-(2 ** 31), 2 ** 31 - 1];
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;

@@ -135,8 +135,9 @@ export function normalSampler(rand: () => number): (mean: number, std: number) =
 export function randomGptWeights(config: GptConfig, seed = 0): GptWeights {
   const normal = normalSampler(seededRandom(seed));
   const t = (shape: number[], mean: number, std: number): Tensor<ActDType> => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return fromValues(config.dtype, shape, Float64Array.from({ length: n }, () => normal(mean, std)));
+    const values = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    for (let k = 0; k < values.length; k++) values[k] = normal(mean, std); // a plain loop: Array.from's mapping was most of the time
+    return fromValues(config.dtype, shape, values);
   };
   const { nEmbd: h, intermediateSize: i, bias } = config;
   const residStd = 0.02 / Math.sqrt(2 * config.nLayer);
