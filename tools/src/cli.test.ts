@@ -106,6 +106,12 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(Array.from(npy.data.subarray(0, 2 + rows[0]!.length))).toEqual([15496, 995, ...rows[0]!]);
   });
 
+  it('run --world_size must match the engine', async () => {
+    const c = capture();
+    expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--world_size', '2'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/trtllm run: --world_size: expected the engine's tensor_parallel \(1\), got 2/);
+  });
+
   it('run --num_beams 2 prints both beams, best first; the npy holds [B, beams, T]', async () => {
     const c = capture();
     expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--input_text', 'Hello world', '--max_output_len', '4', '--num_beams', '2', '--output_npy', join(work, 'beams.npy')], c.io)).toBe(0);

@@ -25,6 +25,8 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --output_csv FILE       write output ids, one row per input
   --output_npy FILE       write [B, beams, T] int32 ids (input + output, padded with the end id)
   --backend ref|cuda      kernels (default cuda when a GPU is usable, else ref)
+  --world_size N          run a TP-N engine as N processes, one GPU each, joined by NCCL (cuda);
+                          without it a multi-rank engine runs its ranks in this process
 `;
 
 export async function defaultBackend(): Promise<BackendName> {
@@ -34,6 +36,14 @@ export async function defaultBackend(): Promise<BackendName> {
   } catch {
     return 'ref';
   }
+}
+
+/** `--world_size N` (N > 1): one process per rank (the seed launched ranks with mpirun; this CLI forks them). */
+export function tensorParallel(worldSize: string | undefined): { tensorParallel?: 'processes'; worldSize?: number } {
+  if (worldSize === undefined) return {};
+  const n = Number(worldSize);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--world_size must be a positive integer, got '${worldSize}'`);
+  return n > 1 ? { tensorParallel: 'processes', worldSize: n } : { worldSize: n };
 }
 
 function readTokens(file: string, endId: number): number[][] {
@@ -64,7 +74,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
     tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
     top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
-    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, world_size: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, RUN_HELP);
   if (values.help) {
     io.out(RUN_HELP);
@@ -82,7 +92,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   return withLibraryErrors('run', io, async () => {
     const tok = values.tokenizer ?? values.tokenizer_dir;
-    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }) });
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
     const eos = engine.tokenizer?.encode('<|endoftext|>');
     const endId = num('end_id', values.end_id) ?? (eos?.length === 1 ? eos[0]! : 50256);
     const sampling = numBeams > 1 ? { numBeams } : {

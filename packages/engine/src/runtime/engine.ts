@@ -32,6 +32,8 @@ export interface EngineLoadOptions {
    * process per rank on GPUs 0 … W−1 joined by NCCL (cuda only; needs the built dist).
    */
   readonly tensorParallel?: 'in-process' | 'processes';
+  /** The world size the caller expects (e.g. `--world_size`); a different engine is refused. */
+  readonly worldSize?: number;
   /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
   readonly tokenizer?: Gpt2Tokenizer | string;
 }
@@ -179,6 +181,7 @@ export class Engine {
       pool = new BlockPool({ numBlocks: slots, tokensPerBlock: maxSeq, numSlots: slots, maxBlocksPerSeq: 1 });
       layout = { kind: 'contiguous', maxSeqLen: maxSeq };
     }
+    if (o.worldSize !== undefined && o.worldSize !== w) throw new EngineError('config', { what: '--world_size', expected: `the engine's tensor_parallel (${w})`, got: String(o.worldSize), hint: `run with --world_size ${w}, or rebuild with --world_size ${o.worldSize}` });
     const processes = o.tensorParallel === 'processes' && w > 1;
     if (processes && o.backend !== 'cuda') throw new EngineError('config', { what: 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: "use tensorParallel 'in-process' on the ref backend" });
     const local = processes ? 1 : w; // ranks held by this process
