@@ -79,11 +79,6 @@ export class HfGptCheckpoint {
     return this.hf.kind;
   }
 
-  /** Bytes of the stored checkpoint tensors that this model uses (for progress and RSS reports). */
-  get storedBytes(): number {
-    return this.specs.reduce((s, spec) => s + this.#sourceNames(spec.path).reduce((a, n) => a + byteSize(this.#src, n), 0), 0);
-  }
-
   /** One canonical tensor (stored dtype), checked against the config's shape. */
   read(spec: GptWeightSpec): Tensor {
     const t = this.#assemble(spec.path);
@@ -141,11 +136,6 @@ export class HfGptCheckpoint {
       }
     }
   }
-}
-
-function byteSize(src: TensorSource, name: string): number {
-  const i = src.info(name);
-  return i ? i.shape.reduce((a, b) => a * b, 1) * (i.dtype === 'f32' ? 4 : 2) : 0;
 }
 
 /** GPTBigCode multi-head c_attn columns (per head: q_h k_h v_h) → Q heads | K heads | V heads. */

@@ -41,12 +41,6 @@ export class BlockPool {
     return this.#freeSlots.length;
   }
 
-  /** Whether a sequence of at most `tokens` positions could ever fit (else it must be refused, not queued). */
-  fitsEver(tokens: number): boolean {
-    const n = this.blocksFor(tokens);
-    return n <= this.numBlocks && n <= this.maxBlocksPerSeq;
-  }
-
   /** A slot and the blocks for `tokens` positions, or undefined when they are not free now. */
   acquire(tokens: number): { slot: number; blocks: number[] } | undefined {
     const n = this.blocksFor(tokens);
@@ -64,8 +58,8 @@ export class BlockPool {
     return Array.from({ length: n }, () => this.acquire(tokens)!);
   }
 
-  /** Whether `n` sequences of `tokens` positions could ever fit together. */
-  fitsEverGroup(n: number, tokens: number): boolean {
+  /** Whether `n` sequences (beams) of at most `tokens` positions could ever fit together (else refuse, do not queue). */
+  fitsEver(tokens: number, n = 1): boolean {
     return n <= this.numSlots && this.blocksFor(tokens) * n <= this.numBlocks && this.blocksFor(tokens) <= this.maxBlocksPerSeq;
   }
 

@@ -313,7 +313,7 @@ export class Engine {
     }
     const lengthPenalty = r.lengthPenalty ?? 1;
     if (!Number.isFinite(lengthPenalty)) throw new EngineError('request', { what: `${what}.lengthPenalty`, expected: 'a finite number', got: String(lengthPenalty) });
-    if (!this.#pool.fitsEverGroup(width, prompt.length + maxNew)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache${width > 1 ? ` for ${width} beams` : ''}`, got: `${width > 1 ? `${width} × ` : ''}${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
+    if (!this.#pool.fitsEver(prompt.length + maxNew, width)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache${width > 1 ? ` for ${width} beams` : ''}`, got: `${width > 1 ? `${width} × ` : ''}${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
     const s: Sequence = {
       id: nextId++,
       prompt,
