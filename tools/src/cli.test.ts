@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '@trtllm/engine';
-import { FtCheckpoint, readNpy } from '@trtllm/loader';
+import { FtCheckpoint, readNpy, writeNpy } from '@trtllm/loader';
 import { nll } from './perplexity.js';
 import { main } from './cli.js';
 
@@ -104,6 +104,19 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     const npy = readNpy(join(work, 'out.npy'));
     expect(npy.shape).toEqual([2, 1, 8]);
     expect(Array.from(npy.data.subarray(0, 2 + rows[0]!.length))).toEqual([15496, 995, ...rows[0]!]);
+  });
+
+  it('run --prompt_table: text inputs get the virtual tokens; the task picks the rows', async () => {
+    const dir = join(work, 'prompt-engine');
+    const b = capture();
+    expect(await main(['build', '--vocab_size', '50257', '--n_layer', '1', '--n_embd', '32', '--n_head', '2', '--n_positions', '64', '--dtype', 'float32', '--max_batch_size', '2', '--max_input_len', '32', '--max_output_len', '8', '--max_prompt_embedding_table_size', '8', '--output_dir', dir], b.io)).toBe(0);
+    writeNpy(join(work, 'table.npy'), '<f4', [2, 4, 32], Array.from({ length: 256 }, (_, i) => Math.cos(i) * 0.1));
+    const c = capture();
+    expect(await main(['run', '--engine_dir', dir, '--backend', 'ref', '--input_text', 'Hello', '--input_text', 'Hello', '--prompt_table', join(work, 'table.npy'), '--prompt_tasks', '0,1', '--max_output_len', '3', '--output_csv', join(work, 'p.csv')], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^Input \[Text 0\]: "<4 prompt tokens>Hello"/);
+    const bad = capture();
+    expect(await main(['run', '--engine_dir', dir, '--backend', 'ref', '--prompt_table', join(work, 'table.npy'), '--prompt_tasks', '2'], bad.io)).toBe(1);
+    expect(bad.err()).toMatch(/promptTask: expected a task in \[0, 2\), got 2/);
   });
 
   it('run --world_size must match the engine', async () => {

@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Engine, type BackendName, type GenerateRequest } from '@trtllm/engine';
 import { readNpy, writeNpy } from '@trtllm/loader';
+import { fromValues } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 
@@ -25,6 +26,9 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --output_csv FILE       write output ids, one row per input
   --output_npy FILE       write [B, beams, T] int32 ids (input + output, padded with the end id)
   --backend ref|cuda      kernels (default cuda when a GPU is usable, else ref)
+  --prompt_table FILE     prompt tuning: .npy [numTasks, Pt, H] (engine built with --max_prompt_embedding_table_size);
+                          text inputs get the virtual tokens V … V+Pt−1 in front
+  --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0)
   --world_size N          run a TP-N engine as N processes, one GPU each, joined by NCCL (cuda);
                           without it a multi-rank engine runs its ranks in this process
 `;
@@ -74,7 +78,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
     tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
     top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
-    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, world_size: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, world_size: { type: 'string' }, prompt_table: { type: 'string' }, prompt_tasks: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, RUN_HELP);
   if (values.help) {
     io.out(RUN_HELP);
@@ -103,13 +107,23 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       seed: num('random_seed', values.random_seed) ?? 0,
     };
     const maxNew = num('max_output_len', values.max_output_len) ?? engine.config.maxOutputLen;
-    const inputs: GenerateRequest[] = values.input_tokens
-      ? readTokens(values.input_tokens, endId).map((tokens) => ({ tokens }))
-      : (values.input_text ?? ['Born in north-east France, Soyer trained as a']).map((prompt) => ({ prompt }));
+    let virtual: number[] = [];
+    if (values.prompt_table) {
+      const a = readNpy(values.prompt_table);
+      if (a.shape.length !== 3) throw new UsageError(`--prompt_table ${values.prompt_table}: expected [numTasks, Pt, H], got (${a.shape.join(', ')})`);
+      engine.setPromptTable(fromValues(engine.model.dtype, a.shape, a.data));
+      virtual = Array.from({ length: a.shape[1]! }, (_, i) => engine.model.vocabSize + i);
+    }
+    const tasks = (values.prompt_tasks ?? '0').split(',').map((x) => num('prompt_tasks', x)!);
+    const inputs: GenerateRequest[] = (values.input_tokens
+      ? readTokens(values.input_tokens, endId).map((tokens): GenerateRequest => ({ tokens }))
+      : (values.input_text ?? ['Born in north-east France, Soyer trained as a']).map((prompt): GenerateRequest => (virtual.length ? { tokens: [...virtual, ...engine.tokenizer!.encode(prompt)] } : { prompt }))
+    ).map((r, i) => (values.prompt_table ? { ...r, promptTask: tasks[i] ?? tasks[0]! } : r));
     const results = await engine.generate(inputs.map((r) => ({ ...r, ...sampling, maxNewTokens: Math.min(maxNew, engine.config.maxOutputLen), endId: endId < engine.model.vocabSize ? endId : null })));
     const beamsOf = (r: (typeof results)[number]): readonly { readonly tokens: readonly number[]; readonly text?: string }[] => r.beams ?? [r];
     results.forEach((r, i) => {
-      const input = engine.tokenizer ? engine.tokenizer.decode(r.promptTokens) : r.promptTokens.join(', ');
+      const real = r.promptTokens.filter((t) => t < engine.model.vocabSize);
+      const input = engine.tokenizer ? `${r.promptTokens.length > real.length ? `<${r.promptTokens.length - real.length} prompt tokens>` : ''}${engine.tokenizer.decode(real)}` : r.promptTokens.join(', ');
       io.out(`Input [Text ${i}]: "${input}"\n`);
       beamsOf(r).forEach((b, k) => io.out(`Output [Text ${i} Beam ${k}]: "${b.text ?? b.tokens.join(', ')}"\n`));
     });

@@ -16,6 +16,8 @@ export interface Backend<T> {
   /** Row-major reinterpretation, same element count. */
   view(t: T, shape: readonly number[]): T;
   embeddingLookup(i: { readonly ids: T; readonly table: T }): T;
+  /** ids ≥ V are virtual tokens: row (id − V) of the task's prompt table [numTasks, Pt, H]. */
+  promptEmbeddingLookup(i: { readonly ids: T; readonly table: T; readonly promptTable: T; readonly tasks: T }): T;
   addPositionEmbedding(i: { readonly x: T; readonly wpe: T; readonly positions: T }): T;
   layerNorm(i: { readonly x: T; readonly gamma: T; readonly beta?: T }, a: { readonly eps: number; readonly weightPlusOne: boolean }): T;
   gemm(i: { readonly a: T; readonly b: T; readonly bias?: T }, a?: { readonly transB?: boolean; readonly outDtype?: ActDType }): T;

@@ -54,6 +54,9 @@ export class CudaBackend implements Backend<T> {
   embeddingLookup(i: { ids: T; table: T }): T {
     return this.#k.embeddingLookup({ ids: i32(i.ids), table: act(i.table) });
   }
+  promptEmbeddingLookup(i: { ids: T; table: T; promptTable: T; tasks: T }): T {
+    return this.#k.promptEmbeddingLookup({ ids: i32(i.ids), table: act(i.table), promptTable: act(i.promptTable), tasks: i32(i.tasks) });
+  }
   addPositionEmbedding(i: { x: T; wpe: T; positions: T }): T {
     return this.#k.addPositionEmbedding({ x: act(i.x), wpe: act(i.wpe), positions: i32(i.positions) });
   }

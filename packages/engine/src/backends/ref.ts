@@ -3,7 +3,7 @@
  * numerics). Tensors are ref-math Tensors; the KV cache is a ref-math KvCache.
  */
 import {
-  addPositionEmbedding, assignBlocks, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
+  addPositionEmbedding, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
   swiglu, toF32, kvCacheWrite, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
@@ -32,6 +32,9 @@ export class RefBackend implements Backend<T> {
   }
   embeddingLookup(i: { ids: T; table: T }): T {
     return embeddingLookup({ ids: i32(i.ids), table: act(i.table) });
+  }
+  promptEmbeddingLookup(i: { ids: T; table: T; promptTable: T; tasks: T }): T {
+    return promptEmbeddingLookup({ ids: i32(i.ids), table: act(i.table), promptTable: act(i.promptTable), tasks: i32(i.tasks) });
   }
   addPositionEmbedding(i: { x: T; wpe: T; positions: T }): T {
     return addPositionEmbedding({ x: act(i.x), wpe: act(i.wpe), positions: i32(i.positions) });

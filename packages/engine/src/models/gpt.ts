@@ -13,6 +13,9 @@
  * (wte when tied) in the logits dtype. Every op is ref-math's (or its bit-exact kernel), in the same
  * order as ref-math's gptForward, so the `ref` backend reproduces the oracle bit for bit.
  *
+ * Prompt tuning: with a prompt table [numTasks, Pt, H], ids V … V+Pt−1 of a sequence are rows of its
+ * task's table (an exact row copy); everything after the embedding is unchanged.
+ *
  * Tensor parallelism (DESIGN.md §6), W ranks each with its own backend, weights and KV cache (its
  * query heads and KV heads; the one K/V head of multi-query models on every rank): q/k/v and fc (gate)
  * are column-parallel; attention runs per rank; the attention-output and proj GEMMs are row-parallel
@@ -32,6 +35,8 @@ export interface StepChunk {
   /** Position of tokens[0]; earlier positions are in the cache. */
   readonly start: number;
   readonly tokens: readonly number[];
+  /** Prompt-table task of the sequence (tokens ≥ V are its virtual tokens). */
+  readonly task?: number;
 }
 
 /** Rank weights on the backend, by engine tensor name (builder/build.ts rankTensors). */
@@ -77,17 +82,19 @@ export class GptGraph<T> {
   }
 
   /** One step; returns fp32 logits [chunks, V] of each chunk's last token (all tokens with `all`; none with `none`: a worker rank). */
-  forward(chunks: readonly StepChunk[], o: { readonly logits: 'last' | 'all' | 'none' } = { logits: 'last' }): Float32Array {
+  forward(chunks: readonly StepChunk[], o: { readonly logits: 'last' | 'all' | 'none'; /** [numTasks, Pt, H] on rank 0's backend. */ readonly promptTable?: T } = { logits: 'last' }): Float32Array {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
     const ids: number[] = [];
     const positions: number[] = [];
     const slots: number[] = [];
+    const tasks: number[] = [];
     const lastRows: number[] = [];
     for (const ch of chunks) {
       ch.tokens.forEach((id, i) => {
         ids.push(id);
+        tasks.push(ch.task ?? 0);
         positions.push(ch.start + i);
         slots.push(ch.slot);
       });
@@ -145,7 +152,9 @@ export class GptGraph<T> {
       return c.activation === 'swiglu' ? keep(rb.swiglu({ x: linear(m, `${p}.fc`, r), gate: linear(m, `${p}.gate`, r) })) : keep(rb.gelu({ x: linear(m, `${p}.fc`, r) }));
     };
     try {
-      let x = keep(b.embeddingLookup({ ids: idsT, table: this.#get('wte') }));
+      let x = o.promptTable !== undefined
+        ? keep(b.promptEmbeddingLookup({ ids: idsT, table: this.#get('wte'), promptTable: o.promptTable, tasks: keep(b.upload(fromValues('i32', [t], tasks))) }))
+        : keep(b.embeddingLookup({ ids: idsT, table: this.#get('wte') }));
       if (c.rotaryPct === 0) x = keep(b.addPositionEmbedding({ x, wpe: this.#get('wpe'), positions: posT }));
       for (let layer = 0; layer < c.nLayer; layer++) {
         const p = `layers.${layer}`;

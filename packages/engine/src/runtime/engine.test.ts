@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGptKvCache, greedyGenerate, gptForward, randomGptWeights, toF32 } from '@trtllm/ref-math';
+import { argmax, createGptKvCache, fromF32, fromValues, greedyGenerate, gptForward, randomGptWeights, toF32 } from '@trtllm/ref-math';
 import { buildEngine } from '../builder/build.js';
 import type { BuildFlags } from '../build-config.js';
 import { Engine } from './engine.js';
@@ -216,4 +216,40 @@ describe('tensor parallelism (the ref backend runs the ranks in one process)', (
       expect(Array.from(results[1]!.logits)).not.toEqual(Array.from(one!.logits)); // TP really changes the summation
     });
   }
+});
+
+describe('prompt tuning', () => {
+  it('virtual tokens V … V+Pt−1 embed as the task\'s prompt-table rows: logits equal the oracle on a model whose wte holds those rows', async () => {
+    for (const dtype of ['float32', 'float16'] as const) {
+      const dir = join(work, `prompt-${dtype}`);
+      const built = buildEngine({ flags: { ...SMALL, dtype, max_prompt_embedding_table_size: 12, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir });
+      const c = built.config.model;
+      const engine = await Engine.load(dir);
+      const [tasks, pt, h, v] = [2, 5, c.nEmbd, c.vocabSize];
+      const values = Array.from({ length: tasks * pt * h }, (_, i) => Math.sin(i * 0.37) * 0.05);
+      const table = fromValues(c.dtype, [tasks, pt, h], values);
+      engine.setPromptTable(table);
+      const prompt = [v, v + 1, v + 2, v + 3, v + 4, 5, 17, 3];
+      const got = engine.logits(prompt, { promptTask: 1 });
+      // the oracle: wte extended with task 1's rows; lm_head = wte plus zero rows (the first V logits are the engine's)
+      const w = randomGptWeights(c, 7);
+      const rows = toF32(w.wte).length;
+      const wte = fromF32(c.dtype, [v + pt, h], Float32Array.from([...toF32(w.wte), ...toF32(table).subarray(pt * h, 2 * pt * h)]));
+      const lmHead = fromF32(c.dtype, [v + pt, h], Float32Array.from([...toF32(w.wte), ...new Array<number>(pt * h).fill(0)]));
+      expect(rows).toBe(v * h);
+      const big = { config: { ...c, vocabSize: v + pt }, weights: { ...w, wte, lmHead } };
+      const want = toF32(gptForward(big, createGptKvCache(big.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens: prompt }], { logits: 'all' }));
+      const wantFirstV = Float32Array.from({ length: prompt.length * v }, (_, i) => want[Math.floor(i / v) * (v + pt) + (i % v)]!);
+      expect(Array.from(got)).toEqual(Array.from(wantFirstV));
+      // generation with a task; task 0 differs from task 1; bad task / id / oversize table are typed errors
+      const [a] = await engine.generate([{ tokens: prompt, maxNewTokens: 6, endId: null, promptTask: 1 }]);
+      expect(a!.tokens.every((t) => t < v)).toBe(true);
+      expect(a!.tokens[0]).toBe(argmax(got.subarray((prompt.length - 1) * v, prompt.length * v)));
+      expect(Array.from(engine.logits(prompt, { promptTask: 0 }))).not.toEqual(Array.from(got));
+      await expect(engine.generate([{ tokens: prompt, promptTask: 2 }])).rejects.toThrow(/promptTask: expected a task in \[0, 2\), got 2/);
+      await expect(engine.generate([{ tokens: [v + 5] }])).rejects.toThrow(new RegExp(`token: expected ids in \\[0, ${v + 5}\\) \\(vocab plus 5 prompt tokens\\), got ${v + 5}`));
+      expect(() => engine.setPromptTable(fromValues(c.dtype, [3, 5, h], new Array(15 * h).fill(0)))).toThrow(/at most 12 rows \(--max_prompt_embedding_table_size\), got 3 × 5 = 15/);
+      engine.dispose();
+    }
+  });
 });

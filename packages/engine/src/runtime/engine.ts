@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
-import { headSize, rotaryDimOf, type GptConfig, type KvLayout } from '@trtllm/ref-math';
+import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import type { Backend, BackendName } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
@@ -48,6 +48,8 @@ export interface GenerateRequest extends SamplingOptions {
   readonly endId?: number | null;
   /** Stop when the output ends with one of these (text is tokenized). */
   readonly stopWords?: readonly (string | readonly number[])[];
+  /** Prompt tuning: the task whose prompt-table rows the prompt's ids V … V+Pt−1 are (default 0). */
+  readonly promptTask?: number;
   /** Beam search width (default 1: sampling / greedy); at most the engine's max_beam_width. */
   readonly numBeams?: number;
   /** Beam scores are Σ log p / (new tokens)^lengthPenalty (default 1). */
@@ -93,6 +95,7 @@ interface Sequence extends Schedulable {
   nextTokens: number;
   readonly width: number;
   readonly lengthPenalty: number;
+  readonly task: number;
   /** Beam search state: the live beams (each in its own slot) and the finished hypotheses. */
   beams?: Beam[];
   finished?: BeamResult[];
@@ -147,6 +150,8 @@ export class Engine {
   steps = 0;
 
   readonly #group: TpGroup | undefined;
+  /** Prompt table on rank 0's backend (in-process ranks share rank 0's embedding) and its shape. */
+  #prompt: { readonly table: unknown; readonly tasks: number; readonly tokens: number } | undefined;
 
   private constructor(dir: string, config: BuildConfig, backends: readonly Backend<unknown>[], graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined, group?: TpGroup) {
     this.#group = group;
@@ -263,7 +268,7 @@ export class Engine {
   }
 
   /** fp32 logits [T, V] of every position of `tokens` (a context step on a free slot; for perplexity). */
-  logits(tokens: readonly number[]): Float32Array {
+  logits(tokens: readonly number[], o: { readonly promptTask?: number } = {}): Float32Array {
     if (this.#group) throw new EngineError('request', { what: 'logits', expected: "an engine with its ranks in this process (tensorParallel 'in-process')", got: 'ranks in worker processes', hint: 'use generate/stream, or load in-process' });
     // steps are synchronous, so between them the cache is free to use once no request holds a slot
     if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
@@ -274,7 +279,7 @@ export class Engine {
     if (!got) throw new EngineError('capacity', { what: 'logits', expected: 'a free slot and blocks', got: 'none' });
     try {
       if (this.config.kvCache.kind === 'paged') this.#assign(got.slot, got.blocks);
-      return this.#graph.forward([{ slot: got.slot, start: 0, tokens }], { logits: 'all' });
+      return this.#graph.forward([{ slot: got.slot, start: 0, tokens, task: o.promptTask ?? 0 }], { logits: 'all', ...(this.#prompt ? { promptTable: this.#prompt.table } : {}) });
     } finally {
       this.#pool.release(got.slot);
     }
@@ -283,6 +288,27 @@ export class Engine {
   dispose(): void {
     for (const b of this.#backends) b.dispose();
     this.#group?.close();
+  }
+
+  /**
+   * Prompt tuning: a table [numTasks, Pt, H] in the model dtype whose rows are the embeddings of the
+   * virtual tokens V … V+Pt−1 of each task (at most max_prompt_embedding_table_size rows); undefined clears it.
+   */
+  setPromptTable(table: Tensor | undefined): void {
+    if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'setPromptTable', expected: 'an idle engine', got: 'requests in flight' });
+    if (table === undefined) {
+      this.#prompt = undefined;
+      return;
+    }
+    const c = this.config;
+    const [tasks, pt, h] = table.shape as [number, number, number];
+    if (table.shape.length !== 3 || h !== c.model.nEmbd) throw new EngineError('request', { what: 'prompt table', expected: `[numTasks, Pt, ${c.model.nEmbd}]`, got: `[${table.shape.join(', ')}]` });
+    if (table.dtype !== c.model.dtype) throw new EngineError('request', { what: 'prompt table', expected: `dtype ${c.model.dtype} (the engine's)`, got: table.dtype });
+    if (tasks * pt > c.maxPromptEmbeddingTableSize) {
+      throw new EngineError('config', { what: 'prompt table', expected: `at most ${c.maxPromptEmbeddingTableSize} rows (--max_prompt_embedding_table_size)`, got: `${tasks} × ${pt} = ${tasks * pt}`, hint: 'rebuild with a larger --max_prompt_embedding_table_size' });
+    }
+    this.#prompt = { table: this.#backends[0]!.upload(table), tasks, tokens: pt };
+    this.#group?.queue({ op: 'promptTable', table });
   }
 
   /** A block-table row on every rank (workers get it with the next step). */
@@ -299,8 +325,13 @@ export class Engine {
     if (r.prompt !== undefined && !tok) throw new EngineError('request', { what: `${what}.prompt`, expected: 'token ids (this engine has no tokenizer)', got: 'text', hint: 'load the engine with { tokenizer }' });
     const prompt = r.tokens ?? tok!.encode(r.prompt!);
     if (prompt.length < 1 || prompt.length > c.maxInputLen) throw new EngineError('request', { what: `${what}: prompt`, expected: `1 … ${c.maxInputLen} tokens (max_input_len)`, got: `${prompt.length} tokens` });
-    const bad = prompt.find((id) => !Number.isInteger(id) || id < 0 || id >= c.model.vocabSize);
-    if (bad !== undefined) throw new EngineError('request', { what: `${what}: token`, expected: `ids in [0, ${c.model.vocabSize})`, got: String(bad) });
+    const idLimit = c.model.vocabSize + (this.#prompt?.tokens ?? 0);
+    const bad = prompt.find((id) => !Number.isInteger(id) || id < 0 || id >= idLimit);
+    if (bad !== undefined) throw new EngineError('request', { what: `${what}: token`, expected: `ids in [0, ${idLimit})${this.#prompt ? ` (vocab plus ${this.#prompt.tokens} prompt tokens)` : ''}`, got: String(bad) });
+    const task = r.promptTask ?? 0;
+    if (r.promptTask !== undefined && (!this.#prompt || !Number.isInteger(task) || task < 0 || task >= this.#prompt.tasks)) {
+      throw new EngineError('request', { what: `${what}.promptTask`, expected: this.#prompt ? `a task in [0, ${this.#prompt.tasks})` : 'a prompt table (setPromptTable) first', got: String(r.promptTask) });
+    }
     const maxNew = r.maxNewTokens ?? c.maxOutputLen;
     if (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > c.maxOutputLen) throw new EngineError('request', { what: `${what}.maxNewTokens`, expected: `1 … ${c.maxOutputLen} (max_output_len)`, got: String(maxNew) });
     const eos = tok?.encode('<|endoftext|>');
@@ -327,6 +358,7 @@ export class Engine {
       maxPositions: prompt.length + maxNew,
       width,
       lengthPenalty,
+      task,
       listeners: [],
     };
     this.#scheduler.submit(s);
@@ -385,11 +417,11 @@ export class Engine {
     for (const s of batch) {
       const p = s.prompt.length;
       if (s.beams) for (const b of s.beams) add(s, { slot: b.slot, start: p + b.tokens.length - 1, tokens: [b.tokens[b.tokens.length - 1]!] });
-      else if (s.out.length === 0) add(s, { slot: s.slots![0]!, start: 0, tokens: s.prompt });
+      else if (s.out.length === 0) add(s, { slot: s.slots![0]!, start: 0, tokens: s.prompt, task: s.task });
       else add(s, { slot: s.slots![0]!, start: p + s.out.length - 1, tokens: [s.out[s.out.length - 1]!] });
     }
     await this.#group?.step(chunks); // workers get the step before this process blocks in NCCL
-    const logits = this.#graph.forward(chunks);
+    const logits = this.#graph.forward(chunks, { logits: 'last', ...(this.#prompt ? { promptTable: this.#prompt.table } : {}) });
     this.steps++;
     const v = this.config.model.vocabSize;
     const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);

@@ -11,13 +11,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compiledExecArgv } from '@trtllm/loader';
-import type { KvLayout } from '@trtllm/ref-math';
+import type { KvLayout, Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { StepChunk } from '../models/gpt.js';
 
 export type RankOp =
   | { readonly op: 'assign'; readonly slot: number; readonly blocks: readonly number[] }
   | { readonly op: 'copyKv'; readonly srcSlot: number; readonly dstSlot: number; readonly blockPairs: readonly (readonly [number, number])[] }
+  | { readonly op: 'promptTable'; readonly table: Tensor }
   | { readonly op: 'forward'; readonly chunks: readonly StepChunk[] };
 
 export interface WorkerInit {

@@ -28,12 +28,15 @@ async function init(o: WorkerInit): Promise<void> {
   handle = { graph, backend, comm };
 }
 
+let promptTable: unknown;
+
 function apply(ops: readonly RankOp[]): void {
   const h = handle!;
   for (const op of ops) {
     if (op.op === 'assign') h.backend.assignBlocks(op.slot, op.blocks);
     else if (op.op === 'copyKv') h.backend.copyKv(op);
-    else h.graph.forward(op.chunks, { logits: 'none' });
+    else if (op.op === 'promptTable') promptTable = h.backend.upload(op.table);
+    else h.graph.forward(op.chunks, { logits: 'none', ...(promptTable !== undefined ? { promptTable } : {}) });
   }
 }
 

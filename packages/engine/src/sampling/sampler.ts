@@ -56,6 +56,7 @@ export class Sampler {
     const { repetitionPenalty: rep, minNewTokens, temperature, topK, topP } = this.#o;
     if (rep !== 1) {
       for (const id of new Set(seen)) {
+        if (id >= logits.length) continue; // a prompt-table (virtual) token has no logit
         const l = logits[id]!;
         logits[id] = l > 0 ? l / rep : l * rep;
       }
