@@ -16,6 +16,7 @@ import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
 import { GptGraph, type Distributed, type StepChunk } from '../models/gpt.js';
+import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampling/beam-search.js';
 import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
 import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
 import { TpGroup } from './tp-group.js';
@@ -98,39 +99,14 @@ interface Sequence extends Schedulable {
   readonly task: number;
   /** Beam search state: the live beams (each in its own slot) and the finished hypotheses. */
   beams?: Beam[];
-  finished?: BeamResult[];
+  finished?: Hypothesis[];
   done?: FinishReason;
   readonly listeners: ((e: StreamEvent | FinishReason) => void)[];
 }
 
-interface Beam {
-  readonly tokens: number[];
-  /** Σ log p of its tokens. */
-  readonly logProb: number;
+/** A live beam: its state and the slot holding its KV cache. */
+interface Beam extends BeamState {
   readonly slot: number;
-}
-
-/** log-softmax of fp32 logits, in float64. */
-function logSoftmax(row: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const x of row) if (x > max) max = x;
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  const lse = max + Math.log(sum);
-  return Float64Array.from(row, (x) => x - lse);
-}
-
-/** Indices of the n largest values, largest first (ties: lower index first). */
-function topN(values: Float64Array, n: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (best.length === n && values[i]! <= values[best[n - 1]!]!) continue;
-    let at = best.length;
-    while (at > 0 && values[best[at - 1]!]! < values[i]!) at--;
-    best.splice(at, 0, i);
-    if (best.length > n) best.pop();
-  }
-  return best;
 }
 
 let nextId = 0;
@@ -442,71 +418,42 @@ export class Engine {
   }
 
   /**
-   * One beam-search step (HF's BeamSearchScorer rule): every live beam's top 2k continuations by
-   * Σ log p (float64 log-softmax of the fp32 logits; ties to the lower beam, then the lower token);
-   * candidates ending in the end id among the first k become finished hypotheses, the best k others
-   * the next beams. A child reuses its parent's slot when it is the parent's first child, else the
-   * parent's KV cache is copied into a slot no new beam's parent holds. Done when k hypotheses are
-   * finished and the best live beam cannot beat the worst of them, or at maxNewTokens.
+   * One beam-search step (sampling/beam-search.ts scores it): a child reuses its parent's slot when
+   * it is the parent's first child, else the parent's KV cache is copied into a slot no new beam's
+   * parent holds (on every rank).
    */
   #beamStep(s: Sequence, rows: Float32Array[]): void {
     const k = s.width;
     const parents: Beam[] = s.beams ?? [{ tokens: [], logProb: 0, slot: s.slots![0]! }];
-    const cands: { score: number; beam: number; token: number }[] = [];
-    parents.forEach((b, bi) => {
-      const lp = logSoftmax(rows[bi]!);
-      for (const t of topN(lp, 2 * k)) cands.push({ score: b.logProb + lp[t]!, beam: bi, token: t });
-    });
-    cands.sort((a, b) => b.score - a.score || a.beam - b.beam || a.token - b.token);
-    const norm = (logProb: number, len: number): number => logProb / len ** s.lengthPenalty;
-    const finished = (s.finished ??= []);
-    const next: typeof cands = [];
-    for (const [rank, c] of cands.entries()) {
-      if (c.token === s.endId) {
-        if (rank < k) {
-          const tokens = [...parents[c.beam]!.tokens, c.token];
-          finished.push({ tokens, score: norm(c.score, tokens.length) });
-        }
-        continue;
-      }
-      next.push(c);
-      if (next.length === k) break;
-    }
-    // slots: first child keeps the parent's slot; the others get copies in the unclaimed slots
+    const { next, ended } = beamStep(parents, rows, k, s.endId, s.lengthPenalty);
+    const finished = [...(s.finished ?? []), ...ended];
     const slotBlocks = new Map(s.slots!.map((slot, i) => [slot, s.blocks![i]!]));
     const claimed = new Set<number>();
     const beams: (Beam | undefined)[] = next.map((c) => {
-      const parent = parents[c.beam]!;
+      const parent = parents[c.parent]!;
       if (claimed.has(parent.slot)) return undefined;
       claimed.add(parent.slot);
-      return { tokens: [...parent.tokens, c.token], logProb: c.score, slot: parent.slot };
+      return { tokens: [...parent.tokens, c.token], logProb: c.logProb, slot: parent.slot };
     });
     const free = s.slots!.filter((slot) => !claimed.has(slot));
     next.forEach((c, i) => {
       if (beams[i]) return;
-      const parent = parents[c.beam]!;
+      const parent = parents[c.parent]!;
       const dst = free.shift()!;
       const src = slotBlocks.get(parent.slot)!;
       const dstBlocks = slotBlocks.get(dst)!;
       const copy = { srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((blk, j) => [blk, dstBlocks[j]!] as const) };
       for (const b of this.#backends) b.copyKv(copy);
       this.#group?.queue({ op: 'copyKv', ...copy });
-      beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.score, slot: dst };
+      beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.logProb, slot: dst };
     });
     s.beams = beams as Beam[];
     s.nextTokens = s.beams.length;
-    const generated = s.beams[0]?.tokens.length ?? s.maxNew;
-    let done = generated >= s.maxNew || s.beams.length === 0;
-    if (!done && finished.length >= k) {
-      const worst = [...finished].sort((a, b) => b.score - a.score)[k - 1]!.score;
-      const best = Math.max(...s.beams.map((b) => norm(b.logProb, b.tokens.length)));
-      done = worst >= best;
-    }
-    if (!done) return;
-    if (generated >= s.maxNew) for (const b of s.beams) finished.push({ tokens: b.tokens, score: norm(b.logProb, b.tokens.length) });
-    finished.sort((a, b) => b.score - a.score);
-    s.finished = finished.slice(0, k);
-    const best = s.finished[0]!;
+    s.finished = finished;
+    const results = beamResults(s.beams, finished, k, s.maxNew, s.lengthPenalty);
+    if (!results) return;
+    s.finished = results;
+    const best = results[0]!;
     s.out.push(...best.tokens);
     best.tokens.forEach((token, index) => {
       for (const l of s.listeners) l({ token, index });
