@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { argmax, createGptKvCache, fromF32, fromValues, greedyGenerate, gptForward, randomGptWeights, toF32 } from '@trtllm/ref-math';
 import { buildEngine } from '../builder/build.js';
 import type { BuildFlags } from '../build-config.js';
+import { EngineError } from '../errors.js';
 import { Engine } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-engine-'));
@@ -251,5 +252,21 @@ describe('prompt tuning', () => {
       expect(() => engine.setPromptTable(fromValues(c.dtype, [3, 5, h], new Array(15 * h).fill(0)))).toThrow(/at most 12 rows \(--max_prompt_embedding_table_size\), got 3 × 5 = 15/);
       engine.dispose();
     }
+  });
+});
+
+describe('failures', () => {
+  it('a step that throws ends every request with the typed error (no hang, no crash); generate rejects, stream throws', async () => {
+    const dir = join(work, 'fail');
+    buildEngine({ flags: { ...SMALL, dtype: 'float32' }, outputDir: dir });
+    const engine = await Engine.load(dir);
+    const pending = engine.generate([{ tokens: [1, 2], maxNewTokens: 4 }, { tokens: [3], maxNewTokens: 4 }]);
+    const stream = engine.stream({ tokens: [4], maxNewTokens: 4 });
+    engine.dispose(); // the KV cache is gone before the first step
+    await expect(pending).rejects.toThrow(/kv cache: expected createKvCache first, got none/);
+    await expect(stream.result).rejects.toThrow(EngineError);
+    await expect((async () => {
+      for await (const _ of stream) void _;
+    })()).rejects.toThrow(/kv cache/);
   });
 });

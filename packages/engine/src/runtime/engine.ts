@@ -101,7 +101,8 @@ interface Sequence extends Schedulable {
   beams?: Beam[];
   finished?: Hypothesis[];
   done?: FinishReason;
-  readonly listeners: ((e: StreamEvent | FinishReason) => void)[];
+  /** Every event of the sequence: tokens, then how it ended — or the error that ended the step it was in. */
+  readonly listeners: ((e: StreamEvent | FinishReason | Error) => void)[];
 }
 
 /** A live beam: its state and the slot holding its KV cache. */
@@ -218,24 +219,26 @@ export class Engine {
   /** Run requests to completion (they are batched in flight); results in request order. */
   async generate(requests: readonly (GenerateRequest | string | readonly number[])[]): Promise<GenerateResult[]> {
     const seqs = requests.map((r, i) => this.#submit(typeof r === 'string' ? { prompt: r } : isTokenArray(r) ? { tokens: r } : r, i));
-    await Promise.all(seqs.map((s) => new Promise<void>((done) => s.listeners.push((e) => typeof e === 'string' && done()))));
+    await Promise.all(seqs.map((s) => new Promise<void>((done, fail) => s.listeners.push((e) => (e instanceof Error ? fail(e) : typeof e === 'string' && done())))));
     return seqs.map((s) => this.#result(s));
   }
 
   /** Tokens of one request as they are produced; `result` resolves when it ends. */
   stream(request: GenerateRequest | string): AsyncIterable<StreamEvent> & { readonly result: Promise<GenerateResult> } {
     const s = this.#submit(typeof request === 'string' ? { prompt: request } : request, 0);
-    const queue: (StreamEvent | FinishReason)[] = [];
+    const queue: (StreamEvent | FinishReason | Error)[] = [];
     let wake: (() => void) | undefined;
     s.listeners.push((e) => {
       queue.push(e);
       wake?.();
     });
-    const result = new Promise<GenerateResult>((ok) => s.listeners.push((e) => typeof e === 'string' && ok(this.#result(s))));
+    const result = new Promise<GenerateResult>((ok, fail) => s.listeners.push((e) => (e instanceof Error ? fail(e) : typeof e === 'string' && ok(this.#result(s)))));
+    result.catch(() => undefined); // a caller that only iterates gets the error from the iterator
     const iterate = async function* (): AsyncGenerator<StreamEvent> {
       for (;;) {
         while (queue.length === 0) await new Promise<void>((r) => (wake = r));
         const e = queue.shift()!;
+        if (e instanceof Error) throw e;
         if (typeof e === 'string') return;
         yield e;
       }
@@ -368,7 +371,15 @@ export class Engine {
       // let the caller's other submissions of this tick join the first step
       await new Promise<void>((r) => setImmediate(r));
       while (this.#scheduler.running + this.#scheduler.waiting > 0) {
-        await this.#step();
+        try {
+          await this.#step();
+        } catch (e) {
+          // a failed step (device error, a dead worker rank) ends every request with that error; the engine stays usable if the cause is gone
+          for (const s of this.#scheduler.all()) {
+            this.#scheduler.finish(s);
+            for (const l of s.listeners) l(e as Error);
+          }
+        }
         await new Promise<void>((r) => setImmediate(r));
       }
     } finally {

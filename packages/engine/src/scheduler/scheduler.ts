@@ -43,6 +43,11 @@ export class Scheduler<S extends Schedulable> {
     return this.#running.length;
   }
 
+  /** Every running and waiting sequence (running first). */
+  all(): S[] {
+    return [...this.#running, ...this.#waiting];
+  }
+
   submit(s: S): void {
     this.#waiting.push(s);
   }
