@@ -4,7 +4,8 @@
  * with the seed's flag names, implied settings and checks (DESIGN.md §7).
  */
 import { parseArgs } from 'node:util';
-import { buildEngine, type BuildFlags, type DTypeName } from '@trtllm/engine';
+import { availableParallelism } from 'node:os';
+import { buildEngineAsync, type BuildFlags, type DTypeName } from '@trtllm/engine';
 import { withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
@@ -20,6 +21,7 @@ Weights:
   --no_bias                       no biases (random weights; the seed inverted this flag: we do not)
   -mq, --multi_query_mode         one K/V head (random weights)
   --random_seed N (0)
+  --threads N                     worker threads drawing random weights (default: every core; same bits for any N)
   --tokenizer_dir DIR             copy vocab.json + merges.txt / tokenizer.json into the engine dir
 Precision and limits:
   --dtype float32|float16|bfloat16  (float16; with --model_dir: the checkpoint's, and an explicit
@@ -57,11 +59,11 @@ function normalize(argv: readonly string[]): string[] {
   return out;
 }
 
-export function parseBuildFlags(argv: readonly string[]): { flags: BuildFlags; outputDir: string; tokenizerDir?: string; logLevel: string } {
+export function parseBuildFlags(argv: readonly string[]): { flags: BuildFlags; outputDir: string; tokenizerDir?: string; threads?: number; logLevel: string } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     model_dir: { type: 'string' }, dtype: { type: 'string' }, logits_dtype: { type: 'string' }, hidden_act: { type: 'string' }, rotary_pct: { type: 'string' },
     use_gpt_attention_plugin: { type: 'string' }, use_gemm_plugin: { type: 'string' }, use_layernorm_plugin: { type: 'string' }, use_lookup_plugin: { type: 'string' },
-    output_dir: { type: 'string' }, tokenizer_dir: { type: 'string' }, log_level: { type: 'string' }, timing_cache: { type: 'string' }, weight_only_precision: { type: 'string' },
+    output_dir: { type: 'string' }, tokenizer_dir: { type: 'string' }, threads: { type: 'string' }, log_level: { type: 'string' }, timing_cache: { type: 'string' }, weight_only_precision: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   };
   for (const f of INT_FLAGS) options[f] = { type: 'string' };
@@ -102,7 +104,9 @@ export function parseBuildFlags(argv: readonly string[]): { flags: BuildFlags; o
   }
   if (flags['embedding_sharding_dim'] !== undefined && ![0, 1].includes(flags['embedding_sharding_dim'] as number)) throw new UsageError('--embedding_sharding_dim must be 0 or 1');
   const tokenizerDir = values['tokenizer_dir'] as string | undefined;
-  return { flags: flags as BuildFlags, outputDir: (values['output_dir'] as string | undefined) ?? 'gpt_outputs', ...(tokenizerDir ? { tokenizerDir } : {}), logLevel: (values['log_level'] as string | undefined) ?? 'info' };
+  const threads = values['threads'] === undefined ? availableParallelism() : Number(values['threads']);
+  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got '${String(values['threads'])}'`);
+  return { flags: flags as BuildFlags, outputDir: (values['output_dir'] as string | undefined) ?? 'gpt_outputs', ...(tokenizerDir ? { tokenizerDir } : {}), threads, logLevel: (values['log_level'] as string | undefined) ?? 'info' };
 }
 
 export async function build(argv: readonly string[], io: CliIO): Promise<number> {
@@ -112,9 +116,9 @@ export async function build(argv: readonly string[], io: CliIO): Promise<number>
     return 0;
   }
   const started = performance.now();
-  return withLibraryErrors('build', io, () => {
+  return withLibraryErrors('build', io, async () => {
     const bar = progressBar(io, 'writing engines');
-    const r = buildEngine({ flags: p.flags, outputDir: p.outputDir, ...(p.tokenizerDir ? { tokenizerDir: p.tokenizerDir } : {}), onProgress: (d, t) => bar.update(d, t, `rank ${d}/${t}`) });
+    const r = await buildEngineAsync({ flags: p.flags, outputDir: p.outputDir, threads: p.threads ?? 1, ...(p.tokenizerDir ? { tokenizerDir: p.tokenizerDir } : {}), onProgress: (d, t) => bar.update(d, t, `rank ${d}/${t}`) });
     bar.end();
     for (const n of r.notes) io.out(`note: ${n}\n`);
     const m = r.config.model;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bitEqual, fromValues, type Tensor } from '@trtllm/ref-math';
-import { buildEngine } from './builder/build.js';
+import { buildEngine, buildEngineAsync } from './builder/build.js';
 import { readEngineConfig, readEngineFile, writeEngineFile } from './engine-dir.js';
 import { Engine } from './runtime/engine.js';
 
@@ -58,5 +58,15 @@ describe('engine files', () => {
     rmSync(join(one, 'gpt_float32_tp1_rank0.engine'));
     await expect(Engine.load(one)).rejects.toThrow(/gpt_float32_tp1_rank0\.engine: expected an engine file, got no such file/);
     await expect(Engine.load(join(work, 'nothing'))).rejects.toThrow(/config\.json: expected an engine directory \(config\.json \+ \*\.engine\), got no config\.json/);
+  });
+});
+
+describe('random weights on worker threads', () => {
+  it('buildEngineAsync with 3 threads writes the same engine files as buildEngine, byte for byte', async () => {
+    const flags = { vocab_size: 61, n_layer: 3, n_embd: 24, n_head: 4, n_positions: 32, max_input_len: 8, max_output_len: 8, dtype: 'float16' as const, random_seed: 11, hidden_act: 'swiglu', no_bias: true };
+    buildEngine({ flags, outputDir: join(work, 'seq') });
+    await buildEngineAsync({ flags, outputDir: join(work, 'par'), threads: 3 });
+    const f = 'gpt_float16_tp1_rank0.engine';
+    expect(readFileSync(join(work, 'par', f)).equals(readFileSync(join(work, 'seq', f)))).toBe(true);
   });
 });

@@ -17,6 +17,7 @@ import { FtCheckpoint, gatherColumns, sliceRows, type ColumnRange } from '@trtll
 import { headSize, randomGptWeights, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
+import { randomWeights } from './random-weights.js';
 import { EngineError } from '../errors.js';
 
 export interface BuildEngineOptions {
@@ -85,7 +86,14 @@ export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize
 
 const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
 
-export function buildEngine(o: BuildEngineOptions): BuildResult {
+/** The same as buildEngine; random weights are drawn on `threads` worker threads (bit-identical for any count). */
+export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number }): Promise<BuildResult> {
+  if (o.flags.model_dir !== undefined) return buildEngine(o);
+  const config = resolveBuildConfig(o.flags);
+  return buildEngine({ ...o, weights: await randomWeights(config.model, o.flags.random_seed ?? 0, o.threads ?? 1) });
+}
+
+export function buildEngine(o: BuildEngineOptions & { /** Random weights already drawn for these flags. */ readonly weights?: GptWeights }): BuildResult {
   const f = o.flags;
   let checkpoint: FtCheckpoint | undefined;
   if (f.model_dir !== undefined) checkpoint = FtCheckpoint.open(f.model_dir);
@@ -98,7 +106,7 @@ export function buildEngine(o: BuildEngineOptions): BuildResult {
   if (checkpoint) {
     weights = checkpoint.loadModel({ dtype }).weights;
   } else {
-    weights = randomGptWeights(config.model, f.random_seed ?? 0);
+    weights = o.weights ?? randomGptWeights(config.model, f.random_seed ?? 0);
   }
   if (o.tokenizerDir !== undefined && !TOKENIZER_FILES.some((n) => existsSync(join(o.tokenizerDir!, n)))) {
     throw new EngineError('config', { what: `--tokenizer_dir ${o.tokenizerDir}`, expected: 'vocab.json + merges.txt or tokenizer.json', got: 'none of them' });

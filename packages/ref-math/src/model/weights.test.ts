@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, AttrError } from '../errors.js';
-import { fromValues } from '../tensor.js';
+import { bitEqual, fromValues, type Tensor } from '../tensor.js';
 import { gptConfig, GPT_SHAPES, qkvWidth } from './config.js';
-import { randomGptWeights, seededRandom, validateGptWeights } from './weights.js';
+import { gptWeightSpecs, normalSampler, randomGptWeights, randomGptWeightsPlan, seededRandom, uniformAt, validateGptWeights } from './weights.js';
 
 describe('gptConfig', () => {
   it('fills FT defaults (MHA, 4·H MLP, gelu, bias, learned positions, eps 1e-5, fp32 logits)', () => {
@@ -39,4 +39,41 @@ describe('validateGptWeights', () => {
     const r = seededRandom(42);
     expect([r(), r()].map((v) => v.toFixed(6))).toEqual(['0.601104', '0.448291']);
   });
+});
+
+describe('randomGptWeights: every tensor drawn alone equals the sequential draw', () => {
+  it('uniformAt(seed, n) is the n-th seededRandom output, also past 2^31 draws', () => {
+    const r = seededRandom(77);
+    for (let n = 0; n < 1000; n++) expect(uniformAt(77, n)).toBe(r());
+    // state after n+1 steps is seed + (n+1)·C mod 2^32: check one far index against the recurrence done in BigInt
+    const n = 3_000_000_001;
+    const s = Number((77n + BigInt(n + 1) * 0x6d2b79f5n) % 2n ** 32n);
+    const mixed = ((): number => {
+      let t = s;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    })();
+    expect(uniformAt(77, n)).toBe(mixed);
+  });
+
+  for (const [name, over] of [
+    ['gpt2 f16', { dtype: 'f16' }],
+    ['swiglu, RoPE, no bias, bf16', { dtype: 'bf16', activation: 'swiglu', rotaryPct: 0.5, bias: false }],
+    ['layernorm1p, MQA, f32', { dtype: 'f32', layernorm1p: true, nKvHead: 1 }],
+  ] as const) {
+    it(name, () => {
+      const config = gptConfig({ vocabSize: 37, nPositions: 16, nEmbd: 16, nHead: 4, nLayer: 2, intermediateSize: 20, ...over });
+      // the sequential definition: one normalSampler stream, tensors in plan order
+      const normal = normalSampler(seededRandom(9));
+      const w = randomGptWeights(config, 9);
+      const byPath = new Map(gptWeightSpecs(config, { lmHead: false }).map((s) => [s.path, s]));
+      expect(randomGptWeightsPlan(config).map((p) => p.path).sort()).toEqual([...byPath.keys()].sort());
+      for (const p of randomGptWeightsPlan(config)) {
+        const want = fromValues(config.dtype, p.shape, Float64Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => normal(p.mean, p.std)));
+        const got = p.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], w) as Tensor;
+        expect(bitEqual(got, want), p.path).toBe(true);
+      }
+    });
+  }
 });

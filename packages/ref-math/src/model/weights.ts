@@ -128,37 +128,96 @@ export function normalSampler(rand: () => number): (mean: number, std: number) =
 }
 
 /**
- * Random weights for a config, deterministic in `seed`: N(0, 0.02) matrices and embeddings (GPT-2's
- * init), projections into the residual scaled by 1/√(2L), LayerNorm γ ≈ N(1, 0.1) and biases
- * ≈ N(0, 0.02) so every parameter path is exercised (a zero bias would hide a missing add).
+ * The n-th output (0-based) of seededRandom(seed), without the n before it: mulberry32's state is
+ * seed + (n+1)·0x6d2b79f5 mod 2^32, then the same mixing.
  */
-export function randomGptWeights(config: GptConfig, seed = 0): GptWeights {
-  const normal = normalSampler(seededRandom(seed));
-  const t = (shape: number[], mean: number, std: number): Tensor<ActDType> => {
-    const values = new Float64Array(shape.reduce((a, b) => a * b, 1));
-    for (let k = 0; k < values.length; k++) values[k] = normal(mean, std); // a plain loop: Array.from's mapping was most of the time
-    return fromValues(config.dtype, shape, values);
+export function uniformAt(seed: number, n: number): number {
+  let t = ((seed >>> 0) + Math.imul((n + 1) % 4294967296, 0x6d2b79f5)) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** One tensor of randomGptWeights: its path, shape, and where its normals start in the seeded stream. */
+export interface RandomTensorPlan {
+  readonly path: string;
+  readonly shape: readonly number[];
+  /** Index of its first normal in normalSampler(seededRandom(seed)). */
+  readonly first: number;
+  readonly mean: number;
+  readonly std: number;
+}
+
+/**
+ * The tensors of randomGptWeights in draw order: per layer ln1, qkv, attnOut, ln2, fc, proj, (gate),
+ * each weight before its bias and γ before β; then wte, lnF, wpe. N(0, 0.02) matrices and
+ * embeddings (GPT-2's init), projections into the residual scaled by 1/√(2L), LayerNorm γ ≈ N(1, 0.1)
+ * (γ − 1 with layernorm1p), biases ≈ N(0, 0.02) so every parameter path is exercised.
+ */
+export function randomGptWeightsPlan(config: GptConfig): RandomTensorPlan[] {
+  const plan: RandomTensorPlan[] = [];
+  let first = 0;
+  const t = (path: string, shape: number[], mean: number, std: number): void => {
+    plan.push({ path, shape, first, mean, std });
+    first += shape.reduce((a, b) => a * b, 1);
   };
   const { nEmbd: h, intermediateSize: i, bias } = config;
   const residStd = 0.02 / Math.sqrt(2 * config.nLayer);
-  const linear = (rows: number, cols: number, std = 0.02): LinearWeights =>
-    bias ? { weight: t([rows, cols], 0, std), bias: t([cols], 0, 0.02) } : { weight: t([rows, cols], 0, std) };
-  const g = config.layernorm1p ? 0 : 1; // layernorm1p stores γ − 1
-  const ln = (): LayerNormWeights => (bias ? { gamma: t([h], g, 0.1), beta: t([h], 0, 0.02) } : { gamma: t([h], g, 0.1) });
-  const layers = Array.from({ length: config.nLayer }, (): GptLayerWeights => {
-    const base = {
-      ln1: ln(),
-      qkv: linear(h, qkvWidth(config)),
-      attnOut: linear(config.nHead * headSize(config), h, residStd),
-      ln2: ln(),
-      fc: linear(h, i),
-      proj: linear(i, h, residStd),
-    };
-    return config.activation === 'swiglu' ? { ...base, gate: linear(h, i) } : base;
-  });
-  const wte = t([config.vocabSize, h], 0, 0.02);
-  const lnF = ln();
-  return config.rotaryPct === 0 ? { wte, wpe: t([config.nPositions, h], 0, 0.01), layers, lnF } : { wte, layers, lnF };
+  const linear = (p: string, rows: number, cols: number, std = 0.02): void => {
+    t(`${p}.weight`, [rows, cols], 0, std);
+    if (bias) t(`${p}.bias`, [cols], 0, 0.02);
+  };
+  const g = config.layernorm1p ? 0 : 1;
+  const ln = (p: string): void => {
+    t(`${p}.gamma`, [h], g, 0.1);
+    if (bias) t(`${p}.beta`, [h], 0, 0.02);
+  };
+  for (let n = 0; n < config.nLayer; n++) {
+    const p = `layers.${n}`;
+    ln(`${p}.ln1`);
+    linear(`${p}.qkv`, h, qkvWidth(config));
+    linear(`${p}.attnOut`, config.nHead * headSize(config), h, residStd);
+    ln(`${p}.ln2`);
+    linear(`${p}.fc`, h, i);
+    linear(`${p}.proj`, i, h, residStd);
+    if (config.activation === 'swiglu') linear(`${p}.gate`, h, i);
+  }
+  t('wte', [config.vocabSize, h], 0, 0.02);
+  ln('lnF');
+  if (config.rotaryPct === 0) t('wpe', [config.nPositions, h], 0, 0.01);
+  return plan;
+}
+
+/**
+ * One planned tensor, exactly as the sequential sampler draws it: normal g of the stream uses the
+ * uniforms 2⌊g/2⌋ and 2⌊g/2⌋+1 (Box–Muller, normalSampler): even g → mean + std·r·cos θ, odd g →
+ * mean + std·(r·sin θ); then one rounding to `dtype`. Any tensor can be drawn alone (in parallel).
+ */
+export function randomTensor(seed: number, p: RandomTensorPlan, dtype: ActDType): Tensor<ActDType> {
+  const n = p.shape.reduce((a, b) => a * b, 1);
+  const values = new Float64Array(n);
+  const { mean, std } = p;
+  let k = 0;
+  let q = Math.floor(p.first / 2);
+  if (p.first % 2 === 1 && n > 0) {
+    // starts on the second normal of a pair
+    const radius = Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 2 * q)));
+    values[k++] = mean + std * (radius * Math.sin(2 * Math.PI * uniformAt(seed, 2 * q + 1)));
+    q++;
+  }
+  for (; k < n; q++) {
+    const radius = Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 2 * q)));
+    const angle = 2 * Math.PI * uniformAt(seed, 2 * q + 1);
+    values[k++] = mean + std * radius * Math.cos(angle);
+    if (k < n) values[k++] = mean + std * (radius * Math.sin(angle));
+  }
+  return fromValues(dtype, p.shape, values);
+}
+
+/** Random weights for a config, deterministic in `seed` (randomGptWeightsPlan says how each is drawn). */
+export function randomGptWeights(config: GptConfig, seed = 0): GptWeights {
+  const tensors = new Map(randomGptWeightsPlan(config).map((p) => [p.path, randomTensor(seed, p, config.dtype)]));
+  return assembleGptWeights(config, (spec) => tensors.get(spec.path)!, { lmHead: false });
 }
 
 /**

@@ -1,0 +1,51 @@
+/**
+ * Seeded random weights for `trtllm build` without a checkpoint, drawn on worker threads: every
+ * tensor of ref-math's randomGptWeightsPlan can be drawn alone (randomTensor jumps to its place in
+ * the seeded stream), so the result is bit-identical to randomGptWeights(config, seed) for any
+ * thread count; the tensors are dealt largest first to the least-loaded thread.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { compiledExecArgv } from '@trtllm/loader';
+import { assembleGptWeights, randomGptWeights, randomGptWeightsPlan, storageOver, tensor, type ActDType, type GptConfig, type GptWeights, type RandomTensorPlan, type Tensor } from '@trtllm/ref-math';
+
+function workerUrl(): URL | undefined {
+  for (const rel of ['./random-worker.js', '../../dist/builder/random-worker.js']) {
+    const u = new URL(rel, import.meta.url);
+    if (existsSync(fileURLToPath(u))) return u;
+  }
+  return undefined; // running from sources without a build: draw in this thread
+}
+
+export async function randomWeights(config: GptConfig, seed: number, threads: number): Promise<GptWeights> {
+  const url = workerUrl();
+  if (threads <= 1 || !url) return randomGptWeights(config, seed);
+  const plan = randomGptWeightsPlan(config);
+  const size = (p: RandomTensorPlan): number => p.shape.reduce((a, b) => a * b, 1);
+  const lists: RandomTensorPlan[][] = Array.from({ length: threads }, () => []);
+  const load = lists.map(() => 0);
+  for (const p of [...plan].sort((a, b) => size(b) - size(a))) {
+    const k = load.indexOf(Math.min(...load));
+    lists[k]!.push(p);
+    load[k]! += size(p);
+  }
+  const parts = await Promise.all(
+    lists
+      .filter((l) => l.length > 0)
+      .map(
+        (items) =>
+          new Promise<{ path: string; shape: number[]; dtype: ActDType; buffer: ArrayBuffer }[]>((ok, fail) => {
+            const w = new Worker(url, { workerData: { seed, dtype: config.dtype, items }, execArgv: compiledExecArgv() });
+            w.once('message', (m) => {
+              ok(m);
+              void w.terminate();
+            });
+            w.once('error', fail);
+          }),
+      ),
+  );
+  const byPath = new Map<string, Tensor<ActDType>>();
+  for (const t of parts.flat()) byPath.set(t.path, tensor(t.dtype, t.shape, storageOver(t.dtype, t.buffer)));
+  return assembleGptWeights(config, (spec) => byPath.get(spec.path)!, { lmHead: false });
+}
