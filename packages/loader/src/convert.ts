@@ -122,7 +122,7 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
       bytesDone += bytes;
       o.onProgress?.({ tensorsDone, tensors: total.tensors, bytesDone, bytes: total.bytes });
     };
-    const jobs = deal(sizes, Math.min(processes, layout.length)).map((indices): ConvertJob => ({ inDir: o.inDir, kind, tp, storage, dir: partial, indices }));
+    const jobs = dealLargestFirst(sizes, Math.min(processes, layout.length)).map((indices): ConvertJob => ({ inDir: o.inDir, kind, tp, storage, dir: partial, indices }));
     if (jobs.length <= 1) runConvertJob(jobs[0] ?? { inDir: o.inDir, kind, tp, storage, dir: partial, indices: [] }, progress);
     else await runInWorkers(jobs, progress);
     if (existsSync(final)) {
@@ -139,8 +139,8 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
   return { dir: final, files: readdirSync(final).length, bytes: total.bytes, kind, multiQuery };
 }
 
-/** Largest first, each to the least-loaded list. */
-function deal(sizes: readonly number[], n: number): number[][] {
+/** Indices of `sizes` dealt to n lists: largest first, each to the least-loaded list (empty lists dropped). */
+export function dealLargestFirst(sizes: readonly number[], n: number): number[][] {
   const lists = Array.from({ length: Math.max(n, 1) }, (): number[] => []);
   const load = lists.map(() => 0);
   [...sizes.keys()]

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { compiledExecArgv } from '@trtllm/loader';
-import { assembleGptWeights, randomGptWeights, randomGptWeightsPlan, storageOver, tensor, type ActDType, type GptConfig, type GptWeights, type RandomTensorPlan, type Tensor } from '@trtllm/ref-math';
+import { compiledExecArgv, dealLargestFirst } from '@trtllm/loader';
+import { assembleGptWeights, randomGptWeights, randomGptWeightsPlan, storageOver, tensor, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
 
 function workerUrl(): URL | undefined {
   for (const rel of ['./random-worker.js', '../../dist/builder/random-worker.js']) {
@@ -22,28 +22,19 @@ export async function randomWeights(config: GptConfig, seed: number, threads: nu
   const url = workerUrl();
   if (threads <= 1 || !url) return randomGptWeights(config, seed);
   const plan = randomGptWeightsPlan(config);
-  const size = (p: RandomTensorPlan): number => p.shape.reduce((a, b) => a * b, 1);
-  const lists: RandomTensorPlan[][] = Array.from({ length: threads }, () => []);
-  const load = lists.map(() => 0);
-  for (const p of [...plan].sort((a, b) => size(b) - size(a))) {
-    const k = load.indexOf(Math.min(...load));
-    lists[k]!.push(p);
-    load[k]! += size(p);
-  }
+  const lists = dealLargestFirst(plan.map((p) => p.shape.reduce((a, b) => a * b, 1)), threads).map((idx) => idx.map((i) => plan[i]!));
   const parts = await Promise.all(
-    lists
-      .filter((l) => l.length > 0)
-      .map(
-        (items) =>
-          new Promise<{ path: string; shape: number[]; dtype: ActDType; buffer: ArrayBuffer }[]>((ok, fail) => {
-            const w = new Worker(url, { workerData: { seed, dtype: config.dtype, items }, execArgv: compiledExecArgv() });
-            w.once('message', (m) => {
-              ok(m);
-              void w.terminate();
-            });
-            w.once('error', fail);
-          }),
-      ),
+    lists.map(
+      (items) =>
+        new Promise<{ path: string; shape: number[]; dtype: ActDType; buffer: ArrayBuffer }[]>((ok, fail) => {
+          const w = new Worker(url, { workerData: { seed, dtype: config.dtype, items }, execArgv: compiledExecArgv() });
+          w.once('message', (m) => {
+            ok(m);
+            void w.terminate();
+          });
+          w.once('error', fail);
+        }),
+    ),
   );
   const byPath = new Map<string, Tensor<ActDType>>();
   for (const t of parts.flat()) byPath.set(t.path, tensor(t.dtype, t.shape, storageOver(t.dtype, t.buffer)));
