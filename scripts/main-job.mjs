@@ -4,7 +4,6 @@
 // summarize the bundled demo articles — on the ref backend (pure TypeScript), and on the cuda
 // backend too when a GPU and the built addon are present. Each command is printed before it runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
 const cli = 'tools/bin/trtllm.js';
 const engine = '.trtllm/demo-engine';
@@ -32,5 +31,4 @@ for (const b of backends) {
   step(['run', '--engine_dir', engine, '--backend', b, '--max_output_len', '16', '--input_text', 'The town council voted on Tuesday to', '--input_text', 'Engineers at a small laboratory have built']);
   step(['summarize', '--engine_dir', engine, '--backend', b, '--dataset_path', 'examples/summarize/articles.jsonl', '--batch_size', '5', '--max_ite', '1', '--output_len', '32']);
 }
-if (!existsSync(engine)) process.exit(1);
 process.stdout.write('\nmain job: done\n');

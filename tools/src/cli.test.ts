@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Engine } from '@trtllm/engine';
+import { Engine, nll } from '@trtllm/engine';
 import { FtCheckpoint, readNpy, writeNpy } from '@trtllm/loader';
-import { nll } from './perplexity.js';
 import { main } from './cli.js';
 
 function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {

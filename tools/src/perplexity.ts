@@ -6,7 +6,7 @@
  * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits.
  */
 import { readFileSync } from 'node:fs';
-import { Engine, type BackendName } from '@trtllm/engine';
+import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
@@ -17,20 +17,6 @@ export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --data
   --window N       tokens per window (default 1024, at most the engine's max_input_len + max_output_len)
   --max_windows N  stop after N windows (default all)
 `;
-
-/** Negative log-likelihood of `targets` under fp32 logits [T, V] (float64 log-softmax). */
-export function nll(logits: Float32Array, v: number, targets: readonly number[]): number {
-  let total = 0;
-  targets.forEach((y, t) => {
-    const row = logits.subarray(t * v, (t + 1) * v);
-    let max = -Infinity;
-    for (let i = 0; i < v; i++) if (row[i]! > max) max = row[i]!;
-    let sum = 0;
-    for (let i = 0; i < v; i++) sum += Math.exp(row[i]! - max);
-    total += max + Math.log(sum) - row[y]!;
-  });
-  return total;
-}
 
 export async function perplexity(argv: readonly string[], io: CliIO): Promise<number> {
   const values = parseFlags(argv, { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, PERPLEXITY_HELP);
@@ -50,8 +36,7 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
     const eos = tok.encode('<|endoftext|>');
     const docs = readFileSync(datasetPath, 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
     const ids = docs.flatMap((d) => [...tok.encode(d), ...eos]);
-    const starts: number[] = [];
-    for (let s = 0; s < ids.length - w - 1; s += w) starts.push(s);
+    const starts = perplexityWindows(ids.length, w);
     const maxWindows = values.max_windows === undefined ? starts.length : Math.min(starts.length, Number(values.max_windows));
     const bar = progressBar(io, 'perplexity');
     let total = 0;

@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bootstrapAggregate, buildEngine, Engine, rougeScores } from '@trtllm/engine';
+import { bootstrapAggregate, buildEngine, Engine, nll, perplexityWindows, rougeScores } from '@trtllm/engine';
 import { convertHfToFt, Gpt2Tokenizer, readNpy, SafetensorsFile } from '@trtllm/loader';
 import { toF32 } from '@trtllm/ref-math';
 
@@ -167,16 +167,8 @@ const stages = {
       const t0 = performance.now();
       let total = 0;
       let n = 0;
-      for (let s = 0; s < ids.length - 1024 - 1; s += 1024) {
-        const l = e.logits(ids.slice(s, s + 1024));
-        for (let t = 0; t < 1024; t++) {
-          const row = l.subarray(t * 50257, (t + 1) * 50257);
-          let max = -Infinity;
-          for (let i = 0; i < 50257; i++) if (row[i] > max) max = row[i];
-          let sum = 0;
-          for (let i = 0; i < 50257; i++) sum += Math.exp(row[i] - max);
-          total += max + Math.log(sum) - row[ids[s + t + 1]];
-        }
+      for (const s of perplexityWindows(ids.length, 1024)) {
+        total += nll(e.logits(ids.slice(s, s + 1024)), 50257, ids.slice(s + 1, s + 1025));
         n += 1024;
       }
       const ppl = Math.exp(total / n);

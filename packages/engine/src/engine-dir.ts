@@ -16,9 +16,9 @@
  *   16  N bytes  JSON {rank, worldSize, tensors: [{name, dtype, shape, offset, bytes}]}
  *   …   data, starting at the first multiple of 256 after the table; each tensor at a multiple of
  *       256 from there (offsets are relative to the data start), stored as the kernels read it.
- * Loading is one read of the file; tensors are views of that buffer.
+ * Loading is one read of the file; tensors are views of that buffer (no copy).
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DTYPES, isDType, numel, storageOver, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { dtypeName, type BuildConfig } from './build-config.js';
@@ -75,20 +75,7 @@ export function writeEngineFile(path: string, rank: number, worldSize: number, t
 /** Read an engine file: one read, every tensor a view of it; magic, version and table validated. */
 export function readEngineFile(path: string): { rank: number; worldSize: number; tensors: Map<string, Tensor> } {
   if (!existsSync(path)) throw new EngineError('format', { what: path, expected: 'an engine file', got: 'no such file', hint: 'build the engine for every rank (trtllm build --world_size N)' });
-  const fd = openSync(path, 'r');
-  let buf: Buffer;
-  try {
-    const size = fstatSync(fd).size;
-    buf = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, buf, done, size - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  const buf = readFileSync(path); // one read; tensors below are views of it
   const fail = (expected: string, got: string, hint = 'rebuild the engine with trtllm build'): EngineError => new EngineError('format', { what: path, expected, got, hint });
   if (buf.length < 16 || buf.toString('latin1', 0, 8) !== ENGINE_MAGIC) throw fail(`a trtllm-ts engine (magic "${ENGINE_MAGIC}")`, JSON.stringify(buf.toString('latin1', 0, Math.min(8, buf.length))), 'this is not an engine built by trtllm build (TensorRT engines are not read)');
   const version = buf.readUInt32LE(8);
@@ -106,10 +93,10 @@ export function readEngineFile(path: string): { rank: number; worldSize: number;
   for (const e of table.tensors) {
     if (!isDType(e.dtype) || e.bytes !== numel(e.shape) * DTYPES[e.dtype].bytes) throw fail(`a consistent entry for ${e.name}`, JSON.stringify(e));
     if (dataStart + e.offset + e.bytes > buf.length) throw fail(`${e.name} inside the file`, `bytes up to ${dataStart + e.offset + e.bytes} of ${buf.length}`, 'the file is truncated');
-    // copy into an aligned buffer of its own: typed-array views need element alignment
-    const bytes = new Uint8Array(e.bytes);
-    bytes.set(buf.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes));
-    tensors.set(e.name, tensor(e.dtype, e.shape, storageOver(e.dtype, bytes.buffer)));
+    // data offsets are multiples of 256 from a 256-aligned start: a view, unless Node placed the read buffer oddly
+    const at = buf.byteOffset + dataStart + e.offset;
+    const bytes = at % DTYPES[e.dtype].bytes === 0 ? new Uint8Array(buf.buffer, at, e.bytes) : Uint8Array.from(buf.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes));
+    tensors.set(e.name, tensor(e.dtype, e.shape, storageOver(e.dtype, bytes.buffer as ArrayBuffer, bytes.byteOffset, numel(e.shape))));
   }
   return { rank: table.rank, worldSize: table.worldSize, tensors };
 }

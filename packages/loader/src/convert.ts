@@ -18,10 +18,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DTYPES } from '@trtllm/ref-math';
 import { LoaderError, type LoaderErrorKind } from './errors.js';
+import { compiledExecArgv, compiledWorker } from './files.js';
 import { FT_STORAGE, ftFiles, ftLayout, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
 import type { HfGptKind } from './hf-config.js';
 import { HfGptCheckpoint } from './hf-gpt.js';
@@ -155,23 +155,9 @@ export function dealLargestFirst(sizes: readonly number[], n: number): number[][
 
 /** The compiled worker entry; from sources (tests) the package's built dist is used. */
 function workerUrl(): URL {
-  const here = new URL('./convert-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  const built = new URL('../dist/convert-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new LoaderError('missing', { file: fileURLToPath(built), expected: 'the compiled convert worker', got: 'no such file', hint: 'build the loader (npm run build), or convert with -p 1' });
-}
-
-/** This process's node flags minus the `@trtllm/source` condition: a worker runs compiled JS and must resolve compiled packages. */
-export function compiledExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if ((a === '--conditions' || a === '-C') && argv[i + 1] === '@trtllm/source') i++;
-    else if (a !== '--conditions=@trtllm/source') out.push(a);
-  }
-  return out;
+  const url = compiledWorker(import.meta.url, './convert-worker.js');
+  if (!url) throw new LoaderError('missing', { file: 'dist/convert-worker.js', expected: 'the compiled convert worker', got: 'no such file', hint: 'build the loader (npm run build), or convert with -p 1' });
+  return url;
 }
 
 interface WorkerMessage {

@@ -20,10 +20,11 @@
  * A split is described once, as the column ranges (or row range) of the full tensor that make rank
  * R's shard; writing gathers them, reading scatters them back (MQA K/V must agree on every rank).
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocStorage, assembleGptWeights, DTYPES, gptConfig, gptWeightSpecs, headSize, numel, tensor, type ActDType, type GptConfig, type GptModel, type GptWeightSpec, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import { openFile, readFully } from './files.js';
 import { parseIni } from './ini.js';
 import { castTo, gatherColumns, sliceRows, tensorBytes, type ColumnRange } from './layout.js';
 
@@ -257,15 +258,9 @@ export class FtCheckpoint {
     const f = files.length === 1 ? files[0]! : files[rank]!;
     const data = allocStorage(this.config.dtype, f.elements);
     const path = join(this.dir, f.file);
-    const fd = openSync(path, 'r');
+    const fd = openFile(path, `the ${t.spec.path} file of an FT checkpoint`);
     try {
-      const out = new Uint8Array(data.buffer);
-      let done = 0;
-      while (done < out.length) {
-        const n = readSync(fd, out, done, out.length - done, done);
-        if (n === 0) throw new LoaderError('io', { file: path, item: t.spec.path, expected: `${out.length} bytes`, got: `${done}` });
-        done += n;
-      }
+      readFully(fd, new Uint8Array(data.buffer), 0, path, t.spec.path);
     } finally {
       closeSync(fd);
     }

@@ -16,5 +16,6 @@ export { transpose2d, gatherColumns, concatColumns, sliceRows, castTo, tensorByt
 export { Gpt2Tokenizer, type PreTokenizer } from './tokenizer.js';
 export { parsePyJson, pyRepr, pyStr, pyFloatRepr, formatIni, parseIni, PyDict, PyFloat, type PyValue } from './ini.js';
 export { FtCheckpoint, FT_STORAGE, ftLayout, ftShards, ftFiles, writeFtTensor, type FtStorageType, type FtSplit, type FtTensor } from './ft.js';
-export { convertHfToFt, runConvertJob, compiledExecArgv, dealLargestFirst, type ConvertOptions, type ConvertProgress, type ConvertResult, type ConvertJob } from './convert.js';
+export { convertHfToFt, runConvertJob, dealLargestFirst, type ConvertOptions, type ConvertProgress, type ConvertResult, type ConvertJob } from './convert.js';
 export { readNpy, writeNpy, type NpyArray } from './npy.js';
+export { openFile, readFully, compiledWorker, compiledExecArgv } from './files.js';

@@ -6,9 +6,10 @@
  * and that the tensors tile the buffer with no overlap and no hole. Tensors are read one at a
  * time from the open file (never the whole file at once), little-endian as stored.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { allocStorage, dtypeOfSafetensorsName, DTYPES, numel, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import { openFile, readFully } from './files.js';
 import type { TensorInfo, TensorSource } from './tensor-source.js';
 
 const MAX_HEADER = 100 * 2 ** 20;
@@ -39,12 +40,7 @@ export class SafetensorsFile implements TensorSource {
 
   /** Open and validate the header (the tensors are read later, on demand). */
   static open(path: string): SafetensorsFile {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw new LoaderError('io', { file: path, expected: 'a readable safetensors file', got: (e as Error).message });
-    }
+    const fd = openFile(path, 'a readable safetensors file');
     try {
       return SafetensorsFile.#parse(path, fd);
     } catch (e) {
@@ -126,13 +122,7 @@ export class SafetensorsFile implements TensorSource {
       throw new LoaderError('missing', { file: this.path, item: name, expected: 'a tensor of that name', got: 'none', hint: `the file has ${this.entries.size} tensors, e.g. ${[...this.entries.keys()].slice(0, 3).join(', ')}` });
     }
     const data = allocStorage(e.dtype, numel(e.shape));
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    let done = 0;
-    while (done < bytes.length) {
-      const n = readSync(this.#fd, bytes, done, bytes.length - done, this.#dataStart + e.begin + done);
-      if (n === 0) throw new LoaderError('io', { file: this.path, item: e.name, expected: `${bytes.length} bytes`, got: `${done} (the file shrank while reading)` });
-      done += n;
-    }
+    readFully(this.#fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), this.#dataStart + e.begin, this.path, e.name);
     return tensor(e.dtype, e.shape, data);
   }
 

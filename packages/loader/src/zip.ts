@@ -10,8 +10,9 @@
  * the local header (0x04034b50) has its own name and extra lengths (torch pads the extra field so
  * data is 64-byte aligned), after which the data starts.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { LoaderError } from './errors.js';
+import { openFile, readFully } from './files.js';
 
 export interface ZipEntry {
   readonly name: string;
@@ -38,12 +39,7 @@ export class ZipArchive {
   }
 
   static open(path: string): ZipArchive {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw new LoaderError('io', { file: path, expected: 'a readable file', got: (e as Error).message });
-    }
+    const fd = openFile(path, 'a readable file');
     try {
       const size = fstatSync(fd).size;
       return new ZipArchive(path, fd, size, readCentralDirectory(path, fd, size));
@@ -69,14 +65,7 @@ export class ZipArchive {
 
   /** Read bytes [offset, offset + length) of the file into `into` (or a new buffer). */
   readAt(offset: number, length: number, item: string, into?: Uint8Array): Uint8Array {
-    const out = into ?? new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.#fd, out, done, length - done, offset + done);
-      if (n === 0) throw new LoaderError('io', { file: this.path, item, expected: `${length} bytes at ${offset}`, got: `${done} (end of file)`, hint: 'the file is truncated' });
-      done += n;
-    }
-    return out;
+    return readFully(this.#fd, into ?? new Uint8Array(length), offset, this.path, item);
   }
 
   /** A whole stored entry. */

@@ -57,9 +57,12 @@ export function allocStorage<D extends DType>(dtype: D, n: number): StorageOf[D]
   return new STORAGE_CTOR[dtype](n) as StorageOf[D];
 }
 
-/** A storage array of `dtype` viewing an existing buffer (e.g. page-locked memory from the CUDA addon). */
-export function storageOver<D extends DType>(dtype: D, buffer: ArrayBuffer): StorageOf[D] {
-  return new STORAGE_CTOR[dtype](buffer) as StorageOf[D];
+/**
+ * A storage array of `dtype` viewing an existing buffer (page-locked memory from the CUDA addon, an
+ * engine file read at once): from `byteOffset` (a multiple of the element size), `length` elements.
+ */
+export function storageOver<D extends DType>(dtype: D, buffer: ArrayBuffer, byteOffset = 0, length?: number): StorageOf[D] {
+  return new STORAGE_CTOR[dtype](buffer, byteOffset, length ?? (buffer.byteLength - byteOffset) / DTYPES[dtype].bytes) as StorageOf[D];
 }
 
 /** The dtype whose safetensors name is `name` (F16, BF16 …), if it is one of ours. */

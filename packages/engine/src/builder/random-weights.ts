@@ -4,23 +4,13 @@
  * the seeded stream), so the result is bit-identical to randomGptWeights(config, seed) for any
  * thread count; the tensors are dealt largest first to the least-loaded thread.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { compiledExecArgv, dealLargestFirst } from '@trtllm/loader';
+import { compiledExecArgv, compiledWorker, dealLargestFirst } from '@trtllm/loader';
 import { assembleGptWeights, randomGptWeights, randomGptWeightsPlan, storageOver, tensor, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
 
-function workerUrl(): URL | undefined {
-  for (const rel of ['./random-worker.js', '../../dist/builder/random-worker.js']) {
-    const u = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(u))) return u;
-  }
-  return undefined; // running from sources without a build: draw in this thread
-}
-
 export async function randomWeights(config: GptConfig, seed: number, threads: number): Promise<GptWeights> {
-  const url = workerUrl();
-  if (threads <= 1 || !url) return randomGptWeights(config, seed);
+  const url = compiledWorker(import.meta.url, './random-worker.js');
+  if (threads <= 1 || !url) return randomGptWeights(config, seed); // from sources without a build: this thread
   const plan = randomGptWeightsPlan(config);
   const lists = dealLargestFirst(plan.map((p) => p.shape.reduce((a, b) => a * b, 1)), threads).map((idx) => idx.map((i) => plan[i]!));
   const parts = await Promise.all(

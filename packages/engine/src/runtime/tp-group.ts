@@ -8,9 +8,8 @@
  * all-reduces pair up across processes. Workers compute no logits.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compiledExecArgv } from '@trtllm/loader';
+import { compiledExecArgv, compiledWorker } from '@trtllm/loader';
 import type { KvLayout, Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { StepChunk } from '../models/gpt.js';
@@ -33,11 +32,9 @@ export interface WorkerInit {
 export type WorkerReply = { readonly ready: number } | { readonly error: string };
 
 function workerPath(): string {
-  const p = fileURLToPath(new URL('./tp-worker.js', import.meta.url));
-  if (existsSync(p)) return p;
-  const built = fileURLToPath(new URL('../../dist/runtime/tp-worker.js', import.meta.url));
-  if (existsSync(built)) return built;
-  throw new EngineError('config', { what: 'tensorParallel: processes', expected: 'the compiled worker (dist/runtime/tp-worker.js)', got: 'no such file', hint: 'npm run build' });
+  const url = compiledWorker(import.meta.url, './tp-worker.js');
+  if (!url) throw new EngineError('config', { what: 'tensorParallel: processes', expected: 'the compiled worker (dist/runtime/tp-worker.js)', got: 'no such file', hint: 'npm run build' });
+  return fileURLToPath(url);
 }
 
 export class TpGroup {

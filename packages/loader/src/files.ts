@@ -1,0 +1,51 @@
+/**
+ * The loader's file primitives, with typed errors naming the file (and tensor): open for reading,
+ * read exactly N bytes at an offset (a short read is a truncated file, never silent), and the
+ * compiled-worker lookup shared by every package that starts worker threads or processes.
+ */
+import { existsSync, openSync, readSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LoaderError } from './errors.js';
+
+/** A read-only descriptor; a missing or unreadable file is a LoaderError saying what was expected. */
+export function openFile(path: string, expected: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (e) {
+    throw new LoaderError('io', { file: path, expected, got: (e as Error).message });
+  }
+}
+
+/** Fill `into` with the bytes at `position` of the open file; the file ending first is an error. */
+export function readFully(fd: number, into: Uint8Array, position: number, file: string, item: string): Uint8Array {
+  let done = 0;
+  while (done < into.length) {
+    const n = readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new LoaderError('io', { file, item, expected: `${into.length} bytes at ${position}`, got: `${done} (end of file)`, hint: 'the file is truncated, or shrank while reading' });
+    done += n;
+  }
+  return into;
+}
+
+/**
+ * The compiled file `name` beside the module `from` (an import.meta.url): itself when running
+ * compiled, else the same path under the package's dist/ (tests run sources). Undefined when not built.
+ */
+export function compiledWorker(from: string, name: string): URL | undefined {
+  const here = new URL(name, from);
+  if (existsSync(fileURLToPath(here))) return here;
+  const built = new URL(here.href.replace(/\/src\/(?!.*\/src\/)/, '/dist/'));
+  return existsSync(fileURLToPath(built)) ? built : undefined;
+}
+
+/** This process's node flags minus the `@trtllm/source` condition: a worker runs compiled JS and must resolve compiled packages. */
+export function compiledExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '--conditions' || a === '-C') && argv[i + 1] === '@trtllm/source') i++;
+    else if (a !== '--conditions=@trtllm/source') out.push(a);
+  }
+  return out;
+}
