@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, nll } from '@trtllm/engine';
 import { FtCheckpoint, readNpy, writeNpy } from '@trtllm/loader';
+import type { BenchmarkReport } from './benchmark.js';
 import { main } from './cli.js';
 
 function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
@@ -22,7 +23,7 @@ describe('trtllm CLI', () => {
       expect(text).toMatch(new RegExp(`^${op} .* pass$`, 'm'));
     }
     expect(text).toMatch(/ref backend: random-weight GPT .* greedy \[(\d+, ){11}\d+\]/);
-    expect(text).toMatch(/^conformance: 16 passed, 0 failed$/m);
+    expect(text).toMatch(/^conformance: 17 passed, 0 failed$/m);
   });
   it('selftest --markdown prints a Markdown table', async () => {
     const c = capture();
@@ -33,7 +34,7 @@ describe('trtllm CLI', () => {
     const c = capture();
     await main(['selftest', '--json'], c.io);
     const rows = JSON.parse(c.out()) as { op: string; ok: boolean; tier: number }[];
-    expect(rows.length).toBe(16);
+    expect(rows.length).toBe(17);
     expect(rows.every((r) => r.ok)).toBe(true);
   });
   it('an unknown command or flag is a usage error (exit 2) that says what is valid', async () => {
@@ -156,5 +157,26 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     const windows = Number(m[2]);
     for (let w = 0; w < windows; w++) total += nll(e.logits(ids.slice(w * 16, w * 16 + 16)), 50257, ids.slice(w * 16 + 1, w * 16 + 17));
     expect(Number(m[3])).toBeCloseTo(Math.exp(total / (16 * windows)), 3);
+  });
+
+  it('benchmark: per-batch table, prefill, batch invariance, JSON / markdown / SVG; peer ratios from a peer file', async () => {
+    const peer = join(work, 'peer.json');
+    writeFileSync(peer, JSON.stringify({ device: 'cpu', models: { [engine]: { compiled: { 1: { tokensPerSec: 100 } }, eager: { 2: { tokensPerSec: 50 } } } } }));
+    const c = capture();
+    const files = ['b.json', 'b.md', 'b.svg'].map((f) => join(work, f));
+    const code = await main(['benchmark', '--engine_dir', engine, '--backend', 'ref', '--batch_sizes', '1,2', '--input_len', '5', '--output_len', '3', '--prefill_len', '9',
+      '--runs', '1', '--warmup', '0', '--peer', peer, '--json', files[0]!, '--markdown', files[1]!, '--plot', files[2]!], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    const r = JSON.parse(readFileSync(files[0]!, 'utf8')) as BenchmarkReport;
+    expect(r.models[0]!.points.map((p) => p.batch)).toEqual([1, 2]);
+    expect(r.models[0]!.points.every((p) => p.tokensPerSec > 0 && p.msPerStep > 0 && p.ttftMs > 0)).toBe(true);
+    expect(r.models[0]!.prefill!.tokens).toBe(9);
+    expect(r.models[0]!.batchInvariant).toBe(true); // ref: every row's numbers are its own
+    const md = readFileSync(files[1]!, 'utf8');
+    const row1 = md.split('\n').find((l) => l.startsWith(`| ${engine} | 1 |`))!;
+    const tps = r.models[0]!.points[0]!.tokensPerSec;
+    expect(row1.split('|')[6]!.trim()).toBe((tps / 100).toFixed(2)); // × HF compiled
+    expect(readFileSync(files[2]!, 'utf8')).toMatch(/^<svg[\s\S]*HF compiled[\s\S]*<\/svg>\n$/);
   });
 });

@@ -3,6 +3,7 @@
  * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
  */
 import { UsageError, type CliIO } from './io.js';
+import { benchmark } from './benchmark.js';
 import { build } from './build.js';
 import { convert } from './convert.js';
 import { perplexity } from './perplexity.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { readonly run: Command; readonly summary: string
   run: { run, summary: 'generate from an engine for text or token ids (ref or cuda backend)' },
   summarize: { run: summarize, summary: 'cnn_dailymail-style summarization with ROUGE-1/2/L/Lsum as summarize.py reports it' },
   perplexity: { run: perplexity, summary: 'windowed validation perplexity of an engine on a text file' },
+  benchmark: { run: benchmark, summary: 'TTFT, ms per decode step, tokens/s per batch size (vs the HF peer and the roofline), table + JSON + SVG' },
 };
 
 export const HELP = `Usage: trtllm <command> [flags]

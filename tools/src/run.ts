@@ -6,7 +6,7 @@
  * end id, as the seed writes them).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Engine, type BackendName, type GenerateRequest } from '@trtllm/engine';
+import { Engine, type BackendName, type GenerateRequest, type KernelSet } from '@trtllm/engine';
 import { readNpy, writeNpy } from '@trtllm/loader';
 import { fromValues } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -26,6 +26,8 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --output_csv FILE       write output ids, one row per input
   --output_npy FILE       write [B, beams, T] int32 ids (input + output, padded with the end id)
   --backend ref|cuda      kernels (default cuda when a GPU is usable, else ref)
+  --kernels production|reference  cuda kernels: production (default; cuBLASLt, flash attention, CUDA graphs)
+                          or reference (bit-exact to the ref backend)
   --prompt_table FILE     prompt tuning: .npy [numTasks, Pt, H] (engine built with --max_prompt_embedding_table_size);
                           text inputs get the virtual tokens V … V+Pt−1 in front
   --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0)
@@ -40,6 +42,13 @@ export async function defaultBackend(): Promise<BackendName> {
   } catch {
     return 'ref';
   }
+}
+
+/** `--kernels production|reference` (cuda): the Engine.load option, checked. */
+export function kernelsFlag(k: string | undefined): { kernels?: KernelSet } {
+  if (k === undefined) return {};
+  if (k !== 'production' && k !== 'reference') throw new UsageError(`--kernels must be production or reference, got '${k}'`);
+  return { kernels: k };
 }
 
 /** `--world_size N` (N > 1): one process per rank (the seed launched ranks with mpirun; this CLI forks them). */
@@ -78,7 +87,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
     tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
     top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
-    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, world_size: { type: 'string' }, prompt_table: { type: 'string' }, prompt_tasks: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, world_size: { type: 'string' }, prompt_table: { type: 'string' }, prompt_tasks: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, RUN_HELP);
   if (values.help) {
     io.out(RUN_HELP);
@@ -96,7 +105,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   return withLibraryErrors('run', io, async () => {
     const tok = values.tokenizer ?? values.tokenizer_dir;
-    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelsFlag(values.kernels), ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
     const eos = engine.tokenizer?.encode('<|endoftext|>');
     const endId = num('end_id', values.end_id) ?? (eos?.length === 1 ? eos[0]! : 50256);
     const sampling = numBeams > 1 ? { numBeams } : {

@@ -2,6 +2,7 @@
 // host memory, and one binding per op. Device pointers cross into JS as BigInt. Every exported
 // function runs inside guard(): CUDA and argument failures become JS exceptions with the op and
 // file:line; nothing here can abort the process.
+#include <cuda_profiler_api.h>
 #include <cuda_runtime_api.h>
 #include <napi.h>
 
@@ -552,7 +553,10 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
 Napi::Value Embedding(const Napi::CallbackInfo& info) {
   return guard(info, "embedding", [&]() -> Napi::Value {
     Args a(info, 0);
-    const int err = withErrorFlag(a.stream(), [&](int32_t* flag) {
+    // with params.errorFlag (a device int32 the caller reads later) the launch is only enqueued
+    int32_t* callerFlag = (int32_t*)a.ptr("errorFlag", true);
+    auto run = [&](auto&& launch) { if (callerFlag) { launch(callerFlag); return 0; } return withErrorFlag(a.stream(), launch); };
+    const int err = run([&](int32_t* flag) {
       if (a.flag("positionAdd")) {
         invokePositionAdd({a.ptr("x"), a.ptr("wpe"), (const int32_t*)a.ptr("positions"), a.ptr("out"), a.i32("tokens"), a.i32("hidden"),
                            a.i32("numPositions"), flag, a.dtype("dtype")}, a.stream());
@@ -563,6 +567,129 @@ Napi::Value Embedding(const Napi::CallbackInfo& info) {
       }
     });
     return Napi::Number::New(info.Env(), err);
+  });
+}
+
+// ---- production ops: enqueue only (no synchronization), errors to the caller's device flag ----
+Napi::Value GemmLt(const Napi::CallbackInfo& info) {
+  return guard(info, "gemmLt", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeGemmLt({a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("residual", true), a.ptr("d"), a.i32("m"), a.i32("n"), a.i32("k"),
+                  a.flag("transB"), a.flag("gelu"), a.flag("perShape"), a.dtype("inDtype"), a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value GemmLtAlgorithms(const Napi::CallbackInfo& info) {
+  return guard(info, "gemmLtAlgorithms", [&]() -> Napi::Value { return Napi::String::New(info.Env(), gemmLtAlgorithms()); });
+}
+Napi::Value LayerNormFast(const Napi::CallbackInfo& info) {
+  return guard(info, "layerNormFast", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeLayerNormFast({a.ptr("x"), a.ptr("gamma"), a.ptr("beta", true), a.ptr("y"), a.i32("rows"), a.i32("cols"), a.f32("eps"), a.flag("weightPlusOne"),
+                         a.dtype("dtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value QkvPrepare(const Napi::CallbackInfo& info) {
+  return guard(info, "qkvPrepare", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeQkvPrepare({a.ptr("qkv"), (const int32_t*)a.ptr("slots"), (const int32_t*)a.ptr("positions"), a.i32("tokens"), a.i32("numHeads"),
+                      a.i32("numKvHeads"), a.i32("headSize"), (const float*)a.ptr("cos", true), (const float*)a.ptr("sin", true), a.i32("rotaryDim"),
+                      a.i32("tablePositions"), a.kvCache("cache"), (int32_t*)a.ptr("error"), a.dtype("dtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
+  return guard(info, "attentionDecode", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeAttentionDecode({a.ptr("qkv"), a.ptr("out"), (const int32_t*)a.ptr("rows"), a.i32("numRows"), (const int32_t*)a.ptr("slots"),
+                           (const int32_t*)a.ptr("positions"), a.i32("numHeads"), a.i32("numKvHeads"), a.i32("headSize"), a.i32("maxSplits"),
+                           a.kvCache("cache"), a.f32("scale"), (float*)a.ptr("partial"), (int32_t*)a.ptr("error"), a.dtype("dtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value AttentionContext(const Napi::CallbackInfo& info) {
+  return guard(info, "attentionContext", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeAttentionContext({a.ptr("qkv"), a.ptr("out"), (const int32_t*)a.ptr("tiles"), a.i32("numTiles"), a.i32("numHeads"), a.i32("numKvHeads"),
+                            a.i32("headSize"), a.f32("scale"), a.flag("fp32Acc"), a.dtype("dtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Argmax(const Napi::CallbackInfo& info) {
+  return guard(info, "argmax", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeArgmax({(const float*)a.ptr("x"), (int32_t*)a.ptr("ids"), a.i32("rows"), a.i32("cols")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+// copy2d(dst, dstPitch, src, srcPitch, widthBytes, rows, stream): strided device-to-device copy (column blocks).
+Napi::Value Copy2d(const Napi::CallbackInfo& info) {
+  return guard(info, "copy2d", [&]() -> Napi::Value {
+    void* dst = (void*)bigToPtr(info[0], "dst");
+    const void* src = bigToPtr(info[2], "src");
+    const size_t dp = (size_t)info[1].As<Napi::Number>().DoubleValue(), sp = (size_t)info[3].As<Napi::Number>().DoubleValue();
+    const size_t w = (size_t)info[4].As<Napi::Number>().DoubleValue(), rows = (size_t)info[5].As<Napi::Number>().DoubleValue();
+    if (rows == 0 || w == 0) return info.Env().Undefined();
+    allocator().checkRange(dst, dp * (rows - 1) + w, "dst");
+    allocator().checkRange(src, sp * (rows - 1) + w, "src");
+    cudaStream_t s = info.Length() > 6 && info[6].IsBigInt() ? (cudaStream_t)bigToPtr(info[6], "stream") : nullptr;
+    TRT_CUDA(cudaMemcpy2DAsync(dst, dp, src, sp, w, rows, cudaMemcpyDeviceToDevice, s));
+    return info.Env().Undefined();
+  });
+}
+
+// profilerRange(on): cudaProfilerStart / Stop, so an external profiler (ncu --profile-from-start off) sees one region.
+Napi::Value ProfilerRange(const Napi::CallbackInfo& info) {
+  return guard(info, "profilerRange", [&]() -> Napi::Value {
+    TRT_CUDA(info[0].ToBoolean().Value() ? cudaProfilerStart() : cudaProfilerStop());
+    return info.Env().Undefined();
+  });
+}
+
+// ---- CUDA graphs: capture the work enqueued on a stream, replay it with one launch ----
+Napi::Value GraphBegin(const Napi::CallbackInfo& info) {
+  return guard(info, "graphBegin", [&]() -> Napi::Value {
+    // relaxed: a first-time allocation (cudaMalloc) inside the captured step is allowed
+    TRT_CUDA(cudaStreamBeginCapture((cudaStream_t)bigToPtr(info[0], "stream"), cudaStreamCaptureModeRelaxed));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value GraphEnd(const Napi::CallbackInfo& info) {
+  return guard(info, "graphEnd", [&]() -> Napi::Value {
+    cudaGraph_t g = nullptr;
+    TRT_CUDA(cudaStreamEndCapture((cudaStream_t)bigToPtr(info[0], "stream"), &g));
+    auto destroy = onScopeExit([&] { if (g) cudaGraphDestroy(g); });
+    cudaGraphExec_t exec = nullptr;
+    TRT_CUDA(cudaGraphInstantiate(&exec, g, 0));
+    return bigPtr(info.Env(), exec);
+  });
+}
+// After a failed capture: end it and drop what was captured, so the stream is usable again.
+Napi::Value GraphAbort(const Napi::CallbackInfo& info) {
+  return guard(info, "graphAbort", [&]() -> Napi::Value {
+    cudaStream_t s = (cudaStream_t)bigToPtr(info[0], "stream");
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    cudaStreamIsCapturing(s, &st);
+    if (st != cudaStreamCaptureStatusNone) {
+      cudaGraph_t g = nullptr;
+      cudaStreamEndCapture(s, &g);
+      if (g) cudaGraphDestroy(g);
+    }
+    (void)cudaGetLastError();
+    return info.Env().Undefined();
+  });
+}
+Napi::Value GraphLaunch(const Napi::CallbackInfo& info) {
+  return guard(info, "graphLaunch", [&]() -> Napi::Value {
+    TRT_CUDA(cudaGraphLaunch((cudaGraphExec_t)bigToPtr(info[0], "graph"), (cudaStream_t)bigToPtr(info[1], "stream")));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value GraphDestroy(const Napi::CallbackInfo& info) {
+  return guard(info, "graphDestroy", [&]() -> Napi::Value {
+    TRT_CUDA(cudaGraphExecDestroy((cudaGraphExec_t)bigToPtr(info[0], "graph")));
+    return info.Env().Undefined();
   });
 }
 
@@ -731,10 +858,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"gemm", Gemm}, {"int8Gemm", Int8Gemm}, {"quantize", Quantize}, {"fp8", Fp8}, {"layerNorm", LayerNorm},
       {"activation", Activation}, {"softmax", Softmax}, {"residual", Residual}, {"rope", Rope}, {"kvCacheWrite", KvCacheWrite},
       {"attention", Attention}, {"embedding", Embedding},
+      {"gemmLt", GemmLt}, {"gemmLtAlgorithms", GemmLtAlgorithms}, {"layerNormFast", LayerNormFast}, {"qkvPrepare", QkvPrepare},
+      {"attentionDecode", AttentionDecode}, {"attentionContext", AttentionContext}, {"argmax", Argmax}, {"copy2d", Copy2d},
+      {"profilerRange", ProfilerRange}, {"graphBegin", GraphBegin}, {"graphEnd", GraphEnd}, {"graphAbort", GraphAbort}, {"graphLaunch", GraphLaunch}, {"graphDestroy", GraphDestroy},
       {"ncclUniqueId", NcclUniqueId}, {"ncclCommInit", NcclCommInit}, {"ncclCommDestroy", NcclCommDestroy}, {"allReduceSum", AllReduceSum},
   };
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
-  exports.Set("abiVersion", 1);
+  exports.Set("abiVersion", 2);
   return exports;
 }
 

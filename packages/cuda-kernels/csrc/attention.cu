@@ -92,3 +92,446 @@ void invokeAttention(const AttentionParams& p, cudaStream_t s) {
 }
 
 }  // namespace trt
+
+// ---- production path (tier 3) ----
+// Both kernels read the step's qkv rows [T, (NH + 2·NKV)·HS] after qkvPrepare (RoPE applied, K/V
+// already in the cache, stored in the activation dtype). Products use fmaf and exp is expf: the
+// results differ from the reference order within the declared tolerance, but every number depends
+// only on its own row and position — never on the other rows of the batch — so decode is
+// batch-invariant. The dtype is a template parameter (typed.cuh); tiles are loaded 16 bytes at a
+// time, four loads in flight per thread.
+#include <mma.h>
+
+#include <algorithm>
+#include <type_traits>
+
+#include "typed.cuh"
+
+namespace trt {
+namespace {
+
+// v rounded to D's storage and back (what P looks like when stored in T, as fp16 FMHA does).
+template <DType D>
+__device__ __forceinline__ float roundAs(float v) { return v; }
+template <> __device__ __forceinline__ float roundAs<DType::F16>(float v) { return __half2float(__float2half_rn(v)); }
+template <> __device__ __forceinline__ float roundAs<DType::BF16>(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+
+// dst[r][c] (row stride LD, floats) = HS values of each of `rows` rows of src; rowAt(r) is the element
+// offset of row r's first value, or −1 for a row of zeros.
+template <DType D, int THREADS, typename RowAt>
+__device__ __forceinline__ void loadRows(const void* src, float* dst, int LD, int rows, int HS, RowAt rowAt) {
+  constexpr int V = Io<D>::kVec, B = 4;
+  if (HS % V == 0) {
+    const int per = HS / V, n = rows * per;
+    for (int b0 = 0; b0 < n; b0 += THREADS * B) {
+      float buf[B][V];
+      long long at[B];
+#pragma unroll
+      for (int k = 0; k < B; k++) {
+        const int i = b0 + k * THREADS + (int)threadIdx.x;
+        at[k] = i < n ? rowAt(i / per) : -1;
+      }
+      // every load from a valid address (a missing row reads element 0 and is zeroed below): no
+      // branch around the loads, so all B are in flight together
+#pragma unroll
+      for (int k = 0; k < B; k++) {
+        const int i = b0 + k * THREADS + (int)threadIdx.x;
+        Io<D>::load16(src, at[k] >= 0 ? (size_t)at[k] + (size_t)(i % per) * V : 0, buf[k]);
+      }
+#pragma unroll
+      for (int k = 0; k < B; k++) {
+        const int i = b0 + k * THREADS + (int)threadIdx.x;
+        if (i < n) {
+          float* d = dst + (i / per) * LD + (i % per) * V;
+#pragma unroll
+          for (int v = 0; v < V; v++) d[v] = at[k] >= 0 ? buf[k][v] : 0.f;
+        }
+      }
+    }
+  } else {
+    for (int i = threadIdx.x; i < rows * HS; i += THREADS) {
+      const long long at = rowAt(i / HS);
+      dst[(i / HS) * LD + i % HS] = at >= 0 ? Io<D>::load(src, (size_t)at + i % HS) : 0.f;
+    }
+  }
+}
+
+constexpr int kDecThreads = 128, kDecMaxItems = 16;  // G·HS ≤ 2,048
+
+// One block per (row, KV head, split of kDecodeSplit positions): the split's K and V rows are loaded
+// once into shared memory and serve every query head of the KV head (MQA reads them once).
+template <DType D>
+__global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
+  extern __shared__ float sm[];
+  const int r = blockIdx.x, g = blockIdx.y, split = blockIdx.z;
+  const int row = p.rows[r];
+  const int pos = p.positions[row], slot = p.slots[row];
+  const int j0 = split * kDecodeSplit;
+  if (j0 > pos) return;  // beyond this row's positions: the merge skips the split
+  const int cnt = min(pos + 1 - j0, kDecodeSplit);
+  const int G = p.numHeads / p.numKvHeads, HS = p.headSize, LD = HS + 1, tid = threadIdx.x;
+  const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
+  float* qs = sm;                          // [G][HS]
+  float* ks = qs + G * HS;                 // [kDecodeSplit][HS + 1]
+  float* vs = ks + kDecodeSplit * LD;      // [kDecodeSplit][HS + 1]
+  float* sc = vs + kDecodeSplit * LD;      // [G][kDecodeSplit]
+  float* stats = sc + G * kDecodeSplit;    // [G][2]: max, sum
+  loadRows<D, kDecThreads>(p.qkv, qs, HS, G, HS, [&](int h) { return row * width + (long long)(g * G + h) * HS; });
+  loadRows<D, kDecThreads>(p.cache.pool, ks, LD, cnt, HS, [&](int jj) { return kvOffset(p.cache, slot, 0, g, j0 + jj); });
+  loadRows<D, kDecThreads>(p.cache.pool, vs, LD, cnt, HS, [&](int jj) { return kvOffset(p.cache, slot, 1, g, j0 + jj); });
+  for (int jj = tid; jj < cnt; jj += kDecThreads) {
+    if (kvOffset(p.cache, slot, 0, g, j0 + jj) < 0) atomicCAS(p.error, 0, row + 1);
+  }
+  __syncthreads();
+  // scores: 4 consecutive threads per (head, key), each a quarter of the dims, summed by shuffles
+  for (int b0 = 0; b0 < cnt * G * 4; b0 += kDecThreads) {
+    const int i = b0 + tid, item = i / 4, part = i % 4;
+    const int jj = item % cnt, h = item / cnt;
+    float acc = 0.f;
+    if (i < cnt * G * 4) {
+      const float* q = qs + h * HS;
+      const float* k = ks + jj * LD;
+      for (int d = part; d < HS; d += 4) acc = __fmaf_rn(q[d], k[d], acc);
+    }
+    acc += __shfl_xor_sync(0xffffffffu, acc, 1);
+    acc += __shfl_xor_sync(0xffffffffu, acc, 2);
+    if (i < cnt * G * 4 && part == 0) sc[h * kDecodeSplit + jj] = acc * p.scale;
+  }
+  __syncthreads();
+  const int warp = tid / 32, lane = tid % 32;
+  for (int h = warp; h < G; h += kDecThreads / 32) {
+    float* s = sc + h * kDecodeSplit;
+    float m = -INFINITY;
+    for (int j = lane; j < cnt; j += 32) m = fmaxf(m, s[j]);
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float l = 0.f;
+    for (int j = lane; j < cnt; j += 32) {
+      const float e = expf(s[j] - m);
+      s[j] = e;
+      l += e;
+    }
+    for (int o = 16; o > 0; o >>= 1) l += __shfl_xor_sync(0xffffffffu, l, o);
+    if (lane == 0) stats[2 * h] = m, stats[2 * h + 1] = l;
+  }
+  __syncthreads();
+  // P·V: 2 threads per (head, dim), even and odd keys, summed by a shuffle
+  for (int b0 = 0; b0 < G * HS * 2; b0 += kDecThreads) {
+    const int i = b0 + tid, item = i / 2, half = i % 2;
+    const int h = item / HS, d = item % HS;
+    float a = 0.f;
+    if (i < G * HS * 2) {
+      const float* pr = sc + h * kDecodeSplit;
+      for (int jj = half; jj < cnt; jj += 2) a = __fmaf_rn(pr[jj], vs[jj * LD + d], a);
+    }
+    a += __shfl_xor_sync(0xffffffffu, a, 1);
+    if (i < G * HS * 2 && half == 0) {
+      float* out = p.partial + (((size_t)r * p.numHeads + g * G + h) * p.maxSplits + split) * (HS + 2);
+      out[d] = a;
+      if (d == 0) out[HS] = stats[2 * h], out[HS + 1] = stats[2 * h + 1];
+    }
+  }
+}
+
+// Merge a row's splits in ascending order: out = Σ_s e^{m_s − M}·acc_s / Σ_s e^{m_s − M}·l_s.
+template <DType D>
+__global__ void attentionCombineKernel(AttentionDecodeParams p) {
+  const int r = blockIdx.x, h = blockIdx.y, HS = p.headSize;
+  const int row = p.rows[r];
+  const int splits = min(p.maxSplits, p.positions[row] / kDecodeSplit + 1);
+  const float* part = p.partial + ((size_t)r * p.numHeads + h) * p.maxSplits * (HS + 2);
+  float m = -INFINITY;
+  for (int s = 0; s < splits; s++) m = fmaxf(m, part[s * (HS + 2) + HS]);
+  float l = 0.f;
+  for (int s = 0; s < splits; s++) l += expf(part[s * (HS + 2) + HS] - m) * part[s * (HS + 2) + HS + 1];
+  for (int d = threadIdx.x; d < HS; d += blockDim.x) {
+    float o = 0.f;
+    for (int s = 0; s < splits; s++) o += expf(part[s * (HS + 2) + HS] - m) * part[s * (HS + 2) + d];
+    Io<D>::store(p.out, ((size_t)row * p.numHeads + h) * HS + d, o / l);
+  }
+}
+
+// Flash attention (SIMT): a block per (32-row query tile, head); 4 threads per query row, each with
+// 8 of a 32-key tile's scores and HS/4 of the output dims; online softmax in fp32.
+constexpr int kCtxRows = 32, kCtxKeys = 32, kCtxTpr = 4, kCtxThreads = kCtxRows * kCtxTpr;
+
+template <DType D, int HS>
+__global__ void __launch_bounds__(kCtxThreads) attentionContextKernel(AttentionContextParams p) {
+  extern __shared__ float4 smem4[];
+  constexpr int LD = HS + 4;  // row stride in floats: 16-byte aligned, rows on shifted banks
+  constexpr int KPT = kCtxKeys / kCtxTpr, DPT = HS / kCtxTpr;
+  float* qs = reinterpret_cast<float*>(smem4);  // [kCtxRows][LD]
+  float* ks = qs + kCtxRows * LD;               // [kCtxKeys][LD]
+  float* vs = ks + kCtxKeys * LD;               // [kCtxKeys][LD]
+  const int tile = blockIdx.x, h = blockIdx.y, tid = threadIdx.x;
+  const int row0 = p.tiles[3 * tile], len = p.tiles[3 * tile + 1], q0 = p.tiles[3 * tile + 2];
+  const int kvh = h / (p.numHeads / p.numKvHeads);
+  const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
+  const int qr = tid / kCtxTpr, part = tid % kCtxTpr;
+  const int i = q0 + qr;  // this thread's query position
+  loadRows<D, kCtxThreads>(p.qkv, qs, LD, kCtxRows, HS, [&](int rr) { return q0 + rr < len ? (row0 + q0 + rr) * width + (long long)h * HS : -1; });
+  float o[DPT];
+#pragma unroll
+  for (int d = 0; d < DPT; d++) o[d] = 0.f;
+  float m = -INFINITY, l = 0.f;
+  const int kEnd = min(len, q0 + kCtxRows);
+  const unsigned lanes = 0xffffffffu;
+  const int base = (threadIdx.x % 32) & ~(kCtxTpr - 1);
+  for (int kt = 0; kt < kEnd; kt += kCtxKeys) {
+    __syncthreads();
+    loadRows<D, kCtxThreads>(p.qkv, ks, LD, kCtxKeys, HS, [&](int jj) { return kt + jj < len ? (row0 + kt + jj) * width + (long long)(p.numHeads + kvh) * HS : -1; });
+    loadRows<D, kCtxThreads>(p.qkv, vs, LD, kCtxKeys, HS, [&](int jj) { return kt + jj < len ? (row0 + kt + jj) * width + (long long)(p.numHeads + p.numKvHeads + kvh) * HS : -1; });
+    __syncthreads();
+    float s[KPT];
+#pragma unroll
+    for (int jj = 0; jj < KPT; jj++) s[jj] = 0.f;
+#pragma unroll 4
+    for (int d4 = 0; d4 < HS / 4; d4++) {
+      const float4 q = reinterpret_cast<const float4*>(qs + qr * LD)[d4];
+#pragma unroll
+      for (int jj = 0; jj < KPT; jj++) {
+        const float4 k = reinterpret_cast<const float4*>(ks + (part * KPT + jj) * LD)[d4];
+        s[jj] = __fmaf_rn(q.x, k.x, __fmaf_rn(q.y, k.y, __fmaf_rn(q.z, k.z, __fmaf_rn(q.w, k.w, s[jj]))));
+      }
+    }
+    float mx = -INFINITY;
+#pragma unroll
+    for (int jj = 0; jj < KPT; jj++) {
+      const int j = kt + part * KPT + jj;
+      s[jj] = j <= i && j < len ? s[jj] * p.scale : -INFINITY;
+      mx = fmaxf(mx, s[jj]);
+    }
+    for (int off = 1; off < kCtxTpr; off <<= 1) mx = fmaxf(mx, __shfl_xor_sync(lanes, mx, off));
+    const float mNew = fmaxf(m, mx);
+    // a padding row of the tile (no key yet): exponents against 0 give zeros; no lane leaves the warp's shuffles
+    const float mUse = mNew == -INFINITY ? 0.f : mNew;
+    const float alpha = expf(m - mUse);
+    float rs = 0.f;
+#pragma unroll
+    for (int jj = 0; jj < KPT; jj++) {
+      s[jj] = expf(s[jj] - mUse);
+      rs += s[jj];
+    }
+    for (int off = 1; off < kCtxTpr; off <<= 1) rs += __shfl_xor_sync(lanes, rs, off);
+    l = l * alpha + rs;
+    m = mNew;
+#pragma unroll
+    for (int d = 0; d < DPT; d++) o[d] *= alpha;
+#pragma unroll
+    for (int owner = 0; owner < kCtxTpr; owner++) {
+#pragma unroll
+      for (int jj = 0; jj < KPT; jj++) {
+        float pj = __shfl_sync(lanes, s[jj], base + owner);
+        if (!p.fp32Acc) pj = roundAs<D>(pj);
+        const float4* v = reinterpret_cast<const float4*>(vs + (owner * KPT + jj) * LD + part * DPT);
+#pragma unroll
+        for (int d4 = 0; d4 < DPT / 4; d4++) {
+          const float4 vv = v[d4];
+          o[4 * d4] = __fmaf_rn(pj, vv.x, o[4 * d4]);
+          o[4 * d4 + 1] = __fmaf_rn(pj, vv.y, o[4 * d4 + 1]);
+          o[4 * d4 + 2] = __fmaf_rn(pj, vv.z, o[4 * d4 + 2]);
+          o[4 * d4 + 3] = __fmaf_rn(pj, vv.w, o[4 * d4 + 3]);
+        }
+      }
+    }
+  }
+  if (i >= len) return;
+  const size_t outAt = ((size_t)(row0 + i) * p.numHeads + h) * HS + part * DPT;
+#pragma unroll
+  for (int d = 0; d < DPT; d++) Io<D>::store(p.out, outAt + d, o[d] / l);
+}
+
+// Flash attention on tensor cores (f16 / bf16, `--enable_context_fmha`): a block of 2 warps per
+// (32-row query tile, head), 16 query rows per warp. Per 64-key tile: S = Q·Kᵀ with WMMA 16×16×16
+// (fp32 accumulation) into shared memory; online softmax in fp32 by the warp's lanes (2 per row); P
+// rounded to T; O_tile = P·V with WMMA, folded into the fp32 O rows as O·α + O_tile. Q, K, V tiles
+// are copied from the qkv rows as raw 16-byte runs (no conversion).
+constexpr int kTcRows = 32, kTcKeys = 64, kTcWarps = 2, kTcThreads = 32 * kTcWarps;
+
+template <DType D, int HS>
+struct TcLayout {
+  static constexpr int LDH = HS + 8;           // half tiles: row stride in elements (16-byte multiple)
+  static constexpr int LDS = kTcKeys + 8;      // P rows (T): a multiple of 8 elements, as WMMA needs
+  static constexpr int LDO = HS + 4;           // O rows, fp32
+  static constexpr int SW = (kTcKeys > HS ? kTcKeys : HS) + 4;  // per-warp scratch row stride: S, then P·V
+  static constexpr size_t q = 0, k = q + (size_t)kTcRows * LDH * 2, v = k + (size_t)kTcKeys * LDH * 2;
+  static constexpr size_t scratch = v + (size_t)kTcKeys * LDH * 2;              // [warps][16][SW] fp32
+  static constexpr size_t pm = scratch + (size_t)kTcWarps * 16 * SW * 4;        // [warps][16][LDS] T
+  static constexpr size_t o = pm + (size_t)kTcWarps * 16 * LDS * 2;             // [warps][16][LDO] fp32
+  static constexpr size_t bytes = o + (size_t)kTcWarps * 16 * LDO * 4;
+};
+
+template <DType D>
+using WmmaT = typename std::conditional<D == DType::F16, __half, __nv_bfloat16>::type;
+
+// rows × HS elements of qkv rows into a half tile (row stride LDH), 16 bytes at a time; rows past `valid` are zero.
+template <int HS, int LDH>
+__device__ __forceinline__ void copyTile(uint16_t* dst, const uint16_t* qkv, int rows, int valid, long long row0, long long width, long long col) {
+  constexpr int PER = HS / 8;
+  for (int i = threadIdx.x; i < rows * PER; i += kTcThreads) {
+    const int r = i / PER, c = (i % PER) * 8;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    const long long at = (row0 + min(r, max(valid - 1, 0))) * width + col + c;  // clamped: the load is unconditional
+    const uint4 x = *reinterpret_cast<const uint4*>(qkv + at);
+    if (r < valid) v = x;
+    *reinterpret_cast<uint4*>(dst + r * LDH + c) = v;
+  }
+}
+
+template <DType D, int HS>
+__global__ void __launch_bounds__(kTcThreads) attentionContextTcKernel(AttentionContextParams p) {
+  using namespace nvcuda;
+  using L = TcLayout<D, HS>;
+  using T = WmmaT<D>;
+  extern __shared__ __align__(128) unsigned char smem[];
+  uint16_t* qs = reinterpret_cast<uint16_t*>(smem + L::q);
+  uint16_t* ks = reinterpret_cast<uint16_t*>(smem + L::k);
+  uint16_t* vs = reinterpret_cast<uint16_t*>(smem + L::v);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float* sw = reinterpret_cast<float*>(smem + L::scratch) + warp * 16 * L::SW;
+  T* pw = reinterpret_cast<T*>(smem + L::pm) + warp * 16 * L::LDS;
+  float* ow = reinterpret_cast<float*>(smem + L::o) + warp * 16 * L::LDO;
+  const int tile = blockIdx.x, h = blockIdx.y;
+  const int row0 = p.tiles[3 * tile], len = p.tiles[3 * tile + 1], q0 = p.tiles[3 * tile + 2];
+  const int kvh = h / (p.numHeads / p.numKvHeads);
+  const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
+  const uint16_t* qkv = static_cast<const uint16_t*>(p.qkv);
+  copyTile<HS, L::LDH>(qs, qkv, kTcRows, len - q0, row0 + q0, width, (long long)h * HS);
+  for (int i = lane; i < 16 * HS; i += 32) ow[(i / HS) * L::LDO + i % HS] = 0.f;
+  // each row is held by lanes 2r and 2r + 1 (32 keys each); m, l per row
+  const int r = lane / 2, half = lane % 2;
+  const int qi = q0 + warp * 16 + r;  // this lane pair's query position
+  float m = -INFINITY, l = 0.f;
+  const int kEnd = min(len, q0 + kTcRows);
+  for (int kt = 0; kt < kEnd; kt += kTcKeys) {
+    __syncthreads();
+    copyTile<HS, L::LDH>(ks, qkv, kTcKeys, len - kt, row0 + kt, width, (long long)(p.numHeads + kvh) * HS);
+    copyTile<HS, L::LDH>(vs, qkv, kTcKeys, len - kt, row0 + kt, width, (long long)(p.numHeads + p.numKvHeads + kvh) * HS);
+    __syncthreads();
+    // S[16][64] = Q_w · Kᵀ
+#pragma unroll
+    for (int n = 0; n < kTcKeys / 16; n++) {
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+      wmma::fill_fragment(acc, 0.f);
+#pragma unroll
+      for (int kk = 0; kk < HS / 16; kk++) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
+        wmma::load_matrix_sync(a, reinterpret_cast<const T*>(qs) + warp * 16 * L::LDH + kk * 16, L::LDH);
+        wmma::load_matrix_sync(b, reinterpret_cast<const T*>(ks) + n * 16 * L::LDH + kk * 16, L::LDH);
+        wmma::mma_sync(acc, a, b, acc);
+      }
+      wmma::store_matrix_sync(sw + n * 16, acc, L::SW, wmma::mem_row_major);
+    }
+    __syncwarp();
+    // online softmax over this tile's keys
+    float mx = -INFINITY;
+    for (int j = half * 32; j < half * 32 + 32; j++) {
+      const int key = kt + j;
+      const float sv = key <= qi && key < len ? sw[r * L::SW + j] * p.scale : -INFINITY;
+      sw[r * L::SW + j] = sv;
+      mx = fmaxf(mx, sv);
+    }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    const float mNew = fmaxf(m, mx);
+    const float mUse = mNew == -INFINITY ? 0.f : mNew;  // a padding row: zeros, no NaN
+    const float alpha = expf(m - mUse);
+    float rs = 0.f;
+    for (int j = half * 32; j < half * 32 + 32; j++) {
+      const T pv = static_cast<T>(expf(sw[r * L::SW + j] - mUse));
+      pw[r * L::LDS + j] = pv;
+      rs += static_cast<float>(pv);
+    }
+    rs += __shfl_xor_sync(0xffffffffu, rs, 1);
+    l = l * alpha + rs;
+    m = mNew;
+    __syncwarp();
+    // O_tile[16][HS] = P · V  (into the scratch rows), then O = O·α + O_tile
+#pragma unroll
+    for (int n = 0; n < HS / 16; n++) {
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+      wmma::fill_fragment(acc, 0.f);
+#pragma unroll
+      for (int kk = 0; kk < kTcKeys / 16; kk++) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
+        wmma::load_matrix_sync(a, pw + kk * 16, L::LDS);
+        wmma::load_matrix_sync(b, reinterpret_cast<const T*>(vs) + kk * 16 * L::LDH + n * 16, L::LDH);
+        wmma::mma_sync(acc, a, b, acc);
+      }
+      wmma::store_matrix_sync(sw + n * 16, acc, L::SW, wmma::mem_row_major);
+    }
+    __syncwarp();
+    for (int d = half; d < HS; d += 2) ow[r * L::LDO + d] = ow[r * L::LDO + d] * alpha + sw[r * L::SW + d];
+    __syncwarp();
+  }
+  if (qi >= len) return;
+  const size_t outAt = ((size_t)(row0 + qi) * p.numHeads + h) * HS;
+  for (int d = half; d < HS; d += 2) Io<D>::store(p.out, outAt + d, ow[r * L::LDO + d] / l);
+}
+
+template <DType D, int HS>
+void launchContextTc(const AttentionContextParams& p, cudaStream_t s) {
+  using L = TcLayout<D, HS>;
+  static bool configured = false;
+  if (!configured) {
+    TRT_CUDA(cudaFuncSetAttribute(attentionContextTcKernel<D, HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)L::bytes));
+    configured = true;
+  }
+  attentionContextTcKernel<D, HS><<<dim3(p.numTiles, p.numHeads), kTcThreads, L::bytes, s>>>(p);
+  check(cudaGetLastError(), "attentionContext (tensor cores) launch", __FILE__, __LINE__);
+}
+
+template <DType D, int HS>
+void launchContext(const AttentionContextParams& p, cudaStream_t s) {
+  const size_t bytes = (size_t)(kCtxRows + 2 * kCtxKeys) * (HS + 4) * sizeof(float);
+  static bool configured = false;
+  if (!configured) {
+    TRT_CUDA(cudaFuncSetAttribute(attentionContextKernel<D, HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    configured = true;
+  }
+  attentionContextKernel<D, HS><<<dim3(p.numTiles, p.numHeads), kCtxThreads, bytes, s>>>(p);
+  check(cudaGetLastError(), "attentionContext launch", __FILE__, __LINE__);
+}
+
+template <DType D>
+void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
+  const int G = p.numHeads / p.numKvHeads;
+  const size_t bytes = ((size_t)G * p.headSize + 2 * (size_t)kDecodeSplit * (p.headSize + 1) + (size_t)G * kDecodeSplit + 2 * G) * sizeof(float);
+  static size_t configured = 0;
+  if (bytes > 48 * 1024 && bytes > configured) {
+    TRT_CUDA(cudaFuncSetAttribute(attentionDecodeKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    configured = bytes;
+  }
+  attentionDecodeKernel<D><<<dim3(p.numRows, p.numKvHeads, p.maxSplits), kDecThreads, bytes, s>>>(p);
+  check(cudaGetLastError(), "attentionDecode launch", __FILE__, __LINE__);
+  attentionCombineKernel<D><<<dim3(p.numRows, p.numHeads), std::min(p.headSize, 128), 0, s>>>(p);
+  check(cudaGetLastError(), "attentionCombine launch", __FILE__, __LINE__);
+}
+
+}  // namespace
+
+void invokeAttentionDecode(const AttentionDecodeParams& p, cudaStream_t s) {
+  if (p.numRows == 0) return;
+  const int G = p.numHeads / p.numKvHeads;
+  if (G * p.headSize > kDecThreads * kDecMaxItems) {
+    throw CudaError("attentionDecode: " + std::to_string(G) + " query heads per KV head × head size " + std::to_string(p.headSize) + " exceeds " +
+                    std::to_string(kDecThreads * kDecMaxItems));
+  }
+  if (p.cache.dtype != p.dtype) throw CudaError("attentionDecode: the production kernel reads a cache stored in the activation dtype (int8 / fp8 caches: reference kernels)");
+  TRT_DISPATCH_ACT(p.dtype, "attentionDecode", launchDecode<D>(p, s));
+}
+
+void invokeAttentionContext(const AttentionContextParams& p, cudaStream_t s) {
+  if (p.numTiles == 0) return;
+  if (p.headSize != 64 && p.headSize != 128) throw CudaError("attentionContext: head size " + std::to_string(p.headSize) + " (64 or 128; others run the decode kernel per row)");
+  // fp16 / bf16 with probabilities in T (`--enable_context_fmha`): tensor cores; fp32, or probabilities kept in fp32: SIMT
+  if (!p.fp32Acc && p.dtype == DType::F16) {
+    if (p.headSize == 64) launchContextTc<DType::F16, 64>(p, s); else launchContextTc<DType::F16, 128>(p, s);
+  } else if (!p.fp32Acc && p.dtype == DType::BF16) {
+    if (p.headSize == 64) launchContextTc<DType::BF16, 64>(p, s); else launchContextTc<DType::BF16, 128>(p, s);
+  } else {
+    TRT_DISPATCH_ACT(p.dtype, "attentionContext", if (p.headSize == 64) launchContext<D, 64>(p, s); else launchContext<D, 128>(p, s));
+  }
+}
+
+}  // namespace trt

@@ -29,3 +29,48 @@ void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s) {
 }
 
 }  // namespace trt
+
+// ---- production path: the fused step after the QKV GEMM (exact: the reference RoPE and store rules) ----
+// One thread per (token, qkv element). A RoPE pair (i, i + rot/2) belongs to the thread of i, which
+// reads both before writing both, so the rotation is in place.
+namespace trt {
+
+__global__ void qkvPrepareKernel(QkvPrepareParams p) {
+  const int width = (p.numHeads + 2 * p.numKvHeads) * p.headSize;
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (size_t)p.tokens * width) return;
+  const int t = (int)(idx / width), e = (int)(idx % width);
+  const int head = e / p.headSize, d = e % p.headSize;
+  const int part = head < p.numHeads ? 0 : head < p.numHeads + p.numKvHeads ? 1 : 2;  // q, k, v
+  const int pos = p.positions[t];
+  const size_t row = (size_t)t * width;
+  const int half = p.rotaryDim / 2;
+  const bool rotated = p.cos != nullptr && part < 2 && d < p.rotaryDim;
+  long long at = 0;
+  if (part > 0) {
+    at = kvOffset(p.cache, p.slots[t], part - 1, part == 1 ? head - p.numHeads : head - p.numHeads - p.numKvHeads, pos);
+    if (at < 0) { atomicCAS(p.error, 0, t + 1); return; }
+  }
+  if (!rotated) {
+    if (part > 0) kvStore(p.cache, at + d, part - 1, loadf(p.dtype, p.qkv, row + e));
+    return;
+  }
+  if (d >= half) return;  // the pair's owner writes it
+  if (pos < 0 || pos >= p.tablePositions) { atomicCAS(p.error, 0, t + 1); return; }
+  const float c = p.cos[(size_t)pos * half + d], sn = p.sin[(size_t)pos * half + d];
+  const float x1 = loadf(p.dtype, p.qkv, row + e), x2 = loadf(p.dtype, p.qkv, row + e + half);
+  const float y1 = roundTo(p.dtype, fsub(fmul(x1, c), fmul(x2, sn)));
+  const float y2 = roundTo(p.dtype, fadd(fmul(x2, c), fmul(x1, sn)));
+  storef(p.dtype, p.qkv, row + e, y1);
+  storef(p.dtype, p.qkv, row + e + half, y2);
+  if (part == 1) {
+    kvStore(p.cache, at + d, 0, y1);
+    kvStore(p.cache, at + d + half, 0, y2);
+  }
+}
+
+void invokeQkvPrepare(const QkvPrepareParams& p, cudaStream_t s) {
+  TRT_LAUNCH_1D("qkvPrepare", qkvPrepareKernel, (size_t)p.tokens * (p.numHeads + 2 * p.numKvHeads) * p.headSize, 256, s, p);
+}
+
+}  // namespace trt

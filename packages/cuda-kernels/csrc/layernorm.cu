@@ -40,3 +40,89 @@ void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s) {
 }
 
 }  // namespace trt
+
+// ---- production path (tier 3): a warp (or a block, past 2,048 columns) per row, the row held in
+// registers, tree sums; the dtype a template parameter (typed.cuh) so a row's loads issue together ----
+#include "typed.cuh"
+
+namespace trt {
+namespace {
+
+__device__ __forceinline__ float blockSum(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float total = 0.f;
+  for (int w = 0; w < (int)(blockDim.x / 32); w++) total += shared[w];
+  return total;
+}
+
+__device__ __forceinline__ float warpSum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// One row per group of `lanes` threads: a warp (lanes 32, sums by shuffles) or a whole block.
+template <DType D, int PER, bool WARP>
+__global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p) {
+  __shared__ float shared[8];
+  const int lanes = WARP ? 32 : blockDim.x;
+  const int row = WARP ? blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;
+  const int lane = WARP ? threadIdx.x % 32 : threadIdx.x;
+  if (WARP && row >= p.rows) return;
+  const size_t base = (size_t)row * p.cols;
+  // Loads at clamped (always valid) indices, then selects: no branch around a load, so all of a
+  // thread's loads are in flight at once instead of one round trip each.
+  float v[PER];
+#pragma unroll
+  for (int i = 0; i < PER; i++) v[i] = Io<D>::load(p.x, base + min(lane + i * lanes, p.cols - 1));
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < PER; i++) {
+    v[i] = lane + i * lanes < p.cols ? v[i] : 0.f;
+    sum += v[i];
+  }
+  const float mean = (WARP ? warpSum(sum) : blockSum(sum, shared)) / (float)p.cols;
+  float sq = 0.f;
+#pragma unroll
+  for (int i = 0; i < PER; i++) {
+    const float d = lane + i * lanes < p.cols ? v[i] - mean : 0.f;
+    sq += d * d;
+  }
+  const float rstd = rsqrtf((WARP ? warpSum(sq) : blockSum(sq, shared)) / (float)p.cols + p.eps);
+  float g[PER], b[PER];
+#pragma unroll
+  for (int i = 0; i < PER; i++) {
+    const int h = min(lane + i * lanes, p.cols - 1);
+    g[i] = Io<D>::load(p.gamma, h);
+    b[i] = p.beta ? Io<D>::load(p.beta, h) : 0.f;
+  }
+#pragma unroll
+  for (int i = 0; i < PER; i++) {
+    const int h = lane + i * lanes;
+    if (h < p.cols) Io<D>::store(p.y, base + h, (v[i] - mean) * rstd * (p.weightPlusOne ? g[i] + 1.f : g[i]) + b[i]);
+  }
+}
+
+template <DType D>
+void launchLayerNorm(const LayerNormFastParams& p, cudaStream_t s) {
+  const unsigned warpBlocks = (unsigned)((p.rows + 3) / 4);  // 4 rows (warps) per block of 128
+  if (p.cols <= 256) layerNormFastKernel<D, 8, true><<<warpBlocks, 128, 0, s>>>(p);
+  else if (p.cols <= 512) layerNormFastKernel<D, 16, true><<<warpBlocks, 128, 0, s>>>(p);
+  else if (p.cols <= 1024) layerNormFastKernel<D, 32, true><<<warpBlocks, 128, 0, s>>>(p);
+  else if (p.cols <= 2048) layerNormFastKernel<D, 64, true><<<warpBlocks, 128, 0, s>>>(p);
+  else if (p.cols <= 256 * 32) layerNormFastKernel<D, 32, false><<<p.rows, 256, 0, s>>>(p);
+  else throw CudaError("layerNormFast: " + std::to_string(p.cols) + " columns (at most 8,192)");
+}
+
+}  // namespace
+
+void invokeLayerNormFast(const LayerNormFastParams& p, cudaStream_t s) {
+  if (p.rows == 0) return;
+  TRT_DISPATCH_ACT(p.dtype, "layerNormFast", launchLayerNorm<D>(p, s));
+  check(cudaGetLastError(), "layerNormFast launch", __FILE__, __LINE__);
+}
+
+}  // namespace trt

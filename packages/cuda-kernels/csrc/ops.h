@@ -3,6 +3,8 @@
 // Shapes follow docs/GLOSSARY.md. Each kernel repeats the ref-math oracle's operation order exactly
 // (tier 2 in DESIGN.md §2): one thread per output element, sequential inner loops.
 #pragma once
+#include <string>
+
 #include "common.h"
 
 namespace trt {
@@ -146,6 +148,83 @@ struct PositionAddParams {
   DType dtype;
 };
 void invokePositionAdd(const PositionAddParams& p, cudaStream_t s);
+
+// ---- production kernels (DESIGN.md §2 tier 3: compared with the oracle under a declared tolerance) ----
+// Every launcher below only enqueues work on `s` (no host synchronization, no allocation), so a
+// decode step made of them can be captured into a CUDA graph. Index errors go to a caller-owned
+// device flag that the caller reads once per step.
+
+// gemm.cu — cuBLASLt: D[M,N] = A[M,K]·B (B [K,N], or [N,K] with transB) (+ bias[N]) (then GELU
+// tanh-approximation) (+ residual[M,N]); fp32 accumulation (fp32 compute, no TF32), tensor cores
+// for f16/bf16. One algorithm per (N, K, dtypes, epilogue), chosen once per process by cuBLASLt's
+// heuristic without split-K reduction and used for every M, so a row's result does not depend on
+// how many rows the batch has (batch invariance); `perShape` picks per (M, N, K) instead.
+struct GemmLtParams {
+  const void* a; const void* b; const void* bias; const void* residual; void* d;
+  int m, n, k;
+  bool transB, gelu, perShape;
+  DType inDtype, outDtype;
+};
+void invokeGemmLt(const GemmLtParams& p, cudaStream_t s);
+/** The algorithms chosen so far, as text lines (for reports). */
+std::string gemmLtAlgorithms();
+
+// layernorm.cu — one warp-group per row, fp32 two-pass (mean, then Σ(x−mean)²) with tree sums.
+struct LayerNormFastParams {
+  const void* x; const void* gamma; const void* beta; void* y;
+  int rows, cols;
+  float eps;
+  bool weightPlusOne;
+  DType dtype;
+};
+void invokeLayerNormFast(const LayerNormFastParams& p, cudaStream_t s);
+
+// kv-cache.cu — the fused QKV step after the QKV GEMM (bias already added by its epilogue):
+// qkv [T, (NH + 2·NKV)·HS] rows; RoPE (optional, the reference formula, exact) on the q and k parts
+// in place; k and v written to the cache at (slot[t], position[t]) with the cache's storage rule.
+struct QkvPrepareParams {
+  void* qkv;
+  const int32_t* slots; const int32_t* positions;
+  int tokens, numHeads, numKvHeads, headSize;
+  const float* cos; const float* sin; int rotaryDim, tablePositions;  // cos null → no RoPE
+  KvCacheView cache;
+  int32_t* error;  // 1 + token index without storage (or outside the RoPE table)
+  DType dtype;
+};
+void invokeQkvPrepare(const QkvPrepareParams& p, cudaStream_t s);
+
+// attention.cu — production attention reading q (and a context chunk's k, v) from the qkv rows.
+// Decode: one query row attends to cache positions 0 … pos, in splits of kDecodeSplit positions
+// (fixed, so the reduction order depends only on the position), then the splits are merged in order.
+// Context: flash attention over 64-row query tiles of chunks that start at position 0, keys and values
+// from the same qkv rows, fp32 online softmax.
+constexpr int kDecodeSplit = 64;
+struct AttentionDecodeParams {
+  const void* qkv; void* out;  // out [T, NH·HS]
+  const int32_t* rows; int numRows;  // the rows (token indices) to compute
+  const int32_t* slots; const int32_t* positions;
+  int numHeads, numKvHeads, headSize, maxSplits;
+  KvCacheView cache;
+  float scale;
+  float* partial;  // [numRows, NH, maxSplits, HS + 2] scratch
+  int32_t* error;
+  DType dtype;
+};
+void invokeAttentionDecode(const AttentionDecodeParams& p, cudaStream_t s);
+struct AttentionContextParams {
+  const void* qkv; void* out;
+  const int32_t* tiles; int numTiles;  // per tile: first row of the chunk, chunk length, first query of the tile
+  int numHeads, numKvHeads, headSize;
+  float scale;
+  bool fp32Acc;  // fp16 inputs: P·V accumulated in fp32 (else rounded P in f16 products; both accumulate fp32 sums)
+  DType dtype;
+};
+void invokeAttentionContext(const AttentionContextParams& p, cudaStream_t s);
+
+// argmax.cu — ids[r] = the first index of the largest non-NaN value of row r (V − 1 if all are NaN),
+// ref-math argmax's result, exact (tier 1).
+struct ArgmaxParams { const float* x; int32_t* ids; int rows, cols; };
+void invokeArgmax(const ArgmaxParams& p, cudaStream_t s);
 
 inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)((n + threads - 1) / threads); }
 

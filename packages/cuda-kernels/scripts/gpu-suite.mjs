@@ -23,6 +23,7 @@ const { values } = parseArgs({
     'perf-iters': { type: 'string', default: '10' },
     'no-perf': { type: 'boolean' },
     'cold-l2': { type: 'boolean' },
+    only: { type: 'string' }, // a regular expression on case names (e.g. the production kernels: 'Lt|Fast|qkvPrepare|attentionDecode|attentionContext|argmax')
   },
 });
 mkdirSync(values.out, { recursive: true });
@@ -55,7 +56,7 @@ function loadLayer0(dir) {
   };
 }
 const layerDir = values['gpt2-layer0'];
-const cases = kernelCases(layerDir && existsSync(layerDir) ? { gpt2Layer0: loadLayer0(layerDir) } : {});
+const cases = kernelCases(layerDir && existsSync(layerDir) ? { gpt2Layer0: loadLayer0(layerDir) } : {}).filter((c) => !values.only || new RegExp(values.only).test(c.name));
 
 // ---- parity ----
 const results = runParity(cases, (r) => {

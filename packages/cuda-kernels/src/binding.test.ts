@@ -17,7 +17,7 @@ describe('binding', () => {
     const info = a.deviceInfo();
     expect(info.runtimeVersion).toBeGreaterThanOrEqual(12000);
     expect(info.available).toBe(avail.ok);
-    expect(a.abiVersion).toBe(1);
+    expect(a.abiVersion).toBe(2);
   });
   it('reports cuBLASLt and NCCL as loaded (path, version) or not (the loader\'s reason and the env var to set)', () => {
     const a = addonIfBuilt();

@@ -99,6 +99,27 @@ export interface NativeAddon {
   kvCacheWrite(p: NativeParams): number;
   attention(p: NativeParams): number;
   embedding(p: NativeParams): number;
+  // ---- production ops (tier 3): enqueue on params.stream only, never synchronize ----
+  gemmLt(p: NativeParams): void;
+  /** The cuBLASLt algorithms chosen so far, one line per GEMM shape. */
+  gemmLtAlgorithms(): string;
+  layerNormFast(p: NativeParams): void;
+  qkvPrepare(p: NativeParams): void;
+  attentionDecode(p: NativeParams): void;
+  attentionContext(p: NativeParams): void;
+  argmax(p: NativeParams): void;
+  /** Strided device-to-device copy: `rows` rows of `widthBytes`, pitches in bytes. */
+  copy2d(dst: DevicePtr, dstPitch: number, src: DevicePtr, srcPitch: number, widthBytes: number, rows: number, stream?: DevicePtr): void;
+  /** cudaProfilerStart (true) / cudaProfilerStop (false): the region an external profiler records. */
+  profilerRange(on: boolean): void;
+  /** Start capturing the stream's work into a CUDA graph. */
+  graphBegin(stream: DevicePtr): void;
+  /** End the capture; returns the instantiated graph. */
+  graphEnd(stream: DevicePtr): DevicePtr;
+  /** End a capture that failed, dropping its work. */
+  graphAbort(stream: DevicePtr): void;
+  graphLaunch(graph: DevicePtr, stream: DevicePtr): void;
+  graphDestroy(graph: DevicePtr): void;
 }
 
 export const ADDON_PATH = fileURLToPath(new URL('../build/Release/trtllm_cuda.node', import.meta.url));

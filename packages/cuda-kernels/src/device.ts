@@ -91,6 +91,12 @@ export class DeviceTensor<D extends DType = DType> {
     return out;
   }
 
+  /** Overwrite this tensor with a host tensor of the same dtype and shape (waits for the copy; the address stays). */
+  write(src: Tensor<D>, stream?: Stream): void {
+    expectAttr('DeviceTensor.write', 'src', src.dtype === this.dtype && numel(src.shape) === numel(this.shape), `${this.dtype} [${this.shape.join(', ')}]`, `${src.dtype} [${src.shape.join(', ')}]`);
+    if (this.bytes > 0) native('write', () => addon().copy(this.ptr, src.data, this.bytes, 0, stream?.handle));
+  }
+
   /** Copy another device tensor's bytes into this one (device to device; the same byte size). */
   copyFrom(src: DeviceTensor, stream?: Stream): void {
     expectAttr('DeviceTensor.copyFrom', 'src bytes', src.bytes === this.bytes, `${this.bytes} bytes`, src.bytes);
@@ -128,6 +134,41 @@ export class Stream {
   }
   destroy(): void {
     native('streamDestroy', () => addon().streamDestroy(this.handle));
+  }
+}
+
+/**
+ * A CUDA graph: the kernels one piece of host code enqueued on a stream, captured once and replayed
+ * with one launch. What the captured work reads and writes (its inputs, scratch and outputs) must stay
+ * allocated at the same addresses for as long as the graph is replayed.
+ */
+export class CudaGraph {
+  #handle: DevicePtr | undefined;
+  private constructor(handle: DevicePtr) {
+    this.#handle = handle;
+  }
+  /** Run `body` with its work captured instead of executed (nothing runs until launch()). */
+  static capture<R>(stream: Stream, body: () => R): { graph: CudaGraph; result: R } {
+    native('graphBegin', () => addon().graphBegin(stream.handle));
+    let result: R;
+    try {
+      result = body();
+    } catch (e) {
+      native('graphAbort', () => addon().graphAbort(stream.handle));
+      throw e;
+    }
+    return { graph: new CudaGraph(native('graphEnd', () => addon().graphEnd(stream.handle))), result };
+  }
+  launch(stream: Stream): void {
+    const h = this.#handle;
+    if (h === undefined) throw new FreedTensorError('CUDA graph (destroyed)');
+    native('graphLaunch', () => addon().graphLaunch(h, stream.handle));
+  }
+  destroy(): void {
+    const h = this.#handle;
+    if (h === undefined) return;
+    this.#handle = undefined;
+    native('graphDestroy', () => addon().graphDestroy(h));
   }
 }
 

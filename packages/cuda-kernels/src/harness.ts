@@ -27,7 +27,7 @@ export interface ParityResult {
   readonly op: string;
   readonly dtype: string;
   readonly shape: string;
-  readonly tier: 1 | 2;
+  readonly tier: 1 | 2 | 3;
   readonly tolerance: Tolerance;
   readonly status: 'exact' | 'within tolerance' | 'FAIL' | 'error';
   readonly diff?: OutputDiff;

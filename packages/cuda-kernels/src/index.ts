@@ -5,7 +5,7 @@
  */
 export { isAvailable, addonIfBuilt, ADDON_PATH, DTYPE_CODES, type Availability, type DeviceInfo, type LibraryStatus, type MemoryStats, type NativeAddon } from './binding.js';
 export { CudaUnavailableError, CudaRuntimeError, FreedTensorError } from './errors.js';
-export { DeviceTensor, Stream, CudaEvent, pinnedStorage, synchronize } from './device.js';
+export { DeviceTensor, Stream, CudaEvent, CudaGraph, pinnedStorage, synchronize } from './device.js';
 export type { OnDevice } from './launch.js';
 export * from './ops/index.js';
 export { kernelCases, NOT_SUPPORTED, type KernelCase, type Tolerance, type CaseOptions, type DeviceRun } from './cases.js';

@@ -5,10 +5,10 @@ import { fromValues } from '@trtllm/ref-math';
 import { isAvailable } from './binding.js';
 import { kernelCases } from './cases.js';
 import { addon } from './binding.js';
-import { CudaEvent, DeviceTensor, pinnedStorage, Stream } from './device.js';
+import { CudaEvent, CudaGraph, DeviceTensor, pinnedStorage, Stream } from './device.js';
 import { FreedTensorError } from './errors.js';
 import { runParity } from './harness.js';
-import { embeddingLookup, gemm, layerNorm } from './ops/index.js';
+import { embeddingLookup, gemm, gemmLt, layerNorm, layerNormFast } from './ops/index.js';
 import { bitEqual, layerNorm as refLayerNorm } from '@trtllm/ref-math';
 
 const avail = isAvailable();
@@ -54,6 +54,36 @@ describe.skipIf(!avail.ok)(title, () => {
     expect(Array.from(pinned.subarray(0, 8))).toEqual(Array.from(y.toHost().data.subarray(0, 8)));
     [dx, dg, y].forEach((t) => t.free());
     [e0, e1].forEach((e) => e.destroy());
+    stream.destroy();
+  });
+  it('a CUDA graph replays captured production kernels on new inputs with the eager bits', () => {
+    const stream = new Stream();
+    const host = (seed: number) => fromValues('f16', [4, 768], Float32Array.from({ length: 4 * 768 }, (_, i) => Math.sin(i * seed) * 2));
+    const gamma = DeviceTensor.from(fromValues('f16', [768], new Float32Array(768).fill(1.5)));
+    const w = DeviceTensor.from(fromValues('f16', [768, 256], Float32Array.from({ length: 768 * 256 }, (_, i) => Math.cos(i) * 0.05)));
+    const x = DeviceTensor.from(host(1));
+    const eager = (input: DeviceTensor) => {
+      const h = layerNormFast({ x: input as never, gamma }, {}, stream);
+      const y = gemmLt({ a: h, b: w as never }, {}, stream);
+      h.free();
+      return y;
+    };
+    const warm = eager(x); // first use picks the cuBLASLt algorithm outside the capture
+    warm.free();
+    const { graph, result: out } = CudaGraph.capture(stream, () => eager(x));
+    for (const seed of [2, 3]) {
+      const next = DeviceTensor.from(host(seed));
+      x.copyFrom(next, stream);
+      graph.launch(stream);
+      stream.synchronize();
+      next.free();
+      const want = eager(x);
+      stream.synchronize();
+      expect(bitEqual(out.toHost(), want.toHost())).toBe(true);
+      want.free();
+    }
+    graph.destroy();
+    [gamma, w, x, out].forEach((t) => t.free());
     stream.destroy();
   });
   it('the caching allocator reuses freed blocks of the same size', () => {

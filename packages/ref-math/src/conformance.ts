@@ -11,6 +11,7 @@ import { quantizeInt8 } from './numerics/int8.js';
 import { fromF16Bits, fromFp8E4m3Bits, toBf16Bits, toF16Bits, toFp8E4m3Bits } from './numerics/minifloat.js';
 import { cosF32, expF32, geluF32, sinF32, tanhF32 } from './numerics/transcendental.js';
 import { gelu, swiglu } from './ops/activation.js';
+import { argmaxRows } from './ops/argmax.js';
 import { attention } from './ops/attention.js';
 import { allGather, allReduceSum, shardCols, shardRows } from './ops/collectives.js';
 import { embeddingLookup, vocabShardedLookup } from './ops/embedding.js';
@@ -248,6 +249,18 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
       const ids = fromValues('i32', [3], [4, 0, 2]);
       const parts = shardRows(table, 2).map((shard, rank) => vocabShardedLookup({ ids, shard }, { rank, tpSize: 2, vocabSize: 5 }));
       expectTrue('Σ_ranks vocab-sharded == lookup', bitEqual(allReduceSum(parts), embeddingLookup({ ids, table })));
+    },
+  },
+  {
+    op: 'argmax',
+    functions: 'argmax argmaxRows',
+    dtypes: 'f32 → i32',
+    tier: 1,
+    order: 'sequential scan, strict > (first of equal maxima), NaN never chosen over a number',
+    check: () => {
+      const ids = vals(argmaxRows(fromValues('f32', [2, 3], [2, 5, 5, NaN, -1, -1])));
+      expect('first of equal maxima', ids[0], 1);
+      expect('NaN skipped, then first of equal maxima', ids[1], 1);
     },
   },
   {

@@ -43,6 +43,7 @@ export * from './ops/kv-cache.js';
 export * from './ops/attention.js';
 export * from './ops/embedding.js';
 export * from './ops/collectives.js';
+export * from './ops/argmax.js';
 
 // model
 export * from './model/config.js';

@@ -24,6 +24,7 @@ export const OP_NAMES = [
   'attention',
   'embedding',
   'collectives',
+  'argmax',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 

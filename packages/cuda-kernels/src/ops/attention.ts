@@ -1,10 +1,10 @@
 /** attention on the device — causal attention over packed chunks with a KV cache (csrc/attention.cu). */
-import { checkAttention, defaultAttentionScale, fromValues, type ActDType, type AttentionInputs, type AttentionSequence } from '@trtllm/ref-math';
+import { checkAttention, defaultAttentionScale, expectAttr, fromValues, type ActDType, type AttentionInputs, type AttentionSequence } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
 import { code, throwIfFlagged, type OnDevice } from '../launch.js';
-import { kvView, type DeviceKvCache } from './kv-cache.js';
+import { kvView, type DeviceKvCache, type QkvLayout } from './kv-cache.js';
 
 export interface DeviceAttentionAttrs {
   readonly sequences: readonly AttentionSequence[];
@@ -39,4 +39,64 @@ export function attention(inputs: OnDevice<AttentionInputs>, attrs: DeviceAttent
     meta.forEach((m) => m.free());
   }
   return out;
+}
+
+/** Positions per split of the production decode attention (csrc/ops.h kDecodeSplit): fixed, so batch-invariant. */
+export const DECODE_SPLIT = 64;
+
+/**
+ * Production decode attention (tier 3): for each listed row, its query (from the fused qkv rows, after
+ * qkvPrepare) against cache positions 0 … positions[row], in splits of DECODE_SPLIT merged in order;
+ * MQA-aware (a block serves every query head of one KV head, so shared K/V is read once). `maxSplits`
+ * = ⌈longest sequence / DECODE_SPLIT⌉ fixes the grid (CUDA-graph friendly). Enqueue only; writes `out`.
+ */
+export function attentionDecode(
+  cache: DeviceKvCache, layer: number,
+  inputs: { readonly qkv: DeviceTensor<ActDType>; readonly rows: DeviceTensor<'i32'>; readonly slots: DeviceTensor<'i32'>; readonly positions: DeviceTensor<'i32'>; readonly out: DeviceTensor<ActDType> },
+  attrs: QkvLayout & { readonly numRows: number; readonly maxSplits: number; readonly scale?: number },
+  scratch: { readonly partial: DeviceTensor<'f32'>; readonly error: DeviceTensor<'i32'> }, stream?: Stream,
+): void {
+  const op = 'attentionDecode';
+  const { numHeads: nh, numKvHeads: nkv, headSize: hs } = attrs;
+  expectAttr(op, 'attrs.numHeads', nh % nkv === 0 && (nh / nkv) * hs <= 2048, 'NH a multiple of NKV and (NH / NKV) · HS ≤ 2048', `${nh}, ${nkv}, ${hs}`);
+  expectAttr(op, 'scratch.partial', scratch.partial.bytes >= attrs.numRows * nh * attrs.maxSplits * (hs + 2) * 4, `≥ rows·NH·maxSplits·(HS + 2) floats`, scratch.partial.shape.join('×'));
+  native(op, () =>
+    addon().attentionDecode({
+      qkv: inputs.qkv.ptr, out: inputs.out.ptr, rows: inputs.rows.ptr, numRows: attrs.numRows, slots: inputs.slots.ptr, positions: inputs.positions.ptr,
+      numHeads: nh, numKvHeads: nkv, headSize: hs, maxSplits: attrs.maxSplits, cache: kvView(cache, layer), scale: attrs.scale ?? defaultAttentionScale(hs),
+      partial: scratch.partial.ptr, error: scratch.error.ptr, dtype: code(inputs.qkv.dtype), stream: stream?.handle,
+    }),
+  );
+}
+
+/** Head sizes the production context (flash) kernel is compiled for. */
+export const CONTEXT_HEAD_SIZES: readonly number[] = [64, 128];
+
+/** Query tiles of the production context attention: [first row of the chunk, chunk length, first query] per 32-row tile. */
+export function contextTiles(chunks: readonly { readonly row: number; readonly length: number }[]): number[] {
+  const tiles: number[] = [];
+  for (const c of chunks) for (let q = 0; q < c.length; q += 32) tiles.push(c.row, c.length, q);
+  return tiles;
+}
+
+/**
+ * Production context attention (tier 3, `--enable_context_fmha`): flash attention over chunks that
+ * start at position 0, causal, keys and values from the same fused qkv rows; fp32 online softmax and
+ * accumulation; with `fp32Acc` false the probabilities are rounded to T before P·V (as fp16 FMHA).
+ * Head sizes 64 and 128. Enqueue only; writes `out` rows of the tiles' chunks.
+ */
+export function attentionContext(
+  inputs: { readonly qkv: DeviceTensor<ActDType>; readonly tiles: DeviceTensor<'i32'>; readonly out: DeviceTensor<ActDType> },
+  attrs: QkvLayout & { readonly numTiles: number; readonly fp32Acc: boolean; readonly scale?: number },
+  stream?: Stream,
+): void {
+  const op = 'attentionContext';
+  const { numHeads: nh, numKvHeads: nkv, headSize: hs } = attrs;
+  expectAttr(op, 'attrs.headSize', CONTEXT_HEAD_SIZES.includes(hs), CONTEXT_HEAD_SIZES.join(' or '), hs);
+  native(op, () =>
+    addon().attentionContext({
+      qkv: inputs.qkv.ptr, out: inputs.out.ptr, tiles: inputs.tiles.ptr, numTiles: attrs.numTiles, numHeads: nh, numKvHeads: nkv, headSize: hs,
+      scale: attrs.scale ?? defaultAttentionScale(hs), fp32Acc: attrs.fp32Acc, dtype: code(inputs.qkv.dtype), stream: stream?.handle,
+    }),
+  );
 }

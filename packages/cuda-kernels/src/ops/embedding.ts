@@ -11,7 +11,7 @@ import { code, throwIfFlagged, type OnDevice } from '../launch.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 
-function lookup(op: string, ids: DeviceTensor, table: DeviceTensor<ActDType>, extra: NativeParams, range: string, stream?: Stream): DeviceTensor<ActDType> {
+function lookup(op: string, ids: DeviceTensor, table: DeviceTensor<ActDType>, extra: NativeParams, range: string, stream?: Stream, errorFlag?: DeviceTensor<'i32'>): DeviceTensor<ActDType> {
   expectDType(op, 'inputs.ids', ids, ['i32']);
   const [t] = expectShape(op, 'inputs.ids', ids, ['T']) as [number];
   expectDType(op, 'inputs.table', table, ACT);
@@ -20,7 +20,7 @@ function lookup(op: string, ids: DeviceTensor, table: DeviceTensor<ActDType>, ex
   const flag = native(op, () =>
     addon().embedding({
       ids: ids.ptr, table: table.ptr, out: out.ptr, tokens: t, hidden: h, tableRows: rows, vocabSize: rows, rowOffset: 0,
-      zeroOutOfRange: false, promptTokens: 0, numTasks: 0, dtype: code(table.dtype), stream: stream?.handle, ...extra,
+      zeroOutOfRange: false, promptTokens: 0, numTasks: 0, dtype: code(table.dtype), stream: stream?.handle, errorFlag: errorFlag?.ptr, ...extra,
     }),
   );
   if (flag !== 0) out.free();
@@ -28,8 +28,12 @@ function lookup(op: string, ids: DeviceTensor, table: DeviceTensor<ActDType>, ex
   return out;
 }
 
-export function embeddingLookup(inputs: OnDevice<EmbeddingInputs>, stream?: Stream): DeviceTensor<ActDType> {
-  return lookup('embeddingLookup', inputs.ids, inputs.table, {}, `a token id in [0, ${inputs.table.shape[0]})`, stream);
+/**
+ * With `errorFlag` the lookup is only enqueued (no wait): a bad id sets the flag (1 + token index) for
+ * the caller to read later, instead of throwing here.
+ */
+export function embeddingLookup(inputs: OnDevice<EmbeddingInputs>, stream?: Stream, errorFlag?: DeviceTensor<'i32'>): DeviceTensor<ActDType> {
+  return lookup('embeddingLookup', inputs.ids, inputs.table, {}, `a token id in [0, ${inputs.table.shape[0]})`, stream, errorFlag);
 }
 
 export function promptEmbeddingLookup(inputs: OnDevice<PromptEmbeddingInputs>, stream?: Stream): DeviceTensor<ActDType> {
@@ -56,13 +60,14 @@ export function hiddenShardedLookup(inputs: OnDevice<HiddenShardedEmbeddingInput
   return embeddingLookup({ ids: inputs.ids, table: inputs.shard }, stream);
 }
 
-export function addPositionEmbedding(inputs: OnDevice<PositionEmbeddingInputs>, stream?: Stream): DeviceTensor<ActDType> {
+/** With `errorFlag`: enqueued only, as embeddingLookup. */
+export function addPositionEmbedding(inputs: OnDevice<PositionEmbeddingInputs>, stream?: Stream, errorFlag?: DeviceTensor<'i32'>): DeviceTensor<ActDType> {
   const op = 'addPositionEmbedding';
   const { x, wpe, positions } = inputs;
   const [t, h, p] = checkPositionEmbedding(x, wpe, positions);
   const y = DeviceTensor.empty(x.dtype, [t, h]);
   const flag = native(op, () =>
-    addon().embedding({ positionAdd: true, x: x.ptr, wpe: wpe.ptr, positions: positions.ptr, out: y.ptr, tokens: t, hidden: h, numPositions: p, dtype: code(x.dtype), stream: stream?.handle }),
+    addon().embedding({ positionAdd: true, x: x.ptr, wpe: wpe.ptr, positions: positions.ptr, out: y.ptr, tokens: t, hidden: h, numPositions: p, dtype: code(x.dtype), stream: stream?.handle, errorFlag: errorFlag?.ptr }),
   );
   if (flag !== 0) y.free();
   throwIfFlagged(flag, op, 'inputs.positions', `0 ≤ position < ${p} (n_positions)`);

@@ -12,3 +12,4 @@ export * from './kv-cache.js';
 export * from './attention.js';
 export * from './embedding.js';
 export * from './collectives.js';
+export * from './argmax.js';

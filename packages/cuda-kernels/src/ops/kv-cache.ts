@@ -71,3 +71,39 @@ export function kvCacheWrite(cache: DeviceKvCache, layer: number, inputs: OnDevi
   );
   throwIfFlagged(flag, op, 'inputs.positions', 'a slot and position with storage (assigned block, < maxSeqLen)');
 }
+
+/** Shape of the fused QKV rows [T, (NH + 2·NKV)·HS]. */
+export interface QkvLayout {
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headSize: number;
+}
+
+/**
+ * After the QKV GEMM (bias in its epilogue): RoPE in place on the q and k parts (when `rope` is given;
+ * the reference formula, exact) and k, v written into the cache at (slots[t], positions[t]) — the
+ * oracle's rope + kvCacheWrite bit for bit (tier 1). Enqueue only: a token without storage or outside
+ * the RoPE table sets `error` (1 + token index), read by the caller once per step.
+ */
+export function qkvPrepare(
+  cache: DeviceKvCache, layer: number,
+  inputs: { readonly qkv: DeviceTensor; readonly slots: DeviceTensor<'i32'>; readonly positions: DeviceTensor<'i32'> },
+  attrs: QkvLayout & { readonly rope?: { readonly rotaryDim: number; readonly cos: DeviceTensor<'f32'>; readonly sin: DeviceTensor<'f32'> } },
+  error: DeviceTensor<'i32'>, stream?: Stream,
+): void {
+  const op = 'qkvPrepare';
+  const { numHeads: nh, numKvHeads: nkv, headSize: hs } = attrs;
+  expectAttr(op, 'layer', layer >= 0 && layer < cache.pools.length, `0 ≤ layer < ${cache.pools.length}`, layer);
+  expectAttr(op, 'attrs.numKvHeads', nkv === cache.spec.numKvHeads && hs === cache.spec.headSize, `the cache's ${cache.spec.numKvHeads} KV heads of ${cache.spec.headSize}`, `${nkv} of ${hs}`);
+  expectDType(op, 'inputs.qkv', inputs.qkv, ['f32', 'f16', 'bf16']);
+  const [t] = expectShape(op, 'inputs.qkv', inputs.qkv, ['T', (nh + 2 * nkv) * hs]) as [number];
+  expectShape(op, 'inputs.slots', inputs.slots, [t]);
+  expectShape(op, 'inputs.positions', inputs.positions, [t]);
+  native(op, () =>
+    addon().qkvPrepare({
+      qkv: inputs.qkv.ptr, slots: inputs.slots.ptr, positions: inputs.positions.ptr, tokens: t, numHeads: nh, numKvHeads: nkv, headSize: hs,
+      cos: attrs.rope?.cos.ptr, sin: attrs.rope?.sin.ptr, rotaryDim: attrs.rope?.rotaryDim ?? 0, tablePositions: attrs.rope?.cos.shape[0] ?? 0,
+      cache: kvView(cache, layer), error: error.ptr, dtype: code(inputs.qkv.dtype), stream: stream?.handle,
+    }),
+  );
+}

@@ -1,5 +1,5 @@
 /** layernorm on the device — LayerNorm (+1p) and the fused per-token int8 variant (csrc/layernorm.cu). */
-import { checkLayerNorm, DEFAULT_LAYERNORM_EPS, type ActDType, type LayerNormAttrs, type LayerNormInputs } from '@trtllm/ref-math';
+import { checkLayerNorm, DEFAULT_LAYERNORM_EPS, expectDType, type ActDType, type LayerNormAttrs, type LayerNormInputs } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -30,4 +30,23 @@ export function layerNormQuantPerToken(inputs: OnDevice<LayerNormInputs>, attrs:
   const { y, q, scale } = run(inputs, attrs, true, stream);
   y.free();
   return { q: q!, scale: scale! };
+}
+
+/**
+ * The production LayerNorm (tier 3): one block per row, the row in registers, fp32 tree sums and
+ * rsqrt — not the oracle's serial order, so within the case table's tolerance. Enqueue only.
+ */
+export function layerNormFast(inputs: OnDevice<LayerNormInputs>, attrs: LayerNormAttrs = {}, stream?: Stream): DeviceTensor<ActDType> {
+  const { x, gamma, beta } = inputs;
+  const [rows, cols] = checkLayerNorm(inputs);
+  expectDType('layerNormFast', 'inputs.gamma', gamma, [x.dtype]);
+  if (beta) expectDType('layerNormFast', 'inputs.beta', beta, [x.dtype]);
+  const y = DeviceTensor.empty(x.dtype, [rows, cols]);
+  native('layerNormFast', () =>
+    addon().layerNormFast({
+      x: x.ptr, gamma: gamma.ptr, beta: beta?.ptr, y: y.ptr, rows, cols, eps: attrs.eps ?? DEFAULT_LAYERNORM_EPS,
+      weightPlusOne: attrs.weightPlusOne ?? false, dtype: code(x.dtype), stream: stream?.handle,
+    }),
+  );
+  return y;
 }

@@ -8,6 +8,44 @@ import type { ActDType, AttentionSequence, KvCacheSpec, Tensor } from '@trtllm/r
 
 export type BackendName = 'ref' | 'cuda';
 
+/** The cuda backend's kernels: bit-exact reference order (tier 2), or production (tier 3: cuBLASLt, flash attention, CUDA graphs). */
+export type KernelSet = 'reference' | 'production';
+
+/** A linear layer's tensors on a backend: weight [K, N] and optional bias [N]. */
+export interface LinearWeights<T> {
+  readonly weight: T;
+  readonly bias?: T;
+}
+
+/** One step's per-token inputs on the host, packed over its chunks. */
+export interface StepHost {
+  readonly ids: readonly number[];
+  readonly positions: readonly number[];
+  readonly slots: readonly number[];
+  /** Prompt-table task per token. */
+  readonly tasks: readonly number[];
+  /** Rows whose logits the step returns (each chunk's last, or every row). */
+  readonly outputRows: readonly number[];
+  readonly sequences: readonly AttentionSequence[];
+}
+
+/** The same inputs as backend tensors (i32 [T], outputRows [R]), for the graph's ops. */
+export interface StepInputs<T> {
+  /** T, the step's token count. */
+  readonly tokens: number;
+  /** Register a tensor of this step: the backend frees it when the step is over. */
+  keep<U extends T>(t: U): U;
+  readonly ids: T;
+  readonly positions: T;
+  readonly slots: T;
+  readonly tasks: T;
+  readonly outputRows: T;
+  readonly sequences: readonly AttentionSequence[];
+}
+
+/** What a step returns to the host: fp32 logits [R, V], or the greedy token of each row [R]. */
+export type StepOutput = 'logits' | 'tokens';
+
 export interface Backend<T> {
   readonly name: BackendName;
   /** A host tensor (weights, ids, positions) as a backend tensor. */
@@ -27,6 +65,29 @@ export interface Backend<T> {
   residualAdd(i: { readonly a: T; readonly b: T }): T;
   gelu(i: { readonly x: T }): T;
   swiglu(i: { readonly x: T; readonly gate: T }): T;
+  /**
+   * x·W (+ bias), then GELU when asked, then + residual: ref-math's gemm → gelu → residualAdd, each
+   * rounded to T (production kernels fuse them into the GEMM's epilogue, within tolerance).
+   */
+  linear(i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a?: { readonly activation?: 'gelu' }): T;
+  /**
+   * This rank's attention sub-block of one layer on h [T, H]: q, k, v projections (NH, NKV heads of
+   * HS), RoPE when the model has it, causal attention over the cache and the step's own tokens, and
+   * the step's k, v written into the cache. Returns [T, NH·HS].
+   */
+  selfAttention(
+    i: { readonly h: T; readonly q: LinearWeights<T>; readonly k: LinearWeights<T>; readonly v: LinearWeights<T> },
+    a: { readonly layer: number; readonly step: StepInputs<T>; readonly numHeads: number; readonly numKvHeads: number; readonly headSize: number; readonly rope: boolean },
+  ): T;
+  /** i32 [R]: the argmax of each row of fp32 logits [R, V] (ref-math argmaxRows; exact everywhere). */
+  argmax(logits: T): T;
+  /**
+   * Run one forward step: put `host` on the backend, run `body` (which returns the step's output
+   * tensor: fp32 logits, or i32 tokens; nothing for a worker rank) and bring that output to the host; every tensor passed to
+   * `step.keep` is freed afterwards. `capture` names a step shape that repeats (decode steps of one
+   * batch size): a backend with CUDA graphs replays the step instead of re-issuing its kernels.
+   */
+  runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput; readonly capture?: string }): Float32Array | Int32Array;
   /** fp32 values on the host (logits). */
   toF32(t: T): Float32Array;
   /** Create the KV cache (paged layouts start with no blocks). */

@@ -3,11 +3,12 @@
  * numerics). Tensors are ref-math Tensors; the KV cache is a ref-math KvCache.
  */
 import {
-  addPositionEmbedding, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
+  addPositionEmbedding, argmaxRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
   swiglu, toF32, kvCacheWrite, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend } from './backend.js';
+import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import { composeLinear, composeRunStep, composeSelfAttention } from './compose.js';
 
 type T = Tensor;
 /** ref-math's ops check dtypes at run time; these only narrow the static type. */
@@ -63,6 +64,18 @@ export class RefBackend implements Backend<T> {
   }
   swiglu(i: { x: T; gate: T }): T {
     return swiglu({ x: act(i.x), gate: act(i.gate) });
+  }
+  linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
+    return composeLinear(this, i, a);
+  }
+  selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
+    return composeSelfAttention(this, i, a);
+  }
+  argmax(logits: T): T {
+    return argmaxRows(logits as Tensor<'f32'>);
+  }
+  runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
+    return composeRunStep(this, host, body, o);
   }
   toF32(t: T): Float32Array {
     return toF32(t);

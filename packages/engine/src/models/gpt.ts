@@ -9,9 +9,14 @@
  *   x = x + (o·Wo + bo)
  *   m = LN2(x);  x = x + (act(m·Wfc + bfc)[· gate]·Wproj + bproj)
  *
- * then the final LN, the last row of each chunk (a row gather, exact), and logits = rows·lm_headᵀ
- * (wte when tied) in the logits dtype. Every op is ref-math's (or its bit-exact kernel), in the same
- * order as ref-math's gptForward, so the `ref` backend reproduces the oracle bit for bit.
+ * then the last row of each chunk (a row gather, exact), the final LN (per row, so gathering first
+ * changes no bit), and logits = rows·lm_headᵀ (wte when tied) in the logits dtype — or, for greedy
+ * requests, the argmax of each row on the backend, so only token ids cross to the host. On `ref` and
+ * cuda-reference every op is ref-math's (or its bit-exact kernel), in the order of ref-math's
+ * gptForward, so they reproduce the oracle bit for bit; the production cuda kernels fuse the
+ * attention sub-block and the linears' epilogues and stay within the tolerances of their kernels.
+ * A step made only of decode tokens (single rank, no prompt table) is named by its batch size, so a
+ * backend with CUDA graphs captures it once and replays it.
  *
  * Prompt tuning: with a prompt table [numTasks, Pt, H], ids V … V+Pt−1 of a sequence are rows of its
  * task's table (an exact row copy); everything after the embedding is unchanged.
@@ -26,7 +31,7 @@
  * NCCL), `allReduce` replaces the in-process sum: with 2 ranks the two are bit-identical.
  */
 import { fromValues, headSize, type GptConfig } from '@trtllm/ref-math';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
 import { EngineError } from '../errors.js';
 
 /** One sequence's new tokens in a step. */
@@ -83,6 +88,15 @@ export class GptGraph<T> {
 
   /** One step; returns fp32 logits [chunks, V] of each chunk's last token (all tokens with `all`; none with `none`: a worker rank). */
   forward(chunks: readonly StepChunk[], o: { readonly logits: 'last' | 'all' | 'none'; /** [numTasks, Pt, H] on rank 0's backend. */ readonly promptTable?: T } = { logits: 'last' }): Float32Array {
+    return this.#run(chunks, o.logits, 'logits', o.promptTable) as Float32Array;
+  }
+
+  /** One step; returns each chunk's greedy next token (argmax of its last logits, on the backend). */
+  greedyTokens(chunks: readonly StepChunk[], o: { readonly promptTable?: T } = {}): Int32Array {
+    return this.#run(chunks, 'last', 'tokens', o.promptTable) as Int32Array;
+  }
+
+  #run(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined): Float32Array | Int32Array {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -101,81 +115,72 @@ export class GptGraph<T> {
       lastRows.push(ids.length - 1);
     }
     const t = ids.length;
-    const temps: T[] = [];
-    const keep = <U extends T>(x: U): U => {
-      temps.push(x);
-      return x;
-    };
-    const idsT = keep(b.upload(fromValues('i32', [t], ids)));
-    const posT = keep(b.upload(fromValues('i32', [t], positions)));
-    const slotsT = keep(b.upload(fromValues('i32', [t], slots)));
-    const sequences = chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length }));
-    const linear = (x: T, name: string, r: GraphRank<T> = this.#ranks[0]!, withBias = true): T => {
-      const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
-      const weight = this.#get(`${name}.weight`, r.weights);
-      return keep(r.backend.gemm(bias === undefined ? { a: x, b: weight } : { a: x, b: weight, bias }));
-    };
-    const norm = (x: T, name: string): T => {
-      const beta = this.#opt(`${name}.beta`);
-      const gamma = this.#get(`${name}.gamma`);
-      return keep(b.layerNorm(beta === undefined ? { x, gamma } : { x, gamma, beta }, { eps: c.layernormEps, weightPlusOne: c.layernorm1p }));
+    const host: StepHost = {
+      ids, positions, slots, tasks, outputRows: rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [],
+      sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
     };
     const w = this.#dist?.worldSize ?? this.#ranks.length;
     const headsPerRank = c.nHead / w;
     const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
-    let ones: T | undefined;
-    /** Row-parallel output: Σ_r partial_r (rank order, one rounding per step), then + bias once. */
-    const reduce = (parts: T[], bias: T | undefined): T => {
-      let sum: T = this.#dist ? keep(this.#dist.allReduce(parts[0] as T)) : (parts[0] as T);
-      for (let r = 1; r < parts.length; r++) sum = keep(b.residualAdd({ a: sum, b: parts[r] as T }));
-      if (bias === undefined) return sum;
-      ones ??= keep(b.upload(fromValues(c.dtype, [t, 1], new Array<number>(t).fill(1))));
-      return keep(b.residualAdd({ a: sum, b: keep(b.gemm({ a: ones, b: keep(b.view(bias, [1, c.nEmbd])) })) }));
+    const decodeOnly = chunks.every((ch) => ch.tokens.length === 1 && ch.start > 0);
+    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}:${chunks.length}` : undefined;
+    const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
+      const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
+      const weight = this.#get(`${name}.weight`, r.weights);
+      return bias === undefined ? { weight } : { weight, bias };
     };
-    const attentionOf = (h: T, layer: number, r: GraphRank<T>): T => {
-      const p = `layers.${layer}`;
-      const rb = r.backend;
-      let q = keep(rb.view(linear(h, `${p}.q`, r), [t, headsPerRank, hs]));
-      let k = keep(rb.view(linear(h, `${p}.k`, r), [t, kvPerRank, hs]));
-      const v = keep(rb.view(linear(h, `${p}.v`, r), [t, kvPerRank, hs]));
-      if (c.rotaryPct > 0) {
-        q = keep(rb.rope({ x: q, positions: posT }));
-        k = keep(rb.rope({ x: k, positions: posT }));
-      }
-      const att = keep(rb.attention({ q, k, v }, { sequences, layer }));
-      rb.kvCacheWrite(layer, { k, v, slots: slotsT, positions: posT });
-      return keep(rb.view(att, [t, headsPerRank * hs]));
-    };
-    const mlpOf = (m: T, layer: number, r: GraphRank<T>): T => {
-      const p = `layers.${layer}`;
-      const rb = r.backend;
-      return c.activation === 'swiglu' ? keep(rb.swiglu({ x: linear(m, `${p}.fc`, r), gate: linear(m, `${p}.gate`, r) })) : keep(rb.gelu({ x: linear(m, `${p}.fc`, r) }));
-    };
-    try {
-      let x = o.promptTable !== undefined
-        ? keep(b.promptEmbeddingLookup({ ids: idsT, table: this.#get('wte'), promptTable: o.promptTable, tasks: keep(b.upload(fromValues('i32', [t], tasks))) }))
-        : keep(b.embeddingLookup({ ids: idsT, table: this.#get('wte') }));
-      if (c.rotaryPct === 0) x = keep(b.addPositionEmbedding({ x, wpe: this.#get('wpe'), positions: posT }));
+    const body = (s: StepInputs<T>): T | undefined => {
+      const keep = s.keep;
+      const norm = (x: T, name: string): T => {
+        const beta = this.#opt(`${name}.beta`);
+        const gamma = this.#get(`${name}.gamma`);
+        return keep(b.layerNorm(beta === undefined ? { x, gamma } : { x, gamma, beta }, { eps: c.layernormEps, weightPlusOne: c.layernorm1p }));
+      };
+      let ones: T | undefined;
+      /** Row-parallel output: Σ_r partial_r (rank order, one rounding per step), then + bias once. */
+      const reduce = (parts: T[], bias: T | undefined): T => {
+        let sum: T = this.#dist ? keep(this.#dist.allReduce(parts[0] as T)) : (parts[0] as T);
+        for (let r = 1; r < parts.length; r++) sum = keep(b.residualAdd({ a: sum, b: parts[r] as T }));
+        if (bias === undefined) return sum;
+        ones ??= keep(b.upload(fromValues(c.dtype, [t, 1], new Array<number>(t).fill(1))));
+        return keep(b.residualAdd({ a: sum, b: keep(b.gemm({ a: ones, b: keep(b.view(bias, [1, c.nEmbd])) })) }));
+      };
+      const attentionOf = (h: T, layer: number, r: GraphRank<T>): T => {
+        const p = `layers.${layer}`;
+        return keep(r.backend.selfAttention(
+          { h, q: lw(`${p}.q`, r), k: lw(`${p}.k`, r), v: lw(`${p}.v`, r) },
+          { layer, step: s, numHeads: headsPerRank, numKvHeads: kvPerRank, headSize: hs, rope: c.rotaryPct > 0 },
+        ));
+      };
+      /** The MLP's activation input → hidden: act(m·Wfc + bfc) [· (m·Wgate + bgate)]. */
+      const mlpOf = (m: T, layer: number, r: GraphRank<T>): T => {
+        const p = `layers.${layer}`;
+        const rb = r.backend;
+        if (c.activation === 'swiglu') return keep(rb.swiglu({ x: keep(rb.linear({ x: m, w: lw(`${p}.fc`, r) })), gate: keep(rb.linear({ x: m, w: lw(`${p}.gate`, r) })) }));
+        return keep(rb.linear({ x: m, w: lw(`${p}.fc`, r) }, { activation: 'gelu' }));
+      };
+      let x = promptTable !== undefined
+        ? keep(b.promptEmbeddingLookup({ ids: s.ids, table: this.#get('wte'), promptTable, tasks: s.tasks }))
+        : keep(b.embeddingLookup({ ids: s.ids, table: this.#get('wte') }));
+      if (c.rotaryPct === 0) x = keep(b.addPositionEmbedding({ x, wpe: this.#get('wpe'), positions: s.positions }));
+      const r0 = this.#ranks[0]!;
       for (let layer = 0; layer < c.nLayer; layer++) {
         const p = `layers.${layer}`;
         const h = norm(x, `${p}.ln1`);
         if (w === 1) {
-          x = keep(b.residualAdd({ a: x, b: linear(attentionOf(h, layer, this.#ranks[0]!), `${p}.attnOut`) }));
-          x = keep(b.residualAdd({ a: x, b: linear(mlpOf(norm(x, `${p}.ln2`), layer, this.#ranks[0]!), `${p}.proj`) }));
+          x = keep(b.linear({ x: attentionOf(h, layer, r0), w: lw(`${p}.attnOut`, r0), residual: x }));
+          x = keep(b.linear({ x: mlpOf(norm(x, `${p}.ln2`), layer, r0), w: lw(`${p}.proj`, r0), residual: x }));
           continue;
         }
-        x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => linear(attentionOf(h, layer, r), `${p}.attnOut`, r, false)), this.#opt(`${p}.attnOut.bias`)) }));
+        x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => keep(r.backend.linear({ x: attentionOf(h, layer, r), w: lw(`${p}.attnOut`, r, false) }))), this.#opt(`${p}.attnOut.bias`)) }));
         const m = norm(x, `${p}.ln2`);
-        x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => linear(mlpOf(m, layer, r), `${p}.proj`, r, false)), this.#opt(`${p}.proj.bias`)) }));
+        x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => keep(r.backend.linear({ x: mlpOf(m, layer, r), w: lw(`${p}.proj`, r, false) }))), this.#opt(`${p}.proj.bias`)) }));
       }
-      if (o.logits === 'none') return new Float32Array(0);
-      let xf = norm(x, 'lnF');
-      if (o.logits === 'last') xf = keep(b.embeddingLookup({ ids: keep(b.upload(fromValues('i32', [lastRows.length], lastRows))), table: xf }));
-      const logits = keep(b.gemm({ a: xf, b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));
-      return b.toF32(logits);
-    } finally {
-      for (const x of temps) b.free(x);
-    }
+      if (rowsOut === 'none') return undefined;
+      const rows = rowsOut === 'last' ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
+      const logits = keep(b.gemm({ a: norm(rows, 'lnF'), b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));
+      return output === 'tokens' ? keep(b.argmax(logits)) : logits;
+    };
+    return b.runStep(host, body, capture === undefined ? { output } : { output, capture });
   }
 }
-

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
 import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
-import type { Backend, BackendName } from '../backends/backend.js';
+import type { Backend, BackendName, KernelSet } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
@@ -24,6 +24,15 @@ import { TpGroup } from './tp-group.js';
 export interface EngineLoadOptions {
   /** Default 'ref'. */
   readonly backend?: BackendName;
+  /**
+   * cuda only: 'production' (default: cuBLASLt, fused attention, CUDA graphs — tier 3, within the
+   * kernels' declared tolerances) or 'reference' (bit-exact to the ref backend, slow).
+   */
+  readonly kernels?: KernelSet;
+  /** Production kernels: capture decode steps into CUDA graphs (default true). */
+  readonly cudaGraphs?: boolean;
+  /** Production kernels: one cuBLASLt algorithm per GEMM shape for every batch size (default, batch-invariant) or per batch size. */
+  readonly gemmAlgo?: 'batch-invariant' | 'per-shape';
   /** Paged KV cache size in blocks (default: every slot's longest sequence fits, capped on a GPU by kvCacheFreeMemFraction). */
   readonly kvCacheBlocks?: number;
   /** Share of the device memory left after the weights that the paged KV cache may take (default 0.9, as TensorRT-LLM). */
@@ -37,6 +46,17 @@ export interface EngineLoadOptions {
   readonly worldSize?: number;
   /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
   readonly tokenizer?: Gpt2Tokenizer | string;
+}
+
+/** Counters of the production backend's steps (Engine.stepStats). */
+export interface StepStats {
+  readonly eager: number;
+  readonly captured: number;
+  readonly replayed: number;
+  /** Host wall time inside the backend's step, ms, summed. */
+  readonly stepMs: number;
+  /** Device time from the step's first kernel to its last, ms, summed (CUDA events). */
+  readonly gpuMs: number;
 }
 
 export interface GenerateRequest extends SamplingOptions {
@@ -171,7 +191,7 @@ export class Engine {
     let group: TpGroup | undefined;
     let dist: Distributed<unknown> | undefined;
     try {
-      for (let r = 0; r < local; r++) backends.push(await createBackend(o.backend ?? 'ref', c));
+      for (let r = 0; r < local; r++) backends.push(await createBackend(o.backend ?? 'ref', build, o));
       for (let r = 0; r < local; r++) ranks.push({ backend: backends[r]!, weights: loadRankWeights(dir, build, r, backends[r]!) });
       // a paged cache on a GPU takes at most a share of what the weights left free (in-process ranks share the device)
       const free = backends[0]!.freeMemoryBytes();
@@ -190,7 +210,7 @@ export class Engine {
       if (processes) {
         const k = await import('@trtllm/cuda-kernels');
         const id = k.NcclCommunicator.uniqueId();
-        const started = await TpGroup.start({ dir, worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id) });
+        const started = await TpGroup.start({ dir, worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
         group = started.group;
         const comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }); // blocks until every worker joined
         await started.ready;
@@ -210,6 +230,15 @@ export class Engine {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
     return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist), pool, tokenizer, group);
+  }
+
+  /**
+   * Production cuda kernels: how many steps ran eagerly, were captured into CUDA graphs, were
+   * replayed, and the milliseconds spent in the backend's step (host) and on the device, summed.
+   */
+  get stepStats(): StepStats | undefined {
+    const s = (this.#backends[0] as { stats?: StepStats }).stats;
+    return s && { ...s };
   }
 
   get model(): GptConfig {
@@ -408,7 +437,11 @@ export class Engine {
       else add(s, { slot: s.slots![0]!, start: p + s.out.length - 1, tokens: [s.out[s.out.length - 1]!] });
     }
     await this.#group?.step(chunks); // workers get the step before this process blocks in NCCL
-    const logits = this.#graph.forward(chunks, { logits: 'last', ...(this.#prompt ? { promptTable: this.#prompt.table } : {}) });
+    const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
+    // all greedy: the backend picks the tokens (argmax on the device) and only ids come back
+    const greedy = this.config.model.logitsDtype === 'f32' && batch.every((s) => s.width === 1 && s.sampler.plainGreedy(s.out.length, s.endId));
+    const tokens = greedy ? this.#graph.greedyTokens(chunks, prompt) : undefined;
+    const logits = tokens ? new Float32Array(0) : this.#graph.forward(chunks, { logits: 'last', ...prompt });
     this.steps++;
     const v = this.config.model.vocabSize;
     const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);
@@ -418,7 +451,7 @@ export class Engine {
         this.#beamStep(s, rows.map(row));
         continue;
       }
-      const token = s.sampler.next(row(rows[0]!), s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out], s.out.length, s.endId);
+      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(row(rows[0]!), s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out], s.out.length, s.endId);
       s.out.push(token);
       s.nextTokens = 1;
       for (const l of s.listeners) l({ token, index: s.out.length - 1 });
@@ -495,12 +528,30 @@ function isTokenArray(r: unknown): r is readonly number[] {
   return Array.isArray(r) && r.every((x) => typeof x === 'number');
 }
 
-async function createBackend(name: BackendName, c: GptConfig): Promise<Backend<unknown>> {
+/** A backend for one rank of `build` (also used by tensor-parallel worker processes). */
+export async function createBackend(name: BackendName, build: BuildConfig, o: Pick<EngineLoadOptions, 'kernels' | 'cudaGraphs' | 'gemmAlgo'> = {}): Promise<Backend<unknown>> {
+  const c = build.model;
   const rope = ropeOf(c);
-  if (name === 'ref') return new RefBackend(rope ? { rope } : {}) as Backend<unknown>;
+  if (o.kernels !== undefined && o.kernels !== 'reference' && o.kernels !== 'production') throw new EngineError('config', { what: 'kernels', expected: "'reference' or 'production'", got: String(o.kernels) });
+  if (name === 'ref') {
+    if (o.kernels === 'production') throw new EngineError('config', { what: "kernels 'production'", expected: "backend 'cuda'", got: "backend 'ref'", hint: 'the ref backend is the oracle: it has one kernel set' });
+    return new RefBackend(rope ? { rope } : {}) as Backend<unknown>;
+  }
   if (name === 'cuda') {
-    const { CudaBackend } = await import('../backends/cuda.js');
-    return (await CudaBackend.create(rope ? { rope } : {})) as Backend<unknown>;
+    if ((o.kernels ?? 'production') === 'reference') {
+      const { CudaBackend } = await import('../backends/cuda.js');
+      return (await CudaBackend.create(rope ? { rope } : {})) as Backend<unknown>;
+    }
+    const { CudaProductionBackend } = await import('../backends/cuda-production.js');
+    return (await CudaProductionBackend.createProduction({
+      ...(rope ? { rope } : {}),
+      maxTokens: Math.max(build.maxNumTokens, build.maxInputLen + build.maxOutputLen, build.maxBatchSize * build.maxBeamWidth),
+      maxSeqLen: build.maxInputLen + build.maxOutputLen,
+      contextFmha: build.contextFmha,
+      headSize: headSize(c),
+      ...(o.cudaGraphs !== undefined ? { cudaGraphs: o.cudaGraphs } : {}),
+      ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}),
+    })) as Backend<unknown>;
   }
   throw new EngineError('config', { what: 'backend', expected: "'ref' or 'cuda'", got: String(name) });
 }

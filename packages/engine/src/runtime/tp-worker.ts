@@ -6,25 +6,23 @@
 import type * as Cuda from '@trtllm/cuda-kernels';
 import { headSize, type ActDType } from '@trtllm/ref-math';
 import type { Backend } from '../backends/backend.js';
-import { CudaBackend } from '../backends/cuda.js';
 import { GptGraph } from '../models/gpt.js';
 import { readEngineConfig } from '../engine-dir.js';
-import { loadRankWeights, ropeOf } from './engine.js';
+import { createBackend, loadRankWeights } from './engine.js';
 import type { RankOp, WorkerInit } from './tp-group.js';
 
 const parent = process;
-let handle: { graph: GptGraph<unknown>; backend: CudaBackend; comm: Cuda.NcclCommunicator } | undefined;
+let handle: { graph: GptGraph<unknown>; backend: Backend<unknown>; comm: Cuda.NcclCommunicator } | undefined;
 
 async function init(o: WorkerInit): Promise<void> {
   const k = await import('@trtllm/cuda-kernels');
   const { build } = readEngineConfig(o.dir);
   const c = build.model;
-  const rope = ropeOf(c);
-  const backend = await CudaBackend.create(rope ? { rope } : {});
+  const backend = await createBackend('cuda', build, { kernels: o.kernels, cudaGraphs: false, ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
   const weights = loadRankWeights(o.dir, build, o.rank, backend);
   backend.createKvCache({ numLayers: c.nLayer, numSlots: o.numSlots, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / o.worldSize, headSize: headSize(c), dtype: c.dtype, layout: o.layout });
   const comm = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
-  const graph = new GptGraph<unknown>([{ backend: backend as Backend<unknown>, weights }], c, { worldSize: o.worldSize, allReduce: (x) => comm.allReduceSum(x as Cuda.DeviceTensor<ActDType>) });
+  const graph = new GptGraph<unknown>([{ backend, weights }], c, { worldSize: o.worldSize, allReduce: (x) => comm.allReduceSum(x as Cuda.DeviceTensor<ActDType>) });
   handle = { graph, backend, comm };
 }
 

@@ -51,6 +51,11 @@ export class Sampler {
     return this.#greedy;
   }
 
+  /** True when next() would be the plain argmax of these logits (greedy, no penalty, end id not masked): the device may pick the token. */
+  plainGreedy(generated: number, endId: number | undefined): boolean {
+    return this.#greedy && this.#o.repetitionPenalty === 1 && !(endId !== undefined && generated < this.#o.minNewTokens);
+  }
+
   /** The next token from this step's logits (modified in place), the tokens seen so far, and how many were generated. */
   next(logits: Float32Array, seen: readonly number[], generated: number, endId: number | undefined): number {
     const { repetitionPenalty: rep, minNewTokens, temperature, topK, topP } = this.#o;

@@ -4,7 +4,8 @@ import { gptForward64, maxAbsDiff } from '../testing/reference64.js';
 import { assignBlocks } from '../ops/kv-cache.js';
 import type { KvCache } from '../op-specs.js';
 import { gptConfig, headSize, type GptConfig, type GptConfigInput } from './config.js';
-import { argmax, createGptKvCache, gptForward, greedyGenerate } from './gpt.js';
+import { argmax } from '../ops/argmax.js';
+import { createGptKvCache, gptForward, greedyGenerate } from './gpt.js';
 import { randomGptWeights, type GptModel, type GptWeights, type LinearWeights } from './weights.js';
 import type { ActDType } from '../dtype.js';
 

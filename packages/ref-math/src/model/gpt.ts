@@ -28,6 +28,7 @@ import { gemm } from '../ops/gemm.js';
 import type { KvCache, KvCacheDType, KvLayout, KvQuantScales, RopeTable } from '../op-specs.js';
 import { createKvCache, kvCacheWrite } from '../ops/kv-cache.js';
 import { layerNorm } from '../ops/layernorm.js';
+import { argmax } from '../ops/argmax.js';
 import { residualAdd } from '../ops/residual.js';
 import { rope, ropeTable, rotaryDimOf } from '../ops/rope.js';
 import { fromValues, reshape, tensor, toF32, type Tensor } from '../tensor.js';
@@ -153,13 +154,6 @@ export function createGptKvCache(config: GptConfig, o: GptCacheOptions): KvCache
     layout: o.layout ?? { kind: 'contiguous' as const, maxSeqLen: config.nPositions },
   };
   return createKvCache(o.scales ? { ...spec, scales: o.scales } : spec);
-}
-
-/** Index of the largest value (the first one on ties); NaN is never chosen over a number. */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]! || Number.isNaN(values[best]!)) best = i;
-  return best;
 }
 
 export interface GreedyOptions {

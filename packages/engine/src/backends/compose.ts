@@ -1,0 +1,63 @@
+/**
+ * The graph's block ops written as ref-math's op sequence, for backends whose every op is an oracle
+ * op or its bit-exact kernel (`ref`, and `cuda` with reference kernels): linear = gemm → gelu →
+ * residualAdd; selfAttention = the q/k/v GEMMs, RoPE, attention, then the cache write (the oracle
+ * gptForward's order); runStep = upload, run, download, free.
+ */
+import { fromValues } from '@trtllm/ref-math';
+import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+
+export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' } = {}): T {
+  const temps: T[] = [];
+  try {
+    let y = b.gemm(i.w.bias === undefined ? { a: i.x, b: i.w.weight } : { a: i.x, b: i.w.weight, bias: i.w.bias });
+    if (a.activation === 'gelu') {
+      temps.push(y);
+      y = b.gelu({ x: y });
+    }
+    if (i.residual !== undefined) {
+      temps.push(y);
+      y = b.residualAdd({ a: i.residual, b: y });
+    }
+    return y;
+  } finally {
+    for (const t of temps) b.free(t);
+  }
+}
+
+export function composeSelfAttention<T>(
+  b: Backend<T>,
+  i: { readonly h: T; readonly q: LinearWeights<T>; readonly k: LinearWeights<T>; readonly v: LinearWeights<T> },
+  a: { readonly layer: number; readonly step: StepInputs<T>; readonly numHeads: number; readonly numKvHeads: number; readonly headSize: number; readonly rope: boolean },
+): T {
+  const { step } = a;
+  const proj = (w: LinearWeights<T>, heads: number): T => step.keep(b.view(step.keep(b.linear({ x: i.h, w })), [step.tokens, heads, a.headSize]));
+  let q = proj(i.q, a.numHeads);
+  let k = proj(i.k, a.numKvHeads);
+  const v = proj(i.v, a.numKvHeads);
+  if (a.rope) {
+    q = step.keep(b.rope({ x: q, positions: step.positions }));
+    k = step.keep(b.rope({ x: k, positions: step.positions }));
+  }
+  const att = step.keep(b.attention({ q, k, v }, { sequences: step.sequences, layer: a.layer }));
+  b.kvCacheWrite(a.layer, { k, v, slots: step.slots, positions: step.positions });
+  return b.view(att, [step.tokens, a.numHeads * a.headSize]);
+}
+
+export function composeRunStep<T>(b: Backend<T>, host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput }): Float32Array | Int32Array {
+  const temps: T[] = [];
+  const keep = <U extends T>(x: U): U => (temps.push(x), x);
+  try {
+    const up = (v: readonly number[]): T => keep(b.upload(fromValues('i32', [v.length], v)));
+    const step: StepInputs<T> = {
+      tokens: host.ids.length, keep,
+      ids: up(host.ids), positions: up(host.positions), slots: up(host.slots), tasks: up(host.tasks), outputRows: up(host.outputRows), sequences: host.sequences,
+    };
+    const out = body(step);
+    if (out === undefined) return new Float32Array(0);
+    const values = b.toF32(out);
+    return o.output === 'tokens' ? Int32Array.from(values) : values;
+  } finally {
+    for (const t of temps) b.free(t);
+  }
+}

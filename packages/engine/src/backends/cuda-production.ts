@@ -1,0 +1,305 @@
+/**
+ * The `cuda` backend with production kernels (DESIGN.md tier 3; the build's plugin flags select
+ * them): GEMMs through cuBLASLt with bias / GELU / residual in the epilogue, one fused QKV GEMM per
+ * layer followed by the fused RoPE + KV-cache write, flash attention for prompts
+ * (`--enable_context_fmha[_fp32_acc]`) and split decode attention over the paged cache, LayerNorm
+ * with tree sums, greedy argmax on the device. Everything runs on the backend's own stream with no
+ * host synchronization inside a step: the step's inputs sit in fixed device buffers filled by async
+ * copies from pinned memory, index errors land in one device flag read with the step's output, and a
+ * decode step seen twice (same batch size) is captured into a CUDA graph and replayed from then on.
+ *
+ * Numerics: every op is checked against the oracle with the tolerance declared in the kernel case
+ * table; every reduction is per row with fixed splits and one cuBLASLt algorithm per GEMM shape
+ * (N, K) for all batch sizes, so a request's tokens do not depend on the rest of its batch.
+ */
+import type * as Cuda from '@trtllm/cuda-kernels';
+import type { ActDType } from '@trtllm/ref-math';
+import type { ContextFmha } from '../build-config.js';
+import { EngineError } from '../errors.js';
+import type { KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import { act, CudaBackend, i32, loadKernels, type RopeOptions, type T } from './cuda.js';
+
+export interface ProductionOptions {
+  readonly rope?: RopeOptions;
+  /** Most tokens in one step (max_num_tokens, and the longest sequence for Engine.logits). */
+  readonly maxTokens: number;
+  /** Longest sequence (max_input_len + max_output_len): fixes the decode attention's split count. */
+  readonly maxSeqLen: number;
+  /** Prompt attention: flash kernel (fp32 or rounded-P accumulation), or the decode kernel per row. */
+  readonly contextFmha: ContextFmha;
+  /** The model's head size (the flash kernel has 64 and 128; other sizes run prompts through the decode kernel). */
+  readonly headSize: number;
+  /** Capture decode steps into CUDA graphs (default true). */
+  readonly cudaGraphs?: boolean;
+  /** cuBLASLt algorithm per (N, K) for every batch size (default, batch-invariant), or per (M, N, K). */
+  readonly gemmAlgo?: 'batch-invariant' | 'per-shape';
+}
+
+/** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
+const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'tiles'] as const;
+type Field = (typeof FIELDS)[number];
+
+interface CapturedStep {
+  readonly graph: Cuda.CudaGraph;
+  readonly out: T | undefined;
+  readonly temps: T[];
+}
+
+/** How many graphs to keep (one per decode batch size seen); the least recently used goes first. */
+const MAX_GRAPHS = 64;
+
+export class CudaProductionBackend extends CudaBackend {
+  override readonly kernels: KernelSet = 'production';
+  readonly #o: ProductionOptions;
+  readonly #dev: Record<Field, Cuda.DeviceTensor<'i32'>>;
+  readonly #pinned: Record<Field, Int32Array>;
+  /** What each device buffer holds now (its first `length` values), to skip unchanged uploads. */
+  readonly #onDevice: Record<Field, Int32Array>;
+  readonly #error: Cuda.DeviceTensor<'i32'>;
+  readonly #errorHost: Int32Array;
+  #outF32: Float32Array | undefined;
+  #outI32: Int32Array | undefined;
+  readonly #fused = new Map<T, LinearWeights<T>>();
+  readonly #graphs = new Map<string, CapturedStep>();
+  readonly #seen = new Set<string>();
+  /** This step's row split: decode-kernel rows and flash tiles; its scratch. */
+  #meta = { decodeRows: 0, tiles: 0 };
+  #partial: Cuda.DeviceTensor<'f32'> | undefined;
+  /**
+   * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
+   * wall time) and between CUDA events around the step's kernels (device time), summed.
+   */
+  readonly stats = { eager: 0, captured: 0, replayed: 0, stepMs: 0, gpuMs: 0 };
+  readonly #events: [Cuda.CudaEvent, Cuda.CudaEvent];
+
+  private constructor(k: typeof Cuda, o: ProductionOptions) {
+    super(k, o.rope, new k.Stream());
+    this.#o = o;
+    const n = Math.max(1, o.maxTokens);
+    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n) };
+    this.#dev = Object.fromEntries(FIELDS.map((f) => [f, k.DeviceTensor.zeros('i32', [sizes[f]], this.stream)])) as Record<Field, Cuda.DeviceTensor<'i32'>>;
+    this.#pinned = Object.fromEntries(FIELDS.map((f) => [f, k.pinnedStorage('i32', sizes[f])])) as Record<Field, Int32Array>;
+    this.#onDevice = Object.fromEntries(FIELDS.map((f) => [f, new Int32Array(0)])) as Record<Field, Int32Array>;
+    this.#error = k.DeviceTensor.zeros('i32', [1], this.stream);
+    this.#errorHost = k.pinnedStorage('i32', 1);
+    this.#events = [new k.CudaEvent(), new k.CudaEvent()];
+  }
+
+  static async createProduction(o: ProductionOptions): Promise<CudaProductionBackend> {
+    const k = await loadKernels();
+    const lt = k.addonIfBuilt()?.libraryInfo().cublasLt;
+    if (!lt?.available) throw new EngineError('backend', { what: "kernels 'production'", expected: 'cuBLASLt (libcublasLt.so.13 or .12)', got: lt?.reason ?? 'not found', hint: "set TRTLLM_CUBLASLT_PATH, or load with kernels: 'reference'" });
+    return new CudaProductionBackend(k, o);
+  }
+
+  override embeddingLookup(i: { ids: T; table: T }): T {
+    return this.k.embeddingLookup({ ids: i32(i.ids), table: act(i.table) }, this.stream, this.#error);
+  }
+  override addPositionEmbedding(i: { x: T; wpe: T; positions: T }): T {
+    return this.k.addPositionEmbedding({ x: act(i.x), wpe: act(i.wpe), positions: i32(i.positions) }, this.stream, this.#error);
+  }
+  override layerNorm(i: { x: T; gamma: T; beta?: T }, a: { eps: number; weightPlusOne: boolean }): T {
+    return this.k.layerNormFast(i.beta ? { x: act(i.x), gamma: act(i.gamma), beta: act(i.beta) } : { x: act(i.x), gamma: act(i.gamma) }, a, this.stream);
+  }
+  override gemm(i: { a: T; b: T; bias?: T }, a: { transB?: boolean; outDtype?: ActDType } = {}): T {
+    return this.k.gemmLt({ a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}) }, { ...a, perShape: this.#o.gemmAlgo === 'per-shape' }, this.stream);
+  }
+  override linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
+    return this.k.gemmLt(
+      { a: act(i.x), b: act(i.w.weight), ...(i.w.bias ? { bias: act(i.w.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) },
+      { ...(a.activation ? { activation: a.activation } : {}), perShape: this.#o.gemmAlgo === 'per-shape' },
+      this.stream,
+    );
+  }
+
+  /** One GEMM for q, k and v (weights concatenated by columns once), then the fused RoPE + cache write, then attention. */
+  override selfAttention(
+    i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> },
+    a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean },
+  ): T {
+    const { step } = a;
+    const layout = { numHeads: a.numHeads, numKvHeads: a.numKvHeads, headSize: a.headSize };
+    const qkv = step.keep(this.linear({ x: i.h, w: this.#fusedQkv(i.q, i.k, i.v) }));
+    const cache = this.kv();
+    if (a.rope && !this.ropeTable) throw new EngineError('backend', { what: 'rope', expected: 'a model with rotary_pct > 0', got: 'no RoPE table' });
+    this.k.qkvPrepare(cache, a.layer, { qkv, slots: i32(step.slots), positions: i32(step.positions) }, { ...layout, ...(a.rope ? { rope: this.ropeTable! } : {}) }, this.#error, this.stream);
+    const out = step.keep(this.k.DeviceTensor.empty(qkv.dtype, [step.tokens, a.numHeads * a.headSize]) as Cuda.DeviceTensor<ActDType>);
+    const maxSplits = Math.ceil(this.#o.maxSeqLen / this.k.DECODE_SPLIT);
+    if (this.#meta.decodeRows > 0) {
+      const floats = this.#meta.decodeRows * a.numHeads * maxSplits * (a.headSize + 2);
+      if (!this.#partial || this.#partial.shape[0]! < floats) this.#partial = step.keep(this.k.DeviceTensor.empty('f32', [floats]));
+      this.k.attentionDecode(cache, a.layer,
+        { qkv: act(qkv), rows: this.#dev.decodeRows, slots: i32(step.slots), positions: i32(step.positions), out },
+        { ...layout, numRows: this.#meta.decodeRows, maxSplits }, { partial: this.#partial, error: this.#error }, this.stream);
+    }
+    if (this.#meta.tiles > 0) {
+      this.k.attentionContext({ qkv: act(qkv), tiles: this.#dev.tiles, out }, { ...layout, numTiles: this.#meta.tiles, fp32Acc: this.#o.contextFmha !== 'enabled' }, this.stream);
+    }
+    return out;
+  }
+
+  override runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): Float32Array | Int32Array {
+    const t = host.ids.length;
+    if (t > this.#o.maxTokens) throw new EngineError('request', { what: 'step', expected: `at most ${this.#o.maxTokens} tokens (max_num_tokens)`, got: String(t) });
+    // prompts that start at position 0 go to the flash kernel (when enabled), every other row to the decode kernel
+    const flash = this.#o.contextFmha !== 'disabled' && this.k.CONTEXT_HEAD_SIZES.includes(this.#o.headSize);
+    const decodeRows: number[] = [];
+    const chunks: { row: number; length: number }[] = [];
+    let row = 0;
+    for (const s of host.sequences) {
+      if (flash && s.start === 0 && s.length > 1) chunks.push({ row, length: s.length });
+      else for (let j = 0; j < s.length; j++) decodeRows.push(row + j);
+      row += s.length;
+    }
+    const tiles = this.k.contextTiles(chunks);
+    const values: Record<Field, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, tiles };
+    for (const f of FIELDS) this.#stage(f, values[f]);
+    this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3 };
+    this.#partial = undefined;
+    const graphs = o.capture !== undefined && this.#o.cudaGraphs !== false;
+    let captured = graphs ? this.#graphs.get(o.capture!) : undefined;
+    const temps: T[] = [];
+    const keep = <U extends T>(x: U): U => (temps.push(x), x);
+    const step: StepInputs<T> = {
+      tokens: t, keep, sequences: host.sequences,
+      ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
+      outputRows: this.#dev.outputRows.view(0, [host.outputRows.length]),
+    };
+    let out: T | undefined;
+    let owned = true; // eager steps free their tensors; a captured step's belong to its graph
+    const t0 = performance.now();
+    this.#events[0].record(this.stream);
+    try {
+      if (captured) {
+        this.#graphs.delete(o.capture!);
+        this.#graphs.set(o.capture!, captured); // most recently used last
+        captured.graph.launch(this.stream!);
+        out = captured.out;
+        owned = false;
+        this.stats.replayed++;
+      } else if (graphs && this.#seen.has(o.capture!)) {
+        const { graph, result } = this.k.CudaGraph.capture(this.stream!, () => body(step));
+        captured = { graph, out: result, temps: [...temps] };
+        temps.length = 0;
+        this.#remember(o.capture!, captured);
+        graph.launch(this.stream!);
+        out = result;
+        owned = false;
+        this.stats.captured++;
+      } else {
+        if (graphs) this.#seen.add(o.capture!);
+        out = body(step);
+        this.stats.eager++;
+      }
+      this.#events[1].record(this.stream);
+      const result = this.#download(out, o.output);
+      this.stats.gpuMs += this.#events[1].elapsedSince(this.#events[0]);
+      this.stats.stepMs += performance.now() - t0;
+      this.#checkError();
+      return result;
+    } finally {
+      if (owned) {
+        this.stream!.synchronize();
+        for (const x of temps) x.free();
+        if (out && !temps.includes(out)) out.free();
+      }
+    }
+  }
+
+  override dispose(): void {
+    this.#events.forEach((e) => e.destroy());
+    for (const g of this.#graphs.values()) this.#drop(g);
+    this.#graphs.clear();
+    for (const w of this.#fused.values()) {
+      w.weight.free();
+      w.bias?.free();
+    }
+    this.#fused.clear();
+    super.dispose();
+  }
+
+  /** Copy a field's values into its device buffer (async, from pinned memory) unless it already holds them. */
+  #stage(f: Field, v: readonly number[]): void {
+    const now = this.#onDevice[f];
+    if (now.length === v.length && now.every((x, i) => x === v[i])) return;
+    const pinned = this.#pinned[f];
+    if (v.length > pinned.length) throw new EngineError('request', { what: `step ${f}`, expected: `at most ${pinned.length} values`, got: String(v.length) });
+    pinned.set(v);
+    if (v.length > 0) this.#dev[f].view(0, [v.length]).uploadAsync(pinned, this.stream!);
+    this.#onDevice[f] = Int32Array.from(v);
+  }
+
+  #download(out: T | undefined, output: StepOutput): Float32Array | Int32Array {
+    this.#error.downloadAsync(this.#errorHost, this.stream!);
+    if (out === undefined) {
+      this.stream!.synchronize();
+      return new Float32Array(0);
+    }
+    const n = out.bytes / 4;
+    if (output === 'tokens') {
+      if ((this.#outI32?.length ?? 0) < n) this.#outI32 = this.k.pinnedStorage('i32', n);
+      (out as Cuda.DeviceTensor<'i32'>).downloadAsync(this.#outI32!, this.stream!);
+      this.stream!.synchronize();
+      return this.#outI32!.slice(0, n);
+    }
+    if ((this.#outF32?.length ?? 0) < n) this.#outF32 = this.k.pinnedStorage('f32', n);
+    (out as Cuda.DeviceTensor<'f32'>).downloadAsync(this.#outF32!, this.stream!);
+    this.stream!.synchronize();
+    return this.#outF32!.slice(0, n);
+  }
+
+  #checkError(): void {
+    const flag = this.#errorHost[0]!;
+    if (flag === 0) return;
+    this.k.addonIfBuilt()!.memset(this.#error.ptr, 0, 4, this.stream!.handle);
+    throw new EngineError('request', {
+      what: `step token ${flag - 1}`,
+      expected: 'an id in the vocabulary, a position inside n_positions / the RoPE table, and KV-cache storage for its position',
+      got: 'a value outside them (checked on the device)',
+    });
+  }
+
+  #fusedQkv(q: LinearWeights<T>, k: LinearWeights<T>, v: LinearWeights<T>): LinearWeights<T> {
+    const have = this.#fused.get(q.weight);
+    if (have) return have;
+    const parts = [q, k, v];
+    const rows = q.weight.shape[0]!;
+    const cols = parts.map((p) => p.weight.shape[1]!);
+    const width = cols.reduce((x, y) => x + y, 0);
+    const bytes = q.weight.bytes / q.weight.shape.reduce((x, y) => x * y, 1);
+    const weight = this.k.DeviceTensor.empty(q.weight.dtype, [rows, width]);
+    const addon = this.k.addonIfBuilt()!;
+    let col = 0;
+    parts.forEach((p, j) => {
+      addon.copy2d(weight.ptr + BigInt(col * bytes), width * bytes, p.weight.ptr, cols[j]! * bytes, cols[j]! * bytes, rows, this.stream!.handle);
+      col += cols[j]!;
+    });
+    let bias: T | undefined;
+    if (parts.some((p) => p.bias)) {
+      bias = this.k.DeviceTensor.zeros(q.weight.dtype, [width], this.stream);
+      col = 0;
+      parts.forEach((p, j) => {
+        if (p.bias) bias!.view(col, [cols[j]!]).copyFrom(p.bias, this.stream);
+        col += cols[j]!;
+      });
+    }
+    const fused = bias ? { weight, bias } : { weight };
+    this.#fused.set(q.weight, fused);
+    return fused;
+  }
+
+  #remember(key: string, g: CapturedStep): void {
+    this.#graphs.set(key, g);
+    if (this.#graphs.size <= MAX_GRAPHS) return;
+    const [oldest, og] = this.#graphs.entries().next().value as [string, CapturedStep];
+    this.#graphs.delete(oldest);
+    this.#drop(og);
+  }
+
+  #drop(g: CapturedStep): void {
+    this.stream!.synchronize();
+    g.graph.destroy();
+    for (const x of g.temps) x.free();
+    if (g.out && !g.temps.includes(g.out)) g.out.free();
+  }
+}

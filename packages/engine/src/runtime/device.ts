@@ -1,0 +1,44 @@
+/**
+ * What the GPU this process runs on can do, measured now (for benchmarks that report ratios to the
+ * device's own ceilings): its name, device-to-device copy bandwidth, the cuBLASLt f16 matmul peak,
+ * and the memory in use. Undefined where no GPU is usable.
+ */
+export interface DeviceReport {
+  readonly name: string;
+  /** GB/s, bytes read + written, of a 1 GiB device-to-device copy. */
+  readonly copyGBs: number;
+  /** TFLOP/s of an 8192³ f16 cuBLASLt matmul (fp32 accumulation); undefined without cuBLASLt. */
+  readonly matmulTflops?: number;
+  readonly totalMemory: number;
+}
+
+export async function measureDevice(): Promise<DeviceReport | undefined> {
+  let k: typeof import('@trtllm/cuda-kernels');
+  try {
+    k = await import('@trtllm/cuda-kernels');
+  } catch {
+    return undefined;
+  }
+  const a = k.isAvailable();
+  if (!a.ok) return undefined;
+  const addon = k.addonIfBuilt()!;
+  addon.measureCopyBandwidth(1 << 30, 2); // warm-up
+  const copyGBs = addon.measureCopyBandwidth(1 << 30, 20);
+  let matmulTflops: number | undefined;
+  if (addon.libraryInfo().cublasLt.available) {
+    addon.measureMatmulPeak(8192, 3);
+    matmulTflops = addon.measureMatmulPeak(8192, 20);
+  }
+  return { name: a.device.name ?? 'GPU', copyGBs, ...(matmulTflops !== undefined ? { matmulTflops } : {}), totalMemory: a.device.totalMemory ?? 0 };
+}
+
+/** Bytes of device memory in use by everything on the GPU (total − free), or undefined without a GPU. */
+export async function deviceMemoryInUse(): Promise<number | undefined> {
+  try {
+    const k = await import('@trtllm/cuda-kernels');
+    const m = k.addonIfBuilt()?.memoryStats();
+    return m && m.deviceTotal - m.deviceFree;
+  } catch {
+    return undefined;
+  }
+}
