@@ -9,8 +9,8 @@ GPTBigCodeForCausalLM(GPTBigCodeConfig(...)) for the santacoder shape), fp16 on 
     the same weights (`trtllm benchmark --model <name>=WORK_DIR/<name>/hf`);
   - per batch size, greedy `generate` of input-len random prompt ids with
     min_new_tokens = max_new_tokens = output-len (no early stop), timed with torch.cuda.synchronize:
-    eager (the default dynamic cache) and compiled (cache_implementation="static" and
-    torch.compile(model.forward, mode="reduce-overhead", fullgraph=True): HF's documented fast path).
+    eager (the default dynamic cache) and compiled (cache_implementation="static": generate() then
+    compiles the forward with torch.compile, fullgraph, mode "reduce-overhead" — HF's documented fast path).
     TTFT = the same generate with one new token; ms per step = (total − TTFT) / (output-len − 1);
     tokens/s = batch · output-len / total. Medians of --runs after warm-up (compilation) runs.
 A mode that fails (e.g. a model class without static-cache support) is recorded with its error.
@@ -76,7 +76,9 @@ for name in a.models.split(','):
         try:
             kw = dict(do_sample=False, num_beams=1)
             if mode == 'compiled':
-                m.forward = torch.compile(m.forward, mode='reduce-overhead', fullgraph=True)
+                # generate() compiles the forward itself for a static cache (CompileConfig: fullgraph,
+                # mode "reduce-overhead", i.e. CUDA graphs) and marks each step for the graph replays;
+                # wrapping model.forward in torch.compile by hand breaks that (overwritten graph outputs)
                 kw['cache_implementation'] = 'static'
             for b in batches:
                 g = torch.Generator().manual_seed(b)
@@ -101,6 +103,7 @@ for name in a.models.split(','):
             result['models'][name][mode] = per
         if mode == 'compiled':
             torch._dynamo.reset()
+            result['compiledWith'] = str(getattr(m.generation_config, 'compile_config', None))
     del m
     torch.cuda.empty_cache()
     with open(a.out, 'w') as f:

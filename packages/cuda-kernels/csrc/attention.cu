@@ -156,80 +156,100 @@ __device__ __forceinline__ void loadRows(const void* src, float* dst, int LD, in
   }
 }
 
-constexpr int kDecThreads = 128, kDecMaxItems = 16;  // G·HS ≤ 2,048
+constexpr int kDecWarps = 4, kDecThreads = 32 * kDecWarps;
 
-// One block per (row, KV head, split of kDecodeSplit positions): the split's K and V rows are loaded
-// once into shared memory and serve every query head of the KV head (MQA reads them once).
-template <DType D>
+// One warp per (row, query head, split of kDecodeSplit = 64 positions), four heads per block. Scores:
+// each lane owns positions j0 + lane and j0 + lane + 32 (its K rows read with 16-byte loads, all in
+// flight together); softmax over the split by warp shuffles; P·V: each lane a quarter of the dims of
+// every eighth position (16-byte loads, four positions in flight), summed across lanes by a fixed
+// shuffle tree. No shared memory but q; no block barrier. Query heads that share a KV head (MQA / GQA) are in the same block, so their
+// K/V rows come from DRAM once and from L1/L2 after.
+template <DType D, int HS>
 __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
-  extern __shared__ float sm[];
-  const int r = blockIdx.x, g = blockIdx.y, split = blockIdx.z;
+  __shared__ __align__(16) float qs[kDecWarps][HS];
+  const int r = blockIdx.x, split = blockIdx.z, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int h = blockIdx.y * kDecWarps + warp;
   const int row = p.rows[r];
   const int pos = p.positions[row], slot = p.slots[row];
   const int j0 = split * kDecodeSplit;
-  if (j0 > pos) return;  // beyond this row's positions: the merge skips the split
+  if (j0 > pos) return;  // block-uniform: beyond this row's positions, the merge skips the split
   const int cnt = min(pos + 1 - j0, kDecodeSplit);
-  const int G = p.numHeads / p.numKvHeads, HS = p.headSize, LD = HS + 1, tid = threadIdx.x;
+  const bool active = h < p.numHeads;
+  const int g = (active ? h : 0) / (p.numHeads / p.numKvHeads);
   const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
-  float* qs = sm;                          // [G][HS]
-  float* ks = qs + G * HS;                 // [kDecodeSplit][HS + 1]
-  float* vs = ks + kDecodeSplit * LD;      // [kDecodeSplit][HS + 1]
-  float* sc = vs + kDecodeSplit * LD;      // [G][kDecodeSplit]
-  float* stats = sc + G * kDecodeSplit;    // [G][2]: max, sum
-  loadRows<D, kDecThreads>(p.qkv, qs, HS, G, HS, [&](int h) { return row * width + (long long)(g * G + h) * HS; });
-  loadRows<D, kDecThreads>(p.cache.pool, ks, LD, cnt, HS, [&](int jj) { return kvOffset(p.cache, slot, 0, g, j0 + jj); });
-  loadRows<D, kDecThreads>(p.cache.pool, vs, LD, cnt, HS, [&](int jj) { return kvOffset(p.cache, slot, 1, g, j0 + jj); });
-  for (int jj = tid; jj < cnt; jj += kDecThreads) {
-    if (kvOffset(p.cache, slot, 0, g, j0 + jj) < 0) atomicCAS(p.error, 0, row + 1);
+  for (int d = lane; d < HS; d += 32) qs[warp][d] = Io<D>::load(p.qkv, row * width + (long long)(active ? h : 0) * HS + d);
+  __syncwarp();
+  // scores of this lane's two positions
+  long long ko[2], vo[2];
+  float sc[2];
+#pragma unroll
+  for (int t = 0; t < 2; t++) {
+    const int jj = lane + 32 * t;
+    ko[t] = jj < cnt ? kvOffset(p.cache, slot, 0, g, j0 + jj) : -1;
+    vo[t] = jj < cnt ? kvOffset(p.cache, slot, 1, g, j0 + jj) : -1;
+    if (jj < cnt && (ko[t] < 0 || vo[t] < 0)) atomicCAS(p.error, 0, row + 1);
   }
-  __syncthreads();
-  // scores: 4 consecutive threads per (head, key), each a quarter of the dims, summed by shuffles
-  for (int b0 = 0; b0 < cnt * G * 4; b0 += kDecThreads) {
-    const int i = b0 + tid, item = i / 4, part = i % 4;
-    const int jj = item % cnt, h = item / cnt;
+  constexpr int V = Io<D>::kVec;
+  auto score = [&](int t) {
+    float kbuf[HS];
+#pragma unroll
+    for (int c = 0; c < HS; c += V) Io<D>::load16(p.cache.pool, (ko[t] >= 0 ? (size_t)ko[t] : 0) + c, kbuf + c);
     float acc = 0.f;
-    if (i < cnt * G * 4) {
-      const float* q = qs + h * HS;
-      const float* k = ks + jj * LD;
-      for (int d = part; d < HS; d += 4) acc = __fmaf_rn(q[d], k[d], acc);
-    }
-    acc += __shfl_xor_sync(0xffffffffu, acc, 1);
-    acc += __shfl_xor_sync(0xffffffffu, acc, 2);
-    if (i < cnt * G * 4 && part == 0) sc[h * kDecodeSplit + jj] = acc * p.scale;
+#pragma unroll
+    for (int d = 0; d < HS; d++) acc = __fmaf_rn(qs[warp][d], kbuf[d], acc);
+    sc[t] = ko[t] >= 0 ? acc * p.scale : -INFINITY;
+  };
+  if constexpr (HS <= 64) {  // both positions' loads in flight together
+#pragma unroll
+    for (int t = 0; t < 2; t++) score(t);
+  } else {
+#pragma unroll 1
+    for (int t = 0; t < 2; t++) score(t);
   }
-  __syncthreads();
-  const int warp = tid / 32, lane = tid % 32;
-  for (int h = warp; h < G; h += kDecThreads / 32) {
-    float* s = sc + h * kDecodeSplit;
-    float m = -INFINITY;
-    for (int j = lane; j < cnt; j += 32) m = fmaxf(m, s[j]);
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    float l = 0.f;
-    for (int j = lane; j < cnt; j += 32) {
-      const float e = expf(s[j] - m);
-      s[j] = e;
-      l += e;
+  float m = fmaxf(sc[0], sc[1]);
+  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  const float e0 = sc[0] == -INFINITY ? 0.f : expf(sc[0] - m), e1 = sc[1] == -INFINITY ? 0.f : expf(sc[1] - m);
+  float l = e0 + e1;
+  for (int o = 16; o > 0; o >>= 1) l += __shfl_xor_sync(0xffffffffu, l, o);
+  // P·V: lane = 8·dg + pg owns dims [dg·HS/4, (dg+1)·HS/4) of positions j ≡ pg (mod 8); the eight
+  // position groups are then summed by a fixed shuffle tree (xor 1, 2, 4)
+  constexpr int DG = HS / 4;
+  const int pg = lane % 8, dg = lane / 8;
+  float acc[DG];
+#pragma unroll
+  for (int d = 0; d < DG; d++) acc[d] = 0.f;
+#pragma unroll
+  for (int half = 0; half < 2; half++) {  // positions pg + 8t: t < 4 live in e0 / vo[0] of lane j, t ≥ 4 in e1 / vo[1]
+    float vb[4][DG];
+    float pj[4];
+#pragma unroll
+    for (int u = 0; u < 4; u++) {
+      const int j = pg + 8 * (4 * half + u);
+      const long long off = __shfl_sync(0xffffffffu, half == 0 ? vo[0] : vo[1], j % 32);
+      pj[u] = __shfl_sync(0xffffffffu, half == 0 ? e0 : e1, j % 32);
+      if (j >= cnt) pj[u] = 0.f;
+      const size_t at = (j < cnt && off >= 0 ? (size_t)off : 0) + (size_t)dg * DG;
+#pragma unroll
+      for (int c = 0; c < DG; c += V) Io<D>::load16(p.cache.pool, at + c, vb[u] + c);
     }
-    for (int o = 16; o > 0; o >>= 1) l += __shfl_xor_sync(0xffffffffu, l, o);
-    if (lane == 0) stats[2 * h] = m, stats[2 * h + 1] = l;
+#pragma unroll
+    for (int u = 0; u < 4; u++)
+#pragma unroll
+      for (int d = 0; d < DG; d++) acc[d] = __fmaf_rn(pj[u], vb[u][d], acc[d]);
   }
-  __syncthreads();
-  // P·V: 2 threads per (head, dim), even and odd keys, summed by a shuffle
-  for (int b0 = 0; b0 < G * HS * 2; b0 += kDecThreads) {
-    const int i = b0 + tid, item = i / 2, half = i % 2;
-    const int h = item / HS, d = item % HS;
-    float a = 0.f;
-    if (i < G * HS * 2) {
-      const float* pr = sc + h * kDecodeSplit;
-      for (int jj = half; jj < cnt; jj += 2) a = __fmaf_rn(pr[jj], vs[jj * LD + d], a);
-    }
-    a += __shfl_xor_sync(0xffffffffu, a, 1);
-    if (i < G * HS * 2 && half == 0) {
-      float* out = p.partial + (((size_t)r * p.numHeads + g * G + h) * p.maxSplits + split) * (HS + 2);
-      out[d] = a;
-      if (d == 0) out[HS] = stats[2 * h], out[HS + 1] = stats[2 * h + 1];
-    }
+#pragma unroll
+  for (int d = 0; d < DG; d++) {
+    acc[d] += __shfl_xor_sync(0xffffffffu, acc[d], 1);
+    acc[d] += __shfl_xor_sync(0xffffffffu, acc[d], 2);
+    acc[d] += __shfl_xor_sync(0xffffffffu, acc[d], 4);
   }
+  if (!active) return;
+  float* out = p.partial + (((size_t)r * p.numHeads + h) * p.maxSplits + split) * (HS + 2);
+  if (pg == 0) {
+#pragma unroll
+    for (int d = 0; d < DG; d++) out[dg * DG + d] = acc[d];
+  }
+  if (lane == 0) out[HS] = m, out[HS + 1] = l;
 }
 
 // Merge a row's splits in ascending order: out = Σ_s e^{m_s − M}·acc_s / Σ_s e^{m_s − M}·l_s.
@@ -493,16 +513,9 @@ void launchContext(const AttentionContextParams& p, cudaStream_t s) {
   check(cudaGetLastError(), "attentionContext launch", __FILE__, __LINE__);
 }
 
-template <DType D>
+template <DType D, int HS>
 void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
-  const int G = p.numHeads / p.numKvHeads;
-  const size_t bytes = ((size_t)G * p.headSize + 2 * (size_t)kDecodeSplit * (p.headSize + 1) + (size_t)G * kDecodeSplit + 2 * G) * sizeof(float);
-  static size_t configured = 0;
-  if (bytes > 48 * 1024 && bytes > configured) {
-    TRT_CUDA(cudaFuncSetAttribute(attentionDecodeKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
-    configured = bytes;
-  }
-  attentionDecodeKernel<D><<<dim3(p.numRows, p.numKvHeads, p.maxSplits), kDecThreads, bytes, s>>>(p);
+  attentionDecodeKernel<D, HS><<<dim3(p.numRows, (p.numHeads + kDecWarps - 1) / kDecWarps, p.maxSplits), kDecThreads, 0, s>>>(p);
   check(cudaGetLastError(), "attentionDecode launch", __FILE__, __LINE__);
   attentionCombineKernel<D><<<dim3(p.numRows, p.numHeads), std::min(p.headSize, 128), 0, s>>>(p);
   check(cudaGetLastError(), "attentionCombine launch", __FILE__, __LINE__);
@@ -512,13 +525,9 @@ void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
 
 void invokeAttentionDecode(const AttentionDecodeParams& p, cudaStream_t s) {
   if (p.numRows == 0) return;
-  const int G = p.numHeads / p.numKvHeads;
-  if (G * p.headSize > kDecThreads * kDecMaxItems) {
-    throw CudaError("attentionDecode: " + std::to_string(G) + " query heads per KV head × head size " + std::to_string(p.headSize) + " exceeds " +
-                    std::to_string(kDecThreads * kDecMaxItems));
-  }
   if (p.cache.dtype != p.dtype) throw CudaError("attentionDecode: the production kernel reads a cache stored in the activation dtype (int8 / fp8 caches: reference kernels)");
-  TRT_DISPATCH_ACT(p.dtype, "attentionDecode", launchDecode<D>(p, s));
+  if (p.headSize != 64 && p.headSize != 128) throw CudaError("attentionDecode: head size " + std::to_string(p.headSize) + " (the production kernel has 64 and 128)");
+  TRT_DISPATCH_ACT(p.dtype, "attentionDecode", if (p.headSize == 64) launchDecode<D, 64>(p, s); else launchDecode<D, 128>(p, s));
 }
 
 void invokeAttentionContext(const AttentionContextParams& p, cudaStream_t s) {

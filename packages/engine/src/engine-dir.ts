@@ -18,8 +18,9 @@
  *       256 from there (offsets are relative to the data start), stored as the kernels read it.
  * Loading is one read of the file; tensors are views of that buffer (no copy).
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { openFile, readFully } from '@trtllm/loader';
 import { DTYPES, isDType, numel, storageOver, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { dtypeName, type BuildConfig } from './build-config.js';
 import { EngineError } from './errors.js';
@@ -72,33 +73,43 @@ export function writeEngineFile(path: string, rank: number, worldSize: number, t
   }
 }
 
-/** Read an engine file: one read, every tensor a view of it; magic, version and table validated. */
+/**
+ * Read an engine file: the header and table, then each tensor with one positioned read into its own
+ * storage (files past 2 GiB, e.g. gpt2-xl fp16, are not one Node buffer); magic, version and table
+ * validated against the file's size.
+ */
 export function readEngineFile(path: string): { rank: number; worldSize: number; tensors: Map<string, Tensor> } {
   if (!existsSync(path)) throw new EngineError('format', { what: path, expected: 'an engine file', got: 'no such file', hint: 'build the engine for every rank (trtllm build --world_size N)' });
-  const buf = readFileSync(path); // one read; tensors below are views of it
   const fail = (expected: string, got: string, hint = 'rebuild the engine with trtllm build'): EngineError => new EngineError('format', { what: path, expected, got, hint });
-  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== ENGINE_MAGIC) throw fail(`a trtllm-ts engine (magic "${ENGINE_MAGIC}")`, JSON.stringify(buf.toString('latin1', 0, Math.min(8, buf.length))), 'this is not an engine built by trtllm build (TensorRT engines are not read)');
-  const version = buf.readUInt32LE(8);
-  if (version !== ENGINE_FORMAT_VERSION) throw fail(`format version ${ENGINE_FORMAT_VERSION}`, `version ${version}`, 'the engine was built by another trtllm-ts version: rebuild it');
-  const len = buf.readUInt32LE(12);
-  if (16 + len > buf.length) throw fail(`a ${len}-byte tensor table`, `a ${buf.length}-byte file`, 'the file is truncated');
-  let table: { rank: number; worldSize: number; tensors: TableEntry[] };
+  const fd = openFile(path, 'an engine file');
   try {
-    table = JSON.parse(buf.toString('utf8', 16, 16 + len)) as typeof table;
-  } catch (e) {
-    throw fail('a JSON tensor table', (e as Error).message);
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(16, size));
+    readFully(fd, head, 0, path, 'header');
+    if (size < 16 || head.toString('latin1', 0, 8) !== ENGINE_MAGIC) throw fail(`a trtllm-ts engine (magic "${ENGINE_MAGIC}")`, JSON.stringify(head.toString('latin1', 0, Math.min(8, size))), 'this is not an engine built by trtllm build (TensorRT engines are not read)');
+    const version = head.readUInt32LE(8);
+    if (version !== ENGINE_FORMAT_VERSION) throw fail(`format version ${ENGINE_FORMAT_VERSION}`, `version ${version}`, 'the engine was built by another trtllm-ts version: rebuild it');
+    const len = head.readUInt32LE(12);
+    if (16 + len > size) throw fail(`a ${len}-byte tensor table`, `a ${size}-byte file`, 'the file is truncated');
+    let table: { rank: number; worldSize: number; tensors: TableEntry[] };
+    try {
+      table = JSON.parse(Buffer.from(readFully(fd, new Uint8Array(len), 16, path, 'tensor table')).toString('utf8')) as typeof table;
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      throw fail('a JSON tensor table', (e as Error).message);
+    }
+    const dataStart = align(16 + len);
+    const tensors = new Map<string, Tensor>();
+    for (const e of table.tensors) {
+      if (!isDType(e.dtype) || e.bytes !== numel(e.shape) * DTYPES[e.dtype].bytes) throw fail(`a consistent entry for ${e.name}`, JSON.stringify(e));
+      if (dataStart + e.offset + e.bytes > size) throw fail(`${e.name} inside the file`, `bytes up to ${dataStart + e.offset + e.bytes} of ${size}`, 'the file is truncated');
+      const bytes = readFully(fd, new Uint8Array(e.bytes), dataStart + e.offset, path, e.name);
+      tensors.set(e.name, tensor(e.dtype, e.shape, storageOver(e.dtype, bytes.buffer as ArrayBuffer, 0, numel(e.shape))));
+    }
+    return { rank: table.rank, worldSize: table.worldSize, tensors };
+  } finally {
+    closeSync(fd);
   }
-  const dataStart = align(16 + len);
-  const tensors = new Map<string, Tensor>();
-  for (const e of table.tensors) {
-    if (!isDType(e.dtype) || e.bytes !== numel(e.shape) * DTYPES[e.dtype].bytes) throw fail(`a consistent entry for ${e.name}`, JSON.stringify(e));
-    if (dataStart + e.offset + e.bytes > buf.length) throw fail(`${e.name} inside the file`, `bytes up to ${dataStart + e.offset + e.bytes} of ${buf.length}`, 'the file is truncated');
-    // data offsets are multiples of 256 from a 256-aligned start: a view, unless Node placed the read buffer oddly
-    const at = buf.byteOffset + dataStart + e.offset;
-    const bytes = at % DTYPES[e.dtype].bytes === 0 ? new Uint8Array(buf.buffer, at, e.bytes) : Uint8Array.from(buf.subarray(dataStart + e.offset, dataStart + e.offset + e.bytes));
-    tensors.set(e.name, tensor(e.dtype, e.shape, storageOver(e.dtype, bytes.buffer as ArrayBuffer, bytes.byteOffset, numel(e.shape))));
-  }
-  return { rank: table.rank, worldSize: table.worldSize, tensors };
 }
 
 /** config.json as TensorRT-LLM writes it, plus ours. */

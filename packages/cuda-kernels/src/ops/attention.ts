@@ -47,7 +47,8 @@ export const DECODE_SPLIT = 64;
 /**
  * Production decode attention (tier 3): for each listed row, its query (from the fused qkv rows, after
  * qkvPrepare) against cache positions 0 … positions[row], in splits of DECODE_SPLIT merged in order;
- * MQA-aware (a block serves every query head of one KV head, so shared K/V is read once). `maxSplits`
+ * a warp per (row, head, split), four heads per block, so heads that share a KV head (MQA / GQA) read
+ * its K/V rows from DRAM once (L1/L2 after). Head sizes 64 and 128. `maxSplits`
  * = ⌈longest sequence / DECODE_SPLIT⌉ fixes the grid (CUDA-graph friendly). Enqueue only; writes `out`.
  */
 export function attentionDecode(
@@ -58,7 +59,8 @@ export function attentionDecode(
 ): void {
   const op = 'attentionDecode';
   const { numHeads: nh, numKvHeads: nkv, headSize: hs } = attrs;
-  expectAttr(op, 'attrs.numHeads', nh % nkv === 0 && (nh / nkv) * hs <= 2048, 'NH a multiple of NKV and (NH / NKV) · HS ≤ 2048', `${nh}, ${nkv}, ${hs}`);
+  expectAttr(op, 'attrs.numHeads', nh % nkv === 0, 'NH a multiple of NKV', `${nh}, ${nkv}`);
+  expectAttr(op, 'attrs.headSize', CONTEXT_HEAD_SIZES.includes(hs), CONTEXT_HEAD_SIZES.join(' or '), hs);
   expectAttr(op, 'scratch.partial', scratch.partial.bytes >= attrs.numRows * nh * attrs.maxSplits * (hs + 2) * 4, `≥ rows·NH·maxSplits·(HS + 2) floats`, scratch.partial.shape.join('×'));
   native(op, () =>
     addon().attentionDecode({

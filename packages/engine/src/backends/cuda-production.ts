@@ -17,6 +17,7 @@ import type { ActDType } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import type { KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import { composeSelfAttention } from './compose.js';
 import { act, CudaBackend, i32, loadKernels, type RopeOptions, type T } from './cuda.js';
 
 export interface ProductionOptions {
@@ -27,7 +28,7 @@ export interface ProductionOptions {
   readonly maxSeqLen: number;
   /** Prompt attention: flash kernel (fp32 or rounded-P accumulation), or the decode kernel per row. */
   readonly contextFmha: ContextFmha;
-  /** The model's head size (the flash kernel has 64 and 128; other sizes run prompts through the decode kernel). */
+  /** The model's head size (the fused attention kernels have 64 and 128; other sizes run the reference attention, uncaptured). */
   readonly headSize: number;
   /** Capture decode steps into CUDA graphs (default true). */
   readonly cudaGraphs?: boolean;
@@ -72,9 +73,13 @@ export class CudaProductionBackend extends CudaBackend {
   readonly stats = { eager: 0, captured: 0, replayed: 0, stepMs: 0, gpuMs: 0 };
   readonly #events: [Cuda.CudaEvent, Cuda.CudaEvent];
 
+  /** The fused attention kernels have this model's head size (64 or 128). */
+  readonly #fusedAttention: boolean;
+
   private constructor(k: typeof Cuda, o: ProductionOptions) {
     super(k, o.rope, new k.Stream());
     this.#o = o;
+    this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
     const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n) };
     this.#dev = Object.fromEntries(FIELDS.map((f) => [f, k.DeviceTensor.zeros('i32', [sizes[f]], this.stream)])) as Record<Field, Cuda.DeviceTensor<'i32'>>;
@@ -117,6 +122,8 @@ export class CudaProductionBackend extends CudaBackend {
     i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> },
     a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean },
   ): T {
+    // head sizes the fused kernels lack: the oracle's op sequence on the reference kernels (these synchronize, so such steps are never captured)
+    if (!this.#fusedAttention) return composeSelfAttention(this, i, a);
     const { step } = a;
     const layout = { numHeads: a.numHeads, numKvHeads: a.numKvHeads, headSize: a.headSize };
     const qkv = step.keep(this.linear({ x: i.h, w: this.#fusedQkv(i.q, i.k, i.v) }));
@@ -142,7 +149,7 @@ export class CudaProductionBackend extends CudaBackend {
     const t = host.ids.length;
     if (t > this.#o.maxTokens) throw new EngineError('request', { what: 'step', expected: `at most ${this.#o.maxTokens} tokens (max_num_tokens)`, got: String(t) });
     // prompts that start at position 0 go to the flash kernel (when enabled), every other row to the decode kernel
-    const flash = this.#o.contextFmha !== 'disabled' && this.k.CONTEXT_HEAD_SIZES.includes(this.#o.headSize);
+    const flash = this.#o.contextFmha !== 'disabled' && this.#fusedAttention;
     const decodeRows: number[] = [];
     const chunks: { row: number; length: number }[] = [];
     let row = 0;
@@ -156,7 +163,7 @@ export class CudaProductionBackend extends CudaBackend {
     for (const f of FIELDS) this.#stage(f, values[f]);
     this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3 };
     this.#partial = undefined;
-    const graphs = o.capture !== undefined && this.#o.cudaGraphs !== false;
+    const graphs = o.capture !== undefined && this.#o.cudaGraphs !== false && this.#fusedAttention;
     let captured = graphs ? this.#graphs.get(o.capture!) : undefined;
     const temps: T[] = [];
     const keep = <U extends T>(x: U): U => (temps.push(x), x);
