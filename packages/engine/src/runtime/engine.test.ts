@@ -43,6 +43,23 @@ describe('ref backend ≡ the oracle', () => {
   }
 });
 
+describe('token selection on the backend', () => {
+  it('greedy requests get the same tokens from the device argmax (all-greedy steps) and from host sampling (steps with a sampled request)', async () => {
+    const dir = join(work, 'argmax-path');
+    buildEngine({ flags: { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4 }, outputDir: dir });
+    const engine = await Engine.load(dir);
+    const greedy = PROMPTS.map((tokens) => ({ tokens, maxNewTokens: 10, endId: null }));
+    const alone = (await engine.generate(greedy)).map((r) => r.tokens);
+    const mixed = await engine.generate([...greedy, { tokens: [7, 8, 9], maxNewTokens: 10, endId: null, topP: 0.9, seed: 4 }]);
+    expect(mixed.slice(0, PROMPTS.length).map((r) => r.tokens)).toEqual(alone);
+    engine.dispose();
+  });
+  it("kernels 'production' needs the cuda backend", async () => {
+    const dir = join(work, 'argmax-path');
+    await expect(Engine.load(dir, { kernels: 'production' })).rejects.toThrow(/kernels 'production': expected backend 'cuda', got backend 'ref'/);
+  });
+});
+
 describe('in-flight batching', () => {
   const flags: BuildFlags = { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4, max_batch_size: 4, max_num_tokens: 40 };
   const dir = join(work, 'ifb');

@@ -33,6 +33,14 @@ describe('Sampler', () => {
     expect(draws({ temperature: 1.3, seed: 11 })).not.toEqual(draws({ temperature: 1.3, seed: 12 }));
     expect(new Set(draws({ temperature: 1, seed: 5 })).size).toBeGreaterThan(3);
   });
+  it('plainGreedy: the device may pick the token only when next() would be a plain argmax', () => {
+    expect(new Sampler({}).plainGreedy(0, 50256)).toBe(true);
+    expect(new Sampler({ topP: 0.9 }).plainGreedy(0, undefined)).toBe(false);
+    expect(new Sampler({ repetitionPenalty: 1.2 }).plainGreedy(5, undefined)).toBe(false);
+    expect(new Sampler({ minNewTokens: 3 }).plainGreedy(2, 50256)).toBe(false); // the end id is still masked
+    expect(new Sampler({ minNewTokens: 3 }).plainGreedy(3, 50256)).toBe(true);
+    expect(new Sampler({ minNewTokens: 3 }).plainGreedy(0, undefined)).toBe(true); // no end id: nothing to mask
+  });
   it('bad options are request errors naming the field', () => {
     expect(() => new Sampler({ topP: 0 }, 'request 2')).toThrow(EngineError);
     expect(() => new Sampler({ topP: 0 }, 'request 2')).toThrow(/request 2\.topP: expected a number in \(0, 1\], got 0/);
