@@ -103,7 +103,6 @@ for name in a.models.split(','):
             result['models'][name][mode] = per
         if mode == 'compiled':
             torch._dynamo.reset()
-            result['compiledWith'] = str(getattr(m.generation_config, 'compile_config', None))
     del m
     torch.cuda.empty_cache()
     with open(a.out, 'w') as f:

@@ -10,11 +10,12 @@
  * (weight + KV bytes ÷ copy bandwidth measured in this run). Writes a table, JSON, markdown and an
  * SVG plot of tokens/s against batch size.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEngineAsync, deviceMemoryInUse, Engine, measureDevice, type BackendName, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt } from '@trtllm/loader';
+import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { defaultBackend } from './run.js';
@@ -99,15 +100,12 @@ const median = (xs: readonly number[]): number => {
 
 /** Seeded prompt ids in [0, vocab): request i's prompt is the same in every batch. */
 function prompt(i: number, len: number, vocab: number): number[] {
-  let x = (0x9e3779b9 ^ (i * 2654435761)) >>> 0;
-  return Array.from({ length: len }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % Math.min(vocab, 50000);
-  });
+  const r = seededRandom(i + 1);
+  return Array.from({ length: len }, () => Math.floor(r() * Math.min(vocab, 50000)));
 }
+
+/** Steps a production backend counted (eager + captured + replayed). */
+const stepCount = (s: StepStats): number => s.eager + s.captured + s.replayed;
 
 /** One timed batch: every request streamed; TTFT = the last first token (all prompts run in one step). */
 async function timeBatch(engine: Engine, prompts: readonly (readonly number[])[], out: number): Promise<{ ttft: number; total: number; first: readonly number[] }> {
@@ -163,7 +161,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
     if (!SHAPES[name]) throw new UsageError(`--model: unknown shape '${name}' (${Object.keys(SHAPES).join(', ')})`);
     return { name, hf };
   });
-  const peer = v.peer ? (JSON.parse((await import('node:fs')).readFileSync(v.peer, 'utf8')) as PeerResults) : undefined;
+  const peer = v.peer ? (JSON.parse(readFileSync(v.peer, 'utf8')) as PeerResults) : undefined;
 
   return withLibraryErrors('benchmark', io, async () => {
     const device = backend === 'cuda' ? await measureDevice() : undefined;
@@ -224,7 +222,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           }
           const steps = engine.stepStats;
           if (steps) {
-            const n = steps.eager + steps.captured + steps.replayed;
+            const n = stepCount(steps);
             io.out(`  steps: ${steps.eager} eager, ${steps.captured} captured, ${steps.replayed} replayed; per step ${(steps.stepMs / n).toFixed(3)} ms in the backend, ${(steps.gpuMs / n).toFixed(3)} ms on the device (events)\n`);
           }
           let prefill: ModelResult['prefill'];
@@ -273,8 +271,7 @@ export function rooflineMs(m: ModelResult, batch: number, inputLen: number, outp
 
 const perStep = (m: ModelResult, k: 'stepMs' | 'gpuMs'): string => {
   const s = m.steps;
-  const n = s ? s.eager + s.captured + s.replayed : 0;
-  return s && n ? (s[k] / n).toFixed(3) : '—';
+  return s && stepCount(s) ? (s[k] / stepCount(s)).toFixed(3) : '—';
 };
 
 const peerOf = (r: BenchmarkReport, model: string, mode: string, batch: number) => r.peer?.models[model]?.[mode]?.[String(batch)];

@@ -280,15 +280,21 @@ function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, hs: num
   };
 }
 
+/** Columns [lo, lo + heads·hs) of every row of qkv [T, W] as [T, heads, hs] (the q, k or v part). */
+function qkvPart<D extends ActDType>(qkv: Tensor<D>, lo: number, heads: number, hs: number): Tensor<D> {
+  const [t, w] = qkv.shape as [number, number];
+  const f = ref.toF32(qkv);
+  const width = heads * hs;
+  return fromValues(qkv.dtype, [t, heads, hs], Float32Array.from({ length: t * width }, (_, i) => f[Math.floor(i / width) * w + lo + (i % width)]!));
+}
+
 function contextCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, lengths: number[], fp32Acc: boolean): KernelCase {
   const t = lengths.reduce((a, b) => a + b, 0);
   const w = (nh + 2 * nkv) * hs;
   const qkv = rnd(dt, [t, w], 320 + t);
-  const f = ref.toF32(qkv);
-  const part = (lo: number, width: number, heads: number) => fromValues(dt, [t, heads, hs], Float32Array.from({ length: t * width }, (_, i) => f[Math.floor(i / width) * w + lo + (i % width)]!));
-  const q = part(0, nh * hs, nh);
-  const k = part(nh * hs, nkv * hs, nkv);
-  const v = part((nh + nkv) * hs, nkv * hs, nkv);
+  const q = qkvPart(qkv, 0, nh, hs);
+  const k = qkvPart(qkv, nh * hs, nkv, hs);
+  const v = qkvPart(qkv, (nh + nkv) * hs, nkv, hs);
   const chunks: { row: number; length: number }[] = [];
   lengths.reduce((row, length) => (chunks.push({ row, length }), row + length), 0);
   const tiles = gpu.contextTiles(chunks);
@@ -314,8 +320,6 @@ function contextCase(name: string, dt: ActDType, nh: number, nkv: number, hs: nu
 function qkvPrepareCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, t: number, rotaryPct: number): KernelCase {
   const w = (nh + 2 * nkv) * hs;
   const qkv = rnd(dt, [t, w], 330);
-  const f = ref.toF32(qkv);
-  const part = (lo: number, heads: number) => fromValues(dt, [t, heads, hs], Float32Array.from({ length: t * heads * hs }, (_, i) => f[Math.floor(i / (heads * hs)) * w + lo + (i % (heads * hs))]!));
   const slots = ints(Array.from({ length: t }, (_, i) => i % 2));
   const positions = ints(Array.from({ length: t }, (_, i) => 3 + Math.floor(i / 2)));
   const n = 3 + Math.ceil(t / 2);
@@ -325,9 +329,9 @@ function qkvPrepareCase(name: string, dt: ActDType, nh: number, nkv: number, hs:
     ref: () => {
       const { cache } = pagedCache(dt, nkv, hs, n, 340);
       const rope = (x: Tensor<ActDType>) => (rot ? ref.rope({ x, positions, table: rot }) : x);
-      const q = rope(part(0, nh));
-      const k = rope(part(nh * hs, nkv));
-      const v = part((nh + nkv) * hs, nkv);
+      const q = rope(qkvPart(qkv, 0, nh, hs));
+      const k = rope(qkvPart(qkv, nh * hs, nkv, hs));
+      const v = qkvPart(qkv, (nh + nkv) * hs, nkv, hs);
       refKvCacheWrite(cache, 0, { k, v, slots, positions });
       const out = new Float32Array(t * w);
       const [qf, kf, vf] = [q, k, v].map((x) => ref.toF32(x));

@@ -7,13 +7,13 @@ export { EngineError, type EngineErrorKind, type EngineErrorData } from './error
 export { resolveBuildConfig, DTYPE_NAMES, dtypeName, type BuildFlags, type BuildConfig, type CheckpointInfo, type ContextFmha, type DTypeName, type KvCacheLayoutConfig } from './build-config.js';
 export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, type EngineDirConfig } from './engine-dir.js';
 export { buildEngine, buildEngineAsync, rankTensors, type BuildEngineOptions, type BuildResult } from './builder/build.js';
-export type { Backend, BackendName, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backends/backend.js';
+export type { Backend, BackendName, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput, StepStats } from './backends/backend.js';
 export { RefBackend } from './backends/ref.js';
 export { GptGraph, type StepChunk, type GraphWeights } from './models/gpt.js';
 export { BlockPool } from './kvcache/block-pool.js';
 export { Scheduler, type Schedulable } from './scheduler/scheduler.js';
 export { Sampler, type SamplingOptions } from './sampling/sampler.js';
-export { Engine, type StepStats, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamEvent, type FinishReason } from './runtime/engine.js';
+export { Engine, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamEvent, type FinishReason } from './runtime/engine.js';
 export { rougeScores, rougeTokenize, bootstrapAggregate, Mt19937, ROUGE_TYPES, type RougeScore, type RougeScores, type RougeType, type AggregateScore } from './eval/rouge.js';
 export { beamStep, beamResults, beamScore, logSoftmax, topN, type BeamState, type BeamChoice, type Hypothesis } from './sampling/beam-search.js';
 export { nll, perplexityWindows } from './eval/perplexity.js';

@@ -11,6 +11,17 @@ export type BackendName = 'ref' | 'cuda';
 /** The cuda backend's kernels: bit-exact reference order (tier 2), or production (tier 3: cuBLASLt, flash attention, CUDA graphs). */
 export type KernelSet = 'reference' | 'production';
 
+/** Counters of the production backend's steps (Engine.stepStats, Backend.stats). */
+export interface StepStats {
+  readonly eager: number;
+  readonly captured: number;
+  readonly replayed: number;
+  /** Host wall time inside the backend's step, ms, summed. */
+  readonly stepMs: number;
+  /** Device time from the step's first kernel to its last, ms, summed (CUDA events). */
+  readonly gpuMs: number;
+}
+
 /** A linear layer's tensors on a backend: weight [K, N] and optional bias [N]. */
 export interface LinearWeights<T> {
   readonly weight: T;
@@ -48,6 +59,8 @@ export type StepOutput = 'logits' | 'tokens';
 
 export interface Backend<T> {
   readonly name: BackendName;
+  /** Step counters, where the backend keeps them (production cuda). */
+  readonly stats?: StepStats;
   /** A host tensor (weights, ids, positions) as a backend tensor. */
   upload(t: Tensor): T;
   free(t: T): void;

@@ -107,14 +107,15 @@ export class CudaProductionBackend extends CudaBackend {
     return this.k.layerNormFast(i.beta ? { x: act(i.x), gamma: act(i.gamma), beta: act(i.beta) } : { x: act(i.x), gamma: act(i.gamma) }, a, this.stream);
   }
   override gemm(i: { a: T; b: T; bias?: T }, a: { transB?: boolean; outDtype?: ActDType } = {}): T {
-    return this.k.gemmLt({ a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}) }, { ...a, perShape: this.#o.gemmAlgo === 'per-shape' }, this.stream);
+    return this.#lt({ a: i.a, b: i.b, bias: i.bias }, a);
   }
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
-    return this.k.gemmLt(
-      { a: act(i.x), b: act(i.w.weight), ...(i.w.bias ? { bias: act(i.w.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) },
-      { ...(a.activation ? { activation: a.activation } : {}), perShape: this.#o.gemmAlgo === 'per-shape' },
-      this.stream,
-    );
+    return this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+  }
+  /** Every GEMM of this backend: cuBLASLt with the engine's algorithm policy. */
+  #lt(i: { a: T; b: T; bias?: T | undefined; residual?: T | undefined }, a: Cuda.GemmLtAttrs): T {
+    const inputs = { a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
+    return this.k.gemmLt(inputs, { ...a, perShape: this.#o.gemmAlgo === 'per-shape' }, this.stream);
   }
 
   /** One GEMM for q, k and v (weights concatenated by columns once), then the fused RoPE + cache write, then attention. */

@@ -5,9 +5,9 @@
  */
 export interface DeviceReport {
   readonly name: string;
-  /** GB/s, bytes read + written, of a 1 GiB device-to-device copy. */
+  /** GB/s, bytes read + written, of a device-to-device copy (cuda-kernels measureCeilings). */
   readonly copyGBs: number;
-  /** TFLOP/s of an 8192³ f16 cuBLASLt matmul (fp32 accumulation); undefined without cuBLASLt. */
+  /** TFLOP/s of an 8192³ f16 cuBLASLt matmul (fp32 compute); undefined without cuBLASLt. */
   readonly matmulTflops?: number;
   readonly totalMemory: number;
 }
@@ -21,14 +21,7 @@ export async function measureDevice(): Promise<DeviceReport | undefined> {
   }
   const a = k.isAvailable();
   if (!a.ok) return undefined;
-  const addon = k.addonIfBuilt()!;
-  addon.measureCopyBandwidth(1 << 30, 2); // warm-up
-  const copyGBs = addon.measureCopyBandwidth(1 << 30, 20);
-  let matmulTflops: number | undefined;
-  if (addon.libraryInfo().cublasLt.available) {
-    addon.measureMatmulPeak(8192, 3);
-    matmulTflops = addon.measureMatmulPeak(8192, 20);
-  }
+  const { copyGBs, matmulTflops } = k.measureCeilings(); // the kernel perf mode's ceilings, measured the same way
   return { name: a.device.name ?? 'GPU', copyGBs, ...(matmulTflops !== undefined ? { matmulTflops } : {}), totalMemory: a.device.totalMemory ?? 0 };
 }
 

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
 import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
-import type { Backend, BackendName, KernelSet } from '../backends/backend.js';
+import type { Backend, BackendName, KernelSet, StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
@@ -46,17 +46,6 @@ export interface EngineLoadOptions {
   readonly worldSize?: number;
   /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
   readonly tokenizer?: Gpt2Tokenizer | string;
-}
-
-/** Counters of the production backend's steps (Engine.stepStats). */
-export interface StepStats {
-  readonly eager: number;
-  readonly captured: number;
-  readonly replayed: number;
-  /** Host wall time inside the backend's step, ms, summed. */
-  readonly stepMs: number;
-  /** Device time from the step's first kernel to its last, ms, summed (CUDA events). */
-  readonly gpuMs: number;
 }
 
 export interface GenerateRequest extends SamplingOptions {
@@ -237,7 +226,7 @@ export class Engine {
    * replayed, and the milliseconds spent in the backend's step (host) and on the device, summed.
    */
   get stepStats(): StepStats | undefined {
-    const s = (this.#backends[0] as { stats?: StepStats }).stats;
+    const s = this.#backends[0]!.stats;
     return s && { ...s };
   }
 
