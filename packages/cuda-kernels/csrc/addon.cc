@@ -376,6 +376,14 @@ Napi::Value Memset(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Spin(const Napi::CallbackInfo& info) {
+  return guard(info, "spin", [&]() -> Napi::Value {
+    cudaStream_t s = info.Length() > 1 && info[1].IsBigInt() ? (cudaStream_t)bigToPtr(info[1], "stream") : nullptr;
+    invokeSpin(info[0].As<Napi::Number>().DoubleValue(), s);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value StreamCreate(const Napi::CallbackInfo& info) {
   return guard(info, "streamCreate", [&]() -> Napi::Value {
     cudaStream_t s = nullptr;
@@ -577,6 +585,20 @@ Napi::Value GemmLt(const Napi::CallbackInfo& info) {
     invokeGemmLt({a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("residual", true), a.ptr("d"), a.i32("m"), a.i32("n"), a.i32("k"),
                   a.flag("transB"), a.flag("gelu"), a.flag("perShape"), a.dtype("inDtype"), a.dtype("outDtype")}, a.stream());
     return info.Env().Undefined();
+  });
+}
+Napi::Value GemmDecode(const Napi::CallbackInfo& info) {
+  return guard(info, "gemmDecode", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeGemmDecode({a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("residual", true), a.ptr("d"), (const int32_t*)a.ptr("rows", true),
+                      a.i32("m"), a.i32("n"), a.i32("k"), a.i32("aRows"), a.flag("transB"), a.flag("gelu"), a.dtype("inDtype"), a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
+  return guard(info, "gemmDecodeUnsupported", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), gemmDecodeUnsupported(a.i32("n"), a.i32("k"), a.flag("transB"), a.dtype("inDtype")));
   });
 }
 Napi::Value GemmLtAlgorithms(const Napi::CallbackInfo& info) {
@@ -851,14 +873,14 @@ Napi::Value AllReduceSum(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> fns[] = {
       {"deviceInfo", DeviceInfo}, {"malloc", Malloc}, {"free", Free}, {"memoryStats", MemoryStats}, {"emptyCache", EmptyCache},
-      {"copy", Copy}, {"memset", Memset}, {"streamCreate", StreamCreate}, {"streamDestroy", StreamDestroy},
+      {"copy", Copy}, {"memset", Memset}, {"spin", Spin}, {"streamCreate", StreamCreate}, {"streamDestroy", StreamDestroy},
       {"synchronize", Synchronize}, {"eventCreate", EventCreate}, {"eventRecord", EventRecord}, {"eventElapsed", EventElapsed},
       {"eventDestroy", EventDestroy}, {"hostAllocPinned", HostAllocPinned}, {"measureCopyBandwidth", MeasureCopyBandwidth},
       {"libraryInfo", LibraryInfo}, {"measureMatmulPeak", MeasureMatmulPeak},
       {"gemm", Gemm}, {"int8Gemm", Int8Gemm}, {"quantize", Quantize}, {"fp8", Fp8}, {"layerNorm", LayerNorm},
       {"activation", Activation}, {"softmax", Softmax}, {"residual", Residual}, {"rope", Rope}, {"kvCacheWrite", KvCacheWrite},
       {"attention", Attention}, {"embedding", Embedding},
-      {"gemmLt", GemmLt}, {"gemmLtAlgorithms", GemmLtAlgorithms}, {"layerNormFast", LayerNormFast}, {"qkvPrepare", QkvPrepare},
+      {"gemmLt", GemmLt}, {"gemmLtAlgorithms", GemmLtAlgorithms}, {"gemmDecode", GemmDecode}, {"gemmDecodeUnsupported", GemmDecodeUnsupported}, {"layerNormFast", LayerNormFast}, {"qkvPrepare", QkvPrepare},
       {"attentionDecode", AttentionDecode}, {"attentionContext", AttentionContext}, {"argmax", Argmax}, {"copy2d", Copy2d},
       {"profilerRange", ProfilerRange}, {"graphBegin", GraphBegin}, {"graphEnd", GraphEnd}, {"graphAbort", GraphAbort}, {"graphLaunch", GraphLaunch}, {"graphDestroy", GraphDestroy},
       {"ncclUniqueId", NcclUniqueId}, {"ncclCommInit", NcclCommInit}, {"ncclCommDestroy", NcclCommDestroy}, {"allReduceSum", AllReduceSum},

@@ -1,13 +1,16 @@
 // argmax — ids[r] = first index of the largest non-NaN value of row r, V − 1 when every value is
-// NaN: the result of ref-math's sequential argmax (src/ops/argmax.ts), exact (tier 1). One block per
-// row; each thread keeps its best (value, lowest index), then a tree merge that prefers the lower
-// index on ties, so the answer does not depend on the merge order.
+// NaN: the result of ref-math's sequential argmax (src/ops/argmax.ts), exact (tier 1). Blocks per
+// chunk of a row; each thread keeps its best (value, lowest index), then shuffle merges that prefer
+// the lower index on ties, so the answer does not depend on the merge order.
+#include <map>
+#include <mutex>
+#include <tuple>
+
 #include "numerics.cuh"
 #include "launch.cuh"
 
 namespace trt {
-
-constexpr int kArgmaxThreads = 1024;
+namespace {
 
 __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
   if (isnan(v)) return false;
@@ -15,41 +18,93 @@ __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
   return v > bv || (v == bv && i < bi);
 }
 
-__global__ void __launch_bounds__(kArgmaxThreads) argmaxKernel(ArgmaxParams p) {
-  __shared__ float vals[kArgmaxThreads];
-  __shared__ int idxs[kArgmaxThreads];
-  const float* x = p.x + (size_t)blockIdx.x * p.cols;
+// A row is cut into chunks of kChunk values, one block each (grid x); a block's best (value, index)
+// goes to a workspace and the row's last block to finish (an arrival counter) merges the chunks'.
+constexpr int kArgmaxBlock = 256;
+constexpr int kArgmaxLoads = 8;  // loads in flight per thread
+constexpr int kChunk = kArgmaxBlock * kArgmaxLoads;
+
+// (v, i) of the lane `from` lanes up merged into this lane's best (warp shuffles)
+__device__ __forceinline__ void mergeDown(float& bv, int& bi, int from) {
+  const float ov = __shfl_down_sync(0xffffffffu, bv, from);
+  const int oi = __shfl_down_sync(0xffffffffu, bi, from);
+  if (oi >= 0 && better(ov, oi, bv, bi)) bv = ov, bi = oi;
+}
+
+// The block's best of (bv, bi): returned in thread 0.
+__device__ __forceinline__ void blockBest(float& bv, int& bi) {
+  __shared__ float vals[kArgmaxBlock / 32];
+  __shared__ int idxs[kArgmaxBlock / 32];
+  for (int o = 16; o > 0; o >>= 1) mergeDown(bv, bi, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) vals[warp] = bv, idxs[warp] = bi;
+  __syncthreads();
+  bv = lane < kArgmaxBlock / 32 ? vals[lane] : NAN;
+  bi = lane < kArgmaxBlock / 32 ? idxs[lane] : -1;
+  for (int o = 16; o > 0; o >>= 1) mergeDown(bv, bi, o);
+}
+
+__global__ void __launch_bounds__(kArgmaxBlock) argmaxKernel(ArgmaxParams p, float* bestV, int* bestI, int* counters) {
+  pdlLaunchDependents();
+  pdlWait();  // the logits are the previous kernel's output
+  const int row = blockIdx.y, chunks = gridDim.x;
+  const float* x = p.x + (size_t)row * p.cols;
+  float v[kArgmaxLoads];
+  const int i0 = blockIdx.x * kChunk + threadIdx.x;
+#pragma unroll
+  for (int k = 0; k < kArgmaxLoads; k++) v[k] = x[min(i0 + k * kArgmaxBlock, p.cols - 1)];  // clamped: no branch around the load
   float bv = NAN;
   int bi = -1;
-  for (int i0 = threadIdx.x; i0 < p.cols; i0 += 4 * kArgmaxThreads) {  // four loads in flight, then the compares in index order
-    float v[4];
 #pragma unroll
-    for (int k = 0; k < 4; k++) v[k] = x[min(i0 + k * kArgmaxThreads, p.cols - 1)];  // clamped: no branch around the load
-#pragma unroll
-    for (int k = 0; k < 4; k++) v[k] = i0 + k * kArgmaxThreads < p.cols ? v[k] : NAN;
-#pragma unroll
-    for (int k = 0; k < 4; k++) if (better(v[k], i0 + k * kArgmaxThreads, bv, bi)) bv = v[k], bi = i0 + k * kArgmaxThreads;
+  for (int k = 0; k < kArgmaxLoads; k++) {
+    const int i = i0 + k * kArgmaxBlock;
+    if (i < p.cols && better(v[k], i, bv, bi)) bv = v[k], bi = i;
   }
-  vals[threadIdx.x] = bv;
-  idxs[threadIdx.x] = bi;
+  blockBest(bv, bi);
+  __shared__ bool last;
+  if (threadIdx.x == 0) {
+    bestV[row * chunks + blockIdx.x] = bv, bestI[row * chunks + blockIdx.x] = bi;
+    __threadfence();
+    last = atomicAdd(&counters[row], 1) == chunks - 1;
+    if (last) counters[row] = 0;  // every chunk has arrived: reset for the next call (or graph replay)
+  }
   __syncthreads();
-  for (int w = kArgmaxThreads / 2; w > 0; w >>= 1) {
-    if (threadIdx.x < w) {
-      const int oi = idxs[threadIdx.x + w];
-      if (oi >= 0 && better(vals[threadIdx.x + w], oi, vals[threadIdx.x], idxs[threadIdx.x])) {
-        vals[threadIdx.x] = vals[threadIdx.x + w];
-        idxs[threadIdx.x] = oi;
-      }
-    }
-    __syncthreads();
+  if (!last) return;
+  __threadfence();
+  bv = NAN, bi = -1;
+  for (int c = threadIdx.x; c < chunks; c += kArgmaxBlock) {
+    const int ci = __ldcg(bestI + row * chunks + c);
+    const float cv = __ldcg(bestV + row * chunks + c);
+    if (ci >= 0 && better(cv, ci, bv, bi)) bv = cv, bi = ci;
   }
-  if (threadIdx.x == 0) p.ids[blockIdx.x] = idxs[0] < 0 ? p.cols - 1 : idxs[0];
+  blockBest(bv, bi);
+  if (threadIdx.x == 0) p.ids[row] = bi < 0 ? p.cols - 1 : bi;
 }
+
+}  // namespace
 
 void invokeArgmax(const ArgmaxParams& p, cudaStream_t s) {
   if (p.rows == 0) return;
-  argmaxKernel<<<p.rows, kArgmaxThreads, 0, s>>>(p);
-  check(cudaGetLastError(), "argmax launch", __FILE__, __LINE__);
+  const int chunks = (p.cols + kChunk - 1) / kChunk;
+  // per (stream, rows, chunks): the chunks' bests and the rows' counters; never freed or moved
+  // (captured graphs hold the addresses), counters zeroed once on the stream
+  struct Space { float* v = nullptr; int* i = nullptr; int* counters = nullptr; };
+  static std::mutex mu;
+  static auto* spaces = new std::map<std::tuple<cudaStream_t, int, int>, Space>();
+  Space w;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    Space& sp = (*spaces)[std::make_tuple(s, p.rows, chunks)];
+    if (!sp.v) {
+      TRT_CUDA(cudaMalloc(&sp.v, (size_t)p.rows * chunks * sizeof(float)));
+      TRT_CUDA(cudaMalloc(&sp.i, (size_t)p.rows * chunks * sizeof(int)));
+      TRT_CUDA(cudaMalloc(&sp.counters, (size_t)p.rows * sizeof(int)));
+      TRT_CUDA(cudaMemsetAsync(sp.counters, 0, (size_t)p.rows * sizeof(int), s));
+    }
+    w = sp;
+  }
+  TRT_LAUNCH_PDL("argmax", argmaxKernel, dim3(chunks, p.rows), dim3(kArgmaxBlock), 0, s, p, w.v, w.i, w.counters);
 }
 
 }  // namespace trt

@@ -103,6 +103,9 @@ void invokeAttention(const AttentionParams& p, cudaStream_t s) {
 #include <mma.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <type_traits>
 
 #include "typed.cuh"
@@ -162,11 +165,14 @@ constexpr int kDecWarps = 4, kDecThreads = 32 * kDecWarps;
 // each lane owns positions j0 + lane and j0 + lane + 32 (its K rows read with 16-byte loads, all in
 // flight together); softmax over the split by warp shuffles; P·V: each lane a quarter of the dims of
 // every eighth position (16-byte loads, four positions in flight), summed across lanes by a fixed
-// shuffle tree. No shared memory but q; no block barrier. Query heads that share a KV head (MQA / GQA) are in the same block, so their
-// K/V rows come from DRAM once and from L1/L2 after.
+// shuffle tree. Query heads that share a KV head (MQA / GQA) are in the same block, so their K/V
+// rows come from DRAM once and from L1/L2 after. Each split's (acc, max, sum) goes to `partial`; the
+// last split block of the (row, head group) to finish merges them in split order (no second kernel).
 template <DType D, int HS>
 __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
   __shared__ __align__(16) float qs[kDecWarps][HS];
+  pdlLaunchDependents();
+  pdlWait();  // q and the cache are the previous kernels' output
   const int r = blockIdx.x, split = blockIdx.z, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int h = blockIdx.y * kDecWarps + warp;
   const int row = p.rows[r];
@@ -243,30 +249,35 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
     acc[d] += __shfl_xor_sync(0xffffffffu, acc[d], 2);
     acc[d] += __shfl_xor_sync(0xffffffffu, acc[d], 4);
   }
-  if (!active) return;
-  float* out = p.partial + (((size_t)r * p.numHeads + h) * p.maxSplits + split) * (HS + 2);
-  if (pg == 0) {
+  float* part = p.partial + ((size_t)r * p.numHeads + h) * p.maxSplits * (HS + 2);
+  if (active && pg == 0) {
 #pragma unroll
-    for (int d = 0; d < DG; d++) out[dg * DG + d] = acc[d];
+    for (int d = 0; d < DG; d++) part[split * (HS + 2) + dg * DG + d] = acc[d];
   }
-  if (lane == 0) out[HS] = m, out[HS + 1] = l;
-}
+  if (active && lane == 0) part[split * (HS + 2) + HS] = m, part[split * (HS + 2) + HS + 1] = l;
 
-// Merge a row's splits in ascending order: out = Σ_s e^{m_s − M}·acc_s / Σ_s e^{m_s − M}·l_s.
-template <DType D>
-__global__ void attentionCombineKernel(AttentionDecodeParams p) {
-  const int r = blockIdx.x, h = blockIdx.y, HS = p.headSize;
-  const int row = p.rows[r];
-  const int splits = min(p.maxSplits, p.positions[row] / kDecodeSplit + 1);
-  const float* part = p.partial + ((size_t)r * p.numHeads + h) * p.maxSplits * (HS + 2);
-  float m = -INFINITY;
-  for (int s = 0; s < splits; s++) m = fmaxf(m, part[s * (HS + 2) + HS]);
-  float l = 0.f;
-  for (int s = 0; s < splits; s++) l += expf(part[s * (HS + 2) + HS] - m) * part[s * (HS + 2) + HS + 1];
-  for (int d = threadIdx.x; d < HS; d += blockDim.x) {
+  // The last split block of (row, head group) to finish merges the splits in ascending order:
+  // out = Σ_s e^{m_s − M}·acc_s / Σ_s e^{m_s − M}·l_s (an arrival counter; the order is fixed).
+  const int splits = min(p.maxSplits, pos / kDecodeSplit + 1);  // the blocks that got past `j0 > pos`
+  __shared__ bool last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int* c = p.counters + (size_t)r * gridDim.y + blockIdx.y;
+    last = atomicAdd(c, 1) == splits - 1;
+    if (last) *c = 0;  // every split has arrived: reset for the next call (or graph replay)
+  }
+  __syncthreads();
+  if (!last || !active) return;
+  __threadfence();
+  float mx = -INFINITY;
+  for (int s = 0; s < splits; s++) mx = fmaxf(mx, __ldcg(part + s * (HS + 2) + HS));
+  float ls = 0.f;
+  for (int s = 0; s < splits; s++) ls += expf(__ldcg(part + s * (HS + 2) + HS) - mx) * __ldcg(part + s * (HS + 2) + HS + 1);
+  for (int d = lane; d < HS; d += 32) {
     float o = 0.f;
-    for (int s = 0; s < splits; s++) o += expf(part[s * (HS + 2) + HS] - m) * part[s * (HS + 2) + d];
-    Io<D>::store(p.out, ((size_t)row * p.numHeads + h) * HS + d, o / l);
+    for (int s = 0; s < splits; s++) o += expf(__ldcg(part + s * (HS + 2) + HS) - mx) * __ldcg(part + s * (HS + 2) + d);
+    Io<D>::store(p.out, ((size_t)row * p.numHeads + h) * HS + d, o / ls);
   }
 }
 
@@ -515,10 +526,22 @@ void launchContext(const AttentionContextParams& p, cudaStream_t s) {
 
 template <DType D, int HS>
 void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
-  attentionDecodeKernel<D, HS><<<dim3(p.numRows, (p.numHeads + kDecWarps - 1) / kDecWarps, p.maxSplits), kDecThreads, 0, s>>>(p);
-  check(cudaGetLastError(), "attentionDecode launch", __FILE__, __LINE__);
-  attentionCombineKernel<D><<<dim3(p.numRows, p.numHeads), std::min(p.headSize, 128), 0, s>>>(p);
-  check(cudaGetLastError(), "attentionCombine launch", __FILE__, __LINE__);
+  // the (row, head group) arrival counters: per (stream, rows, groups), never freed or moved (captured
+  // graphs hold the address), zeroed once on the stream; the last block of each resets its own
+  const int groups = (p.numHeads + kDecWarps - 1) / kDecWarps;
+  static std::mutex mu;
+  static auto* counters = new std::map<std::tuple<cudaStream_t, int, int>, int*>();
+  AttentionDecodeParams q = p;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    int*& c = (*counters)[std::make_tuple(s, p.numRows, groups)];
+    if (!c) {
+      TRT_CUDA(cudaMalloc(&c, (size_t)p.numRows * groups * sizeof(int)));
+      TRT_CUDA(cudaMemsetAsync(c, 0, (size_t)p.numRows * groups * sizeof(int), s));
+    }
+    q.counters = c;
+  }
+  TRT_LAUNCH_PDL("attentionDecode", (attentionDecodeKernel<D, HS>), dim3(p.numRows, groups, p.maxSplits), dim3(kDecThreads), 0, s, q);
 }
 
 }  // namespace

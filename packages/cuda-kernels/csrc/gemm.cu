@@ -36,6 +36,7 @@ void invokeGemm(const GemmParams& p, cudaStream_t s) {
 // 4·t(1) + t(64) + t(512)/8 is used for every M — one kernel configuration (split-K included), so one
 // reduction order per output row whatever the batch. An M where it cannot run gets its own choice,
 // and gemmLtAlgorithms() says so.
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -297,6 +298,416 @@ std::string gemmLtAlgorithms() {
   std::string out;
   for (const auto& l : L.report) out += l + "\n";
   return out;
+}
+
+}  // namespace trt
+
+// ---- production path for generation rows: the decode GEMM (tier 3) ----
+// D[M,N] = act(A[M,K]·B + bias) + residual with M the few rows of a decode step: memory-bound, so the
+// point is to stream B once at full bandwidth with enough blocks in flight. Tensor cores (mma.sync
+// m16n8k16, f16/bf16 in, fp32 accumulate) take A as the 16-row operand (rows past M are copies of row
+// M−1, their results dropped) and B as the 8-column one. K is cut into `splits` contiguous ranges of
+// steps, one block each (grid z); a block's partial sums go to a workspace and the tile's last block to
+// finish (an arrival counter, no atomics on values) adds them in z order, then + bias, GELU (the
+// oracle's formula), + residual in fp32 and one rounding.
+//   B [K,N] (linear weights): a block's 4 warps own 32 n each (128 n: 256-byte runs of each k row);
+//     a lane loads 8 consecutive n of a k row (16 B) and `movmatrix.trans` turns each 8×8 block into
+//     the mma's column fragment; A for the block's steps is staged in shared memory (16-byte loads)
+//     and read with ldmatrix. Each output is one accumulator chain over its split's steps, ascending.
+//   B [N,K] (transB, the lm_head): a lane loads 8 consecutive k of an n row, already a column fragment
+//     (k permuted within the 32-k step, A read with the same permutation); a warp owns 16 n and the S
+//     warps of a block split the steps (s, s+S, …), summed in warp order through shared memory.
+// splits, S and the tiles depend on (N, K, layout, SM count) only, and m-tiles never mix, so each
+// output's operation sequence is the same for every M and every row list: batch-invariant by
+// construction. Weight loads skip L1 (read once); no load sits behind a branch (indices are clamped,
+// k past K is masked to zero, steps past the split are skipped warp-uniformly).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "typed.cuh"
+
+namespace trt {
+namespace {
+
+constexpr int kDecodeRows = 64;  // rows per block (4 m-tiles of 16); more rows → more blocks along y
+constexpr int kKnWarpsN = 2;     // [K,N]: warps per block along N (32 n each) …
+constexpr int kKnWarpsK = 4;     // … times warps along K (steps strided over them, summed in order)
+constexpr int kKnBatch = 8;      // [K,N]: steps per warp loaded together (A staged per batch)
+constexpr int kTbMaxWarps = 8;   // [N,K]: warps per block splitting K
+constexpr int kMaxSplits = 16;
+
+struct DecodeShape {
+  int steps;     // K steps: 16 k ([K,N]) or 32 k ([N,K])
+  int tileN;     // outputs per block along N
+  int warps;     // threads / 32
+  int splits;    // blocks along z, each a contiguous range of steps (at most kMaxSplits)
+  int perSplit;  // steps per split
+};
+// From (N, K, layout) and the device's SM count only — never M — so the sum order is one per shape:
+// split K until there are about two blocks per SM, each split at least one step per warp.
+DecodeShape decodeShape(int n, int k, bool transB, int sms) {
+  const int stepK = transB ? 32 : 16, tileN = transB ? 16 : 32 * kKnWarpsN;
+  const int steps = (k + stepK - 1) / stepK;
+  const int tiles = (n + tileN - 1) / tileN;
+  const int perSplit = std::min(steps, std::max({transB ? 4 : kKnWarpsK, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
+  const int splits = (steps + perSplit - 1) / perSplit;
+  const int warps = transB ? std::max(1, std::min(kTbMaxWarps, (perSplit + 2) / 3)) : kKnWarpsN * kKnWarpsK;
+  return {steps, tileN, warps, splits, perSplit};
+}
+
+__device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights: no L1 allocation
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint32_t transpose8x8(uint32_t x) {
+  uint32_t y;
+  asm("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;" : "=r"(y) : "r"(x));
+  return y;
+}
+// The A fragment of a 16×16 row-major tile in shared memory (lane l points at row l % 16, column 8·(l / 16)).
+__device__ __forceinline__ void ldmatrixX4(uint32_t (&a)[4], const void* lanePtr) {
+  const uint32_t at = (uint32_t)__cvta_generic_to_shared(lanePtr);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(at));
+}
+template <DType D>
+__device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (D == DType::BF16) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+__device__ __forceinline__ int rowOf(const GemmDecodeParams& p, int m) {  // m < p.m
+  return p.rows ? min(max(p.rows[m], 0), p.aRows - 1) : m;
+}
+
+// + bias, GELU, + residual in fp32, one rounding, stored at output (m, n).
+template <DType O>
+__device__ __forceinline__ void finish(const GemmDecodeParams& p, int m, int n, float v) {
+  const size_t at = (size_t)rowOf(p, m) * p.n + n;
+  if (p.bias) v = fadd(v, Io<O>::load(p.bias, n));
+  if (p.gelu) v = geluF32(v);
+  if (p.residual) v = fadd(v, Io<O>::load(p.residual, at));
+  Io<O>::store(p.d, at, v);
+}
+
+// After every block wrote its split's partials for rows [m0, m0 + rows) × [n0, n0 + tileN): the
+// tile's last block to arrive sums them in split order and finishes. Called by the whole block.
+template <DType O>
+__device__ void reduceSplits(const GemmDecodeParams& p, const DecodeShape& sh, int m0, int rows, int n0) {
+  __shared__ bool last;
+  __threadfence();  // this block's partials visible device-wide before it is counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int* c = p.counters + blockIdx.y * gridDim.x + blockIdx.x;
+    last = atomicAdd(c, 1) == sh.splits - 1;
+    if (last) *c = 0;  // every split has arrived: reset for the next call (or graph replay)
+  }
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  // all splits' partials of an output group are loaded before they are summed (in z order)
+  const int vec = p.n % 4 == 0 ? 4 : 1, groups = rows * sh.tileN / vec;
+  for (int i = threadIdx.x; i < groups; i += blockDim.x) {
+    const int m = m0 + i * vec / sh.tileN, n = n0 + i * vec % sh.tileN;
+    if (m >= p.m || n >= p.n) continue;
+    if (vec == 4) {
+      float4 part[kMaxSplits];
+#pragma unroll
+      for (int z = 0; z < kMaxSplits; z++) part[z] = z < sh.splits ? __ldcg(reinterpret_cast<const float4*>(p.ws + ((size_t)z * p.wsRows + m) * p.n + n)) : float4{};
+      float4 v = part[0];
+#pragma unroll
+      for (int z = 1; z < kMaxSplits; z++) {
+        if (z < sh.splits) v = float4{fadd(v.x, part[z].x), fadd(v.y, part[z].y), fadd(v.z, part[z].z), fadd(v.w, part[z].w)};
+      }
+      finish<O>(p, m, n, v.x), finish<O>(p, m, n + 1, v.y), finish<O>(p, m, n + 2, v.z), finish<O>(p, m, n + 3, v.w);
+    } else {
+      float part[kMaxSplits];
+#pragma unroll
+      for (int z = 0; z < kMaxSplits; z++) part[z] = z < sh.splits ? __ldcg(p.ws + ((size_t)z * p.wsRows + m) * p.n + n) : 0.f;
+      float v = part[0];
+#pragma unroll
+      for (int z = 1; z < kMaxSplits; z++) {
+        if (z < sh.splits) v = fadd(v, part[z]);
+      }
+      finish<O>(p, m, n, v);
+    }
+  }
+}
+
+// B [K,N]. Warp (wn, wk) owns n tile wn (32 n) and the split's steps wk, wk + WK, …; MT m-tiles of 16 rows.
+template <DType D, DType O, int MT>
+__global__ void __launch_bounds__(kKnWarpsN * kKnWarpsK * 32) gemmDecodeKnKernel(GemmDecodeParams p, DecodeShape sh) {
+  constexpr int U = MT == 1 ? kKnBatch : kKnBatch / 2;  // steps per warp per batch
+  constexpr int BK = U * kKnWarpsK * 16;                 // k per batch
+  constexpr int kStride = BK + 8;                         // A tile row stride (+16 B: ldmatrix rows on distinct banks)
+  constexpr int kThreads = kKnWarpsN * kKnWarpsK * 32;
+  constexpr int kChunks = MT * 16 * BK / 8 / kThreads;   // 16-byte A chunks per thread per batch
+  using St = typename Io<D>::Storage;
+  // the batch's A tile; after the main loop, the warps' partials (one m-tile at a time)
+  __shared__ __align__(16) St xs[MT * 16][kStride];
+  static_assert(sizeof(xs) >= kKnWarpsN * kKnWarpsK * 16 * 32 * sizeof(float), "reduction buffer fits the A tile");
+  const St* A = static_cast<const St*>(p.a);
+  const St* B = static_cast<const St*>(p.b);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int wn = warp % kKnWarpsN, wk = warp / kKnWarpsN;
+  const int m0 = blockIdx.y * kDecodeRows, n0 = blockIdx.x * sh.tileN;
+  const int nw = min(n0 + wn * 32 + 8 * t, p.n - 8);  // the lane's 8 n (N % 8 = 0)
+  const int K = p.k;
+  const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
+
+  pdlLaunchDependents();
+  float acc[MT][4][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) acc[mt][j][e] = 0.f;
+
+  for (int b = s0; b < s1; b += U * kKnWarpsK) {
+    // this warp's steps b + wk + WK·u; their weight rows st·16 + g and + g + 8 (all loads first, masks at use)
+    uint4 w[U][2];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      const int st = min(b + wk + kKnWarpsK * u, s1 - 1);
+#pragma unroll
+      for (int h = 0; h < 2; h++) w[u][h] = ldStream(B + (size_t)min(st * 16 + g + 8 * h, K - 1) * p.n + nw);
+    }
+    if (b == s0) pdlWait();  // the first weights are on their way; A is the previous kernel's output
+    // A rows m0 … m0 + 16·MT − 1, k b·16 … b·16 + BK − 1 (zero past K)
+    uint4 chunk[kChunks];
+#pragma unroll
+    for (int c = 0; c < kChunks; c++) {
+      const int i = threadIdx.x + c * kThreads, r = i / (BK / 8), k = b * 16 + (i % (BK / 8)) * 8;
+      chunk[c] = *reinterpret_cast<const uint4*>(A + (size_t)rowOf(p, min(m0 + r, p.m - 1)) * K + min(k, K - 8));
+    }
+#pragma unroll
+    for (int c = 0; c < kChunks; c++) {
+      const int i = threadIdx.x + c * kThreads, r = i / (BK / 8), kc = (i % (BK / 8)) * 8;
+      *reinterpret_cast<uint4*>(&xs[r][kc]) = b * 16 + kc + 8 <= K ? chunk[c] : make_uint4(0, 0, 0, 0);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      const int st = b + wk + kKnWarpsK * u;
+      if (st >= s1) continue;  // warp-uniform: a step past the split adds nothing, not even +0
+      const int kc = (wk + kKnWarpsK * u) * 16;  // the step's columns in the A tile
+      uint32_t a[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; mt++) ldmatrixX4(a[mt], &xs[mt * 16 + (lane & 15)][kc + (lane >> 4) * 8]);
+      // 8×8 block j of the loaded rows = n (8t + 2j, +1) of k rows g (b0) and g + 8 (b1), transposed:
+      // mma column g ↔ n = 8·(g / 2) + 2j + g % 2. Rows past K (K % 16 = 8) are zeroed here.
+      const bool in0 = st * 16 + g < K, in1 = st * 16 + g + 8 < K;
+      const uint32_t* w0 = &w[u][0].x;
+      const uint32_t* w1 = &w[u][1].x;
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        const uint32_t b0 = transpose8x8(in0 ? w0[j] : 0u), b1 = transpose8x8(in1 ? w1[j] : 0u);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) mma16816<D>(acc[mt][j], a[mt], b0, b1);
+      }
+    }
+    __syncthreads();
+  }
+
+  pdlWait();  // (returns at once when already waited)
+  // the K warps' partials summed in wk order, one m-tile at a time; accumulator (j, e) of lane (g, t):
+  // row 16·mt + g (+8 for e ≥ 2), column 8t + 2j + (e & 1) of the warp's 32
+  float* red = reinterpret_cast<float*>(&xs[0][0]);
+  constexpr int per = 16 * 32;  // values per warp per m-tile
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) red[(warp * 16 + j * 4 + e) * 32 + lane] = acc[mt][j][e];
+    __syncthreads();
+    for (int i = threadIdx.x; i < kKnWarpsN * per; i += kThreads) {
+      const int n_w = i / per, v_i = i % per;  // warp column group, value index
+      float v = red[n_w * per + v_i];
+#pragma unroll
+      for (int k = 1; k < kKnWarpsK; k++) v = fadd(v, red[(k * kKnWarpsN + n_w) * per + v_i]);
+      const int j = v_i / 128, e = (v_i >> 5) & 3, l = v_i & 31;
+      const int m = m0 + mt * 16 + (l >> 2) + (e >= 2 ? 8 : 0), n = n0 + n_w * 32 + 8 * (l & 3) + 2 * j + (e & 1);
+      if (m >= p.m || n >= p.n) continue;
+      if (sh.splits == 1) finish<O>(p, m, n, v);
+      else p.ws[((size_t)blockIdx.z * p.wsRows + m) * p.n + n] = v;
+    }
+    __syncthreads();
+  }
+  if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
+}
+
+// B [N,K] (transB). MT m-tiles of 16 rows; U steps loaded ahead.
+template <DType D, DType O, int MT>
+__global__ void __launch_bounds__(kTbMaxWarps * 32) gemmDecodeTbKernel(GemmDecodeParams p, DecodeShape sh) {
+  constexpr int U = MT == 1 ? 4 : 2;
+  using St = typename Io<D>::Storage;
+  const St* A = static_cast<const St*>(p.a);
+  const St* B = static_cast<const St*>(p.b);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int n0 = blockIdx.x * sh.tileN, m0 = blockIdx.y * kDecodeRows;
+  const int K = p.k, N = p.n;
+  const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
+
+  size_t rowAt[MT][2];  // A rows of fragment rows g and g + 8 of every m-tile
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int r = 0; r < 2; r++) rowAt[mt][r] = (size_t)rowOf(p, min(m0 + mt * 16 + g + 8 * r, p.m - 1)) * K;
+
+  pdlLaunchDependents();
+  float acc[MT][2][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) acc[mt][j][e] = 0.f;
+
+  for (int first = s0 + warp; first < s1; first += U * sh.warps) {
+    uint4 w[U][2];      // n rows n0 + g and n0 + 8 + g, 8 k each
+    uint4 x[U][MT][2];  // A rows g and g + 8, the same 8 k
+    int kc[U];  // the lane's 8 k of each step (loads first, the K mask at use)
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      kc[u] = min(min(first + u * sh.warps, s1 - 1) * 32 + 8 * t, K - 8);
+#pragma unroll
+      for (int h = 0; h < 2; h++) w[u][h] = ldStream(B + (size_t)min(n0 + 8 * h + g, N - 1) * K + kc[u]);
+    }
+    if (first == s0 + warp) pdlWait();  // the first weights are on their way; A is the previous kernel's output
+#pragma unroll
+    for (int u = 0; u < U; u++)
+#pragma unroll
+      for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int r = 0; r < 2; r++) x[u][mt][r] = *reinterpret_cast<const uint4*>(A + rowAt[mt][r] + kc[u]);
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      if (first + u * sh.warps >= s1) continue;  // warp-uniform
+      if ((first + u * sh.warps) * 32 + 8 * t + 8 > K) {  // this lane's 8 k are past K (K % 8 = 0: all or none)
+        w[u][0] = w[u][1] = make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) x[u][mt][0] = x[u][mt][1] = make_uint4(0, 0, 0, 0);
+      }
+      // two mma per step: q takes the lane's k 4q, 4q+1 (fragment columns 2t, 2t+1) and 4q+2, 4q+3 (2t+8, 2t+9)
+#pragma unroll
+      for (int q = 0; q < 2; q++)
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          const uint4& r0 = x[u][mt][0];
+          const uint4& r1 = x[u][mt][1];
+          const uint32_t a[4] = {q ? r0.z : r0.x, q ? r1.z : r1.x, q ? r0.w : r0.y, q ? r1.w : r1.y};
+#pragma unroll
+          for (int h = 0; h < 2; h++) mma16816<D>(acc[mt][h], a, q ? w[u][h].z : w[u][h].x, q ? w[u][h].w : w[u][h].y);
+        }
+    }
+  }
+
+  pdlWait();  // (returns at once when already waited)
+  // warps' partials summed in warp order, one m-tile at a time
+  __shared__ float red[kTbMaxWarps * 2 * 4 * 32];
+  constexpr int per = 2 * 4 * 32;  // values per warp per m-tile
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) red[(warp * 8 + j * 4 + e) * 32 + lane] = acc[mt][j][e];
+    __syncthreads();
+    for (int i = threadIdx.x; i < per; i += blockDim.x) {
+      float v = red[i];
+      for (int s = 1; s < sh.warps; s++) v = fadd(v, red[s * per + i]);
+      const int j = i / 128, e = (i >> 5) & 3, l = i & 31;
+      const int m = m0 + mt * 16 + (l >> 2) + (e >= 2 ? 8 : 0), n = n0 + 8 * j + 2 * (l & 3) + (e & 1);
+      if (m >= p.m || n >= N) continue;
+      if (sh.splits == 1) finish<O>(p, m, n, v);
+      else p.ws[((size_t)blockIdx.z * p.wsRows + m) * N + n] = v;
+    }
+    __syncthreads();
+  }
+  if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
+}
+
+// Per (stream, N, tile, splits, row chunks): the split partials and the tiles' arrival counters. Exact
+// sizes, never freed or moved (captured graphs hold the addresses), counters zeroed once on the stream.
+struct DecodeWorkspace { float* ws = nullptr; int* counters = nullptr; };
+DecodeWorkspace decodeWorkspace(cudaStream_t s, int n, const DecodeShape& sh, int chunks) {
+  static std::mutex mu;
+  static auto* spaces = new std::map<std::tuple<cudaStream_t, int, int, int, int>, DecodeWorkspace>();
+  std::lock_guard<std::mutex> lock(mu);
+  const int tiles = (n + sh.tileN - 1) / sh.tileN;
+  auto& w = (*spaces)[std::make_tuple(s, n, sh.tileN, sh.splits, chunks)];
+  if (!w.ws) {
+    TRT_CUDA(cudaMalloc(&w.ws, (size_t)sh.splits * chunks * kDecodeRows * n * sizeof(float)));
+    TRT_CUDA(cudaMalloc(&w.counters, (size_t)tiles * chunks * sizeof(int)));
+    TRT_CUDA(cudaMemsetAsync(w.counters, 0, (size_t)tiles * chunks * sizeof(int), s));
+  }
+  return w;
+}
+
+int multiprocessors() {
+  static int sms[64] = {};
+  int dev = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  if (dev < 64 && sms[dev]) return sms[dev];
+  int n = 0;
+  TRT_CUDA(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+  if (dev < 64) sms[dev] = n;
+  return n;
+}
+
+template <DType D, DType O, bool TB>
+void launchDecode(const GemmDecodeParams& p, cudaStream_t s) {
+  const DecodeShape sh = decodeShape(p.n, p.k, p.transB, multiprocessors());
+  const int chunks = p.m <= 32 ? 1 : (p.m + kDecodeRows - 1) / kDecodeRows;
+  const dim3 grid((p.n + sh.tileN - 1) / sh.tileN, chunks, sh.splits);
+  const unsigned threads = 32 * sh.warps;
+  GemmDecodeParams q = p;
+  if (sh.splits > 1) {
+    const DecodeWorkspace w = decodeWorkspace(s, p.n, sh, chunks);
+    q.ws = w.ws, q.counters = w.counters, q.wsRows = chunks * kDecodeRows;
+  }
+  const int mt = p.m <= 16 ? 1 : p.m <= 32 ? 2 : 4;
+  auto* kernel = TB ? (mt == 1 ? gemmDecodeTbKernel<D, O, 1> : mt == 2 ? gemmDecodeTbKernel<D, O, 2> : gemmDecodeTbKernel<D, O, 4>)
+                    : (mt == 1 ? gemmDecodeKnKernel<D, O, 1> : mt == 2 ? gemmDecodeKnKernel<D, O, 2> : gemmDecodeKnKernel<D, O, 4>);
+  TRT_LAUNCH_PDL("gemmDecode", kernel, grid, dim3(threads), 0, s, q, sh);
+}
+
+template <DType D>
+void dispatchDecode(const GemmDecodeParams& p, cudaStream_t s) {
+  if (p.outDtype == DType::F32) {
+    p.transB ? launchDecode<D, DType::F32, true>(p, s) : launchDecode<D, DType::F32, false>(p, s);
+  } else {
+    p.transB ? launchDecode<D, D, true>(p, s) : launchDecode<D, D, false>(p, s);
+  }
+}
+
+}  // namespace
+
+std::string gemmDecodeUnsupported(int n, int k, bool transB, DType inDtype) {
+  if (inDtype != DType::F16 && inDtype != DType::BF16) return "f16 or bf16 inputs (f32 runs through cuBLASLt at full fp32 precision)";
+  if (k < 8 || k % 8 != 0) return "K a multiple of 8 (16-byte rows of A" + std::string(transB ? " and B" : "") + "), got K=" + std::to_string(k);
+  if (!transB && (n < 8 || n % 8 != 0)) return "N a multiple of 8 (16-byte rows of B), got N=" + std::to_string(n);
+  return "";
+}
+
+void invokeGemmDecode(const GemmDecodeParams& p, cudaStream_t s) {
+  const std::string why = gemmDecodeUnsupported(p.n, p.k, p.transB, p.inDtype);
+  if (!why.empty()) throw CudaError("gemmDecode: needs " + why);
+  if (p.outDtype != p.inDtype && p.outDtype != DType::F32) throw CudaError("gemmDecode: output dtype must be the input's or f32");
+  if ((p.bias || p.residual) && p.outDtype != p.inDtype) throw CudaError("gemmDecode: a bias or residual needs the output dtype = the input's");
+  for (const void* q : {p.a, p.b}) {
+    if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("gemmDecode: A and B must be 16-byte aligned (a view at an odd offset?)");
+  }
+  if (p.m == 0 || p.n == 0) return;
+  if (p.inDtype == DType::BF16) dispatchDecode<DType::BF16>(p, s);
+  else dispatchDecode<DType::F16>(p, s);
 }
 
 }  // namespace trt

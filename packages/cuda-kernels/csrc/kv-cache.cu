@@ -36,6 +36,8 @@ void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s) {
 namespace trt {
 
 __global__ void qkvPrepareKernel(QkvPrepareParams p) {
+  pdlLaunchDependents();
+  pdlWait();  // qkv is the GEMM's output
   const int width = (p.numHeads + 2 * p.numKvHeads) * p.headSize;
   const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= (size_t)p.tokens * width) return;
@@ -70,7 +72,8 @@ __global__ void qkvPrepareKernel(QkvPrepareParams p) {
 }
 
 void invokeQkvPrepare(const QkvPrepareParams& p, cudaStream_t s) {
-  TRT_LAUNCH_1D("qkvPrepare", qkvPrepareKernel, (size_t)p.tokens * (p.numHeads + 2 * p.numKvHeads) * p.headSize, 256, s, p);
+  const size_t n = (size_t)p.tokens * (p.numHeads + 2 * p.numKvHeads) * p.headSize;
+  if (n > 0) TRT_LAUNCH_PDL("qkvPrepare", qkvPrepareKernel, dim3(blocksFor(n, 256)), dim3(256), 0, s, p);
 }
 
 }  // namespace trt

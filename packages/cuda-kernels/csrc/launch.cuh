@@ -1,8 +1,17 @@
 // The one-dimensional launch every reference kernel uses: ⌈n / threads⌉ blocks of `threads`,
 // nothing launched for n = 0, the launch checked at the caller's file:line (configuration errors
 // surface here; execution errors at the next synchronization).
+//
+// The production kernels launch with programmatic dependent launch (PDL, Hopper and newer): a kernel
+// may start while its predecessor in the stream still runs, loads what does not depend on it (the
+// weights), then waits in pdlWait() for the predecessor's completion and memory before touching
+// anything the predecessor wrote (or reads). Every PDL-launched kernel calls pdlWait() before its
+// first dependent load and before its first store; pdlLaunchDependents() lets the next kernel start.
+// Off below compute capability 9.0 or with TRTLLM_PDL=0 (then both device calls are no-ops).
 #pragma once
+#include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "ops.h"
 
@@ -15,6 +24,42 @@ void launch1d(const char* op, void (*kernel)(Params), size_t n, unsigned threads
   check(cudaGetLastError(), (std::string(op) + " launch").c_str(), file, line);
 }
 
+__device__ __forceinline__ void pdlWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdlLaunchDependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+/** Whether production kernels launch with PDL: compute capability ≥ 9.0 and TRTLLM_PDL ≠ "0" (read once). */
+inline bool pdlEnabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("TRTLLM_PDL");
+    if (env && std::string(env) == "0") return false;
+    int dev = 0, major = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return false;
+    return major >= 9;
+  }();
+  return on;
+}
+
+/** kernel<<<grid, block, smem, s>>>(args…) with the PDL attribute where enabled; checked at file:line. */
+template <typename... Params, typename... Args>
+void launchPdl(const char* op, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t s, const char* file, int line, Args&&... args) {
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = s;
+  cfg.attrs = attr, cfg.numAttrs = pdlEnabled() ? 1 : 0;
+  check(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...), (std::string(op) + " launch").c_str(), file, line);
+}
+
 }  // namespace trt
 
+#define TRT_LAUNCH_PDL(op, kernel, grid, block, smem, stream, ...) ::trt::launchPdl(op, kernel, grid, block, smem, stream, __FILE__, __LINE__, __VA_ARGS__)
 #define TRT_LAUNCH_1D(op, kernel, n, threads, stream, params) ::trt::launch1d(op, kernel, n, threads, stream, params, __FILE__, __LINE__)

@@ -73,6 +73,16 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
   const int lane = WARP ? threadIdx.x % 32 : threadIdx.x;
   if (WARP && row >= p.rows) return;
   const size_t base = (size_t)row * p.cols;
+  pdlLaunchDependents();
+  // gamma and beta before the wait for the previous kernel (PDL): they do not depend on it
+  float g[PER], b[PER];
+#pragma unroll
+  for (int i = 0; i < PER; i++) {
+    const int h = min(lane + i * lanes, p.cols - 1);
+    g[i] = Io<D>::load(p.gamma, h);
+    b[i] = p.beta ? Io<D>::load(p.beta, h) : 0.f;
+  }
+  pdlWait();
   // Loads at clamped (always valid) indices, then selects: no branch around a load, so all of a
   // thread's loads are in flight at once instead of one round trip each.
   float v[PER];
@@ -92,13 +102,6 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
     sq += d * d;
   }
   const float rstd = rsqrtf((WARP ? warpSum(sq) : blockSum(sq, shared)) / (float)p.cols + p.eps);
-  float g[PER], b[PER];
-#pragma unroll
-  for (int i = 0; i < PER; i++) {
-    const int h = min(lane + i * lanes, p.cols - 1);
-    g[i] = Io<D>::load(p.gamma, h);
-    b[i] = p.beta ? Io<D>::load(p.beta, h) : 0.f;
-  }
 #pragma unroll
   for (int i = 0; i < PER; i++) {
     const int h = lane + i * lanes;
@@ -109,11 +112,11 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
 template <DType D>
 void launchLayerNorm(const LayerNormFastParams& p, cudaStream_t s) {
   const unsigned warpBlocks = (unsigned)((p.rows + 3) / 4);  // 4 rows (warps) per block of 128
-  if (p.cols <= 256) layerNormFastKernel<D, 8, true><<<warpBlocks, 128, 0, s>>>(p);
-  else if (p.cols <= 512) layerNormFastKernel<D, 16, true><<<warpBlocks, 128, 0, s>>>(p);
-  else if (p.cols <= 1024) layerNormFastKernel<D, 32, true><<<warpBlocks, 128, 0, s>>>(p);
-  else if (p.cols <= 2048) layerNormFastKernel<D, 64, true><<<warpBlocks, 128, 0, s>>>(p);
-  else if (p.cols <= 256 * 32) layerNormFastKernel<D, 32, false><<<p.rows, 256, 0, s>>>(p);
+  if (p.cols <= 256) TRT_LAUNCH_PDL("layerNormFast", (layerNormFastKernel<D, 8, true>), dim3(warpBlocks), dim3(128), 0, s, p);
+  else if (p.cols <= 512) TRT_LAUNCH_PDL("layerNormFast", (layerNormFastKernel<D, 16, true>), dim3(warpBlocks), dim3(128), 0, s, p);
+  else if (p.cols <= 1024) TRT_LAUNCH_PDL("layerNormFast", (layerNormFastKernel<D, 32, true>), dim3(warpBlocks), dim3(128), 0, s, p);
+  else if (p.cols <= 2048) TRT_LAUNCH_PDL("layerNormFast", (layerNormFastKernel<D, 64, true>), dim3(warpBlocks), dim3(128), 0, s, p);
+  else if (p.cols <= 256 * 32) TRT_LAUNCH_PDL("layerNormFast", (layerNormFastKernel<D, 32, false>), dim3(p.rows), dim3(256), 0, s, p);
   else throw CudaError("layerNormFast: " + std::to_string(p.cols) + " columns (at most 8,192)");
 }
 

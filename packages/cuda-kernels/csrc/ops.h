@@ -166,6 +166,26 @@ struct GemmLtParams {
   DType inDtype, outDtype;
 };
 void invokeGemmLt(const GemmLtParams& p, cudaStream_t s);
+
+// gemm.cu — the decode GEMM (tier 3): D = act(A·B + bias) + residual for the rows of generation
+// steps, f16/bf16 on tensor cores (mma.sync m16n8k16, fp32 accumulation), the weight read once per
+// 64 rows. Each output's sum runs over K in an order fixed by (N, K, layout) alone, so a row's result
+// does not depend on M or on the other rows. Rows optionally through an index list (A, residual and D
+// rows alike), for the generation rows of a mixed step.
+struct GemmDecodeParams {
+  const void* a; const void* b; const void* bias; const void* residual; void* d;
+  const int32_t* rows;  // [M] row of A / residual / D for each of the M rows (clamped to aRows), or null (rows 0 … M−1)
+  int m, n, k, aRows;
+  bool transB, gelu;
+  DType inDtype, outDtype;
+  float* ws = nullptr; int* counters = nullptr; int wsRows = 0;  // set by invokeGemmDecode (split-K workspace)
+};
+void invokeGemmDecode(const GemmDecodeParams& p, cudaStream_t s);
+/** Why (N, K, layout, dtype) has no decode GEMM (the caller then uses gemmLt), or "" if it has one. */
+std::string gemmDecodeUnsupported(int n, int k, bool transB, DType inDtype);
+
+// spin.cu — keep the stream's GPU busy for about `microseconds` (the perf mode hides launch overhead behind it).
+void invokeSpin(double microseconds, cudaStream_t s);
 /** The algorithms chosen so far, as text lines (for reports). */
 std::string gemmLtAlgorithms();
 
@@ -209,6 +229,7 @@ struct AttentionDecodeParams {
   float* partial;  // [numRows, NH, maxSplits, HS + 2] scratch
   int32_t* error;
   DType dtype;
+  int* counters = nullptr;  // set by invokeAttentionDecode (the split merge's arrival counters)
 };
 void invokeAttentionDecode(const AttentionDecodeParams& p, cudaStream_t s);
 struct AttentionContextParams {

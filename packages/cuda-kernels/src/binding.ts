@@ -62,6 +62,8 @@ export interface NativeAddon {
    */
   copy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, bytes: number, kind: 0 | 1 | 2 | 3 | 4, stream?: DevicePtr): void;
   memset(dst: DevicePtr, value: number, bytes: number, stream?: DevicePtr): void;
+  /** Keep the GPU busy for about this many microseconds (perf-mode timing: hides launch overhead). */
+  spin(microseconds: number, stream?: DevicePtr): void;
   streamCreate(): DevicePtr;
   streamDestroy(stream: DevicePtr): void;
   /** Synchronize one stream, or the whole device when none is given. */
@@ -103,6 +105,10 @@ export interface NativeAddon {
   gemmLt(p: NativeParams): void;
   /** The cuBLASLt algorithms chosen so far, one line per GEMM shape. */
   gemmLtAlgorithms(): string;
+  /** The decode GEMM (tensor cores, batch-invariant by construction) — see ops/gemm.ts gemmDecode. */
+  gemmDecode(p: NativeParams): void;
+  /** Why (n, k, transB, inDtype) has no decode GEMM, or "" when it has one. */
+  gemmDecodeUnsupported(p: NativeParams): string;
   layerNormFast(p: NativeParams): void;
   qkvPrepare(p: NativeParams): void;
   attentionDecode(p: NativeParams): void;

@@ -217,6 +217,37 @@ function gemmLtCase(name: string, dt: ActDType, m: number, k: number, n: number,
   });
 }
 
+/** The decode GEMM: the oracle's gemm → gelu → residualAdd on the computed rows (a row list leaves the others of `out` zero). */
+function gemmDecodeCase(name: string, dt: ActDType, m: number, k: number, n: number, o: { bias?: boolean; gelu?: boolean; residual?: boolean; transB?: boolean; outDtype?: ActDType; rows?: number[]; b?: Tensor<ActDType>; tol: Tolerance }): KernelCase {
+  const a = rnd(dt, [m, k], m * 41 + k);
+  const b = o.b ?? rnd(dt, o.transB ? [n, k] : [k, n], n * 23 + k, 0.05);
+  const bias = o.bias ? rnd(dt, [n], n + 3) : undefined;
+  const residual = o.residual ? rnd(dt, [m, n], m + n + 1) : undefined;
+  const outDtype = o.outDtype ?? dt;
+  const rows = o.rows ? ints(o.rows) : undefined;
+  const epi = `${bias ? ' +bias' : ''}${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}${rows ? ` rows [${o.rows!.join(',')}]` : ''}`;
+  return caseOf({
+    name, op: 'gemm', dtype: `${dt}→${outDtype} decode (mma.sync)`, shape: `[${m},${k}]·[${k},${n}]${o.transB ? ' Bᵀ' : ''}${epi}`, tier: 3, tolerance: o.tol,
+    host: { a, b, bias, residual, rows },
+    ref: () => {
+      let y = ref.gemm(bias ? { a, b, bias } : { a, b }, { transB: o.transB ?? false, outDtype });
+      if (o.gelu) y = ref.gelu({ x: y });
+      if (residual) y = ref.residualAdd({ a: residual, b: y });
+      if (o.rows) {
+        const keep = new Set(o.rows);
+        for (let r = 0; r < m; r++) if (!keep.has(r)) y.data.fill(0, r * n, (r + 1) * n);
+      }
+      return [y];
+    },
+    launch: (d) => {
+      const out = o.rows ? DeviceTensor.zeros(outDtype, [m, n]) : undefined;
+      return [gpu.gemmDecode({ a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never, residual: d['residual'] as never, rows: d['rows'] as never, out },
+        { transB: o.transB ?? false, outDtype, ...(o.gelu ? { activation: 'gelu' as const } : {}) })];
+    },
+    bytes: bytesOf(a, b) + m * n * ref.DTYPES[outDtype].bytes * (residual ? 2 : 1), flops: 2 * (o.rows?.length ?? m) * n * k,
+  });
+}
+
 /** A paged f16/bf16 cache with slots 0 and 1 filled at positions 0 … n−1 (K and V returned for the oracle). */
 function pagedCache(dt: ActDType, nkv: number, hs: number, n: number, seed: number) {
   const tpb = 16;
@@ -397,6 +428,14 @@ function productionCases(gpt2Wte: Tensor<ActDType>): KernelCase[] {
       host: { a: rnd('f16', [2, 768], 360), b: gpt2Wte },
       ref: () => [ref.gemm({ a: rnd('f16', [2, 768], 360), b: gpt2Wte }, { transB: true, outDtype: 'f32' })],
       launch: (d) => [gpu.gemmLt({ a: d['a'] as never, b: d['b'] as never }, { transB: true, outDtype: 'f32' })], bytes: 50257 * 768 * 2, flops: 2 * 2 * 768 * 50257 }),
+    gemmDecodeCase('gemmDecode f16 gpt2 qkv +bias (M 1)', 'f16', 1, 768, 2304, { bias: true, tol: f16 }),
+    gemmDecodeCase('gemmDecode f16 gpt2 qkv +bias (M 64)', 'f16', 64, 768, 2304, { bias: true, tol: f16 }),
+    gemmDecodeCase('gemmDecode f16 gpt2 fc +bias gelu (M 20)', 'f16', 20, 768, 3072, { bias: true, gelu: true, tol: epi }),
+    gemmDecodeCase('gemmDecode bf16 gpt2 proj +bias +residual (M 100)', 'bf16', 100, 3072, 768, { bias: true, residual: true, tol: nmse(1e-4, 'bf16: one rounding where the oracle rounds twice') }),
+    gemmDecodeCase('gemmDecode f16 K, N tails (K 776, N 2312) rows [5,0,3]', 'f16', 6, 776, 2312, { bias: true, rows: [5, 0, 3], tol: f16 }),
+    gemmDecodeCase('gemmDecode bf16 K 64 (one split) +bias gelu (M 5)', 'bf16', 5, 64, 512, { bias: true, gelu: true, tol: nmse(1e-4, 'bf16: one rounding where the oracle rounds twice') }),
+    gemmDecodeCase('gemmDecode f16 gpt2 lm_head (tied wte) f16→f32 logits', 'f16', 3, 768, 50257, { transB: true, outDtype: 'f32', b: gpt2Wte, tol: f16 }),
+    gemmDecodeCase('gemmDecode bf16 Bᵀ K tail (K 776) +residual (M 40)', 'bf16', 40, 776, 1000, { transB: true, residual: true, tol: nmse(1e-4, 'bf16: one rounding where the oracle rounds twice') }),
     ln('layerNormFast f16 gpt2', 'f16', 7, 768),
     ln('layerNormFast bf16 santacoder', 'bf16', 3, 2048),
     ln('layerNormFast f32 odd', 'f32', 5, 1601),

@@ -8,7 +8,7 @@ import { addon } from './binding.js';
 import { CudaEvent, CudaGraph, DeviceTensor, pinnedStorage, Stream } from './device.js';
 import { FreedTensorError } from './errors.js';
 import { runParity } from './harness.js';
-import { embeddingLookup, gemm, gemmLt, layerNorm, layerNormFast } from './ops/index.js';
+import { embeddingLookup, gemm, gemmDecode, gemmLt, layerNorm, layerNormFast } from './ops/index.js';
 import { bitEqual, layerNorm as refLayerNorm } from '@trtllm/ref-math';
 
 const avail = isAvailable();
@@ -86,6 +86,33 @@ describe.skipIf(!avail.ok)(title, () => {
     [gamma, w, x, out].forEach((t) => t.free());
     stream.destroy();
   });
+  it('gemmDecode is batch-invariant: a row gives the same bits alone, in any M and through a row list', () => {
+    const rows = 100;
+    const bytes = (x: ArrayBufferView, at: number, n: number) => Buffer.from(x.buffer, x.byteOffset + at, n);
+    const wave = (n: number, f: number, s = 1) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * s);
+    for (const [k, n, transB] of [[1600, 4800, false], [768, 50257, true]] as const) {
+      const a = DeviceTensor.from(fromValues('f16', [rows, k], wave(rows * k, 0.37)));
+      const b = DeviceTensor.from(fromValues('f16', transB ? [n, k] : [k, n], wave(n * k, 0.011, 0.05)));
+      const bias = transB ? undefined : DeviceTensor.from(fromValues('f16', [n], wave(n, 0.3)));
+      const attrs = transB ? { transB, outDtype: 'f32' as const } : { activation: 'gelu' as const };
+      const all = gemmDecode(bias ? { a, b, bias } : { a, b }, attrs);
+      const want = all.toHost().data;
+      const w = n * (transB ? 4 : 2); // bytes per output row
+      for (const m of [1, 16, 17, 33, 64]) {
+        const y = gemmDecode(bias ? { a: a.view(0, [m, k]), b, bias } : { a: a.view(0, [m, k]), b }, attrs);
+        expect(Buffer.compare(bytes(y.toHost().data, 0, m * w), bytes(want, 0, m * w)), `M=${m} K=${k} N=${n}`).toBe(0);
+        y.free();
+      }
+      const list = DeviceTensor.from(fromValues('i32', [2], [99, 3]));
+      const out = DeviceTensor.zeros(all.dtype, [rows, n]);
+      gemmDecode(bias ? { a, b, bias, rows: list, out } : { a, b, rows: list, out }, attrs);
+      const got = out.toHost().data;
+      for (const r of [99, 3]) expect(Buffer.compare(bytes(got, r * w, w), bytes(want, r * w, w)), `row ${r}`).toBe(0);
+      expect(Array.from(got.subarray(0, 4)).every((v) => v === 0)).toBe(true); // row 0 untouched
+      [a, b, all, list, out].forEach((t) => t.free());
+      bias?.free();
+    }
+  }, 60_000);
   it('the caching allocator reuses freed blocks of the same size', () => {
     const a = DeviceTensor.empty('f32', [1 << 20]);
     a.free();

@@ -84,3 +84,81 @@ export function gemmLt(
 export function gemmLtAlgorithms(): string {
   return native('gemmLtAlgorithms', () => addon().gemmLtAlgorithms());
 }
+
+/** Inputs of the decode GEMM: the gemmLt operands, optionally through a row list. */
+export interface GemmDecodeInputs {
+  readonly a: DeviceTensor<ActDType>;
+  readonly b: DeviceTensor<ActDType>;
+  readonly bias?: DeviceTensor<ActDType>;
+  readonly residual?: DeviceTensor<ActDType>;
+  /**
+   * [M] i32: the rows of a (and of residual and the output) to compute; the other rows of `out`
+   * are left as they are. Needs `out`. An index outside a's rows is clamped to them. Without it:
+   * every row of a.
+   */
+  readonly rows?: DeviceTensor<'i32'>;
+  /** Write into this [rows of a, N] tensor (required with `rows`). */
+  readonly out?: DeviceTensor<ActDType>;
+}
+
+/**
+ * Why the decode GEMM has no kernel for this shape ("" when it has one): f16/bf16 inputs, K a
+ * multiple of 8, and N a multiple of 8 unless b is [N, K]. Depends on the shape and dtype only, never
+ * on M — a caller choosing between gemmDecode and gemmLt by it stays batch-invariant.
+ */
+export function gemmDecodeUnsupported(n: number, k: number, transB: boolean, inDtype: ActDType): string {
+  return native('gemmDecodeUnsupported', () => addon().gemmDecodeUnsupported({ n, k, transB, inDtype: code(inDtype) }));
+}
+
+/**
+ * The decode GEMM (DESIGN.md tier 3): D = act(A·B + bias) + residual for the few rows of generation
+ * steps, on tensor cores (mma.sync m16n8k16, fp32 accumulation), streaming b once per 64 rows.
+ * Batch-invariant by construction: each output's K order depends on (N, K, layout) only, so a row's
+ * result is the same for every M and every row list. Its ref-math meaning is gemm → gelu →
+ * residualAdd (rounded to T after each); here the sum, bias, GELU (the oracle's formula) and residual
+ * stay in fp32 and are rounded once — within the case table's tolerance. f32 inputs have no decode
+ * GEMM (tensor cores would round them to tf32): use gemmLt.
+ */
+export function gemmDecode(inputs: GemmDecodeInputs, attrs: Omit<GemmLtAttrs, 'perShape'> = {}, stream?: Stream): DeviceTensor<ActDType> {
+  const op = 'gemmDecode';
+  const { a, b, bias, residual, rows, out } = inputs;
+  expectDType(op, 'inputs.a', a, ['f16', 'bf16']);
+  expectDType(op, 'inputs.b', b, [a.dtype]);
+  const l = matmulLayout(op, a, b, false, attrs.transB);
+  const transB = attrs.transB ?? false;
+  const why = gemmDecodeUnsupported(l.n, l.k, transB, a.dtype);
+  expectAttr(op, 'inputs.b', why === '', why, `[${b.shape.join(', ')}]`);
+  const outDtype = attrs.outDtype ?? a.dtype;
+  if (bias) {
+    expectDType(op, 'inputs.bias', bias, [outDtype]);
+    expectShape(op, 'inputs.bias', bias, [l.n]);
+  }
+  if (residual) {
+    expectDType(op, 'inputs.residual', residual, [outDtype]);
+    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
+    expectAttr(op, 'attrs.activation', attrs.activation === undefined, 'no activation with a residual (gemm → gelu → add is two ops)', attrs.activation);
+  }
+  if (rows) {
+    expectDType(op, 'inputs.rows', rows, ['i32']);
+    expectShape(op, 'inputs.rows', rows, ['M']);
+    expectAttr(op, 'inputs.out', out !== undefined, 'an output tensor to write the listed rows into', 'none');
+  }
+  if (out) {
+    expectDType(op, 'inputs.out', out, [outDtype]);
+    expectShape(op, 'inputs.out', out, [l.m, l.n]);
+  }
+  const m = rows ? rows.shape[0]! : l.m;
+  const d = out ?? DeviceTensor.empty(outDtype, [l.m, l.n]);
+  try {
+    native(op, () =>
+      addon().gemmDecode({
+        a: a.ptr, b: b.ptr, bias: bias?.ptr, residual: residual?.ptr, d: d.ptr, rows: rows?.ptr, m, n: l.n, k: l.k, aRows: l.m,
+        transB, gelu: attrs.activation === 'gelu', inDtype: code(a.dtype), outDtype: code(outDtype), stream: stream?.handle,
+      }),
+    );
+  } catch (e) {
+    if (!out) d.free();
+    throw e;
+  }
+  return d;
+}
