@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngineAsync, deviceMemoryInUse, Engine, measureDevice, type BackendName, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
+import { buildEngineAsync, deviceMemoryInUse, Engine, GEMM_ALGOS, measureDevice, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -35,7 +35,8 @@ export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ..
   --backend ref|cuda      default cuda when a GPU is usable
   --kernels production|reference  cuda kernels (default production)
   --no_cuda_graphs        production kernels without CUDA graphs
-  --gemm_algo batch-invariant|per-shape  cuBLASLt algorithm choice (default batch-invariant)
+  --gemm_algo batch-invariant|decode-kernel|cublaslt|per-shape  GEMM policy (default batch-invariant:
+                         cuBLASLt one algorithm per shape, the decode GEMM for the lm_head)
   --peer FILE             HF peer results (scripts/bench/hf_peer.py) from the same device session
   --json FILE  --markdown FILE  --plot FILE.svg   write the results
 `;
@@ -154,8 +155,8 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${v.backend}'`);
   const kernels = (v.kernels ?? (backend === 'cuda' ? 'production' : 'reference')) as KernelSet;
   if (kernels !== 'production' && kernels !== 'reference') throw new UsageError(`--kernels must be production or reference, got '${v.kernels}'`);
-  const gemmAlgo = v.gemm_algo as 'batch-invariant' | 'per-shape' | undefined;
-  if (gemmAlgo !== undefined && gemmAlgo !== 'batch-invariant' && gemmAlgo !== 'per-shape') throw new UsageError(`--gemm_algo must be batch-invariant or per-shape, got '${v.gemm_algo}'`);
+  const gemmAlgo = v.gemm_algo as GemmAlgo | undefined;
+  if (gemmAlgo !== undefined && !GEMM_ALGOS.includes(gemmAlgo)) throw new UsageError(`--gemm_algo must be ${GEMM_ALGOS.join(', ')}, got '${v.gemm_algo}'`);
   const models = (v.model ?? (v.engine_dir ? [] : ['gpt2'])).map((m) => {
     const [name, hf] = m.split('=') as [string, string | undefined];
     if (!SHAPES[name]) throw new UsageError(`--model: unknown shape '${name}' (${Object.keys(SHAPES).join(', ')})`);

@@ -117,3 +117,18 @@ export interface Backend<T> {
   /** Free everything the backend holds. */
   dispose(): void;
 }
+
+/**
+ * The production backend's GEMM policy. Every choice is made from a row's request and the weight's
+ * shape, never from the batch, except 'per-shape'.
+ * - 'batch-invariant' (default): linear layers through cuBLASLt with one algorithm per (N, K) for
+ *   every M; the lm_head through the decode GEMM (`gemmDecode`, tensor cores, the weight streamed
+ *   once, one K order per shape), which is faster than cuBLASLt for the few rows of decode steps.
+ * - 'decode-kernel': also every generation row (one-token sequences) of the linear layers through the
+ *   decode GEMM; prompt rows through cuBLASLt. Batch-invariant; slower than 'batch-invariant' on the
+ *   H200 today (docs/benchmarks.md).
+ * - 'cublaslt': everything through cuBLASLt, one algorithm per (N, K) (batch-invariant).
+ * - 'per-shape': everything through cuBLASLt with its heuristic choice per (M, N, K): not batch-invariant.
+ */
+export const GEMM_ALGOS = ['batch-invariant', 'decode-kernel', 'cublaslt', 'per-shape'] as const;
+export type GemmAlgo = (typeof GEMM_ALGOS)[number];

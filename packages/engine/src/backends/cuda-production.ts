@@ -16,7 +16,7 @@ import type * as Cuda from '@trtllm/cuda-kernels';
 import type { ActDType } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
-import type { KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import type { GemmAlgo, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 import { composeSelfAttention } from './compose.js';
 import { act, CudaBackend, i32, loadKernels, type RopeOptions, type T } from './cuda.js';
 
@@ -32,12 +32,13 @@ export interface ProductionOptions {
   readonly headSize: number;
   /** Capture decode steps into CUDA graphs (default true). */
   readonly cudaGraphs?: boolean;
-  /** cuBLASLt algorithm per (N, K) for every batch size (default, batch-invariant), or per (M, N, K). */
-  readonly gemmAlgo?: 'batch-invariant' | 'per-shape';
+  /** How GEMMs are chosen (see GemmAlgo; default 'batch-invariant'). */
+  readonly gemmAlgo?: GemmAlgo;
 }
 
+
 /** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
-const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'tiles'] as const;
+const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'tiles', 'genRows'] as const;
 type Field = (typeof FIELDS)[number];
 
 interface CapturedStep {
@@ -61,10 +62,11 @@ export class CudaProductionBackend extends CudaBackend {
   #outF32: Float32Array | undefined;
   #outI32: Int32Array | undefined;
   readonly #fused = new Map<T, LinearWeights<T>>();
+  readonly #decodeShapes = new Map<string, boolean>();
   readonly #graphs = new Map<string, CapturedStep>();
   readonly #seen = new Set<string>();
-  /** This step's row split: decode-kernel rows and flash tiles; its scratch. */
-  #meta = { decodeRows: 0, tiles: 0 };
+  /** This step's row split: decode-attention rows, flash tiles, generation rows (of how many tokens); its scratch. */
+  #meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
   #partial: Cuda.DeviceTensor<'f32'> | undefined;
   /**
    * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
@@ -81,7 +83,7 @@ export class CudaProductionBackend extends CudaBackend {
     this.#o = o;
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
-    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n) };
+    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n };
     this.#dev = Object.fromEntries(FIELDS.map((f) => [f, k.DeviceTensor.zeros('i32', [sizes[f]], this.stream)])) as Record<Field, Cuda.DeviceTensor<'i32'>>;
     this.#pinned = Object.fromEntries(FIELDS.map((f) => [f, k.pinnedStorage('i32', sizes[f])])) as Record<Field, Int32Array>;
     this.#onDevice = Object.fromEntries(FIELDS.map((f) => [f, new Int32Array(0)])) as Record<Field, Int32Array>;
@@ -106,13 +108,45 @@ export class CudaProductionBackend extends CudaBackend {
   override layerNorm(i: { x: T; gamma: T; beta?: T }, a: { eps: number; weightPlusOne: boolean }): T {
     return this.k.layerNormFast(i.beta ? { x: act(i.x), gamma: act(i.gamma), beta: act(i.beta) } : { x: act(i.x), gamma: act(i.gamma) }, a, this.stream);
   }
+  /** The only transB GEMM of the graph is the lm_head (over wte or lm_head [V, K]): the decode GEMM where the policy and shape allow. */
   override gemm(i: { a: T; b: T; bias?: T }, a: { transB?: boolean; outDtype?: ActDType } = {}): T {
+    if (a.transB && this.#decodeGemm(i.b, true)) {
+      return this.k.gemmDecode({ a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}) }, a, this.stream);
+    }
     return this.#lt({ a: i.a, b: i.b, bias: i.bias }, a);
   }
+  /**
+   * cuBLASLt; with the 'decode-kernel' policy, generation rows through the decode GEMM and prompt rows
+   * through cuBLASLt: a step of only generation rows is one decode GEMM; a mixed step runs cuBLASLt on
+   * every row, then the decode GEMM overwrites the generation rows (mixed steps are the few where a
+   * request joins).
+   */
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
-    return this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+    const gen = this.#meta.genRows;
+    if (gen === 0 || i.x.shape[0] !== this.#meta.tokens || this.#o.gemmAlgo !== 'decode-kernel' || !this.#decodeGemm(i.w.weight, false)) {
+      return this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+    }
+    const inputs = { a: act(i.x), b: act(i.w.weight), ...(i.w.bias ? { bias: act(i.w.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
+    if (gen === this.#meta.tokens) return this.k.gemmDecode(inputs, a, this.stream);
+    const out = this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+    this.k.gemmDecode({ ...inputs, rows: this.#dev.genRows.view(0, [gen]), out: out as Cuda.DeviceTensor<ActDType> }, a, this.stream);
+    return out;
   }
-  /** Every GEMM of this backend: cuBLASLt with the engine's algorithm policy. */
+  /** Whether this weight may go through the decode GEMM: policy and shape only (never the batch). */
+  #decodeGemm(w: T, transB: boolean): boolean {
+    const policy = this.#o.gemmAlgo ?? 'batch-invariant';
+    if (policy !== 'batch-invariant' && policy !== 'decode-kernel') return false;
+    const [r, c] = w.shape as [number, number];
+    const [n, k] = transB ? [r, c] : [c, r];
+    const key = `${n}:${k}:${transB}:${w.dtype}`;
+    let ok = this.#decodeShapes.get(key);
+    if (ok === undefined) {
+      ok = (w.dtype === 'f16' || w.dtype === 'bf16') && this.k.gemmDecodeUnsupported(n, k, transB, w.dtype as ActDType) === '';
+      this.#decodeShapes.set(key, ok);
+    }
+    return ok;
+  }
+  /** Every cuBLASLt GEMM of this backend, with the engine's algorithm policy. */
   #lt(i: { a: T; b: T; bias?: T | undefined; residual?: T | undefined }, a: Cuda.GemmLtAttrs): T {
     const inputs = { a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
     return this.k.gemmLt(inputs, { ...a, perShape: this.#o.gemmAlgo === 'per-shape' }, this.stream);
@@ -152,17 +186,19 @@ export class CudaProductionBackend extends CudaBackend {
     // prompts that start at position 0 go to the flash kernel (when enabled), every other row to the decode kernel
     const flash = this.#o.contextFmha !== 'disabled' && this.#fusedAttention;
     const decodeRows: number[] = [];
+    const genRows: number[] = []; // one-token sequences: their GEMM rows go to the decode GEMM
     const chunks: { row: number; length: number }[] = [];
     let row = 0;
     for (const s of host.sequences) {
       if (flash && s.start === 0 && s.length > 1) chunks.push({ row, length: s.length });
       else for (let j = 0; j < s.length; j++) decodeRows.push(row + j);
+      if (s.length === 1) genRows.push(row);
       row += s.length;
     }
     const tiles = this.k.contextTiles(chunks);
-    const values: Record<Field, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, tiles };
+    const values: Record<Field, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, tiles, genRows };
     for (const f of FIELDS) this.#stage(f, values[f]);
-    this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3 };
+    this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3, genRows: genRows.length, tokens: t };
     this.#partial = undefined;
     const graphs = o.capture !== undefined && this.#o.cudaGraphs !== false && this.#fusedAttention;
     let captured = graphs ? this.#graphs.get(o.capture!) : undefined;
@@ -206,6 +242,7 @@ export class CudaProductionBackend extends CudaBackend {
       this.#checkError();
       return result;
     } finally {
+      this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
       if (owned) {
         this.stream!.synchronize();
         for (const x of temps) x.free();

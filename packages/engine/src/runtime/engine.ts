@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
 import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
-import type { Backend, BackendName, KernelSet, StepStats } from '../backends/backend.js';
+import type { Backend, BackendName, GemmAlgo, KernelSet, StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
@@ -31,8 +31,13 @@ export interface EngineLoadOptions {
   readonly kernels?: KernelSet;
   /** Production kernels: capture decode steps into CUDA graphs (default true). */
   readonly cudaGraphs?: boolean;
-  /** Production kernels: one cuBLASLt algorithm per GEMM shape for every batch size (default, batch-invariant) or per batch size. */
-  readonly gemmAlgo?: 'batch-invariant' | 'per-shape';
+  /**
+   * Production kernels' GEMM policy (GemmAlgo): 'batch-invariant' (default: cuBLASLt with one
+   * algorithm per shape, the lm_head on the tensor-core decode GEMM), 'decode-kernel' (generation rows
+   * on the decode GEMM too), 'cublaslt' (everything on cuBLASLt) or 'per-shape' (cuBLASLt's choice per
+   * batch size: not batch-invariant).
+   */
+  readonly gemmAlgo?: GemmAlgo;
   /** Paged KV cache size in blocks (default: every slot's longest sequence fits, capped on a GPU by kvCacheFreeMemFraction). */
   readonly kvCacheBlocks?: number;
   /** Share of the device memory left after the weights that the paged KV cache may take (default 0.9, as TensorRT-LLM). */

@@ -7,7 +7,7 @@
  * messages are written (rank 0 then blocks inside NCCL), and runs its own share of the graph; the
  * all-reduces pair up across processes. Workers compute no logits.
  */
-import type { KernelSet } from '../backends/backend.js';
+import type { GemmAlgo, KernelSet } from '../backends/backend.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compiledExecArgv, compiledWorker } from '@trtllm/loader';
@@ -30,7 +30,7 @@ export interface WorkerInit {
   readonly ncclId: readonly number[];
   /** The kernel set rank 0 runs (every rank runs the same). */
   readonly kernels: KernelSet;
-  readonly gemmAlgo?: 'batch-invariant' | 'per-shape';
+  readonly gemmAlgo?: GemmAlgo;
 }
 
 export type WorkerReply = { readonly ready: number } | { readonly error: string };
