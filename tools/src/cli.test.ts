@@ -179,4 +179,10 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(row1.split('|')[6]!.trim()).toBe((tps / 100).toFixed(2)); // × HF compiled
     expect(readFileSync(files[2]!, 'utf8')).toMatch(/^<svg[\s\S]*HF compiled[\s\S]*<\/svg>\n$/);
   });
+
+  it('benchmark: --gemm_algo takes the engine GEMM policies and names them when it gets another', async () => {
+    const c = capture();
+    expect(await main(['benchmark', '--engine_dir', engine, '--backend', 'ref', '--gemm_algo', 'fastest'], c.io)).toBe(2);
+    expect(c.err()).toContain("--gemm_algo must be batch-invariant, decode-kernel, cublaslt, per-shape, got 'fastest'");
+  });
 });

@@ -37,6 +37,8 @@ export interface KernelCase {
   /** Bytes read + written and FLOPs of one run (perf mode). */
   readonly bytes: number;
   readonly flops: number;
+  /** A production-path kernel (what kernels: 'production' runs; tier 3, or exact where it can be). */
+  readonly production?: boolean;
 }
 
 const EXACT: Tolerance = { kind: 'exact' };
@@ -619,7 +621,7 @@ export function kernelCases(o: CaseOptions = {}): KernelCase[] {
         launch: (d) => [gpu.promptEmbeddingLookup({ ids: d['ids'] as never, table: d['table'] as never, promptTable: d['promptTable'] as never, tasks: d['tasks'] as never })], bytes: 2 * 4 * 8 * 2, flops: 0 }),
     );
   }
-  cases.push(...productionCases(gpt2Wte));
+  cases.push(...productionCases(gpt2Wte).map((c) => ({ ...c, production: true })));
   // the real GPT-2 124M layer 0: LN1 and the Q projection on real weights and activations
   if (o.gpt2Layer0) {
     const { x, gamma, beta, wq, bq } = o.gpt2Layer0;
