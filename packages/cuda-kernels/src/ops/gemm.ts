@@ -27,6 +27,19 @@ export function gemm(inputs: OnDevice<GemmInputs>, attrs: GemmAttrs = {}, stream
   return c;
 }
 
+/** The fused epilogue's operands: bias [N] and residual [M, N] in the output dtype; no GELU with a residual. */
+function checkEpilogue(op: string, l: { m: number; n: number }, outDtype: ActDType, bias: DeviceTensor | undefined, residual: DeviceTensor | undefined, activation: 'gelu' | undefined): void {
+  if (bias) {
+    expectDType(op, 'inputs.bias', bias, [outDtype]);
+    expectShape(op, 'inputs.bias', bias, [l.n]);
+  }
+  if (residual) {
+    expectDType(op, 'inputs.residual', residual, [outDtype]);
+    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
+    expectAttr(op, 'attrs.activation', activation === undefined, 'no activation with a residual (gemm → gelu → add is two ops)', activation);
+  }
+}
+
 /** Attributes of the production GEMM (cuBLASLt; DESIGN.md tier 3). */
 export interface GemmLtAttrs {
   /** b is [N, K] (e.g. the lm_head over wte). */
@@ -55,15 +68,7 @@ export function gemmLt(
   expectDType(op, 'inputs.b', b, [a.dtype]);
   const l = matmulLayout(op, a, b, false, attrs.transB);
   const outDtype = attrs.outDtype ?? a.dtype;
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [l.n]);
-  }
-  if (residual) {
-    expectDType(op, 'inputs.residual', residual, [outDtype]);
-    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
-    expectAttr(op, 'attrs.activation', attrs.activation === undefined, 'no activation with a residual (gemm → gelu → add is two ops)', attrs.activation);
-  }
+  checkEpilogue(op, l, outDtype, bias, residual, attrs.activation);
   const d = DeviceTensor.empty(outDtype, [l.m, l.n]);
   try {
     native(op, () =>
@@ -129,15 +134,7 @@ export function gemmDecode(inputs: GemmDecodeInputs, attrs: Omit<GemmLtAttrs, 'p
   const why = gemmDecodeUnsupported(l.n, l.k, transB, a.dtype);
   expectAttr(op, 'inputs.b', why === '', why, `[${b.shape.join(', ')}]`);
   const outDtype = attrs.outDtype ?? a.dtype;
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [l.n]);
-  }
-  if (residual) {
-    expectDType(op, 'inputs.residual', residual, [outDtype]);
-    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
-    expectAttr(op, 'attrs.activation', attrs.activation === undefined, 'no activation with a residual (gemm → gelu → add is two ops)', attrs.activation);
-  }
+  checkEpilogue(op, l, outDtype, bias, residual, attrs.activation);
   if (rows) {
     expectDType(op, 'inputs.rows', rows, ['i32']);
     expectShape(op, 'inputs.rows', rows, ['M']);
