@@ -310,10 +310,11 @@ std::string gemmLtAlgorithms() {
 // steps, one block each (grid z); a block's partial sums go to a workspace and the tile's last block to
 // finish (an arrival counter, no atomics on values) adds them in z order, then + bias, GELU (the
 // oracle's formula), + residual in fp32 and one rounding.
-//   B [K,N] (linear weights): a block's 4 warps own 32 n each (128 n: 256-byte runs of each k row);
-//     a lane loads 8 consecutive n of a k row (16 B) and `movmatrix.trans` turns each 8×8 block into
-//     the mma's column fragment; A for the block's steps is staged in shared memory (16-byte loads)
-//     and read with ldmatrix. Each output is one accumulator chain over its split's steps, ascending.
+//   B [K,N] (linear weights): a block's 2 × 4 warps own 32 n each (64 n: 128-byte runs of each k
+//     row) times every fourth step of the split; a lane loads 8 consecutive n of a k row (16 B) and
+//     `movmatrix.trans` turns each 8×8 block into the mma's column fragment; A for a batch of steps
+//     is staged in shared memory (16-byte loads) and read with ldmatrix. Each warp's accumulators
+//     run over its steps ascending; the 4 K warps are summed in order through shared memory.
 //   B [N,K] (transB, the lm_head): a lane loads 8 consecutive k of an n row, already a column fragment
 //     (k permuted within the 32-k step, A read with the same permutation); a warp owns 16 n and the S
 //     warps of a block split the steps (s, s+S, …), summed in warp order through shared memory.

@@ -1,16 +1,19 @@
 /**
  * The `cuda` backend with production kernels (DESIGN.md tier 3; the build's plugin flags select
- * them): GEMMs through cuBLASLt with bias / GELU / residual in the epilogue, one fused QKV GEMM per
- * layer followed by the fused RoPE + KV-cache write, flash attention for prompts
+ * them): GEMMs through cuBLASLt with bias / GELU / residual in the epilogue (the lm_head, and with
+ * the 'decode-kernel' policy every generation row, through the tensor-core decode GEMM), one fused
+ * QKV GEMM per layer followed by the fused RoPE + KV-cache write, flash attention for prompts
  * (`--enable_context_fmha[_fp32_acc]`) and split decode attention over the paged cache, LayerNorm
- * with tree sums, greedy argmax on the device. Everything runs on the backend's own stream with no
+ * with tree sums, greedy argmax on the device. Our kernels launch with programmatic dependent launch
+ * (TRTLLM_PDL=0 turns it off). Everything runs on the backend's own stream with no
  * host synchronization inside a step: the step's inputs sit in fixed device buffers filled by async
  * copies from pinned memory, index errors land in one device flag read with the step's output, and a
  * decode step seen twice (same batch size) is captured into a CUDA graph and replayed from then on.
  *
  * Numerics: every op is checked against the oracle with the tolerance declared in the kernel case
- * table; every reduction is per row with fixed splits and one cuBLASLt algorithm per GEMM shape
- * (N, K) for all batch sizes, so a request's tokens do not depend on the rest of its batch.
+ * table; every reduction is per row with fixed splits, one cuBLASLt algorithm per GEMM shape (N, K)
+ * for all batch sizes and one sum order per shape in the decode GEMM, so a request's tokens do not
+ * depend on the rest of its batch.
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
 import type { ActDType } from '@trtllm/ref-math';
@@ -35,7 +38,6 @@ export interface ProductionOptions {
   /** How GEMMs are chosen (see GemmAlgo; default 'batch-invariant'). */
   readonly gemmAlgo?: GemmAlgo;
 }
-
 
 /** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
 const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'tiles', 'genRows'] as const;
