@@ -2,10 +2,6 @@
 // NaN: the result of ref-math's sequential argmax (src/ops/argmax.ts), exact (tier 1). Blocks per
 // chunk of a row; each thread keeps its best (value, lowest index), then shuffle merges that prefer
 // the lower index on ties, so the answer does not depend on the merge order.
-#include <map>
-#include <mutex>
-#include <tuple>
-
 #include "numerics.cuh"
 #include "launch.cuh"
 
@@ -87,24 +83,10 @@ __global__ void __launch_bounds__(kArgmaxBlock) argmaxKernel(ArgmaxParams p, flo
 void invokeArgmax(const ArgmaxParams& p, cudaStream_t s) {
   if (p.rows == 0) return;
   const int chunks = (p.cols + kChunk - 1) / kChunk;
-  // per (stream, rows, chunks): the chunks' bests and the rows' counters; never freed or moved
-  // (captured graphs hold the addresses), counters zeroed once on the stream
-  struct Space { float* v = nullptr; int* i = nullptr; int* counters = nullptr; };
-  static std::mutex mu;
-  static auto* spaces = new std::map<std::tuple<cudaStream_t, int, int>, Space>();
-  Space w;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    Space& sp = (*spaces)[std::make_tuple(s, p.rows, chunks)];
-    if (!sp.v) {
-      TRT_CUDA(cudaMalloc(&sp.v, (size_t)p.rows * chunks * sizeof(float)));
-      TRT_CUDA(cudaMalloc(&sp.i, (size_t)p.rows * chunks * sizeof(int)));
-      TRT_CUDA(cudaMalloc(&sp.counters, (size_t)p.rows * sizeof(int)));
-      TRT_CUDA(cudaMemsetAsync(sp.counters, 0, (size_t)p.rows * sizeof(int), s));
-    }
-    w = sp;
-  }
-  TRT_LAUNCH_PDL("argmax", argmaxKernel, dim3(chunks, p.rows), dim3(kArgmaxBlock), 0, s, p, w.v, w.i, w.counters);
+  float* v = static_cast<float*>(streamScratch(s, "argmax chunk values", (size_t)p.rows * chunks * sizeof(float), false));
+  int* i = static_cast<int*>(streamScratch(s, "argmax chunk indices", (size_t)p.rows * chunks * sizeof(int), false));
+  int* counters = static_cast<int*>(streamScratch(s, "argmax counters", (size_t)p.rows * sizeof(int), true));
+  TRT_LAUNCH_PDL("argmax", argmaxKernel, dim3(chunks, p.rows), dim3(kArgmaxBlock), 0, s, p, v, i, counters);
 }
 
 }  // namespace trt

@@ -103,9 +103,6 @@ void invokeAttention(const AttentionParams& p, cudaStream_t s) {
 #include <mma.h>
 
 #include <algorithm>
-#include <map>
-#include <mutex>
-#include <tuple>
 #include <type_traits>
 
 #include "typed.cuh"
@@ -526,21 +523,9 @@ void launchContext(const AttentionContextParams& p, cudaStream_t s) {
 
 template <DType D, int HS>
 void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
-  // the (row, head group) arrival counters: per (stream, rows, groups), never freed or moved (captured
-  // graphs hold the address), zeroed once on the stream; the last block of each resets its own
   const int groups = (p.numHeads + kDecWarps - 1) / kDecWarps;
-  static std::mutex mu;
-  static auto* counters = new std::map<std::tuple<cudaStream_t, int, int>, int*>();
-  AttentionDecodeParams q = p;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    int*& c = (*counters)[std::make_tuple(s, p.numRows, groups)];
-    if (!c) {
-      TRT_CUDA(cudaMalloc(&c, (size_t)p.numRows * groups * sizeof(int)));
-      TRT_CUDA(cudaMemsetAsync(c, 0, (size_t)p.numRows * groups * sizeof(int), s));
-    }
-    q.counters = c;
-  }
+  AttentionDecodeParams q = p;  // + the (row, head group) arrival counters of the split merge
+  q.counters = static_cast<int*>(streamScratch(s, "attentionDecode counters", (size_t)p.numRows * groups * sizeof(int), true));
   TRT_LAUNCH_PDL("attentionDecode", (attentionDecodeKernel<D, HS>), dim3(p.numRows, groups, p.maxSplits), dim3(kDecThreads), 0, s, q);
 }
 

@@ -635,23 +635,6 @@ __global__ void __launch_bounds__(kTbMaxWarps * 32) gemmDecodeTbKernel(GemmDecod
   if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
 }
 
-// Per (stream, N, tile, splits, row chunks): the split partials and the tiles' arrival counters. Exact
-// sizes, never freed or moved (captured graphs hold the addresses), counters zeroed once on the stream.
-struct DecodeWorkspace { float* ws = nullptr; int* counters = nullptr; };
-DecodeWorkspace decodeWorkspace(cudaStream_t s, int n, const DecodeShape& sh, int chunks) {
-  static std::mutex mu;
-  static auto* spaces = new std::map<std::tuple<cudaStream_t, int, int, int, int>, DecodeWorkspace>();
-  std::lock_guard<std::mutex> lock(mu);
-  const int tiles = (n + sh.tileN - 1) / sh.tileN;
-  auto& w = (*spaces)[std::make_tuple(s, n, sh.tileN, sh.splits, chunks)];
-  if (!w.ws) {
-    TRT_CUDA(cudaMalloc(&w.ws, (size_t)sh.splits * chunks * kDecodeRows * n * sizeof(float)));
-    TRT_CUDA(cudaMalloc(&w.counters, (size_t)tiles * chunks * sizeof(int)));
-    TRT_CUDA(cudaMemsetAsync(w.counters, 0, (size_t)tiles * chunks * sizeof(int), s));
-  }
-  return w;
-}
-
 int multiprocessors() {
   static int sms[64] = {};
   int dev = 0;
@@ -670,9 +653,11 @@ void launchDecode(const GemmDecodeParams& p, cudaStream_t s) {
   const dim3 grid((p.n + sh.tileN - 1) / sh.tileN, chunks, sh.splits);
   const unsigned threads = 32 * sh.warps;
   GemmDecodeParams q = p;
-  if (sh.splits > 1) {
-    const DecodeWorkspace w = decodeWorkspace(s, p.n, sh, chunks);
-    q.ws = w.ws, q.counters = w.counters, q.wsRows = chunks * kDecodeRows;
+  if (sh.splits > 1) {  // the split partials and the tiles' arrival counters
+    const size_t tiles = (p.n + sh.tileN - 1) / sh.tileN;
+    q.wsRows = chunks * kDecodeRows;
+    q.ws = static_cast<float*>(streamScratch(s, "gemmDecode partials", (size_t)sh.splits * q.wsRows * p.n * sizeof(float), false));
+    q.counters = static_cast<int*>(streamScratch(s, "gemmDecode counters", tiles * chunks * sizeof(int), true));
   }
   const int mt = p.m <= 16 ? 1 : p.m <= 32 ? 2 : 4;
   auto* kernel = TB ? (mt == 1 ? gemmDecodeTbKernel<D, O, 1> : mt == 2 ? gemmDecodeTbKernel<D, O, 2> : gemmDecodeTbKernel<D, O, 4>)

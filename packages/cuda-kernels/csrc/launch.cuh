@@ -10,7 +10,10 @@
 // Off below compute capability 9.0 or with TRTLLM_PDL=0 (then both device calls are no-ops).
 #pragma once
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "ops.h"
@@ -57,6 +60,27 @@ void launchPdl(const char* op, void (*kernel)(Params...), dim3 grid, dim3 block,
   cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = s;
   cfg.attrs = attr, cfg.numAttrs = pdlEnabled() ? 1 : 0;
   check(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...), (std::string(op) + " launch").c_str(), file, line);
+}
+
+/**
+ * Device scratch kept for the life of the process, one buffer per (stream, tag, bytes): the split
+ * partials and arrival counters of the production kernels (gemmDecode, attentionDecode, argmax).
+ * Never freed or moved — CUDA graphs captured on the stream hold its address — and zeroed once on the
+ * stream when made. Counters stay zero between calls because the last block of each reset its own.
+ * Calls sharing a buffer run in stream order (PDL kernels touch it only after pdlWait()).
+ */
+inline void* streamScratch(cudaStream_t s, const char* tag, size_t bytes, bool zeroed) {
+  static std::mutex mu;
+  static auto* buffers = new std::map<std::tuple<cudaStream_t, std::string, size_t>, void*>();  // never destroyed
+  std::lock_guard<std::mutex> lock(mu);
+  void*& b = (*buffers)[std::make_tuple(s, std::string(tag), bytes)];
+  if (!b) {
+    void* made = nullptr;
+    TRT_CUDA(cudaMalloc(&made, bytes));
+    if (zeroed) TRT_CUDA(cudaMemsetAsync(made, 0, bytes, s));
+    b = made;
+  }
+  return b;
 }
 
 }  // namespace trt
