@@ -198,41 +198,37 @@ function attentionCase(name: string, dt: ActDType, nh: number, nkv: number, hs: 
 // ---- production kernels (tier 3 unless exact) ----
 const nmse = (max: number, reason: string): Tolerance => ({ kind: 'nmse', max, reason });
 
-function gemmLtCase(name: string, dt: ActDType, m: number, k: number, n: number, o: { bias?: boolean; gelu?: boolean; residual?: boolean; transB?: boolean; outDtype?: ActDType; tol: Tolerance }): KernelCase {
-  const a = rnd(dt, [m, k], m * 37 + k);
-  const b = rnd(dt, o.transB ? [n, k] : [k, n], n * 19 + k, 0.05);
-  const bias = o.bias ? rnd(dt, [n], n + 1) : undefined;
-  const residual = o.residual ? rnd(dt, [m, n], m + n) : undefined;
-  const outDtype = o.outDtype ?? dt;
-  const epi = `${bias ? ' +bias' : ''}${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}`;
-  return caseOf({
-    name, op: 'gemm', dtype: `${dt}→${outDtype} cuBLASLt`, shape: `[${m},${k}]·[${k},${n}]${o.transB ? ' Bᵀ' : ''}${epi}`, tier: 3, tolerance: o.tol,
-    host: { a, b, bias, residual },
-    ref: () => {
-      let y = ref.gemm(bias ? { a, b, bias } : { a, b }, { transB: o.transB ?? false, outDtype });
-      if (o.gelu) y = ref.gelu({ x: y });
-      if (residual) y = ref.residualAdd({ a: residual, b: y });
-      return [y];
-    },
-    launch: (d) => [gpu.gemmLt({ a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never, residual: d['residual'] as never }, { transB: o.transB ?? false, outDtype, ...(o.gelu ? { activation: 'gelu' as const } : {}) })],
-    bytes: bytesOf(a, b) + m * n * ref.DTYPES[outDtype].bytes * (residual ? 2 : 1), flops: 2 * m * n * k,
-  });
+interface EpilogueGemm {
+  bias?: boolean;
+  gelu?: boolean;
+  residual?: boolean;
+  transB?: boolean;
+  outDtype?: ActDType;
+  /** Decode GEMM only: compute these rows into a zeroed output (the others stay zero). */
+  rows?: number[];
+  b?: Tensor<ActDType>;
+  tol: Tolerance;
 }
 
-/** The decode GEMM: the oracle's gemm → gelu → residualAdd on the computed rows (a row list leaves the others of `out` zero). */
-function gemmDecodeCase(name: string, dt: ActDType, m: number, k: number, n: number, o: { bias?: boolean; gelu?: boolean; residual?: boolean; transB?: boolean; outDtype?: ActDType; rows?: number[]; b?: Tensor<ActDType>; tol: Tolerance }): KernelCase {
-  const a = rnd(dt, [m, k], m * 41 + k);
-  const b = o.b ?? rnd(dt, o.transB ? [n, k] : [k, n], n * 23 + k, 0.05);
-  const bias = o.bias ? rnd(dt, [n], n + 3) : undefined;
-  const residual = o.residual ? rnd(dt, [m, n], m + n + 1) : undefined;
+/**
+ * A production GEMM with the fused epilogue — cuBLASLt (gemmLt) or the decode GEMM — against the
+ * oracle's gemm → gelu → residualAdd. The two kernels' cases draw different random inputs (seeds).
+ */
+function epilogueGemmCase(kernel: 'cuBLASLt' | 'decode', name: string, dt: ActDType, m: number, k: number, n: number, o: EpilogueGemm): KernelCase {
+  const [sa, sb, sBias, sRes] = kernel === 'cuBLASLt' ? [37, 19, 1, 0] : [41, 23, 3, 1];
+  const a = rnd(dt, [m, k], m * sa + k);
+  const b = o.b ?? rnd(dt, o.transB ? [n, k] : [k, n], n * sb + k, 0.05);
+  const bias = o.bias ? rnd(dt, [n], n + sBias) : undefined;
+  const residual = o.residual ? rnd(dt, [m, n], m + n + sRes) : undefined;
   const outDtype = o.outDtype ?? dt;
   const rows = o.rows ? ints(o.rows) : undefined;
+  const attrs = { transB: o.transB ?? false, outDtype, ...(o.gelu ? { activation: 'gelu' as const } : {}) };
   const epi = `${bias ? ' +bias' : ''}${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}${rows ? ` rows [${o.rows!.join(',')}]` : ''}`;
   return caseOf({
-    name, op: 'gemm', dtype: `${dt}→${outDtype} decode (mma.sync)`, shape: `[${m},${k}]·[${k},${n}]${o.transB ? ' Bᵀ' : ''}${epi}`, tier: 3, tolerance: o.tol,
+    name, op: 'gemm', dtype: `${dt}→${outDtype} ${kernel === 'cuBLASLt' ? 'cuBLASLt' : 'decode (mma.sync)'}`, shape: `[${m},${k}]·[${k},${n}]${o.transB ? ' Bᵀ' : ''}${epi}`, tier: 3, tolerance: o.tol,
     host: { a, b, bias, residual, rows },
     ref: () => {
-      let y = ref.gemm(bias ? { a, b, bias } : { a, b }, { transB: o.transB ?? false, outDtype });
+      let y = ref.gemm(bias ? { a, b, bias } : { a, b }, { transB: attrs.transB, outDtype });
       if (o.gelu) y = ref.gelu({ x: y });
       if (residual) y = ref.residualAdd({ a: residual, b: y });
       if (o.rows) {
@@ -242,13 +238,16 @@ function gemmDecodeCase(name: string, dt: ActDType, m: number, k: number, n: num
       return [y];
     },
     launch: (d) => {
+      const inputs = { a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never, residual: d['residual'] as never };
+      if (kernel === 'cuBLASLt') return [gpu.gemmLt(inputs, attrs)];
       const out = o.rows ? DeviceTensor.zeros(outDtype, [m, n]) : undefined;
-      return [gpu.gemmDecode({ a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never, residual: d['residual'] as never, rows: d['rows'] as never, out },
-        { transB: o.transB ?? false, outDtype, ...(o.gelu ? { activation: 'gelu' as const } : {}) })];
+      return [gpu.gemmDecode({ ...inputs, rows: d['rows'] as never, out }, attrs)];
     },
     bytes: bytesOf(a, b) + m * n * ref.DTYPES[outDtype].bytes * (residual ? 2 : 1), flops: 2 * (o.rows?.length ?? m) * n * k,
   });
 }
+const gemmLtCase = (name: string, dt: ActDType, m: number, k: number, n: number, o: EpilogueGemm): KernelCase => epilogueGemmCase('cuBLASLt', name, dt, m, k, n, o);
+const gemmDecodeCase = (name: string, dt: ActDType, m: number, k: number, n: number, o: EpilogueGemm): KernelCase => epilogueGemmCase('decode', name, dt, m, k, n, o);
 
 /** A paged f16/bf16 cache with slots 0 and 1 filled at positions 0 … n−1 (K and V returned for the oracle). */
 function pagedCache(dt: ActDType, nkv: number, hs: number, n: number, seed: number) {
