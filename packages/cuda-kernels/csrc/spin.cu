@@ -12,8 +12,9 @@ __global__ void spinKernel(long long cycles) {
 }
 
 void invokeSpin(double microseconds, cudaStream_t s) {
-  int khz = 0;
-  TRT_CUDA(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0));
+  int dev = 0, khz = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  TRT_CUDA(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev));
   spinKernel<<<1, 1, 0, s>>>((long long)(microseconds * khz / 1000.0));
   check(cudaGetLastError(), "spin launch", __FILE__, __LINE__);
 }
