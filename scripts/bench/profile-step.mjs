@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A short production run to profile one model's steps kernel by kernel (run it under ncu):
 //   ncu --profile-from-start off --cache-control none --metrics gpu__time_duration.sum --csv \
-//     node scripts/bench/profile-step.mjs [--model gpt2] [--batch 1] [--input 128] [--steps 4] [--graphs]
+//     node scripts/bench/profile-step.mjs [--model gpt2] [--batch 1] [--input 128] [--steps 4] [--graphs] [--gemm_algo decode-kernel]
 // A first, unprofiled generate warms up (cuBLASLt tuning, first-use setup); the second is the profiled
 // region (cudaProfilerStart/Stop). Without --graphs the decode steps launch kernel by kernel.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,11 +11,11 @@ import { parseArgs } from 'node:util';
 import { buildEngineAsync, Engine } from '@trtllm/engine';
 import { SHAPES } from '../../tools/dist/benchmark.js';
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'gpt2' }, batch: { type: 'string', default: '1' }, input: { type: 'string', default: '128' }, steps: { type: 'string', default: '4' }, graphs: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'gpt2' }, batch: { type: 'string', default: '1' }, input: { type: 'string', default: '128' }, steps: { type: 'string', default: '4' }, graphs: { type: 'boolean' }, gemm_algo: { type: 'string' } } });
 const [b, input, steps] = [Number(values.batch), Number(values.input), Number(values.steps)];
 const dir = mkdtempSync(join(tmpdir(), 'profile-'));
 await buildEngineAsync({ flags: { ...SHAPES[values.model], dtype: 'float16', max_batch_size: b, max_input_len: input, max_output_len: steps + 1, use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16' }, outputDir: dir, threads: 16 });
-const e = await Engine.load(dir, { backend: 'cuda', kernels: 'production', cudaGraphs: values.graphs ?? false });
+const e = await Engine.load(dir, { backend: 'cuda', kernels: 'production', cudaGraphs: values.graphs ?? false, ...(values.gemm_algo ? { gemmAlgo: values.gemm_algo } : {}) });
 const reqs = Array.from({ length: b }, (_, i) => ({ tokens: Array.from({ length: input }, (_, j) => (i * 7919 + j * 104729) % 50000), maxNewTokens: steps + 1, endId: null }));
 await e.generate(reqs);
 const k = await import('@trtllm/cuda-kernels');

@@ -304,24 +304,18 @@ std::string gemmLtAlgorithms() {
 
 // ---- production path for generation rows: the decode GEMM (tier 3) ----
 // D[M,N] = act(A[M,K]·B + bias) + residual with M the few rows of a decode step: memory-bound, so the
-// point is to stream B once at full bandwidth with enough blocks in flight. Tensor cores (mma.sync
-// m16n8k16, f16/bf16 in, fp32 accumulate) take A as the 16-row operand (rows past M are copies of row
-// M−1, their results dropped) and B as the 8-column one. K is cut into `splits` contiguous ranges of
-// steps, one block each (grid z); a block's partial sums go to a workspace and the tile's last block to
-// finish (an arrival counter, no atomics on values) adds them in z order, then + bias, GELU (the
-// oracle's formula), + residual in fp32 and one rounding.
-//   B [K,N] (linear weights): a block's 2 × 4 warps own 32 n each (64 n: 128-byte runs of each k
-//     row) times every fourth step of the split; a lane loads 8 consecutive n of a k row (16 B) and
-//     `movmatrix.trans` turns each 8×8 block into the mma's column fragment; A for a batch of steps
-//     is staged in shared memory (16-byte loads) and read with ldmatrix. Each warp's accumulators
-//     run over its steps ascending; the 4 K warps are summed in order through shared memory.
+// point is to stream B once at full bandwidth, start streaming before the previous kernel ends (PDL),
+// and keep the dependent chain after the wait short. Tensor cores (mma.sync m16n8k16, f16/bf16 in,
+// fp32 accumulate); the sum, + bias, GELU (the oracle's formula) and + residual in fp32, one rounding.
+//   B [K,N] (linear weights, gemmDecodeKnKernel below): a block owns 16 outputs along N and all of K.
 //   B [N,K] (transB, the lm_head): a lane loads 8 consecutive k of an n row, already a column fragment
 //     (k permuted within the 32-k step, A read with the same permutation); a warp owns 16 n and the S
-//     warps of a block split the steps (s, s+S, …), summed in warp order through shared memory.
-// splits, S and the tiles depend on (N, K, layout, SM count) only, and m-tiles never mix, so each
-// output's operation sequence is the same for every M and every row list: batch-invariant by
-// construction. Weight loads skip L1 (read once); no load sits behind a branch (indices are clamped,
-// k past K is masked to zero, steps past the split are skipped warp-uniformly).
+//     warps of a block split the steps (s, s+S, …), summed in warp order through shared memory; K is
+//     cut into `splits` contiguous ranges (grid z) whose partials the tile's last block (an arrival
+//     counter, no atomics on values) adds in z order.
+// Every choice that fixes a sum's order comes from (N, K, layout, SM count for [N,K]) only, and rows
+// never mix, so each output's operation sequence is the same for every M and every row list:
+// batch-invariant by construction.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -330,29 +324,26 @@ std::string gemmLtAlgorithms() {
 namespace trt {
 namespace {
 
-constexpr int kDecodeRows = 64;  // rows per block (4 m-tiles of 16); more rows → more blocks along y
-constexpr int kKnWarpsN = 2;     // [K,N]: warps per block along N (32 n each) …
-constexpr int kKnWarpsK = 4;     // … times warps along K (steps strided over them, summed in order)
-constexpr int kKnBatch = 8;      // [K,N]: steps per warp loaded together (A staged per batch)
+constexpr int kDecodeRows = 64;  // [N,K]: rows per block (4 m-tiles of 16); more rows → more blocks along y
 constexpr int kTbMaxWarps = 8;   // [N,K]: warps per block splitting K
 constexpr int kMaxSplits = 16;
 
-struct DecodeShape {
-  int steps;     // K steps: 16 k ([K,N]) or 32 k ([N,K])
+struct DecodeShape {  // [N,K]
+  int steps;     // K steps of 32 k
   int tileN;     // outputs per block along N
   int warps;     // threads / 32
   int splits;    // blocks along z, each a contiguous range of steps (at most kMaxSplits)
   int perSplit;  // steps per split
 };
-// From (N, K, layout) and the device's SM count only — never M — so the sum order is one per shape:
-// split K until there are about two blocks per SM, each split at least one step per warp.
-DecodeShape decodeShape(int n, int k, bool transB, int sms) {
-  const int stepK = transB ? 32 : 16, tileN = transB ? 16 : 32 * kKnWarpsN;
+// From (N, K) and the device's SM count only — never M — so the sum order is one per shape: split K
+// until there are about two blocks per SM, each split at least four steps.
+DecodeShape decodeShape(int n, int k, int sms) {
+  const int stepK = 32, tileN = 16;
   const int steps = (k + stepK - 1) / stepK;
   const int tiles = (n + tileN - 1) / tileN;
-  const int perSplit = std::min(steps, std::max({transB ? 4 : kKnWarpsK, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
+  const int perSplit = std::min(steps, std::max({4, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
   const int splits = (steps + perSplit - 1) / perSplit;
-  const int warps = transB ? std::max(1, std::min(kTbMaxWarps, (perSplit + 2) / 3)) : kKnWarpsN * kKnWarpsK;
+  const int warps = std::max(1, std::min(kTbMaxWarps, (perSplit + 2) / 3));
   return {steps, tileN, warps, splits, perSplit};
 }
 
@@ -360,16 +351,6 @@ __device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights
   uint4 v;
   asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
-}
-__device__ __forceinline__ uint32_t transpose8x8(uint32_t x) {
-  uint32_t y;
-  asm("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;" : "=r"(y) : "r"(x));
-  return y;
-}
-// The A fragment of a 16×16 row-major tile in shared memory (lane l points at row l % 16, column 8·(l / 16)).
-__device__ __forceinline__ void ldmatrixX4(uint32_t (&a)[4], const void* lanePtr) {
-  const uint32_t at = (uint32_t)__cvta_generic_to_shared(lanePtr);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(at));
 }
 template <DType D>
 __device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -440,108 +421,230 @@ __device__ void reduceSplits(const GemmDecodeParams& p, const DecodeShape& sh, i
   }
 }
 
-// B [K,N]. Warp (wn, wk) owns n tile wn (32 n) and the split's steps wk, wk + WK, …; MT m-tiles of 16 rows.
-template <DType D, DType O, int MT>
-__global__ void __launch_bounds__(kKnWarpsN * kKnWarpsK * 32) gemmDecodeKnKernel(GemmDecodeParams p, DecodeShape sh) {
-  constexpr int U = MT == 1 ? kKnBatch : kKnBatch / 2;  // steps per warp per batch
-  constexpr int BK = U * kKnWarpsK * 16;                 // k per batch
-  constexpr int kStride = BK + 8;                         // A tile row stride (+16 B: ldmatrix rows on distinct banks)
-  constexpr int kThreads = kKnWarpsN * kKnWarpsK * 32;
-  constexpr int kChunks = MT * 16 * BK / 8 / kThreads;   // 16-byte A chunks per thread per batch
+// ---- B [K,N]: one block per 16 outputs along N, the whole of K inside the block ----
+// The weights are the mma's 16-row operand (Wᵀ: 16 n × 16 k per step) and the tokens its 8 columns,
+// so a block reads 32-byte runs of each k row (one DRAM sector) and a step's weights cost one 16-byte
+// copy per lane. The block's `warps` warps own contiguous ranges of the K steps (from K alone) and
+// stream their weights through private cp.async rings of `stages` steps. The first stages are issued
+// before pdlWait(), so with programmatic dependent launch they load while the previous kernel
+// finishes; the activations (the previous kernel's output) are copied right after the wait, either
+//   slab: each warp's K range of all the rows at once, into one shared-memory slab (when the rows fit:
+//         decode batches), or
+//   ring: 16 k of the pass's rows (up to 64 tokens) inside each ring stage, next to its weights.
+// Per step: ldmatrix.trans of the weights (the A fragment), ldmatrix of each token group's B fragment,
+// mma into that group's accumulators (steps ascending). An mma column (token) or row (n) depends on
+// its own operand column or row only, so rows past M and weights past N are not copied (their
+// results are dropped); k past K is copied as zeros on both sides. The warps' partial sums are added
+// in warp order through shared memory; bias (loaded before the wait), GELU and the residual (loaded
+// right after it) in fp32; one rounding. Both ways feed the same values to the same mma sequence, and
+// nothing in a sum's order depends on M, the row list, the way or the pass: batch-invariant by
+// construction, with no workspace and no second kernel.
+constexpr int kKnTileN = 16;     // outputs per block along N (the mma's 16 rows)
+constexpr int kKnMaxStages = 8;  // steps in flight per warp
+constexpr int kKnMaxGroups = 8;  // token groups of 8 per pass (64 rows)
+constexpr int kKnMaxWarps = 16;
+constexpr size_t kKnRingBudget = 96 * 1024;   // shared memory for the warps' rings
+constexpr size_t kKnSlabBudget = 128 * 1024;  // shared memory for the rows in the slab way
+
+struct KnShape {
+  int steps;       // ⌈K / 16⌉
+  int warps;       // warps per block, each a contiguous range of steps (from K only: the sum order)
+  int groups;      // token groups of 8 per pass (from M: passes never mix in a sum)
+  int stages;      // ring depth
+  int stageBytes;  // 512 B of weights (+ 256 B per token group in the ring way)
+  int xStride;     // slab: elements per row (16 B of padding: ldmatrix rows on distinct banks)
+  int slabRows;    // slab: rows held (min(M, 64))
+  bool slab;
+  size_t smem;     // dynamic shared memory bytes
+};
+// Warps from K only; the way and the groups from M and the shared memory (neither changes a sum).
+KnShape knShape(int k, int m, size_t smemOptin) {
+  KnShape sh{};
+  sh.steps = (k + 15) / 16;
+  sh.warps = sh.steps >= 128 ? kKnMaxWarps : 8;
+  sh.xStride = sh.steps * 16 + 8;
+  const int needed = (m + 7) / 8;
+  sh.slabRows = std::min(m, 8 * kKnMaxGroups);
+  const size_t slabBytes = (size_t)sh.slabRows * sh.xStride * 2, tail = kKnTileN * sizeof(float);
+  const size_t slabSmem = (size_t)sh.warps * kKnMaxStages * 512 + slabBytes + tail;
+  sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget && slabSmem <= smemOptin;
+  sh.groups = std::min(kKnMaxGroups, needed);
+  if (sh.slab) {
+    // every weight step of a warp in flight at once when the shared memory allows (no refills), else a ring of 8
+    const int maxSteps = (sh.steps + sh.warps - 1) / sh.warps;
+    const size_t all = (size_t)sh.warps * maxSteps * 512 + slabBytes + tail;
+    sh.stageBytes = 512;
+    sh.stages = maxSteps > kKnMaxStages && all <= smemOptin ? maxSteps : kKnMaxStages;
+    sh.smem = (size_t)sh.warps * sh.stages * 512 + slabBytes + tail;
+  } else {
+    sh.stageBytes = 512 + 256 * sh.groups;
+    sh.stages = (int)std::max<size_t>(2, std::min<size_t>(kKnMaxStages, kKnRingBudget / ((size_t)sh.warps * sh.stageBytes)));
+    sh.smem = (size_t)sh.warps * sh.stages * sh.stageBytes + kKnTileN * sizeof(float);
+  }
+  return sh;
+}
+
+__device__ __forceinline__ void cpAsync16(uint32_t dst, const void* src, int bytes) {  // bytes < 16: zero-filled
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+__device__ __forceinline__ void cpAsyncWaitRing(int stages) {  // all but the newest stages − 1 groups
+  switch (stages) {
+    case 2: cpAsyncWait<1>(); break;
+    case 3: cpAsyncWait<2>(); break;
+    case 4: cpAsyncWait<3>(); break;
+    case 5: cpAsyncWait<4>(); break;
+    case 6: cpAsyncWait<5>(); break;
+    case 7: cpAsyncWait<6>(); break;
+    default: cpAsyncWait<7>(); break;
+  }
+}
+__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&a)[4], uint32_t at) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(at));
+}
+__device__ __forceinline__ void ldmatrixX2(uint32_t& b0, uint32_t& b1, uint32_t at) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];" : "=r"(b0), "=r"(b1) : "r"(at));
+}
+// Rows of 32 bytes (16 elements) in shared memory, 8 rows read per ldmatrix: rows 4–7 of every 8 keep
+// their two 16-byte halves swapped so those 8 rows sit on distinct banks.
+__device__ __forceinline__ uint32_t swizzled(int row, int half) { return row * 32 + ((half ^ ((row >> 2) & 1)) * 16); }
+
+template <DType D, DType O, bool kSlab>
+__global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDecodeParams p, KnShape sh) {
+  extern __shared__ __align__(16) unsigned char smem[];
   using St = typename Io<D>::Storage;
-  // the batch's A tile; after the main loop, the warps' partials (one m-tile at a time)
-  __shared__ __align__(16) St xs[MT * 16][kStride];
-  static_assert(sizeof(xs) >= kKnWarpsN * kKnWarpsK * 16 * 32 * sizeof(float), "reduction buffer fits the A tile");
   const St* A = static_cast<const St*>(p.a);
   const St* B = static_cast<const St*>(p.b);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-  const int wn = warp % kKnWarpsN, wk = warp / kKnWarpsN;
-  const int m0 = blockIdx.y * kDecodeRows, n0 = blockIdx.x * sh.tileN;
-  const int nw = min(n0 + wn * 32 + 8 * t, p.n - 8);  // the lane's 8 n (N % 8 = 0)
-  const int K = p.k;
-  const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
+  const int n0 = blockIdx.x * kKnTileN, K = p.k, N = p.n, R = sh.stages;
+  const int s0 = warp * sh.steps / sh.warps, ns = (warp + 1) * sh.steps / sh.warps - s0;  // the warp's steps
+  // [warps][stage][W 16 k × 16 n | ring way: X 8·G tokens × 16 k], then the slab [8·G rows][xStride], the bias
+  const uint32_t base = (uint32_t)__cvta_generic_to_shared(smem);
+  const uint32_t ring = base + warp * R * sh.stageBytes;
+  const size_t ringsBytes = (size_t)sh.warps * R * sh.stageBytes;
+  const uint32_t xs = base + (uint32_t)ringsBytes;
+  float* biasS = reinterpret_cast<float*>(smem + ringsBytes + (kSlab ? (size_t)sh.slabRows * sh.xStride * 2 : 0));
+
+  // weights: lane l copies k row l / 2, n half l % 2 (8 n) of the step
+  const int wr = lane >> 1, wh = lane & 1, wn = n0 + 8 * wh;
+  const uint32_t wDst = ring + swizzled(wr, wh);
+  auto issueWeights = [&](int i) {  // zeros past K; nothing past N (N % 8 = 0: a half is all in or all out)
+    const int k = (s0 + i) * 16 + wr;
+    if (wn >= N) return;
+    const bool in = k < K;
+    cpAsync16(wDst + (i % R) * sh.stageBytes, B + (in ? (size_t)k * N + wn : 0), in ? 16 : 0);
+  };
+  auto issueRing = [&] {
+    for (int i = 0; i < R; i++) {
+      if (i < ns) issueWeights(i);
+      cpAsyncCommit();
+    }
+  };
+  int m0 = 0, G = 1, rows = 1;  // the pass: rows m0 … m0 + rows − 1 in 8-token groups (k past K copied as zeros; K % 8 = 0)
+  auto rowSrc = [&](int r, int k) { return A + (k < K ? (size_t)rowOf(p, m0 + r) * K + k : 0); };
+  auto issueRowsOfStep = [&](int i) {  // ring way: chunk c is token c / 2, k half c % 2 of step i
+    for (int c = lane; c < 2 * rows; c += 32) {
+      const int k = (s0 + i) * 16 + 8 * (c & 1);
+      cpAsync16(ring + (i % R) * sh.stageBytes + 512 + swizzled(c >> 1, c & 1), rowSrc(c >> 1, k), k < K ? 16 : 0);
+    }
+  };
+  auto issueSlab = [&] {  // slab way: the warp's K range of every row
+    for (int c = lane; c < rows * ns * 2; c += 32) {
+      const int r = c / (ns * 2), k = s0 * 16 + (c % (ns * 2)) * 8;
+      cpAsync16(xs + (uint32_t)(r * sh.xStride + k) * 2, rowSrc(r, k), k < K ? 16 : 0);
+    }
+  };
+  // ldmatrix sources: weights (.trans) matrix j = lane / 8 is k rows 8·(j / 2) + lane % 8, n half j % 2;
+  // a token group (x2): matrix j = lane / 8 (lanes 0–15) is tokens lane % 8, k half j % 2
+  const int lr = (lane & 7) + ((lane >> 4) << 3);
+  const uint32_t aSrc = ring + swizzled(lr, (lane >> 3) & 1);
+  const uint32_t bRing = ring + 512 + swizzled(lane & 7, (lane >> 3) & 1);
+  const int bHalf = ((lane >> 3) & 1) * 8;  // slab: + the row, clamped to the rows held (a dropped column)
 
   pdlLaunchDependents();
-  float acc[MT][4][4];
-#pragma unroll
-  for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) acc[mt][j][e] = 0.f;
+  issueRing();
+  if (threadIdx.x < kKnTileN) biasS[threadIdx.x] = p.bias && n0 + (int)threadIdx.x < N ? Io<O>::load(p.bias, n0 + threadIdx.x) : 0.f;
+  pdlWait();  // the activations and the residual are the previous kernels' outputs
 
-  for (int b = s0; b < s1; b += U * kKnWarpsK) {
-    // this warp's steps b + wk + WK·u; their weight rows st·16 + g and + g + 8 (all loads first, masks at use)
-    uint4 w[U][2];
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      const int st = min(b + wk + kKnWarpsK * u, s1 - 1);
-#pragma unroll
-      for (int h = 0; h < 2; h++) w[u][h] = ldStream(B + (size_t)min(st * 16 + g + 8 * h, K - 1) * p.n + nw);
+  for (; m0 < p.m; m0 += 8 * sh.groups) {
+    G = min(sh.groups, (p.m - m0 + 7) / 8);
+    rows = min(8 * G, p.m - m0);
+    if (m0 > 0) {  // a further pass (ring way only): the rings were the last pass's reduction buffer
+      __syncthreads();
+      issueRing();
     }
-    if (b == s0) pdlWait();  // the first weights are on their way; A is the previous kernel's output
-    // A rows m0 … m0 + 16·MT − 1, k b·16 … b·16 + BK − 1 (zero past K)
-    uint4 chunk[kChunks];
-#pragma unroll
-    for (int c = 0; c < kChunks; c++) {
-      const int i = threadIdx.x + c * kThreads, r = i / (BK / 8), k = b * 16 + (i % (BK / 8)) * 8;
-      chunk[c] = *reinterpret_cast<const uint4*>(A + (size_t)rowOf(p, min(m0 + r, p.m - 1)) * K + min(k, K - 8));
+    if constexpr (kSlab) {
+      issueSlab();
+      cpAsyncCommit();
+    } else {
+      for (int i = 0; i < R; i++) {
+        if (i < ns) issueRowsOfStep(i);
+        cpAsyncCommit();
+      }
     }
+    // the residual of this thread's first output, fetched while the steps run
+    const int first = threadIdx.x, fm = m0 + (first >> 4), fn = n0 + (first & 15);
+    float resFirst = 0.f;
+    if (p.residual && first < 128 * G && fm < p.m && fn < N) resFirst = Io<O>::load(p.residual, (size_t)rowOf(p, fm) * N + fn);
+
+    float acc[kKnMaxGroups][4];
 #pragma unroll
-    for (int c = 0; c < kChunks; c++) {
-      const int i = threadIdx.x + c * kThreads, r = i / (BK / 8), kc = (i % (BK / 8)) * 8;
-      *reinterpret_cast<uint4*>(&xs[r][kc]) = b * 16 + kc + 8 <= K ? chunk[c] : make_uint4(0, 0, 0, 0);
+    for (int q = 0; q < kKnMaxGroups; q++) acc[q][0] = acc[q][1] = acc[q][2] = acc[q][3] = 0.f;
+    for (int i = 0; i < ns; i++) {
+      // groups committed so far — slab: R weight stages, the slab, one refill per earlier step (wait for
+      // all at step 0; step i ≥ R has R − 1 newer); ring: R weight stages, R row stages, one refill per
+      // earlier step (step i's rows or refill always has exactly R − 1 newer)
+      if constexpr (kSlab) {
+        if (i == 0) cpAsyncWait<0>();
+        else if (i >= R) cpAsyncWaitRing(R);
+      } else {
+        cpAsyncWaitRing(R);
+      }
+      __syncwarp();
+      const uint32_t stage = (i % R) * sh.stageBytes;
+      uint32_t a[4];
+      ldmatrixX4Trans(a, aSrc + stage);
+#pragma unroll
+      for (int q = 0; q < kKnMaxGroups; q++) {
+        if (q < G) {
+          uint32_t b0, b1;
+          ldmatrixX2(b0, b1, kSlab ? xs + (uint32_t)(min(q * 8 + (lane & 7), rows - 1) * sh.xStride + (s0 + i) * 16 + bHalf) * 2 : bRing + stage + q * 256);
+          mma16816<D>(acc[q], a, b0, b1);
+        }
+      }
+      __syncwarp();  // every lane has read stage i before it is refilled
+      if (i + R < ns) {
+        issueWeights(i + R);
+        if constexpr (!kSlab) issueRowsOfStep(i + R);
+      }
+      cpAsyncCommit();
     }
-    __syncthreads();
+    cpAsyncWait<0>();
+    __syncthreads();  // every warp is done with its ring: reuse the rings for the partial sums
+    // red[warp][q·8 + token][n]; accumulator e of lane (g, t): n = g (+8 for e ≥ 2), token 2t + (e & 1)
+    float* red = reinterpret_cast<float*>(smem);
 #pragma unroll
-    for (int u = 0; u < U; u++) {
-      const int st = b + wk + kKnWarpsK * u;
-      if (st >= s1) continue;  // warp-uniform: a step past the split adds nothing, not even +0
-      const int kc = (wk + kKnWarpsK * u) * 16;  // the step's columns in the A tile
-      uint32_t a[MT][4];
+    for (int q = 0; q < kKnMaxGroups; q++) {
+      if (q < G) {
 #pragma unroll
-      for (int mt = 0; mt < MT; mt++) ldmatrixX4(a[mt], &xs[mt * 16 + (lane & 15)][kc + (lane >> 4) * 8]);
-      // 8×8 block j of the loaded rows = n (8t + 2j, +1) of k rows g (b0) and g + 8 (b1), transposed:
-      // mma column g ↔ n = 8·(g / 2) + 2j + g % 2. Rows past K (K % 16 = 8) are zeroed here.
-      const bool in0 = st * 16 + g < K, in1 = st * 16 + g + 8 < K;
-      const uint32_t* w0 = &w[u][0].x;
-      const uint32_t* w1 = &w[u][1].x;
-#pragma unroll
-      for (int j = 0; j < 4; j++) {
-        const uint32_t b0 = transpose8x8(in0 ? w0[j] : 0u), b1 = transpose8x8(in1 ? w1[j] : 0u);
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) mma16816<D>(acc[mt][j], a[mt], b0, b1);
+        for (int e = 0; e < 4; e++) red[((warp * G + q) * 8 + 2 * t + (e & 1)) * 16 + g + (e >= 2 ? 8 : 0)] = acc[q][e];
       }
     }
     __syncthreads();
-  }
-
-  pdlWait();  // (returns at once when already waited)
-  // the K warps' partials summed in wk order, one m-tile at a time; accumulator (j, e) of lane (g, t):
-  // row 16·mt + g (+8 for e ≥ 2), column 8t + 2j + (e & 1) of the warp's 32
-  float* red = reinterpret_cast<float*>(&xs[0][0]);
-  constexpr int per = 16 * 32;  // values per warp per m-tile
-#pragma unroll
-  for (int mt = 0; mt < MT; mt++) {
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) red[(warp * 16 + j * 4 + e) * 32 + lane] = acc[mt][j][e];
-    __syncthreads();
-    for (int i = threadIdx.x; i < kKnWarpsN * per; i += kThreads) {
-      const int n_w = i / per, v_i = i % per;  // warp column group, value index
-      float v = red[n_w * per + v_i];
-#pragma unroll
-      for (int k = 1; k < kKnWarpsK; k++) v = fadd(v, red[(k * kKnWarpsN + n_w) * per + v_i]);
-      const int j = v_i / 128, e = (v_i >> 5) & 3, l = v_i & 31;
-      const int m = m0 + mt * 16 + (l >> 2) + (e >= 2 ? 8 : 0), n = n0 + n_w * 32 + 8 * (l & 3) + 2 * j + (e & 1);
-      if (m >= p.m || n >= p.n) continue;
-      if (sh.splits == 1) finish<O>(p, m, n, v);
-      else p.ws[((size_t)blockIdx.z * p.wsRows + m) * p.n + n] = v;
+    for (int i = threadIdx.x; i < 128 * G; i += blockDim.x) {  // i = token · 16 + n
+      const int m = m0 + (i >> 4), n = n0 + (i & 15);
+      if (m >= p.m || n >= N) continue;
+      float v = red[i];
+      for (int w = 1; w < sh.warps; w++) v = fadd(v, red[w * G * 128 + i]);
+      if (p.bias) v = fadd(v, biasS[i & 15]);
+      if (p.gelu) v = geluF32(v);
+      const size_t at = (size_t)rowOf(p, m) * N + n;
+      if (p.residual) v = fadd(v, i == first ? resFirst : Io<O>::load(p.residual, at));
+      Io<O>::store(p.d, at, v);
     }
-    __syncthreads();
   }
-  if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
 }
 
 // B [N,K] (transB). MT m-tiles of 16 rows; U steps loaded ahead.
@@ -646,12 +749,11 @@ int multiprocessors() {
   return n;
 }
 
-template <DType D, DType O, bool TB>
-void launchDecode(const GemmDecodeParams& p, cudaStream_t s) {
-  const DecodeShape sh = decodeShape(p.n, p.k, p.transB, multiprocessors());
+template <DType D, DType O>
+void launchDecodeTb(const GemmDecodeParams& p, cudaStream_t s) {
+  const DecodeShape sh = decodeShape(p.n, p.k, multiprocessors());
   const int chunks = p.m <= 32 ? 1 : (p.m + kDecodeRows - 1) / kDecodeRows;
   const dim3 grid((p.n + sh.tileN - 1) / sh.tileN, chunks, sh.splits);
-  const unsigned threads = 32 * sh.warps;
   GemmDecodeParams q = p;
   if (sh.splits > 1) {  // the split partials and the tiles' arrival counters
     const size_t tiles = (p.n + sh.tileN - 1) / sh.tileN;
@@ -660,17 +762,42 @@ void launchDecode(const GemmDecodeParams& p, cudaStream_t s) {
     q.counters = static_cast<int*>(streamScratch(s, "gemmDecode counters", tiles * chunks * sizeof(int), true));
   }
   const int mt = p.m <= 16 ? 1 : p.m <= 32 ? 2 : 4;
-  auto* kernel = TB ? (mt == 1 ? gemmDecodeTbKernel<D, O, 1> : mt == 2 ? gemmDecodeTbKernel<D, O, 2> : gemmDecodeTbKernel<D, O, 4>)
-                    : (mt == 1 ? gemmDecodeKnKernel<D, O, 1> : mt == 2 ? gemmDecodeKnKernel<D, O, 2> : gemmDecodeKnKernel<D, O, 4>);
-  TRT_LAUNCH_PDL("gemmDecode", kernel, grid, dim3(threads), 0, s, q, sh);
+  auto* kernel = mt == 1 ? gemmDecodeTbKernel<D, O, 1> : mt == 2 ? gemmDecodeTbKernel<D, O, 2> : gemmDecodeTbKernel<D, O, 4>;
+  TRT_LAUNCH_PDL("gemmDecode", kernel, grid, dim3(32 * sh.warps), 0, s, q, sh);
+}
+
+int sharedMemoryOptin() {
+  int dev = 0, bytes = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  TRT_CUDA(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  return bytes;
+}
+
+template <DType D, DType O>
+void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
+  static const size_t optin = (size_t)sharedMemoryOptin();
+  const KnShape sh = knShape(p.k, p.m, optin);
+  auto* kernel = sh.slab ? gemmDecodeKnKernel<D, O, true> : gemmDecodeKnKernel<D, O, false>;
+  static std::mutex mu;
+  static size_t allowed[2] = {48 * 1024, 48 * 1024};  // per instantiation: raised to what the largest call so far needs
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (sh.smem > allowed[sh.slab]) {
+      if (sh.smem > optin) throw CudaError("gemmDecode: needs " + std::to_string(sh.smem) + " bytes of shared memory per block, more than this GPU's " + std::to_string(optin) + " (use gemmLt)");
+      TRT_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sh.smem));
+      allowed[sh.slab] = sh.smem;
+    }
+  }
+  const dim3 grid((p.n + kKnTileN - 1) / kKnTileN);
+  TRT_LAUNCH_PDL("gemmDecode", kernel, grid, dim3(32 * sh.warps), sh.smem, s, p, sh);
 }
 
 template <DType D>
 void dispatchDecode(const GemmDecodeParams& p, cudaStream_t s) {
   if (p.outDtype == DType::F32) {
-    p.transB ? launchDecode<D, DType::F32, true>(p, s) : launchDecode<D, DType::F32, false>(p, s);
+    p.transB ? launchDecodeTb<D, DType::F32>(p, s) : launchDecodeKn<D, DType::F32>(p, s);
   } else {
-    p.transB ? launchDecode<D, D, true>(p, s) : launchDecode<D, D, false>(p, s);
+    p.transB ? launchDecodeTb<D, D>(p, s) : launchDecodeKn<D, D>(p, s);
   }
 }
 

@@ -90,7 +90,7 @@ describe.skipIf(!avail.ok)(title, () => {
     const rows = 100;
     const bytes = (x: ArrayBufferView, at: number, n: number) => Buffer.from(x.buffer, x.byteOffset + at, n);
     const wave = (n: number, f: number, s = 1) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * s);
-    for (const [k, n, transB] of [[1600, 4800, false], [768, 50257, true]] as const) {
+    for (const [k, n, transB] of [[1600, 4800, false], [6400, 1600, false], [768, 50257, true]] as const) {
       const a = DeviceTensor.from(fromValues('f16', [rows, k], wave(rows * k, 0.37)));
       const b = DeviceTensor.from(fromValues('f16', transB ? [n, k] : [k, n], wave(n * k, 0.011, 0.05)));
       const bias = transB ? undefined : DeviceTensor.from(fromValues('f16', [n], wave(n, 0.3)));

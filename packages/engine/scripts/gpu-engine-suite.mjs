@@ -4,6 +4,7 @@
 //
 //   node packages/engine/scripts/gpu-engine-suite.mjs --out DIR --stages tiny,gpt2ref,sotu,ifb,hf,summarize
 //        [--work DIR (hf_engine_parity.py's WORK_DIR)] [--sotu MODEL_DIR --val VAL_TXT] [--cnn JSONL]
+//        [--gemm-algo batch-invariant | decode-kernel | cublaslt | per-shape] (production kernels)
 //
 //   tiny      loader fixtures → convert → build (fp32, fp16): cuda logits ≡ ref logits (bitwise), cuda greedy ≡ ref greedy ≡ HF greedy
 //   gpt2ref   random gpt2-shape fp16 engine: cuda greedy (20 prompts × 64) ≡ the ref backend's (fixtures/ref-greedy-gpt2-f16.json, computed on CPU)
@@ -25,7 +26,7 @@ import { bootstrapAggregate, buildEngine, Engine, nll, perplexityWindows, rougeS
 import { convertHfToFt, Gpt2Tokenizer, readNpy, SafetensorsFile } from '@trtllm/loader';
 import { toF32 } from '@trtllm/ref-math';
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'cuda' }, kernels: { type: 'string', default: 'reference' }, out: { type: 'string', default: 'engine-suite-out' }, stages: { type: 'string', default: 'tiny,gpt2ref,ifb' }, work: { type: 'string', default: '/tmp/hfwork' }, sotu: { type: 'string' }, val: { type: 'string' }, cnn: { type: 'string' }, articles: { type: 'string' } } });
+const { values } = parseArgs({ options: { backend: { type: 'string', default: 'cuda' }, kernels: { type: 'string', default: 'reference' }, out: { type: 'string', default: 'engine-suite-out' }, stages: { type: 'string', default: 'tiny,gpt2ref,ifb' }, work: { type: 'string', default: '/tmp/hfwork' }, 'gemm-algo': { type: 'string' }, sotu: { type: 'string' }, val: { type: 'string' }, cnn: { type: 'string' }, articles: { type: 'string' } } });
 const out = resolve(values.out);
 mkdirSync(out, { recursive: true });
 const scratch = mkdtempSync(join(tmpdir(), 'engine-suite-'));
@@ -77,7 +78,9 @@ const engineFrom = (hfDir, storage, dtype, flags, name) => {
   });
 };
 const IFB = { use_inflight_batching: true, tokens_per_block: 32, enable_context_fmha_fp32_acc: true };
-const cudaOpts = (extra = {}) => ({ backend: values.backend, ...(values.backend === 'cuda' ? { kernels: values.kernels } : {}), ...extra });
+// --gemm-algo: the production backend's GEMM policy (GEMM_ALGOS; default batch-invariant)
+const algo = values['gemm-algo'] ? { gemmAlgo: values['gemm-algo'] } : {};
+const cudaOpts = (extra = {}) => ({ backend: values.backend, ...(values.backend === 'cuda' ? { kernels: values.kernels, ...(values.kernels === 'production' ? algo : {}) } : {}), ...extra });
 const production = values.kernels === 'production';
 
 const stages = {
@@ -157,7 +160,7 @@ const stages = {
     const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
     const reqs = Array.from({ length: 64 }, () => ({ tokens: Array.from({ length: 20 + Math.floor(rnd() * 108) }, () => Math.floor(rnd() * 50257)), maxNewTokens: 64, endId: null }));
     const gen = async (e, rs) => (await e.generate(rs)).map((r) => r.tokens);
-    const e = await Engine.load(dir, { backend: 'cuda', kernels: 'production' });
+    const e = await Engine.load(dir, { backend: 'cuda', kernels: 'production', ...algo });
     t0 = performance.now();
     const alone = [];
     for (const q of reqs.slice(0, 8)) alone.push((await gen(e, [q]))[0]);
@@ -171,7 +174,7 @@ const stages = {
     const by64Seconds = secs(t0);
     const stats = { ...e.stepStats };
     e.dispose();
-    const eager = await Engine.load(dir, { backend: 'cuda', kernels: 'production', cudaGraphs: false });
+    const eager = await Engine.load(dir, { backend: 'cuda', kernels: 'production', cudaGraphs: false, ...algo });
     t0 = performance.now();
     const noGraphs = await gen(eager, reqs);
     const noGraphSeconds = secs(t0);
@@ -182,7 +185,7 @@ const stages = {
     const referenceSeconds = secs(t0);
     const refLogits = reference.logits(reqs[0].tokens);
     reference.dispose();
-    const p2 = await Engine.load(dir, { backend: 'cuda', kernels: 'production' });
+    const p2 = await Engine.load(dir, { backend: 'cuda', kernels: 'production', ...algo });
     const prodLogits = p2.logits(reqs[0].tokens);
     p2.dispose();
     const inv8 = agreement(by8.slice(0, 8), alone);

@@ -117,9 +117,12 @@ export function gemmDecodeUnsupported(n: number, k: number, transB: boolean, inD
 
 /**
  * The decode GEMM (DESIGN.md tier 3): D = act(A·B + bias) + residual for the few rows of generation
- * steps, on tensor cores (mma.sync m16n8k16, fp32 accumulation), streaming b once per 64 rows.
- * Batch-invariant by construction: each output's K order depends on (N, K, layout, SM count) only, so a row's
- * result is the same for every M and every row list. Its ref-math meaning is gemm → gelu →
+ * steps, on tensor cores (mma.sync m16n8k16, fp32 accumulation). [K,N] weights: a block owns 16
+ * outputs and all of K, streams its weights through cp.async rings (started before the previous
+ * kernel ends, with PDL) and reads them once per 64 rows; [N,K] (the lm_head): split-K over blocks,
+ * partials added in order. Batch-invariant by construction: each output's K order depends on
+ * (N, K, layout; the SM count for [N,K]) only, so a row's result is the same for every M and every
+ * row list. Its ref-math meaning is gemm → gelu →
  * residualAdd (rounded to T after each); here the sum, bias, GELU (the oracle's formula) and residual
  * stay in fp32 and are rounded once — within the case table's tolerance. f32 inputs have no decode
  * GEMM (tensor cores would round them to tf32): use gemmLt.
