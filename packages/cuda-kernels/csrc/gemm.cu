@@ -316,6 +316,7 @@ std::string gemmLtAlgorithms() {
 // Every choice that fixes a sum's order comes from (N, K, layout, SM count for [N,K]) only, and rows
 // never mix, so each output's operation sequence is the same for every M and every row list:
 // batch-invariant by construction.
+#include <cooperative_groups.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -421,66 +422,86 @@ __device__ void reduceSplits(const GemmDecodeParams& p, const DecodeShape& sh, i
   }
 }
 
-// ---- B [K,N]: one block per 16 outputs along N, the whole of K inside the block ----
-// The weights are the mma's 16-row operand (Wᵀ: 16 n × 16 k per step) and the tokens its 8 columns,
-// so a block reads 32-byte runs of each k row (one DRAM sector) and a step's weights cost one 16-byte
-// copy per lane. The block's `warps` warps own contiguous ranges of the K steps (from K alone) and
-// stream their weights through private cp.async rings of `stages` steps. The first stages are issued
-// before pdlWait(), so with programmatic dependent launch they load while the previous kernel
-// finishes; the activations (the previous kernel's output) are copied right after the wait, either
-//   slab: each warp's K range of all the rows at once, into one shared-memory slab (when the rows fit:
-//         decode batches), or
-//   ring: 16 k of the pass's rows (up to 64 tokens) inside each ring stage, next to its weights.
-// Per step: ldmatrix.trans of the weights (the A fragment), ldmatrix of each token group's B fragment,
-// mma into that group's accumulators (steps ascending). An mma column (token) or row (n) depends on
-// its own operand column or row only, so rows past M and weights past N are not copied (their
-// results are dropped); k past K is copied as zeros on both sides. The warps' partial sums are added
-// in warp order through shared memory; bias (loaded before the wait), GELU and the residual (loaded
-// right after it) in fp32; one rounding. Both ways feed the same values to the same mma sequence, and
-// nothing in a sum's order depends on M, the row list, the way or the pass: batch-invariant by
-// construction, with no workspace and no second kernel.
-constexpr int kKnTileN = 16;     // outputs per block along N (the mma's 16 rows)
-constexpr int kKnMaxStages = 8;  // steps in flight per warp
-constexpr int kKnMaxGroups = 8;  // token groups of 8 per pass (64 rows)
-constexpr int kKnMaxWarps = 16;
-constexpr size_t kKnRingBudget = 96 * 1024;   // shared memory for the warps' rings
-constexpr size_t kKnSlabBudget = 128 * 1024;  // shared memory for the rows in the slab way
+// ---- B [K,N]: a block per 64 outputs along N and a K range; a cluster of blocks covers K ----
+// The weights are the mma's 16-row operand (Wᵀ: four 16 n × 16 k tiles per step) and the tokens its 8
+// columns. A step's weights are 16 k rows × 64 n: 128-byte runs (a whole cache line per row), copied
+// by a warp as four 16-byte cp.async per lane, each instruction covering four lines. The `cluster`
+// blocks of a thread-block cluster (Hopper) split K into contiguous ranges, the block's 4 warps split
+// its range again; each warp streams its weights through a private ring of `stages` steps (all of
+// them when they fit), issued before pdlWait() so that with programmatic dependent launch they load
+// while the previous kernel finishes. The activations (the previous kernel's output) are copied
+// right after the wait, either
+//   slab: the warp's K range of all the rows at once, into one shared-memory slab (up to 32 rows), or
+//   ring: 16 k of the pass's rows (up to 32 tokens) inside each ring stage, next to its weights.
+// Per step: four ldmatrix.trans (the A fragments), per token group one ldmatrix (the B fragment) and
+// four mma (steps ascending). An mma row (n) or column (token) depends on its own operand row or
+// column only, so weights past N and rows past M are not copied (their results are dropped); k past
+// K is copied as zeros on both sides. Sums, in a fixed order: the warps of a block (warp order, shared
+// memory), then the blocks of the cluster (rank order, distributed shared memory), then + bias (loaded
+// before the wait), GELU and + residual in fp32; one rounding. The cluster size and the ranges come
+// from (N, K, SM count) only and both ways feed the same values to the same mma sequence, so nothing
+// in a sum's order depends on M, the row list, the way or the pass: batch-invariant by construction,
+// with no global workspace and no second kernel.
+constexpr int kKnTileN = 64;                // outputs per block along N
+constexpr int kKnWarps = 4;                 // warps per block, each a contiguous part of the block's K range
+constexpr int kKnStageW = 16 * 128;         // a step's weights in shared memory
+constexpr int kKnRingStages = 8;            // ring depth in the ring way (the slab way holds up to kKnMaxStages)
+constexpr int kKnMaxStages = 24;
+constexpr int kKnMaxGroups = 4;             // token groups of 8 per pass (32 rows): 4 × 4 accumulator tiles
+constexpr int kKnMaxCluster = 8;            // the portable cluster size
+constexpr size_t kKnSlabBudget = 64 * 1024; // shared memory for the rows in the slab way
+constexpr size_t kKnBlockBudget = 110 * 1024;  // shared memory per block: two blocks per SM
 
 struct KnShape {
-  int steps;       // ⌈K / 16⌉
-  int warps;       // warps per block, each a contiguous range of steps (from K only: the sum order)
-  int groups;      // token groups of 8 per pass (from M: passes never mix in a sum)
-  int stages;      // ring depth
-  int stageBytes;  // 512 B of weights (+ 256 B per token group in the ring way)
-  int xStride;     // slab: elements per row (16 B of padding: ldmatrix rows on distinct banks)
-  int slabRows;    // slab: rows held (min(M, 64))
+  int steps;        // ⌈K / 16⌉
+  int cluster;      // blocks along K (a cluster; 1 below compute capability 9.0)
+  int groups;       // token groups of 8 per pass (from M: passes never mix in a sum)
+  int stages;       // ring depth
+  int stageBytes;   // kKnStageW (+ 256 B per token group in the ring way)
+  int xStride;      // slab: elements per row (the block's K range + 16 B: ldmatrix rows on distinct banks)
+  int slabRows;     // slab: rows held
   bool slab;
-  size_t smem;     // dynamic shared memory bytes
+  size_t partAt;    // shared memory offsets: the block's partial sums [8·groups][64] fp32, the bias [64]
+  size_t biasAt;
+  size_t smem;      // dynamic shared memory bytes
 };
-// Warps from K only; the way and the groups from M and the shared memory (neither changes a sum).
-KnShape knShape(int k, int m, size_t smemOptin) {
+// The cluster size from (N, K, SMs): a power of two (clusters pack the GPCs evenly), at most two
+// blocks per SM (a block keeps to kKnBlockBudget, so two fit: one wave), each warp at least one step.
+int knCluster(int n, int k, int sms, bool clusters) {
+  if (!clusters) return 1;
+  const int tiles = (n + kKnTileN - 1) / kKnTileN, steps = (k + 15) / 16;
+  int c = 1;
+  while (c < kKnMaxCluster && 2 * c * tiles <= 2 * sms && 2 * c * kKnWarps <= steps) c *= 2;
+  return c;
+}
+KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin) {
   KnShape sh{};
   sh.steps = (k + 15) / 16;
-  sh.warps = sh.steps >= 128 ? kKnMaxWarps : 8;
-  sh.xStride = sh.steps * 16 + 8;
+  sh.cluster = knCluster(n, k, sms, clusters);
+  const int blockSteps = (sh.steps + sh.cluster - 1) / sh.cluster, warpSteps = (blockSteps + kKnWarps - 1) / kKnWarps;
   const int needed = (m + 7) / 8;
-  sh.slabRows = std::min(m, 8 * kKnMaxGroups);
-  const size_t slabBytes = (size_t)sh.slabRows * sh.xStride * 2, tail = kKnTileN * sizeof(float);
-  const size_t slabSmem = (size_t)sh.warps * kKnMaxStages * 512 + slabBytes + tail;
-  sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget && slabSmem <= smemOptin;
   sh.groups = std::min(kKnMaxGroups, needed);
-  if (sh.slab) {
-    // every weight step of a warp in flight at once when the shared memory allows (no refills), else a ring of 8
-    const int maxSteps = (sh.steps + sh.warps - 1) / sh.warps;
-    const size_t all = (size_t)sh.warps * maxSteps * 512 + slabBytes + tail;
-    sh.stageBytes = 512;
-    sh.stages = maxSteps > kKnMaxStages && all <= smemOptin ? maxSteps : kKnMaxStages;
-    sh.smem = (size_t)sh.warps * sh.stages * 512 + slabBytes + tail;
+  sh.xStride = blockSteps * 16 + 8;
+  sh.slabRows = std::min(m, 8 * kKnMaxGroups);
+  const size_t slabBytes = (size_t)sh.slabRows * sh.xStride * 2;
+  const size_t tail = (size_t)8 * sh.groups * kKnTileN * 4 + kKnTileN * 4;  // partial sums, bias
+  const size_t budget = std::min(smemOptin, kKnBlockBudget);
+  sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget &&
+            (size_t)kKnWarps * std::max(sh.groups, 2) * kKnStageW + slabBytes + tail <= smemOptin;
+  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else a ring of 8
+    sh.stageBytes = kKnStageW;
+    const bool all = warpSteps <= kKnMaxStages && (size_t)kKnWarps * warpSteps * kKnStageW + slabBytes + tail <= budget;
+    sh.stages = std::max(sh.groups, all ? warpSteps : std::min(kKnRingStages, warpSteps));
+    while (sh.stages > std::max(sh.groups, 2) && (size_t)kKnWarps * sh.stages * kKnStageW + slabBytes + tail > smemOptin) sh.stages--;
   } else {
-    sh.stageBytes = 512 + 256 * sh.groups;
-    sh.stages = (int)std::max<size_t>(2, std::min<size_t>(kKnMaxStages, kKnRingBudget / ((size_t)sh.warps * sh.stageBytes)));
-    sh.smem = (size_t)sh.warps * sh.stages * sh.stageBytes + kKnTileN * sizeof(float);
+    sh.stageBytes = kKnStageW + 256 * sh.groups;
+    sh.stages = std::max({2, sh.groups, std::min(kKnRingStages, warpSteps)});
+    while (sh.stages > std::max(sh.groups, 2) && (size_t)kKnWarps * sh.stages * sh.stageBytes + tail > smemOptin) sh.stages--;
   }
+  const size_t rings = (size_t)kKnWarps * sh.stages * sh.stageBytes;
+  sh.partAt = rings + (sh.slab ? slabBytes : 0);
+  sh.biasAt = sh.partAt + (size_t)8 * sh.groups * kKnTileN * 4;
+  sh.smem = sh.biasAt + kKnTileN * 4;
   return sh;
 }
 
@@ -490,8 +511,9 @@ __device__ __forceinline__ void cpAsync16(uint32_t dst, const void* src, int byt
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N>
 __device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
-__device__ __forceinline__ void cpAsyncWaitRing(int stages) {  // all but the newest stages − 1 groups
+__device__ __forceinline__ void cpAsyncWaitRing(int stages) {  // all but the newest stages − 1 groups (stages ≤ 8)
   switch (stages) {
+    case 1: cpAsyncWait<0>(); break;
     case 2: cpAsyncWait<1>(); break;
     case 3: cpAsyncWait<2>(); break;
     case 4: cpAsyncWait<3>(); break;
@@ -507,34 +529,54 @@ __device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&a)[4], uint32_t at) {
 __device__ __forceinline__ void ldmatrixX2(uint32_t& b0, uint32_t& b1, uint32_t at) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];" : "=r"(b0), "=r"(b1) : "r"(at));
 }
-// Rows of 32 bytes (16 elements) in shared memory, 8 rows read per ldmatrix: rows 4–7 of every 8 keep
+// Rows of 32 bytes (16 tokens' k) in shared memory, 8 rows read per ldmatrix: rows 4–7 of every 8 keep
 // their two 16-byte halves swapped so those 8 rows sit on distinct banks.
 __device__ __forceinline__ uint32_t swizzled(int row, int half) { return row * 32 + ((half ^ ((row >> 2) & 1)) * 16); }
+// Weight rows of 128 bytes: 16-byte chunk c of k row r sits at chunk c ^ (r % 8), so the 8 rows an
+// ldmatrix reads at one logical chunk sit on distinct banks.
+__device__ __forceinline__ uint32_t weightAt(int row, int chunk) { return row * 128 + ((chunk ^ (row & 7)) * 16); }
+
+// The block's partial sums of the other blocks of its cluster (rank r), or its own outside clusters.
+__device__ __forceinline__ const float* clusterPart(float* mine, int rank) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  return cooperative_groups::this_cluster().map_shared_rank(mine, rank);
+#else
+  return mine;
+#endif
+}
+__device__ __forceinline__ void clusterSync() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  cooperative_groups::this_cluster().sync();
+#else
+  __syncthreads();
+#endif
+}
 
 template <DType D, DType O, bool kSlab>
-__global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDecodeParams p, KnShape sh) {
+__global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodeParams p, KnShape sh) {
   extern __shared__ __align__(16) unsigned char smem[];
   using St = typename Io<D>::Storage;
   const St* A = static_cast<const St*>(p.a);
   const St* B = static_cast<const St*>(p.b);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-  const int n0 = blockIdx.x * kKnTileN, K = p.k, N = p.n, R = sh.stages;
-  const int s0 = warp * sh.steps / sh.warps, ns = (warp + 1) * sh.steps / sh.warps - s0;  // the warp's steps
-  // [warps][stage][W 16 k × 16 n | ring way: X 8·G tokens × 16 k], then the slab [8·G rows][xStride], the bias
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t4 = lane & 3;
+  const int rank = blockIdx.x, C = sh.cluster;  // the cluster spans blockIdx.x (K ranges), blockIdx.y is the n tile
+  const int n0 = blockIdx.y * kKnTileN, K = p.k, N = p.n, R = sh.stages;
+  const int b0 = rank * sh.steps / C, bn = (rank + 1) * sh.steps / C - b0;   // the block's steps
+  const int s0 = b0 + warp * bn / kKnWarps, ns = b0 + (warp + 1) * bn / kKnWarps - s0;  // the warp's
   const uint32_t base = (uint32_t)__cvta_generic_to_shared(smem);
   const uint32_t ring = base + warp * R * sh.stageBytes;
-  const size_t ringsBytes = (size_t)sh.warps * R * sh.stageBytes;
-  const uint32_t xs = base + (uint32_t)ringsBytes;
-  float* biasS = reinterpret_cast<float*>(smem + ringsBytes + (kSlab ? (size_t)sh.slabRows * sh.xStride * 2 : 0));
+  const uint32_t xs = base + (uint32_t)kKnWarps * R * sh.stageBytes;  // slab [slabRows][xStride], k from b0·16
+  float* part = reinterpret_cast<float*>(smem + sh.partAt);
+  float* biasS = reinterpret_cast<float*>(smem + sh.biasAt);
 
-  // weights: lane l copies k row l / 2, n half l % 2 (8 n) of the step
-  const int wr = lane >> 1, wh = lane & 1, wn = n0 + 8 * wh;
-  const uint32_t wDst = ring + swizzled(wr, wh);
-  auto issueWeights = [&](int i) {  // zeros past K; nothing past N (N % 8 = 0: a half is all in or all out)
-    const int k = (s0 + i) * 16 + wr;
-    if (wn >= N) return;
-    const bool in = k < K;
-    cpAsync16(wDst + (i % R) * sh.stageBytes, B + (in ? (size_t)k * N + wn : 0), in ? 16 : 0);
+  auto issueWeights = [&](int i) {  // the warp's step i into stage i % R: lane copies chunks lane + 32j (row c / 8, n chunk c % 8)
+    const uint32_t stage = ring + (i % R) * sh.stageBytes;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      const int c = lane + 32 * j, r = c >> 3, ch = c & 7, n = n0 + 8 * ch, k = (s0 + i) * 16 + r;
+      if (n >= N) continue;  // N % 8 = 0: a chunk is all in or all out
+      cpAsync16(stage + weightAt(r, ch), B + (k < K ? (size_t)k * N + n : 0), k < K ? 16 : 0);
+    }
   };
   auto issueRing = [&] {
     for (int i = 0; i < R; i++) {
@@ -547,21 +589,19 @@ __global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDe
   auto issueRowsOfStep = [&](int i) {  // ring way: chunk c is token c / 2, k half c % 2 of step i
     for (int c = lane; c < 2 * rows; c += 32) {
       const int k = (s0 + i) * 16 + 8 * (c & 1);
-      cpAsync16(ring + (i % R) * sh.stageBytes + 512 + swizzled(c >> 1, c & 1), rowSrc(c >> 1, k), k < K ? 16 : 0);
+      cpAsync16(ring + (i % R) * sh.stageBytes + kKnStageW + swizzled(c >> 1, c & 1), rowSrc(c >> 1, k), k < K ? 16 : 0);
     }
   };
   auto issueSlab = [&] {  // slab way: the warp's K range of every row
     for (int c = lane; c < rows * ns * 2; c += 32) {
       const int r = c / (ns * 2), k = s0 * 16 + (c % (ns * 2)) * 8;
-      cpAsync16(xs + (uint32_t)(r * sh.xStride + k) * 2, rowSrc(r, k), k < K ? 16 : 0);
+      cpAsync16(xs + (uint32_t)(r * sh.xStride + k - b0 * 16) * 2, rowSrc(r, k), k < K ? 16 : 0);
     }
   };
-  // ldmatrix sources: weights (.trans) matrix j = lane / 8 is k rows 8·(j / 2) + lane % 8, n half j % 2;
-  // a token group (x2): matrix j = lane / 8 (lanes 0–15) is tokens lane % 8, k half j % 2
-  const int lr = (lane & 7) + ((lane >> 4) << 3);
-  const uint32_t aSrc = ring + swizzled(lr, (lane >> 3) & 1);
-  const uint32_t bRing = ring + 512 + swizzled(lane & 7, (lane >> 3) & 1);
-  const int bHalf = ((lane >> 3) & 1) * 8;  // slab: + the row, clamped to the rows held (a dropped column)
+  // ldmatrix sources: weight tile t (n 16t … 16t + 15), matrix j = lane / 8: k row 8·(j / 2) + lane % 8, n chunk 2t + j % 2
+  const int lr = (lane & 7) + ((lane >> 4) << 3), lc = (lane >> 3) & 1;
+  const int bHalf = ((lane >> 3) & 1) * 8;  // a token group (x2): matrix j = lane / 8 (lanes 0–15), token lane % 8, k half j
+  const uint32_t bRing = ring + kKnStageW + swizzled(lane & 7, (lane >> 3) & 1);
 
   pdlLaunchDependents();
   issueRing();
@@ -571,7 +611,7 @@ __global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDe
   for (; m0 < p.m; m0 += 8 * sh.groups) {
     G = min(sh.groups, (p.m - m0 + 7) / 8);
     rows = min(8 * G, p.m - m0);
-    if (m0 > 0) {  // a further pass (ring way only): the rings were the last pass's reduction buffer
+    if (m0 > 0) {  // a further pass (ring way): the rings were the last pass's reduction buffer
       __syncthreads();
       issueRing();
     }
@@ -585,13 +625,15 @@ __global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDe
       }
     }
     // the residual of this thread's first output, fetched while the steps run
-    const int first = threadIdx.x, fm = m0 + (first >> 4), fn = n0 + (first & 15);
+    const int first = rank * blockDim.x + threadIdx.x, fm = m0 + first / kKnTileN, fn = n0 + first % kKnTileN;
     float resFirst = 0.f;
-    if (p.residual && first < 128 * G && fm < p.m && fn < N) resFirst = Io<O>::load(p.residual, (size_t)rowOf(p, fm) * N + fn);
+    if (p.residual && first < rows * kKnTileN && fn < N) resFirst = Io<O>::load(p.residual, (size_t)rowOf(p, fm) * N + fn);
 
-    float acc[kKnMaxGroups][4];
+    float acc[kKnMaxGroups][4][4];
 #pragma unroll
-    for (int q = 0; q < kKnMaxGroups; q++) acc[q][0] = acc[q][1] = acc[q][2] = acc[q][3] = 0.f;
+    for (int q = 0; q < kKnMaxGroups; q++)
+#pragma unroll
+      for (int t = 0; t < 4; t++) acc[q][t][0] = acc[q][t][1] = acc[q][t][2] = acc[q][t][3] = 0.f;
     for (int i = 0; i < ns; i++) {
       // groups committed so far — slab: R weight stages, the slab, one refill per earlier step (wait for
       // all at step 0; step i ≥ R has R − 1 newer); ring: R weight stages, R row stages, one refill per
@@ -604,14 +646,16 @@ __global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDe
       }
       __syncwarp();
       const uint32_t stage = (i % R) * sh.stageBytes;
-      uint32_t a[4];
-      ldmatrixX4Trans(a, aSrc + stage);
+      uint32_t a[4][4];
+#pragma unroll
+      for (int t = 0; t < 4; t++) ldmatrixX4Trans(a[t], ring + stage + weightAt(lr, 2 * t + lc));
 #pragma unroll
       for (int q = 0; q < kKnMaxGroups; q++) {
         if (q < G) {
-          uint32_t b0, b1;
-          ldmatrixX2(b0, b1, kSlab ? xs + (uint32_t)(min(q * 8 + (lane & 7), rows - 1) * sh.xStride + (s0 + i) * 16 + bHalf) * 2 : bRing + stage + q * 256);
-          mma16816<D>(acc[q], a, b0, b1);
+          uint32_t b0r, b1r;
+          ldmatrixX2(b0r, b1r, kSlab ? xs + (uint32_t)(min(q * 8 + (lane & 7), rows - 1) * sh.xStride + (s0 + i - b0) * 16 + bHalf) * 2 : bRing + stage + q * 256);
+#pragma unroll
+          for (int t = 0; t < 4; t++) mma16816<D>(acc[q][t], a[t], b0r, b1r);
         }
       }
       __syncwarp();  // every lane has read stage i before it is refilled
@@ -622,28 +666,39 @@ __global__ void __launch_bounds__(kKnMaxWarps * 32, 1) gemmDecodeKnKernel(GemmDe
       cpAsyncCommit();
     }
     cpAsyncWait<0>();
-    __syncthreads();  // every warp is done with its ring: reuse the rings for the partial sums
-    // red[warp][q·8 + token][n]; accumulator e of lane (g, t): n = g (+8 for e ≥ 2), token 2t + (e & 1)
+    __syncthreads();  // every warp is done with its ring: reuse the rings for the warps' partial sums
+    // red[warp][q·8 + token][n]; accumulator e of lane (g, t4) in tile t: n = 16t + g (+8 for e ≥ 2), token 2·t4 + (e & 1)
     float* red = reinterpret_cast<float*>(smem);
 #pragma unroll
     for (int q = 0; q < kKnMaxGroups; q++) {
       if (q < G) {
 #pragma unroll
-        for (int e = 0; e < 4; e++) red[((warp * G + q) * 8 + 2 * t + (e & 1)) * 16 + g + (e >= 2 ? 8 : 0)] = acc[q][e];
+        for (int t = 0; t < 4; t++)
+#pragma unroll
+          for (int e = 0; e < 4; e++) red[((warp * G + q) * 8 + 2 * t4 + (e & 1)) * kKnTileN + 16 * t + g + (e >= 2 ? 8 : 0)] = acc[q][t][e];
       }
     }
     __syncthreads();
-    for (int i = threadIdx.x; i < 128 * G; i += blockDim.x) {  // i = token · 16 + n
-      const int m = m0 + (i >> 4), n = n0 + (i & 15);
-      if (m >= p.m || n >= N) continue;
+    const int outs = 8 * G * kKnTileN;  // i = token · 64 + n
+    for (int i = threadIdx.x; i < outs; i += blockDim.x) {
       float v = red[i];
-      for (int w = 1; w < sh.warps; w++) v = fadd(v, red[w * G * 128 + i]);
-      if (p.bias) v = fadd(v, biasS[i & 15]);
+#pragma unroll
+      for (int w = 1; w < kKnWarps; w++) v = fadd(v, red[w * outs + i]);
+      part[i] = v;
+    }
+    clusterSync();  // every block's partial sums are ready (and visible across the cluster)
+    for (int i = first; i < rows * kKnTileN; i += C * blockDim.x) {
+      const int m = m0 + i / kKnTileN, n = n0 + i % kKnTileN;
+      if (n >= N) continue;
+      float v = clusterPart(part, 0)[i];
+      for (int r = 1; r < C; r++) v = fadd(v, clusterPart(part, r)[i]);
+      if (p.bias) v = fadd(v, biasS[i % kKnTileN]);
       if (p.gelu) v = geluF32(v);
       const size_t at = (size_t)rowOf(p, m) * N + n;
       if (p.residual) v = fadd(v, i == first ? resFirst : Io<O>::load(p.residual, at));
       Io<O>::store(p.d, at, v);
     }
+    clusterSync();  // no block leaves (or starts the next pass) while another still reads its partial sums
   }
 }
 
@@ -773,10 +828,18 @@ int sharedMemoryOptin() {
   return bytes;
 }
 
+int computeMajor() {
+  int dev = 0, major = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  TRT_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  return major;
+}
+
 template <DType D, DType O>
 void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
   static const size_t optin = (size_t)sharedMemoryOptin();
-  const KnShape sh = knShape(p.k, p.m, optin);
+  static const bool clusters = computeMajor() >= 9;
+  const KnShape sh = knShape(p.n, p.k, p.m, multiprocessors(), clusters, optin);
   auto* kernel = sh.slab ? gemmDecodeKnKernel<D, O, true> : gemmDecodeKnKernel<D, O, false>;
   static std::mutex mu;
   static size_t allowed[2] = {48 * 1024, 48 * 1024};  // per instantiation: raised to what the largest call so far needs
@@ -788,8 +851,33 @@ void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
       allowed[sh.slab] = sh.smem;
     }
   }
-  const dim3 grid((p.n + kKnTileN - 1) / kKnTileN);
-  TRT_LAUNCH_PDL("gemmDecode", kernel, grid, dim3(32 * sh.warps), sh.smem, s, p, sh);
+  // the cluster (Hopper) and programmatic dependent launch; should a driver refuse the pair, the
+  // cluster alone from then on (the same sums; the kernel's PDL calls are no-ops without the attribute)
+  static bool pdlWithClusters = true;
+  cudaLaunchAttribute attr[2];
+  int n = 0;
+  if (clusters) {
+    attr[n].id = cudaLaunchAttributeClusterDimension;
+    attr[n].val.clusterDim.x = sh.cluster, attr[n].val.clusterDim.y = 1, attr[n].val.clusterDim.z = 1;
+    n++;
+  }
+  const bool pdl = pdlEnabled() && (pdlWithClusters || !clusters);
+  if (pdl) {
+    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[n].val.programmaticStreamSerializationAllowed = 1;
+    n++;
+  }
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(sh.cluster, (p.n + kKnTileN - 1) / kKnTileN), cfg.blockDim = dim3(32 * kKnWarps), cfg.dynamicSmemBytes = sh.smem, cfg.stream = s;
+  cfg.attrs = attr, cfg.numAttrs = n;
+  cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, p, sh);
+  if (err != cudaSuccess && pdl && clusters) {
+    (void)cudaGetLastError();
+    pdlWithClusters = false;
+    cfg.numAttrs = 1;
+    err = cudaLaunchKernelEx(&cfg, kernel, p, sh);
+  }
+  check(err, "gemmDecode launch", __FILE__, __LINE__);
 }
 
 template <DType D>
