@@ -35,7 +35,8 @@ export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ..
   --backend ref|cuda      default cuda when a GPU is usable
   --kernels production|reference  cuda kernels (default production)
   --no_cuda_graphs        production kernels without CUDA graphs
-  --gemm_algo batch-invariant|decode-kernel|cublaslt|per-shape  GEMM policy (default batch-invariant:
+  --gemm_algo auto|batch-invariant|decode-kernel|cublaslt|per-shape  GEMM policy (default auto: the
+                         decode GEMM for engines of ≤ 8 generation rows per step, else batch-invariant:
                          cuBLASLt one algorithm per shape, the decode GEMM for the lm_head)
   --peer FILE             HF peer results (scripts/bench/hf_peer.py) from the same device session
   --json FILE  --markdown FILE  --plot FILE.svg   write the results
@@ -71,6 +72,8 @@ export interface ModelResult {
   readonly prefill?: { readonly tokens: number; readonly ttftMs: number };
   /** Request 0's tokens at every batch size equal its tokens alone. */
   readonly batchInvariant: boolean;
+  /** The GEMM policy the engine ran (production kernels; 'auto' resolved for this engine's batch limit). */
+  readonly gemmAlgo?: GemmAlgo;
   readonly steps?: StepStats;
   /** Wall time of the benchmark's steps, ms, summed (the engine's step loop: scheduling, sampling, the backend). */
   readonly engineStepMs?: number;
@@ -232,7 +235,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
             const fits = engine.config.maxInputLen >= prefillLen;
             const room = c.nPositions - prefillLen;
             let long: Engine | undefined = fits ? engine : undefined;
-            if (!fits && scratch && room >= 2) long = await Engine.load(await buildFor('prefill', { batch: 1, input: prefillLen, output: 2 }), { backend, ...(backend === 'cuda' ? { kernels } : {}) });
+            if (!fits && scratch && room >= 2) long = await Engine.load(await buildFor('prefill', { batch: 1, input: prefillLen, output: 2 }), { backend, ...(backend === 'cuda' ? { kernels } : {}), ...(gemmAlgo ? { gemmAlgo } : {}) });
             if (long) {
               try {
                 const ids = [prompt(7, prefillLen, vocab)];
@@ -246,7 +249,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
               }
             } else io.out(`  prefill ${prefillLen} tokens: skipped (the engine's max_input_len is ${engine.config.maxInputLen})\n`);
           }
-          results.push({ model: t.label, params, weightBytes: params * 2, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(prefill ? { prefill } : {}), batchInvariant: invariant, ...(steps ? { steps } : {}) });
+          results.push({ model: t.label, params, weightBytes: params * 2, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(prefill ? { prefill } : {}), batchInvariant: invariant, ...(steps ? { steps } : {}), ...(engine.gemmAlgo ? { gemmAlgo: engine.gemmAlgo } : {}) });
         } finally {
           engine.dispose();
         }
@@ -294,10 +297,10 @@ export function benchmarkMarkdown(r: BenchmarkReport): string {
     }
   }
   lines.push('');
-  lines.push('| model | parameters | build s | load s | prefill | batch-invariant tokens | steps eager / captured / replayed | ms / step in backend | ms / step on device |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |');
+  lines.push('| model | parameters | build s | load s | prefill | batch-invariant tokens | steps eager / captured / replayed | ms / step in backend | ms / step on device | GEMM policy |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |');
   for (const m of r.models) {
-    lines.push(`| ${m.model} | ${(m.params / 1e6).toFixed(0)} M | ${m.buildSec?.toFixed(1) ?? '—'} | ${m.loadSec.toFixed(2)} | ${m.prefill ? `${m.prefill.tokens} tokens: ${m.prefill.ttftMs.toFixed(2)} ms` : '—'} | ${m.batchInvariant ? 'yes' : 'NO'} | ${m.steps ? `${m.steps.eager} / ${m.steps.captured} / ${m.steps.replayed}` : '—'} | ${perStep(m, 'stepMs')} | ${perStep(m, 'gpuMs')} |`);
+    lines.push(`| ${m.model} | ${(m.params / 1e6).toFixed(0)} M | ${m.buildSec?.toFixed(1) ?? '—'} | ${m.loadSec.toFixed(2)} | ${m.prefill ? `${m.prefill.tokens} tokens: ${m.prefill.ttftMs.toFixed(2)} ms` : '—'} | ${m.batchInvariant ? 'yes' : 'NO'} | ${m.steps ? `${m.steps.eager} / ${m.steps.captured} / ${m.steps.replayed}` : '—'} | ${perStep(m, 'stepMs')} | ${perStep(m, 'gpuMs')} | ${m.gemmAlgo ?? '—'} |`);
   }
   if (r.peer) {
     lines.push('');

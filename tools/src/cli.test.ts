@@ -183,6 +183,6 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
   it('benchmark: --gemm_algo takes the engine GEMM policies and names them when it gets another', async () => {
     const c = capture();
     expect(await main(['benchmark', '--engine_dir', engine, '--backend', 'ref', '--gemm_algo', 'fastest'], c.io)).toBe(2);
-    expect(c.err()).toContain("--gemm_algo must be batch-invariant, decode-kernel, cublaslt, per-shape, got 'fastest'");
+    expect(c.err()).toContain("--gemm_algo must be auto, batch-invariant, decode-kernel, cublaslt, per-shape, got 'fastest'");
   });
 });

@@ -8,7 +8,7 @@ export { resolveBuildConfig, DTYPE_NAMES, dtypeName, type BuildFlags, type Build
 export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, type EngineDirConfig } from './engine-dir.js';
 export { buildEngine, buildEngineAsync, rankTensors, type BuildEngineOptions, type BuildResult } from './builder/build.js';
 export type { Backend, BackendName, GemmAlgo, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput, StepStats } from './backends/backend.js';
-export { GEMM_ALGOS } from './backends/backend.js';
+export { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from './backends/backend.js';
 export { RefBackend } from './backends/ref.js';
 export { GptGraph, type StepChunk, type GraphWeights } from './models/gpt.js';
 export { BlockPool } from './kvcache/block-pool.js';

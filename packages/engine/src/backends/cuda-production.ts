@@ -35,8 +35,8 @@ export interface ProductionOptions {
   readonly headSize: number;
   /** Capture decode steps into CUDA graphs (default true). */
   readonly cudaGraphs?: boolean;
-  /** How GEMMs are chosen (see GemmAlgo; default 'batch-invariant'). */
-  readonly gemmAlgo?: GemmAlgo;
+  /** How GEMMs are chosen (see GemmAlgo; default 'batch-invariant'; createBackend resolves 'auto' with resolveGemmAlgo). */
+  readonly gemmAlgo?: Exclude<GemmAlgo, 'auto'>;
 }
 
 /** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
@@ -54,6 +54,8 @@ const MAX_GRAPHS = 64;
 
 export class CudaProductionBackend extends CudaBackend {
   override readonly kernels: KernelSet = 'production';
+  /** The GEMM policy in use. */
+  readonly gemmAlgo: Exclude<GemmAlgo, 'auto'>;
   readonly #o: ProductionOptions;
   readonly #dev: Record<Field, Cuda.DeviceTensor<'i32'>>;
   readonly #pinned: Record<Field, Int32Array>;
@@ -83,6 +85,7 @@ export class CudaProductionBackend extends CudaBackend {
   private constructor(k: typeof Cuda, o: ProductionOptions) {
     super(k, o.rope, new k.Stream());
     this.#o = o;
+    this.gemmAlgo = o.gemmAlgo ?? 'batch-invariant';
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
     const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n };
@@ -125,7 +128,7 @@ export class CudaProductionBackend extends CudaBackend {
    */
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
     const gen = this.#meta.genRows;
-    if (gen === 0 || i.x.shape[0] !== this.#meta.tokens || this.#o.gemmAlgo !== 'decode-kernel' || !this.#decodeGemm(i.w.weight, false)) {
+    if (gen === 0 || i.x.shape[0] !== this.#meta.tokens || this.gemmAlgo !== 'decode-kernel' || !this.#decodeGemm(i.w.weight, false)) {
       return this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
     }
     const inputs = { a: act(i.x), b: act(i.w.weight), ...(i.w.bias ? { bias: act(i.w.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
@@ -136,7 +139,7 @@ export class CudaProductionBackend extends CudaBackend {
   }
   /** Whether this weight may go through the decode GEMM: policy and shape only (never the batch). */
   #decodeGemm(w: T, transB: boolean): boolean {
-    const policy = this.#o.gemmAlgo ?? 'batch-invariant';
+    const policy = this.gemmAlgo;
     if (policy !== 'batch-invariant' && policy !== 'decode-kernel') return false;
     const [r, c] = w.shape as [number, number];
     const [n, k] = transB ? [r, c] : [c, r];
@@ -151,7 +154,7 @@ export class CudaProductionBackend extends CudaBackend {
   /** Every cuBLASLt GEMM of this backend, with the engine's algorithm policy. */
   #lt(i: { a: T; b: T; bias?: T | undefined; residual?: T | undefined }, a: Cuda.GemmLtAttrs): T {
     const inputs = { a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
-    return this.k.gemmLt(inputs, { ...a, perShape: this.#o.gemmAlgo === 'per-shape' }, this.stream);
+    return this.k.gemmLt(inputs, { ...a, perShape: this.gemmAlgo === 'per-shape' }, this.stream);
   }
 
   /** One GEMM for q, k and v (weights concatenated by columns once), then the fused RoPE + cache write, then attention. */

@@ -9,6 +9,7 @@ import { argmax, createGptKvCache, fromF32, fromValues, greedyGenerate, gptForwa
 import { buildEngine } from '../builder/build.js';
 import type { BuildFlags } from '../build-config.js';
 import { EngineError } from '../errors.js';
+import { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from '../backends/backend.js';
 import { Engine } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-engine-'));
@@ -285,5 +286,27 @@ describe('failures', () => {
     await expect((async () => {
       for await (const _ of stream) void _;
     })()).rejects.toThrow(/kv cache/);
+  });
+});
+
+describe('GEMM policy', () => {
+  it("'auto' takes the decode GEMM for engines of at most 8 generation rows per step, and is fixed per engine", () => {
+    expect(AUTO_DECODE_KERNEL_ROWS).toBe(8);
+    expect(resolveGemmAlgo(undefined, 1)).toBe('decode-kernel');
+    expect(resolveGemmAlgo('auto', 8)).toBe('decode-kernel');
+    expect(resolveGemmAlgo('auto', 9)).toBe('batch-invariant');
+    expect(resolveGemmAlgo(undefined, 64)).toBe('batch-invariant');
+    for (const a of GEMM_ALGOS.filter((x) => x !== 'auto')) expect(resolveGemmAlgo(a, 1)).toBe(a);
+  });
+  it('engines on the ref backend report no GEMM policy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gemm-policy-'));
+    try {
+      await buildEngine({ flags: { vocab_size: 64, n_layer: 1, n_embd: 32, n_head: 2, n_positions: 32, dtype: 'float32', random_seed: 3, max_batch_size: 2, max_input_len: 8, max_output_len: 4 }, outputDir: dir });
+      const e = await Engine.load(dir, { backend: 'ref' });
+      expect(e.gemmAlgo).toBeUndefined();
+      e.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
 import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
-import type { Backend, BackendName, GemmAlgo, KernelSet, StepStats } from '../backends/backend.js';
+import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
@@ -32,10 +32,11 @@ export interface EngineLoadOptions {
   /** Production kernels: capture decode steps into CUDA graphs (default true). */
   readonly cudaGraphs?: boolean;
   /**
-   * Production kernels' GEMM policy (GemmAlgo): 'batch-invariant' (default: cuBLASLt with one
+   * Production kernels' GEMM policy (GemmAlgo): 'auto' (default: 'decode-kernel' for engines of at
+   * most 8 generation rows per step, else 'batch-invariant'), 'batch-invariant' (cuBLASLt with one
    * algorithm per shape, the lm_head on the tensor-core decode GEMM), 'decode-kernel' (generation rows
    * on the decode GEMM too), 'cublaslt' (everything on cuBLASLt) or 'per-shape' (cuBLASLt's choice per
-   * batch size: not batch-invariant).
+   * batch size: not batch-invariant). Engine.gemmAlgo says which one runs.
    */
   readonly gemmAlgo?: GemmAlgo;
   /** Paged KV cache size in blocks (default: every slot's longest sequence fits, capped on a GPU by kvCacheFreeMemFraction). */
@@ -230,6 +231,11 @@ export class Engine {
    * Production cuda kernels: how many steps ran eagerly, were captured into CUDA graphs, were
    * replayed, and the milliseconds spent in the backend's step (host) and on the device, summed.
    */
+  /** The GEMM policy the production kernels run ('auto' resolved at load), or undefined (other backends). */
+  get gemmAlgo(): GemmAlgo | undefined {
+    return this.#backends[0]?.gemmAlgo;
+  }
+
   get stepStats(): StepStats | undefined {
     const s = this.#backends[0]!.stats;
     return s && { ...s };
@@ -544,7 +550,7 @@ export async function createBackend(name: BackendName, build: BuildConfig, o: Pi
       contextFmha: build.contextFmha,
       headSize: headSize(c),
       ...(o.cudaGraphs !== undefined ? { cudaGraphs: o.cudaGraphs } : {}),
-      ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}),
+      gemmAlgo: resolveGemmAlgo(o.gemmAlgo, build.maxBatchSize * build.maxBeamWidth),
     })) as Backend<unknown>;
   }
   throw new EngineError('config', { what: 'backend', expected: "'ref' or 'cuda'", got: String(name) });
