@@ -500,11 +500,7 @@ __global__ void __launch_bounds__(kTcThreads) attentionContextTcKernel(Attention
 template <DType D, int HS>
 void launchContextTc(const AttentionContextParams& p, cudaStream_t s) {
   using L = TcLayout<D, HS>;
-  static bool configured = false;
-  if (!configured) {
-    TRT_CUDA(cudaFuncSetAttribute(attentionContextTcKernel<D, HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)L::bytes));
-    configured = true;
-  }
+  allowDynamicSharedMemory(attentionContextTcKernel<D, HS>, L::bytes, "attentionContext (tensor cores)");
   attentionContextTcKernel<D, HS><<<dim3(p.numTiles, p.numHeads), kTcThreads, L::bytes, s>>>(p);
   check(cudaGetLastError(), "attentionContext (tensor cores) launch", __FILE__, __LINE__);
 }
@@ -512,11 +508,7 @@ void launchContextTc(const AttentionContextParams& p, cudaStream_t s) {
 template <DType D, int HS>
 void launchContext(const AttentionContextParams& p, cudaStream_t s) {
   const size_t bytes = (size_t)(kCtxRows + 2 * kCtxKeys) * (HS + 4) * sizeof(float);
-  static bool configured = false;
-  if (!configured) {
-    TRT_CUDA(cudaFuncSetAttribute(attentionContextKernel<D, HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
-    configured = true;
-  }
+  allowDynamicSharedMemory(attentionContextKernel<D, HS>, bytes, "attentionContext");
   attentionContextKernel<D, HS><<<dim3(p.numTiles, p.numHeads), kCtxThreads, bytes, s>>>(p);
   check(cudaGetLastError(), "attentionContext launch", __FILE__, __LINE__);
 }

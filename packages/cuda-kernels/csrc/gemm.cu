@@ -793,16 +793,19 @@ __global__ void __launch_bounds__(kTbMaxWarps * 32) gemmDecodeTbKernel(GemmDecod
   if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
 }
 
-int multiprocessors() {
-  static int sms[64] = {};
+// A device attribute of the current device, read once per device.
+template <cudaDeviceAttr Attr>
+int deviceAttribute() {
+  static int cached[64] = {};
   int dev = 0;
   TRT_CUDA(cudaGetDevice(&dev));
-  if (dev < 64 && sms[dev]) return sms[dev];
-  int n = 0;
-  TRT_CUDA(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  if (dev < 64) sms[dev] = n;
-  return n;
+  if (dev < 64 && cached[dev]) return cached[dev];
+  int v = 0;
+  TRT_CUDA(cudaDeviceGetAttribute(&v, Attr, dev));
+  if (dev < 64) cached[dev] = v;
+  return v;
 }
+int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
 
 template <DType D, DType O>
 void launchDecodeTb(const GemmDecodeParams& p, cudaStream_t s) {
@@ -821,36 +824,13 @@ void launchDecodeTb(const GemmDecodeParams& p, cudaStream_t s) {
   TRT_LAUNCH_PDL("gemmDecode", kernel, grid, dim3(32 * sh.warps), 0, s, q, sh);
 }
 
-int sharedMemoryOptin() {
-  int dev = 0, bytes = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  TRT_CUDA(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-  return bytes;
-}
-
-int computeMajor() {
-  int dev = 0, major = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  TRT_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-  return major;
-}
-
 template <DType D, DType O>
 void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
-  static const size_t optin = (size_t)sharedMemoryOptin();
-  static const bool clusters = computeMajor() >= 9;
+  const size_t optin = (size_t)deviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>();
+  const bool clusters = deviceAttribute<cudaDevAttrComputeCapabilityMajor>() >= 9;
   const KnShape sh = knShape(p.n, p.k, p.m, multiprocessors(), clusters, optin);
   auto* kernel = sh.slab ? gemmDecodeKnKernel<D, O, true> : gemmDecodeKnKernel<D, O, false>;
-  static std::mutex mu;
-  static size_t allowed[2] = {48 * 1024, 48 * 1024};  // per instantiation: raised to what the largest call so far needs
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (sh.smem > allowed[sh.slab]) {
-      if (sh.smem > optin) throw CudaError("gemmDecode: needs " + std::to_string(sh.smem) + " bytes of shared memory per block, more than this GPU's " + std::to_string(optin) + " (use gemmLt)");
-      TRT_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sh.smem));
-      allowed[sh.slab] = sh.smem;
-    }
-  }
+  allowDynamicSharedMemory(kernel, sh.smem, "gemmDecode");
   // the cluster (Hopper) and programmatic dependent launch; should a driver refuse the pair, the
   // cluster alone from then on (the same sums; the kernel's PDL calls are no-ops without the attribute)
   static bool pdlWithClusters = true;

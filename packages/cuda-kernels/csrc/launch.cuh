@@ -83,6 +83,29 @@ inline void* streamScratch(cudaStream_t s, const char* tag, size_t bytes, bool z
   return b;
 }
 
+/**
+ * Let `kernel` take `bytes` of dynamic shared memory on the current device (cudaFuncSetAttribute,
+ * which holds per device): set once per (kernel, device) and raised when a call needs more.
+ */
+template <typename Kernel>
+void allowDynamicSharedMemory(Kernel* kernel, size_t bytes, const char* op) {
+  if (bytes <= 48 * 1024) return;
+  static std::mutex mu;
+  static auto* allowed = new std::map<std::pair<const void*, int>, size_t>();  // never destroyed
+  int dev = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  std::lock_guard<std::mutex> lock(mu);
+  size_t& limit = (*allowed)[std::make_pair(reinterpret_cast<const void*>(kernel), dev)];
+  if (bytes <= limit) return;
+  int optin = 0;
+  TRT_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  if (bytes > (size_t)optin) {
+    throw CudaError(std::string(op) + ": needs " + std::to_string(bytes) + " bytes of shared memory per block, more than this GPU's " + std::to_string(optin));
+  }
+  TRT_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+  limit = bytes;
+}
+
 }  // namespace trt
 
 #define TRT_LAUNCH_PDL(op, kernel, grid, block, smem, stream, ...) ::trt::launchPdl(op, kernel, grid, block, smem, stream, __FILE__, __LINE__, __VA_ARGS__)
