@@ -278,6 +278,7 @@ Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
     out.Set("name", prop.name);
     out.Set("computeCapability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
     out.Set("multiprocessors", prop.multiProcessorCount);
+    out.Set("sharedMemoryOptin", (double)prop.sharedMemPerBlockOptin);
     out.Set("totalMemory", (double)prop.totalGlobalMem);
     out.Set("l2Bytes", prop.l2CacheSize);
     out.Set("driverVersion", driver);
@@ -601,6 +602,12 @@ Napi::Value GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), gemmDecodeUnsupported(a.i32("n"), a.i32("k"), a.flag("transB"), a.dtype("inDtype")));
   });
 }
+Napi::Value GemmDecodePlan(const Napi::CallbackInfo& info) {
+  return guard(info, "gemmDecodePlan", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), gemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.flag("transB"), a.i32("multiprocessors"), a.i32("computeMajor"), (size_t)a.i32("sharedMemoryOptin")));
+  });
+}
 Napi::Value GemmLtAlgorithms(const Napi::CallbackInfo& info) {
   return guard(info, "gemmLtAlgorithms", [&]() -> Napi::Value { return Napi::String::New(info.Env(), gemmLtAlgorithms()); });
 }
@@ -880,7 +887,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"gemm", Gemm}, {"int8Gemm", Int8Gemm}, {"quantize", Quantize}, {"fp8", Fp8}, {"layerNorm", LayerNorm},
       {"activation", Activation}, {"softmax", Softmax}, {"residual", Residual}, {"rope", Rope}, {"kvCacheWrite", KvCacheWrite},
       {"attention", Attention}, {"embedding", Embedding},
-      {"gemmLt", GemmLt}, {"gemmLtAlgorithms", GemmLtAlgorithms}, {"gemmDecode", GemmDecode}, {"gemmDecodeUnsupported", GemmDecodeUnsupported}, {"layerNormFast", LayerNormFast}, {"qkvPrepare", QkvPrepare},
+      {"gemmLt", GemmLt}, {"gemmLtAlgorithms", GemmLtAlgorithms}, {"gemmDecode", GemmDecode}, {"gemmDecodeUnsupported", GemmDecodeUnsupported}, {"gemmDecodePlan", GemmDecodePlan}, {"layerNormFast", LayerNormFast}, {"qkvPrepare", QkvPrepare},
       {"attentionDecode", AttentionDecode}, {"attentionContext", AttentionContext}, {"argmax", Argmax}, {"copy2d", Copy2d},
       {"profilerRange", ProfilerRange}, {"graphBegin", GraphBegin}, {"graphEnd", GraphEnd}, {"graphAbort", GraphAbort}, {"graphLaunch", GraphLaunch}, {"graphDestroy", GraphDestroy},
       {"ncclUniqueId", NcclUniqueId}, {"ncclCommInit", NcclCommInit}, {"ncclCommDestroy", NcclCommDestroy}, {"allReduceSum", AllReduceSum},

@@ -486,17 +486,18 @@ KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin) {
   const size_t slabBytes = (size_t)sh.slabRows * sh.xStride * 2;
   const size_t tail = (size_t)8 * sh.groups * kKnTileN * 4 + kKnTileN * 4;  // partial sums, bias
   const size_t budget = std::min(smemOptin, kKnBlockBudget);
-  sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget &&
-            (size_t)kKnWarps * std::max(sh.groups, 2) * kKnStageW + slabBytes + tail <= smemOptin;
-  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else a ring of 8
+  // the slab way when the rows and a ring of at least max(groups, 2) steps fit the block budget
+  const size_t minRing = (size_t)kKnWarps * std::max(sh.groups, 2) * kKnStageW;
+  sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget && minRing + slabBytes + tail <= budget;
+  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else the deepest ring ≤ 8 that fits
     sh.stageBytes = kKnStageW;
     const bool all = warpSteps <= kKnMaxStages && (size_t)kKnWarps * warpSteps * kKnStageW + slabBytes + tail <= budget;
     sh.stages = std::max(sh.groups, all ? warpSteps : std::min(kKnRingStages, warpSteps));
-    while (sh.stages > std::max(sh.groups, 2) && (size_t)kKnWarps * sh.stages * kKnStageW + slabBytes + tail > smemOptin) sh.stages--;
+    while (sh.stages > std::max(sh.groups, 2) && (size_t)kKnWarps * sh.stages * kKnStageW + slabBytes + tail > budget) sh.stages--;
   } else {
     sh.stageBytes = kKnStageW + 256 * sh.groups;
     sh.stages = std::max({2, sh.groups, std::min(kKnRingStages, warpSteps)});
-    while (sh.stages > std::max(sh.groups, 2) && (size_t)kKnWarps * sh.stages * sh.stageBytes + tail > smemOptin) sh.stages--;
+    while (sh.stages > std::max(sh.groups, 2) && (size_t)kKnWarps * sh.stages * sh.stageBytes + tail > budget) sh.stages--;
   }
   const size_t rings = (size_t)kKnWarps * sh.stages * sh.stageBytes;
   sh.partAt = rings + (sh.slab ? slabBytes : 0);
@@ -870,6 +871,24 @@ void dispatchDecode(const GemmDecodeParams& p, cudaStream_t s) {
 }
 
 }  // namespace
+
+std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin) {
+  std::ostringstream o;
+  if (transB) {
+    const DecodeShape sh = decodeShape(n, k, sms);
+    const int chunks = m <= 32 ? 1 : (m + kDecodeRows - 1) / kDecodeRows;
+    o << "{\"layout\":\"NK\",\"grid\":[" << (n + sh.tileN - 1) / sh.tileN << "," << chunks << "," << sh.splits << "],\"threads\":" << 32 * sh.warps
+      << ",\"stepK\":32,\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
+      << ",\"tileN\":" << sh.tileN << ",\"smemBytes\":0}";
+  } else {
+    const KnShape sh = knShape(n, k, m, sms, computeMajor >= 9, smemOptin);
+    o << "{\"layout\":\"KN\",\"grid\":[" << sh.cluster << "," << (n + kKnTileN - 1) / kKnTileN << ",1],\"threads\":" << 32 * kKnWarps
+      << ",\"stepK\":16,\"steps\":" << sh.steps << ",\"cluster\":" << sh.cluster << ",\"warps\":" << kKnWarps << ",\"tileN\":" << kKnTileN
+      << ",\"way\":\"" << (sh.slab ? "slab" : "ring") << "\",\"groups\":" << sh.groups << ",\"passes\":" << (m + 8 * sh.groups - 1) / (8 * sh.groups)
+      << ",\"stages\":" << sh.stages << ",\"smemBytes\":" << sh.smem << "}";
+  }
+  return o.str();
+}
 
 std::string gemmDecodeUnsupported(int n, int k, bool transB, DType inDtype) {
   if (inDtype != DType::F16 && inDtype != DType::BF16) return "f16 or bf16 inputs (f32 runs through cuBLASLt at full fp32 precision)";

@@ -27,6 +27,8 @@ export interface DeviceInfo {
   readonly name?: string;
   readonly computeCapability?: string;
   readonly multiprocessors?: number;
+  /** Shared memory a block may opt into, bytes. */
+  readonly sharedMemoryOptin?: number;
   readonly totalMemory?: number;
   readonly l2Bytes?: number;
   readonly driverVersion?: number;
@@ -109,6 +111,8 @@ export interface NativeAddon {
   gemmDecode(p: NativeParams): void;
   /** Why (n, k, transB, inDtype) has no decode GEMM, or "" when it has one. */
   gemmDecodeUnsupported(p: NativeParams): string;
+  /** The decode GEMM's launch plan as JSON (host arithmetic; no GPU needed) — see ops/gemm.ts gemmDecodePlan. */
+  gemmDecodePlan(p: NativeParams): string;
   layerNormFast(p: NativeParams): void;
   qkvPrepare(p: NativeParams): void;
   attentionDecode(p: NativeParams): void;

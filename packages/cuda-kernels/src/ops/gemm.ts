@@ -1,8 +1,8 @@
 /** gemm on the device — reference order, bit-exact to ref-math gemm (csrc/gemm.cu). */
 import { expectAttr, expectDType, expectShape, matmulLayout, type ActDType, type GemmAttrs, type GemmInputs } from '@trtllm/ref-math';
-import { addon } from '../binding.js';
+import { addon, addonIfBuilt } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
-import { native } from '../errors.js';
+import { CudaUnavailableError, native } from '../errors.js';
 import { code, type OnDevice } from '../launch.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
@@ -161,4 +161,65 @@ export function gemmDecode(inputs: GemmDecodeInputs, attrs: Omit<GemmLtAttrs, 'p
     throw e;
   }
   return d;
+}
+
+/** The device numbers a decode GEMM launch plan depends on. */
+export interface DecodeGemmDevice {
+  readonly multiprocessors: number;
+  /** Compute capability major: thread-block clusters from 9 (Hopper). */
+  readonly computeMajor: number;
+  /** Shared memory a block may opt into, bytes. */
+  readonly sharedMemoryOptin: number;
+}
+
+/**
+ * How gemmDecode runs one shape. Each output's sum order is fixed by `stepK`/`steps` and, for
+ * [K,N], `cluster` (blocks splitting the steps into contiguous ranges, added in rank order) and
+ * `warps` (each block's range split again, added in warp order); for [N,K], `splits` ×
+ * `stepsPerSplit` (added in split order) and `warps` (steps strided over them, added in warp order).
+ * The rest only places work: it may change with M without changing a bit of the result.
+ */
+export interface GemmDecodePlan {
+  readonly layout: 'KN' | 'NK';
+  /** Blocks: [K,N] [cluster, n tiles, 1]; [N,K] [n tiles, row chunks, splits]. */
+  readonly grid: readonly [number, number, number];
+  readonly threads: number;
+  /** K per step (16 for [K,N], 32 for [N,K]) and ⌈K / stepK⌉. */
+  readonly stepK: number;
+  readonly steps: number;
+  readonly warps: number;
+  /** Outputs per block along N. */
+  readonly tileN: number;
+  /** [K,N]: blocks of a thread-block cluster splitting K (1 without clusters). */
+  readonly cluster?: number;
+  /** [N,K]: blocks along z splitting K, and steps per split. */
+  readonly splits?: number;
+  readonly stepsPerSplit?: number;
+  /** [K,N]: how the activation rows reach shared memory, token groups of 8 per pass, passes, ring depth. */
+  readonly way?: 'slab' | 'ring';
+  readonly groups?: number;
+  readonly passes?: number;
+  readonly stages?: number;
+  readonly smemBytes: number;
+}
+
+/**
+ * The decode GEMM's launch plan for `n`, `k` (the weight's shape), `m` rows and the layout, on
+ * `device` (default: the current GPU). Host arithmetic only, so with `device` given it needs the
+ * built addon but no GPU — for reports, and to check that what fixes the sum order never depends on m.
+ */
+export function gemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number; readonly transB?: boolean }, device?: DecodeGemmDevice): GemmDecodePlan {
+  const op = 'gemmDecodePlan';
+  for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
+  const a = addonIfBuilt();
+  if (!a) throw new CudaUnavailableError('the native addon is not built (npm run build in packages/cuda-kernels)');
+  let d = device;
+  if (!d) {
+    const info = a.deviceInfo();
+    if (!info.available || info.multiprocessors === undefined || info.sharedMemoryOptin === undefined) throw new CudaUnavailableError(`${op}: no usable GPU to plan for (${info.reason ?? 'no device'}); pass \`device\``);
+    d = { multiprocessors: info.multiprocessors, computeMajor: Number((info.computeCapability ?? '0').split('.')[0]), sharedMemoryOptin: info.sharedMemoryOptin };
+  }
+  for (const key of ['multiprocessors', 'computeMajor', 'sharedMemoryOptin'] as const) expectAttr(op, `device.${key}`, Number.isInteger(d[key]) && d[key] > 0 && d[key] < 2 ** 31, 'a positive integer', d[key]);
+  const text = native(op, () => a.gemmDecodePlan({ n: s.n, k: s.k, m: s.m, transB: s.transB ?? false, ...d }));
+  return JSON.parse(text) as GemmDecodePlan;
 }

@@ -1,0 +1,59 @@
+// The decode GEMM's launch plan is host arithmetic: checked here without a GPU (the addon must be built).
+import { describe, expect, it } from 'vitest';
+import { addonIfBuilt } from './binding.js';
+import { gemmDecodePlan, type DecodeGemmDevice } from './ops/gemm.js';
+
+const h200: DecodeGemmDevice = { multiprocessors: 132, computeMajor: 9, sharedMemoryOptin: 232_448 };
+const a100: DecodeGemmDevice = { multiprocessors: 108, computeMajor: 8, sharedMemoryOptin: 166_912 };
+// (N, K) of the linear layers of gpt2, gpt2-xl, santacoder (qkv, proj, fc, fc proj), plus tails
+const KN: readonly (readonly [number, number])[] = [[2304, 768], [768, 768], [3072, 768], [768, 3072], [4800, 1600], [1600, 1600], [6400, 1600], [1600, 6400], [2304, 2048], [8192, 2048], [2048, 8192], [2312, 776], [512, 64]];
+const ROWS = [1, 2, 7, 8, 9, 16, 17, 32, 33, 64, 100, 256];
+
+describe.skipIf(addonIfBuilt() === undefined)('gemmDecode launch plan (no GPU needed)', () => {
+  it('what fixes a sum order (steps, cluster or splits, warps) is the same for every M', () => {
+    for (const device of [h200, a100]) {
+      for (const [n, k] of KN) {
+        const [first, ...rest] = ROWS.map((m) => gemmDecodePlan({ n, k, m }, device));
+        for (const p of rest) expect([p.stepK, p.steps, p.cluster, p.warps, p.tileN, p.grid[0], p.grid[1]], `N ${n} K ${k}`).toEqual([first!.stepK, first!.steps, first!.cluster, first!.warps, first!.tileN, first!.grid[0], first!.grid[1]]);
+      }
+      for (const m of ROWS) {
+        const p = gemmDecodePlan({ n: 50257, k: 768, m, transB: true }, device);
+        expect([p.steps, p.splits, p.stepsPerSplit, p.warps]).toEqual([24, 1, 24, 8]);
+      }
+    }
+  });
+  it('[K,N]: blocks fit two per SM, clusters of a power of two fill at most two blocks per SM, every pass covers its rows', () => {
+    for (const device of [h200, a100]) {
+      for (const [n, k] of KN) {
+        for (const m of ROWS) {
+          const p = gemmDecodePlan({ n, k, m }, device);
+          expect(p.layout).toBe('KN');
+          expect(p.smemBytes, `N ${n} K ${k} M ${m}`).toBeLessThanOrEqual(110 * 1024);
+          expect([1, 2, 4, 8]).toContain(p.cluster);
+          expect(p.grid[0] * p.grid[1]).toBeLessThanOrEqual(Math.max(2 * device.multiprocessors, p.grid[1]));
+          expect(p.grid[1]).toBe(Math.ceil(n / 64));
+          expect(p.stages).toBeGreaterThanOrEqual(p.groups!);
+          expect(p.passes! * p.groups! * 8).toBeGreaterThanOrEqual(m);
+          expect(Math.ceil(p.steps / p.cluster!) / p.warps).toBeGreaterThanOrEqual(1); // every warp has a step (K ≥ 64)
+        }
+      }
+    }
+  });
+  it('on an H200: gpt2 qkv and gpt2-xl fc proj; decode batches in one pass through the slab, 64 rows in two through the ring', () => {
+    const qkv = gemmDecodePlan({ n: 2304, k: 768, m: 1 }, h200);
+    expect([qkv.cluster, ...qkv.grid, qkv.threads, qkv.way, qkv.passes]).toEqual([4, 4, 36, 1, 128, 'slab', 1]);
+    const fcProj = gemmDecodePlan({ n: 1600, k: 6400, m: 1 }, h200); // 50 steps per block: 13 per warp, all in flight
+    expect([fcProj.cluster, ...fcProj.grid, fcProj.way, fcProj.passes, fcProj.stages]).toEqual([8, 8, 25, 1, 'slab', 1, 13]);
+    expect(gemmDecodePlan({ n: 1600, k: 6400, m: 8 }, h200).stages).toBe(8); // 8 rows in the slab: a ring of 8 keeps the block ≤ 110 KB
+    const batch64 = gemmDecodePlan({ n: 2304, k: 768, m: 64 }, h200);
+    expect([batch64.way, batch64.groups, batch64.passes]).toEqual(['ring', 4, 2]);
+  });
+  it('before Hopper there are no clusters: one block per 64 outputs owns all of K', () => {
+    for (const [n, k] of KN) expect(gemmDecodePlan({ n, k, m: 1 }, a100).cluster).toBe(1);
+  });
+  it('bad sizes are typed errors naming the field', () => {
+    expect(() => gemmDecodePlan({ n: 0, k: 768, m: 1 }, h200)).toThrow(/gemmDecodePlan.*n.*a positive integer/);
+    expect(() => gemmDecodePlan({ n: 768, k: 768, m: 1.5 }, h200)).toThrow(/m.*a positive integer/);
+    expect(() => gemmDecodePlan({ n: 768, k: 768, m: 1 }, { ...h200, multiprocessors: 0 })).toThrow(/device\.multiprocessors/);
+  });
+});
