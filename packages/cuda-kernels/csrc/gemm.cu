@@ -307,14 +307,15 @@ std::string gemmLtAlgorithms() {
 // point is to stream B once at full bandwidth, start streaming before the previous kernel ends (PDL),
 // and keep the dependent chain after the wait short. Tensor cores (mma.sync m16n8k16, f16/bf16 in,
 // fp32 accumulate); the sum, + bias, GELU (the oracle's formula) and + residual in fp32, one rounding.
-//   B [K,N] (linear weights, gemmDecodeKnKernel below): a block owns 16 outputs along N and all of K.
+//   B [K,N] (linear weights, gemmDecodeKnKernel below): a block owns 64 outputs along N and a range
+//     of K; on Hopper a thread-block cluster of 1, 2, 4 or 8 blocks covers K and sums in rank order.
 //   B [N,K] (transB, the lm_head): a lane loads 8 consecutive k of an n row, already a column fragment
 //     (k permuted within the 32-k step, A read with the same permutation); a warp owns 16 n and the S
 //     warps of a block split the steps (s, s+S, …), summed in warp order through shared memory; K is
 //     cut into `splits` contiguous ranges (grid z) whose partials the tile's last block (an arrival
 //     counter, no atomics on values) adds in z order.
-// Every choice that fixes a sum's order comes from (N, K, layout, SM count for [N,K]) only, and rows
-// never mix, so each output's operation sequence is the same for every M and every row list:
+// Every choice that fixes a sum's order comes from (N, K, layout, SM count, and for [K,N] whether
+// the device has clusters) only — gemmDecodePlan() reports it — and rows never mix, so each output's operation sequence is the same for every M and every row list:
 // batch-invariant by construction.
 #include <cooperative_groups.h>
 #include <cuda_bf16.h>
