@@ -117,12 +117,13 @@ export function gemmDecodeUnsupported(n: number, k: number, transB: boolean, inD
 
 /**
  * The decode GEMM (DESIGN.md tier 3): D = act(A·B + bias) + residual for the few rows of generation
- * steps, on tensor cores (mma.sync m16n8k16, fp32 accumulation). [K,N] weights: a block owns 16
- * outputs and all of K, streams its weights through cp.async rings (started before the previous
- * kernel ends, with PDL) and reads them once per 64 rows; [N,K] (the lm_head): split-K over blocks,
- * partials added in order. Batch-invariant by construction: each output's K order depends on
- * (N, K, layout; the SM count for [N,K]) only, so a row's result is the same for every M and every
- * row list. Its ref-math meaning is gemm → gelu →
+ * steps, on tensor cores (mma.sync m16n8k16, fp32 accumulation). [K,N] weights: a block owns 64
+ * outputs and a range of K (a thread-block cluster of 1, 2, 4 or 8 blocks covers K on Hopper), streams
+ * its weights through cp.async rings started before the previous kernel ends (PDL) and reads them once
+ * per 32 rows; [N,K] (the lm_head): split-K over blocks, partials added in order. Batch-invariant by
+ * construction: each output's K order depends on (N, K, layout, SM count, clusters) only — see
+ * gemmDecodePlan — so a row's result is the same for every M and every row list. Its ref-math meaning
+ * is gemm → gelu →
  * residualAdd (rounded to T after each); here the sum, bias, GELU (the oracle's formula) and residual
  * stay in fp32 and are rounded once — within the case table's tolerance. f32 inputs have no decode
  * GEMM (tensor cores would round them to tf32): use gemmLt.
