@@ -13,12 +13,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngineAsync, deviceMemoryInUse, Engine, GEMM_ALGOS, measureDevice, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
+import { buildEngineAsync, deviceMemoryInUse, Engine, measureDevice, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
-import { defaultBackend } from './run.js';
+import { defaultBackend, gemmAlgoFlag } from './run.js';
 
 export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ...| --engine_dir DIR ...] [flags]
 
@@ -37,7 +37,8 @@ export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ..
   --no_cuda_graphs        production kernels without CUDA graphs
   --gemm_algo auto|batch-invariant|decode-kernel|cublaslt|per-shape  GEMM policy (default auto: the
                          decode GEMM for engines of ≤ 8 generation rows per step, else batch-invariant:
-                         cuBLASLt one algorithm per shape, the decode GEMM for the lm_head)
+                         cuBLASLt one algorithm per shape, the decode GEMM for the lm_head); one engine
+                         per model is built for the largest batch, so --batch_sizes decides what auto picks
   --peer FILE             HF peer results (scripts/bench/hf_peer.py) from the same device session
   --json FILE  --markdown FILE  --plot FILE.svg   write the results
 `;
@@ -158,8 +159,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${v.backend}'`);
   const kernels = (v.kernels ?? (backend === 'cuda' ? 'production' : 'reference')) as KernelSet;
   if (kernels !== 'production' && kernels !== 'reference') throw new UsageError(`--kernels must be production or reference, got '${v.kernels}'`);
-  const gemmAlgo = v.gemm_algo as GemmAlgo | undefined;
-  if (gemmAlgo !== undefined && !GEMM_ALGOS.includes(gemmAlgo)) throw new UsageError(`--gemm_algo must be ${GEMM_ALGOS.join(', ')}, got '${v.gemm_algo}'`);
+  const { gemmAlgo } = gemmAlgoFlag(v.gemm_algo);
   const models = (v.model ?? (v.engine_dir ? [] : ['gpt2'])).map((m) => {
     const [name, hf] = m.split('=') as [string, string | undefined];
     if (!SHAPES[name]) throw new UsageError(`--model: unknown shape '${name}' (${Object.keys(SHAPES).join(', ')})`);

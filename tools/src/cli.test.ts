@@ -180,9 +180,13 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(readFileSync(files[2]!, 'utf8')).toMatch(/^<svg[\s\S]*HF compiled[\s\S]*<\/svg>\n$/);
   });
 
-  it('benchmark: --gemm_algo takes the engine GEMM policies and names them when it gets another', async () => {
-    const c = capture();
-    expect(await main(['benchmark', '--engine_dir', engine, '--backend', 'ref', '--gemm_algo', 'fastest'], c.io)).toBe(2);
-    expect(c.err()).toContain("--gemm_algo must be auto, batch-invariant, decode-kernel, cublaslt, per-shape, got 'fastest'");
+  it('benchmark, run, summarize, perplexity: --gemm_algo takes the engine GEMM policies and names them when it gets another', async () => {
+    for (const cmd of [['benchmark'], ['run', '--input_text', 'hi'], ['summarize', '--dataset_path', 'x.jsonl'], ['perplexity', '--dataset_path', 'x.txt']]) {
+      const c = capture();
+      expect(await main([...cmd, '--engine_dir', engine, '--backend', 'ref', '--gemm_algo', 'fastest'], c.io), cmd[0]).toBe(2);
+      expect(c.err()).toContain("--gemm_algo must be auto, batch-invariant, decode-kernel, cublaslt, per-shape, got 'fastest'");
+    }
+    const ok = capture();
+    expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--gemm_algo', 'auto', '--input_text', 'hi', '--max_output_len', '2'], ok.io)).toBe(0);
   });
 });

@@ -10,25 +10,26 @@ import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
-import { defaultBackend, kernelsFlag } from './run.js';
+import { defaultBackend, gemmAlgoFlag, kernelsFlag } from './run.js';
 
-export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --dataset_path TEXT [--window N] [--backend ref|cuda] [--kernels production|reference] [--tokenizer DIR|gpt2]
+export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --dataset_path TEXT [--window N] [--backend ref|cuda] [--kernels production|reference] [--gemm_algo POLICY] [--tokenizer DIR|gpt2]
 
   --window N       tokens per window (default 1024, at most the engine's max_input_len + max_output_len)
   --max_windows N  stop after N windows (default all)
 `;
 
 export async function perplexity(argv: readonly string[], io: CliIO): Promise<number> {
-  const values = parseFlags(argv, { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, PERPLEXITY_HELP);
+  const values = parseFlags(argv, { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, PERPLEXITY_HELP);
   if (values.help) {
     io.out(PERPLEXITY_HELP);
     return 0;
   }
   const datasetPath = values.dataset_path;
   if (!datasetPath) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
+  const kernelFlags = { ...kernelsFlag(values.kernels), ...gemmAlgoFlag(values.gemm_algo) };
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   return withLibraryErrors('perplexity', io, async () => {
-    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelsFlag(values.kernels), tokenizer: values.tokenizer ?? 'gpt2' });
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, tokenizer: values.tokenizer ?? 'gpt2' });
     const tok = engine.tokenizer!;
     const w = Number(values.window ?? 1024);
     const limit = engine.config.maxInputLen + engine.config.maxOutputLen;

@@ -6,11 +6,16 @@
  * end id, as the seed writes them).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Engine, type BackendName, type GenerateRequest, type KernelSet } from '@trtllm/engine';
+import { Engine, GEMM_ALGOS, type BackendName, type GemmAlgo, type GenerateRequest, type KernelSet } from '@trtllm/engine';
 import { readNpy, writeNpy } from '@trtllm/loader';
 import { fromValues } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
+
+/** The help line of --gemm_algo, shared by the commands that load engines. */
+export const GEMM_ALGO_HELP = `  --gemm_algo ${GEMM_ALGOS.join('|')}
+                          production GEMM policy (default auto: the decode GEMM for engines of at most 8
+                          generation rows per step, else cuBLASLt with one algorithm per shape)`;
 
 export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...| --input_tokens FILE] [flags]
 
@@ -28,6 +33,7 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --backend ref|cuda      kernels (default cuda when a GPU is usable, else ref)
   --kernels production|reference  cuda kernels: production (default; cuBLASLt, flash attention, CUDA graphs)
                           or reference (bit-exact to the ref backend)
+${GEMM_ALGO_HELP}
   --prompt_table FILE     prompt tuning: .npy [numTasks, Pt, H] (engine built with --max_prompt_embedding_table_size);
                           text inputs get the virtual tokens V … V+Pt−1 in front
   --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0)
@@ -49,6 +55,13 @@ export function kernelsFlag(k: string | undefined): { kernels?: KernelSet } {
   if (k === undefined) return {};
   if (k !== 'production' && k !== 'reference') throw new UsageError(`--kernels must be production or reference, got '${k}'`);
   return { kernels: k };
+}
+
+/** `--gemm_algo POLICY` (production cuda kernels): the Engine.load option, checked. */
+export function gemmAlgoFlag(a: string | undefined): { gemmAlgo?: GemmAlgo } {
+  if (a === undefined) return {};
+  if (!(GEMM_ALGOS as readonly string[]).includes(a)) throw new UsageError(`--gemm_algo must be ${GEMM_ALGOS.join(', ')}, got '${a}'`);
+  return { gemmAlgo: a as GemmAlgo };
 }
 
 /** `--world_size N` (N > 1): one process per rank (the seed launched ranks with mpirun; this CLI forks them). */
@@ -87,7 +100,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
     tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
     top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
-    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, world_size: { type: 'string' }, prompt_table: { type: 'string' }, prompt_tasks: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, world_size: { type: 'string' }, prompt_table: { type: 'string' }, prompt_tasks: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, RUN_HELP);
   if (values.help) {
     io.out(RUN_HELP);
@@ -101,11 +114,12 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   };
   const numBeams = num('num_beams', values.num_beams) ?? 1;
   if (!Number.isInteger(numBeams) || numBeams < 1) throw new UsageError(`--num_beams must be a positive integer, got '${String(values.num_beams)}'`);
+  const kernelFlags = { ...kernelsFlag(values.kernels), ...gemmAlgoFlag(values.gemm_algo) };
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   return withLibraryErrors('run', io, async () => {
     const tok = values.tokenizer ?? values.tokenizer_dir;
-    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelsFlag(values.kernels), ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
     const eos = engine.tokenizer?.encode('<|endoftext|>');
     const endId = num('end_id', values.end_id) ?? (eos?.length === 1 ? eos[0]! : 50256);
     const sampling = numBeams > 1 ? { numBeams } : {

@@ -13,7 +13,7 @@ import { bootstrapAggregate, Engine, ROUGE_TYPES, rougeScores, type BackendName,
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
-import { defaultBackend, kernelsFlag, tensorParallel } from './run.js';
+import { defaultBackend, gemmAlgoFlag, kernelsFlag, tensorParallel } from './run.js';
 
 export const SUMMARIZE_HELP = `Usage: trtllm summarize --engine_dir DIR --dataset_path PATH [flags]
 
@@ -27,6 +27,8 @@ export const SUMMARIZE_HELP = `Usage: trtllm summarize --engine_dir DIR --datase
   --output_json FILE                    write every prompt length, output, and score
   --backend ref|cuda                    default cuda when a GPU is usable, else ref
   --kernels production|reference        cuda kernels (default production; reference = bit-exact to ref)
+  --gemm_algo POLICY                    production GEMM policy (auto, batch-invariant, decode-kernel, cublaslt, per-shape;
+                                        default auto: the decode GEMM for engines of ≤ 8 generation rows per step)
   --world_size N                        a TP-N engine as N processes, one GPU each (NCCL)
 `;
 
@@ -60,7 +62,7 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
   const values = parseFlags(argv, {
     engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, batch_size: { type: 'string' }, max_ite: { type: 'string' }, output_len: { type: 'string' },
     num_beams: { type: 'string' }, check_accuracy: { type: 'boolean' }, tensorrt_llm_rouge1_threshold: { type: 'string' }, tokenizer: { type: 'string' },
-    output_json: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, world_size: { type: 'string' }, test_trt_llm: { type: 'boolean' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    output_json: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, world_size: { type: 'string' }, test_trt_llm: { type: 'boolean' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, SUMMARIZE_HELP);
   if (values.help) {
     io.out(SUMMARIZE_HELP);
@@ -77,10 +79,11 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
   const maxIte = int('max_ite', values.max_ite, 20);
   const outputLen = int('output_len', values.output_len, 100);
   const threshold = Number(values.tensorrt_llm_rouge1_threshold ?? 15);
+  const kernelFlags = { ...kernelsFlag(values.kernels), ...gemmAlgoFlag(values.gemm_algo) };
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   const articles = readArticles(values.dataset_path).slice(0, batchSize * maxIte);
   return withLibraryErrors('summarize', io, async () => {
-    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelsFlag(values.kernels), tokenizer: values.tokenizer ?? 'gpt2', ...tensorParallel(values.world_size) });
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, tokenizer: values.tokenizer ?? 'gpt2', ...tensorParallel(values.world_size) });
     const tok = engine.tokenizer!;
     const keep = Math.min(923, engine.config.maxInputLen);
     if (keep < 923) io.err(`note: keeping the last ${keep} prompt tokens (the engine's max_input_len), not 923\n`);
