@@ -405,6 +405,28 @@ __device__ __forceinline__ void copyTile(uint16_t* dst, const uint16_t* qkv, int
   }
 }
 
+// One warp's 16-row product on tensor cores: out[16][16·NT] (fp32, row stride ldo) = A · B, where A's
+// 16×16 tiles (row-major) sit at a + kk·aStep and B's (layout BL) at b + n·bN + kk·bK, summed over
+// kk < KT in order.
+template <typename T, typename BL, int NT, int KT>
+__device__ __forceinline__ void warpTileProduct(float* out, int ldo, const T* a, int lda, int aStep, const T* b, int ldb, int bN, int bK) {
+  using namespace nvcuda;
+#pragma unroll
+  for (int n = 0; n < NT; n++) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.f);
+#pragma unroll
+    for (int kk = 0; kk < KT; kk++) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, T, BL> fb;
+      wmma::load_matrix_sync(fa, a + kk * aStep, lda);
+      wmma::load_matrix_sync(fb, b + n * bN + kk * bK, ldb);
+      wmma::mma_sync(acc, fa, fb, acc);
+    }
+    wmma::store_matrix_sync(out + n * 16, acc, ldo, wmma::mem_row_major);
+  }
+}
+
 template <DType D, int HS>
 __global__ void __launch_bounds__(kTcThreads) attentionContextTcKernel(AttentionContextParams p) {
   using namespace nvcuda;
@@ -435,21 +457,9 @@ __global__ void __launch_bounds__(kTcThreads) attentionContextTcKernel(Attention
     copyTile<HS, L::LDH>(ks, qkv, kTcKeys, len - kt, row0 + kt, width, (long long)(p.numHeads + kvh) * HS);
     copyTile<HS, L::LDH>(vs, qkv, kTcKeys, len - kt, row0 + kt, width, (long long)(p.numHeads + p.numKvHeads + kvh) * HS);
     __syncthreads();
-    // S[16][64] = Q_w · Kᵀ
-#pragma unroll
-    for (int n = 0; n < kTcKeys / 16; n++) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-      wmma::fill_fragment(acc, 0.f);
-#pragma unroll
-      for (int kk = 0; kk < HS / 16; kk++) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
-        wmma::load_matrix_sync(a, reinterpret_cast<const T*>(qs) + warp * 16 * L::LDH + kk * 16, L::LDH);
-        wmma::load_matrix_sync(b, reinterpret_cast<const T*>(ks) + n * 16 * L::LDH + kk * 16, L::LDH);
-        wmma::mma_sync(acc, a, b, acc);
-      }
-      wmma::store_matrix_sync(sw + n * 16, acc, L::SW, wmma::mem_row_major);
-    }
+    // S[16][64] = Q_w · Kᵀ (K's rows read as column-major tiles)
+    warpTileProduct<T, wmma::col_major, kTcKeys / 16, HS / 16>(sw, L::SW, reinterpret_cast<const T*>(qs) + warp * 16 * L::LDH, L::LDH, 16,
+                                                               reinterpret_cast<const T*>(ks), L::LDH, 16 * L::LDH, 16);
     __syncwarp();
     // online softmax over this tile's keys
     float mx = -INFINITY;
@@ -474,20 +484,7 @@ __global__ void __launch_bounds__(kTcThreads) attentionContextTcKernel(Attention
     m = mNew;
     __syncwarp();
     // O_tile[16][HS] = P · V  (into the scratch rows), then O = O·α + O_tile
-#pragma unroll
-    for (int n = 0; n < HS / 16; n++) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-      wmma::fill_fragment(acc, 0.f);
-#pragma unroll
-      for (int kk = 0; kk < kTcKeys / 16; kk++) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
-        wmma::load_matrix_sync(a, pw + kk * 16, L::LDS);
-        wmma::load_matrix_sync(b, reinterpret_cast<const T*>(vs) + kk * 16 * L::LDH + n * 16, L::LDH);
-        wmma::mma_sync(acc, a, b, acc);
-      }
-      wmma::store_matrix_sync(sw + n * 16, acc, L::SW, wmma::mem_row_major);
-    }
+    warpTileProduct<T, wmma::row_major, HS / 16, kTcKeys / 16>(sw, L::SW, pw, L::LDS, 16, reinterpret_cast<const T*>(vs), L::LDH, 16, 16 * L::LDH);
     __syncwarp();
     for (int d = half; d < HS; d += 2) ow[r * L::LDO + d] = ow[r * L::LDO + d] * alpha + sw[r * L::SW + d];
     __syncwarp();
