@@ -795,18 +795,6 @@ __global__ void __launch_bounds__(kTbMaxWarps * 32) gemmDecodeTbKernel(GemmDecod
   if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
 }
 
-// A device attribute of the current device, read once per device.
-template <cudaDeviceAttr Attr>
-int deviceAttribute() {
-  static int cached[64] = {};
-  int dev = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  if (dev < 64 && cached[dev]) return cached[dev];
-  int v = 0;
-  TRT_CUDA(cudaDeviceGetAttribute(&v, Attr, dev));
-  if (dev < 64) cached[dev] = v;
-  return v;
-}
 int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
 
 template <DType D, DType O>
@@ -833,33 +821,7 @@ void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
   const KnShape sh = knShape(p.n, p.k, p.m, multiprocessors(), clusters, optin);
   auto* kernel = sh.slab ? gemmDecodeKnKernel<D, O, true> : gemmDecodeKnKernel<D, O, false>;
   allowDynamicSharedMemory(kernel, sh.smem, "gemmDecode");
-  // the cluster (Hopper) and programmatic dependent launch; should a driver refuse the pair, the
-  // cluster alone from then on (the same sums; the kernel's PDL calls are no-ops without the attribute)
-  static bool pdlWithClusters = true;
-  cudaLaunchAttribute attr[2];
-  int n = 0;
-  if (clusters) {
-    attr[n].id = cudaLaunchAttributeClusterDimension;
-    attr[n].val.clusterDim.x = sh.cluster, attr[n].val.clusterDim.y = 1, attr[n].val.clusterDim.z = 1;
-    n++;
-  }
-  const bool pdl = pdlEnabled() && (pdlWithClusters || !clusters);
-  if (pdl) {
-    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[n].val.programmaticStreamSerializationAllowed = 1;
-    n++;
-  }
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(sh.cluster, (p.n + kKnTileN - 1) / kKnTileN), cfg.blockDim = dim3(32 * kKnWarps), cfg.dynamicSmemBytes = sh.smem, cfg.stream = s;
-  cfg.attrs = attr, cfg.numAttrs = n;
-  cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, p, sh);
-  if (err != cudaSuccess && pdl && clusters) {
-    (void)cudaGetLastError();
-    pdlWithClusters = false;
-    cfg.numAttrs = 1;
-    err = cudaLaunchKernelEx(&cfg, kernel, p, sh);
-  }
-  check(err, "gemmDecode launch", __FILE__, __LINE__);
+  TRT_LAUNCH_PDL_CLUSTER("gemmDecode", kernel, dim3(sh.cluster, (p.n + kKnTileN - 1) / kKnTileN), dim3(32 * kKnWarps), sh.smem, clusters ? sh.cluster : 0, s, p, sh);
 }
 
 template <DType D>

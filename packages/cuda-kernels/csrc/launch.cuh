@@ -9,6 +9,7 @@
 // first dependent load and before its first store; pdlLaunchDependents() lets the next kernel start.
 // Off below compute capability 9.0 or with TRTLLM_PDL=0 (then both device calls are no-ops).
 #pragma once
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -50,16 +51,57 @@ inline bool pdlEnabled() {
   return on;
 }
 
-/** kernel<<<grid, block, smem, s>>>(args…) with the PDL attribute where enabled; checked at file:line. */
+/** An attribute of the current device, read once per device. */
+template <cudaDeviceAttr Attr>
+int deviceAttribute() {
+  static int cached[64] = {};
+  int dev = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  if (dev < 64 && cached[dev]) return cached[dev];
+  int v = 0;
+  TRT_CUDA(cudaDeviceGetAttribute(&v, Attr, dev));
+  if (dev < 64) cached[dev] = v;
+  return v;
+}
+
+/** Whether the last launch asking for both a cluster and PDL was refused (then clusters launch without PDL). */
+inline std::atomic<bool>& pdlRefusedWithClusters() {
+  static std::atomic<bool> refused{false};
+  return refused;
+}
+
+/**
+ * kernel<<<grid, block, smem, s>>>(args…) with the PDL attribute where enabled and, for `clusterX`
+ * > 0, thread-block clusters of clusterX blocks along x (Hopper); checked at file:line. Should a
+ * driver refuse a cluster together with PDL, clusters launch without PDL from then on (a kernel's
+ * pdlWait / pdlLaunchDependents are no-ops without the attribute).
+ */
 template <typename... Params, typename... Args>
-void launchPdl(const char* op, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t s, const char* file, int line, Args&&... args) {
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
+void launchPdl(const char* op, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, unsigned clusterX, cudaStream_t s, const char* file, int line, Args&&... args) {
+  cudaLaunchAttribute attr[2];
+  int n = 0;
+  if (clusterX > 0) {
+    attr[n].id = cudaLaunchAttributeClusterDimension;
+    attr[n].val.clusterDim.x = clusterX, attr[n].val.clusterDim.y = 1, attr[n].val.clusterDim.z = 1;
+    n++;
+  }
+  const bool pdl = pdlEnabled() && !(clusterX > 0 && pdlRefusedWithClusters());
+  if (pdl) {
+    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[n].val.programmaticStreamSerializationAllowed = 1;
+    n++;
+  }
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid, cfg.blockDim = block, cfg.dynamicSmemBytes = smem, cfg.stream = s;
-  cfg.attrs = attr, cfg.numAttrs = pdlEnabled() ? 1 : 0;
-  check(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...), (std::string(op) + " launch").c_str(), file, line);
+  cfg.attrs = attr, cfg.numAttrs = n;
+  cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, args...);
+  if (err != cudaSuccess && pdl && clusterX > 0) {
+    (void)cudaGetLastError();
+    pdlRefusedWithClusters() = true;
+    cfg.numAttrs = 1;
+    err = cudaLaunchKernelEx(&cfg, kernel, args...);
+  }
+  check(err, (std::string(op) + " launch").c_str(), file, line);
 }
 
 /**
@@ -97,8 +139,7 @@ void allowDynamicSharedMemory(Kernel* kernel, size_t bytes, const char* op) {
   std::lock_guard<std::mutex> lock(mu);
   size_t& limit = (*allowed)[std::make_pair(reinterpret_cast<const void*>(kernel), dev)];
   if (bytes <= limit) return;
-  int optin = 0;
-  TRT_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  const int optin = deviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>();
   if (bytes > (size_t)optin) {
     throw CudaError(std::string(op) + ": needs " + std::to_string(bytes) + " bytes of shared memory per block, more than this GPU's " + std::to_string(optin));
   }
@@ -108,5 +149,6 @@ void allowDynamicSharedMemory(Kernel* kernel, size_t bytes, const char* op) {
 
 }  // namespace trt
 
-#define TRT_LAUNCH_PDL(op, kernel, grid, block, smem, stream, ...) ::trt::launchPdl(op, kernel, grid, block, smem, stream, __FILE__, __LINE__, __VA_ARGS__)
+#define TRT_LAUNCH_PDL(op, kernel, grid, block, smem, stream, ...) ::trt::launchPdl(op, kernel, grid, block, smem, 0, stream, __FILE__, __LINE__, __VA_ARGS__)
+#define TRT_LAUNCH_PDL_CLUSTER(op, kernel, grid, block, smem, clusterX, stream, ...) ::trt::launchPdl(op, kernel, grid, block, smem, clusterX, stream, __FILE__, __LINE__, __VA_ARGS__)
 #define TRT_LAUNCH_1D(op, kernel, n, threads, stream, params) ::trt::launch1d(op, kernel, n, threads, stream, params, __FILE__, __LINE__)

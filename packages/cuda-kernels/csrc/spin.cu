@@ -1,7 +1,7 @@
 // spin — a kernel that keeps the GPU busy for a given time (not an op: harness infrastructure). The
 // perf mode enqueues one before its timed launches so that the host's launch overhead (N-API, output
 // allocation) is hidden behind it and the events measure back-to-back device time.
-#include "ops.h"
+#include "launch.cuh"
 
 namespace trt {
 
@@ -12,9 +12,7 @@ __global__ void spinKernel(long long cycles) {
 }
 
 void invokeSpin(double microseconds, cudaStream_t s) {
-  int dev = 0, khz = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  TRT_CUDA(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev));
+  const int khz = deviceAttribute<cudaDevAttrClockRate>();
   spinKernel<<<1, 1, 0, s>>>((long long)(microseconds * khz / 1000.0));
   check(cudaGetLastError(), "spin launch", __FILE__, __LINE__);
 }
