@@ -10,7 +10,7 @@ import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
-import { defaultBackend, gemmAlgoFlag, kernelsFlag } from './run.js';
+import { defaultBackend, kernelOptions } from './run.js';
 
 export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --dataset_path TEXT [--window N] [--backend ref|cuda] [--kernels production|reference] [--gemm_algo POLICY] [--tokenizer DIR|gpt2]
 
@@ -26,7 +26,7 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
   }
   const datasetPath = values.dataset_path;
   if (!datasetPath) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
-  const kernelFlags = { ...kernelsFlag(values.kernels), ...gemmAlgoFlag(values.gemm_algo) };
+  const kernelFlags = kernelOptions(values);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   return withLibraryErrors('perplexity', io, async () => {
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, tokenizer: values.tokenizer ?? 'gpt2' });

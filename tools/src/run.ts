@@ -64,6 +64,11 @@ export function gemmAlgoFlag(a: string | undefined): { gemmAlgo?: GemmAlgo } {
   return { gemmAlgo: a as GemmAlgo };
 }
 
+/** `--kernels` and `--gemm_algo` together: the Engine.load options of the commands that load engines, checked. */
+export function kernelOptions(v: { readonly kernels?: string | undefined; readonly gemm_algo?: string | undefined }): { kernels?: KernelSet; gemmAlgo?: GemmAlgo } {
+  return { ...kernelsFlag(v.kernels), ...gemmAlgoFlag(v.gemm_algo) };
+}
+
 /** `--world_size N` (N > 1): one process per rank (the seed launched ranks with mpirun; this CLI forks them). */
 export function tensorParallel(worldSize: string | undefined): { tensorParallel?: 'processes'; worldSize?: number } {
   if (worldSize === undefined) return {};
@@ -114,7 +119,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   };
   const numBeams = num('num_beams', values.num_beams) ?? 1;
   if (!Number.isInteger(numBeams) || numBeams < 1) throw new UsageError(`--num_beams must be a positive integer, got '${String(values.num_beams)}'`);
-  const kernelFlags = { ...kernelsFlag(values.kernels), ...gemmAlgoFlag(values.gemm_algo) };
+  const kernelFlags = kernelOptions(values);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   return withLibraryErrors('run', io, async () => {

@@ -13,7 +13,7 @@ import { bootstrapAggregate, Engine, ROUGE_TYPES, rougeScores, type BackendName,
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
-import { defaultBackend, gemmAlgoFlag, kernelsFlag, tensorParallel } from './run.js';
+import { defaultBackend, kernelOptions, tensorParallel } from './run.js';
 
 export const SUMMARIZE_HELP = `Usage: trtllm summarize --engine_dir DIR --dataset_path PATH [flags]
 
@@ -79,7 +79,7 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
   const maxIte = int('max_ite', values.max_ite, 20);
   const outputLen = int('output_len', values.output_len, 100);
   const threshold = Number(values.tensorrt_llm_rouge1_threshold ?? 15);
-  const kernelFlags = { ...kernelsFlag(values.kernels), ...gemmAlgoFlag(values.gemm_algo) };
+  const kernelFlags = kernelOptions(values);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   const articles = readArticles(values.dataset_path).slice(0, batchSize * maxIte);
   return withLibraryErrors('summarize', io, async () => {

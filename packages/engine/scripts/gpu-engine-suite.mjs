@@ -4,7 +4,7 @@
 //
 //   node packages/engine/scripts/gpu-engine-suite.mjs --out DIR --stages tiny,gpt2ref,sotu,ifb,hf,summarize
 //        [--work DIR (hf_engine_parity.py's WORK_DIR)] [--sotu MODEL_DIR --val VAL_TXT] [--cnn JSONL]
-//        [--gemm-algo batch-invariant | decode-kernel | cublaslt | per-shape] (production kernels)
+//        [--gemm-algo auto | batch-invariant | decode-kernel | cublaslt | per-shape] (production kernels)
 //
 //   tiny      loader fixtures → convert → build (fp32, fp16): cuda logits ≡ ref logits (bitwise), cuda greedy ≡ ref greedy ≡ HF greedy
 //   gpt2ref   random gpt2-shape fp16 engine: cuda greedy (20 prompts × 64) ≡ the ref backend's (fixtures/ref-greedy-gpt2-f16.json, computed on CPU)
@@ -78,7 +78,7 @@ const engineFrom = (hfDir, storage, dtype, flags, name) => {
   });
 };
 const IFB = { use_inflight_batching: true, tokens_per_block: 32, enable_context_fmha_fp32_acc: true };
-// --gemm-algo: the production backend's GEMM policy (GEMM_ALGOS; default batch-invariant)
+// --gemm-algo: the production backend's GEMM policy (GEMM_ALGOS; default auto, resolved per engine)
 const algo = values['gemm-algo'] ? { gemmAlgo: values['gemm-algo'] } : {};
 const cudaOpts = (extra = {}) => ({ backend: values.backend, ...(values.backend === 'cuda' ? { kernels: values.kernels, ...(values.kernels === 'production' ? algo : {}) } : {}), ...extra });
 const production = values.kernels === 'production';

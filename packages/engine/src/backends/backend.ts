@@ -62,7 +62,7 @@ export interface Backend<T> {
   /** Step counters, where the backend keeps them (production cuda). */
   readonly stats?: StepStats;
   /** The GEMM policy in use (production cuda kernels; never 'auto': resolved at load). */
-  readonly gemmAlgo?: GemmAlgo;
+  readonly gemmAlgo?: Exclude<GemmAlgo, 'auto'>;
   /** A host tensor (weights, ids, positions) as a backend tensor. */
   upload(t: Tensor): T;
   free(t: T): void;

@@ -232,7 +232,7 @@ export class Engine {
    * replayed, and the milliseconds spent in the backend's step (host) and on the device, summed.
    */
   /** The GEMM policy the production kernels run ('auto' resolved at load), or undefined (other backends). */
-  get gemmAlgo(): GemmAlgo | undefined {
+  get gemmAlgo(): Exclude<GemmAlgo, 'auto'> | undefined {
     return this.#backends[0]?.gemmAlgo;
   }
 
