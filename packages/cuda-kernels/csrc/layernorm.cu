@@ -42,7 +42,10 @@ void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s) {
 }  // namespace trt
 
 // ---- production path (tier 3): a warp (or a block, past 2,048 columns) per row, the row held in
-// registers, tree sums; the dtype a template parameter (typed.cuh) so a row's loads issue together ----
+// registers, tree sums within a lane and across lanes (the warp way's arithmetic is layernorm.cuh's,
+// which the decode GEMM's fused LayerNorm shares); the dtype a template parameter (typed.cuh) so a
+// row's loads issue together ----
+#include "layernorm.cuh"
 #include "typed.cuh"
 
 namespace trt {
@@ -57,11 +60,6 @@ __device__ __forceinline__ float blockSum(float v, float* shared) {
   float total = 0.f;
   for (int w = 0; w < (int)(blockDim.x / 32); w++) total += shared[w];
   return total;
-}
-
-__device__ __forceinline__ float warpSum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
 }
 
 // One row per group of `lanes` threads: a warp (lanes 32, sums by shuffles) or a whole block.
@@ -88,24 +86,22 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
   float v[PER];
 #pragma unroll
   for (int i = 0; i < PER; i++) v[i] = Io<D>::load(p.x, base + min(lane + i * lanes, p.cols - 1));
-  float sum = 0.f;
 #pragma unroll
-  for (int i = 0; i < PER; i++) {
-    v[i] = lane + i * lanes < p.cols ? v[i] : 0.f;
-    sum += v[i];
+  for (int i = 0; i < PER; i++) v[i] = lane + i * lanes < p.cols ? v[i] : 0.f;
+  float mean, rstd;
+  if constexpr (WARP) {
+    lnRowStats(v, lane, p.cols, p.eps, mean, rstd);
+  } else {
+    mean = blockSum(laneSum<PER>([&](int i) { return v[i]; }), shared) / (float)p.cols;
+    rstd = rsqrtf(blockSum(laneSum<PER>([&](int i) {
+                             const float d = lane + i * lanes < p.cols ? v[i] - mean : 0.f;
+                             return d * d;
+                           }), shared) / (float)p.cols + p.eps);
   }
-  const float mean = (WARP ? warpSum(sum) : blockSum(sum, shared)) / (float)p.cols;
-  float sq = 0.f;
-#pragma unroll
-  for (int i = 0; i < PER; i++) {
-    const float d = lane + i * lanes < p.cols ? v[i] - mean : 0.f;
-    sq += d * d;
-  }
-  const float rstd = rsqrtf((WARP ? warpSum(sq) : blockSum(sq, shared)) / (float)p.cols + p.eps);
 #pragma unroll
   for (int i = 0; i < PER; i++) {
     const int h = lane + i * lanes;
-    if (h < p.cols) Io<D>::store(p.y, base + h, (v[i] - mean) * rstd * (p.weightPlusOne ? g[i] + 1.f : g[i]) + b[i]);
+    if (h < p.cols) Io<D>::store(p.y, base + h, lnApply(v[i], mean, rstd, g[i], b[i], p.weightPlusOne));
   }
 }
 
