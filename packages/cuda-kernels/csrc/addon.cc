@@ -591,8 +591,23 @@ Napi::Value GemmLt(const Napi::CallbackInfo& info) {
 Napi::Value GemmDecode(const Napi::CallbackInfo& info) {
   return guard(info, "gemmDecode", [&]() -> Napi::Value {
     Args a(info, 0);
-    invokeGemmDecode({a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("residual", true), a.ptr("d"), (const int32_t*)a.ptr("rows", true),
-                      a.i32("m"), a.i32("n"), a.i32("k"), a.i32("aRows"), a.flag("transB"), a.flag("gelu"), a.dtype("inDtype"), a.dtype("outDtype")}, a.stream());
+    GemmDecodeParams p{a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("residual", true), a.ptr("d"), (const int32_t*)a.ptr("rows", true),
+                       a.i32("m"), a.i32("n"), a.i32("k"), a.i32("aRows"), a.flag("transB"), a.flag("gelu"), a.dtype("inDtype"), a.dtype("outDtype")};
+    p.lnGamma = a.ptr("lnGamma", true);
+    if (p.lnGamma) {  // the fused LayerNorm
+      p.lnBeta = a.ptr("lnBeta", true);
+      p.lnEps = a.f32("lnEps");
+      p.lnPlusOne = a.flag("lnPlusOne");
+    }
+    if (a.raw("kv").IsObject()) {  // the QKV GEMM's KV-cache write
+      p.kvWrite = true;
+      p.kv = a.kvCache("kv");
+      p.kvSlots = (const int32_t*)a.ptr("kvSlots");
+      p.kvPositions = (const int32_t*)a.ptr("kvPositions");
+      p.kvQHeads = a.i32("kvQHeads");
+      p.kvError = (int32_t*)a.ptr("kvError");
+    }
+    invokeGemmDecode(p, a.stream());
     return info.Env().Undefined();
   });
 }
@@ -605,7 +620,8 @@ Napi::Value GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
 Napi::Value GemmDecodePlan(const Napi::CallbackInfo& info) {
   return guard(info, "gemmDecodePlan", [&]() -> Napi::Value {
     Args a(info, 0);
-    return Napi::String::New(info.Env(), gemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.flag("transB"), a.i32("multiprocessors"), a.i32("computeMajor"), (size_t)a.i32("sharedMemoryOptin")));
+    return Napi::String::New(info.Env(), gemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.flag("transB"), a.i32("multiprocessors"), a.i32("computeMajor"),
+                                                        (size_t)a.i32("sharedMemoryOptin"), a.flag("layerNorm")));
   });
 }
 Napi::Value GemmLtAlgorithms(const Napi::CallbackInfo& info) {

@@ -318,9 +318,12 @@ std::string gemmLtAlgorithms() {
 // the device has clusters) only — gemmDecodePlan() reports it — and rows never mix, so each output's operation sequence is the same for every M and every row list:
 // batch-invariant by construction.
 #include <cooperative_groups.h>
+#include <type_traits>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "kv-cache.cuh"
+#include "layernorm.cuh"
 #include "typed.cuh"
 
 namespace trt {
@@ -452,6 +455,7 @@ constexpr int kKnMaxGroups = 4;             // token groups of 8 per pass (32 ro
 constexpr int kKnMaxCluster = 8;            // the portable cluster size
 constexpr size_t kKnSlabBudget = 64 * 1024; // shared memory for the rows in the slab way
 constexpr size_t kKnBlockBudget = 110 * 1024;  // shared memory per block: two blocks per SM
+constexpr int kKnLnMaxK = 2048;             // the fused LayerNorm: a row in a warp's registers (layerNormFast's warp way)
 
 struct KnShape {
   int steps;        // ⌈K / 16⌉
@@ -464,6 +468,8 @@ struct KnShape {
   bool slab;
   size_t partAt;    // shared memory offsets: the block's partial sums [8·groups][64] fp32, the bias [64]
   size_t biasAt;
+  bool ln;          // the LayerNorm is fused (slab way, K ≤ kKnLnMaxK)
+  size_t lnAt;      // ln: mean and rstd of each row [32][2] fp32, then γ and β of the block's K range
   size_t smem;      // dynamic shared memory bytes
 };
 // The cluster size from (N, K, SMs): a power of two (clusters pack the GPCs evenly), at most two
@@ -475,7 +481,8 @@ int knCluster(int n, int k, int sms, bool clusters) {
   while (c < kKnMaxCluster && 2 * c * tiles <= 2 * sms && 2 * c * kKnWarps <= steps) c *= 2;
   return c;
 }
-KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin) {
+// `ln`: with the fused LayerNorm when it can be (the slab way, K ≤ kKnLnMaxK); the shape says whether.
+KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin, bool ln = false) {
   KnShape sh{};
   sh.steps = (k + 15) / 16;
   sh.cluster = knCluster(n, k, sms, clusters);
@@ -485,12 +492,14 @@ KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin) {
   sh.xStride = blockSteps * 16 + 8;
   sh.slabRows = std::min(m, 8 * kKnMaxGroups);
   const size_t slabBytes = (size_t)sh.slabRows * sh.xStride * 2;
-  const size_t tail = (size_t)8 * sh.groups * kKnTileN * 4 + kKnTileN * 4;  // partial sums, bias
+  const size_t lnBytes = ln ? 32 * 2 * 4 + (size_t)2 * (sh.xStride - 8) * 2 : 0;  // row stats, γ and β
+  const size_t tail = (size_t)8 * sh.groups * kKnTileN * 4 + kKnTileN * 4 + lnBytes;  // partial sums, bias (, LayerNorm)
   const size_t budget = std::min(smemOptin, kKnBlockBudget);
   // the slab way when the rows and a ring of at least max(groups, 2) steps fit the block budget
   const size_t minRing = (size_t)kKnWarps * std::max(sh.groups, 2) * kKnStageW;
   sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget && minRing + slabBytes + tail <= budget;
-  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else the deepest ring ≤ 8 that fits
+  if (ln && (!sh.slab || k > kKnLnMaxK)) return knShape(n, k, m, sms, clusters, smemOptin, false);  // LayerNorm as its own kernel
+  sh.ln = ln;  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else the deepest ring ≤ 8 that fits
     sh.stageBytes = kKnStageW;
     const bool all = warpSteps <= kKnMaxStages && (size_t)kKnWarps * warpSteps * kKnStageW + slabBytes + tail <= budget;
     sh.stages = std::max(sh.groups, all ? warpSteps : std::min(kKnRingStages, warpSteps));
@@ -503,7 +512,8 @@ KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin) {
   const size_t rings = (size_t)kKnWarps * sh.stages * sh.stageBytes;
   sh.partAt = rings + (sh.slab ? slabBytes : 0);
   sh.biasAt = sh.partAt + (size_t)8 * sh.groups * kKnTileN * 4;
-  sh.smem = sh.biasAt + kKnTileN * 4;
+  sh.lnAt = sh.biasAt + kKnTileN * 4;
+  sh.smem = sh.lnAt + lnBytes;
   return sh;
 }
 
@@ -554,6 +564,27 @@ __device__ __forceinline__ void clusterSync() {
 #endif
 }
 
+// The QKV GEMM's cache write. kvTarget: where output column n of token `row` goes in the cache — the
+// element offset, −1 without storage, −2 for a q column. It reads only the step's inputs (slots,
+// positions, the block table), never the previous kernel's output, so it may run before pdlWait().
+// storeKv: the output rounded to the activation dtype (what qkvPrepare reads) stored with the
+// cache's rule (qkvPrepare's kvStore); no storage sets the error flag to 1 + row, as qkvPrepare does.
+__device__ __forceinline__ long long kvTarget(const GemmDecodeParams& p, int row, int n) {
+  const KvCacheView& c = p.kv;
+  const int e = n - p.kvQHeads * c.headSize;
+  if (e < 0) return -2;
+  const long long at = kvOffset(c, p.kvSlots[row], e / (c.numKvHeads * c.headSize), e / c.headSize % c.numKvHeads, p.kvPositions[row]);
+  return at < 0 ? -1 : at + e % c.headSize;
+}
+__device__ __forceinline__ void storeKv(const GemmDecodeParams& p, int row, int n, long long at, float rounded) {
+  if (at == -2) return;
+  if (at == -1) {
+    atomicCAS(p.kvError, 0, row + 1);
+    return;
+  }
+  kvStore(p.kv, at, (n - p.kvQHeads * p.kv.headSize) / (p.kv.numKvHeads * p.kv.headSize), rounded);
+}
+
 template <DType D, DType O, bool kSlab>
 __global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodeParams p, KnShape sh) {
   extern __shared__ __align__(16) unsigned char smem[];
@@ -570,6 +601,9 @@ __global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodePa
   const uint32_t xs = base + (uint32_t)kKnWarps * R * sh.stageBytes;  // slab [slabRows][xStride], k from b0·16
   float* part = reinterpret_cast<float*>(smem + sh.partAt);
   float* biasS = reinterpret_cast<float*>(smem + sh.biasAt);
+  float* lnStats = reinterpret_cast<float*>(smem + sh.lnAt);           // ln: [row][mean, rstd]
+  const uint32_t lnGamma = base + (uint32_t)sh.lnAt + 32 * 2 * 4;        // ln: γ, then β, of k b0·16 …
+  const uint32_t lnBeta = lnGamma + (uint32_t)(sh.xStride - 8) * 2;
 
   auto issueWeights = [&](int i) {  // the warp's step i into stage i % R: lane copies chunks lane + 32j (row c / 8, n chunk c % 8)
     const uint32_t stage = ring + (i % R) * sh.stageBytes;
@@ -600,14 +634,80 @@ __global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodePa
       cpAsync16(xs + (uint32_t)(r * sh.xStride + k - b0 * 16) * 2, rowSrc(r, k), k < K ? 16 : 0);
     }
   };
+  // The fused LayerNorm (slab way, one pass). Before the wait: γ and β of the warp's K range into
+  // shared memory (they join the ring's first copy group). After it: each warp the mean and rstd of
+  // rows warp, warp + 4, … — the row in registers, layerNormFast's warp order (layernorm.cuh) — then
+  // the warp's K range of every row normalized into the slab, rounded to D as layerNormFast stores it.
+  auto rowStats = [&](auto tag, const St* x, float& mean, float& rstd) {
+    constexpr int P = decltype(tag)::value;
+    float v[P];
+#pragma unroll
+    for (int i = 0; i < P; i++) v[i] = lane + 32 * i < K ? Io<D>::load(x, lane + 32 * i) : 0.f;
+    lnRowStats(v, lane, K, p.lnEps, mean, rstd);
+  };
+  auto issueNormWeights = [&] {
+    for (int c = lane; c < 2 * ns; c += 32) {
+      const int k = s0 * 16 + 8 * c;
+      const uint32_t at = (uint32_t)(k - b0 * 16) * 2;
+      cpAsync16(lnGamma + at, static_cast<const St*>(p.lnGamma) + (k < K ? k : 0), k < K ? 16 : 0);
+      cpAsync16(lnBeta + at, static_cast<const St*>(p.lnBeta ? p.lnBeta : p.lnGamma) + (k < K ? k : 0), k < K && p.lnBeta ? 16 : 0);
+    }
+  };
+  auto normalizeSlab = [&] {
+    // the warp's rows into L1 first (non-blocking), so a second row's loads do not wait a round trip
+    for (int r = warp; r < rows; r += kKnWarps) {
+      const char* x = reinterpret_cast<const char*>(A + (size_t)rowOf(p, m0 + r) * K);
+      for (int c = lane; c * 128 < K * (int)sizeof(St); c += 32) asm volatile("prefetch.global.L1 [%0];" ::"l"(x + c * 128));
+    }
+    for (int r = warp; r < rows; r += kKnWarps) {
+      const St* x = A + (size_t)rowOf(p, m0 + r) * K;
+      float mean, rstd;
+      if (K <= 256) rowStats(std::integral_constant<int, 8>{}, x, mean, rstd);
+      else if (K <= 512) rowStats(std::integral_constant<int, 16>{}, x, mean, rstd);
+      else if (K <= 1024) rowStats(std::integral_constant<int, 32>{}, x, mean, rstd);
+      else rowStats(std::integral_constant<int, 64>{}, x, mean, rstd);
+      if (lane == 0) lnStats[2 * r] = mean, lnStats[2 * r + 1] = rstd;
+    }
+    cpAsyncWait<0>();  // this warp's γ and β (and its weights: the first step waits for those anyway)
+    __syncthreads();   // every row's mean and rstd
+    for (int c = lane; c < rows * ns * 2; c += 32) {
+      const int r = c / (ns * 2), k = s0 * 16 + (c % (ns * 2)) * 8;
+      uint4 y = make_uint4(0, 0, 0, 0);
+      if (k < K) {
+        float x[8], gm[8], bt[8];
+        Io<D>::load16(A, (size_t)rowOf(p, m0 + r) * K + k, x);
+        const uint32_t at = (uint32_t)(k - b0 * 16) * 2;
+        uint4 graw, braw;
+        asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(graw.x), "=r"(graw.y), "=r"(graw.z), "=r"(graw.w) : "r"(lnGamma + at));
+        asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(braw.x), "=r"(braw.y), "=r"(braw.z), "=r"(braw.w) : "r"(lnBeta + at));
+        Io<D>::load16(&graw, 0, gm);
+        Io<D>::load16(&braw, 0, bt);
+        alignas(16) St out[8];
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          Io<D>::store(out, j, lnApply(x[j], lnStats[2 * r], lnStats[2 * r + 1], gm[j], bt[j], p.lnPlusOne));
+        }
+        y = *reinterpret_cast<const uint4*>(out);
+      }
+      const uint32_t to = xs + (uint32_t)(r * sh.xStride + k - b0 * 16) * 2;
+      asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};" ::"r"(to), "r"(y.x), "r"(y.y), "r"(y.z), "r"(y.w) : "memory");
+    }
+    __syncwarp();  // the warp reads back only what its own lanes wrote
+  };
   // ldmatrix sources: weight tile t (n 16t … 16t + 15), matrix j = lane / 8: k row 8·(j / 2) + lane % 8, n chunk 2t + j % 2
   const int lr = (lane & 7) + ((lane >> 4) << 3), lc = (lane >> 3) & 1;
   const int bHalf = ((lane >> 3) & 1) * 8;  // a token group (x2): matrix j = lane / 8 (lanes 0–15), token lane % 8, k half j
   const uint32_t bRing = ring + kKnStageW + swizzled(lane & 7, (lane >> 3) & 1);
 
   pdlLaunchDependents();
+  if (kSlab && sh.ln) issueNormWeights();
   issueRing();
   if (threadIdx.x < kKnTileN) biasS[threadIdx.x] = p.bias && n0 + (int)threadIdx.x < N ? Io<O>::load(p.bias, n0 + threadIdx.x) : 0.f;
+  long long kvFirst = -2;  // the cache target of this thread's first output of the first pass (the epilogue's `first`)
+  if (p.kvWrite) {
+    const int f = rank * blockDim.x + threadIdx.x;
+    if (f < min(p.m, 8 * sh.groups) * kKnTileN && n0 + f % kKnTileN < N) kvFirst = kvTarget(p, rowOf(p, f / kKnTileN), n0 + f % kKnTileN);
+  }
   pdlWait();  // the activations and the residual are the previous kernels' outputs
 
   for (; m0 < p.m; m0 += 8 * sh.groups) {
@@ -618,8 +718,9 @@ __global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodePa
       issueRing();
     }
     if constexpr (kSlab) {
-      issueSlab();
-      cpAsyncCommit();
+      if (sh.ln) normalizeSlab();
+      else issueSlab();
+      cpAsyncCommit();  // (empty with the LayerNorm: the wait counts below stay the same)
     } else {
       for (int i = 0; i < R; i++) {
         if (i < ns) issueRowsOfStep(i);
@@ -699,6 +800,7 @@ __global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodePa
       const size_t at = (size_t)rowOf(p, m) * N + n;
       if (p.residual) v = fadd(v, i == first ? resFirst : Io<O>::load(p.residual, at));
       Io<O>::store(p.d, at, v);
+      if (p.kvWrite) storeKv(p, rowOf(p, m), n, i == first && m0 == 0 ? kvFirst : kvTarget(p, rowOf(p, m), n), roundTo(O, v));
     }
     clusterSync();  // no block leaves (or starts the next pass) while another still reads its partial sums
   }
@@ -818,10 +920,17 @@ template <DType D, DType O>
 void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
   const size_t optin = (size_t)deviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>();
   const bool clusters = deviceAttribute<cudaDevAttrComputeCapabilityMajor>() >= 9;
-  const KnShape sh = knShape(p.n, p.k, p.m, multiprocessors(), clusters, optin);
+  const KnShape sh = knShape(p.n, p.k, p.m, multiprocessors(), clusters, optin, p.lnGamma != nullptr);
+  GemmDecodeParams q = p;
+  if (p.lnGamma && !sh.ln) {  // a LayerNorm this plan cannot fuse: layerNormFast over A's rows into scratch first (the same bits)
+    void* y = streamScratch(s, "gemmDecode layernorm", (size_t)p.aRows * p.k * dtypeBytes(D), false);
+    invokeLayerNormFast({p.a, p.lnGamma, p.lnBeta, y, p.aRows, p.k, p.lnEps, p.lnPlusOne, D}, s);
+    q.a = y;
+    q.lnGamma = q.lnBeta = nullptr;
+  }
   auto* kernel = sh.slab ? gemmDecodeKnKernel<D, O, true> : gemmDecodeKnKernel<D, O, false>;
   allowDynamicSharedMemory(kernel, sh.smem, "gemmDecode");
-  TRT_LAUNCH_PDL_CLUSTER("gemmDecode", kernel, dim3(sh.cluster, (p.n + kKnTileN - 1) / kKnTileN), dim3(32 * kKnWarps), sh.smem, clusters ? sh.cluster : 0, s, p, sh);
+  TRT_LAUNCH_PDL_CLUSTER("gemmDecode", kernel, dim3(sh.cluster, (p.n + kKnTileN - 1) / kKnTileN), dim3(32 * kKnWarps), sh.smem, clusters ? sh.cluster : 0, s, q, sh);
 }
 
 template <DType D>
@@ -835,7 +944,7 @@ void dispatchDecode(const GemmDecodeParams& p, cudaStream_t s) {
 
 }  // namespace
 
-std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin) {
+std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin, bool layerNorm) {
   std::ostringstream o;
   if (transB) {
     const DecodeShape sh = decodeShape(n, k, sms);
@@ -844,11 +953,13 @@ std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int comput
       << ",\"stepK\":32,\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
       << ",\"tileN\":" << sh.tileN << ",\"smemBytes\":0}";
   } else {
-    const KnShape sh = knShape(n, k, m, sms, computeMajor >= 9, smemOptin);
+    const KnShape sh = knShape(n, k, m, sms, computeMajor >= 9, smemOptin, layerNorm);
     o << "{\"layout\":\"KN\",\"grid\":[" << sh.cluster << "," << (n + kKnTileN - 1) / kKnTileN << ",1],\"threads\":" << 32 * kKnWarps
       << ",\"stepK\":16,\"steps\":" << sh.steps << ",\"cluster\":" << sh.cluster << ",\"warps\":" << kKnWarps << ",\"tileN\":" << kKnTileN
       << ",\"way\":\"" << (sh.slab ? "slab" : "ring") << "\",\"groups\":" << sh.groups << ",\"passes\":" << (m + 8 * sh.groups - 1) / (8 * sh.groups)
-      << ",\"stages\":" << sh.stages << ",\"smemBytes\":" << sh.smem << "}";
+      << ",\"stages\":" << sh.stages << ",\"smemBytes\":" << sh.smem;
+    if (layerNorm) o << ",\"layerNorm\":\"" << (sh.ln ? "fused" : "separate") << "\"";
+    o << "}";
   }
   return o.str();
 }
@@ -867,6 +978,19 @@ void invokeGemmDecode(const GemmDecodeParams& p, cudaStream_t s) {
   if ((p.bias || p.residual) && p.outDtype != p.inDtype) throw CudaError("gemmDecode: a bias or residual needs the output dtype = the input's");
   for (const void* q : {p.a, p.b}) {
     if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("gemmDecode: A and B must be 16-byte aligned (a view at an odd offset?)");
+  }
+  if ((p.lnGamma || p.kvWrite) && p.transB) throw CudaError("gemmDecode: the fused LayerNorm and KV-cache write are for [K,N] weights only");
+  for (const void* q : {p.lnGamma, p.lnBeta}) {
+    if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("gemmDecode: the LayerNorm's gamma and beta must be 16-byte aligned");
+  }
+  if (p.kvWrite) {
+    const KvCacheView& c = p.kv;
+    if (p.outDtype != p.inDtype) throw CudaError("gemmDecode: the KV-cache write needs the output dtype = the input's");
+    if (!p.kvSlots || !p.kvPositions || !p.kvError) throw CudaError("gemmDecode: the KV-cache write needs slots, positions and an error flag");
+    if (c.numKvHeads <= 0 || c.headSize <= 0 || p.kvQHeads <= 0 || (size_t)(p.kvQHeads + 2 * c.numKvHeads) * c.headSize != (size_t)p.n) {
+      throw CudaError("gemmDecode: the KV-cache write needs N = (numHeads + 2·numKvHeads)·headSize, got N=" + std::to_string(p.n) + " for " +
+                      std::to_string(p.kvQHeads) + " + 2·" + std::to_string(c.numKvHeads) + " heads of " + std::to_string(c.headSize));
+    }
   }
   if (p.m == 0 || p.n == 0) return;
   if (p.inDtype == DType::BF16) dispatchDecode<DType::BF16>(p, s);

@@ -179,6 +179,17 @@ struct GemmDecodeParams {
   bool transB, gelu;
   DType inDtype, outDtype;
   float* ws = nullptr; int* counters = nullptr; int wsRows = 0;  // set by invokeGemmDecode (split-K workspace)
+  // [K,N] only. LayerNorm first (lnGamma set): A holds the LayerNorm's input x [aRows, K], and the
+  // product uses LayerNorm(x) rounded to the input dtype — layernorm.cuh's arithmetic, the bits
+  // layerNormFast writes — computed inside the GEMM when the plan allows (slab way, K ≤ 2,048), else
+  // by layerNormFast into a scratch buffer first.
+  const void* lnGamma = nullptr; const void* lnBeta = nullptr; float lnEps = 0.f; bool lnPlusOne = false;
+  // [K,N] only, no RoPE. The QKV GEMM's KV-cache write (kvWrite): D's columns past kvQHeads·HS are
+  // [k heads | v heads] of kv.numKvHeads × kv.headSize, stored at (kvSlots[row], kvPositions[row])
+  // with the cache's storage rule from the rounded outputs — qkvPrepare's store, exact. A row without
+  // storage sets *kvError = 1 + row.
+  bool kvWrite = false; KvCacheView kv{}; const int32_t* kvSlots = nullptr; const int32_t* kvPositions = nullptr;
+  int kvQHeads = 0; int32_t* kvError = nullptr;
 };
 void invokeGemmDecode(const GemmDecodeParams& p, cudaStream_t s);
 /** Why (N, K, layout, dtype) has no decode GEMM (the caller then uses gemmLt), or "" if it has one. */
@@ -188,7 +199,7 @@ std::string gemmDecodeUnsupported(int n, int k, bool transB, DType inDtype);
  * major `computeMajor` and `smemOptin` bytes of opt-in shared memory per block, as JSON: the grid,
  * and what fixes each output's sum order (steps, cluster or splits, warps) — host arithmetic only.
  */
-std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin);
+std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin, bool layerNorm = false);
 
 // spin.cu — keep the stream's GPU busy for about `microseconds` (the perf mode hides launch overhead behind it).
 void invokeSpin(double microseconds, cudaStream_t s);

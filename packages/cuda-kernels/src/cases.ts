@@ -206,6 +206,8 @@ interface EpilogueGemm {
   outDtype?: ActDType;
   /** Decode GEMM only: compute these rows into a zeroed output (the others stay zero). */
   rows?: number[];
+  /** Decode GEMM only: LayerNorm of `a` first (fused into the GEMM), with or without β, NeMo's 1p. */
+  norm?: { beta: boolean; plusOne?: boolean };
   b?: Tensor<ActDType>;
   tol: Tolerance;
 }
@@ -223,12 +225,17 @@ function epilogueGemmCase(kernel: 'cuBLASLt' | 'decode', name: string, dt: ActDT
   const outDtype = o.outDtype ?? dt;
   const rows = o.rows ? ints(o.rows) : undefined;
   const attrs = { transB: o.transB ?? false, outDtype, ...(o.gelu ? { activation: 'gelu' as const } : {}) };
+  const gamma = o.norm ? rnd(dt, [k], k + 5, 0.2, o.norm.plusOne ? 0 : 1) : undefined;
+  const beta = o.norm?.beta ? rnd(dt, [k], k + 6, 0.1) : undefined;
+  const lnAttrs = { weightPlusOne: o.norm?.plusOne ?? false };
   const epi = `${bias ? ' +bias' : ''}${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}${rows ? ` rows [${o.rows!.join(',')}]` : ''}`;
+  const pre = o.norm ? `LayerNorm${o.norm.plusOne ? '1p' : ''}${o.norm.beta ? '' : ' (no β)'} → ` : '';
   return caseOf({
-    name, op: 'gemm', dtype: `${dt}→${outDtype} ${kernel === 'cuBLASLt' ? 'cuBLASLt' : 'decode (mma.sync)'}`, shape: `[${m},${k}]·[${k},${n}]${o.transB ? ' Bᵀ' : ''}${epi}`, tier: 3, tolerance: o.tol,
-    host: { a, b, bias, residual, rows },
+    name, op: 'gemm', dtype: `${dt}→${outDtype} ${kernel === 'cuBLASLt' ? 'cuBLASLt' : 'decode (mma.sync)'}`, shape: `${pre}[${m},${k}]·[${k},${n}]${o.transB ? ' Bᵀ' : ''}${epi}`, tier: 3, tolerance: o.tol,
+    host: { a, b, bias, residual, rows, gamma, beta },
     ref: () => {
-      let y = ref.gemm(bias ? { a, b, bias } : { a, b }, { transB: attrs.transB, outDtype });
+      const x = gamma ? ref.layerNorm(beta ? { x: a, gamma, beta } : { x: a, gamma }, lnAttrs) : a;
+      let y = ref.gemm(bias ? { a: x, b, bias } : { a: x, b }, { transB: attrs.transB, outDtype });
       if (o.gelu) y = ref.gelu({ x: y });
       if (residual) y = ref.residualAdd({ a: residual, b: y });
       if (o.rows) {
@@ -241,7 +248,8 @@ function epilogueGemmCase(kernel: 'cuBLASLt' | 'decode', name: string, dt: ActDT
       const inputs = { a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never, residual: d['residual'] as never };
       if (kernel === 'cuBLASLt') return [gpu.gemmLt(inputs, attrs)];
       const out = o.rows ? DeviceTensor.zeros(outDtype, [m, n]) : undefined;
-      return [gpu.gemmDecode({ ...inputs, rows: d['rows'] as never, out }, attrs)];
+      const norm = gamma ? { norm: { gamma: d['gamma'] as never, beta: d['beta'] as never } } : {};
+      return [gpu.gemmDecode({ ...inputs, rows: d['rows'] as never, out, ...norm }, gamma ? { ...attrs, ...lnAttrs } : attrs)];
     },
     bytes: bytesOf(a, b) + m * n * ref.DTYPES[outDtype].bytes * (residual ? 2 : 1), flops: 2 * (o.rows?.length ?? m) * n * k,
   });
@@ -408,6 +416,7 @@ function productionCases(gpt2Wte: Tensor<ActDType>): KernelCase[] {
   const mma = nmse(1e-5, 'tensor-core (mma.sync) order of the fp32 sums, warp (and split) partials added in a fixed order; one rounding to T');
   const mmaEpi = nmse(2e-5, 'tensor-core order of the fp32 sums; bias, GELU (the oracle\'s formula) and the add in fp32, one rounding where the oracle rounds after each');
   const lnTol = nmse(1e-6, 'tree sums and rsqrt in fp32 instead of the serial order and 1/sqrt; output rounded to T');
+  const lnMma = nmse(2e-5, 'the LayerNorm\'s tree sums and rsqrt (layerNormFast\'s bits), then the tensor-core order of the GEMM\'s sums; bias, GELU in fp32, one rounding');
   const ln = (name: string, dt: ActDType, rows: number, cols: number) => {
     const x = rnd(dt, [rows, cols], rows + cols, 2, 0.5);
     const gamma = rnd(dt, [cols], cols + 1, 0.2, 1);
@@ -442,6 +451,10 @@ function productionCases(gpt2Wte: Tensor<ActDType>): KernelCase[] {
     gemmDecodeCase('gemmDecode bf16 K 64 (fewer steps than warps) +bias gelu (M 5)', 'bf16', 5, 64, 512, { bias: true, gelu: true, tol: nmse(1e-4, 'bf16: one rounding where the oracle rounds twice') }),
     gemmDecodeCase('gemmDecode f16 gpt2 lm_head (tied wte) f16→f32 logits', 'f16', 3, 768, 50257, { transB: true, outDtype: 'f32', b: gpt2Wte, tol: mma }),
     gemmDecodeCase('gemmDecode bf16 Bᵀ K tail (K 776) +residual (M 40)', 'bf16', 40, 776, 1000, { transB: true, residual: true, tol: nmse(1e-4, 'bf16: one rounding where the oracle rounds twice') }),
+    gemmDecodeCase('gemmDecode f16 LayerNorm → gpt2 qkv +bias (M 1, fused)', 'f16', 1, 768, 2304, { norm: { beta: true }, bias: true, tol: lnMma }),
+    gemmDecodeCase('gemmDecode f16 LayerNorm → gpt2-xl fc +bias gelu (M 3, fused)', 'f16', 3, 1600, 6400, { norm: { beta: true }, bias: true, gelu: true, tol: lnMma }),
+    gemmDecodeCase('gemmDecode bf16 LayerNorm1p (no β) → santacoder qkv (M 8, fused)', 'bf16', 8, 2048, 2304, { norm: { beta: false, plusOne: true }, tol: nmse(1e-4, 'bf16: LayerNorm tree sums, tensor-core order, one rounding where the oracle rounds twice') }),
+    gemmDecodeCase('gemmDecode f16 LayerNorm → gpt2 fc rows [39,2] (M 40: LayerNorm kernel first)', 'f16', 40, 768, 3072, { norm: { beta: true }, bias: true, gelu: true, rows: [39, 2], tol: lnMma }),
     ln('layerNormFast f16 gpt2', 'f16', 7, 768),
     ln('layerNormFast bf16 santacoder', 'bf16', 3, 2048),
     ln('layerNormFast f32 odd', 'f32', 5, 1601),

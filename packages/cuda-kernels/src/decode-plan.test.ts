@@ -48,6 +48,22 @@ describe.skipIf(addonIfBuilt() === undefined)('gemmDecode launch plan (no GPU ne
     const batch64 = gemmDecodePlan({ n: 2304, k: 768, m: 64 }, h200);
     expect([batch64.way, batch64.groups, batch64.passes]).toEqual(['ring', 4, 2]);
   });
+  it('the fused LayerNorm: inside the GEMM for decode batches (≤ 8 rows) of K ≤ 2,048, else layerNormFast first; the sum order is unchanged', () => {
+    for (const device of [h200, a100]) {
+      for (const [n, k] of KN) {
+        for (const m of ROWS) {
+          const plain = gemmDecodePlan({ n, k, m }, device);
+          const p = gemmDecodePlan({ n, k, m, layerNorm: true }, device);
+          const at = `N ${n} K ${k} M ${m}`;
+          expect([p.steps, p.cluster, p.warps, p.grid[0], p.grid[1]], at).toEqual([plain.steps, plain.cluster, plain.warps, plain.grid[0], plain.grid[1]]);
+          expect(p.smemBytes, at).toBeLessThanOrEqual(110 * 1024);
+          if (k > 2048 || p.way === 'ring') expect(p.layerNorm, at).toBe('separate');
+          if (k <= 2048 && m <= 8) expect(p.layerNorm, at).toBe('fused');
+        }
+      }
+    }
+    expect(gemmDecodePlan({ n: 2304, k: 768, m: 1 }, h200).layerNorm).toBeUndefined();
+  });
   it('before Hopper there are no clusters: one block per 64 outputs owns all of K', () => {
     for (const [n, k] of KN) expect(gemmDecodePlan({ n, k, m: 1 }, a100).cluster).toBe(1);
   });

@@ -1,9 +1,10 @@
 /** gemm on the device — reference order, bit-exact to ref-math gemm (csrc/gemm.cu). */
-import { expectAttr, expectDType, expectShape, matmulLayout, type ActDType, type GemmAttrs, type GemmInputs } from '@trtllm/ref-math';
-import { addon, addonIfBuilt } from '../binding.js';
+import { DEFAULT_LAYERNORM_EPS, expectAttr, expectDType, expectShape, matmulLayout, type ActDType, type GemmAttrs, type GemmInputs, type LayerNormAttrs } from '@trtllm/ref-math';
+import { addon, addonIfBuilt, type NativeParams } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { CudaUnavailableError, native } from '../errors.js';
 import { code, type OnDevice } from '../launch.js';
+import { kvView, type DeviceKvCache } from './kv-cache.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 
@@ -104,7 +105,32 @@ export interface GemmDecodeInputs {
   readonly rows?: DeviceTensor<'i32'>;
   /** Write into this [rows of a, N] tensor (required with `rows`). */
   readonly out?: DeviceTensor<ActDType>;
+  /**
+   * LayerNorm first ([K,N] weights only): `a` is then the LayerNorm's input x and the product uses
+   * layerNormFast(x) with these γ, β [K] (a's dtype) and GemmDecodeAttrs.eps / weightPlusOne — the
+   * same bits, computed inside the GEMM when gemmDecodePlan says `layerNorm: 'fused'`, else by
+   * layerNormFast into a scratch buffer first. K ≤ 2,048 for the fused way.
+   */
+  readonly norm?: { readonly gamma: DeviceTensor<ActDType>; readonly beta?: DeviceTensor<ActDType> };
+  /**
+   * The QKV GEMM's KV-cache write ([K,N] weights, no RoPE): the output's columns past
+   * numHeads·headSize are the k and v heads of `cache`; each row's k and v are stored at
+   * (slots[row], positions[row]) of `layer` with the cache's storage rule — what qkvPrepare stores
+   * from the GEMM's output, bit for bit, without its launch. A row without storage sets `error`
+   * (1 + row), read by the caller with the step.
+   */
+  readonly kvWrite?: {
+    readonly cache: DeviceKvCache;
+    readonly layer: number;
+    readonly slots: DeviceTensor<'i32'>;
+    readonly positions: DeviceTensor<'i32'>;
+    readonly numHeads: number;
+    readonly error: DeviceTensor<'i32'>;
+  };
 }
+
+/** The decode GEMM's attributes: gemmLt's (but perShape), and the fused LayerNorm's (with inputs.norm). */
+export type GemmDecodeAttrs = Omit<GemmLtAttrs, 'perShape'> & LayerNormAttrs;
 
 /**
  * Why the decode GEMM has no kernel for this shape ("" when it has one): f16/bf16 inputs, K a
@@ -128,9 +154,9 @@ export function gemmDecodeUnsupported(n: number, k: number, transB: boolean, inD
  * stay in fp32 and are rounded once — within the case table's tolerance. f32 inputs have no decode
  * GEMM (tensor cores would round them to tf32): use gemmLt.
  */
-export function gemmDecode(inputs: GemmDecodeInputs, attrs: Omit<GemmLtAttrs, 'perShape'> = {}, stream?: Stream): DeviceTensor<ActDType> {
+export function gemmDecode(inputs: GemmDecodeInputs, attrs: GemmDecodeAttrs = {}, stream?: Stream): DeviceTensor<ActDType> {
   const op = 'gemmDecode';
-  const { a, b, bias, residual, rows, out } = inputs;
+  const { a, b, bias, residual, rows, out, norm, kvWrite } = inputs;
   expectDType(op, 'inputs.a', a, ['f16', 'bf16']);
   expectDType(op, 'inputs.b', b, [a.dtype]);
   const l = matmulLayout(op, a, b, false, attrs.transB);
@@ -148,6 +174,27 @@ export function gemmDecode(inputs: GemmDecodeInputs, attrs: Omit<GemmLtAttrs, 'p
     expectDType(op, 'inputs.out', out, [outDtype]);
     expectShape(op, 'inputs.out', out, [l.m, l.n]);
   }
+  if (norm) {
+    expectAttr(op, 'inputs.norm', !transB, 'a LayerNorm only before [K,N] weights', 'transB');
+    for (const [name, t] of [['gamma', norm.gamma], ['beta', norm.beta]] as const) {
+      if (!t) continue;
+      expectDType(op, `inputs.norm.${name}`, t, [a.dtype]);
+      expectShape(op, `inputs.norm.${name}`, t, [l.k]);
+    }
+  }
+  let kv: NativeParams | undefined;
+  if (kvWrite) {
+    const { cache, layer, slots, positions, numHeads, error } = kvWrite;
+    const { numKvHeads, headSize } = cache.spec;
+    expectAttr(op, 'inputs.kvWrite', !transB && outDtype === a.dtype, 'a [K,N] QKV GEMM with the output in the input dtype', transB ? 'transB' : outDtype);
+    expectAttr(op, 'inputs.kvWrite.layer', Number.isInteger(layer) && layer >= 0 && layer < cache.pools.length, `0 ≤ layer < ${cache.pools.length}`, layer);
+    expectAttr(op, 'inputs.kvWrite.numHeads', Number.isInteger(numHeads) && numHeads > 0 && (numHeads + 2 * numKvHeads) * headSize === l.n,
+      `N = ${l.n} = (numHeads + 2·${numKvHeads}) · ${headSize}`, numHeads);
+    expectShape(op, 'inputs.kvWrite.slots', slots, [l.m]);
+    expectShape(op, 'inputs.kvWrite.positions', positions, [l.m]);
+    expectDType(op, 'inputs.kvWrite.error', error, ['i32']);
+    kv = { kv: kvView(cache, layer), kvSlots: slots.ptr, kvPositions: positions.ptr, kvQHeads: numHeads, kvError: error.ptr };
+  }
   const m = rows ? rows.shape[0]! : l.m;
   const d = out ?? DeviceTensor.empty(outDtype, [l.m, l.n]);
   try {
@@ -155,6 +202,8 @@ export function gemmDecode(inputs: GemmDecodeInputs, attrs: Omit<GemmLtAttrs, 'p
       addon().gemmDecode({
         a: a.ptr, b: b.ptr, bias: bias?.ptr, residual: residual?.ptr, d: d.ptr, rows: rows?.ptr, m, n: l.n, k: l.k, aRows: l.m,
         transB, gelu: attrs.activation === 'gelu', inDtype: code(a.dtype), outDtype: code(outDtype), stream: stream?.handle,
+        ...(norm ? { lnGamma: norm.gamma.ptr, lnBeta: norm.beta?.ptr, lnEps: attrs.eps ?? DEFAULT_LAYERNORM_EPS, lnPlusOne: attrs.weightPlusOne ?? false } : {}),
+        ...kv,
       }),
     );
   } catch (e) {
@@ -198,6 +247,8 @@ export interface GemmDecodePlan {
   readonly stepsPerSplit?: number;
   /** [K,N]: how the activation rows reach shared memory, token groups of 8 per pass, passes, ring depth. */
   readonly way?: 'slab' | 'ring';
+  /** [K,N] asked with `layerNorm`: computed inside the GEMM, or by layerNormFast first (the same bits either way). */
+  readonly layerNorm?: 'fused' | 'separate';
   readonly groups?: number;
   readonly passes?: number;
   readonly stages?: number;
@@ -209,7 +260,7 @@ export interface GemmDecodePlan {
  * `device` (default: the current GPU). Host arithmetic only, so with `device` given it needs the
  * built addon but no GPU — for reports, and to check that what fixes the sum order never depends on m.
  */
-export function gemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number; readonly transB?: boolean }, device?: DecodeGemmDevice): GemmDecodePlan {
+export function gemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number; readonly transB?: boolean; /** with inputs.norm */ readonly layerNorm?: boolean }, device?: DecodeGemmDevice): GemmDecodePlan {
   const op = 'gemmDecodePlan';
   for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
   const a = addonIfBuilt();
@@ -221,6 +272,6 @@ export function gemmDecodePlan(s: { readonly n: number; readonly k: number; read
     d = { multiprocessors: info.multiprocessors, computeMajor: Number((info.computeCapability ?? '0').split('.')[0]), sharedMemoryOptin: info.sharedMemoryOptin };
   }
   for (const key of ['multiprocessors', 'computeMajor', 'sharedMemoryOptin'] as const) expectAttr(op, `device.${key}`, Number.isInteger(d[key]) && d[key] > 0 && d[key] < 2 ** 31, 'a positive integer', d[key]);
-  const text = native(op, () => a.gemmDecodePlan({ n: s.n, k: s.k, m: s.m, transB: s.transB ?? false, ...d }));
+  const text = native(op, () => a.gemmDecodePlan({ n: s.n, k: s.k, m: s.m, transB: s.transB ?? false, layerNorm: s.layerNorm ?? false, ...d }));
   return JSON.parse(text) as GemmDecodePlan;
 }
