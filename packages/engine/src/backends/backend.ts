@@ -28,6 +28,17 @@ export interface LinearWeights<T> {
   readonly bias?: T;
 }
 
+/**
+ * A LayerNorm to apply to a linear layer's input first (Backend.fusesNorm): LayerNorm(x) with these
+ * γ, β [H] and attributes — the same result as layerNorm() then the op.
+ */
+export interface NormInput<T> {
+  readonly gamma: T;
+  readonly beta?: T;
+  readonly eps: number;
+  readonly weightPlusOne: boolean;
+}
+
 /** One step's per-token inputs on the host, packed over its chunks. */
 export interface StepHost {
   readonly ids: readonly number[];
@@ -63,6 +74,12 @@ export interface Backend<T> {
   readonly stats?: StepStats;
   /** The GEMM policy in use (production cuda kernels; never 'auto': resolved at load). */
   readonly gemmAlgo?: Exclude<GemmAlgo, 'auto'>;
+  /**
+   * Whether `linear` and `selfAttention` take a `norm` (their x / h is then the LayerNorm's input):
+   * the production cuda backend, which fuses the LayerNorm into the decode GEMM where it can. The
+   * graph passes `norm` only to a backend that says so, and only without tensor parallelism.
+   */
+  readonly fusesNorm?: boolean;
   /** A host tensor (weights, ids, positions) as a backend tensor. */
   upload(t: Tensor): T;
   free(t: T): void;
@@ -84,14 +101,14 @@ export interface Backend<T> {
    * x·W (+ bias), then GELU when asked, then + residual: ref-math's gemm → gelu → residualAdd, each
    * rounded to T (production kernels fuse them into the GEMM's epilogue, within tolerance).
    */
-  linear(i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a?: { readonly activation?: 'gelu' }): T;
+  linear(i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T; /** fusesNorm only */ readonly norm?: NormInput<T> }, a?: { readonly activation?: 'gelu' }): T;
   /**
    * This rank's attention sub-block of one layer on h [T, H]: q, k, v projections (NH, NKV heads of
    * HS), RoPE when the model has it, causal attention over the cache and the step's own tokens, and
    * the step's k, v written into the cache. Returns [T, NH·HS].
    */
   selfAttention(
-    i: { readonly h: T; readonly q: LinearWeights<T>; readonly k: LinearWeights<T>; readonly v: LinearWeights<T> },
+    i: { readonly h: T; readonly q: LinearWeights<T>; readonly k: LinearWeights<T>; readonly v: LinearWeights<T>; /** fusesNorm only: h is LayerNorm's input */ readonly norm?: NormInput<T> },
     a: { readonly layer: number; readonly step: StepInputs<T>; readonly numHeads: number; readonly numKvHeads: number; readonly headSize: number; readonly rope: boolean },
   ): T;
   /** i32 [R]: the argmax of each row of fp32 logits [R, V] (ref-math argmaxRows; exact everywhere). */

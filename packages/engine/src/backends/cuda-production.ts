@@ -19,7 +19,7 @@ import type * as Cuda from '@trtllm/cuda-kernels';
 import type { ActDType } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
-import type { GemmAlgo, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import type { GemmAlgo, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
 import { composeSelfAttention } from './compose.js';
 import { act, CudaBackend, i32, loadKernels, type RopeOptions, type T } from './cuda.js';
 
@@ -56,6 +56,12 @@ export class CudaProductionBackend extends CudaBackend {
   override readonly kernels: KernelSet = 'production';
   /** The GEMM policy in use. */
   readonly gemmAlgo: Exclude<GemmAlgo, 'auto'>;
+  /**
+   * LayerNorms come with the linear layers that read them (inside the decode GEMM in decode steps, else
+   * layerNormFast first), and decode steps write k and v from the QKV GEMM. TRTLLM_FUSED_DECODE=0 turns
+   * both off (separate LayerNorm and qkvPrepare launches, the same bits) for comparisons.
+   */
+  readonly fusesNorm: boolean;
   readonly #o: ProductionOptions;
   readonly #dev: Record<Field, Cuda.DeviceTensor<'i32'>>;
   readonly #pinned: Record<Field, Int32Array>;
@@ -72,6 +78,9 @@ export class CudaProductionBackend extends CudaBackend {
   /** This step's row split: decode-attention rows, flash tiles, generation rows (of how many tokens); its scratch. */
   #meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
   #partial: Cuda.DeviceTensor<'f32'> | undefined;
+  /** The running step's `keep`, and its LayerNorm outputs by (input, γ) — a LayerNorm read by two linears runs once. */
+  #keep: (<U extends T>(t: U) => U) | undefined;
+  readonly #normed = new Map<T, Map<T, T>>();
   /**
    * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
    * wall time) and between CUDA events around the step's kernels (device time), summed.
@@ -86,6 +95,7 @@ export class CudaProductionBackend extends CudaBackend {
     super(k, o.rope, new k.Stream());
     this.#o = o;
     this.gemmAlgo = o.gemmAlgo ?? 'batch-invariant';
+    this.fusesNorm = process.env['TRTLLM_FUSED_DECODE'] !== '0';
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
     const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n };
@@ -122,20 +132,51 @@ export class CudaProductionBackend extends CudaBackend {
   }
   /**
    * cuBLASLt; with the 'decode-kernel' policy, generation rows through the decode GEMM and prompt rows
-   * through cuBLASLt: a step of only generation rows is one decode GEMM; a mixed step runs cuBLASLt on
-   * every row, then the decode GEMM overwrites the generation rows (mixed steps are the few where a
-   * request joins).
+   * through cuBLASLt: a step of only generation rows is one decode GEMM (with `norm`, the LayerNorm
+   * inside it); a mixed step runs cuBLASLt on every row, then the decode GEMM overwrites the
+   * generation rows (mixed steps are the few where a request joins).
    */
-  override linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
+  override linear(i: { x: T; w: LinearWeights<T>; residual?: T; norm?: NormInput<T> }, a: { activation?: 'gelu' } = {}): T {
+    if (i.norm && this.#decodeStep(i.x, i.w.weight)) return this.k.gemmDecode(this.#decodeInputs(i), { ...a, ...this.#normAttrs(i.norm) }, this.stream);
+    const x = i.norm ? this.#normalized(i.x, i.norm) : i.x;
     const gen = this.#meta.genRows;
-    if (gen === 0 || i.x.shape[0] !== this.#meta.tokens || this.gemmAlgo !== 'decode-kernel' || !this.#decodeGemm(i.w.weight, false)) {
-      return this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+    if (gen === 0 || x.shape[0] !== this.#meta.tokens || this.gemmAlgo !== 'decode-kernel' || !this.#decodeGemm(i.w.weight, false)) {
+      return this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
     }
-    const inputs = { a: act(i.x), b: act(i.w.weight), ...(i.w.bias ? { bias: act(i.w.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
+    const inputs = this.#decodeInputs({ ...i, x, norm: undefined });
     if (gen === this.#meta.tokens) return this.k.gemmDecode(inputs, a, this.stream);
-    const out = this.#lt({ a: i.x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+    const out = this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
     this.k.gemmDecode({ ...inputs, rows: this.#dev.genRows.view(0, [gen]), out: out as Cuda.DeviceTensor<ActDType> }, a, this.stream);
     return out;
+  }
+  /** Every row of `x` is a generation row and goes through the decode GEMM (policy and shape allow). */
+  #decodeStep(x: T, w: T): boolean {
+    const gen = this.#meta.genRows;
+    return gen > 0 && gen === this.#meta.tokens && x.shape[0] === gen && this.gemmAlgo === 'decode-kernel' && this.#decodeGemm(w, false);
+  }
+  #decodeInputs(i: { x: T; w: LinearWeights<T>; residual?: T | undefined; norm?: NormInput<T> | undefined }): Cuda.GemmDecodeInputs {
+    return {
+      a: act(i.x), b: act(i.w.weight),
+      ...(i.w.bias ? { bias: act(i.w.bias) } : {}),
+      ...(i.residual ? { residual: act(i.residual) } : {}),
+      ...(i.norm ? { norm: i.norm.beta ? { gamma: act(i.norm.gamma), beta: act(i.norm.beta) } : { gamma: act(i.norm.gamma) } } : {}),
+    };
+  }
+  #normAttrs(n: NormInput<T>): { eps: number; weightPlusOne: boolean } {
+    return { eps: n.eps, weightPlusOne: n.weightPlusOne };
+  }
+  /** LayerNorm(x) as its own kernel, once per (x, γ) in a step, freed with the step. */
+  #normalized(x: T, n: NormInput<T>): T {
+    let byGamma = this.#normed.get(x);
+    if (!byGamma) this.#normed.set(x, (byGamma = new Map()));
+    let y = byGamma.get(n.gamma);
+    if (!y) {
+      const keep = this.#keep;
+      if (!keep) throw new EngineError('backend', { what: 'linear with a LayerNorm', expected: 'inside runStep', got: 'outside a step' });
+      y = keep(this.layerNorm(n.beta ? { x, gamma: n.gamma, beta: n.beta } : { x, gamma: n.gamma }, this.#normAttrs(n)));
+      byGamma.set(n.gamma, y);
+    }
+    return y;
   }
   /** Whether this weight may go through the decode GEMM: policy and shape only (never the batch). */
   #decodeGemm(w: T, transB: boolean): boolean {
@@ -157,19 +198,31 @@ export class CudaProductionBackend extends CudaBackend {
     return this.k.gemmLt(inputs, { ...a, perShape: this.gemmAlgo === 'per-shape' }, this.stream);
   }
 
-  /** One GEMM for q, k and v (weights concatenated by columns once), then the fused RoPE + cache write, then attention. */
+  /**
+   * One GEMM for q, k and v (weights concatenated by columns once), then the fused RoPE + cache write,
+   * then attention. In a decode step on the decode GEMM without RoPE, the GEMM itself writes k and v
+   * into the cache (and applies the LayerNorm `norm`): the same bits, two launches fewer.
+   */
   override selfAttention(
-    i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> },
+    i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T>; norm?: NormInput<T> },
     a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean },
   ): T {
     // head sizes the fused kernels lack: the oracle's op sequence on the reference kernels (these synchronize, so such steps are never captured)
-    if (!this.#fusedAttention) return composeSelfAttention(this, i, a);
+    if (!this.#fusedAttention) return composeSelfAttention(this, { h: i.norm ? this.#normalized(i.h, i.norm) : i.h, q: i.q, k: i.k, v: i.v }, a);
     const { step } = a;
     const layout = { numHeads: a.numHeads, numKvHeads: a.numKvHeads, headSize: a.headSize };
-    const qkv = step.keep(this.linear({ x: i.h, w: this.#fusedQkv(i.q, i.k, i.v) }));
+    const w = this.#fusedQkv(i.q, i.k, i.v);
     const cache = this.kv();
-    if (a.rope && !this.ropeTable) throw new EngineError('backend', { what: 'rope', expected: 'a model with rotary_pct > 0', got: 'no RoPE table' });
-    this.k.qkvPrepare(cache, a.layer, { qkv, slots: i32(step.slots), positions: i32(step.positions) }, { ...layout, ...(a.rope ? { rope: this.ropeTable! } : {}) }, this.#error, this.stream);
+    const slots = i32(step.slots), positions = i32(step.positions);
+    let qkv: Cuda.DeviceTensor;
+    if (this.fusesNorm && !a.rope && this.#meta.decodeRows === step.tokens && this.#decodeStep(i.h, w.weight)) {
+      const kvWrite = { cache, layer: a.layer, slots, positions, numHeads: a.numHeads, error: this.#error };
+      qkv = step.keep(this.k.gemmDecode({ ...this.#decodeInputs({ x: i.h, w, norm: i.norm }), kvWrite }, i.norm ? this.#normAttrs(i.norm) : {}, this.stream));
+    } else {
+      qkv = step.keep(this.linear(i.norm ? { x: i.h, w, norm: i.norm } : { x: i.h, w }));
+      if (a.rope && !this.ropeTable) throw new EngineError('backend', { what: 'rope', expected: 'a model with rotary_pct > 0', got: 'no RoPE table' });
+      this.k.qkvPrepare(cache, a.layer, { qkv, slots, positions }, { ...layout, ...(a.rope ? { rope: this.ropeTable! } : {}) }, this.#error, this.stream);
+    }
     const out = step.keep(this.k.DeviceTensor.empty(qkv.dtype, [step.tokens, a.numHeads * a.headSize]) as Cuda.DeviceTensor<ActDType>);
     const maxSplits = Math.ceil(this.#o.maxSeqLen / this.k.DECODE_SPLIT);
     if (this.#meta.decodeRows > 0) {
@@ -209,6 +262,8 @@ export class CudaProductionBackend extends CudaBackend {
     let captured = graphs ? this.#graphs.get(o.capture!) : undefined;
     const temps: T[] = [];
     const keep = <U extends T>(x: U): U => (temps.push(x), x);
+    this.#keep = keep;
+    this.#normed.clear();
     const step: StepInputs<T> = {
       tokens: t, keep, sequences: host.sequences,
       ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
@@ -248,6 +303,8 @@ export class CudaProductionBackend extends CudaBackend {
       return result;
     } finally {
       this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
+      this.#keep = undefined;
+      this.#normed.clear();
       if (owned) {
         this.stream!.synchronize();
         for (const x of temps) x.free();

@@ -9,14 +9,16 @@
  *   x = x + (o·Wo + bo)
  *   m = LN2(x);  x = x + (act(m·Wfc + bfc)[· gate]·Wproj + bproj)
  *
- * then the last row of each chunk (a row gather, exact), the final LN (per row, so gathering first
- * changes no bit), and logits = rows·lm_headᵀ (wte when tied) in the logits dtype — or, for greedy
+ * then the last row of each chunk (a row gather, exact; skipped when every chunk is one token), the
+ * final LN (per row, so gathering first changes no bit), and logits = rows·lm_headᵀ (wte when tied) in the logits dtype — or, for greedy
  * requests, the argmax of each row on the backend, so only token ids cross to the host. On `ref` and
  * cuda-reference every op is ref-math's (or its bit-exact kernel), in the order of ref-math's
  * gptForward, so they reproduce the oracle bit for bit; the production cuda kernels fuse the
  * attention sub-block and the linears' epilogues and stay within the tolerances of their kernels.
  * A step made only of decode tokens (single rank, no prompt table) is named by its batch size, so a
- * backend with CUDA graphs captures it once and replays it.
+ * backend with CUDA graphs captures it once and replays it. A backend that `fusesNorm` (production
+ * cuda, one rank) gets LN1 and LN2 with the linear layers that read them instead of as ops of their
+ * own, and applies them inside its decode GEMM where it can (the same bits as the LayerNorm kernel).
  *
  * Prompt tuning: with a prompt table [numTasks, Pt, H], ids V … V+Pt−1 of a sequence are rows of its
  * task's table (an exact row copy); everything after the embedding is unchanged.
@@ -31,7 +33,7 @@
  * NCCL), `allReduce` replaces the in-process sum: with 2 ranks the two are bit-identical.
  */
 import { fromValues, headSize, type GptConfig } from '@trtllm/ref-math';
-import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
+import type { Backend, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
 import { EngineError } from '../errors.js';
 
 /** One sequence's new tokens in a step. */
@@ -131,10 +133,14 @@ export class GptGraph<T> {
     };
     const body = (s: StepInputs<T>): T | undefined => {
       const keep = s.keep;
-      const norm = (x: T, name: string): T => {
+      const normOf = (name: string): NormInput<T> => {
         const beta = this.#opt(`${name}.beta`);
-        const gamma = this.#get(`${name}.gamma`);
-        return keep(b.layerNorm(beta === undefined ? { x, gamma } : { x, gamma, beta }, { eps: c.layernormEps, weightPlusOne: c.layernorm1p }));
+        const n = { gamma: this.#get(`${name}.gamma`), eps: c.layernormEps, weightPlusOne: c.layernorm1p };
+        return beta === undefined ? n : { ...n, beta };
+      };
+      const norm = (x: T, name: string): T => {
+        const { gamma, beta, eps, weightPlusOne } = normOf(name);
+        return keep(b.layerNorm(beta === undefined ? { x, gamma } : { x, gamma, beta }, { eps, weightPlusOne }));
       };
       let ones: T | undefined;
       /** Row-parallel output: Σ_r partial_r (rank order, one rounding per step), then + bias once. */
@@ -145,19 +151,22 @@ export class GptGraph<T> {
         ones ??= keep(b.upload(fromValues(c.dtype, [t, 1], new Array<number>(t).fill(1))));
         return keep(b.residualAdd({ a: sum, b: keep(b.gemm({ a: ones, b: keep(b.view(bias, [1, c.nEmbd])) })) }));
       };
-      const attentionOf = (h: T, layer: number, r: GraphRank<T>): T => {
+      /** h, or with `n` the LayerNorm's input x (a backend that fusesNorm, one rank). */
+      const attentionOf = (h: T, layer: number, r: GraphRank<T>, n?: NormInput<T>): T => {
         const p = `layers.${layer}`;
+        const qkv = { h, q: lw(`${p}.q`, r), k: lw(`${p}.k`, r), v: lw(`${p}.v`, r) };
         return keep(r.backend.selfAttention(
-          { h, q: lw(`${p}.q`, r), k: lw(`${p}.k`, r), v: lw(`${p}.v`, r) },
+          n ? { ...qkv, norm: n } : qkv,
           { layer, step: s, numHeads: headsPerRank, numKvHeads: kvPerRank, headSize: hs, rope: c.rotaryPct > 0 },
         ));
       };
       /** The MLP's activation input → hidden: act(m·Wfc + bfc) [· (m·Wgate + bgate)]. */
-      const mlpOf = (m: T, layer: number, r: GraphRank<T>): T => {
+      const mlpOf = (m: T, layer: number, r: GraphRank<T>, n?: NormInput<T>): T => {
         const p = `layers.${layer}`;
         const rb = r.backend;
-        if (c.activation === 'swiglu') return keep(rb.swiglu({ x: keep(rb.linear({ x: m, w: lw(`${p}.fc`, r) })), gate: keep(rb.linear({ x: m, w: lw(`${p}.gate`, r) })) }));
-        return keep(rb.linear({ x: m, w: lw(`${p}.fc`, r) }, { activation: 'gelu' }));
+        const input = (name: string) => (n ? { x: m, w: lw(`${p}.${name}`, r), norm: n } : { x: m, w: lw(`${p}.${name}`, r) });
+        if (c.activation === 'swiglu') return keep(rb.swiglu({ x: keep(rb.linear(input('fc'))), gate: keep(rb.linear(input('gate'))) }));
+        return keep(rb.linear(input('fc'), { activation: 'gelu' }));
       };
       let x = promptTable !== undefined
         ? keep(b.promptEmbeddingLookup({ ids: s.ids, table: this.#get('wte'), promptTable, tasks: s.tasks }))
@@ -166,6 +175,11 @@ export class GptGraph<T> {
       const r0 = this.#ranks[0]!;
       for (let layer = 0; layer < c.nLayer; layer++) {
         const p = `layers.${layer}`;
+        if (w === 1 && b.fusesNorm) { // the backend applies each LayerNorm inside the linear layer that reads it
+          x = keep(b.linear({ x: attentionOf(x, layer, r0, normOf(`${p}.ln1`)), w: lw(`${p}.attnOut`, r0), residual: x }));
+          x = keep(b.linear({ x: mlpOf(x, layer, r0, normOf(`${p}.ln2`)), w: lw(`${p}.proj`, r0), residual: x }));
+          continue;
+        }
         const h = norm(x, `${p}.ln1`);
         if (w === 1) {
           x = keep(b.linear({ x: attentionOf(h, layer, r0), w: lw(`${p}.attnOut`, r0), residual: x }));
@@ -177,7 +191,8 @@ export class GptGraph<T> {
         x = keep(b.residualAdd({ a: x, b: reduce(this.#ranks.map((r) => keep(r.backend.linear({ x: mlpOf(m, layer, r), w: lw(`${p}.proj`, r, false) }))), this.#opt(`${p}.proj.bias`)) }));
       }
       if (rowsOut === 'none') return undefined;
-      const rows = rowsOut === 'last' ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
+      // each chunk's last row; when every chunk is one token those are all the rows, in order: no gather
+      const rows = rowsOut === 'last' && chunks.some((ch) => ch.tokens.length > 1) ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
       const logits = keep(b.gemm({ a: norm(rows, 'lnF'), b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));
       return output === 'tokens' ? keep(b.argmax(logits)) : logits;
     };
