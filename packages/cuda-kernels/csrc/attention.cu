@@ -165,11 +165,13 @@ constexpr int kDecWarps = 4, kDecThreads = 32 * kDecWarps;
 // shuffle tree. Query heads that share a KV head (MQA / GQA) are in the same block, so their K/V
 // rows come from DRAM once and from L1/L2 after. Each split's (acc, max, sum) goes to `partial`; the
 // last split block of the (row, head group) to finish merges them in split order (no second kernel).
+// Before pdlWait() (PDL): the step's inputs — rows, positions, slots, the block table — are read and
+// the K and V rows of the split are prefetched into L2 (coherent: the row the previous kernel is
+// writing is read only after the wait, from L2); q and the cache are loaded after it.
 template <DType D, int HS>
 __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
   __shared__ __align__(16) float qs[kDecWarps][HS];
   pdlLaunchDependents();
-  pdlWait();  // q and the cache are the previous kernels' output
   const int r = blockIdx.x, split = blockIdx.z, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int h = blockIdx.y * kDecWarps + warp;
   const int row = p.rows[r];
@@ -180,17 +182,26 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
   const bool active = h < p.numHeads;
   const int g = (active ? h : 0) / (p.numHeads / p.numKvHeads);
   const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
-  for (int d = lane; d < HS; d += 32) qs[warp][d] = Io<D>::load(p.qkv, row * width + (long long)(active ? h : 0) * HS + d);
-  __syncwarp();
-  // scores of this lane's two positions
+  // this lane's two positions: their K and V rows (step inputs only), on their way into L2
   long long ko[2], vo[2];
   float sc[2];
+  using St = typename Io<D>::Storage;
 #pragma unroll
   for (int t = 0; t < 2; t++) {
     const int jj = lane + 32 * t;
     ko[t] = jj < cnt ? kvOffset(p.cache, slot, 0, g, j0 + jj) : -1;
     vo[t] = jj < cnt ? kvOffset(p.cache, slot, 1, g, j0 + jj) : -1;
-    if (jj < cnt && (ko[t] < 0 || vo[t] < 0)) atomicCAS(p.error, 0, row + 1);
+    for (int b = 0; b < HS * (int)sizeof(St); b += 128) {
+      if (ko[t] >= 0) asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const char*>(p.cache.pool) + ko[t] * sizeof(St) + b));
+      if (vo[t] >= 0) asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const char*>(p.cache.pool) + vo[t] * sizeof(St) + b));
+    }
+  }
+  pdlWait();  // q and this step's K, V row are the previous kernel's output
+  for (int d = lane; d < HS; d += 32) qs[warp][d] = Io<D>::load(p.qkv, row * width + (long long)(active ? h : 0) * HS + d);
+  __syncwarp();
+#pragma unroll
+  for (int t = 0; t < 2; t++) {
+    if (lane + 32 * t < cnt && (ko[t] < 0 || vo[t] < 0)) atomicCAS(p.error, 0, row + 1);
   }
   constexpr int V = Io<D>::kVec;
   auto score = [&](int t) {
