@@ -31,7 +31,7 @@ void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s) {
 }  // namespace trt
 
 // ---- production path: the fused step after the QKV GEMM (exact: the reference RoPE and store rules) ----
-// One thread per (token, qkv element). A RoPE pair (i, i + rot/2) belongs to the thread of i, which
+// With RoPE: one thread per (token, qkv element). A RoPE pair (i, i + rot/2) belongs to the thread of i, which
 // reads both before writing both, so the rotation is in place.
 namespace trt {
 
@@ -71,7 +71,46 @@ __global__ void qkvPrepareKernel(QkvPrepareParams p) {
   }
 }
 
+// Without RoPE only the k and v parts move: one thread per 8 consecutive elements of a k or v head
+// (head size a multiple of 8), the same values and storage rule as above — one 16-byte store into an
+// f16 / bf16 cache. The cache address depends only on the step's inputs (slots, positions, the block
+// table), so it is computed before pdlWait(); the qkv values after it.
+__global__ void qkvStoreKvKernel(QkvPrepareParams p) {
+  pdlLaunchDependents();
+  const KvCacheView& c = p.cache;
+  const int chunks = 2 * p.numKvHeads * p.headSize / 8;
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  const bool live = idx < (size_t)p.tokens * chunks;
+  const int t = live ? (int)(idx / chunks) : 0, e = live ? (int)(idx % chunks) * 8 : 0;
+  const int kv = e / (p.numKvHeads * p.headSize), head = e / p.headSize % p.numKvHeads, d = e % p.headSize;
+  const long long at = live ? kvOffset(c, p.slots[t], kv, head, p.positions[t]) : -1;
+  pdlWait();  // qkv is the GEMM's output
+  if (!live) return;
+  if (at < 0) {
+    atomicCAS(p.error, 0, t + 1);
+    return;
+  }
+  const size_t src = (size_t)t * (p.numHeads + 2 * p.numKvHeads) * p.headSize + (size_t)p.numHeads * p.headSize + e;
+  float v[8];
+#pragma unroll
+  for (int j = 0; j < 8; j++) v[j] = loadf(p.dtype, p.qkv, src + j);
+  if (c.dtype == DType::F16 || c.dtype == DType::BF16) {
+    alignas(16) uint16_t bits[8];
+#pragma unroll
+    for (int j = 0; j < 8; j++) bits[j] = c.dtype == DType::F16 ? toF16Bits(v[j]) : toBf16Bits(v[j]);
+    *reinterpret_cast<uint4*>(static_cast<uint16_t*>(c.pool) + at + d) = *reinterpret_cast<const uint4*>(bits);
+  } else {
+#pragma unroll
+    for (int j = 0; j < 8; j++) kvStore(c, at + d + j, kv, v[j]);
+  }
+}
+
 void invokeQkvPrepare(const QkvPrepareParams& p, cudaStream_t s) {
+  if (p.cos == nullptr && p.headSize % 8 == 0) {
+    const size_t n = (size_t)p.tokens * 2 * p.numKvHeads * p.headSize / 8;
+    if (n > 0) TRT_LAUNCH_PDL("qkvPrepare", qkvStoreKvKernel, dim3(blocksFor(n, 256)), dim3(256), 0, s, p);
+    return;
+  }
   const size_t n = (size_t)p.tokens * (p.numHeads + 2 * p.numKvHeads) * p.headSize;
   if (n > 0) TRT_LAUNCH_PDL("qkvPrepare", qkvPrepareKernel, dim3(blocksFor(n, 256)), dim3(256), 0, s, p);
 }

@@ -258,11 +258,12 @@ const gemmLtCase = (name: string, dt: ActDType, m: number, k: number, n: number,
 const gemmDecodeCase = (name: string, dt: ActDType, m: number, k: number, n: number, o: EpilogueGemm): KernelCase => epilogueGemmCase('decode', name, dt, m, k, n, o);
 
 /** A paged f16/bf16 cache with slots 0 and 1 filled at positions 0 … n−1 (K and V returned for the oracle). */
-function pagedCache(dt: ActDType, nkv: number, hs: number, n: number, seed: number) {
+function pagedCache(dt: ActDType, nkv: number, hs: number, n: number, seed: number, cacheDtype: KvCacheDType = dt) {
   const tpb = 16;
   const per = Math.ceil(n / tpb);
   const layout: KvLayout = { kind: 'paged', tokensPerBlock: tpb, numBlocks: 2 * per + 1, maxBlocksPerSeq: per };
-  const cache = createKvCache({ numLayers: 1, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype: dt, layout });
+  const scales = cacheDtype === 'i8' || cacheDtype === 'fp8e4m3' ? { scales: { k: 0.031, v: 0.027 } } : {};
+  const cache = createKvCache({ numLayers: 1, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype: cacheDtype, layout, ...scales });
   assignBlocks(cache, 0, Array.from({ length: per }, (_, i) => 2 * i + 1));
   assignBlocks(cache, 1, Array.from({ length: per }, (_, i) => 2 * (per - i)));
   const kv = [0, 1].map((slot) => {
@@ -357,7 +358,7 @@ function contextCase(name: string, dt: ActDType, nh: number, nkv: number, hs: nu
   };
 }
 
-function qkvPrepareCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, t: number, rotaryPct: number): KernelCase {
+function qkvPrepareCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, t: number, rotaryPct: number, cacheDtype: KvCacheDType = dt): KernelCase {
   const w = (nh + 2 * nkv) * hs;
   const qkv = rnd(dt, [t, w], 330);
   const slots = ints(Array.from({ length: t }, (_, i) => i % 2));
@@ -365,9 +366,9 @@ function qkvPrepareCase(name: string, dt: ActDType, nh: number, nkv: number, hs:
   const n = 3 + Math.ceil(t / 2);
   const rot = rotaryPct > 0 ? ref.ropeTable(64, Math.round(hs * rotaryPct), 10000) : undefined;
   return {
-    name, op: 'kv-cache', dtype: `${dt} fused qkv`, shape: `[${t},${w}] NH ${nh} NKV ${nkv}${rot ? ` RoPE ${rot.rotaryDim}` : ''}`, tier: 1, tolerance: EXACT,
+    name, op: 'kv-cache', dtype: `${dt} fused qkv${cacheDtype !== dt ? `, cache ${cacheDtype}` : ''}`, shape: `[${t},${w}] NH ${nh} NKV ${nkv}${rot ? ` RoPE ${rot.rotaryDim}` : ''}`, tier: 1, tolerance: EXACT,
     ref: () => {
-      const { cache } = pagedCache(dt, nkv, hs, n, 340);
+      const { cache } = pagedCache(dt, nkv, hs, n, 340, cacheDtype);
       const rope = (x: Tensor<ActDType>) => (rot ? ref.rope({ x, positions, table: rot }) : x);
       const q = rope(qkvPart(qkv, 0, nh, hs));
       const k = rope(qkvPart(qkv, nh * hs, nkv, hs));
@@ -383,7 +384,7 @@ function qkvPrepareCase(name: string, dt: ActDType, nh: number, nkv: number, hs:
       return [fromValues(dt, [t, w], out), cache.pools[0]!];
     },
     device: () => {
-      const { cache } = pagedCache(dt, nkv, hs, n, 340);
+      const { cache } = pagedCache(dt, nkv, hs, n, 340, cacheDtype);
       const dc = gpu.uploadKvCache(cache);
       const table = rot ? gpu.uploadRopeTable(rot) : undefined;
       const { d, free } = upload({ slots, positions });
@@ -461,6 +462,9 @@ function productionCases(gpt2Wte: Tensor<ActDType>): KernelCase[] {
     qkvPrepareCase('qkvPrepare f16 gpt2 (no RoPE)', 'f16', 12, 12, 64, 6, 0),
     qkvPrepareCase('qkvPrepare bf16 MQA RoPE 25%', 'bf16', 16, 1, 128, 5, 0.25),
     qkvPrepareCase('qkvPrepare f32 RoPE full', 'f32', 4, 2, 16, 4, 1),
+    qkvPrepareCase('qkvPrepare bf16 santacoder MQA (no RoPE, 8 per thread)', 'bf16', 16, 1, 128, 7, 0),
+    qkvPrepareCase('qkvPrepare f16 gpt2 (no RoPE) into an int8 cache', 'f16', 12, 12, 64, 5, 0, 'i8'),
+    qkvPrepareCase('qkvPrepare f32 GQA (no RoPE) into an fp8 cache', 'f32', 4, 2, 16, 6, 0, 'fp8e4m3'),
     decodeCase('attentionDecode f16 gpt2 (MHA)', 'f16', 12, 12, 64, [{ slot: 0, pos: 0 }, { slot: 1, pos: 100 }, { slot: 0, pos: 300 }, { slot: 1, pos: 599 }]),
     decodeCase('attentionDecode f16 santacoder (MQA)', 'f16', 16, 1, 128, [{ slot: 1, pos: 5 }, { slot: 0, pos: 513 }]),
     decodeCase('attentionDecode bf16 GQA odd', 'bf16', 6, 2, 64, [{ slot: 0, pos: 256 }, { slot: 1, pos: 257 }]),
