@@ -100,11 +100,11 @@ void invokeAttention(const AttentionParams& p, cudaStream_t s) {
 // only on its own row and position — never on the other rows of the batch — so decode is
 // batch-invariant. The dtype is a template parameter (typed.cuh); tiles are loaded 16 bytes at a
 // time, four loads in flight per thread.
-#include <mma.h>
 
 #include <algorithm>
 #include <type_traits>
 
+#include "mma.cuh"
 #include "typed.cuh"
 
 namespace trt {
@@ -380,27 +380,22 @@ __global__ void __launch_bounds__(kCtxThreads) attentionContextKernel(AttentionC
 }
 
 // Flash attention on tensor cores (f16 / bf16, `--enable_context_fmha`): a block of 2 warps per
-// (32-row query tile, head), 16 query rows per warp. Per 64-key tile: S = Q·Kᵀ with WMMA 16×16×16
-// (fp32 accumulation) into shared memory; online softmax in fp32 by the warp's lanes (2 per row); P
-// rounded to T; O_tile = P·V with WMMA, folded into the fp32 O rows as O·α + O_tile. Q, K, V tiles
-// are copied from the qkv rows as raw 16-byte runs (no conversion).
+// (32-row query tile, head), 16 query rows per warp, everything between the tile copies in registers
+// (mma.sync m16n8k16, fp32 accumulation; mma.cuh has the fragment layouts). Per 64-key tile: S = Q·Kᵀ
+// (Q's fragments loaded once, K's by ldmatrix), masked and scaled; the online softmax in fp32 —
+// each row's max and sum over a lane quad by shuffles; P = exp(S − max) rounded to T (as fp16 FMHA)
+// becomes the A operand of O += P·V directly (the accumulator layout of S is the A layout of P), V's
+// fragments by ldmatrix.trans; O is rescaled by exp(m_old − m_new) first. Q, K, V tiles are copied
+// from the qkv rows as raw 16-byte runs (no conversion), rows with a stride of HS + 8 elements so
+// that ldmatrix's eight rows fall on distinct banks.
 constexpr int kTcRows = 32, kTcKeys = 64, kTcWarps = 2, kTcThreads = 32 * kTcWarps;
 
 template <DType D, int HS>
 struct TcLayout {
-  static constexpr int LDH = HS + 8;           // half tiles: row stride in elements (16-byte multiple)
-  static constexpr int LDS = kTcKeys + 8;      // P rows (T): a multiple of 8 elements, as WMMA needs
-  static constexpr int LDO = HS + 4;           // O rows, fp32
-  static constexpr int SW = (kTcKeys > HS ? kTcKeys : HS) + 4;  // per-warp scratch row stride: S, then P·V
+  static constexpr int LDH = HS + 8;  // tile rows, in elements (16-byte multiple; consecutive rows shift banks by 16 bytes)
   static constexpr size_t q = 0, k = q + (size_t)kTcRows * LDH * 2, v = k + (size_t)kTcKeys * LDH * 2;
-  static constexpr size_t scratch = v + (size_t)kTcKeys * LDH * 2;              // [warps][16][SW] fp32
-  static constexpr size_t pm = scratch + (size_t)kTcWarps * 16 * SW * 4;        // [warps][16][LDS] T
-  static constexpr size_t o = pm + (size_t)kTcWarps * 16 * LDS * 2;             // [warps][16][LDO] fp32
-  static constexpr size_t bytes = o + (size_t)kTcWarps * 16 * LDO * 4;
+  static constexpr size_t bytes = v + (size_t)kTcKeys * LDH * 2;
 };
-
-template <DType D>
-using WmmaT = typename std::conditional<D == DType::F16, __half, __nv_bfloat16>::type;
 
 // rows × HS elements of qkv rows into a half tile (row stride LDH), 16 bytes at a time; rows past `valid` are zero.
 template <int HS, int LDH>
@@ -416,93 +411,130 @@ __device__ __forceinline__ void copyTile(uint16_t* dst, const uint16_t* qkv, int
   }
 }
 
-// One warp's 16-row product on tensor cores: out[16][16·NT] (fp32, row stride ldo) = A · B, where A's
-// 16×16 tiles (row-major) sit at a + kk·aStep and B's (layout BL) at b + n·bN + kk·bK, summed over
-// kk < KT in order.
-template <typename T, typename BL, int NT, int KT>
-__device__ __forceinline__ void warpTileProduct(float* out, int ldo, const T* a, int lda, int aStep, const T* b, int ldb, int bN, int bK) {
-  using namespace nvcuda;
-#pragma unroll
-  for (int n = 0; n < NT; n++) {
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-    wmma::fill_fragment(acc, 0.f);
-#pragma unroll
-    for (int kk = 0; kk < KT; kk++) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, T, BL> fb;
-      wmma::load_matrix_sync(fa, a + kk * aStep, lda);
-      wmma::load_matrix_sync(fb, b + n * bN + kk * bK, ldb);
-      wmma::mma_sync(acc, fa, fb, acc);
-    }
-    wmma::store_matrix_sync(out + n * 16, acc, ldo, wmma::mem_row_major);
+// Two probabilities rounded to T, packed as an mma operand register; `ra`, `rb` get the rounded values.
+template <DType D>
+__device__ __forceinline__ uint32_t packRounded(float a, float b, float& ra, float& rb) {
+  if constexpr (D == DType::BF16) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    ra = __low2float(h), rb = __high2float(h);
+    return *reinterpret_cast<const uint32_t*>(&h);
+  } else {
+    const __half2 h = __floats2half2_rn(a, b);
+    ra = __low2float(h), rb = __high2float(h);
+    return *reinterpret_cast<const uint32_t*>(&h);
   }
 }
 
 template <DType D, int HS>
 __global__ void __launch_bounds__(kTcThreads) attentionContextTcKernel(AttentionContextParams p) {
-  using namespace nvcuda;
   using L = TcLayout<D, HS>;
-  using T = WmmaT<D>;
+  constexpr int NT = kTcKeys / 8;  // S n-tiles of 8 keys
+  constexpr int DT = HS / 8;       // O n-tiles of 8 dims
   extern __shared__ __align__(128) unsigned char smem[];
   uint16_t* qs = reinterpret_cast<uint16_t*>(smem + L::q);
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem + L::k);
   uint16_t* vs = reinterpret_cast<uint16_t*>(smem + L::v);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  float* sw = reinterpret_cast<float*>(smem + L::scratch) + warp * 16 * L::SW;
-  T* pw = reinterpret_cast<T*>(smem + L::pm) + warp * 16 * L::LDS;
-  float* ow = reinterpret_cast<float*>(smem + L::o) + warp * 16 * L::LDO;
+  const uint32_t qsA = (uint32_t)__cvta_generic_to_shared(qs), ksA = (uint32_t)__cvta_generic_to_shared(ks), vsA = (uint32_t)__cvta_generic_to_shared(vs);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
   const int tile = blockIdx.x, h = blockIdx.y;
   const int row0 = p.tiles[3 * tile], len = p.tiles[3 * tile + 1], q0 = p.tiles[3 * tile + 2];
   const int kvh = h / (p.numHeads / p.numKvHeads);
   const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
   const uint16_t* qkv = static_cast<const uint16_t*>(p.qkv);
   copyTile<HS, L::LDH>(qs, qkv, kTcRows, len - q0, row0 + q0, width, (long long)h * HS);
-  for (int i = lane; i < 16 * HS; i += 32) ow[(i / HS) * L::LDO + i % HS] = 0.f;
-  // each row is held by lanes 2r and 2r + 1 (32 keys each); m, l per row
-  const int r = lane / 2, half = lane % 2;
-  const int qi = q0 + warp * 16 + r;  // this lane pair's query position
-  float m = -INFINITY, l = 0.f;
+  __syncthreads();
+  uint32_t qf[HS / 16][4];  // this warp's 16 query rows as A fragments, one per 16 dims
+#pragma unroll
+  for (int kk = 0; kk < HS / 16; kk++) ldmatrixX4(qf[kk], qsA + (uint32_t)(((warp * 16 + lane % 16) * L::LDH + kk * 16 + (lane / 16) * 8) * 2));
+  float o[DT][4];
+#pragma unroll
+  for (int d = 0; d < DT; d++) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.f;
+  // this lane's rows: g and g + 8 of the warp's 16
+  const int qr[2] = {q0 + warp * 16 + g, q0 + warp * 16 + g + 8};
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
   const int kEnd = min(len, q0 + kTcRows);
   for (int kt = 0; kt < kEnd; kt += kTcKeys) {
     __syncthreads();
     copyTile<HS, L::LDH>(ks, qkv, kTcKeys, len - kt, row0 + kt, width, (long long)(p.numHeads + kvh) * HS);
     copyTile<HS, L::LDH>(vs, qkv, kTcKeys, len - kt, row0 + kt, width, (long long)(p.numHeads + p.numKvHeads + kvh) * HS);
     __syncthreads();
-    // S[16][64] = Q_w · Kᵀ (K's rows read as column-major tiles)
-    warpTileProduct<T, wmma::col_major, kTcKeys / 16, HS / 16>(sw, L::SW, reinterpret_cast<const T*>(qs) + warp * 16 * L::LDH, L::LDH, 16,
-                                                               reinterpret_cast<const T*>(ks), L::LDH, 16 * L::LDH, 16);
-    __syncwarp();
-    // online softmax over this tile's keys
-    float mx = -INFINITY;
-    for (int j = half * 32; j < half * 32 + 32; j++) {
-      const int key = kt + j;
-      const float sv = key <= qi && key < len ? sw[r * L::SW + j] * p.scale : -INFINITY;
-      sw[r * L::SW + j] = sv;
-      mx = fmaxf(mx, sv);
+    // S[16][64] = Q · Kᵀ: B (k = dim, n = key) is K's rows as stored; ldmatrix.x4 gives two n-tiles
+    float sc[NT][4];
+#pragma unroll
+    for (int n = 0; n < NT; n++) sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < HS / 16; kk++) {
+#pragma unroll
+      for (int np = 0; np < NT / 2; np++) {
+        uint32_t b[4];
+        ldmatrixX4(b, ksA + (uint32_t)(((np * 16 + lane % 8 + (lane / 16) * 8) * L::LDH + kk * 16 + ((lane / 8) % 2) * 8) * 2));
+        mma16816<D>(sc[2 * np], qf[kk], b[0], b[1]);
+        mma16816<D>(sc[2 * np + 1], qf[kk], b[2], b[3]);
+      }
     }
-    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-    const float mNew = fmaxf(m, mx);
-    const float mUse = mNew == -INFINITY ? 0.f : mNew;  // a padding row: zeros, no NaN
-    const float alpha = expf(m - mUse);
-    float rs = 0.f;
-    for (int j = half * 32; j < half * 32 + 32; j++) {
-      const T pv = static_cast<T>(expf(sw[r * L::SW + j] - mUse));
-      pw[r * L::LDS + j] = pv;
-      rs += static_cast<float>(pv);
+    // causal mask and scale; the row maxima over the lane quad
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int n = 0; n < NT; n++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int key = kt + n * 8 + 2 * t4 + (e & 1), i = e / 2;
+        sc[n][e] = key <= qr[i] && key < len ? sc[n][e] * p.scale : -INFINITY;
+        mx[i] = fmaxf(mx[i], sc[n][e]);
+      }
+    float mUse[2], alpha[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+      const float mNew = fmaxf(m[i], mx[i]);
+      mUse[i] = mNew == -INFINITY ? 0.f : mNew;  // a padding row: zeros, no NaN
+      alpha[i] = expf(m[i] - mUse[i]);
+      m[i] = mNew;
     }
-    rs += __shfl_xor_sync(0xffffffffu, rs, 1);
-    l = l * alpha + rs;
-    m = mNew;
-    __syncwarp();
-    // O_tile[16][HS] = P · V  (into the scratch rows), then O = O·α + O_tile
-    warpTileProduct<T, wmma::row_major, HS / 16, kTcKeys / 16>(sw, L::SW, pw, L::LDS, 16, reinterpret_cast<const T*>(vs), L::LDH, 16, 16 * L::LDH);
-    __syncwarp();
-    for (int d = half; d < HS; d += 2) ow[r * L::LDO + d] = ow[r * L::LDO + d] * alpha + sw[r * L::SW + d];
-    __syncwarp();
+    // P = exp(S − max) rounded to T, straight into A fragments (keys 16kk … 16kk + 15 = n-tiles 2kk, 2kk + 1)
+    uint32_t pf[kTcKeys / 16][4];
+    float rs[2] = {0.f, 0.f};
+#pragma unroll
+    for (int n = 0; n < NT; n++) {
+      float r0, r1, r2, r3;
+      const uint32_t lo = packRounded<D>(expf(sc[n][0] - mUse[0]), expf(sc[n][1] - mUse[0]), r0, r1);
+      const uint32_t hi = packRounded<D>(expf(sc[n][2] - mUse[1]), expf(sc[n][3] - mUse[1]), r2, r3);
+      rs[0] = rs[0] + r0 + r1;
+      rs[1] = rs[1] + r2 + r3;
+      pf[n / 2][(n % 2) * 2] = lo;
+      pf[n / 2][(n % 2) * 2 + 1] = hi;
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+      rs[i] += __shfl_xor_sync(0xffffffffu, rs[i], 1);
+      rs[i] += __shfl_xor_sync(0xffffffffu, rs[i], 2);
+      l[i] = l[i] * alpha[i] + rs[i];
+    }
+#pragma unroll
+    for (int d = 0; d < DT; d++) o[d][0] *= alpha[0], o[d][1] *= alpha[0], o[d][2] *= alpha[1], o[d][3] *= alpha[1];
+    // O += P · V: B (k = key, n = dim) is V's rows transposed; ldmatrix.x4.trans gives two n-tiles
+#pragma unroll
+    for (int kk = 0; kk < kTcKeys / 16; kk++) {
+#pragma unroll
+      for (int dp = 0; dp < DT / 2; dp++) {
+        uint32_t b[4];
+        ldmatrixX4Trans(b, vsA + (uint32_t)(((kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * L::LDH + dp * 16 + (lane / 16) * 8) * 2));
+        mma16816<D>(o[2 * dp], pf[kk], b[0], b[1]);
+        mma16816<D>(o[2 * dp + 1], pf[kk], b[2], b[3]);
+      }
+    }
   }
-  if (qi >= len) return;
-  const size_t outAt = ((size_t)(row0 + qi) * p.numHeads + h) * HS;
-  for (int d = half; d < HS; d += 2) Io<D>::store(p.out, outAt + d, ow[r * L::LDO + d] / l);
+#pragma unroll
+  for (int i = 0; i < 2; i++) {
+    if (qr[i] >= len) continue;
+    const size_t outAt = ((size_t)(row0 + qr[i]) * p.numHeads + h) * HS;
+#pragma unroll
+    for (int d = 0; d < DT; d++) {
+      Io<D>::store(p.out, outAt + d * 8 + 2 * t4, o[d][2 * i] / l[i]);
+      Io<D>::store(p.out, outAt + d * 8 + 2 * t4 + 1, o[d][2 * i + 1] / l[i]);
+    }
+  }
 }
 
 template <DType D, int HS>

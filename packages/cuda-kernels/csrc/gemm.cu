@@ -324,6 +324,7 @@ std::string gemmLtAlgorithms() {
 
 #include "kv-cache.cuh"
 #include "layernorm.cuh"
+#include "mma.cuh"
 #include "typed.cuh"
 
 namespace trt {
@@ -356,16 +357,6 @@ __device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights
   uint4 v;
   asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
-}
-template <DType D>
-__device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  if constexpr (D == DType::BF16) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
 }
 
 __device__ __forceinline__ int rowOf(const GemmDecodeParams& p, int m) {  // m < p.m
@@ -534,12 +525,6 @@ __device__ __forceinline__ void cpAsyncWaitRing(int stages) {  // all but the ne
     case 7: cpAsyncWait<6>(); break;
     default: cpAsyncWait<7>(); break;
   }
-}
-__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&a)[4], uint32_t at) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3]) : "r"(at));
-}
-__device__ __forceinline__ void ldmatrixX2(uint32_t& b0, uint32_t& b1, uint32_t at) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];" : "=r"(b0), "=r"(b1) : "r"(at));
 }
 // Rows of 32 bytes (16 tokens' k) in shared memory, 8 rows read per ldmatrix: rows 4–7 of every 8 keep
 // their two 16-byte halves swapped so those 8 rows sit on distinct banks.
