@@ -584,7 +584,7 @@ Napi::Value GemmLt(const Napi::CallbackInfo& info) {
   return guard(info, "gemmLt", [&]() -> Napi::Value {
     Args a(info, 0);
     invokeGemmLt({a.ptr("a"), a.ptr("b"), a.ptr("bias", true), a.ptr("residual", true), a.ptr("d"), a.i32("m"), a.i32("n"), a.i32("k"),
-                  a.flag("transB"), a.flag("gelu"), a.flag("perShape"), a.dtype("inDtype"), a.dtype("outDtype")}, a.stream());
+                  a.flag("transB"), a.flag("gelu"), a.flag("perShape"), a.dtype("inDtype"), a.dtype("outDtype"), a.flag("promptTuned")}, a.stream());
     return info.Env().Undefined();
   });
 }

@@ -34,8 +34,10 @@ void invokeGemm(const GemmParams& p, cudaStream_t s) {
 // heuristic offers for M = 1 and M = 64 are timed at M = 1, 64 and 512 on the real weights (CUDA
 // events, first use, outside any graph capture), checked to run at M = 8192, and the fastest by
 // 4·t(1) + t(64) + t(512)/8 is used for every M — one kernel configuration (split-K included), so one
-// reduction order per output row whatever the batch. An M where it cannot run gets its own choice,
-// and gemmLtAlgorithms() says so.
+// reduction order per output row whatever the batch. Prompt-tuned shapes (`promptTuned`: engines
+// whose generation rows run on the decode GEMM, so cuBLASLt sees prompt rows) take the candidates for
+// M = 64 and 512 and score t(64)/8 + t(512) + t(8192)/16. An M where the choice cannot run gets its
+// own, and gemmLtAlgorithms() says so.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -75,10 +77,10 @@ struct LtState {
   dyn::cublasLtHandle_t handle = nullptr;
   void* workspace = nullptr;
   size_t workspaceBytes = 256u << 20;  // split-K partials grow with M: room for them at prefill sizes
-  // (M, N, K, transB, epilogue, residual, in, out, perShape) → plan
-  std::map<std::tuple<int, int, int, bool, uint32_t, bool, int, int, bool>, LtPlan> plans;
-  // (N, K, transB, epilogue, residual, in, out) → the algorithm for every M (batch-invariant mode)
-  std::map<std::tuple<int, int, bool, uint32_t, bool, int, int>, dyn::cublasLtMatmulHeuristicResult_t> algos;
+  // (M, N, K, transB, epilogue, residual, in, out, perShape, promptTuned) → plan
+  std::map<std::tuple<int, int, int, bool, uint32_t, bool, int, int, bool, bool>, LtPlan> plans;
+  // (N, K, transB, epilogue, residual, in, out, promptTuned) → the algorithm for every M (batch-invariant mode)
+  std::map<std::tuple<int, int, bool, uint32_t, bool, int, int, bool>, dyn::cublasLtMatmulHeuristicResult_t> algos;
   std::vector<std::string> report;
 };
 LtState& lt() {
@@ -131,12 +133,15 @@ struct Shape {
 
   // Time the candidates on scratch activations; the fastest that runs at every tuning M wins.
   dyn::cublasLtMatmulHeuristicResult_t tune(cudaStream_t s, std::string& how) const {
-    // timed at M = 1, 64, 512; run once at M = 8192 (a long prefill) when its buffers are small enough
+    // decode: timed at M = 1, 64, 512, run once at M = 8192 (a long prefill) when its buffers are small
+    // enough; prompts: timed at 64, 512 and 8192, run once at M = 1
     const int ms[] = {1, 64, 512, 8192};
-    const float weight[] = {4.f, 1.f, 0.125f, 0.f};  // decode (M = 1) weighs most: it is what every generated token waits on
+    const float decodeWeight[] = {4.f, 1.f, 0.125f, 0.f};  // decode (M = 1) weighs most: it is what every generated token waits on
+    const float promptWeight[] = {0.f, 0.125f, 1.f, 0.0625f};
+    const float* weight = p.promptTuned ? promptWeight : decodeWeight;
     const int maxM = (size_t)8192 * p.n * dtypeBytes(p.outDtype) <= (512u << 20) ? 8192 : 512;
     std::vector<dyn::cublasLtMatmulHeuristicResult_t> cands;
-    for (int m : {1, 64}) {
+    for (int m : {p.promptTuned ? 64 : 1, p.promptTuned ? 512 : 64}) {
       LtPlan probe;
       makePlan(m, probe);
       for (const auto& h : heuristic(probe, 8)) {
@@ -229,7 +234,7 @@ void invokeGemmLt(const GemmLtParams& p, cudaStream_t s) {
   const uint32_t epilogue = p.gelu ? (p.bias ? dyn::CUBLASLT_EPILOGUE_GELU_BIAS : dyn::CUBLASLT_EPILOGUE_GELU)
                                    : (p.bias ? dyn::CUBLASLT_EPILOGUE_BIAS : dyn::CUBLASLT_EPILOGUE_DEFAULT);
   const Shape shape{api, L, p, epilogue, ltType(p.inDtype), ltType(p.outDtype), p.residual != nullptr};
-  const auto key = std::make_tuple(p.m, p.n, p.k, p.transB, epilogue, shape.res, shape.in, shape.out, p.perShape);
+  const auto key = std::make_tuple(p.m, p.n, p.k, p.transB, epilogue, shape.res, shape.in, shape.out, p.perShape, p.promptTuned && !p.perShape);
   auto it = L.plans.find(key);
   if (it == L.plans.end()) {
     LtPlan plan;
@@ -242,7 +247,7 @@ void invokeGemmLt(const GemmLtParams& p, cudaStream_t s) {
       chosen = found[0];
       how = "heuristic for this M";
     } else {
-      const auto akey = std::make_tuple(p.n, p.k, p.transB, epilogue, shape.res, shape.in, shape.out);
+      const auto akey = std::make_tuple(p.n, p.k, p.transB, epilogue, shape.res, shape.in, shape.out, p.promptTuned);
       auto a = L.algos.find(akey);
       if (a == L.algos.end()) {
         if (capturing(s)) {  // no timing inside a capture: the heuristic's choice for M = 64
@@ -266,7 +271,7 @@ void invokeGemmLt(const GemmLtParams& p, cudaStream_t s) {
     plan.workspace = chosen.workspaceSize;
     std::ostringstream line;
     line << "M=" << p.m << " N=" << p.n << " K=" << p.k << (p.transB ? " Bt" : "") << " epilogue=" << epilogue << (shape.res ? " +residual" : "")
-         << ": algo " << (uint32_t)chosen.algo.data[0] << ", workspace " << chosen.workspaceSize << " B, " << how;
+         << (p.promptTuned && !p.perShape ? " (tuned for prompts)" : "") << ": algo " << (uint32_t)chosen.algo.data[0] << ", workspace " << chosen.workspaceSize << " B, " << how;
     L.report.push_back(line.str());
     it = L.plans.emplace(key, plan).first;
   }

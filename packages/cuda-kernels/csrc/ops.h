@@ -164,6 +164,10 @@ struct GemmLtParams {
   int m, n, k;
   bool transB, gelu, perShape;
   DType inDtype, outDtype;
+  // Which rows the shape's one algorithm is tuned for: decode steps (M = 1 weighs most) or prompts
+  // (M = 512 and 8192 weigh most: engines whose generation rows run on the decode GEMM). Either way
+  // one algorithm per (N, K, …, prompt) serves every M.
+  bool promptTuned = false;
 };
 void invokeGemmLt(const GemmLtParams& p, cudaStream_t s);
 

@@ -51,6 +51,12 @@ export interface GemmLtAttrs {
   readonly activation?: 'gelu';
   /** Choose the algorithm per (M, N, K) instead of one per (N, K): faster for some M, not batch-invariant. */
   readonly perShape?: boolean;
+  /**
+   * Tune the shape's one algorithm for prompt rows (M = 512 and 8192 weigh most) instead of decode
+   * steps (M = 1 weighs most) — for callers whose generation rows run on the decode GEMM. Still one
+   * algorithm for every M (batch-invariant); a separate choice from the decode-tuned one.
+   */
+  readonly promptTuned?: boolean;
 }
 
 /**
@@ -75,7 +81,7 @@ export function gemmLt(
     native(op, () =>
       addon().gemmLt({
         a: a.ptr, b: b.ptr, bias: bias?.ptr, residual: residual?.ptr, d: d.ptr, m: l.m, n: l.n, k: l.k,
-        transB: attrs.transB ?? false, gelu: attrs.activation === 'gelu', perShape: attrs.perShape ?? false,
+        transB: attrs.transB ?? false, gelu: attrs.activation === 'gelu', perShape: attrs.perShape ?? false, promptTuned: attrs.promptTuned ?? false,
         inDtype: code(a.dtype), outDtype: code(outDtype), stream: stream?.handle,
       }),
     );
@@ -130,7 +136,7 @@ export interface GemmDecodeInputs {
 }
 
 /** The decode GEMM's attributes: gemmLt's (but perShape), and the fused LayerNorm's (with inputs.norm). */
-export type GemmDecodeAttrs = Omit<GemmLtAttrs, 'perShape'> & LayerNormAttrs;
+export type GemmDecodeAttrs = Omit<GemmLtAttrs, 'perShape' | 'promptTuned'> & LayerNormAttrs;
 
 /**
  * Why the decode GEMM has no kernel for this shape ("" when it has one): f16/bf16 inputs, K a

@@ -147,7 +147,8 @@ export interface Backend<T> {
  *   lm_head through the decode GEMM (`gemmDecode`, tensor cores, the weight streamed once, one K
  *   order per shape), which is faster than cuBLASLt for the few rows of decode steps.
  * - 'decode-kernel': also every generation row (one-token sequences) of the linear layers through the
- *   decode GEMM; prompt rows through cuBLASLt. Batch-invariant. On the H200 (docs/benchmarks.md):
+ *   decode GEMM (with the LayerNorm and the KV-cache write inside it); prompt rows through cuBLASLt,
+ *   whose one algorithm per shape is then tuned for prompt sizes. Batch-invariant. On the H200 (docs/benchmarks.md):
  *   faster than 'batch-invariant' at batch 1 (gpt2 −11 %, gpt2-xl −9 % per step), even at batch 8,
  *   slower at batch 64 (1.6–1.8×).
  * - 'cublaslt': everything through cuBLASLt, one algorithm per (N, K) (batch-invariant).

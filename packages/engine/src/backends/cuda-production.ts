@@ -140,12 +140,13 @@ export class CudaProductionBackend extends CudaBackend {
     if (i.norm && this.#decodeStep(i.x, i.w.weight)) return this.k.gemmDecode(this.#decodeInputs(i), { ...a, ...this.#normAttrs(i.norm) }, this.stream);
     const x = i.norm ? this.#normalized(i.x, i.norm) : i.x;
     const gen = this.#meta.genRows;
-    if (gen === 0 || x.shape[0] !== this.#meta.tokens || this.gemmAlgo !== 'decode-kernel' || !this.#decodeGemm(i.w.weight, false)) {
-      return this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
-    }
+    // a weight whose generation rows always run on the decode GEMM: cuBLASLt only ever sees its prompt rows
+    const decodeRows = this.gemmAlgo === 'decode-kernel' && this.#decodeGemm(i.w.weight, false);
+    const lt = { ...a, promptTuned: decodeRows };
+    if (gen === 0 || x.shape[0] !== this.#meta.tokens || !decodeRows) return this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, lt);
     const inputs = this.#decodeInputs({ ...i, x, norm: undefined });
     if (gen === this.#meta.tokens) return this.k.gemmDecode(inputs, a, this.stream);
-    const out = this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, a);
+    const out = this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, lt);
     this.k.gemmDecode({ ...inputs, rows: this.#dev.genRows.view(0, [gen]), out: out as Cuda.DeviceTensor<ActDType> }, a, this.stream);
     return out;
   }
@@ -192,7 +193,7 @@ export class CudaProductionBackend extends CudaBackend {
     }
     return ok;
   }
-  /** Every cuBLASLt GEMM of this backend, with the engine's algorithm policy. */
+  /** Every cuBLASLt GEMM of this backend, with the engine's algorithm policy (`promptTuned` where only prompt rows come here). */
   #lt(i: { a: T; b: T; bias?: T | undefined; residual?: T | undefined }, a: Cuda.GemmLtAttrs): T {
     const inputs = { a: act(i.a), b: act(i.b), ...(i.bias ? { bias: act(i.bias) } : {}), ...(i.residual ? { residual: act(i.residual) } : {}) };
     return this.k.gemmLt(inputs, { ...a, perShape: this.gemmAlgo === 'per-shape' }, this.stream);
