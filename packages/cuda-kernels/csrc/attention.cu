@@ -102,7 +102,6 @@ void invokeAttention(const AttentionParams& p, cudaStream_t s) {
 // time, four loads in flight per thread.
 
 #include <algorithm>
-#include <type_traits>
 
 #include "mma.cuh"
 #include "typed.cuh"
