@@ -135,7 +135,7 @@ export interface GemmDecodeInputs {
   };
 }
 
-/** The decode GEMM's attributes: gemmLt's (but perShape), and the fused LayerNorm's (with inputs.norm). */
+/** The decode GEMM's attributes: gemmLt's (but the cuBLASLt algorithm choices perShape and promptTuned), and the fused LayerNorm's (with inputs.norm). */
 export type GemmDecodeAttrs = Omit<GemmLtAttrs, 'perShape' | 'promptTuned'> & LayerNormAttrs;
 
 /**
