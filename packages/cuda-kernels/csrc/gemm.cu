@@ -495,7 +495,8 @@ KnShape knShape(int n, int k, int m, int sms, bool clusters, size_t smemOptin, b
   const size_t minRing = (size_t)kKnWarps * std::max(sh.groups, 2) * kKnStageW;
   sh.slab = needed <= kKnMaxGroups && slabBytes <= kKnSlabBudget && minRing + slabBytes + tail <= budget;
   if (ln && (!sh.slab || k > kKnLnMaxK)) return knShape(n, k, m, sms, clusters, smemOptin, false);  // LayerNorm as its own kernel
-  sh.ln = ln;  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else the deepest ring ≤ 8 that fits
+  sh.ln = ln;
+  if (sh.slab) {  // every step of a warp in flight at once when it fits (no refills), else the deepest ring ≤ 8 that fits
     sh.stageBytes = kKnStageW;
     const bool all = warpSteps <= kKnMaxStages && (size_t)kKnWarps * warpSteps * kKnStageW + slabBytes + tail <= budget;
     sh.stages = std::max(sh.groups, all ? warpSteps : std::min(kKnRingStages, warpSteps));
