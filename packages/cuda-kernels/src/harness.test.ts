@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromValues, OP_NAMES, tensor } from '@trtllm/ref-math';
 import { kernelCases, NOT_SUPPORTED } from './cases.js';
-import { compareOutputs } from './harness.js';
+import { compareOutputs, parityVerdict, type ParityResult } from './harness.js';
 
 describe('case table', () => {
   const cases = kernelCases();
@@ -10,6 +10,7 @@ describe('case table', () => {
     for (const c of cases) {
       expect([1, 2, 3]).toContain(c.tier);
       if (c.tier === 3) expect(c.tolerance.kind).toBe('nmse'); // a production kernel states its bound and why
+      else expect(c.tolerance.kind, c.name).toBe('exact'); // tiers 1 and 2 are bit-exact by definition
       expect(c.tolerance.kind === 'exact' || (c.tolerance.kind === 'nmse' && c.tolerance.reason.length > 0)).toBe(true);
     }
   });
@@ -41,5 +42,30 @@ describe('compareOutputs', () => {
   });
   it('flags a shape or dtype mismatch as a total failure', () => {
     expect(compareOutputs(fromValues('f32', [2], [1, 2]), fromValues('f32', [1, 2], [1, 2])).mismatches).toBe(Infinity);
+  });
+});
+
+describe('parityVerdict: the rule the GPU parity test and the GPU suite apply', () => {
+  const exact = { kind: 'exact' } as const;
+  const nmse = { kind: 'nmse', max: 1e-5, reason: 'tensor-core sum order' } as const;
+  const off = { exact: false, mismatches: 3, maxAbsDiff: 0.5, maxUlp: 2, nmse: 1e-3 };
+  const r = (tier: 1 | 2 | 3, tolerance: ParityResult['tolerance'], status: ParityResult['status'], extra: Partial<ParityResult> = {}) =>
+    ({ name: 'case', tier, tolerance, status, ...extra });
+  it('an exact case passes only when bit-exact: FAIL and error fail, whatever the tier says', () => {
+    expect(parityVerdict(r(1, exact, 'exact')).ok).toBe(true);
+    expect(parityVerdict(r(2, exact, 'exact')).ok).toBe(true);
+    for (const tier of [1, 2, 3] as const) {
+      const v = parityVerdict(r(tier, exact, 'FAIL', { diff: off }));
+      expect(v.ok).toBe(false);
+      expect(v.message).toMatch(/FAIL — 3 mismatches, max ulp 2.*required exact/);
+    }
+    expect(parityVerdict(r(1, exact, 'error', { error: 'CudaRuntimeError: boom' }))).toEqual({ ok: false, message: 'case: error — CudaRuntimeError: boom; required exact (tier 1)' });
+  });
+  it('tier 1 and 2 must be exact even if a tolerance were declared; tier 3 may be exact or within its bound', () => {
+    expect(parityVerdict(r(2, nmse, 'within tolerance')).ok).toBe(false);
+    expect(parityVerdict(r(3, nmse, 'within tolerance')).ok).toBe(true);
+    expect(parityVerdict(r(3, nmse, 'exact')).ok).toBe(true);
+    expect(parityVerdict(r(3, nmse, 'FAIL', { diff: off }))).toMatchObject({ ok: false, message: expect.stringMatching(/required NMSE ≤ 0.00001/) });
+    expect(parityVerdict(r(3, nmse, 'error', { error: 'x' })).ok).toBe(false);
   });
 });

@@ -97,6 +97,20 @@ export function runParity(cases: readonly KernelCase[], onResult?: (r: ParityRes
   });
 }
 
+/**
+ * Whether a parity result passes, and why not: tier 1 and 2 cases (and any case declared `exact`) must
+ * come out bit-exact; a tier-3 case with an NMSE bound may be exact or within it. 'FAIL' and 'error'
+ * never pass. The GPU test and the GPU suite's exit code both use this one rule.
+ */
+export function parityVerdict(r: Pick<ParityResult, 'name' | 'tier' | 'tolerance' | 'status' | 'diff' | 'error'>): { readonly ok: boolean; readonly message: string } {
+  const mustBeExact = r.tier !== 3 || r.tolerance.kind === 'exact';
+  const ok = mustBeExact ? r.status === 'exact' : r.status === 'exact' || r.status === 'within tolerance';
+  const d = r.diff;
+  const detail = r.error ?? (d && !d.exact ? `${d.mismatches} mismatches, max ulp ${d.maxUlp}, max |Δ| ${d.maxAbsDiff}, NMSE ${d.nmse}` : 'bit-exact');
+  const want = mustBeExact ? `exact (tier ${r.tier})` : `NMSE ≤ ${(r.tolerance as { max: number }).max}`;
+  return { ok, message: `${r.name}: ${r.status} — ${detail}; required ${want}` };
+}
+
 export interface DeviceCeilings {
   /** Device-to-device copy bandwidth, GB/s (bytes read + written), measured now. */
   readonly copyGBs: number;

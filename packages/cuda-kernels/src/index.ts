@@ -9,4 +9,4 @@ export { DeviceTensor, Stream, CudaEvent, CudaGraph, pinnedStorage, synchronize 
 export type { OnDevice } from './launch.js';
 export * from './ops/index.js';
 export { kernelCases, NOT_SUPPORTED, type KernelCase, type Tolerance, type CaseOptions, type DeviceRun } from './cases.js';
-export { runParity, runPerf, measureCeilings, compareOutputs, parityMarkdown, perfMarkdown, type ParityResult, type PerfResult, type PerfOptions, type DeviceCeilings, type OutputDiff } from './harness.js';
+export { runParity, parityVerdict, runPerf, measureCeilings, compareOutputs, parityMarkdown, perfMarkdown, type ParityResult, type PerfResult, type PerfOptions, type DeviceCeilings, type OutputDiff } from './harness.js';
