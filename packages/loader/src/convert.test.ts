@@ -84,13 +84,22 @@ describe('FT reader', () => {
     }
   });
 
-  it('GPTBigCode multi_query false is written as true multi-head QKV, and reads back', async () => {
+  it('GPTBigCode multi_query false is written as true multi-head QKV: TP 1 / 2 / 4 FT models give HF logits', async () => {
+    // checked against HF's own logits (reference.safetensors, made by transformers), not against the loader's mapping
     const src = resolve(TINY, 'bigcode-mha/st-fp32');
-    const r = await convertHfToFt({ inDir: src, outDir: join(work, 'mha'), tp: 2, storage: 'float16' });
-    expect(r.multiQuery).toBe(false);
-    const model = FtCheckpoint.open(r.dir).loadModel({ dtype: 'f32' });
-    const hf = loadHfGpt(src, { dtype: 'f16' });
-    expect(toF32(model.weights.layers[0]!.qkv.weight)).toEqual(toF32(hf.weights.layers[0]!.qkv.weight));
+    const prompt = [17, 54, 91, 128, 165, 202, 239, 276, 313, 350, 387, 424, 461, 498, 535, 572, 609, 646, 683, 720, 757, 794, 831, 868];
+    const ref = JSON.parse(readFileSync(resolve(TINY, 'bigcode-mha/reference.json'), 'utf8')) as { prompts: number[][] };
+    expect(ref.prompts[2]).toEqual(prompt);
+    const want = toF32(SafetensorsFile.open(resolve(TINY, 'bigcode-mha/reference.safetensors')).read('logits32.p2'));
+    for (const tp of [1, 2, 4]) {
+      const r = await convertHfToFt({ inDir: src, outDir: join(work, `mha${tp}`), tp });
+      expect(r.multiQuery).toBe(false);
+      const model = FtCheckpoint.open(r.dir).loadModel({ dtype: 'f32' });
+      expect(model.config.nKvHead, `TP ${tp}`).toBe(model.config.nHead);
+      const got = toF32(gptForward(model, createGptKvCache(model.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens: prompt }], { logits: 'all' }));
+      expect(got.length).toBe(want.length);
+      expect(Math.max(...got.map((v, i) => Math.abs(v - want[i]!))), `TP ${tp}`).toBeLessThanOrEqual(1e-4);
+    }
   });
 
   it('worker threads (-p 3) write the same bytes as one thread', async () => {

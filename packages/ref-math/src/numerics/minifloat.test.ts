@@ -121,21 +121,22 @@ describe('fp16', () => {
 });
 
 describe('bf16', () => {
-  /** The classic round-to-nearest-even on binary32 bits: an independent formula for finite fp32 inputs. */
-  const bitTrick = (x: number): number => {
-    const b = f32ToBits(x);
-    return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-  };
-  it('matches the bit-trick rounding on 1M binary32 patterns (every exponent, ties included)', () => {
+  // toBf16Bits takes the bit fast path (bf16FromBinary32Bits); the generic minifloat rounding
+  // (encodeMiniFloat: exact arithmetic on the value, ties to even) is the independent reference.
+  it('equals the generic minifloat rounding on 1M binary32 patterns (every exponent, ties included)', () => {
     const bad: number[] = [];
     const probe = (b: number): void => {
       const x = f32FromBits(b);
-      if (!Number.isNaN(x) && toBf16Bits(x) !== bitTrick(x)) bad.push(b);
+      if (!Number.isNaN(x) && toBf16Bits(x) !== encodeMiniFloat(BF16, x)) bad.push(b);
     };
     for (let b = 0; b < 2 ** 32; b += 4093) probe(b);
     // every tie and near-tie of one binade: low halves 0x7fff, 0x8000, 0x8001 around each bf16 value
     for (let hi = 0x3f80; hi < 0x4000; hi++) for (const lo of [0x7fff, 0x8000, 0x8001]) probe(hi * 65536 + lo);
+    // ties in the subnormal range and at the overflow edge (0x7f7f_8000 rounds to +Infinity)
+    for (let hi = 0; hi < 0x80; hi++) for (const lo of [0x7fff, 0x8000, 0x8001]) probe(hi * 65536 + lo);
+    for (const lo of [0x7fff, 0x8000, 0x8001]) probe(0x7f7f * 65536 + lo);
     expect(bad).toEqual([]);
+    expect(toBf16Bits(f32FromBits(0x7f7f8000))).toBe(0x7f80);
   });
   it('decodes as the top half of a binary32, and round-trips', () => {
     const bad: number[] = [];
