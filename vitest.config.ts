@@ -1,11 +1,14 @@
 // One vitest config for the workspace: a project per package, each importing the others' `src`
-// through the `@trtllm/source` export condition (no build needed to test).
+// through the `@trtllm/source` export condition. Skipped tests are named, with their reason, just
+// above vitest's summary (scripts/testing/skip-report.mjs).
 import { defineConfig } from 'vitest/config';
+import SkipReport from './scripts/testing/skip-report.mjs';
 
 export default defineConfig({
   resolve: { conditions: ['@trtllm/source'] },
   ssr: { resolve: { conditions: ['@trtllm/source'] } },
   test: {
+    reporters: [new SkipReport(), 'default'],
     projects: [
       { extends: true, test: { name: 'ref-math', root: 'packages/ref-math', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'loader', root: 'packages/loader', include: ['src/**/*.test.ts'] } },

@@ -64,3 +64,5 @@ comm.destroy();
 const report = { rank, world, device: a.device.name, nccl: k.addonIfBuilt().libraryInfo().nccl, cases };
 writeFileSync(join(values.out, `nccl-rank${rank}.json`), JSON.stringify(report, null, 1));
 console.log(`rank ${rank}/${world} on ${a.device.name}: ${cases.filter((c) => c.bitExact).length}/${cases.length} all-reduce cases bit-identical to ref-math allReduceSum`);
+// a rank whose sums differ from the oracle fails, and so the launcher (which exits 0 only if every rank did)
+process.exitCode = cases.every((c) => c.bitExact) ? 0 : 1;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The engine's GPU proofs (#5), one stage per claim; each writes its numbers to <out>/<stage>.json and
-// a line to stdout, and a failing stage does not stop the others.
+// The engine's GPU proofs, one stage per claim; each writes its numbers to <out>/engine-suite.json and
+// a line to stdout, and a failing stage does not stop the others. Exit 0 iff every stage passed
+// (1 when any failed or threw, 2 on an unknown stage name).
 //
 //   node packages/engine/scripts/gpu-engine-suite.mjs --out DIR --stages tiny,gpt2ref,sotu,ifb,hf,summarize
 //        [--work DIR (hf_engine_parity.py's WORK_DIR)] [--sotu MODEL_DIR --val VAL_TXT] [--cnn JSONL]
@@ -332,8 +333,14 @@ const stages = {
   },
 };
 
+const wanted = values.stages.split(',').map((x) => x.trim()).filter(Boolean);
+const unknown = wanted.filter((x) => !Object.hasOwn(stages, x));
+if (unknown.length > 0 || wanted.length === 0) {
+  console.error(`gpu-engine-suite: --stages: unknown stage ${unknown.map((x) => `'${x}'`).join(', ') || '(none given)'}; the stages are ${Object.keys(stages).join(', ')}`);
+  process.exit(2);
+}
 const report = { device, date: new Date().toISOString(), node: process.version, stages: {} };
-for (const name of values.stages.split(',')) {
+for (const name of wanted) {
   const t0 = performance.now();
   try {
     const r = await stages[name]();
@@ -347,3 +354,5 @@ for (const name of values.stages.split(',')) {
 }
 rmSync(scratch, { recursive: true, force: true });
 log(`engine suite on ${device}: ${Object.entries(report.stages).map(([k, v]) => `${k} ${v.ok ? 'pass' : 'FAIL'}`).join(', ')}`);
+// exit 0 only when every stage asked for passed: a failed or crashed stage fails the command that ran it
+process.exitCode = Object.values(report.stages).every((v) => v.ok === true) ? 0 : 1;

@@ -4,17 +4,18 @@
 // reference_outputs.json's generations and logits do not match the shared weights (HF 5.17 itself
 // disagrees with them, and agrees with us: docs/loader/hf-check.log); its perplexity does match.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createGptKvCache, greedyGenerate, gptForward, toF32 } from '@trtllm/ref-math';
 import { loadHfGpt } from './hf-gpt.js';
+import { SHARED_DIR, sharedData } from '@trtllm/ref-math/testing';
 import { Gpt2Tokenizer } from './tokenizer.js';
 
-const shared = process.env['TRTLLM_SHARED_DIR'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
-const dir = resolve(shared, 'models/sotu-gpt2-16m');
-const present = existsSync(resolve(dir, 'model.safetensors'));
+const weights = sharedData('models/sotu-gpt2-16m/model.safetensors');
+const dir = dirname(weights.path);
+const shared = SHARED_DIR;
 
 interface Generation {
   prompt: string;
@@ -31,10 +32,10 @@ interface HfReference {
 }
 const fixture = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/sotu-gpt2-16m.hf-reference.json');
 
-describe.skipIf(!present)(present ? 'sotu-gpt2-16m: HF reference outputs' : `sotu-gpt2-16m (skipped: ${dir} not found)`, () => {
+describe.skipIf(weights.skip)(weights.title('sotu-gpt2-16m: HF reference outputs'), () => {
   const ref = JSON.parse(readFileSync(fixture, 'utf8')) as HfReference;
-  const tok = present ? Gpt2Tokenizer.fromDir(dir) : undefined;
-  const model = present ? loadHfGpt(dir, { dtype: 'f32' }) : undefined;
+  const tok = weights.skip ? undefined : Gpt2Tokenizer.fromDir(dir);
+  const model = weights.skip ? undefined : loadHfGpt(dir, { dtype: 'f32' });
 
   it('the tokenizer reproduces HF prompt ids, and decodes the greedy text exactly', () => {
     for (const g of ref.generations) {

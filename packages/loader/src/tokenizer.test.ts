@@ -1,16 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SHARED_DIR, sharedData } from '@trtllm/ref-math/testing';
 import { Gpt2Tokenizer } from './tokenizer.js';
 
-const shared = process.env['TRTLLM_SHARED_DIR'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared');
-const dir = resolve(shared, 'models/sotu-gpt2-16m');
-const present = existsSync(resolve(dir, 'vocab.json'));
+const vocab = sharedData('models/sotu-gpt2-16m/vocab.json');
+const dir = dirname(vocab.path);
+const shared = SHARED_DIR;
 
-describe.skipIf(!present)(present ? 'GPT-2 BPE (real GPT-2 vocab.json + merges.txt)' : `GPT-2 BPE (skipped: ${dir} not found)`, () => {
-  const tok = present ? Gpt2Tokenizer.fromDir(dir) : undefined;
+describe.skipIf(vocab.skip)(vocab.title('GPT-2 BPE (real GPT-2 vocab.json + merges.txt)'), () => {
+  const tok = vocab.skip ? undefined : Gpt2Tokenizer.fromDir(dir);
   it('encodes known GPT-2 ids and special tokens', () => {
     expect(tok!.encode('Hello world')).toEqual([15496, 995]);
     expect(tok!.encode('<|endoftext|>')).toEqual([50256]);
@@ -43,7 +44,7 @@ interface HardCase {
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/tiny/tokenizers');
 const hard = JSON.parse(readFileSync(resolve(fixtures, 'hard-cases.json'), 'utf8')) as { gpt2_sotu: HardCase[]; starcoder_style: HardCase[] };
 
-describe.skipIf(!present)(present ? 'GPT-2 BPE equals HF GPT2TokenizerFast on the hard-case corpus' : `GPT-2 hard cases (skipped: ${dir} not found)`, () => {
+describe.skipIf(vocab.skip)(vocab.title('GPT-2 BPE equals HF GPT2TokenizerFast on the hard-case corpus'), () => {
   it(`${hard.gpt2_sotu.length} cases: unicode, emoji/ZWJ, whitespace runs, CRLF, numbers, contractions, <|endoftext|> in context, control chars`, () => {
     for (const dirTok of [Gpt2Tokenizer.fromDir(dir), Gpt2Tokenizer.fromTokenizerJson(resolve(dir, 'tokenizer.json'))]) {
       for (const c of hard.gpt2_sotu) {
@@ -90,7 +91,7 @@ describe('Gpt2Tokenizer.gpt2(): GPT-2 ranks from js-tiktoken, no model files', (
       expect(tok.decode(c.ids)).toBe(c.decoded);
     }
   });
-  it.skipIf(!present)(present ? 'equals vocab.json + merges.txt on every sotu validation document (93,903 ids)' : 'sotu validation (skipped: shared data not found)', () => {
+  it.skipIf(vocab.skip)(vocab.title('equals vocab.json + merges.txt on every sotu validation document (93,903 ids)'), () => {
     const docs = readFileSync(resolve(shared, 'data/sotu/val.txt'), 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
     const files = Gpt2Tokenizer.fromDir(dir);
     let n = 0;

@@ -4,7 +4,7 @@ import { f32 } from '../numerics/f32.js';
 import { bitEqual, fromValues, tensor, toValues, type Tensor } from '../tensor.js';
 import { randomTensor, thrown } from '../testing/random.js';
 import { matmul64, maxAbsDiff } from '../testing/reference64.js';
-import { sharedPath, readBigEndianF32 } from '../testing/shared-data.js';
+import { sharedData, readBigEndianF32 } from '../testing/shared-data.js';
 import { layerNorm } from './layernorm.js';
 import { gemm } from './gemm.js';
 
@@ -73,9 +73,9 @@ describe('gemm', () => {
   });
 });
 
-const layer0 = sharedPath('data/gpt2-124M-layer0/decoder1/att.query.w.dat');
-describe.skipIf(!layer0)('gemm on the real GPT-2 124M layer 0 (shared/data/gpt2-124M-layer0)', () => {
-  const dir = layer0 ? layer0.replace(/decoder1\/att\.query\.w\.dat$/, '') : '';
+const layer0 = sharedData('data/gpt2-124M-layer0/decoder1/att.query.w.dat');
+describe.skipIf(layer0.skip)(layer0.title('gemm on the real GPT-2 124M layer 0 (shared/data/gpt2-124M-layer0)'), () => {
+  const dir = layer0.path.replace(/decoder1\/att\.query\.w\.dat$/, '');
   const read = (rel: string): Float32Array => readBigEndianF32(dir + rel);
   it('reads wpe as documented (wpe[0, :4] = −0.01882, −0.19742, 0.00403, 0.01135)', () => {
     const wpe = read('input/wpe.dat');
