@@ -24,6 +24,7 @@ export const SHARED_DATA_FILES = [
   'data/gpt2-124M-layer0/decoder1/att.query.w.dat',
   'data/gpt2-124M-layer0/input/wpe.dat',
   'data/sotu/val.txt',
+  'data/cnn_dailymail/test_sample_100.jsonl',
   'models/sotu-gpt2-16m/vocab.json',
   'models/sotu-gpt2-16m/merges.txt',
   'models/sotu-gpt2-16m/tokenizer.json',
