@@ -8,7 +8,7 @@
  * all-reduces pair up across processes. Workers compute no logits.
  */
 import type { GemmAlgo, KernelSet } from '../backends/backend.js';
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compiledExecArgv, compiledWorker } from '@trtllm/loader';
 import type { KvLayout, Tensor } from '@trtllm/ref-math';
@@ -35,6 +35,31 @@ export interface WorkerInit {
 
 export type WorkerReply = { readonly ready: number } | { readonly error: string };
 
+/** What rank 0 sends a worker: its init once, then each step's ops in order, then 'dispose'. */
+export type RankMessage = WorkerInit | readonly RankOp[] | 'dispose';
+
+/**
+ * Rank 0's end of the channel to one worker rank. A forked child process is one (the default
+ * transport: Node IPC with 'advanced' serialization, so tensors travel as typed arrays); tests
+ * pass an in-memory one.
+ */
+export interface RankChannel {
+  send(msg: RankMessage, done: (e: Error | null) => void): unknown;
+  on(event: 'message', f: (m: WorkerReply) => void): unknown;
+  on(event: 'exit', f: (code: number | null) => void): unknown;
+  readonly connected: boolean;
+  disconnect(): void;
+  unref(): void;
+}
+
+/** Starts worker rank `rank` (1 … W−1) and returns the channel to it. */
+export type SpawnRank = (rank: number) => RankChannel;
+
+/** The default transport: fork the compiled tp-worker on GPU `rank`. */
+export function forkRank(rank: number): RankChannel {
+  return fork(workerPath(), [], { env: { ...process.env, CUDA_VISIBLE_DEVICES: String(rank) }, execArgv: compiledExecArgv(), serialization: 'advanced' }) as RankChannel;
+}
+
 function workerPath(): string {
   const url = compiledWorker(import.meta.url, './tp-worker.js');
   if (!url) throw new EngineError('config', { what: 'tensorParallel: processes', expected: 'the compiled worker (dist/runtime/tp-worker.js)', got: 'no such file', hint: 'npm run build' });
@@ -42,11 +67,11 @@ function workerPath(): string {
 }
 
 export class TpGroup {
-  readonly #workers: ChildProcess[];
+  readonly #workers: RankChannel[];
   #queue: RankOp[] = [];
   #failed: string | undefined;
 
-  private constructor(workers: ChildProcess[]) {
+  private constructor(workers: RankChannel[]) {
     this.#workers = workers;
     for (const w of workers) {
       w.on('message', (m: WorkerReply) => {
@@ -58,12 +83,9 @@ export class TpGroup {
     }
   }
 
-  /** Fork ranks 1 … W−1, hand them the NCCL id; they load their weights and join the communicator. */
-  static async start(o: Omit<WorkerInit, 'rank'>): Promise<{ group: TpGroup; ready: Promise<void> }> {
-    const path = workerPath();
-    const workers = Array.from({ length: o.worldSize - 1 }, (_, i) =>
-      fork(path, [], { env: { ...process.env, CUDA_VISIBLE_DEVICES: String(i + 1) }, execArgv: compiledExecArgv(), serialization: 'advanced' }),
-    );
+  /** Start ranks 1 … W−1 (forked processes unless `spawn` says otherwise), hand them the NCCL id; they load their weights and join the communicator. */
+  static async start(o: Omit<WorkerInit, 'rank'>, spawn: SpawnRank = forkRank): Promise<{ group: TpGroup; ready: Promise<void> }> {
+    const workers = Array.from({ length: o.worldSize - 1 }, (_, i) => spawn(i + 1));
     const group = new TpGroup(workers);
     const ready = Promise.all(
       workers.map(
@@ -99,6 +121,6 @@ export class TpGroup {
   }
 }
 
-function send(w: ChildProcess, msg: unknown): Promise<void> {
-  return new Promise((ok, fail) => w.send(msg as never, (e) => (e ? fail(e) : ok())));
+function send(w: RankChannel, msg: RankMessage): Promise<void> {
+  return new Promise((ok, fail) => w.send(msg, (e) => (e ? fail(e) : ok())));
 }
