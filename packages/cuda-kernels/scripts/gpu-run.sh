@@ -1,23 +1,17 @@
 #!/usr/bin/env bash
-# Runs the GPU suite on the GPU machine (device tool), from the repository root, with what `carry`
-# brought: .device (Node, from shared/device/bundle.sh), packages/*/dist and the addon's build/Release.
-# Also measures a cuBLAS matmul peak with torch in the same call, for the perf ceilings.
-#   OUT=<dir> bash packages/cuda-kernels/scripts/gpu-run.sh
+# The kernel suite on a GPU machine (`npm run gpu:suite -w @trtllm/cuda-kernels`, from any folder of a
+# built clone): parity of every case, typed errors, then perf against ceilings measured in the same run,
+# with a cuBLAS matmul peak from torch for comparison where python3 has it. Reports go to $OUT
+# (default gpu-report/ in the repository root). Needs `npm run build` first (the whole GPU run, build
+# included: `npm run test:gpu`). Node comes from PATH, or from .device/ on the device machine.
 set -uo pipefail
-out=${OUT:-gpu-report}
-mkdir -p "$out"
-source .device/activate.sh
-mkdir -p node_modules/@trtllm
-ln -sfn ../../packages/ref-math node_modules/@trtllm/ref-math
-ln -sfn ../../packages/cuda-kernels node_modules/@trtllm/cuda-kernels
-# cuBLASLt / NCCL: found by soname on the loader path; else use the copies in the image's Python wheels.
-for lib in cublas:libcublasLt.so:TRTLLM_CUBLASLT_PATH nccl:libnccl.so:TRTLLM_NCCL_PATH; do
-  IFS=: read -r pkg so var <<<"$lib"
-  if ! ldconfig -p | grep -q "$so" && [ -z "${!var:-}" ]; then
-    path=$(python3 -c "import glob, os, nvidia.$pkg as m; print((sorted(glob.glob(os.path.join(list(m.__path__)[0], 'lib', '$so*'))) or [''])[-1])" 2>/dev/null)
-    [ -n "$path" ] && export "$var=$path" && echo "$var=$path"
-  fi
-done
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+out=$(mkdir -p "${OUT:-$root/gpu-report}" && cd "${OUT:-$root/gpu-report}" && pwd)
+cd "$root"
+[ -f .device/activate.sh ] && source .device/activate.sh
+command -v node >/dev/null || { echo "gpu-run: node is not on PATH (Node >= 20.19 is needed)" >&2; exit 2; }
+[ -f packages/cuda-kernels/dist/index.js ] || { echo "gpu-run: packages/cuda-kernels/dist is missing: run npm run build first (or npm run test:gpu, which builds)" >&2; exit 2; }
+source scripts/gpu/libs.sh
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$out/nvidia-smi.csv"
 tflops=$(python3 - <<'PY' 2>/dev/null
 import torch
@@ -33,7 +27,8 @@ PY
 )
 echo "cuBLAS fp16 matmul peak (torch, 8192^3): ${tflops:-unmeasured} TFLOP/s"
 args=(--out "$out")
-[ -d .device/gpt2-layer0 ] && args+=(--gpt2-layer0 .device/gpt2-layer0)
+layer0=${TRTLLM_SHARED_DIR:-$root/../shared}/data/gpt2-124M-layer0
+[ -d "$layer0" ] && args+=(--gpt2-layer0 "$layer0")
 [ -n "$tflops" ] && args+=(--matmul-tflops "$tflops")
-node packages/cuda-kernels/scripts/gpu-suite.mjs "${args[@]}" 2>&1 | tee "$out/gpu-suite.log"
+node packages/cuda-kernels/scripts/gpu-suite.mjs "${args[@]}" "$@" 2>&1 | tee "$out/gpu-suite.log"
 exit "${PIPESTATUS[0]}"
