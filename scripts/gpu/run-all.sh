@@ -44,7 +44,7 @@ if [ -z "${PREBUILT:-}" ]; then
   [ -d node_modules ] || step install npm ci --no-audit --no-fund
   step build env TRTLLM_REQUIRE_CUDA=1 npm run build
 fi
-step vitest npx vitest run
+step vitest node node_modules/vitest/vitest.mjs run # no npx: the device machine has node alone
 args=(--out "$out/kernels")
 [ -n "${SKIP_PERF:-}" ] && args+=(--no-perf)
 layer0=${GPT2_LAYER0:-${TRTLLM_SHARED_DIR:-$root/../shared}/data/gpt2-124M-layer0}
