@@ -237,6 +237,16 @@ describe('tensor parallelism (the ref backend runs the ranks in one process)', (
   }
 });
 
+describe('tensor parallelism on the cuda backend (checked before any GPU is touched)', () => {
+  it("a multi-rank engine on production kernels in one process is refused: its ranks would not share the step's state", async () => {
+    const dir = join(work, 'tp2-production-refused');
+    buildEngine({ flags: { ...SMALL, dtype: 'float16', world_size: 2 }, outputDir: dir });
+    for (const o of [{ backend: 'cuda' as const }, { backend: 'cuda' as const, kernels: 'production' as const, tensorParallel: 'in-process' as const }]) {
+      await expect(Engine.load(dir, o)).rejects.toThrow(/tensorParallel: expected 'processes' \(one GPU per rank\) for a 2-rank engine on production kernels, got 'in-process' \(load with tensorParallel: 'processes'/);
+    }
+  });
+});
+
 describe('prompt tuning', () => {
   it('virtual tokens V … V+Pt−1 embed as the task\'s prompt-table rows: logits equal the oracle on a model whose wte holds those rows', async () => {
     for (const dtype of ['float32', 'float16'] as const) {

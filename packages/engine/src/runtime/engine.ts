@@ -181,6 +181,12 @@ export class Engine {
     if (o.worldSize !== undefined && o.worldSize !== w) throw new EngineError('config', { what: '--world_size', expected: `the engine's tensor_parallel (${w})`, got: String(o.worldSize), hint: `run with --world_size ${w}, or rebuild with --world_size ${o.worldSize}` });
     const processes = o.tensorParallel === 'processes' && w > 1;
     if (processes && o.backend !== 'cuda') throw new EngineError('config', { what: 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: "use tensorParallel 'in-process' on the ref backend" });
+    // In-process ranks share rank 0's step: the production backend keeps per-step state (decode rows,
+    // attention tiles) in each backend and only rank 0's would be set, so its other ranks would compute
+    // garbage. Refused rather than wrong; the reference kernels simulate ranks on one GPU exactly.
+    if (w > 1 && !processes && o.backend === 'cuda' && (o.kernels ?? 'production') === 'production') {
+      throw new EngineError('config', { what: 'tensorParallel', expected: `'processes' (one GPU per rank) for a ${w}-rank engine on production kernels`, got: "'in-process'", hint: "load with tensorParallel: 'processes' (trtllm run --world_size does), or kernels: 'reference' to run every rank in this process" });
+    }
     const local = processes ? 1 : w; // ranks held by this process
     const backends: Backend<unknown>[] = [];
     let group: TpGroup | undefined;
