@@ -8,7 +8,8 @@ export default defineConfig({
   resolve: { conditions: ['@trtllm/source'] },
   ssr: { resolve: { conditions: ['@trtllm/source'] } },
   test: {
-    reporters: [new SkipReport(), 'default'],
+    // VITEST_VERBOSE=1 (the GPU run's log): one line per test, so the committed log names every case
+    reporters: [new SkipReport(), process.env['VITEST_VERBOSE'] === '1' ? 'verbose' : 'default'],
     projects: [
       { extends: true, test: { name: 'ref-math', root: 'packages/ref-math', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'loader', root: 'packages/loader', include: ['src/**/*.test.ts'] } },

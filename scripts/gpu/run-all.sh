@@ -22,6 +22,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$(mkdir -p "${OUT:-$root/gpu-report}" && cd "${OUT:-$root/gpu-report}" && pwd)
 cd "$root"
+export NO_COLOR=1 # plain logs
 [ -f .device/activate.sh ] && source .device/activate.sh
 command -v node >/dev/null || { echo "run-all: node is not on PATH (Node >= 20.19 is needed)" >&2; exit 2; }
 source scripts/gpu/libs.sh
@@ -44,7 +45,7 @@ if [ -z "${PREBUILT:-}" ]; then
   [ -d node_modules ] || step install npm ci --no-audit --no-fund
   step build env TRTLLM_REQUIRE_CUDA=1 npm run build
 fi
-step vitest node node_modules/vitest/vitest.mjs run # no npx: the device machine has node alone
+step vitest env VITEST_VERBOSE=1 node node_modules/vitest/vitest.mjs run # no npx: the device machine has node alone
 args=(--out "$out/kernels")
 [ -n "${SKIP_PERF:-}" ] && args+=(--no-perf)
 layer0=${GPT2_LAYER0:-${TRTLLM_SHARED_DIR:-$root/../shared}/data/gpt2-124M-layer0}
