@@ -16,6 +16,7 @@ export default defineConfig({
       { extends: true, test: { name: 'engine', root: 'packages/engine', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'cuda-kernels', root: 'packages/cuda-kernels', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'cli', root: 'tools', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'scripts', root: 'scripts', include: ['**/*.test.mjs'] } },
     ],
   },
 });

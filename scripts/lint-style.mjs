@@ -6,6 +6,11 @@
 //   3. no focused or string-skipped tests (.only, .skip; describe.skipIf with a reason is the way);
 //   4. no `any` and no console output in library code (tools may print: that is their job);
 //   5. ops files state their accumulation order / rounding (a line naming "order", "exact" or "copy").
+//   6. imports between our packages follow DESIGN.md §1: ref-math imports nothing of ours; quant and
+//      loader import ref-math only; cuda-kernels ref-math; engine ref-math, quant, loader and, at run
+//      time only in src/backends/kernels.ts (type imports elsewhere), cuda-kernels; tools the public
+//      APIs of engine, loader, quant and ref-math — never cuda-kernels; nothing imports tools.
+//      `@trtllm/ref-math/testing` is for tests only. Every run-time import is declared in package.json.
 // In a kernel package (one with csrc/), ops are proven by the shared case table instead of a test
 // file each, so rules 1 and 5 become: every ops/<op>.ts has csrc/<op>.cu, names it in its header,
 // and is an op of the oracle (packages/ref-math/src/ops/<op>.ts): one op, one basename, every layer.
@@ -42,6 +47,38 @@ for (const file of files) {
     if (!/order|exact|copy|copies|rounding/i.test(header)) say(file, 'op header does not state its accumulation order / rounding');
   }
 }
+// ---- rule 6: package boundaries ----
+const MAY_IMPORT = {
+  'ref-math': [],
+  quant: ['ref-math'],
+  loader: ['ref-math'],
+  'cuda-kernels': ['ref-math'],
+  engine: ['ref-math', 'quant', 'loader', 'cuda-kernels'],
+  cli: ['ref-math', 'quant', 'loader', 'engine'],
+};
+const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const self = pkgJson.name.replace(/^@trtllm\//, '');
+const declared = new Set(Object.keys({ ...pkgJson.dependencies, ...pkgJson.optionalDependencies, ...pkgJson.peerDependencies }));
+const allowed = MAY_IMPORT[self];
+if (!allowed) say(join(root, 'package.json'), `package '${pkgJson.name}' has no import rule in scripts/lint-style.mjs (MAY_IMPORT)`);
+for (const file of files) {
+  const isTest = file.endsWith('.test.ts') || file.includes('/testing/');
+  const text = readFileSync(file, 'utf8');
+  // static imports and re-exports (type-only ones marked), and dynamic import()s
+  const re = /(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'(@trtllm\/[^']+)'|import\('(@trtllm\/[^']+)'\)/g;
+  for (let m; (m = re.exec(text)); ) {
+    const spec = m[3] ?? m[4];
+    const typeOnly = m[2] !== undefined;
+    const target = spec.replace(/^@trtllm\//, '').split('/')[0];
+    const sub = spec.split('/').slice(2).join('/');
+    if (target === self) continue;
+    if (allowed && !allowed.includes(target)) { say(file, `imports ${spec}: ${self} may import ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (DESIGN.md §1)`); continue; }
+    if (sub === 'testing' && !isTest) { say(file, `imports ${spec} outside a test: the testing helpers are not part of the package`); continue; }
+    if (!isTest && !typeOnly && !declared.has(`@trtllm/${target}`)) say(file, `imports ${spec} at run time but package.json does not declare @trtllm/${target}`);
+    if (self === 'engine' && target === 'cuda-kernels' && !typeOnly && !isTest && !file.endsWith('/backends/kernels.ts')) say(file, `loads ${spec} at run time: the engine loads the addon in one place (src/backends/kernels.ts); import types only here`);
+  }
+}
+
 if (problems.length) {
   console.error(problems.join('\n'));
   console.error(`lint-style: ${problems.length} problem(s) in ${relative(process.cwd(), root) || '.'}`);

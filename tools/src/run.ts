@@ -6,7 +6,7 @@
  * end id, as the seed writes them).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Engine, GEMM_ALGOS, type BackendName, type GemmAlgo, type GenerateRequest, type KernelSet } from '@trtllm/engine';
+import { Engine, GEMM_ALGOS, gpuStatus, type BackendName, type GemmAlgo, type GenerateRequest, type KernelSet } from '@trtllm/engine';
 import { readNpy, writeNpy } from '@trtllm/loader';
 import { fromValues } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -42,12 +42,7 @@ ${GEMM_ALGO_HELP}
 `;
 
 export async function defaultBackend(): Promise<BackendName> {
-  try {
-    const k = await import('@trtllm/cuda-kernels');
-    return k.isAvailable().ok ? 'cuda' : 'ref';
-  } catch {
-    return 'ref';
-  }
+  return (await gpuStatus()).ok ? 'cuda' : 'ref';
 }
 
 /** `--kernels production|reference` (cuda): the Engine.load option, checked. */

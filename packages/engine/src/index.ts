@@ -19,3 +19,4 @@ export { rougeScores, rougeTokenize, bootstrapAggregate, Mt19937, ROUGE_TYPES, t
 export { beamStep, beamResults, beamScore, logSoftmax, topN, type BeamState, type BeamChoice, type Hypothesis } from './sampling/beam-search.js';
 export { nll, perplexityWindows } from './eval/perplexity.js';
 export { measureDevice, deviceMemoryInUse, type DeviceReport } from './runtime/device.js';
+export { gpuStatus, type GpuStatus } from './backends/kernels.js';

@@ -21,7 +21,8 @@ import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import type { GemmAlgo, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
 import { composeSelfAttention } from './compose.js';
-import { act, CudaBackend, i32, loadKernels, type RopeOptions, type T } from './cuda.js';
+import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
+import { loadKernels } from './kernels.js';
 
 export interface ProductionOptions {
   readonly rope?: RopeOptions;

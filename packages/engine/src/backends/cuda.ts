@@ -7,6 +7,7 @@
  * (`Engine.load(dir, {backend: 'cuda', kernels: 'reference'})`); cuda-production.ts builds on it.
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
+import { loadKernels } from './kernels.js';
 import { assignBlocks, createKvCache, ropeTable, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -22,19 +23,6 @@ export interface RopeOptions {
   readonly positions: number;
   readonly rotaryDim: number;
   readonly base: number;
-}
-
-/** Load the addon or say why it cannot run here. */
-export async function loadKernels(): Promise<typeof Cuda> {
-  let k: typeof Cuda;
-  try {
-    k = await import('@trtllm/cuda-kernels');
-  } catch (e) {
-    throw new EngineError('backend', { what: 'backend cuda', expected: 'the @trtllm/cuda-kernels package', got: (e as Error).message, hint: 'npm install, then build the addon (npm run build:native -w @trtllm/cuda-kernels)' });
-  }
-  const a = k.isAvailable();
-  if (!a.ok) throw new EngineError('backend', { what: 'backend cuda', expected: 'a usable GPU and the built addon', got: a.reason, hint: "use backend 'ref' on machines without a GPU" });
-  return k;
 }
 
 export class CudaBackend implements Backend<T> {

@@ -19,6 +19,7 @@ import { GptGraph, type Distributed, type StepChunk } from '../models/gpt.js';
 import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampling/beam-search.js';
 import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
 import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
+import { loadKernels } from '../backends/kernels.js';
 import { TpGroup } from './tp-group.js';
 
 export interface EngineLoadOptions {
@@ -209,7 +210,7 @@ export class Engine {
       }
       for (const b of backends) b.createKvCache({ ...spec, numSlots: pool.numSlots, layout });
       if (processes) {
-        const k = await import('@trtllm/cuda-kernels');
+        const k = await loadKernels();
         const id = k.NcclCommunicator.uniqueId();
         const started = await TpGroup.start({ dir, worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
         group = started.group;

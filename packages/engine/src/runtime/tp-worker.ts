@@ -5,6 +5,7 @@
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
 import { headSize, type ActDType } from '@trtllm/ref-math';
+import { loadKernels } from '../backends/kernels.js';
 import { GptGraph } from '../models/gpt.js';
 import { readEngineConfig } from '../engine-dir.js';
 import { createBackend, loadRankWeights } from './engine.js';
@@ -12,7 +13,7 @@ import type { WorkerInit, WorkerReply } from './tp-group.js';
 import { serveRank, type RankHandle } from './tp-rank.js';
 
 async function cudaRank(o: WorkerInit): Promise<RankHandle> {
-  const k = await import('@trtllm/cuda-kernels');
+  const k = await loadKernels();
   const { build } = readEngineConfig(o.dir);
   const c = build.model;
   const backend = await createBackend('cuda', build, { kernels: o.kernels, cudaGraphs: false, ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });

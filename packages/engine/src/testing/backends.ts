@@ -6,6 +6,7 @@
  * with the tolerance the variant declares: `exact` variants must give the ref backend's bits.
  */
 import { describe } from 'vitest';
+import { gpuStatus, type GpuStatus } from '../backends/kernels.js';
 import type { EngineLoadOptions } from '../runtime/engine.js';
 
 export interface BackendVariant {
@@ -19,18 +20,11 @@ export interface BackendVariant {
   readonly unavailable: string | undefined;
 }
 
-async function gpuStatus(): Promise<{ ok: true; name: string; count: number } | { ok: false; reason: string }> {
-  try {
-    const k = await import('@trtllm/cuda-kernels');
-    const a = k.isAvailable();
-    return a.ok ? { ok: true, name: a.device.name ?? 'GPU', count: a.device.count ?? 1 } : { ok: false, reason: a.reason.split(' (')[0]! };
-  } catch (e) {
-    return { ok: false, reason: `the CUDA addon does not load (${(e as Error).message.split('\n')[0]})` };
-  }
-}
-
 /** Whether a GPU is usable in this process, its name, and how many there are. */
-export const GPU = await gpuStatus();
+export const GPU: GpuStatus = await (async () => {
+  const g = await gpuStatus();
+  return g.ok ? g : { ok: false, reason: g.reason.split(' (')[0]! };
+})();
 
 export const BACKEND_VARIANTS: readonly BackendVariant[] = [
   { name: 'ref', options: { backend: 'ref' }, exact: true, unavailable: undefined },
