@@ -12,6 +12,7 @@ export default defineConfig({
     reporters: [new SkipReport(), process.env['VITEST_VERBOSE'] === '1' ? 'verbose' : 'default'],
     projects: [
       { extends: true, test: { name: 'ref-math', root: 'packages/ref-math', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'quant', root: 'packages/quant', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'loader', root: 'packages/loader', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'engine', root: 'packages/engine', include: ['src/**/*.test.ts'] } },
       { extends: true, test: { name: 'cuda-kernels', root: 'packages/cuda-kernels', include: ['src/**/*.test.ts'] } },

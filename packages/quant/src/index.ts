@@ -1,0 +1,9 @@
+/**
+ * @trtllm/quant — quantization as TensorRT-LLM defines it: the QuantMode bits and a typed
+ * QuantConfig (SmoothQuant INT8, FP8, INT8/FP8 KV cache), and SmoothQuant's INT8 weights and scales
+ * as the seed's converter computes them (`generateInt8`). The arithmetic of quantized ops lives in
+ * @trtllm/ref-math (quantize, int8-gemm, fp8, kv-cache); this package decides scales.
+ */
+export { QuantError, type QuantErrorData } from './errors.js';
+export { QUANT_MODE, NO_QUANT, quantModeOf, quantConfigOf, type QuantConfig, type WeightQuant, type KvCacheQuant } from './quant-mode.js';
+export { generateInt8, type ActRange, type Int8Weights } from './int8-weights.js';

@@ -1,0 +1,101 @@
+/**
+ * SmoothQuant's INT8 weights and scales exactly as TensorRT-LLM's converter writes them
+ * (examples/gpt/utils/convert.py `generate_int8`, run under numpy 1.x, the numpy of its era), for a
+ * weight W [K, N] in FT layout (in × out; the QKV weight as [K, 3, N/3]) and the activation ranges
+ * that calibration recorded for that GEMM: max |x| of its input, max |y| of its output and, per
+ * output column j, max |W[:, j]|.
+ *
+ *   per tensor  sW_t = 127 / max_j wmax[j]        (binary64; QKV: one per Q, K, V part, in fp32)
+ *   per column  sW_c[j] = fp32(127 / wmax[j])
+ *   weight.int8[k, j]     = sat127(rne(W[k, j] · sW_t))    product in W's dtype (fp16 W: an fp16 product) — QKV: fp32
+ *   weight.int8.col[k, j] = sat127(rne(fp32(W[k, j] · sW_c[j])))
+ *   scale_w_quant_orig      = 1 / sW_t,  .col = fp32(1 / sW_c)
+ *   scale_x_orig_quant = 127 / xmax,  scale_y_quant_orig = ymax / 127                 (binary64 → fp32)
+ *   scale_y_accum_quant     = (127 / ymax) / ((127 / xmax) · sW_t)                      (binary64; QKV: fp32)
+ *   scale_y_accum_quant.col = fp32(fp32(127 / ymax) / fp32(fp32(127 / xmax) · sW_c))     (fp32 ops)
+ *
+ * where rne rounds half to even and sat127 clamps to [−127, 127] (the converter's clip; the kernels'
+ * activation quantizer uses [−128, 127]). Which operations run in binary64 and which in fp32 follows
+ * numpy 1.x's value-based casting (a Python float or 0-d array against an fp32 array computes in fp32);
+ * numpy 2 computes some of them differently. Every scale is stored as fp32. Checked against numpy
+ * 1.24 running the same expressions (fixtures/int8-weights-reference.json).
+ */
+import { fromF16Bits, rni, tensor, toF16Bits, toF32, type Tensor } from '@trtllm/ref-math';
+import { QuantError } from './errors.js';
+
+/** Calibrated activation ranges of one GEMM (smoothquant.py's act_range entry). */
+export interface ActRange {
+  /** max |x| over the calibration set, of the GEMM's input. */
+  readonly x: number;
+  /** max |y|, of its output. */
+  readonly y: number;
+  /** max |W[:, j]| per output column j (length N; QKV: Q's columns, then K's, then V's). */
+  readonly w: Float32Array;
+}
+
+/** The eight arrays the converter writes for one GEMM, under their FT file names. */
+export interface Int8Weights {
+  readonly 'weight.int8': Tensor<'i8'>;
+  readonly 'weight.int8.col': Tensor<'i8'>;
+  readonly scale_x_orig_quant: Tensor<'f32'>;
+  readonly scale_w_quant_orig: Tensor<'f32'>;
+  readonly 'scale_w_quant_orig.col': Tensor<'f32'>;
+  readonly scale_y_accum_quant: Tensor<'f32'>;
+  readonly 'scale_y_accum_quant.col': Tensor<'f32'>;
+  readonly scale_y_quant_orig: Tensor<'f32'>;
+}
+
+const f32 = Math.fround;
+const f16 = (x: number): number => fromF16Bits(toF16Bits(x));
+const sat127 = (x: number): number => Math.max(-127, Math.min(127, x));
+
+/** The converter's INT8 weights and scales for weight `w` ([K, N], or [K, 3, N/3] with `qkv`), fp32 or fp16. */
+export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { readonly qkv?: boolean } = {}): Int8Weights {
+  const what = 'generateInt8';
+  if (w.dtype !== 'f32' && w.dtype !== 'f16') throw new QuantError({ what: `${what}: weight dtype`, expected: 'f32 or f16 (the storage types the converter quantizes)', got: w.dtype, hint: 'convert with --storage-type float32 or float16' });
+  const k = w.shape[0]!;
+  const n = w.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (o.qkv && (w.shape.length !== 3 || w.shape[1] !== 3) && n % 3 !== 0) throw new QuantError({ what: `${what}: QKV weight shape`, expected: '[K, 3, N/3] or [K, N] with N divisible by 3', got: `[${w.shape.join(', ')}]` });
+  if (range.w.length !== n) throw new QuantError({ what: `${what}: act_range.w`, expected: `${n} per-column maxima (one per output column)`, got: `${range.w.length}` });
+  for (const [name, v] of [['x', range.x], ['y', range.y], ...Array.from(range.w, (v, j) => [`w[${j}]`, v] as const)] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new QuantError({ what: `${what}: act_range.${name}`, expected: 'a finite range > 0', got: String(v), hint: 'calibration saw no non-zero value here' });
+  }
+  const wv = toF32(w);
+  const wmaxC = Float32Array.from(range.w, f32);
+  const parts = o.qkv ? 3 : 1;
+  const per = n / parts;
+  // per-tensor weight scale: binary64 for a plain GEMM (a numpy float64 scalar), fp32 per part for QKV (an fp32 array)
+  const sWt = Array.from({ length: parts }, (_, p) => {
+    const max = wmaxC.subarray(p * per, (p + 1) * per).reduce((a, b) => Math.max(a, b), 0);
+    return o.qkv ? f32(127 / max) : 127 / max;
+  });
+  const sWc = Float32Array.from(wmaxC, (m) => f32(127 / m));
+  const qT = new Int8Array(k * n);
+  const qC = new Int8Array(k * n);
+  for (let r = 0; r < k; r++) {
+    for (let j = 0; j < n; j++) {
+      const x = wv[r * n + j]!;
+      const t = sWt[Math.floor(j / per)]!;
+      // a plain GEMM multiplies W by a float64 scalar in W's own dtype; QKV by an fp32 array, in fp32
+      const pt = o.qkv ? f32(x * t) : w.dtype === 'f16' ? f16(x * f16(t)) : f32(x * f32(t));
+      qT[r * n + j] = sat127(rni(pt));
+      qC[r * n + j] = sat127(rni(f32(x * sWc[j]!)));
+    }
+  }
+  const xOrig = 127 / f32(range.x);
+  const yOrig = 127 / f32(range.y);
+  const perTensor = (v: (p: number) => number): Tensor<'f32'> =>
+    o.qkv ? tensor('f32', [3, per], Float32Array.from({ length: n }, (_, j) => v(Math.floor(j / per)))) : tensor('f32', [1], Float32Array.of(v(0)));
+  const shape = o.qkv ? [k, 3, per] : [k, n];
+  const colShape = o.qkv ? [3, per] : [n];
+  return {
+    'weight.int8': tensor('i8', shape, qT),
+    'weight.int8.col': tensor('i8', shape, qC),
+    scale_x_orig_quant: tensor('f32', [1], Float32Array.of(xOrig)),
+    scale_w_quant_orig: perTensor((p) => (o.qkv ? f32(1 / sWt[p]!) : 1 / sWt[p]!)),
+    'scale_w_quant_orig.col': tensor('f32', colShape, Float32Array.from(sWc, (s) => f32(1 / s))),
+    scale_y_accum_quant: perTensor((p) => (o.qkv ? f32(f32(yOrig) / f32(f32(xOrig) * sWt[p]!)) : yOrig / (xOrig * sWt[p]!))),
+    'scale_y_accum_quant.col': tensor('f32', colShape, Float32Array.from(sWc, (s) => f32(f32(yOrig) / f32(f32(xOrig) * s)))),
+    scale_y_quant_orig: tensor('f32', [1], Float32Array.of(f32(range.y) / 127)),
+  };
+}
