@@ -8,6 +8,7 @@
  *   - `--use_inflight_batching` turns on what it needs (attention plugin, paged KV cache, packed input)
  *     instead of asserting, as DESIGN.md §7 specifies.
  */
+import { NO_QUANT, type QuantConfig } from '@trtllm/quant';
 import { gptConfig, type ActDType, type GptConfig } from '@trtllm/ref-math';
 import { EngineError } from './errors.js';
 
@@ -89,6 +90,12 @@ export interface BuildConfig {
   readonly maxPromptEmbeddingTableSize: number;
   readonly parallelEmbedding: false | { readonly shardingDim: 0 | 1 };
   readonly embeddingSharing: boolean;
+  /**
+   * What is quantized (weights/activations, KV cache); written to config.json as TensorRT-LLM's
+   * quant_mode. Always NO_QUANT today: the quantization flags are refused until the builder and the
+   * backends carry quantized weights.
+   */
+  readonly quant: QuantConfig;
   /** Messages about implied settings and conversions, for the builder's log. */
   readonly notes: readonly string[];
 }
@@ -224,6 +231,7 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     maxPromptEmbeddingTableSize: tableSize,
     parallelEmbedding: f.use_parallel_embedding ? { shardingDim } : false,
     embeddingSharing: (f.use_embedding_sharing ?? false) && (!f.use_parallel_embedding || shardingDim === 0),
+    quant: NO_QUANT,
     notes,
   };
 }

@@ -70,3 +70,42 @@ describe('random weights on worker threads', () => {
     expect(readFileSync(join(work, 'par', f)).equals(readFileSync(join(work, 'seq', f)))).toBe(true);
   });
 });
+
+describe('quantization in config.json (TensorRT-LLM quant_mode)', () => {
+  const dir = join(work, 'quant');
+  buildEngine({ flags: { vocab_size: 64, n_layer: 1, n_embd: 32, n_head: 2, n_positions: 32, dtype: 'float16', random_seed: 3, max_batch_size: 2, max_input_len: 8, max_output_len: 4 }, outputDir: dir });
+  const file = join(dir, 'config.json');
+  const original = readFileSync(file, 'utf8');
+  const edit = (f: (c: { builder_config: Record<string, unknown>; trtllm_ts: { build_config: Record<string, unknown> } }) => void): void => {
+    const c = JSON.parse(original);
+    f(c);
+    writeFileSync(file, JSON.stringify(c));
+  };
+  afterAll(() => writeFileSync(file, original));
+  it('an unquantized build writes quant_mode 0, int8 false, fp8 false, and reads back no quantization', () => {
+    const raw = JSON.parse(original);
+    expect([raw.builder_config.quant_mode, raw.builder_config.int8, raw.builder_config.fp8]).toEqual([0, false, false]);
+    expect(readEngineConfig(dir).build.quant).toEqual({ weights: { kind: 'none' }, kv: 'float' });
+  });
+  it('quant_mode is read back as a typed config; one that disagrees with ours or that we do not build is a format error', () => {
+    edit((c) => {
+      c.builder_config.quant_mode = 30 + 64; // SmoothQuant per token + per channel, INT8 KV cache
+      c.trtllm_ts.build_config['quant'] = { weights: { kind: 'smoothquant', perToken: true, perChannel: true }, kv: 'int8' };
+    });
+    expect(readEngineConfig(dir).build.quant).toEqual({ weights: { kind: 'smoothquant', perToken: true, perChannel: true }, kv: 'int8' });
+    edit((c) => (c.builder_config.quant_mode = 6));
+    expect(() => readEngineConfig(dir)).toThrow(/builder_config\.quant_mode: expected 0 \(trtllm_ts\.build_config\.quant\), got 6/);
+    edit((c) => {
+      c.builder_config.quant_mode = 2; // INT8 weight-only
+      delete c.trtllm_ts.build_config['quant'];
+    });
+    expect(() => readEngineConfig(dir)).toThrow(/quant_mode: expected a quant_mode this engine builds, got .*weight-only INT8 is not built/);
+  });
+  it('a quantized engine is refused at load, naming its quant_mode (no backend runs one yet)', async () => {
+    edit((c) => {
+      c.builder_config.quant_mode = 64;
+      c.trtllm_ts.build_config['quant'] = { weights: { kind: 'none' }, kv: 'int8' };
+    });
+    await expect(Engine.load(dir)).rejects.toThrow(/quant_mode 64: expected an unquantized engine, got weights none, KV cache int8/);
+  });
+});

@@ -21,6 +21,7 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openFile, readFully } from '@trtllm/loader';
+import { quantConfigOf, quantModeOf, type QuantConfig } from '@trtllm/quant';
 import { DTYPES, isDType, numel, storageOver, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { dtypeName, type BuildConfig } from './build-config.js';
 import { EngineError } from './errors.js';
@@ -147,9 +148,10 @@ export function engineConfigJson(c: BuildConfig, extra: Record<string, unknown>)
         use_parallel_embedding: c.parallelEmbedding !== false,
         embedding_sharding_dim: c.parallelEmbedding ? c.parallelEmbedding.shardingDim : 0,
         share_embedding_table: c.embeddingSharing,
-        quant_mode: 0,
-        int8: false,
-        fp8: false,
+        // TensorRT-LLM's builder_config: quant_mode as its QuantMode integer; int8 / fp8 as its builder sets them
+        quant_mode: quantModeOf(c.quant),
+        int8: c.quant.weights.kind === 'smoothquant' || c.quant.kv === 'int8',
+        fp8: c.quant.weights.kind === 'fp8' || c.quant.kv === 'fp8',
         logits_dtype: dtypeName(m.logitsDtype),
       },
       plugin_config: {
@@ -192,7 +194,18 @@ export function readEngineConfig(dir: string): EngineDirConfig {
   }
   const ours = raw['trtllm_ts'] as { build_config?: BuildConfig; tokenizer?: string } | undefined;
   if (!ours?.build_config?.model) throw new EngineError('format', { what: `${file}: trtllm_ts.build_config`, expected: 'the build config', got: 'none' });
-  return { build: ours.build_config, ...(ours.tokenizer ? { tokenizer: ours.tokenizer } : {}), raw };
+  // the quantization is read from TensorRT-LLM's quant_mode (absent: none) and must agree with ours
+  const mode = (raw['builder_config'] as { quant_mode?: unknown } | undefined)?.quant_mode ?? 0;
+  let quant: QuantConfig;
+  try {
+    quant = quantConfigOf(mode as number, `${file}: builder_config.quant_mode`);
+  } catch (e) {
+    throw new EngineError('format', { what: `${file}: builder_config.quant_mode`, expected: 'a quant_mode this engine builds', got: (e as Error).message });
+  }
+  if (ours.build_config.quant !== undefined && quantModeOf(ours.build_config.quant) !== quantModeOf(quant)) {
+    throw new EngineError('format', { what: `${file}: builder_config.quant_mode`, expected: `${quantModeOf(ours.build_config.quant)} (trtllm_ts.build_config.quant)`, got: String(mode), hint: 'the two disagree: rebuild the engine with trtllm build' });
+  }
+  return { build: { ...ours.build_config, quant }, ...(ours.tokenizer ? { tokenizer: ours.tokenizer } : {}), raw };
 }
 
 export function writeEngineConfig(dir: string, c: BuildConfig, extra: Record<string, unknown>): void {

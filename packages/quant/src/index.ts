@@ -5,5 +5,5 @@
  * @trtllm/ref-math (quantize, int8-gemm, fp8, kv-cache); this package decides scales.
  */
 export { QuantError, type QuantErrorData } from './errors.js';
-export { QUANT_MODE, NO_QUANT, quantModeOf, quantConfigOf, type QuantConfig, type WeightQuant, type KvCacheQuant } from './quant-mode.js';
+export { QUANT_MODE, NO_QUANT, quantModeOf, quantConfigOf, kvCacheDTypeOf, type QuantConfig, type WeightQuant, type KvCacheQuant } from './quant-mode.js';
 export { generateInt8, type ActRange, type Int8Weights } from './int8-weights.js';

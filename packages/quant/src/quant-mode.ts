@@ -9,6 +9,7 @@
  * + PER_CHANNEL: weights scaled per output column); FP8 is FP8_QDQ; the KV cache adds its own bit.
  * Weight-only and INT4 modes are not built by this engine: reading them back is a typed error.
  */
+import type { ActDType, KvCacheDType } from '@trtllm/ref-math';
 import { QuantError } from './errors.js';
 
 export const QUANT_MODE = {
@@ -73,4 +74,9 @@ export function quantConfigOf(mode: number, where = 'quant_mode'): QuantConfig {
     : mode & M.FP8_QDQ ? { kind: 'fp8' } : { kind: 'none' };
   const kv: KvCacheQuant = mode & M.INT8_KV_CACHE ? 'int8' : mode & M.FP8_KV_CACHE ? 'fp8' : 'float';
   return { weights, kv };
+}
+
+/** The KV cache's storage dtype: the activations' for 'float', else i8 or fp8 e4m3 (with per-layer K and V scales). */
+export function kvCacheDTypeOf(act: ActDType, kv: KvCacheQuant): KvCacheDType {
+  return kv === 'int8' ? 'i8' : kv === 'fp8' ? 'fp8e4m3' : act;
 }

@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { Gpt2Tokenizer } from '@trtllm/loader';
-import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
+import { kvCacheDTypeOf, quantModeOf } from '@trtllm/quant';
+import { DTYPES, headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
@@ -165,7 +166,10 @@ export class Engine {
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
-    const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / w, headSize: headSize(c), dtype: c.dtype };
+    if (build.quant.weights.kind !== 'none' || build.quant.kv !== 'float') {
+      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: 'an unquantized engine', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv}`, hint: 'quantized engines are not run by this version yet' });
+    }
+    const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / w, headSize: headSize(c), dtype: kvCacheDTypeOf(c.dtype, build.quant.kv) };
     let pool: BlockPool;
     let layout: KvLayout;
     if (build.kvCache.kind === 'paged') {
@@ -198,7 +202,7 @@ export class Engine {
       // a paged cache on a GPU takes at most a share of what the weights left free (in-process ranks share the device)
       const free = backends[0]!.freeMemoryBytes();
       if (layout.kind === 'paged' && free !== undefined && o.kvCacheBlocks === undefined) {
-        const blockBytes = local * c.nLayer * 2 * spec.numKvHeads * layout.tokensPerBlock * spec.headSize * (c.dtype === 'f32' ? 4 : 2);
+        const blockBytes = local * c.nLayer * 2 * spec.numKvHeads * layout.tokensPerBlock * spec.headSize * DTYPES[spec.dtype].bytes;
         const fits = Math.floor(((o.kvCacheFreeMemFraction ?? 0.9) * free) / blockBytes);
         if (fits < layout.maxBlocksPerSeq) {
           throw new EngineError('capacity', { what: 'kv cache', expected: `room for ${layout.maxBlocksPerSeq} blocks (one sequence of ${maxSeq} positions)`, got: `${fits} blocks in ${(free / 2 ** 30).toFixed(1)} GiB free`, hint: 'lower --max_input_len / --max_output_len, or free GPU memory' });
