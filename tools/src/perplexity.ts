@@ -34,7 +34,7 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
     const w = Number(values.window ?? 1024);
     const limit = engine.config.maxInputLen + engine.config.maxOutputLen;
     if (!Number.isInteger(w) || w < 2 || w > limit) throw new UsageError(`--window must be an integer in [2, ${limit}] (max_input_len + max_output_len), got '${String(values.window)}'`);
-    const eos = tok.encode('<|endoftext|>');
+    const eos = tok.specialIds.eos === undefined ? [] : [tok.specialIds.eos]; // documents are separated by the end id
     const docs = readFileSync(datasetPath, 'utf8').split(/\n?<\|doc\|>\n?/).filter((d) => d.trim().length > 0);
     const ids = docs.flatMap((d) => [...tok.encode(d), ...eos]);
     const starts = perplexityWindows(ids.length, w);

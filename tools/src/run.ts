@@ -24,7 +24,7 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --input_tokens FILE     .csv (one comma-separated row of ids per input) or .npy [B, T] (padded with the end id)
   --max_output_len N      new tokens per input (default the engine's max_output_len)
   --tokenizer DIR|gpt2    tokenizer when the engine dir has none (default gpt2, for a 50257-token vocab)
-  --end_id N              stop id (default the tokenizer's <|endoftext|>, else 50256 as the seed)
+  --end_id N              stop id (default the tokenizer's eos, <|endoftext|> for GPT-2; else 50256 as the seed)
   --num_beams N           beam search width (default 1; at most the engine's max_beam_width); every beam is printed
   --top_k N --top_p F --temperature F --repetition_penalty F --random_seed N
                           sampling (default greedy)
@@ -120,8 +120,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   return withLibraryErrors('run', io, async () => {
     const tok = values.tokenizer ?? values.tokenizer_dir;
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
-    const eos = engine.tokenizer?.encode('<|endoftext|>');
-    const endId = num('end_id', values.end_id) ?? (eos?.length === 1 ? eos[0]! : 50256);
+    const endId = num('end_id', values.end_id) ?? engine.tokenizer?.specialIds.eos ?? 50256;
     const sampling = numBeams > 1 ? { numBeams } : {
       ...(values.top_k !== undefined ? { topK: num('top_k', values.top_k)! } : {}),
       ...(values.top_p !== undefined ? { topP: num('top_p', values.top_p)! } : {}),

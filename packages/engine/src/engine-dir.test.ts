@@ -1,6 +1,6 @@
 // Engine files round-trip byte for byte; a wrong magic, version, truncation or missing rank is a
 // typed error naming the file and the fix; the builder writes TensorRT-LLM's config.json keys.
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -107,5 +107,22 @@ describe('quantization in config.json (TensorRT-LLM quant_mode)', () => {
       c.trtllm_ts.build_config['quant'] = { weights: { kind: 'none' }, kv: 'int8' };
     });
     await expect(Engine.load(dir)).rejects.toThrow(/quant_mode 64: expected an unquantized engine, got weights none, KV cache int8/);
+  });
+});
+
+describe('the tokenizer in the engine dir', () => {
+  it('records its files, kind and end / pad ids, and the engine stops at that end id by default', async () => {
+    const tokDir = join(work, 'tok');
+    mkdirSync(tokDir, { recursive: true });
+    copyFileSync(new URL('../../loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url), join(tokDir, 'tokenizer.json')); // <|endoftext|> is id 0 there
+    const dir = join(work, 'with-tokenizer');
+    buildEngine({ flags: { vocab_size: 1200, n_layer: 1, n_embd: 32, n_head: 2, n_positions: 32, dtype: 'float32', random_seed: 3, max_batch_size: 2, max_input_len: 8, max_output_len: 4 }, outputDir: dir, tokenizerDir: tokDir });
+    const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect([raw.trtllm_ts.tokenizer, raw.trtllm_ts.tokenizer_kind, raw.trtllm_ts.end_id, raw.trtllm_ts.pad_id]).toEqual(['.', 'gpt2-bpe', 0, 0]);
+    const e = await Engine.load(dir);
+    expect(e.tokenizer?.specialIds).toEqual({ eos: 0, pad: 0 });
+    const [r] = await e.generate([{ prompt: 'def f():', maxNewTokens: 4 }]);
+    expect(r!.tokens.slice(0, -1).includes(0)).toBe(false); // nothing after an end id
+    e.dispose();
   });
 });

@@ -13,7 +13,7 @@ export { openHfWeights, ShardedSource, type TensorSource, type TensorInfo, type 
 export { parseHfConfig, type HfModelConfig, type HfArchitecture, type HfGptKind } from './hf-config.js';
 export { HfGptCheckpoint, loadHfGpt, type LoadOptions, type OpenHfOptions } from './hf-gpt.js';
 export { transpose2d, gatherColumns, concatColumns, sliceRows, castTo, tensorBytes, type ColumnRange } from './layout.js';
-export { Gpt2Tokenizer, type PreTokenizer } from './tokenizer.js';
+export { Gpt2Tokenizer, type PreTokenizer, type Tokenizer, type SpecialIds, type IncrementalDecoder } from './tokenizer.js';
 export { parsePyJson, pyRepr, pyStr, pyFloatRepr, formatIni, parseIni, PyDict, PyFloat, type PyValue } from './ini.js';
 export { FtCheckpoint, FT_STORAGE, ftLayout, ftShards, ftFiles, writeFtTensor, type FtStorageType, type FtSplit, type FtTensor } from './ft.js';
 export { convertHfToFt, runConvertJob, dealLargestFirst, type ConvertOptions, type ConvertProgress, type ConvertResult, type ConvertJob } from './convert.js';

@@ -103,3 +103,33 @@ describe('Gpt2Tokenizer.gpt2(): GPT-2 ranks from js-tiktoken, no model files', (
     expect(n).toBe(93903);
   }, 60_000);
 });
+
+describe('the Tokenizer interface on GPT-2 BPE', () => {
+  const tok = Gpt2Tokenizer.gpt2();
+  it('special ids without encoding strings: <|endoftext|> is eos and pad', () => {
+    expect(tok.kind).toBe('gpt2-bpe');
+    expect(tok.specialIds).toEqual({ eos: 50256, pad: 50256 });
+    expect(new Gpt2Tokenizer({ a: 0, b: 1 }, []).specialIds).toEqual({});
+  });
+  it('incremental decoding gives the whole decode, holding split UTF-8 characters until they complete', () => {
+    for (const text of ['Hello world<|endoftext|> next', 'café 😀 — 日本語 👩‍👩‍👧 end', '\u00e9\u00e9\u00e9', 'a\ud83d\ude00b']) {
+      const ids = tok.encode(text);
+      const d = tok.decoder();
+      const pieces = ids.map((id) => d.push(id));
+      expect(pieces.join('') + d.flush()).toBe(tok.decode(ids));
+      expect(pieces.every((p) => !p.includes('\ufffd'))).toBe(true); // never half a character
+    }
+    // 😀 is 4 UTF-8 bytes spread over several GPT-2 tokens: nothing comes out until the last
+    const ids = tok.encode('😀');
+    expect(ids.length).toBeGreaterThan(1);
+    const d = tok.decoder();
+    expect(ids.map((id) => d.push(id))).toEqual([...new Array(ids.length - 1).fill(''), '😀']);
+  });
+  it('an unfinished character is flushed as U+FFFD, like decode', () => {
+    const [first] = tok.encode('😀');
+    const d = tok.decoder();
+    expect(d.push(first!)).toBe('');
+    expect(d.flush()).toBe(tok.decode([first!]));
+    expect(() => d.push(60000)).toThrow(/id 60000/);
+  });
+});

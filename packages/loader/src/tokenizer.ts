@@ -69,7 +69,41 @@ function preTokenizerOf(file: string, j: PreTokenizerJson | null | undefined): P
   throw refuse(JSON.stringify(j).slice(0, 120));
 }
 
-export class Gpt2Tokenizer {
+/** The ids a runtime needs without encoding strings: end of text, padding, beginning of text. */
+export interface SpecialIds {
+  /** End of sequence (GPT-2: <|endoftext|>); generation stops here by default. */
+  readonly eos?: number;
+  /** Padding (GPT-2 has none of its own: its eos, as HF and the seed's run.py use). */
+  readonly pad?: number;
+  /** Beginning of sequence, where the model has one. */
+  readonly bos?: number;
+}
+
+/** Decodes a stream of ids piece by piece: text comes out only once its UTF-8 bytes are complete. */
+export interface IncrementalDecoder {
+  /** The text that `id` completes ('' while a multi-byte character is still open). */
+  push(id: number): string;
+  /** Whatever is still buffered, decoded with U+FFFD for an incomplete sequence. */
+  flush(): string;
+}
+
+/**
+ * What the engine and tools need from a tokenizer, whatever its model (GPT-2 byte-level BPE here;
+ * sentencepiece for GPT-Next next): text ↔ ids, incremental decoding for streaming, the special
+ * ids, the vocabulary size, and a name to record in the engine dir.
+ */
+export interface Tokenizer {
+  /** 'gpt2-bpe', … — what an engine dir records. */
+  readonly kind: string;
+  readonly vocabSize: number;
+  readonly specialIds: SpecialIds;
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  decoder(): IncrementalDecoder;
+}
+
+export class Gpt2Tokenizer implements Tokenizer {
+  readonly kind = 'gpt2-bpe';
   readonly #encoder: ReadonlyMap<string, number>;
   readonly #decoder: readonly string[];
   /** Merge rank of `a b`; undefined = never merged. */
@@ -191,6 +225,45 @@ export class Gpt2Tokenizer {
 
   get vocabSize(): number {
     return this.#decoder.length;
+  }
+
+  /** <|endoftext|> (when the vocabulary has it) as eos and, as HF GPT-2 and the seed's run.py do, as pad. */
+  get specialIds(): SpecialIds {
+    const eos = this.#special.get('<|endoftext|>');
+    return eos === undefined ? {} : { eos, pad: eos };
+  }
+
+  /** Streaming decode: bytes of a character split across tokens wait for the token that completes them. */
+  decoder(): IncrementalDecoder {
+    const pending: number[] = [];
+    const utf8 = new TextDecoder('utf-8', { fatal: false });
+    const take = (final: boolean): string => {
+      // emit the longest prefix of complete UTF-8 sequences (all of it when final)
+      let end = pending.length;
+      if (!final) {
+        let i = pending.length - 1;
+        let back = 0;
+        while (i >= 0 && back < 4 && (pending[i]! & 0xc0) === 0x80) (i--, back++);
+        if (i >= 0) {
+          const lead = pending[i]!;
+          const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+          if (pending.length - i < need) end = i;
+        }
+      }
+      const text = utf8.decode(Uint8Array.from(pending.slice(0, end)));
+      pending.splice(0, end);
+      return text;
+    };
+    return {
+      push: (id) => {
+        const tok = this.#decoder[id];
+        if (tok === undefined) throw new LoaderError('missing', { file: 'vocab', item: `id ${id}`, expected: `an id in [0, ${this.#decoder.length})`, got: 'none' });
+        if (this.#special.has(tok)) return take(true) + tok;
+        for (const ch of tok) pending.push(this.#charByte.get(ch) ?? 0x3f);
+        return take(false);
+      },
+      flush: () => take(true),
+    };
   }
 
   #bpe(word: string): number[] {

@@ -13,7 +13,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FtCheckpoint, gatherColumns, sliceRows, type ColumnRange } from '@trtllm/loader';
+import { FtCheckpoint, gatherColumns, Gpt2Tokenizer, sliceRows, type ColumnRange } from '@trtllm/loader';
 import { headSize, randomGptWeights, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
@@ -139,7 +139,10 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
       tokenizer = '.';
     }
     const source = checkpoint ? { model_dir: checkpoint.dir, storage_dtype: checkpoint.storage } : { random_seed: f.random_seed ?? 0 };
-    writeEngineConfig(partial, config, { source, ...(tokenizer ? { tokenizer } : {}) });
+    // the engine dir records its tokenizer: where its files are, what kind, and its end / pad ids
+    const tok = tokenizer ? Gpt2Tokenizer.fromDir(partial) : undefined;
+    const tokenizerInfo = tok ? { tokenizer, tokenizer_kind: tok.kind, end_id: tok.specialIds.eos ?? null, pad_id: tok.specialIds.pad ?? null } : {};
+    writeEngineConfig(partial, config, { source, ...tokenizerInfo });
     files.push('config.json');
     if (existsSync(out)) rmSync(out, { recursive: true, force: true });
     mkdirSync(dirname(out), { recursive: true });

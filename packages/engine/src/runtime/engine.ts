@@ -7,7 +7,7 @@
  * every request samples from its own seeded generator).
  */
 import { join } from 'node:path';
-import { Gpt2Tokenizer } from '@trtllm/loader';
+import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
 import { kvCacheDTypeOf, quantModeOf } from '@trtllm/quant';
 import { DTYPES, headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
@@ -53,7 +53,7 @@ export interface EngineLoadOptions {
   /** The world size the caller expects (e.g. `--world_size`); a different engine is refused. */
   readonly worldSize?: number;
   /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
-  readonly tokenizer?: Gpt2Tokenizer | string;
+  readonly tokenizer?: Tokenizer | string;
 }
 
 export interface GenerateRequest extends SamplingOptions {
@@ -62,7 +62,7 @@ export interface GenerateRequest extends SamplingOptions {
   readonly tokens?: readonly number[];
   /** Default: the engine's max_output_len. */
   readonly maxNewTokens?: number;
-  /** Stop after this id (kept in `tokens`, left out of `text`). Default: the tokenizer's <|endoftext|>, if any. `null`: none. */
+  /** Stop after this id (kept in `tokens`, left out of `text`). Default: the tokenizer's eos (GPT-2: <|endoftext|>), if any. `null`: none. */
   readonly endId?: number | null;
   /** Stop when the output ends with one of these (text is tokenized). */
   readonly stopWords?: readonly (string | readonly number[])[];
@@ -132,7 +132,7 @@ let nextId = 0;
 export class Engine {
   readonly dir: string;
   readonly config: BuildConfig;
-  readonly tokenizer: Gpt2Tokenizer | undefined;
+  readonly tokenizer: Tokenizer | undefined;
   readonly backendName: BackendName;
   /** One backend per tensor-parallel rank. */
   readonly #backends: readonly Backend<unknown>[];
@@ -147,7 +147,7 @@ export class Engine {
   /** Prompt table on rank 0's backend (in-process ranks share rank 0's embedding) and its shape. */
   #prompt: { readonly table: unknown; readonly tasks: number; readonly tokens: number } | undefined;
 
-  private constructor(dir: string, config: BuildConfig, backends: readonly Backend<unknown>[], graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Gpt2Tokenizer | undefined, group?: TpGroup) {
+  private constructor(dir: string, config: BuildConfig, backends: readonly Backend<unknown>[], graph: GptGraph<unknown>, pool: BlockPool, tokenizer: Tokenizer | undefined, group?: TpGroup) {
     this.#group = group;
     this.dir = dir;
     this.config = config;
@@ -227,9 +227,9 @@ export class Engine {
       group?.close();
       throw e;
     }
-    let tokenizer: Gpt2Tokenizer | undefined;
+    let tokenizer: Tokenizer | undefined;
     if (tokDir !== undefined) tokenizer = Gpt2Tokenizer.fromDir(join(dir, tokDir));
-    else if (o.tokenizer instanceof Gpt2Tokenizer) tokenizer = o.tokenizer;
+    else if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
     else if (o.tokenizer === 'gpt2') tokenizer = Gpt2Tokenizer.gpt2();
     else if (typeof o.tokenizer === 'string') tokenizer = Gpt2Tokenizer.fromDir(o.tokenizer);
     if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
@@ -353,8 +353,7 @@ export class Engine {
     }
     const maxNew = r.maxNewTokens ?? c.maxOutputLen;
     if (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > c.maxOutputLen) throw new EngineError('request', { what: `${what}.maxNewTokens`, expected: `1 … ${c.maxOutputLen} (max_output_len)`, got: String(maxNew) });
-    const eos = tok?.encode('<|endoftext|>');
-    const endId = r.endId === null ? undefined : (r.endId ?? (eos?.length === 1 ? eos[0] : undefined));
+    const endId = r.endId === null ? undefined : (r.endId ?? tok?.specialIds.eos);
     const stops = (r.stopWords ?? []).map((w) => (typeof w === 'string' ? (tok ? tok.encode(w) : []) : [...w])).filter((w) => w.length > 0);
     const width = r.numBeams ?? 1;
     if (!Number.isInteger(width) || width < 1 || width > c.maxBeamWidth) throw new EngineError('request', { what: `${what}.numBeams`, expected: `1 … ${c.maxBeamWidth} (max_beam_width)`, got: String(r.numBeams), hint: 'build with a larger --max_beam_width' });
