@@ -31,7 +31,7 @@ describe('binding', () => {
   });
 });
 
-describe.skipIf(avail.ok)('without a usable GPU', () => {
+describe.skipIf(avail.ok)(avail.ok ? 'without a usable GPU (skipped: a GPU is usable here)' : 'without a usable GPU', () => {
   it('device allocation throws CudaUnavailableError with the reason, never a crash', () => {
     expect(() => DeviceTensor.from(fromValues('f32', [2], [1, 2]))).toThrow(CudaUnavailableError);
     expect(() => DeviceTensor.empty('f16', [4])).toThrow(/CUDA backend unavailable: /);
