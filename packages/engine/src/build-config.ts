@@ -127,7 +127,7 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     ['fp8_kv_cache', 'the FP8 KV cache'],
     ['use_weight_only', 'weight-only quantization'],
   ] as const) {
-    if (f[flag]) refuse(`--${flag}`, 'a flag this builder implements', 'given', `${why} needs calibration scales from convert -sq/-kv (the quant work, not landed yet); build without it`);
+    if (f[flag]) refuse(`--${flag}`, 'a flag this builder implements', 'given', `${why} needs calibration scales from convert -sq/-kv, not landed yet; build without it (the library's buildEngine({ smoothQuant }) builds a SmoothQuant engine from given activation ranges)`);
   }
 
   // Model shape: the checkpoint's, else the flags' (seed defaults).

@@ -6,4 +6,4 @@
  */
 export { QuantError, type QuantErrorData } from './errors.js';
 export { QUANT_MODE, NO_QUANT, quantModeOf, quantConfigOf, kvCacheDTypeOf, type QuantConfig, type WeightQuant, type KvCacheQuant } from './quant-mode.js';
-export { generateInt8, type ActRange, type Int8Weights } from './int8-weights.js';
+export { generateInt8, columnAbsMax, type ActRange, type Int8Weights } from './int8-weights.js';

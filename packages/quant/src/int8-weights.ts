@@ -99,3 +99,13 @@ export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { rea
     scale_y_quant_orig: tensor('f32', [1], Float32Array.of(f32(range.y) / 127)),
   };
 }
+
+/** max |W[:, j]| per output column of W [K, N] (≥ 1e-8, as smoothquant.py clips it): the `w` of an ActRange. */
+export function columnAbsMax(w: Tensor<'f32' | 'f16' | 'bf16'>): Float32Array {
+  const k = w.shape[0]!;
+  const n = w.shape.slice(1).reduce((a, b) => a * b, 1);
+  const v = toF32(w);
+  const out = new Float32Array(n).fill(f32(1e-8));
+  for (let r = 0; r < k; r++) for (let j = 0; j < n; j++) out[j] = Math.max(out[j]!, Math.abs(v[r * n + j]!));
+  return out;
+}

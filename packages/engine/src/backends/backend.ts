@@ -22,10 +22,33 @@ export interface StepStats {
   readonly gpuMs: number;
 }
 
-/** A linear layer's tensors on a backend: weight [K, N] and optional bias [N]. */
-export interface LinearWeights<T> {
+/** A linear layer's tensors on a backend: float or SmoothQuant INT8 (FloatLinear | Int8Linear). */
+export type LinearWeights<T> = FloatLinear<T> | Int8Linear<T>;
+
+/** Weight [K, N] in the activation dtype and optional bias [N]. */
+export interface FloatLinear<T> {
+  readonly kind?: 'float';
   readonly weight: T;
   readonly bias?: T;
+}
+
+/**
+ * SmoothQuant INT8 (the converter's tensors, @trtllm/quant generateInt8): the activation is quantized
+ * on the fly — per token (its row max) or per tensor (the calibrated `scaleX`) — then
+ * y = T(float(x_q · W_q) · (alphaRow · alphaCol)) + bias (ref-math smoothQuantGemm), with
+ * alphaRow = the row's scale (per token) or 1 / scaleX, and alphaCol = scaleW.
+ */
+export interface Int8Linear<T> {
+  readonly kind: 'int8';
+  /** i8 [K, N]: weight.int8, or weight.int8.col with a per-channel mode. */
+  readonly weight: T;
+  /** [N] in the activation dtype. */
+  readonly bias?: T;
+  readonly mode: { readonly perToken: boolean; readonly perChannel: boolean };
+  /** f32 [1]: scale_x_orig_quant (orig → quant), the static activation scale. */
+  readonly scaleX: T;
+  /** f32 [N] (per channel) or [1]: scale_w_quant_orig(.col), quant → orig for the weight. */
+  readonly scaleW: T;
 }
 
 /**

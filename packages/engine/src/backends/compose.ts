@@ -5,9 +5,16 @@
  * gptForward's order); runStep = upload, run, download, free.
  */
 import { fromValues } from '@trtllm/ref-math';
+import { EngineError } from '../errors.js';
 import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 
+/** The typed refusal of a backend that has no INT8 (SmoothQuant) GEMM yet. */
+export function int8Unsupported(backend: string): EngineError {
+  return new EngineError('backend', { what: `backend ${backend}: SmoothQuant INT8 linear layer`, expected: 'float weights (INT8 GEMMs run on the ref backend today)', got: 'an INT8 engine', hint: "load it with backend 'ref'" });
+}
+
 export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' } = {}): T {
+  if (i.w.kind === 'int8') throw int8Unsupported(b.name);
   const temps: T[] = [];
   try {
     let y = b.gemm(i.w.bias === undefined ? { a: i.x, b: i.w.weight } : { a: i.x, b: i.w.weight, bias: i.w.bias });

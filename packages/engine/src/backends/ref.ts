@@ -1,10 +1,11 @@
 /**
  * The `ref` backend: the model graph on ref-math's ops (pure TypeScript, runs anywhere, defines the
- * numerics). Tensors are ref-math Tensors; the KV cache is a ref-math KvCache.
+ * numerics). Tensors are ref-math Tensors; the KV cache is a ref-math KvCache. A SmoothQuant INT8
+ * linear layer runs as quantizePerToken / quantizePerTensor → smoothQuantGemm (backend.ts Int8Linear).
  */
 import {
   addPositionEmbedding, argmaxRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
-  swiglu, toF32, kvCacheWrite, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
+  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -66,7 +67,16 @@ export class RefBackend implements Backend<T> {
     return swiglu({ x: act(i.x), gate: act(i.gate) });
   }
   linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
-    return composeLinear(this, i, a);
+    if (i.w.kind !== 'int8') return composeLinear(this, i, a);
+    // SmoothQuant: quantize the activation, int8 × int8 → int32, scale back in the epilogue (+ bias), then GELU / residual
+    const w = i.w;
+    const x = act(i.x);
+    const [scaleX] = toF32(w.scaleX);
+    const q = w.mode.perToken ? quantizePerToken({ x }) : { q: quantizePerTensor({ x }, { scale: scaleX! }), scale: tensor('f32', [1], Float32Array.of(Math.fround(1 / scaleX!))) };
+    const bias = w.bias === undefined ? {} : { bias: act(w.bias) };
+    let y = smoothQuantGemm({ a: q.q, b: w.weight as Tensor<'i8'>, alphaRow: q.scale, alphaCol: w.scaleW as Tensor<'f32'>, ...bias }, { outDtype: x.dtype, mode: w.mode });
+    if (a.activation === 'gelu') y = gelu({ x: y });
+    return i.residual === undefined ? y : residualAdd({ a: act(i.residual), b: y });
   }
   selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
     return composeSelfAttention(this, i, a);

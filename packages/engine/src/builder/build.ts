@@ -18,6 +18,7 @@ import { headSize, randomGptWeights, type ActDType, type GptConfig, type GptWeig
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
 import { randomWeights } from './random-weights.js';
+import { smoothQuantRankTensors, type SmoothQuantBuild } from './smoothquant.js';
 import { EngineError } from '../errors.js';
 
 export interface BuildEngineOptions {
@@ -27,6 +28,11 @@ export interface BuildEngineOptions {
   /** Tokenizer files to copy into the engine dir (vocab.json + merges.txt and/or tokenizer.json). */
   readonly tokenizerDir?: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Build a SmoothQuant INT8 engine (API only: the --use_smooth_quant flags wait for calibration in
+   * convert -sq): the linear layers' INT8 weights and scales from these activation ranges.
+   */
+  readonly smoothQuant?: SmoothQuantBuild;
 }
 
 export interface BuildResult {
@@ -97,10 +103,12 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
   const f = o.flags;
   let checkpoint: FtCheckpoint | undefined;
   if (f.model_dir !== undefined) checkpoint = FtCheckpoint.open(f.model_dir);
-  const config = resolveBuildConfig(
+  const resolved = resolveBuildConfig(
     f,
     checkpoint && { config: checkpoint.config, storage: checkpoint.storage as DTypeName, file: join(checkpoint.dir, 'config.ini') },
   );
+  const sq = o.smoothQuant;
+  const config: BuildConfig = sq ? { ...resolved, quant: { weights: { kind: 'smoothquant', ...sq.mode }, kv: 'float' } } : resolved;
   const dtype = config.model.dtype;
   let weights: GptWeights;
   if (checkpoint) {
@@ -124,7 +132,14 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     let bytes = 0;
     for (let r = 0; r < config.worldSize; r++) {
       const name = engineFileName(config, r);
-      bytes += writeEngineFile(join(partial, name), r, config.worldSize, rankTensors(config.model, weights, r, config.worldSize));
+      const tensors: Map<string, Tensor> = rankTensors(config.model, weights, r, config.worldSize);
+      if (sq) {
+        for (const [k, t] of smoothQuantRankTensors(config.model, weights, r, config.worldSize, sq)) {
+          tensors.delete(k.replace(/\.weight\.int8$/, '.weight')); // the INT8 weight replaces the float one
+          tensors.set(k, t);
+        }
+      }
+      bytes += writeEngineFile(join(partial, name), r, config.worldSize, tensors);
       files.push(name);
       o.onProgress?.(r + 1, config.worldSize);
     }

@@ -32,7 +32,7 @@
  * With W = 1 the bias stays inside the GEMM, as the oracle does. Across processes (one rank each,
  * NCCL), `allReduce` replaces the in-process sum: with 2 ranks the two are bit-identical.
  */
-import { fromValues, headSize, type GptConfig } from '@trtllm/ref-math';
+import { fromValues, headSize, type GptConfig, type SmoothQuantMode } from '@trtllm/ref-math';
 import type { Backend, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
 import { EngineError } from '../errors.js';
 
@@ -68,14 +68,20 @@ export class GptGraph<T> {
   readonly #c: GptConfig;
   readonly #w: GraphWeights<T>;
   readonly #dist: Distributed<T> | undefined;
+  readonly #smoothQuant: SmoothQuantMode | undefined;
 
-  /** `ranks`: every rank, in this process; or this process's one rank with `distributed`. */
-  constructor(ranks: readonly GraphRank<T>[], config: GptConfig, distributed?: Distributed<T>) {
+  /**
+   * `ranks`: every rank, in this process; or this process's one rank with `distributed`.
+   * `smoothQuant`: the engine's SmoothQuant mode; its linear layers whose weights come as
+   * `<name>.weight.int8` (+ `scale_x_orig_quant`, `scale_w_quant_orig`) then run in INT8.
+   */
+  constructor(ranks: readonly GraphRank<T>[], config: GptConfig, distributed?: Distributed<T>, smoothQuant?: SmoothQuantMode) {
     this.#ranks = ranks;
     this.#b = ranks[0]!.backend;
     this.#w = ranks[0]!.weights;
     this.#c = config;
     this.#dist = distributed;
+    this.#smoothQuant = smoothQuant;
   }
 
   #get(name: string, w: GraphWeights<T> = this.#w): T {
@@ -128,6 +134,12 @@ export class GptGraph<T> {
     const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}:${chunks.length}` : undefined;
     const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
       const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
+      const int8 = this.#opt(`${name}.weight.int8`, r.weights);
+      if (int8 !== undefined) {
+        if (!this.#smoothQuant) throw new EngineError('format', { what: `engine tensor ${name}.weight.int8`, expected: 'float weights (the engine is not SmoothQuant)', got: 'INT8 weights', hint: 'the engine file does not match its config.json: rebuild it' });
+        const q = { kind: 'int8' as const, weight: int8, mode: this.#smoothQuant, scaleX: this.#get(`${name}.scale_x_orig_quant`, r.weights), scaleW: this.#get(`${name}.scale_w_quant_orig`, r.weights) };
+        return bias === undefined ? q : { ...q, bias };
+      }
       const weight = this.#get(`${name}.weight`, r.weights);
       return bias === undefined ? { weight } : { weight, bias };
     };

@@ -166,8 +166,10 @@ export class Engine {
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
-    if (build.quant.weights.kind !== 'none' || build.quant.kv !== 'float') {
-      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: 'an unquantized engine', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv}`, hint: 'quantized engines are not run by this version yet' });
+    // SmoothQuant runs on the ref backend (INT8 GEMMs on the GPU are not written yet); FP8 weights and quantized KV caches nowhere yet
+    const sqOk = build.quant.weights.kind === 'none' || (build.quant.weights.kind === 'smoothquant' && (o.backend ?? 'ref') === 'ref');
+    if (!sqOk || build.quant.kv !== 'float') {
+      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: build.quant.weights.kind === 'smoothquant' && build.quant.kv === 'float' ? "backend 'ref' for a SmoothQuant engine" : 'an unquantized or SmoothQuant engine', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv} on backend ${o.backend ?? 'ref'}`, hint: 'quantized KV caches, FP8 and GPU INT8 GEMMs are not run by this version yet' });
     }
     const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / w, headSize: headSize(c), dtype: kvCacheDTypeOf(c.dtype, build.quant.kv) };
     let pool: BlockPool;
@@ -235,7 +237,8 @@ export class Engine {
     if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
-    return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist), pool, tokenizer, group);
+    const sq = build.quant.weights.kind === 'smoothquant' ? { perToken: build.quant.weights.perToken, perChannel: build.quant.weights.perChannel } : undefined;
+    return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, sq), pool, tokenizer, group);
   }
 
   /**
@@ -523,7 +526,9 @@ export function loadRankWeights(dir: string, build: BuildConfig, r: number, back
   if (file.rank !== r || file.worldSize !== build.worldSize) throw new EngineError('format', { what: path, expected: `rank ${r} of ${build.worldSize}`, got: `rank ${file.rank} of ${file.worldSize}`, hint: 'rebuild the engine' });
   const weights = new Map<string, unknown>();
   for (const [name, t] of file.tensors) {
-    if (t.dtype !== build.model.dtype) throw new EngineError('format', { what: `${path}: ${name}`, expected: build.model.dtype, got: t.dtype, hint: 'rebuild the engine' });
+    // float tensors in the model's dtype; SmoothQuant's INT8 weights in i8 and their scales in f32
+    const want = name.endsWith('.weight.int8') ? 'i8' : /\.scale_[a-z_]+$/.test(name) ? 'f32' : build.model.dtype;
+    if (t.dtype !== want) throw new EngineError('format', { what: `${path}: ${name}`, expected: want, got: t.dtype, hint: 'rebuild the engine' });
     weights.set(name, backend.upload(t));
   }
   return weights;

@@ -1,0 +1,77 @@
+/**
+ * SmoothQuant INT8 weights for an engine's ranks: each linear layer's weight and scales as the
+ * seed's converter computes them (@trtllm/quant generateInt8, from the calibrated activation ranges
+ * of that GEMM), split per rank like the float weights (builder/build.ts rankTensors), under the
+ * converter's names: `<linear>.weight.int8` (per tensor, or the `.col` per-channel variant),
+ * `<linear>.scale_w_quant_orig` ([1], or [N/W] / [N] per channel), `<linear>.scale_x_orig_quant`
+ * [1]. The float `<linear>.weight` is left out; biases, norms and embeddings stay float.
+ *
+ * Activation ranges are keyed `layers.<n>.qkv | attnOut | fc | proj`, each with `w` over the GEMM's
+ * whole output (QKV: Q's columns, K's, V's). QKV is quantized as the converter does, one per-tensor
+ * scale per Q, K and V part, so multi-head attention only (the seed refuses multi-query INT8), and no
+ * gated MLP (swiglu) — both refused with a typed error.
+ */
+import { gatherColumns, sliceRows, type ColumnRange } from '@trtllm/loader';
+import { generateInt8, type ActRange, type Int8Weights } from '@trtllm/quant';
+import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
+import { EngineError } from '../errors.js';
+
+/** What a SmoothQuant build needs beyond the float weights. */
+export interface SmoothQuantBuild {
+  readonly mode: SmoothQuantMode;
+  /** Calibrated ranges per GEMM: `layers.<n>.qkv`, `.attnOut`, `.fc`, `.proj`. */
+  readonly actRanges: ReadonlyMap<string, ActRange>;
+}
+
+type Storage = Tensor<'f32' | 'f16'>;
+
+function storage(t: Tensor<ActDType>, what: string): Storage {
+  if (t.dtype === 'bf16') throw new EngineError('config', { what, expected: 'fp32 or fp16 weights for SmoothQuant (the converter quantizes those)', got: 'bf16', hint: 'build with --dtype float16 or float32' });
+  return t as Storage;
+}
+
+function range(sq: SmoothQuantBuild, key: string): ActRange {
+  const r = sq.actRanges.get(key);
+  if (!r) throw new EngineError('config', { what: `SmoothQuant activation range ${key}`, expected: 'a calibrated range for every GEMM (layers.<n>.qkv, attnOut, fc, proj)', got: 'none', hint: 'calibrate on the model first (convert -sq)' });
+  return r;
+}
+
+/** The INT8 tensors of rank `rank` of `worldSize`, to put in place of the float linear weights. */
+export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number, sq: SmoothQuantBuild): Map<string, Tensor> {
+  if (c.nKvHead !== c.nHead) throw new EngineError('config', { what: 'SmoothQuant', expected: 'multi-head attention (one K/V head per query head)', got: `${c.nKvHead} K/V heads for ${c.nHead} query heads`, hint: 'the converter has no multi-query INT8 either; build this model unquantized' });
+  if (c.activation === 'swiglu') throw new EngineError('config', { what: 'SmoothQuant', expected: 'a GELU MLP', got: 'swiglu (gated MLP)', hint: 'the converter does not quantize gated MLPs; build this model unquantized' });
+  const out = new Map<string, Tensor>();
+  const hs = headSize(c);
+  const cols = (n: number): ColumnRange[] => [[rank * (n / worldSize), n / worldSize]];
+  const pick = (q: Int8Weights, perChannel: boolean): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> } =>
+    perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig };
+  const flat = <D extends 'i8' | 'f32'>(t: Tensor<D>, shape: number[]): Tensor<D> => tensor(t.dtype, shape, t.data as never) as Tensor<D>;
+  w.layers.forEach((l, n) => {
+    const p = `layers.${n}`;
+    // QKV: one GEMM for the converter, three per-part matrices here (q, k, v columns of the same result)
+    const qkvW = storage(l.qkv.weight, `${p}.qkv.weight`);
+    const [k, width] = qkvW.shape as [number, number];
+    const q = generateInt8(tensor(qkvW.dtype, [k, 3, width / 3], qkvW.data as never) as Storage, range(sq, `${p}.qkv`), { qkv: true });
+    const { weight, scaleW } = pick(q, sq.mode.perChannel);
+    const w2 = flat(weight, [k, width]);
+    const s1 = flat(scaleW, [width]);
+    const per = c.nHead * hs;
+    ['q', 'k', 'v'].forEach((part, i) => {
+      const ranges: ColumnRange[] = [[i * per + rank * (per / worldSize), per / worldSize]];
+      out.set(`${p}.${part}.weight.int8`, gatherColumns(w2, ranges));
+      out.set(`${p}.${part}.scale_w_quant_orig`, sq.mode.perChannel ? gatherColumns(s1, ranges) : tensor('f32', [1], Float32Array.of(s1.data[i * per]!)));
+      out.set(`${p}.${part}.scale_x_orig_quant`, q.scale_x_orig_quant);
+    });
+    // attnOut, proj: row-parallel (rows split, scales over the whole output); fc: column-parallel
+    for (const [name, lin, split] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
+      const W = storage(lin.weight, `${p}.${name}.weight`);
+      const g = generateInt8(W, range(sq, `${p}.${name}`));
+      const { weight: wi, scaleW: sw } = pick(g, sq.mode.perChannel);
+      const [kk, nn] = W.shape as [number, number];
+      out.set(`${p}.${name}.weight.int8`, split === 'rows' ? sliceRows(wi, rank * (kk / worldSize), kk / worldSize) : gatherColumns(wi, cols(nn)));
+      out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && split === 'cols' ? gatherColumns(sw, cols(nn)) : sw);
+      out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
+    }
+  });
+  return out;
+}
