@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// House-style lint (STYLE.md) for one package: node scripts/lint-style.mjs <package-dir>
+// House-style lint (the rules in ARCHITECTURE.md, Packages and Testing) for one package: node scripts/lint-style.mjs <package-dir>
 // Checks what a generic linter cannot know about this repo:
 //   1. every ops/<op>.ts has its ops/<op>.test.ts (one op, one basename, tests beside the code);
 //   2. every source file opens with a header comment (what, formula, layout);
 //   3. no focused or string-skipped tests (.only, .skip; describe.skipIf with a reason is the way);
 //   4. no `any` and no console output in library code (tools may print: that is their job);
 //   5. ops files state their accumulation order / rounding (a line naming "order", "exact" or "copy").
-//   6. imports between our packages follow DESIGN.md §1: ref-math imports nothing of ours; quant and
+//   6. imports between our packages follow ARCHITECTURE.md, Packages: ref-math imports nothing of ours; quant and
 //      loader import ref-math only; cuda-kernels ref-math; engine ref-math, quant, loader and, at run
 //      time only in src/backends/kernels.ts (type imports elsewhere), cuda-kernels; tools the public
 //      APIs of engine, loader, quant and ref-math — never cuda-kernels; nothing imports tools.
@@ -30,7 +30,7 @@ const say = (file, msg) => problems.push(`${relative(process.cwd(), file)}: ${ms
 for (const file of files) {
   const text = readFileSync(file, 'utf8');
   const isTest = file.endsWith('.test.ts');
-  if (!isTest && !/^(\/\/[^\n]*\n|\/\*\*)/.test(text)) say(file, 'missing a header comment (what, formula, layout: STYLE.md rule 12)');
+  if (!isTest && !/^(\/\/[^\n]*\n|\/\*\*)/.test(text)) say(file, 'missing a header comment (what, formula, layout: house style: every file opens with one)');
   if (isTest && /\b(it|test|describe)\.only\(/.test(text)) say(file, 'focused test (.only) would silence the rest of the suite');
   if (isTest && /\b(it|test|describe)\.skip\(/.test(text)) say(file, 'skipped test: use describe.skipIf(condition) with a visible reason');
   if (!isTest && /(:\s*any\b|as any\b|<any>)/.test(text)) say(file, "'any' type: give it a real type");
@@ -72,7 +72,7 @@ for (const file of files) {
     const target = spec.replace(/^@trtllm\//, '').split('/')[0];
     const sub = spec.split('/').slice(2).join('/');
     if (target === self) continue;
-    if (allowed && !allowed.includes(target)) { say(file, `imports ${spec}: ${self} may import ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (DESIGN.md §1)`); continue; }
+    if (allowed && !allowed.includes(target)) { say(file, `imports ${spec}: ${self} may import ${allowed.length ? allowed.join(', ') : 'nothing of ours'} (ARCHITECTURE.md, Packages)`); continue; }
     if (sub === 'testing' && !isTest) { say(file, `imports ${spec} outside a test: the testing helpers are not part of the package`); continue; }
     if (!isTest && !typeOnly && !declared.has(`@trtllm/${target}`)) say(file, `imports ${spec} at run time but package.json does not declare @trtllm/${target}`);
     if (self === 'engine' && target === 'cuda-kernels' && !typeOnly && !isTest && !file.endsWith('/backends/kernels.ts')) say(file, `loads ${spec} at run time: the engine loads the addon in one place (src/backends/kernels.ts); import types only here`);

@@ -1,7 +1,7 @@
 /**
  * `trtllm build` — the seed's examples/gpt/build.py: an engine directory from an FT checkpoint
  * (`--model_dir`, the output of `trtllm convert`) or from seeded random weights of a given shape,
- * with the seed's flag names, implied settings and checks (DESIGN.md §7).
+ * with the seed's flag names, implied settings and checks (ARCHITECTURE.md, Compatibility with the seed).
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';

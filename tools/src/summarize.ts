@@ -1,5 +1,5 @@
 /**
- * `trtllm summarize` — the seed's examples/gpt/summarize.py on cnn_dailymail (DESIGN.md §7): for each
+ * `trtllm summarize` — the seed's examples/gpt/summarize.py on cnn_dailymail (ARCHITECTURE.md, Compatibility with the seed): for each
  * article, prompt = (article + ' TL;DR: ').strip() with " n't" → "n't", keep its last 923 tokens (or
  * the engine's max_input_len if smaller), greedy decode `--output_len` tokens (stop at <|endoftext|>),
  * and score the output against the highlights with ROUGE-1/2/L/Lsum as rouge_score computes it,

@@ -1,7 +1,7 @@
 // Launchers of the reference-order kernels: a plain params struct per op and
 // `invoke<Op>(params, stream)`. No engine types here, no N-API; pointers are device pointers.
 // Shapes follow docs/GLOSSARY.md. Each kernel repeats the ref-math oracle's operation order exactly
-// (tier 2 in DESIGN.md §2): one thread per output element, sequential inner loops.
+// (tier 2 in ARCHITECTURE.md, Numerics): one thread per output element, sequential inner loops.
 #pragma once
 #include <string>
 
@@ -149,7 +149,7 @@ struct PositionAddParams {
 };
 void invokePositionAdd(const PositionAddParams& p, cudaStream_t s);
 
-// ---- production kernels (DESIGN.md §2 tier 3: compared with the oracle under a declared tolerance) ----
+// ---- production kernels (ARCHITECTURE.md, Numerics tier 3: compared with the oracle under a declared tolerance) ----
 // Every launcher below only enqueues work on `s` (no host synchronization, no allocation), so a
 // decode step made of them can be captured into a CUDA graph. Index errors go to a caller-owned
 // device flag that the caller reads once per step.

@@ -27,7 +27,7 @@ export interface KernelCase {
   readonly op: OpName;
   readonly dtype: string;
   readonly shape: string;
-  /** 1, 2: bit-exact (DESIGN.md §2); 3: a production kernel within its declared tolerance. */
+  /** 1, 2: bit-exact (ARCHITECTURE.md, Numerics); 3: a production kernel within its declared tolerance. */
   readonly tier: 1 | 2 | 3;
   readonly tolerance: Tolerance;
   /** The oracle's outputs for this case's inputs (pure TypeScript). */

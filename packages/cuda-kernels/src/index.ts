@@ -1,6 +1,6 @@
 /**
  * @trtllm/cuda-kernels — the CUDA backend: the native addon behind one typed binding, device tensors,
- * streams and events, every ref-math op as a reference-order kernel (bit-exact, DESIGN.md tier 1/2),
+ * streams and events, every ref-math op as a reference-order kernel (bit-exact, ARCHITECTURE.md, Numerics: tier 1/2),
  * and the case table + harness that proves it (parity) and times it (perf).
  */
 export { isAvailable, addonIfBuilt, ADDON_PATH, DTYPE_CODES, type Availability, type DeviceInfo, type LibraryStatus, type MemoryStats, type NativeAddon } from './binding.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The summarize prompts of a cnn_dailymail-style jsonl as token ids (DESIGN.md §7: (article + ' TL;DR: ')
+// The summarize prompts of a cnn_dailymail-style jsonl as token ids (ARCHITECTURE.md, Compatibility with the seed: (article + ' TL;DR: ')
 // .strip(), " n't" → "n't", the last 923 GPT-2 tokens), for HF's side of the summarize proof
 // (scripts/fixtures/hf_engine_parity.py), so both sides generate from the very same ids.
 //   node packages/engine/scripts/summarize-prompts.mjs ARTICLES.jsonl OUT.json

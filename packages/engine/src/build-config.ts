@@ -1,12 +1,12 @@
 /**
  * Build flags (the seed's examples/gpt/build.py names) → a typed BuildConfig, with the seed's
- * implied settings and its checks between flags (DESIGN.md §7), each refusal naming the flags and
+ * implied settings and its checks between flags (ARCHITECTURE.md, Compatibility with the seed), each refusal naming the flags and
  * the fix. Deliberate fixes of the seed's defects:
  *   - `--no_bias` means no bias (the seed's `store_false` made it mean "bias" for random weights);
  *   - a checkpoint's storage dtype never silently overrides an explicit `--dtype`: the weights are
  *     converted (exact when widening, nearest-even when narrowing) and the builder says so;
  *   - `--use_inflight_batching` turns on what it needs (attention plugin, paged KV cache, packed input)
- *     instead of asserting, as DESIGN.md §7 specifies.
+ *     instead of asserting, as ARCHITECTURE.md, Compatibility with the seed specifies.
  */
 import { NO_QUANT, type QuantConfig } from '@trtllm/quant';
 import { gptConfig, type ActDType, type GptConfig } from '@trtllm/ref-math';

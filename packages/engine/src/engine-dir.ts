@@ -1,5 +1,5 @@
 /**
- * The engine directory (DESIGN.md §4): `config.json` and one `gpt_<dtype>_tp<W>_rank<r>.engine` per
+ * The engine directory (ARCHITECTURE.md, Files on disk): `config.json` and one `gpt_<dtype>_tp<W>_rank<r>.engine` per
  * rank, plus the tokenizer files when the build was given them.
  *
  * config.json: `builder_config` and `plugin_config` with the keys TensorRT-LLM's builder writes

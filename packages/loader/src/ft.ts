@@ -1,6 +1,6 @@
 /**
  * FT checkpoints — what TensorRT-LLM's examples/gpt/hf_gpt_convert.py writes and build.py reads
- * (DESIGN.md §4): `<out>/<tp>-gpu/config.ini` (section [gpt]) and one raw little-endian file per
+ * (ARCHITECTURE.md, Files on disk): `<out>/<tp>-gpu/config.ini` (section [gpt]) and one raw little-endian file per
  * tensor and rank, in the storage dtype. Per canonical tensor (ref-math's gptWeightSpecs):
  *
  *   canonical           FT file                                                split over TP ranks

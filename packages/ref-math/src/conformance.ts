@@ -1,5 +1,5 @@
 /**
- * The conformance table: for each op, its dtypes, its tier (DESIGN.md §2), its accumulation order
+ * The conformance table: for each op, its dtypes, its tier (ARCHITECTURE.md, Numerics), its accumulation order
  * in one line, and a golden check with a value known independently of the code under test (by
  * hand, or by an identity that must hold bit for bit). `trtllm selftest` runs and prints it.
  *

@@ -41,7 +41,7 @@ function checkEpilogue(op: string, l: { m: number; n: number }, outDtype: ActDTy
   }
 }
 
-/** Attributes of the production GEMM (cuBLASLt; DESIGN.md tier 3). */
+/** Attributes of the production GEMM (cuBLASLt; ARCHITECTURE.md, Numerics: tier 3). */
 export interface GemmLtAttrs {
   /** b is [N, K] (e.g. the lm_head over wte). */
   readonly transB?: boolean;
@@ -148,7 +148,7 @@ export function gemmDecodeUnsupported(n: number, k: number, transB: boolean, inD
 }
 
 /**
- * The decode GEMM (DESIGN.md tier 3): D = act(A·B + bias) + residual for the few rows of generation
+ * The decode GEMM (ARCHITECTURE.md, Numerics: tier 3): D = act(A·B + bias) + residual for the few rows of generation
  * steps, on tensor cores (mma.sync m16n8k16, fp32 accumulation). [K,N] weights: a block owns 64
  * outputs and a range of K (a thread-block cluster of 1, 2, 4 or 8 blocks covers K on Hopper), streams
  * its weights through cp.async rings started before the previous kernel ends (PDL) and reads them once

@@ -1,5 +1,5 @@
 /**
- * The `cuda` backend with production kernels (DESIGN.md tier 3; the build's plugin flags select
+ * The `cuda` backend with production kernels (ARCHITECTURE.md, Numerics: tier 3; the build's plugin flags select
  * them): GEMMs through cuBLASLt with bias / GELU / residual in the epilogue (the lm_head, and with
  * the 'decode-kernel' policy every generation row, through the tensor-core decode GEMM), one fused
  * QKV GEMM per layer followed by the fused RoPE + KV-cache write, flash attention for prompts

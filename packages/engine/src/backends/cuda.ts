@@ -1,6 +1,6 @@
 /**
  * The `cuda` backend with reference kernels: the model graph on @trtllm/cuda-kernels' reference-order
- * kernels (bit-exact to ref-math, DESIGN.md tier 2), so its greedy tokens equal the `ref` backend's.
+ * kernels (bit-exact to ref-math, ARCHITECTURE.md, Numerics: tier 2), so its greedy tokens equal the `ref` backend's.
  * Weights are uploaded once; each step uploads ids/positions, runs the kernels, and downloads the
  * logits. The paged KV cache's block table is kept on the host (ref-math assignBlocks) and written
  * in place on the device when it changes. Loaded only when asked for

@@ -1,5 +1,5 @@
 /**
- * The paged KV cache's bookkeeping (DESIGN.md §5): a pool of `numBlocks` blocks of
+ * The paged KV cache's bookkeeping (ARCHITECTURE.md, Runtime): a pool of `numBlocks` blocks of
  * `tokensPerBlock` positions, and sequence slots (block-table rows). A sequence is admitted with
  * all the blocks its prompt plus its longest output can need (TensorRT-LLM's "guaranteed no evict"
  * policy: a running request never waits for memory, nothing is preempted), and gives them back

@@ -1,5 +1,5 @@
 /**
- * The GPT model graph of the engine (DESIGN.md §3), written once against the Backend interface:
+ * The GPT model graph of the engine (ARCHITECTURE.md, Model family), written once against the Backend interface:
  * one forward step over packed chunks (context chunks of whole prompts and one-token decode chunks
  * together, no padding). Per layer:
  *
@@ -23,7 +23,7 @@
  * Prompt tuning: with a prompt table [numTasks, Pt, H], ids V … V+Pt−1 of a sequence are rows of its
  * task's table (an exact row copy); everything after the embedding is unchanged.
  *
- * Tensor parallelism (DESIGN.md §6), W ranks each with its own backend, weights and KV cache (its
+ * Tensor parallelism (ARCHITECTURE.md, Tensor parallelism), W ranks each with its own backend, weights and KV cache (its
  * query heads and KV heads; the one K/V head of multi-query models on every rank): q/k/v and fc (gate)
  * are column-parallel; attention runs per rank; the attention-output and proj GEMMs are row-parallel
  * without bias, their partials summed across ranks in rank order with one rounding to T per step

@@ -1,5 +1,5 @@
 /**
- * The runtime (DESIGN.md §5): `Engine.load(dir, {backend})`, then `generate(requests)` or
+ * The runtime (ARCHITECTURE.md, Runtime): `Engine.load(dir, {backend})`, then `generate(requests)` or
  * `stream(request)`. Requests go through the in-flight batching scheduler; each step runs one packed
  * forward (context chunks + decode tokens) on the backend and one sampler per sequence; finished,
  * stopped and cancelled requests leave between steps and new ones join. A request's tokens depend

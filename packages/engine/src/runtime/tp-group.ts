@@ -1,5 +1,5 @@
 /**
- * Tensor parallelism across processes (DESIGN.md §6): rank 0 is the process that loaded the engine;
+ * Tensor parallelism across processes (ARCHITECTURE.md, Tensor parallelism): rank 0 is the process that loaded the engine;
  * ranks 1 … W−1 are worker processes it forks (runtime/tp-worker.ts), one GPU each
  * (CUDA_VISIBLE_DEVICES = rank), joined by an NCCL communicator whose unique id rank 0 sends them.
  * Rank 0 schedules and samples; before each step it sends the workers, in order, the KV-cache

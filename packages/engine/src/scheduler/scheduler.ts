@@ -1,5 +1,5 @@
 /**
- * In-flight batching (DESIGN.md §5): requests join and leave between steps. Each step the
+ * In-flight batching (ARCHITECTURE.md, Runtime): requests join and leave between steps. Each step the
  * scheduler keeps every running sequence (one decode token each) and admits waiting requests in
  * arrival order while a slot, the KV blocks for their prompt plus their longest output, the batch
  * size and the step's token budget (`maxNumTokens`) allow; whole prompts run as context chunks in

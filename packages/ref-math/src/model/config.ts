@@ -1,5 +1,5 @@
 /**
- * The GPT model family as one typed config (DESIGN.md §3): GPT-2, SantaCoder / StarCoder
+ * The GPT model family as one typed config (ARCHITECTURE.md, Model family): GPT-2, SantaCoder / StarCoder
  * (GPTBigCode, multi-query), NeMo GPT-Next (RoPE, SwiGLU, no bias, layernorm1p).
  * Field names follow TypeScript style; the FT `config.ini [gpt]` key is given for each.
  */

@@ -1,7 +1,7 @@
 /**
  * The GPT forward pass composed from the oracle's ops, and greedy decoding on top of it. This is
  * what the engine's `ref` backend runs and what the CUDA reference-order path must reproduce bit
- * for bit (DESIGN.md §2 tier 2).
+ * for bit (ARCHITECTURE.md, Numerics tier 2).
  *
  * One step takes, for each sequence, a chunk of new tokens at positions start … start+n−1 (a whole
  * prompt for context, one token for decode), packed into T rows:

@@ -1,5 +1,5 @@
 /**
- * int8 quantization arithmetic (DESIGN.md §2).
+ * int8 quantization arithmetic (ARCHITECTURE.md, Numerics).
  *
  *   q = sat_s8(rni(x · scale))
  * with the product x · scale rounded to fp32 first (the kernels multiply in fp32), rni = round half

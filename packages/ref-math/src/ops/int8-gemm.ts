@@ -4,7 +4,7 @@
  * Shapes: A [M, K] i8, B [K, N] i8 ([N, K] with transB), C [M, N].
  * int8Gemm:  acc[i,j] = Σ_k A[i,k]·B[k,j], k ascending, in int32 with two's-complement wrap-around
  *            (exact: |A·B| ≤ 2^14, so K < 2^17 never wraps; the wrap is specified for completeness).
- * smoothQuantGemm (DESIGN.md §2):
+ * smoothQuantGemm (ARCHITECTURE.md, Numerics):
  *   y[i,j] = cast_T(fp32(fp32(acc[i,j]) · fp32(alphaCol[j] · alphaRow[i])))   scale product first
  *   out[i,j] = cast_T(fp32(y[i,j] + bias[j]))                                  bias after, in T
  * where fp32(acc) rounds int32 → fp32 to nearest even (exact for |acc| ≤ 2^24). alphaRow is [M]
