@@ -35,6 +35,12 @@ for (const file of files) {
   if (isTest && /\b(it|test|describe)\.skip\(/.test(text)) say(file, 'skipped test: use describe.skipIf(condition) with a visible reason');
   if (!isTest && /(:\s*any\b|as any\b|<any>)/.test(text)) say(file, "'any' type: give it a real type");
   if (!isTest && !isTool && !file.includes('/testing/') && /console\.(log|error|warn)\(/.test(text)) say(file, 'console output in library code');
+  const cases = /\/ops\/([^/]+)\.cases\.ts$/.exec(file);
+  if (cases && isKernelPackage && !isTest) {
+    // a kernel op's case rows sit beside its binding: ops/<op>.cases.ts needs ops/<op>.ts
+    if (!existsSync(join(src, 'ops', `${cases[1]}.ts`))) say(file, `case file for '${cases[1]}' has no ops/${cases[1]}.ts beside it`);
+    continue;
+  }
   const m = /\/ops\/([^/]+)\.ts$/.exec(file);
   if (m && !isTest && isKernelPackage) {
     if (m[1] === 'index') continue;

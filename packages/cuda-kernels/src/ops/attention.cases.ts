@@ -1,0 +1,143 @@
+/**
+ * Kernel cases of op `attention`: the reference-order attention (tier 2, exact) over packed
+ * context chunks, MQA / GQA, and caches of every dtype; the production split decode attention and
+ * flash attention for prompts (tier 3, within their declared NMSE).
+ */
+import * as ref from '@trtllm/ref-math';
+import { fromValues, type ActDType, type KvCacheDType, type KvLayout } from '@trtllm/ref-math';
+import { DeviceTensor } from '../device.js';
+import { bytesOf, EXACT, ints, nmse, rnd, upload, type KernelCase } from '../case-kit.js';
+import * as gpu from './index.js';
+import { filledCache, pagedCache, qkvPart } from './kv-cache.cases.js';
+
+export function attentionCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, seqs: { start: number; length: number }[], cacheDtype?: KvCacheDType, layout?: KvLayout): KernelCase {
+  const t = seqs.reduce((n, s) => n + s.length, 0);
+  const q = rnd(dt, [t, nh, hs], 71);
+  const k = rnd(dt, [t, nkv, hs], 72);
+  const v = rnd(dt, [t, nkv, hs], 73);
+  const maxStart = Math.max(...seqs.map((s) => s.start));
+  const setup = cacheDtype ? filledCache(cacheDtype, layout!, nkv, hs, maxStart, 74, dt) : undefined;
+  // With a cache, the prefix lives in slot 1 (filledCache writes it there).
+  const sequences = seqs.map((s, i) => ({ slot: setup ? 1 : i, start: s.start, length: s.length }));
+  const attrs = { sequences, ...(setup ? { cache: { cache: setup.cache, layer: 0 } } : {}) };
+  const ctx = seqs.reduce((n, s) => n + s.length * (s.start + (s.length + 1) / 2), 0);
+  return {
+    name, op: 'attention', dtype: cacheDtype ? `${dt}, cache ${cacheDtype}` : dt,
+    shape: `NH ${nh} NKV ${nkv} HS ${hs}; ${seqs.map((s) => `${s.start}+${s.length}`).join(', ')}${layout ? ` ${layout.kind}` : ''}`, tier: 2, tolerance: EXACT,
+    ref: () => [ref.attention({ q, k, v }, attrs)],
+    device: () => {
+      const cache = setup?.device();
+      const { d, free } = upload({ q, k, v });
+      return {
+        run: () => [gpu.attention({ q: d.q, k: d.k, v: d.v }, { sequences, ...(cache ? { cache: { cache, layer: 0 } } : {}) })],
+        dispose: () => {
+          free();
+          cache?.pools.forEach((p) => p.free());
+          cache?.blockTable?.free();
+        },
+      };
+    },
+    bytes: bytesOf(q, k, v, q), flops: 4 * nh * hs * ctx,
+  };
+}
+
+export function attentionCases(): KernelCase[] {
+  const paged = (tpb: number, blocks: number, perSeq: number): KvLayout => ({ kind: 'paged', tokensPerBlock: tpb, numBlocks: blocks, maxBlocksPerSeq: perSeq });
+  return [
+    attentionCase('context MHA f16 packed', 'f16', 12, 12, 64, [{ start: 0, length: 5 }, { start: 0, length: 3 }]),
+    attentionCase('context MQA bf16 (santacoder heads)', 'bf16', 16, 1, 128, [{ start: 0, length: 7 }]),
+    attentionCase('context GQA f32 odd', 'f32', 6, 2, 13, [{ start: 0, length: 4 }, { start: 0, length: 1 }, { start: 0, length: 6 }]),
+    attentionCase('decode MHA f16, paged f16 cache', 'f16', 4, 4, 64, [{ start: 37, length: 1 }], 'f16', paged(8, 12, 6)),
+    attentionCase('decode MQA f16, int8 cache', 'f16', 8, 1, 64, [{ start: 20, length: 1 }], 'i8', { kind: 'contiguous', maxSeqLen: 64 }),
+    attentionCase('chunk after prefix bf16, fp8 paged cache', 'bf16', 4, 2, 32, [{ start: 9, length: 4 }], 'fp8e4m3', paged(4, 8, 4)),
+  ];
+}
+
+export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, rows: { slot: number; pos: number }[]): KernelCase {
+  const n = Math.max(...rows.map((r) => r.pos)) + 1;
+  const { cache, kv } = pagedCache(dt, nkv, hs, n, 300);
+  const w = (nh + 2 * nkv) * hs;
+  const qkv = rnd(dt, [rows.length, w], 310);
+  const maxSplits = Math.ceil(n / gpu.DECODE_SPLIT);
+  return {
+    name, op: 'attention', dtype: `${dt} decode`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; positions ${rows.map((r) => r.pos).join(', ')}`, tier: 3,
+    tolerance: nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf: fp32 rounding differs from the serial oracle; output rounded to T'),
+    ref: () => {
+      const outs = rows.map((r, i) => {
+        const qh = fromValues(dt, [1, nh, hs], ref.toF32(qkv).subarray(i * w, i * w + nh * hs));
+        const k = fromValues(dt, [1, nkv, hs], ref.toF32(kv[r.slot]!.k).subarray(r.pos * nkv * hs, (r.pos + 1) * nkv * hs));
+        const v = fromValues(dt, [1, nkv, hs], ref.toF32(kv[r.slot]!.v).subarray(r.pos * nkv * hs, (r.pos + 1) * nkv * hs));
+        return ref.toF32(ref.attention({ q: qh, k, v }, { sequences: [{ slot: r.slot, start: r.pos, length: 1 }], cache: { cache, layer: 0 } }));
+      });
+      const all = new Float32Array(rows.length * nh * hs);
+      outs.forEach((o, i) => all.set(o, i * nh * hs));
+      return [fromValues(dt, [rows.length, nh * hs], all)];
+    },
+    device: () => {
+      const dc = gpu.uploadKvCache(cache);
+      const { d, free } = upload({ qkv, rowsT: ints(rows.map((_, i) => i)), slots: ints(rows.map((r) => r.slot)), positions: ints(rows.map((r) => r.pos)) });
+      const partial = DeviceTensor.empty('f32', [rows.length * nh * maxSplits * (hs + 2)]);
+      const error = DeviceTensor.zeros('i32', [1]);
+      return {
+        run: () => {
+          const out = DeviceTensor.empty(dt, [rows.length, nh * hs]);
+          gpu.attentionDecode(dc, 0, { qkv: d.qkv as never, rows: d.rowsT, slots: d.slots, positions: d.positions, out }, { numHeads: nh, numKvHeads: nkv, headSize: hs, numRows: rows.length, maxSplits }, { partial, error });
+          const flag = error.toHost().data[0]!;
+          if (flag !== 0) throw new Error(`attentionDecode flagged row ${flag - 1}`);
+          return [out];
+        },
+        dispose: () => {
+          free();
+          partial.free();
+          error.free();
+          dc.pools.forEach((p) => p.free());
+          dc.blockTable?.free();
+        },
+      };
+    },
+    bytes: rows.reduce((b, r) => b + 2 * (r.pos + 1) * nkv * hs * ref.DTYPES[dt].bytes, 0), flops: rows.reduce((f, r) => f + 4 * nh * hs * (r.pos + 1), 0),
+  };
+}
+
+export function contextCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, lengths: number[], fp32Acc: boolean): KernelCase {
+  const t = lengths.reduce((a, b) => a + b, 0);
+  const w = (nh + 2 * nkv) * hs;
+  const qkv = rnd(dt, [t, w], 320 + t);
+  const q = qkvPart(qkv, 0, nh, hs);
+  const k = qkvPart(qkv, nh * hs, nkv, hs);
+  const v = qkvPart(qkv, (nh + nkv) * hs, nkv, hs);
+  const chunks: { row: number; length: number }[] = [];
+  lengths.reduce((row, length) => (chunks.push({ row, length }), row + length), 0);
+  const tiles = gpu.contextTiles(chunks);
+  return {
+    name, op: 'attention', dtype: `${dt} context${fp32Acc ? ' fp32 acc' : ''}`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; chunks ${lengths.join(', ')}`, tier: 3,
+    tolerance: nmse(fp32Acc ? 1e-5 : dt === 'bf16' ? 1e-3 : 1e-4, fp32Acc ? 'flash attention (SIMT): online softmax with fmaf and expf, fp32; output rounded to T' : 'flash attention on tensor cores: probabilities rounded to T before P·V (as fp16 FMHA), fp32 accumulation'),
+    ref: () => [ref.reshape(ref.attention({ q, k, v }, { sequences: chunks.map((c, i) => ({ slot: i, start: 0, length: c.length })) }), [t, nh * hs])],
+    device: () => {
+      const { d, free } = upload({ qkv, tilesT: ints(tiles) });
+      return {
+        run: () => {
+          const out = DeviceTensor.empty(dt, [t, nh * hs]);
+          gpu.attentionContext({ qkv: d.qkv as never, tiles: d.tilesT, out }, { numHeads: nh, numKvHeads: nkv, headSize: hs, numTiles: tiles.length / 3, fp32Acc });
+          return [out];
+        },
+        dispose: free,
+      };
+    },
+    bytes: bytesOf(qkv), flops: lengths.reduce((s, l) => s + 4 * nh * hs * (l * (l + 1)) / 2, 0),
+  };
+}
+
+/** The production attention kernels: split decode attention, then flash attention for prompts. */
+export function attentionProductionCases(): KernelCase[] {
+  return [
+    decodeCase('attentionDecode f16 gpt2 (MHA)', 'f16', 12, 12, 64, [{ slot: 0, pos: 0 }, { slot: 1, pos: 100 }, { slot: 0, pos: 300 }, { slot: 1, pos: 599 }]),
+    decodeCase('attentionDecode f16 santacoder (MQA)', 'f16', 16, 1, 128, [{ slot: 1, pos: 5 }, { slot: 0, pos: 513 }]),
+    decodeCase('attentionDecode bf16 GQA odd', 'bf16', 6, 2, 64, [{ slot: 0, pos: 256 }, { slot: 1, pos: 257 }]),
+    contextCase('attentionContext f16 gpt2 fp32 acc', 'f16', 12, 12, 64, [1, 37, 100], true),
+    contextCase('attentionContext tensor cores f16 gpt2 fp16 P', 'f16', 12, 12, 64, [70], false),
+    contextCase('attentionContext bf16 santacoder MQA', 'bf16', 16, 1, 128, [33, 64], true),
+    contextCase('attentionContext tensor cores f16 gpt2 (P in T)', 'f16', 12, 12, 64, [5, 64, 150], false),
+    contextCase('attentionContext tensor cores bf16 MQA HS 128 (P in T)', 'bf16', 16, 1, 128, [97, 1, 40], false),
+  ];
+}

@@ -1,0 +1,50 @@
+/**
+ * Kernel cases of op `layernorm`: the reference-order LayerNorm (tier 2, exact; + 1p, no β, fused
+ * per-token quantization) and the production warp LayerNorm (layerNormFast, tier 3).
+ */
+import * as ref from '@trtllm/ref-math';
+import { type ActDType } from '@trtllm/ref-math';
+import { bytesOf, caseOf, nmse, rnd, type KernelCase } from '../case-kit.js';
+import * as gpu from './index.js';
+
+export function layerNormCases(): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const [name, dt, rows, cols, beta, plusOne, fused] of [
+    ['layernorm f32 odd', 'f32', 5, 13, true, false, false],
+    ['layernorm f16 gpt2', 'f16', 16, 768, true, false, false],
+    ['layernorm1p bf16 no-bias (gpt-next)', 'bf16', 7, 2048, false, true, false],
+    ['layernorm + per-token quant f16', 'f16', 11, 768, true, false, true],
+  ] as const) {
+    const x = rnd(dt, [rows, cols], rows + cols, 2, 0.3);
+    const gamma = rnd(dt, [cols], 3, 0.1, plusOne ? 0 : 1);
+    const b = beta ? rnd(dt, [cols], 4, 0.1) : undefined;
+    const inputs = b ? { x, gamma, beta: b } : { x, gamma };
+    cases.push(caseOf({ name, op: 'layernorm', dtype: fused ? `${dt}→i8` : dt, shape: `[${rows},${cols}]`, tier: 2, host: { x, gamma, beta: b },
+      ref: () => fused ? (({ q, scale }) => [q, scale])(ref.layerNormQuantPerToken(inputs)) : [ref.layerNorm(inputs, { weightPlusOne: plusOne })],
+      launch: (d) => {
+        const di = { x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never };
+        if (!fused) return [gpu.layerNorm(di, { weightPlusOne: plusOne })];
+        const r = gpu.layerNormQuantPerToken(di);
+        return [r.q, r.scale];
+      },
+      bytes: bytesOf(x) * 2, flops: 8 * rows * cols }));
+  }
+  return cases;
+}
+
+/** The production warp LayerNorm (tier 3). */
+export function layerNormFastCases(): KernelCase[] {
+  const lnTol = nmse(1e-6, 'tree sums and rsqrt in fp32 instead of the serial order and 1/sqrt; output rounded to T');
+  const ln = (name: string, dt: ActDType, rows: number, cols: number) => {
+    const x = rnd(dt, [rows, cols], rows + cols, 2, 0.5);
+    const gamma = rnd(dt, [cols], cols + 1, 0.2, 1);
+    const beta = rnd(dt, [cols], cols + 2, 0.1);
+    return caseOf({ name, op: 'layernorm', dtype: `${dt} fast`, shape: `[${rows},${cols}]`, tier: 3, tolerance: lnTol, host: { x, gamma, beta },
+      ref: () => [ref.layerNorm({ x, gamma, beta })], launch: (d) => [gpu.layerNormFast({ x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never })], bytes: 2 * bytesOf(x), flops: 8 * rows * cols });
+  };
+  return [
+    ln('layerNormFast f16 gpt2', 'f16', 7, 768),
+    ln('layerNormFast bf16 santacoder', 'bf16', 3, 2048),
+    ln('layerNormFast f32 odd', 'f32', 5, 1601),
+  ];
+}
