@@ -106,7 +106,7 @@ describe('quantization in config.json (TensorRT-LLM quant_mode)', () => {
       c.builder_config.quant_mode = 64;
       c.trtllm_ts.build_config['quant'] = { weights: { kind: 'none' }, kv: 'int8' };
     });
-    await expect(Engine.load(dir)).rejects.toThrow(/quant_mode 64: expected an unquantized or SmoothQuant engine, got weights none, KV cache int8 on backend ref/);
+    await expect(Engine.load(dir)).rejects.toThrow(/quant_mode 64: expected an unquantized, SmoothQuant or FP8 engine with a float KV cache, got weights none, KV cache int8 on backend ref/);
   });
 });
 

@@ -22,8 +22,8 @@ export interface StepStats {
   readonly gpuMs: number;
 }
 
-/** A linear layer's tensors on a backend: float or SmoothQuant INT8 (FloatLinear | Int8Linear). */
-export type LinearWeights<T> = FloatLinear<T> | Int8Linear<T>;
+/** A linear layer's tensors on a backend: float, SmoothQuant INT8 or FP8 (FloatLinear | Int8Linear | Fp8Linear). */
+export type LinearWeights<T> = FloatLinear<T> | Int8Linear<T> | Fp8Linear<T>;
 
 /** Weight [K, N] in the activation dtype and optional bias [N]. */
 export interface FloatLinear<T> {
@@ -48,6 +48,21 @@ export interface Int8Linear<T> {
   /** f32 [1]: scale_x_orig_quant (orig → quant), the static activation scale. */
   readonly scaleX: T;
   /** f32 [N] (per channel) or [1]: scale_w_quant_orig(.col), quant → orig for the weight. */
+  readonly scaleW: T;
+}
+
+/**
+ * FP8 e4m3 with per-tensor scales (@trtllm/quant generateFp8): x_q = e4m3(x · scaleX), then
+ * y = T(fp32(x_q · W_q) · (1 / scaleX) · scaleW) + bias (ref-math quantizeFp8 → fp8Gemm).
+ */
+export interface Fp8Linear<T> {
+  readonly kind: 'fp8';
+  /** fp8e4m3 [K, N]: weight.fp8. */
+  readonly weight: T;
+  readonly bias?: T;
+  /** f32 [1]: scale_x_orig_quant (orig → quant) for the activation. */
+  readonly scaleX: T;
+  /** f32 [1]: scale_w_quant_orig (quant → orig) for the weight. */
   readonly scaleW: T;
 }
 

@@ -8,13 +8,14 @@ import { fromValues } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 
-/** The typed refusal of a backend that has no INT8 (SmoothQuant) GEMM yet. */
-export function int8Unsupported(backend: string): EngineError {
-  return new EngineError('backend', { what: `backend ${backend}: SmoothQuant INT8 linear layer`, expected: 'float weights (INT8 GEMMs run on the ref backend today)', got: 'an INT8 engine', hint: "load it with backend 'ref'" });
+/** The typed refusal of a backend that has no INT8 (SmoothQuant) or FP8 GEMM yet. */
+export function int8Unsupported(backend: string, kind: 'int8' | 'fp8' = 'int8'): EngineError {
+  const what = kind === 'int8' ? 'SmoothQuant INT8' : 'FP8';
+  return new EngineError('backend', { what: `backend ${backend}: ${what} linear layer`, expected: `float weights (${what} GEMMs run on the ref backend today)`, got: `an ${what} engine`, hint: "load it with backend 'ref'" });
 }
 
 export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' } = {}): T {
-  if (i.w.kind === 'int8') throw int8Unsupported(b.name);
+  if (i.w.kind === 'int8' || i.w.kind === 'fp8') throw int8Unsupported(b.name, i.w.kind);
   const temps: T[] = [];
   try {
     let y = b.gemm(i.w.bias === undefined ? { a: i.x, b: i.w.weight } : { a: i.x, b: i.w.weight, bias: i.w.bias });

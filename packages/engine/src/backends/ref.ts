@@ -1,11 +1,12 @@
 /**
  * The `ref` backend: the model graph on ref-math's ops (pure TypeScript, runs anywhere, defines the
  * numerics). Tensors are ref-math Tensors; the KV cache is a ref-math KvCache. A SmoothQuant INT8
- * linear layer runs as quantizePerToken / quantizePerTensor → smoothQuantGemm (backend.ts Int8Linear).
+ * linear layer runs as quantizePerToken / quantizePerTensor → smoothQuantGemm (backend.ts Int8Linear), an
+ * FP8 one as quantizeFp8 → fp8Gemm (Fp8Linear).
  */
 import {
   addPositionEmbedding, argmaxRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
-  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
+  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -67,6 +68,17 @@ export class RefBackend implements Backend<T> {
     return swiglu({ x: act(i.x), gate: act(i.gate) });
   }
   linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
+    if (i.w.kind === 'fp8') {
+      // FP8: quantize the activation with its static scale, e4m3 × e4m3 → fp32, both scales and the bias in the GEMM
+      const w = i.w;
+      const x = act(i.x);
+      const [scaleX] = toF32(w.scaleX);
+      const [scaleW] = toF32(w.scaleW);
+      const q = quantizeFp8({ x }, { scale: scaleX! });
+      let y = fp8Gemm(w.bias === undefined ? { a: q, b: w.weight as Tensor<'fp8e4m3'> } : { a: q, b: w.weight as Tensor<'fp8e4m3'>, bias: act(w.bias) }, { scaleA: Math.fround(1 / scaleX!), scaleB: scaleW!, outDtype: x.dtype });
+      if (a.activation === 'gelu') y = gelu({ x: y });
+      return i.residual === undefined ? y : residualAdd({ a: act(i.residual), b: y });
+    }
     if (i.w.kind !== 'int8') return composeLinear(this, i, a);
     // SmoothQuant: quantize the activation, int8 × int8 → int32, scale back in the epilogue (+ bias), then GELU / residual
     const w = i.w;

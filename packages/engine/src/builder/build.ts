@@ -18,7 +18,7 @@ import { headSize, randomGptWeights, type ActDType, type GptConfig, type GptWeig
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
 import { randomWeights } from './random-weights.js';
-import { smoothQuantRankTensors, type SmoothQuantBuild } from './smoothquant.js';
+import { fp8RankTensors, smoothQuantRankTensors, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
 import { EngineError } from '../errors.js';
 
 export interface BuildEngineOptions {
@@ -33,6 +33,8 @@ export interface BuildEngineOptions {
    * convert -sq): the linear layers' INT8 weights and scales from these activation ranges.
    */
   readonly smoothQuant?: SmoothQuantBuild;
+  /** Build an FP8 engine (API only, like smoothQuant): e4m3 weights with per-tensor scales from these input ranges. */
+  readonly fp8?: Fp8Build;
 }
 
 export interface BuildResult {
@@ -108,7 +110,8 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     checkpoint && { config: checkpoint.config, storage: checkpoint.storage as DTypeName, file: join(checkpoint.dir, 'config.ini') },
   );
   const sq = o.smoothQuant;
-  const config: BuildConfig = sq ? { ...resolved, quant: { weights: { kind: 'smoothquant', ...sq.mode }, kv: 'float' } } : resolved;
+  if (sq && o.fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
+  const config: BuildConfig = sq ? { ...resolved, quant: { weights: { kind: 'smoothquant', ...sq.mode }, kv: 'float' } } : o.fp8 ? { ...resolved, quant: { weights: { kind: 'fp8' }, kv: 'float' } } : resolved;
   const dtype = config.model.dtype;
   let weights: GptWeights;
   if (checkpoint) {
@@ -133,11 +136,10 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     for (let r = 0; r < config.worldSize; r++) {
       const name = engineFileName(config, r);
       const tensors: Map<string, Tensor> = rankTensors(config.model, weights, r, config.worldSize);
-      if (sq) {
-        for (const [k, t] of smoothQuantRankTensors(config.model, weights, r, config.worldSize, sq)) {
-          tensors.delete(k.replace(/\.weight\.int8$/, '.weight')); // the INT8 weight replaces the float one
-          tensors.set(k, t);
-        }
+      const quantized = sq ? smoothQuantRankTensors(config.model, weights, r, config.worldSize, sq) : o.fp8 ? fp8RankTensors(config.model, weights, r, config.worldSize, o.fp8) : undefined;
+      for (const [k, t] of quantized ?? []) {
+        tensors.delete(k.replace(/\.weight\.(int8|fp8)$/, '.weight')); // the quantized weight replaces the float one
+        tensors.set(k, t);
       }
       bytes += writeEngineFile(join(partial, name), r, config.worldSize, tensors);
       files.push(name);

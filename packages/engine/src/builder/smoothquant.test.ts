@@ -1,4 +1,4 @@
-// SmoothQuant INT8 engines end to end on the ref backend: built from float weights and activation
+// SmoothQuant INT8 and FP8 engines end to end on the ref backend. SmoothQuant: built from float weights and activation
 // ranges (INT8 weights and scales as the seed's converter writes them), loaded, run — the logits stay
 // within the quantization error of the float engine, every linear layer really runs in INT8, and the
 // refusals (cuda, multi-query, swiglu, a missing range) are typed errors.
@@ -83,5 +83,45 @@ describe('SmoothQuant INT8 engines on the ref backend', () => {
     const partial = new Map(sq.actRanges);
     partial.delete('layers.1.proj');
     expect(() => buildEngine({ flags: FLAGS, outputDir: join(work, 'x4'), weights, smoothQuant: { ...sq, actRanges: partial } })).toThrow(/SmoothQuant activation range layers\.1\.proj: expected a calibrated range for every GEMM/);
+  });
+});
+
+describe('FP8 engines on the ref backend', () => {
+  const fp8Ranges = (w: GptWeights): Map<string, { x: number }> => {
+    const out = new Map<string, { x: number }>();
+    w.layers.forEach((_, n) => ['qkv', 'attnOut', 'fc', 'gate', 'proj'].forEach((g) => out.set(`layers.${n}.${g}`, { x: 6 })));
+    return out;
+  };
+  for (const [name, flags] of [
+    ['gpt2 fp16', FLAGS],
+    ['multi-query bf16', { ...FLAGS, dtype: 'bfloat16', multi_query_mode: true }],
+    ['GPT-Next style: RoPE, swiglu, no bias, fp16', { ...FLAGS, rotary_pct: 0.5, hidden_act: 'swiglu', no_bias: true, use_gpt_attention_plugin: true }],
+  ] as const) {
+    it(`${name}: e4m3 weights in the engine file, TP 1 and 2 within the quantization error of the float engine`, async () => {
+      const floatDir = join(work, `fp8-float-${name.replace(/\W+/g, '-')}`);
+      const built = buildEngine({ flags, outputDir: floatDir });
+      const w = randomGptWeights(built.config.model, 7);
+      const f = await Engine.load(floatDir);
+      const lf = f.logits(PROMPT);
+      for (const tp of [1, 2]) {
+        const dir = join(work, `fp8-${tp}-${name.replace(/\W+/g, '-')}`);
+        const r = buildEngine({ flags: { ...flags, world_size: tp }, outputDir: dir, weights: w, fp8: { actRanges: fp8Ranges(w) } });
+        expect(r.config.quant).toEqual({ weights: { kind: 'fp8' }, kv: 'float' });
+        const file = readEngineFile(join(dir, r.files[0]!));
+        expect(file.tensors.get('layers.0.fc.weight.fp8')?.dtype).toBe('fp8e4m3');
+        expect(file.tensors.get('layers.0.fc.weight')).toBeUndefined();
+        const q = await Engine.load(dir);
+        const e = nmse(q.logits(PROMPT), lf);
+        expect(e).toBeGreaterThan(0);
+        expect(e, `TP ${tp}`).toBeLessThan(1e-3); // measured 1.0e-4 … 2.6e-4 (e4m3: 3 mantissa bits)
+        q.dispose();
+      }
+      f.dispose();
+    });
+  }
+  it('the cuda backend refuses an FP8 engine; SmoothQuant and FP8 together are refused', async () => {
+    await expect(Engine.load(join(work, 'fp8-1-gpt2-fp16'), { backend: 'cuda' })).rejects.toThrow(/expected backend 'ref' for an FP8 engine/);
+    const weights = randomGptWeights(buildEngine({ flags: FLAGS, outputDir: join(work, 'fp8-x') }).config.model, 7);
+    expect(() => buildEngine({ flags: FLAGS, outputDir: join(work, 'fp8-y'), weights, fp8: { actRanges: fp8Ranges(weights) }, smoothQuant: { mode: { perToken: true, perChannel: true }, actRanges: ranges(weights) } })).toThrow(/expected SmoothQuant or FP8, got both/);
   });
 });

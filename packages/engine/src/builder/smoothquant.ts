@@ -1,5 +1,7 @@
 /**
- * SmoothQuant INT8 weights for an engine's ranks: each linear layer's weight and scales as the
+ * SmoothQuant INT8 and FP8 weights for an engine's ranks.
+ *
+ * SmoothQuant INT8: each linear layer's weight and scales as the
  * seed's converter computes them (@trtllm/quant generateInt8, from the calibrated activation ranges
  * of that GEMM), split per rank like the float weights (builder/build.ts rankTensors), under the
  * converter's names: `<linear>.weight.int8` (per tensor, or the `.col` per-channel variant),
@@ -12,7 +14,7 @@
  * gated MLP (swiglu) — both refused with a typed error.
  */
 import { gatherColumns, sliceRows, type ColumnRange } from '@trtllm/loader';
-import { generateInt8, type ActRange, type Int8Weights } from '@trtllm/quant';
+import { generateFp8, generateInt8, type ActRange, type Int8Weights } from '@trtllm/quant';
 import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 
@@ -70,6 +72,51 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
       const [kk, nn] = W.shape as [number, number];
       out.set(`${p}.${name}.weight.int8`, split === 'rows' ? sliceRows(wi, rank * (kk / worldSize), kk / worldSize) : gatherColumns(wi, cols(nn)));
       out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && split === 'cols' ? gatherColumns(sw, cols(nn)) : sw);
+      out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
+    }
+  });
+  return out;
+}
+
+/** What an FP8 build needs beyond the float weights: max |x| of each GEMM's input, keyed as for SmoothQuant. */
+export interface Fp8Build {
+  readonly actRanges: ReadonlyMap<string, { readonly x: number }>;
+}
+
+/**
+ * The FP8 tensors of rank `rank` (per-tensor scales, @trtllm/quant generateFp8): each of q, k, v,
+ * attnOut, fc, (gate,) proj as `<linear>.weight.fp8` split like the float weight, with
+ * `<linear>.scale_w_quant_orig` and `<linear>.scale_x_orig_quant` [1] (whole: one scale per tensor,
+ * computed on the whole weight so every rank dequantizes alike). q, k and v get one scale each.
+ */
+export function fp8RankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number, fp8: Fp8Build): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  const hs = headSize(c);
+  const get = (key: string): { readonly x: number } => {
+    const r = fp8.actRanges.get(key);
+    if (!r) throw new EngineError('config', { what: `FP8 activation range ${key}`, expected: 'a calibrated range for every GEMM (layers.<n>.qkv, attnOut, fc, gate, proj)', got: 'none', hint: 'calibrate on the model first' });
+    return r;
+  };
+  w.layers.forEach((l, n) => {
+    const p = `layers.${n}`;
+    const kvCols = c.nKvHead * hs;
+    const parts = { q: [0, c.nHead * hs], k: [c.nHead * hs, kvCols], v: [c.nHead * hs + kvCols, kvCols] } as const;
+    const kvWhole = c.nKvHead === 1;
+    for (const [part, [lo, cols]] of Object.entries(parts)) {
+      const whole = gatherColumns(l.qkv.weight, [[lo, cols]]); // the part's own scale, over all of its columns
+      const g = generateFp8(whole as Tensor<'f32' | 'f16' | 'bf16'>, get(`${p}.qkv`));
+      const per = part === 'q' ? cols / worldSize : kvWhole ? cols : cols / worldSize;
+      const first = part !== 'q' && kvWhole ? 0 : rank * per;
+      out.set(`${p}.${part}.weight.fp8`, gatherColumns(g['weight.fp8'], [[first, per]]));
+      out.set(`${p}.${part}.scale_w_quant_orig`, g.scale_w_quant_orig);
+      out.set(`${p}.${part}.scale_x_orig_quant`, g.scale_x_orig_quant);
+    }
+    const linears = [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ...(l.gate ? [['gate', l.gate, 'cols'] as const] : []), ['proj', l.proj, 'rows']] as const;
+    for (const [name, lin, split] of linears) {
+      const g = generateFp8(lin.weight as Tensor<'f32' | 'f16' | 'bf16'>, get(`${p}.${name}`));
+      const [kk, nn] = lin.weight.shape as [number, number];
+      out.set(`${p}.${name}.weight.fp8`, split === 'rows' ? sliceRows(g['weight.fp8'], rank * (kk / worldSize), kk / worldSize) : gatherColumns(g['weight.fp8'], [[rank * (nn / worldSize), nn / worldSize]]));
+      out.set(`${p}.${name}.scale_w_quant_orig`, g.scale_w_quant_orig);
       out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
     }
   });

@@ -73,7 +73,8 @@ export class GptGraph<T> {
   /**
    * `ranks`: every rank, in this process; or this process's one rank with `distributed`.
    * `smoothQuant`: the engine's SmoothQuant mode; its linear layers whose weights come as
-   * `<name>.weight.int8` (+ `scale_x_orig_quant`, `scale_w_quant_orig`) then run in INT8.
+   * `<name>.weight.int8` (+ `scale_x_orig_quant`, `scale_w_quant_orig`) then run in INT8. Weights
+   * that come as `<name>.weight.fp8` (+ the same two scales) run in FP8.
    */
   constructor(ranks: readonly GraphRank<T>[], config: GptConfig, distributed?: Distributed<T>, smoothQuant?: SmoothQuantMode) {
     this.#ranks = ranks;
@@ -134,6 +135,11 @@ export class GptGraph<T> {
     const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}:${chunks.length}` : undefined;
     const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
       const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
+      const fp8 = this.#opt(`${name}.weight.fp8`, r.weights);
+      if (fp8 !== undefined) {
+        const f = { kind: 'fp8' as const, weight: fp8, scaleX: this.#get(`${name}.scale_x_orig_quant`, r.weights), scaleW: this.#get(`${name}.scale_w_quant_orig`, r.weights) };
+        return bias === undefined ? f : { ...f, bias };
+      }
       const int8 = this.#opt(`${name}.weight.int8`, r.weights);
       if (int8 !== undefined) {
         if (!this.#smoothQuant) throw new EngineError('format', { what: `engine tensor ${name}.weight.int8`, expected: 'float weights (the engine is not SmoothQuant)', got: 'INT8 weights', hint: 'the engine file does not match its config.json: rebuild it' });

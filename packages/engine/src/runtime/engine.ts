@@ -166,10 +166,11 @@ export class Engine {
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
-    // SmoothQuant runs on the ref backend (INT8 GEMMs on the GPU are not written yet); FP8 weights and quantized KV caches nowhere yet
-    const sqOk = build.quant.weights.kind === 'none' || (build.quant.weights.kind === 'smoothquant' && (o.backend ?? 'ref') === 'ref');
-    if (!sqOk || build.quant.kv !== 'float') {
-      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: build.quant.weights.kind === 'smoothquant' && build.quant.kv === 'float' ? "backend 'ref' for a SmoothQuant engine" : 'an unquantized or SmoothQuant engine', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv} on backend ${o.backend ?? 'ref'}`, hint: 'quantized KV caches, FP8 and GPU INT8 GEMMs are not run by this version yet' });
+    // SmoothQuant and FP8 engines run on the ref backend (their GPU GEMMs are not wired yet); quantized KV caches nowhere yet
+    const quantized = build.quant.weights.kind !== 'none';
+    if ((quantized && (o.backend ?? 'ref') !== 'ref') || build.quant.kv !== 'float') {
+      const label = build.quant.weights.kind === 'smoothquant' ? 'a SmoothQuant' : 'an FP8';
+      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: quantized && build.quant.kv === 'float' ? `backend 'ref' for ${label} engine` : 'an unquantized, SmoothQuant or FP8 engine with a float KV cache', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv} on backend ${o.backend ?? 'ref'}`, hint: 'quantized KV caches and INT8 / FP8 GEMMs on the GPU are not run by this version yet' });
     }
     const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / w, headSize: headSize(c), dtype: kvCacheDTypeOf(c.dtype, build.quant.kv) };
     let pool: BlockPool;
@@ -527,7 +528,7 @@ export function loadRankWeights(dir: string, build: BuildConfig, r: number, back
   const weights = new Map<string, unknown>();
   for (const [name, t] of file.tensors) {
     // float tensors in the model's dtype; SmoothQuant's INT8 weights in i8 and their scales in f32
-    const want = name.endsWith('.weight.int8') ? 'i8' : /\.scale_[a-z_]+$/.test(name) ? 'f32' : build.model.dtype;
+    const want = name.endsWith('.weight.int8') ? 'i8' : name.endsWith('.weight.fp8') ? 'fp8e4m3' : /\.scale_[a-z_]+$/.test(name) ? 'f32' : build.model.dtype;
     if (t.dtype !== want) throw new EngineError('format', { what: `${path}: ${name}`, expected: want, got: t.dtype, hint: 'rebuild the engine' });
     weights.set(name, backend.upload(t));
   }
