@@ -1,6 +1,7 @@
-// The runtime on the ref backend against the oracle: an engine built from random weights gives, for
-// every variant, the same logits and greedy tokens as ref-math's gptForward / greedyGenerate on
-// the same weights, bit for bit; and in-flight batching does not change a request's tokens.
+// The runtime against the oracle: an engine built from random weights gives, for every variant, the
+// same logits and greedy tokens as ref-math's gptForward / greedyGenerate on the same weights, bit for
+// bit, on the ref backend and on the cuda reference kernels (where a GPU is usable); and in-flight
+// batching does not change a request's tokens.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { buildEngine } from '../builder/build.js';
 import type { BuildFlags } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from '../backends/backend.js';
+import { BACKEND_VARIANTS, describeBackends } from '../testing/backends.js';
 import { Engine } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-engine-'));
@@ -24,12 +26,13 @@ const VARIANTS: readonly [string, BuildFlags][] = [
 ];
 const PROMPTS = [[5, 17, 3], [60, 2, 2, 9, 41, 13, 77, 1, 0, 96], [11], [30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49]];
 
-describe('ref backend ≡ the oracle', () => {
+// On every bit-exact backend (ref; the cuda reference kernels where a GPU is usable): the oracle's bits.
+describeBackends('engine ≡ the oracle', (v) => {
   for (const [name, flags] of VARIANTS) {
     it(name, async () => {
-      const dir = join(work, name.replace(/\W+/g, '-'));
+      const dir = join(work, `${v.name}-${name}`.replace(/\W+/g, '-'));
       const built = buildEngine({ flags, outputDir: dir });
-      const engine = await Engine.load(dir);
+      const engine = await Engine.load(dir, v.options);
       const model = { config: built.config.model, weights: randomGptWeights(built.config.model, 7) };
       // logits of every position, one prompt
       const want = toF32(gptForward(model, createGptKvCache(model.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens: PROMPTS[1]! }], { logits: 'all' }));
@@ -42,7 +45,7 @@ describe('ref backend ≡ the oracle', () => {
       engine.dispose();
     });
   }
-});
+}, BACKEND_VARIANTS.filter((v) => v.exact));
 
 describe('token selection on the backend', () => {
   it('greedy requests get the same tokens from the device argmax (all-greedy steps) and from host sampling (steps with a sampled request)', async () => {
@@ -131,7 +134,7 @@ describe('in-flight batching', () => {
   });
 });
 
-describe('beam search', () => {
+describeBackends('beam search', (v) => {
   /** An independent beam search on the oracle: every candidate's logits from a fresh full forward (no KV cache reuse). */
   function oracleBeams(model: Parameters<typeof gptForward>[0], prompt: number[], k: number, maxNew: number, endId: number | undefined, lengthPenalty = 1): { tokens: number[]; score: number }[] {
     const v = model.config.vocabSize;
@@ -177,9 +180,9 @@ describe('beam search', () => {
     ['fp16, paged KV (tokens_per_block 4), in-flight batching', { ...SMALL, dtype: 'float16', max_beam_width: 4, use_inflight_batching: true, tokens_per_block: 4 }],
   ] as const) {
     it(`${name}: 3 and 4 beams equal an independent oracle beam search (scores too); 1 beam is greedy`, async () => {
-      const dir = join(work, `beam-${name.replace(/\W+/g, '-')}`);
+      const dir = join(work, `beam-${v.name}-${name}`.replace(/\W+/g, '-'));
       const built = buildEngine({ flags, outputDir: dir });
-      const engine = await Engine.load(dir);
+      const engine = await Engine.load(dir, v.options);
       const model = { config: built.config.model, weights: randomGptWeights(built.config.model, 7) };
       const greedy = await engine.generate([{ tokens: PROMPTS[1]!, maxNewTokens: 8, endId: null }]);
       expect((await engine.generate([{ tokens: PROMPTS[1]!, maxNewTokens: 8, endId: null, numBeams: 1 }]))[0]!.tokens).toEqual(greedy[0]!.tokens);
@@ -202,7 +205,7 @@ describe('beam search', () => {
       engine.dispose();
     });
   }
-});
+}, BACKEND_VARIANTS.filter((x) => x.exact));
 
 describe('tensor parallelism (the ref backend runs the ranks in one process)', () => {
   const variants: readonly [string, BuildFlags][] = [
