@@ -233,37 +233,24 @@ export class Gpt2Tokenizer implements Tokenizer {
     return eos === undefined ? {} : { eos, pad: eos };
   }
 
-  /** Streaming decode: bytes of a character split across tokens wait for the token that completes them. */
+  /** Streaming decode: TextDecoder's stream mode holds a character split across tokens until it completes. */
   decoder(): IncrementalDecoder {
-    const pending: number[] = [];
     const utf8 = new TextDecoder('utf-8', { fatal: false });
-    const take = (final: boolean): string => {
-      // emit the longest prefix of complete UTF-8 sequences (all of it when final)
-      let end = pending.length;
-      if (!final) {
-        let i = pending.length - 1;
-        let back = 0;
-        while (i >= 0 && back < 4 && (pending[i]! & 0xc0) === 0x80) (i--, back++);
-        if (i >= 0) {
-          const lead = pending[i]!;
-          const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-          if (pending.length - i < need) end = i;
-        }
-      }
-      const text = utf8.decode(Uint8Array.from(pending.slice(0, end)));
-      pending.splice(0, end);
-      return text;
-    };
     return {
       push: (id) => {
-        const tok = this.#decoder[id];
-        if (tok === undefined) throw new LoaderError('missing', { file: 'vocab', item: `id ${id}`, expected: `an id in [0, ${this.#decoder.length})`, got: 'none' });
-        if (this.#special.has(tok)) return take(true) + tok;
-        for (const ch of tok) pending.push(this.#charByte.get(ch) ?? 0x3f);
-        return take(false);
+        const tok = this.#token(id);
+        if (this.#special.has(tok)) return utf8.decode() + tok;
+        return utf8.decode(Uint8Array.from(tok, (ch) => this.#charByte.get(ch) ?? 0x3f), { stream: true });
       },
-      flush: () => take(true),
+      flush: () => utf8.decode(),
     };
+  }
+
+  /** The vocabulary string of an id, or a LoaderError naming it. */
+  #token(id: number): string {
+    const tok = this.#decoder[id];
+    if (tok === undefined) throw new LoaderError('missing', { file: 'vocab', item: `id ${id}`, expected: `an id in [0, ${this.#decoder.length})`, got: 'none' });
+    return tok;
   }
 
   #bpe(word: string): number[] {
@@ -330,8 +317,7 @@ export class Gpt2Tokenizer implements Tokenizer {
       bytes.length = 0;
     };
     for (const id of ids) {
-      const tok = this.#decoder[id];
-      if (tok === undefined) throw new LoaderError('missing', { file: 'vocab', item: `id ${id}`, expected: `an id in [0, ${this.#decoder.length})`, got: 'none' });
+      const tok = this.#token(id);
       if (this.#special.has(tok)) {
         flush();
         text += tok;
