@@ -13,11 +13,12 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FtCheckpoint, gatherColumns, Gpt2Tokenizer, sliceRows, type ColumnRange } from '@trtllm/loader';
-import { headSize, randomGptWeights, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
+import { FtCheckpoint, gatherColumns, Gpt2Tokenizer } from '@trtllm/loader';
+import { randomGptWeights, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
 import { randomWeights } from './random-weights.js';
+import { rankSplit } from './rank-split.js';
 import { fp8RankTensors, smoothQuantRankTensors, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
 import { EngineError } from '../errors.js';
 
@@ -47,22 +48,8 @@ export interface BuildResult {
 
 /** The tensors of rank `rank` of `worldSize`, named as the runtime reads them. */
 export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number): Map<string, Tensor<ActDType>> {
-  const hs = headSize(c);
-  const qCols = (c.nHead / worldSize) * hs;
-  const kvWhole = c.nKvHead === 1;
-  const kvCols = kvWhole ? hs : (c.nKvHead / worldSize) * hs;
-  const kvFirst = kvWhole ? 0 : rank * kvCols;
-  const qkvRanges = {
-    q: [[rank * qCols, qCols]] as ColumnRange[],
-    k: [[c.nHead * hs + kvFirst, kvCols]] as ColumnRange[],
-    v: [[(c.nHead + c.nKvHead) * hs + kvFirst, kvCols]] as ColumnRange[],
-  };
+  const { qkv: qkvRanges, cols, rows } = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor<ActDType>>();
-  const cols = (t: Tensor<ActDType>): Tensor<ActDType> => {
-    const n = t.shape[t.shape.length - 1]! / worldSize;
-    return gatherColumns(t, [[rank * n, n]]);
-  };
-  const rows = (t: Tensor<ActDType>): Tensor<ActDType> => sliceRows(t, (rank * t.shape[0]!) / worldSize, t.shape[0]! / worldSize);
   out.set('wte', w.wte);
   if (w.wpe) out.set('wpe', w.wpe);
   w.layers.forEach((l, n) => {

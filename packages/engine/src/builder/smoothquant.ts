@@ -3,7 +3,7 @@
  *
  * SmoothQuant INT8: each linear layer's weight and scales as the
  * seed's converter computes them (@trtllm/quant generateInt8, from the calibrated activation ranges
- * of that GEMM), split per rank like the float weights (builder/build.ts rankTensors), under the
+ * of that GEMM), split per rank like the float weights (builder/rank-split.ts, as rankTensors splits the float ones), under the
  * converter's names: `<linear>.weight.int8` (per tensor, or the `.col` per-channel variant),
  * `<linear>.scale_w_quant_orig` ([1], or [N/W] / [N] per channel), `<linear>.scale_x_orig_quant`
  * [1]. The float `<linear>.weight` is left out; biases, norms and embeddings stay float.
@@ -13,10 +13,11 @@
  * scale per Q, K and V part, so multi-head attention only (the seed refuses multi-query INT8), and no
  * gated MLP (swiglu) — both refused with a typed error.
  */
-import { gatherColumns, sliceRows, type ColumnRange } from '@trtllm/loader';
+import { gatherColumns } from '@trtllm/loader';
 import { generateFp8, generateInt8, type ActRange, type Int8Weights } from '@trtllm/quant';
 import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
+import { rankSplit } from './rank-split.js';
 
 /** What a SmoothQuant build needs beyond the float weights. */
 export interface SmoothQuantBuild {
@@ -42,36 +43,30 @@ function range(sq: SmoothQuantBuild, key: string): ActRange {
 export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number, sq: SmoothQuantBuild): Map<string, Tensor> {
   if (c.nKvHead !== c.nHead) throw new EngineError('config', { what: 'SmoothQuant', expected: 'multi-head attention (one K/V head per query head)', got: `${c.nKvHead} K/V heads for ${c.nHead} query heads`, hint: 'the converter has no multi-query INT8 either; build this model unquantized' });
   if (c.activation === 'swiglu') throw new EngineError('config', { what: 'SmoothQuant', expected: 'a GELU MLP', got: 'swiglu (gated MLP)', hint: 'the converter does not quantize gated MLPs; build this model unquantized' });
+  const split = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor>();
-  const hs = headSize(c);
-  const cols = (n: number): ColumnRange[] => [[rank * (n / worldSize), n / worldSize]];
-  const pick = (q: Int8Weights, perChannel: boolean): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> } =>
-    perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig };
-  const flat = <D extends 'i8' | 'f32'>(t: Tensor<D>, shape: number[]): Tensor<D> => tensor(t.dtype, shape, t.data as never) as Tensor<D>;
+  const pick = (q: Int8Weights): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> } =>
+    sq.mode.perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig };
   w.layers.forEach((l, n) => {
     const p = `layers.${n}`;
-    // QKV: one GEMM for the converter, three per-part matrices here (q, k, v columns of the same result)
+    // QKV: one GEMM for the converter (one per-tensor scale per Q, K, V part), three per-part matrices here
     const qkvW = storage(l.qkv.weight, `${p}.qkv.weight`);
     const [k, width] = qkvW.shape as [number, number];
     const q = generateInt8(tensor(qkvW.dtype, [k, 3, width / 3], qkvW.data as never) as Storage, range(sq, `${p}.qkv`), { qkv: true });
-    const { weight, scaleW } = pick(q, sq.mode.perChannel);
-    const w2 = flat(weight, [k, width]);
-    const s1 = flat(scaleW, [width]);
-    const per = c.nHead * hs;
-    ['q', 'k', 'v'].forEach((part, i) => {
-      const ranges: ColumnRange[] = [[i * per + rank * (per / worldSize), per / worldSize]];
-      out.set(`${p}.${part}.weight.int8`, gatherColumns(w2, ranges));
-      out.set(`${p}.${part}.scale_w_quant_orig`, sq.mode.perChannel ? gatherColumns(s1, ranges) : tensor('f32', [1], Float32Array.of(s1.data[i * per]!)));
+    const { weight, scaleW } = pick(q);
+    const w2 = tensor('i8', [k, width], weight.data);
+    const s1 = tensor('f32', [width], scaleW.data);
+    for (const part of ['q', 'k', 'v'] as const) {
+      out.set(`${p}.${part}.weight.int8`, gatherColumns(w2, split.qkv[part]));
+      out.set(`${p}.${part}.scale_w_quant_orig`, sq.mode.perChannel ? gatherColumns(s1, split.qkv[part]) : tensor('f32', [1], Float32Array.of(s1.data[split.qkvOffset[part]]!)));
       out.set(`${p}.${part}.scale_x_orig_quant`, q.scale_x_orig_quant);
-    });
+    }
     // attnOut, proj: row-parallel (rows split, scales over the whole output); fc: column-parallel
-    for (const [name, lin, split] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
-      const W = storage(lin.weight, `${p}.${name}.weight`);
-      const g = generateInt8(W, range(sq, `${p}.${name}`));
-      const { weight: wi, scaleW: sw } = pick(g, sq.mode.perChannel);
-      const [kk, nn] = W.shape as [number, number];
-      out.set(`${p}.${name}.weight.int8`, split === 'rows' ? sliceRows(wi, rank * (kk / worldSize), kk / worldSize) : gatherColumns(wi, cols(nn)));
-      out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && split === 'cols' ? gatherColumns(sw, cols(nn)) : sw);
+    for (const [name, lin, parallel] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
+      const g = generateInt8(storage(lin.weight, `${p}.${name}.weight`), range(sq, `${p}.${name}`));
+      const { weight: wi, scaleW: sw } = pick(g);
+      out.set(`${p}.${name}.weight.int8`, parallel === 'rows' ? split.rows(wi) : split.cols(wi));
+      out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && parallel === 'cols' ? split.cols(sw) : sw);
       out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
     }
   });
@@ -90,32 +85,29 @@ export interface Fp8Build {
  * computed on the whole weight so every rank dequantizes alike). q, k and v get one scale each.
  */
 export function fp8RankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number, fp8: Fp8Build): Map<string, Tensor> {
+  const split = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor>();
-  const hs = headSize(c);
   const get = (key: string): { readonly x: number } => {
     const r = fp8.actRanges.get(key);
     if (!r) throw new EngineError('config', { what: `FP8 activation range ${key}`, expected: 'a calibrated range for every GEMM (layers.<n>.qkv, attnOut, fc, gate, proj)', got: 'none', hint: 'calibrate on the model first' });
     return r;
   };
+  const hs = headSize(c);
   w.layers.forEach((l, n) => {
     const p = `layers.${n}`;
-    const kvCols = c.nKvHead * hs;
-    const parts = { q: [0, c.nHead * hs], k: [c.nHead * hs, kvCols], v: [c.nHead * hs + kvCols, kvCols] } as const;
-    const kvWhole = c.nKvHead === 1;
-    for (const [part, [lo, cols]] of Object.entries(parts)) {
-      const whole = gatherColumns(l.qkv.weight, [[lo, cols]]); // the part's own scale, over all of its columns
-      const g = generateFp8(whole as Tensor<'f32' | 'f16' | 'bf16'>, get(`${p}.qkv`));
-      const per = part === 'q' ? cols / worldSize : kvWhole ? cols : cols / worldSize;
-      const first = part !== 'q' && kvWhole ? 0 : rank * per;
-      out.set(`${p}.${part}.weight.fp8`, gatherColumns(g['weight.fp8'], [[first, per]]));
+    const partCols = { q: c.nHead * hs, k: c.nKvHead * hs, v: c.nKvHead * hs };
+    for (const part of ['q', 'k', 'v'] as const) {
+      // the part's scale over all of its columns, then this rank's columns of it
+      const g = generateFp8(gatherColumns(l.qkv.weight, [[split.qkvOffset[part], partCols[part]]]) as Storage, get(`${p}.qkv`));
+      const [[first, cols]] = split.qkv[part] as [[number, number]];
+      out.set(`${p}.${part}.weight.fp8`, gatherColumns(g['weight.fp8'], [[first - split.qkvOffset[part], cols]]));
       out.set(`${p}.${part}.scale_w_quant_orig`, g.scale_w_quant_orig);
       out.set(`${p}.${part}.scale_x_orig_quant`, g.scale_x_orig_quant);
     }
     const linears = [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ...(l.gate ? [['gate', l.gate, 'cols'] as const] : []), ['proj', l.proj, 'rows']] as const;
-    for (const [name, lin, split] of linears) {
-      const g = generateFp8(lin.weight as Tensor<'f32' | 'f16' | 'bf16'>, get(`${p}.${name}`));
-      const [kk, nn] = lin.weight.shape as [number, number];
-      out.set(`${p}.${name}.weight.fp8`, split === 'rows' ? sliceRows(g['weight.fp8'], rank * (kk / worldSize), kk / worldSize) : gatherColumns(g['weight.fp8'], [[rank * (nn / worldSize), nn / worldSize]]));
+    for (const [name, lin, parallel] of linears) {
+      const g = generateFp8(lin.weight, get(`${p}.${name}`));
+      out.set(`${p}.${name}.weight.fp8`, parallel === 'rows' ? split.rows(g['weight.fp8']) : split.cols(g['weight.fp8']));
       out.set(`${p}.${name}.scale_w_quant_orig`, g.scale_w_quant_orig);
       out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
     }
