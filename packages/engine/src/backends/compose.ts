@@ -1,24 +1,29 @@
 /**
  * The graph's block ops written as ref-math's op sequence, for backends whose every op is an oracle
- * op or its bit-exact kernel (`ref`, and `cuda` with reference kernels): linear = gemm → gelu →
- * residualAdd; selfAttention = the q/k/v GEMMs, RoPE, attention, then the cache write (the oracle
+ * op or its bit-exact kernel (`ref`, and `cuda` with reference kernels): linear = gemm (or the
+ * backend's quantized product) → gelu → residualAdd; selfAttention = the q/k/v GEMMs, RoPE, attention, then the cache write (the oracle
  * gptForward's order); runStep = upload, run, download, free.
  */
 import { fromValues } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 
 /** The typed refusal of a backend that has no INT8 (SmoothQuant) or FP8 GEMM yet. */
-export function int8Unsupported(backend: string, kind: 'int8' | 'fp8' = 'int8'): EngineError {
+export function quantizedUnsupported(backend: string, kind: 'int8' | 'fp8'): EngineError {
   const what = kind === 'int8' ? 'SmoothQuant INT8' : 'FP8';
   return new EngineError('backend', { what: `backend ${backend}: ${what} linear layer`, expected: `float weights (${what} GEMMs run on the ref backend today)`, got: `an ${what} engine`, hint: "load it with backend 'ref'" });
 }
 
-export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' } = {}): T {
-  if (i.w.kind === 'int8' || i.w.kind === 'fp8') throw int8Unsupported(b.name, i.w.kind);
+/** x·W (+ bias) of a quantized linear layer, for a backend that has one (the ref backend). */
+export type QuantizedProduct<T> = (x: T, w: Int8Linear<T> | Fp8Linear<T>) => T;
+
+/** linear = x·W (+ bias), then GELU, then + residual; quantized weights go through `quantized`. */
+export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' } = {}, quantized?: QuantizedProduct<T>): T {
+  const w = i.w;
+  if ((w.kind === 'int8' || w.kind === 'fp8') && !quantized) throw quantizedUnsupported(b.name, w.kind);
   const temps: T[] = [];
   try {
-    let y = b.gemm(i.w.bias === undefined ? { a: i.x, b: i.w.weight } : { a: i.x, b: i.w.weight, bias: i.w.bias });
+    let y = w.kind === 'int8' || w.kind === 'fp8' ? quantized!(i.x, w) : b.gemm(w.bias === undefined ? { a: i.x, b: w.weight } : { a: i.x, b: w.weight, bias: w.bias });
     if (a.activation === 'gelu') {
       temps.push(y);
       y = b.gelu({ x: y });

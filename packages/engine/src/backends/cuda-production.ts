@@ -20,7 +20,7 @@ import type { ActDType } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import type { GemmAlgo, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeSelfAttention, int8Unsupported } from './compose.js';
+import { composeSelfAttention, quantizedUnsupported } from './compose.js';
 import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
 import { loadKernels } from './kernels.js';
 
@@ -138,7 +138,7 @@ export class CudaProductionBackend extends CudaBackend {
    * generation rows (mixed steps are the few where a request joins).
    */
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T; norm?: NormInput<T> }, a: { activation?: 'gelu' } = {}): T {
-    if (i.w.kind === 'int8' || i.w.kind === 'fp8') throw int8Unsupported('cuda', i.w.kind);
+    if (i.w.kind === 'int8' || i.w.kind === 'fp8') throw quantizedUnsupported('cuda', i.w.kind);
     if (i.norm && this.#decodeStep(i.x, i.w.weight)) return this.k.gemmDecode(this.#decodeInputs(i), { ...a, ...this.#normAttrs(i.norm) }, this.stream);
     const x = i.norm ? this.#normalized(i.x, i.norm) : i.x;
     const gen = this.#meta.genRows;
@@ -370,7 +370,7 @@ export class CudaProductionBackend extends CudaBackend {
   }
 
   #fusedQkv(q: LinearWeights<T>, k: LinearWeights<T>, v: LinearWeights<T>): LinearWeights<T> {
-    for (const p of [q, k, v]) if (p.kind === 'int8' || p.kind === 'fp8') throw int8Unsupported('cuda', p.kind);
+    for (const p of [q, k, v]) if (p.kind === 'int8' || p.kind === 'fp8') throw quantizedUnsupported('cuda', p.kind);
     const have = this.#fused.get(q.weight);
     if (have) return have;
     const parts = [q, k, v];

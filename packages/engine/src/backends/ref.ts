@@ -9,13 +9,30 @@ import {
   swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 import { composeLinear, composeRunStep, composeSelfAttention } from './compose.js';
 
 type T = Tensor;
 /** ref-math's ops check dtypes at run time; these only narrow the static type. */
 const act = (t: Tensor): Tensor<ActDType> => t as Tensor<ActDType>;
 const i32 = (t: Tensor): Tensor<'i32'> => t as Tensor<'i32'>;
+
+/**
+ * x·W (+ bias) of a quantized linear on the oracle. SmoothQuant: the activation quantized per token
+ * (its row scale) or per tensor (scaleX; its inverse is the row alpha), int8 × int8 → int32, scaled
+ * back by alphaRow · scaleW; FP8: x quantized with scaleX, e4m3 × e4m3 → fp32, scaled by
+ * (1 / scaleX) · scaleW. The bias is added in the GEMM's epilogue in both.
+ */
+function quantizedProduct(x: Tensor<ActDType>, w: Int8Linear<T> | Fp8Linear<T>): T {
+  const [scaleX] = toF32(w.scaleX);
+  const bias = w.bias === undefined ? {} : { bias: act(w.bias) };
+  if (w.kind === 'fp8') {
+    const [scaleW] = toF32(w.scaleW);
+    return fp8Gemm({ a: quantizeFp8({ x }, { scale: scaleX! }), b: w.weight as Tensor<'fp8e4m3'>, ...bias }, { scaleA: Math.fround(1 / scaleX!), scaleB: scaleW!, outDtype: x.dtype });
+  }
+  const q = w.mode.perToken ? quantizePerToken({ x }) : { q: quantizePerTensor({ x }, { scale: scaleX! }), scale: tensor('f32', [1], Float32Array.of(Math.fround(1 / scaleX!))) };
+  return smoothQuantGemm({ a: q.q, b: w.weight as Tensor<'i8'>, alphaRow: q.scale, alphaCol: w.scaleW as Tensor<'f32'>, ...bias }, { outDtype: x.dtype, mode: w.mode });
+}
 
 export class RefBackend implements Backend<T> {
   readonly name = 'ref' as const;
@@ -68,27 +85,7 @@ export class RefBackend implements Backend<T> {
     return swiglu({ x: act(i.x), gate: act(i.gate) });
   }
   linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
-    if (i.w.kind === 'fp8') {
-      // FP8: quantize the activation with its static scale, e4m3 × e4m3 → fp32, both scales and the bias in the GEMM
-      const w = i.w;
-      const x = act(i.x);
-      const [scaleX] = toF32(w.scaleX);
-      const [scaleW] = toF32(w.scaleW);
-      const q = quantizeFp8({ x }, { scale: scaleX! });
-      let y = fp8Gemm(w.bias === undefined ? { a: q, b: w.weight as Tensor<'fp8e4m3'> } : { a: q, b: w.weight as Tensor<'fp8e4m3'>, bias: act(w.bias) }, { scaleA: Math.fround(1 / scaleX!), scaleB: scaleW!, outDtype: x.dtype });
-      if (a.activation === 'gelu') y = gelu({ x: y });
-      return i.residual === undefined ? y : residualAdd({ a: act(i.residual), b: y });
-    }
-    if (i.w.kind !== 'int8') return composeLinear(this, i, a);
-    // SmoothQuant: quantize the activation, int8 × int8 → int32, scale back in the epilogue (+ bias), then GELU / residual
-    const w = i.w;
-    const x = act(i.x);
-    const [scaleX] = toF32(w.scaleX);
-    const q = w.mode.perToken ? quantizePerToken({ x }) : { q: quantizePerTensor({ x }, { scale: scaleX! }), scale: tensor('f32', [1], Float32Array.of(Math.fround(1 / scaleX!))) };
-    const bias = w.bias === undefined ? {} : { bias: act(w.bias) };
-    let y = smoothQuantGemm({ a: q.q, b: w.weight as Tensor<'i8'>, alphaRow: q.scale, alphaCol: w.scaleW as Tensor<'f32'>, ...bias }, { outDtype: x.dtype, mode: w.mode });
-    if (a.activation === 'gelu') y = gelu({ x: y });
-    return i.residual === undefined ? y : residualAdd({ a: act(i.residual), b: y });
+    return composeLinear(this, i, a, (x, w) => quantizedProduct(act(x), w));
   }
   selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
     return composeSelfAttention(this, i, a);
