@@ -8,14 +8,15 @@
  */
 import { join } from 'node:path';
 import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
-import { kvCacheDTypeOf, quantModeOf } from '@trtllm/quant';
-import { DTYPES, headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
+import { quantModeOf } from '@trtllm/quant';
+import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
+import { kvBlockBytes, kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph, type Distributed, type StepChunk } from '../models/gpt.js';
 import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampling/beam-search.js';
 import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
@@ -172,7 +173,6 @@ export class Engine {
       const label = build.quant.weights.kind === 'smoothquant' ? 'a SmoothQuant' : 'an FP8';
       throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: quantized && build.quant.kv === 'float' ? `backend 'ref' for ${label} engine` : 'an unquantized, SmoothQuant or FP8 engine with a float KV cache', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv} on backend ${o.backend ?? 'ref'}`, hint: 'quantized KV caches and INT8 / FP8 GEMMs on the GPU are not run by this version yet' });
     }
-    const spec = { numLayers: c.nLayer, numSlots: build.maxBatchSize, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / w, headSize: headSize(c), dtype: kvCacheDTypeOf(c.dtype, build.quant.kv) };
     let pool: BlockPool;
     let layout: KvLayout;
     if (build.kvCache.kind === 'paged') {
@@ -205,7 +205,7 @@ export class Engine {
       // a paged cache on a GPU takes at most a share of what the weights left free (in-process ranks share the device)
       const free = backends[0]!.freeMemoryBytes();
       if (layout.kind === 'paged' && free !== undefined && o.kvCacheBlocks === undefined) {
-        const blockBytes = local * c.nLayer * 2 * spec.numKvHeads * layout.tokensPerBlock * spec.headSize * DTYPES[spec.dtype].bytes;
+        const blockBytes = local * kvBlockBytes(kvCacheSpec(build, { numSlots: pool.numSlots, layout }), layout.tokensPerBlock);
         const fits = Math.floor(((o.kvCacheFreeMemFraction ?? 0.9) * free) / blockBytes);
         if (fits < layout.maxBlocksPerSeq) {
           throw new EngineError('capacity', { what: 'kv cache', expected: `room for ${layout.maxBlocksPerSeq} blocks (one sequence of ${maxSeq} positions)`, got: `${fits} blocks in ${(free / 2 ** 30).toFixed(1)} GiB free`, hint: 'lower --max_input_len / --max_output_len, or free GPU memory' });
@@ -215,7 +215,7 @@ export class Engine {
           pool = new BlockPool({ numBlocks: fits, tokensPerBlock: layout.tokensPerBlock, numSlots: pool.numSlots, maxBlocksPerSeq: layout.maxBlocksPerSeq });
         }
       }
-      for (const b of backends) b.createKvCache({ ...spec, numSlots: pool.numSlots, layout });
+      for (const b of backends) b.createKvCache(kvCacheSpec(build, { numSlots: pool.numSlots, layout }));
       if (processes) {
         const k = await loadKernels();
         const id = k.NcclCommunicator.uniqueId();

@@ -4,9 +4,9 @@
  * (tp-rank.ts) until told to stop. Any failure is reported to rank 0 and ends the process.
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
-import { kvCacheDTypeOf } from '@trtllm/quant';
-import { headSize, type ActDType } from '@trtllm/ref-math';
+import type { ActDType } from '@trtllm/ref-math';
 import { loadKernels } from '../backends/kernels.js';
+import { kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph } from '../models/gpt.js';
 import { readEngineConfig } from '../engine-dir.js';
 import { createBackend, loadRankWeights } from './engine.js';
@@ -19,7 +19,7 @@ async function cudaRank(o: WorkerInit): Promise<RankHandle> {
   const c = build.model;
   const backend = await createBackend('cuda', build, { kernels: o.kernels, cudaGraphs: false, ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
   const weights = loadRankWeights(o.dir, build, o.rank, backend);
-  backend.createKvCache({ numLayers: c.nLayer, numSlots: o.numSlots, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / o.worldSize, headSize: headSize(c), dtype: kvCacheDTypeOf(c.dtype, build.quant.kv), layout: o.layout });
+  backend.createKvCache(kvCacheSpec(build, { numSlots: o.numSlots, layout: o.layout }));
   const comm = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
   const graph = new GptGraph<unknown>([{ backend, weights }], c, { worldSize: o.worldSize, allReduce: (x) => comm.allReduceSum(x as Cuda.DeviceTensor<ActDType>) });
   return {
