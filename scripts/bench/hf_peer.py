@@ -1,4 +1,4 @@
-"""The HF transformers peer of `trtllm benchmark` (#6), run on the GPU machine in the same session:
+"""The HF transformers peer of `trtllm benchmark` (#6), run on the GPU machine in the same device call:
 
   python3 scripts/bench/hf_peer.py WORK_DIR OUT_JSON --models gpt2,gpt2-medium [--batch-sizes 1,8,64]
         [--input-len 128] [--output-len 128] [--runs 3] [--modes eager,compiled]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `trtllm benchmark` against its HF peer in one call on the GPU machine (device tool), same session,
+# `trtllm benchmark` against its HF peer in one call on the GPU machine (device tool),
 # same weights: the peer makes each model (random weights, fp16) with transformers, saves it, and times
 # HF eager and HF static-cache + torch.compile; then our benchmark converts the saved model, builds,
 # loads and times it, and prints ratios to the peer and to the bandwidth roofline.

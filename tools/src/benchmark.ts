@@ -284,7 +284,7 @@ export function benchmarkMarkdown(r: BenchmarkReport): string {
   const lines: string[] = [];
   const d = r.device;
   lines.push(`Device: ${d ? `${d.name} — copy bandwidth ${d.copyGBs.toFixed(0)} GB/s, cuBLASLt f16 ${d.matmulTflops?.toFixed(0) ?? '—'} TFLOP/s, measured in this run` : 'CPU (ref backend)'}; backend ${r.backend}, kernels ${r.kernels}; fp16, greedy, input ${r.inputLen} / output ${r.outputLen} tokens, no early stop.`);
-  if (r.peer) lines.push(`Peer: HF transformers ${r.peer.transformers ?? '?'} / torch ${r.peer.torch ?? '?'} on ${r.peer.device ?? '?'}, same weights, same session: eager \`generate\` and \`cache_implementation="static"\` + torch.compile ("compiled").`);
+  if (r.peer) lines.push(`Peer: HF transformers ${r.peer.transformers ?? '?'} / torch ${r.peer.torch ?? '?'} on ${r.peer.device ?? '?'}, same weights, same device call: eager \`generate\` and \`cache_implementation="static"\` + torch.compile ("compiled").`);
   lines.push('');
   lines.push('| model | batch | TTFT ms | ms / step | tokens/s | × HF compiled | × HF eager | roofline ms / step | step ÷ roofline | GPU GiB |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -304,7 +304,7 @@ export function benchmarkMarkdown(r: BenchmarkReport): string {
   }
   if (r.peer) {
     lines.push('');
-    lines.push('HF peer (same session):');
+    lines.push('HF peer (same device call):');
     lines.push('');
     lines.push('| model | mode | batch | tokens/s | ms / step | TTFT ms |');
     lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
