@@ -4,7 +4,7 @@
  * deterministic host inputs (seeded normal draws), uploading them, and the bytes a case moves.
  */
 import * as ref from '@trtllm/ref-math';
-import { fromValues, normalSampler, seededRandom, type DType, type OpName, type Tensor } from '@trtllm/ref-math';
+import { fromValues, normalSampler, seededRandom, type DType, type KvLayout, type OpName, type Tensor } from '@trtllm/ref-math';
 import { DeviceTensor } from './device.js';
 
 /** How a case's device output must match the oracle: bit for bit, or within a declared bound with a reason. */
@@ -45,6 +45,8 @@ export function rnd<D extends DType>(dtype: D, shape: readonly number[], seed: n
   if (dtype === 'i8') return fromValues(dtype, shape, v.map((x) => Math.max(-128, Math.min(127, Math.round(x * 40)))));
   return fromValues(dtype, shape, v);
 }
+/** A paged KV layout: tokens per block, blocks in the pool, blocks per sequence. */
+export const pagedLayout = (tokensPerBlock: number, numBlocks: number, maxBlocksPerSeq: number): KvLayout => ({ kind: 'paged', tokensPerBlock, numBlocks, maxBlocksPerSeq });
 export const ints = (values: number[]): Tensor<'i32'> => fromValues('i32', [values.length], values);
 
 /** Upload a record of host tensors; the returned dispose frees them. */

@@ -6,7 +6,7 @@
 import * as ref from '@trtllm/ref-math';
 import { fromValues, type ActDType, type KvCacheDType, type KvLayout } from '@trtllm/ref-math';
 import { DeviceTensor } from '../device.js';
-import { bytesOf, EXACT, ints, nmse, rnd, upload, type KernelCase } from '../case-kit.js';
+import { bytesOf, EXACT, ints, type KernelCase, nmse, pagedLayout, rnd, upload } from '../case-kit.js';
 import * as gpu from './index.js';
 import { filledCache, pagedCache, qkvPart } from './kv-cache.cases.js';
 
@@ -42,14 +42,13 @@ export function attentionCase(name: string, dt: ActDType, nh: number, nkv: numbe
 }
 
 export function attentionCases(): KernelCase[] {
-  const paged = (tpb: number, blocks: number, perSeq: number): KvLayout => ({ kind: 'paged', tokensPerBlock: tpb, numBlocks: blocks, maxBlocksPerSeq: perSeq });
   return [
     attentionCase('context MHA f16 packed', 'f16', 12, 12, 64, [{ start: 0, length: 5 }, { start: 0, length: 3 }]),
     attentionCase('context MQA bf16 (santacoder heads)', 'bf16', 16, 1, 128, [{ start: 0, length: 7 }]),
     attentionCase('context GQA f32 odd', 'f32', 6, 2, 13, [{ start: 0, length: 4 }, { start: 0, length: 1 }, { start: 0, length: 6 }]),
-    attentionCase('decode MHA f16, paged f16 cache', 'f16', 4, 4, 64, [{ start: 37, length: 1 }], 'f16', paged(8, 12, 6)),
+    attentionCase('decode MHA f16, paged f16 cache', 'f16', 4, 4, 64, [{ start: 37, length: 1 }], 'f16', pagedLayout(8, 12, 6)),
     attentionCase('decode MQA f16, int8 cache', 'f16', 8, 1, 64, [{ start: 20, length: 1 }], 'i8', { kind: 'contiguous', maxSeqLen: 64 }),
-    attentionCase('chunk after prefix bf16, fp8 paged cache', 'bf16', 4, 2, 32, [{ start: 9, length: 4 }], 'fp8e4m3', paged(4, 8, 4)),
+    attentionCase('chunk after prefix bf16, fp8 paged cache', 'bf16', 4, 2, 32, [{ start: 9, length: 4 }], 'fp8e4m3', pagedLayout(4, 8, 4)),
   ];
 }
 

@@ -6,7 +6,7 @@
 import * as ref from '@trtllm/ref-math';
 import { assignBlocks, createKvCache, fromValues, kvCacheWrite as refKvCacheWrite, type ActDType, type KvCache, type KvCacheDType, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { DeviceTensor } from '../device.js';
-import { bytesOf, EXACT, ints, rnd, upload, type KernelCase } from '../case-kit.js';
+import { bytesOf, EXACT, ints, type KernelCase, pagedLayout, rnd, upload } from '../case-kit.js';
 import * as gpu from './index.js';
 
 // ---- kv cache / attention helpers ----
@@ -63,12 +63,11 @@ export function kvWriteCase(name: string, dtype: KvCacheDType, layout: KvLayout,
 }
 
 export function kvCacheCases(): KernelCase[] {
-  const paged = (tpb: number, blocks: number, perSeq: number): KvLayout => ({ kind: 'paged', tokensPerBlock: tpb, numBlocks: blocks, maxBlocksPerSeq: perSeq });
   return [
     kvWriteCase('kv write f16 contiguous', 'f16', { kind: 'contiguous', maxSeqLen: 16 }, 2, 64, 9, 'f16'),
-    kvWriteCase('kv write bf16 paged', 'bf16', paged(4, 8, 4), 1, 128, 11, 'bf16'),
-    kvWriteCase('kv write int8 paged (K/V scales)', 'i8', paged(2, 16, 8), 2, 13, 13, 'f16'),
-    kvWriteCase('kv write fp8 paged', 'fp8e4m3', paged(8, 4, 2), 3, 16, 7, 'f32'),
+    kvWriteCase('kv write bf16 paged', 'bf16', pagedLayout(4, 8, 4), 1, 128, 11, 'bf16'),
+    kvWriteCase('kv write int8 paged (K/V scales)', 'i8', pagedLayout(2, 16, 8), 2, 13, 13, 'f16'),
+    kvWriteCase('kv write fp8 paged', 'fp8e4m3', pagedLayout(8, 4, 2), 3, 16, 7, 'f32'),
   ];
 }
 

@@ -23,13 +23,14 @@ function expectScores(got: RougeScores, want: Record<string, Triple>, what: stri
   for (const t of ROUGE_TYPES) triple(got[t]).forEach((v, i) => expect(v, `${what} ${t}[${i}]`).toBeCloseTo(want[t]![i]!, 14));
 }
 const cnn = sharedData(fixture.cnn.file);
-/** The cnn pairs exactly as the fixture script builds them (see its header). */
+let cnnCache: { id: string; reference: string; prediction: string }[] | undefined;
+/** The cnn pairs exactly as the fixture script builds them (see its header); read once. */
 function cnnPairs(): { id: string; reference: string; prediction: string }[] {
-  return readFileSync(cnn.path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
+  return (cnnCache ??= readFileSync(cnn.path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
     const r = JSON.parse(l) as { id: string; article: string; highlights: string };
     const words = r.article.split(/\s+/).filter((w) => w.length > 0);
     return { id: r.id, reference: r.highlights.replaceAll(' . ', ' .\n'), prediction: `${words.slice(0, 30).join(' ')}\n${words.slice(30, 60).join(' ')}` };
-  });
+  }));
 }
 
 describe(`rouge_score itself (${fixture.made_by.slice(0, 60)}…)`, () => {
