@@ -3,4 +3,4 @@
 # loader path lacks them. See README "GPU machine".
 source .device/activate.sh
 [ -f .device/bundle.tar.xz ] && tar -xJf .device/bundle.tar.xz
-source scripts/gpu/libs.sh
+source scripts/gpu/env.sh

@@ -6,7 +6,8 @@
 #   2. vitest, the whole suite: on a GPU the kernel parity cases (tier 1/2 exact, tier 3 within their
 #      bounds), the engine tests on the cuda backends (prompt tuning, batch invariance, CUDA graphs,
 #      tensor parallelism) run instead of being skipped;
-#   3. the kernel suite (packages/cuda-kernels/scripts/gpu-suite.mjs): parity report, typed errors, perf;
+#   3. the kernel suite (packages/cuda-kernels/scripts/gpu-run.sh → gpu-suite.mjs): parity report, typed
+#      errors, perf against ceilings measured in the same run (and torch's cuBLAS peak where python3 has it);
 #   4. the engine suite (packages/engine/scripts/gpu-engine-suite.mjs): the stages that need no outside
 #      data, with reference kernels (bit-exact claims) and with production kernels; tpnccl too where
 #      two GPUs are present;
@@ -23,9 +24,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$(mkdir -p "${OUT:-$root/gpu-report}" && cd "${OUT:-$root/gpu-report}" && pwd)
 cd "$root"
 export NO_COLOR=1 # plain logs
-[ -f .device/activate.sh ] && source .device/activate.sh
-command -v node >/dev/null || { echo "run-all: node is not on PATH (Node >= 20.19 is needed)" >&2; exit 2; }
-source scripts/gpu/libs.sh
+source scripts/gpu/env.sh
 
 status=0
 step() { # name, command...: run, log to $out/<name>.log, remember a failure
@@ -46,11 +45,7 @@ if [ -z "${PREBUILT:-}" ]; then
   step build env TRTLLM_REQUIRE_CUDA=1 npm run build
 fi
 step vitest env VITEST_VERBOSE=1 node node_modules/vitest/vitest.mjs run # no npx: the device machine has node alone
-args=(--out "$out/kernels")
-[ -n "${SKIP_PERF:-}" ] && args+=(--no-perf)
-layer0=${GPT2_LAYER0:-${TRTLLM_SHARED_DIR:-$root/../shared}/data/gpt2-124M-layer0}
-[ -d "$layer0" ] && args+=(--gpt2-layer0 "$layer0")
-step kernels node packages/cuda-kernels/scripts/gpu-suite.mjs "${args[@]}"
+step kernels env OUT="$out/kernels" bash packages/cuda-kernels/scripts/gpu-run.sh ${SKIP_PERF:+--no-perf}
 # ifb runs with production kernels only: 200 requests alone and batched on the reference kernels take
 # ~5 minutes (run it by hand: gpu-engine-suite.mjs --stages ifb --kernels reference)
 stages=tiny,gpt2ref,beamtp

@@ -8,10 +8,8 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 out=$(mkdir -p "${OUT:-$root/gpu-report}" && cd "${OUT:-$root/gpu-report}" && pwd)
 cd "$root"
-[ -f .device/activate.sh ] && source .device/activate.sh
-command -v node >/dev/null || { echo "gpu-run: node is not on PATH (Node >= 20.19 is needed)" >&2; exit 2; }
 [ -f packages/cuda-kernels/dist/index.js ] || { echo "gpu-run: packages/cuda-kernels/dist is missing: run npm run build first (or npm run test:gpu, which builds)" >&2; exit 2; }
-source scripts/gpu/libs.sh
+source scripts/gpu/env.sh
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$out/nvidia-smi.csv"
 tflops=$(python3 - <<'PY' 2>/dev/null
 import torch
@@ -27,7 +25,7 @@ PY
 )
 echo "cuBLAS fp16 matmul peak (torch, 8192^3): ${tflops:-unmeasured} TFLOP/s"
 args=(--out "$out")
-layer0=${TRTLLM_SHARED_DIR:-$root/../shared}/data/gpt2-124M-layer0
+layer0=${GPT2_LAYER0:-${TRTLLM_SHARED_DIR:-$root/../shared}/data/gpt2-124M-layer0}
 [ -d "$layer0" ] && args+=(--gpt2-layer0 "$layer0")
 [ -n "$tflops" ] && args+=(--matmul-tflops "$tflops")
 node packages/cuda-kernels/scripts/gpu-suite.mjs "${args[@]}" "$@" 2>&1 | tee "$out/gpu-suite.log"
