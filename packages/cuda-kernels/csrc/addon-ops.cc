@@ -26,6 +26,29 @@ Napi::Value Int8Gemm(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value SmoothQuantEpilogue(const Napi::CallbackInfo& info) {
+  return guard(info, "smoothQuantEpilogue", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeSmoothQuantEpilogue({.acc = (const int32_t*)a.ptr("acc"), .alphaRow = (const float*)a.ptr("alphaRow"), .alphaCol = (const float*)a.ptr("alphaCol"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .perToken = a.flag("perToken"), .perChannel = a.flag("perChannel"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Int8GemmLt(const Napi::CallbackInfo& info) {
+  return guard(info, "int8GemmLt", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeInt8GemmLt({.a = (const int8_t*)a.ptr("a"), .b = (const int8_t*)a.ptr("b"), .c = (int32_t*)a.ptr("c"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Int8GemmLtUnsupported(const Napi::CallbackInfo& info) {
+  return guard(info, "int8GemmLtUnsupported", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), int8GemmLtUnsupported(a.i32("n"), a.i32("k")));
+  });
+}
+Napi::Value Int8GemmLtAlgorithms(const Napi::CallbackInfo& info) {
+  return guard(info, "int8GemmLtAlgorithms", [&]() -> Napi::Value { return Napi::String::New(info.Env(), int8GemmLtAlgorithms()); });
+}
 Napi::Value Quantize(const Napi::CallbackInfo& info) {
   return guard(info, "quantize", [&]() -> Napi::Value {
     Args a(info, 0);
@@ -237,6 +260,10 @@ void opBindings(std::vector<Binding>& out) {
   out.insert(out.end(), {
       {"gemm", Gemm},
       {"int8Gemm", Int8Gemm},
+      {"smoothQuantEpilogue", SmoothQuantEpilogue},
+      {"int8GemmLt", Int8GemmLt},
+      {"int8GemmLtUnsupported", Int8GemmLtUnsupported},
+      {"int8GemmLtAlgorithms", Int8GemmLtAlgorithms},
       {"quantize", Quantize},
       {"fp8", Fp8},
       {"layerNorm", LayerNorm},

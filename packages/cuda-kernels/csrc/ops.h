@@ -37,6 +37,31 @@ struct SmoothQuantGemmParams {
   DType outDtype;
 };
 void invokeSmoothQuantGemm(const SmoothQuantGemmParams& p, cudaStream_t s);
+// The epilogue alone over an int32 accumulator, then GELU and + residual when asked (all in T).
+struct SmoothQuantEpilogueParams {
+  const int32_t* acc;                             // [M, N]
+  const float* alphaRow; const float* alphaCol;   // [M] or [1]; [N] or [1]
+  const void* bias;                               // [N] in outDtype, or null
+  const void* residual;                           // [M, N] in outDtype, or null
+  void* out;
+  int m, n;
+  bool perToken, perChannel, gelu;
+  DType outDtype;
+};
+void invokeSmoothQuantEpilogue(const SmoothQuantEpilogueParams& p, cudaStream_t s);
+
+// int8-gemm-lt.cu — production int8 × int8 → int32 through cuBLASLt's tensor-core (IMMA) kernels;
+// exact like every int32 sum, so tier 1. b is [N, K] (K contiguous): the layout IMMA reads.
+struct Int8GemmLtParams {
+  const int8_t* a;  // [M, K]
+  const int8_t* b;  // [N, K]
+  int32_t* c;       // [M, N]
+  int m, n, k;
+};
+void invokeInt8GemmLt(const Int8GemmLtParams& p, cudaStream_t s);
+// Why IMMA cannot run this shape ("" when it can; the call then runs the reference kernel, just as exact).
+std::string int8GemmLtUnsupported(int n, int k);
+std::string int8GemmLtAlgorithms();
 
 // quantize.cu
 struct QuantizePerTensorParams { const void* x; int8_t* q; size_t n; float scale; DType xDtype; };

@@ -92,6 +92,10 @@ export interface NativeAddon {
   measureMatmulPeak(n: number, iters: number, bf16?: boolean): number;
   gemm(p: NativeParams): void;
   int8Gemm(p: NativeParams): void;
+  smoothQuantEpilogue(p: NativeParams): void;
+  int8GemmLt(p: NativeParams): void;
+  int8GemmLtUnsupported(p: NativeParams): string;
+  int8GemmLtAlgorithms(): string;
   quantize(p: NativeParams): void;
   fp8(p: NativeParams): void;
   layerNorm(p: NativeParams): void;

@@ -105,10 +105,10 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
   },
   {
     op: 'int8-gemm',
-    functions: 'int8Gemm smoothQuantGemm',
+    functions: 'int8Gemm smoothQuantGemm smoothQuantEpilogue',
     dtypes: 'i8×i8 → i32 → f32 f16 bf16',
     tier: 1,
-    order: 'exact int32 sum; y = T(fp32(acc)·fp32(αcol·αrow)); bias added after, in T',
+    order: 'exact int32 sum; y = T(fp32(acc)·fp32(αcol·αrow)); bias added after, in T; then gelu and + residual, each in T',
     check: () => {
       const a = fromValues('i8', [1, 2], [-128, 127]);
       const b = fromValues('i8', [2, 1], [-128, 127]);

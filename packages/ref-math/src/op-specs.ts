@@ -71,6 +71,22 @@ export interface SmoothQuantGemmAttrs extends Int8GemmAttrs {
   readonly outDtype: ActDType;
   readonly mode: SmoothQuantMode;
 }
+/** The SmoothQuant epilogue on its own, over an int32 accumulator (what a tensor-core INT8 GEMM returns). */
+export interface SmoothQuantEpilogueInputs {
+  /** [M, N] int32: x_q · W_q. */
+  readonly acc: Tensor<'i32'>;
+  readonly alphaRow: Tensor<'f32'>;
+  readonly alphaCol: Tensor<'f32'>;
+  readonly bias?: Tensor<ActDType>;
+  /** [M, N] in outDtype, optional: added last, as residualAdd(residual, y). */
+  readonly residual?: Tensor<ActDType>;
+}
+export interface SmoothQuantEpilogueAttrs {
+  readonly outDtype: ActDType;
+  readonly mode: SmoothQuantMode;
+  /** GELU (tanh form, ops/activation.ts) after the bias, before the residual. */
+  readonly gelu?: boolean;
+}
 
 // ---- quantize ----
 export interface QuantizePerTensorInputs {

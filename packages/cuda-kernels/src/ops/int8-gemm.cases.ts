@@ -1,6 +1,8 @@
 /**
  * Kernel cases of op `int8-gemm` (tier 1, exact): int8 × int8 → int32 and the four SmoothQuant
- * epilogue modes (per-tensor / per-token activations × per-tensor / per-channel weights).
+ * epilogue modes (per-tensor / per-token activations × per-tensor / per-channel weights); the
+ * production pair — cuBLASLt tensor-core INT8 (int8GemmLt, weight [N, K]) and the epilogue over its
+ * int32 output with GELU and the residual — exact as well.
  */
 import * as ref from '@trtllm/ref-math';
 import { type ActDType } from '@trtllm/ref-math';
@@ -31,8 +33,46 @@ export function int8Case(name: string, m: number, k: number, n: number, mode: re
   });
 }
 
+/** int8GemmLt: a [M, K] · bᵀ, b [N, K], on tensor cores (or the reference kernel where IMMA cannot run the shape). */
+export function int8LtCase(name: string, m: number, k: number, n: number): KernelCase {
+  const a = rnd('i8', [m, k], 3 * m + k);
+  const b = rnd('i8', [n, k], n + 5 * k);
+  return caseOf({
+    name, op: 'int8-gemm', dtype: 'i8→i32', shape: `[${m},${k}]·[${n},${k}]ᵀ`, tier: 1, production: true, host: { a, b },
+    ref: () => [ref.int8Gemm({ a, b }, { transB: true })],
+    launch: (d) => [gpu.int8GemmLt({ a: d['a'] as never, b: d['b'] as never })],
+    bytes: bytesOf(a, b) + 4 * m * n, flops: 2 * m * n * k,
+  });
+}
+
+/** smoothQuantEpilogue over an int32 accumulator: bias, optional GELU and residual. */
+export function epilogueCase(name: string, m: number, n: number, mode: ref.SmoothQuantMode, outDtype: ActDType, o: { gelu?: boolean; residual?: boolean }): KernelCase {
+  const acc = ref.int8Gemm({ a: rnd('i8', [m, 64], m), b: rnd('i8', [64, n], n) });
+  const alphaRow = rnd('f32', [mode.perToken ? m : 1], 8, 1e-4, 2e-4);
+  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], 9, 1e-3, 3e-3);
+  const bias = rnd(outDtype, [n], 10);
+  const residual = o.residual ? rnd(outDtype, [m, n], 11) : undefined;
+  const attrs = { outDtype, mode, gelu: o.gelu ?? false };
+  return caseOf({
+    name, op: 'int8-gemm', dtype: `i32→${outDtype}`, shape: `[${m},${n}]${o.gelu ? ' gelu' : ''}${o.residual ? ' +residual' : ''}`, tier: 1, production: true,
+    host: { acc, alphaRow, alphaCol, bias, residual },
+    ref: () => [ref.smoothQuantEpilogue(residual ? { acc, alphaRow, alphaCol, bias, residual } : { acc, alphaRow, alphaCol, bias }, attrs)],
+    launch: (d) => [gpu.smoothQuantEpilogue({ acc: d['acc'] as never, alphaRow: d['alphaRow'] as never, alphaCol: d['alphaCol'] as never, bias: d['bias'] as never, ...(residual ? { residual: d['residual'] as never } : {}) }, attrs)],
+    bytes: 4 * m * n + bytesOf(bias, ...(residual ? [residual] : [])) + m * n * ref.DTYPES[outDtype].bytes, flops: 0,
+  });
+}
+
 export function int8GemmCases(): KernelCase[] {
   return [
+    int8LtCase('int8 gemm tensor cores', 7, 16, 12),
+    int8LtCase('int8 gemm tensor cores, decode row', 1, 768, 2304),
+    int8LtCase('int8 gemm tensor cores, gpt2 prompt', 64, 768, 3072),
+    int8LtCase('int8 gemm tensor cores, gpt2 proj', 33, 3072, 768),
+    int8LtCase('int8 gemm IMMA-less shape (reference kernel)', 5, 13, 11),
+    epilogueCase('smoothquant epilogue +bias', 9, 20, { perToken: true, perChannel: true }, 'f16', {}),
+    epilogueCase('smoothquant epilogue gelu', 9, 20, { perToken: true, perChannel: false }, 'bf16', { gelu: true }),
+    epilogueCase('smoothquant epilogue +residual', 9, 20, { perToken: false, perChannel: true }, 'f16', { residual: true }),
+    epilogueCase('smoothquant epilogue gelu +residual f32', 5, 12, { perToken: false, perChannel: false }, 'f32', { gelu: true, residual: true }),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
     int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),

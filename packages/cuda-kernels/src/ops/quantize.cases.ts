@@ -16,7 +16,18 @@ export function quantizeCases(): KernelCase[] {
     caseOf({ name: 'quantize per-token bf16', op: 'quantize', dtype: 'bf16→i8', shape: '[11,768]', tier: 1, host: { x: xt },
       ref: () => { const r = ref.quantizePerToken({ x: xt }); return [r.q, r.scale]; },
       launch: (d) => { const r = gpu.quantizePerToken({ x: d['x'] as never }); return [r.q, r.scale]; }, bytes: bytesOf(xt) * 1.5, flops: 0 }),
+    perTokenCase('quantize per-token f16, a zero row, 1600 cols', rnd('f16', [5, 1600], 23, 4), 2),
+    perTokenCase('quantize per-token f32, 5 cols', rnd('f32', [3, 5], 24, 0.01)),
     caseOf({ name: 'dequantize per-token → f32', op: 'quantize', dtype: 'i8→f32', shape: '[11,768]', tier: 1, host: { q, scale },
       ref: () => [ref.dequantize({ q, scale }, { outDtype: 'f32' })], launch: (d) => [gpu.dequantize({ q: d['q'] as never, scale: d['scale'] as never }, { outDtype: 'f32' })], bytes: bytesOf(q) * 5, flops: 0 }),
   ];
+}
+
+/** Per-token quantization of x (row `zeroRow` set to 0: its scale comes from the 1e-6 floor). */
+function perTokenCase(name: string, x: ref.Tensor<ref.ActDType>, zeroRow?: number): KernelCase {
+  const [rows, cols] = x.shape as [number, number];
+  if (zeroRow !== undefined) x.data.fill(0, zeroRow * cols, (zeroRow + 1) * cols);
+  return caseOf({ name, op: 'quantize', dtype: `${x.dtype}→i8`, shape: `[${rows},${cols}]`, tier: 1, production: true, host: { x },
+    ref: () => { const r = ref.quantizePerToken({ x }); return [r.q, r.scale]; },
+    launch: (d) => { const r = gpu.quantizePerToken({ x: d['x'] as never }); return [r.q, r.scale]; }, bytes: bytesOf(x) * 1.5, flops: 0 });
 }

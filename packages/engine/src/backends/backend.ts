@@ -35,12 +35,16 @@ export interface FloatLinear<T> {
 /**
  * SmoothQuant INT8 (the converter's tensors, @trtllm/quant generateInt8): the activation is quantized
  * on the fly — per token (its row max) or per tensor (the calibrated `scaleX`) — then
- * y = T(float(x_q · W_q) · (alphaRow · alphaCol)) + bias (ref-math smoothQuantGemm), with
- * alphaRow = the row's scale (per token) or 1 / scaleX, and alphaCol = scaleW.
+ * y = T(float(x_q · W_qᵀ) · (alphaRow · alphaCol)) + bias (ref-math smoothQuantGemm, transB), with
+ * alphaRow = the row's scale (per token) or fp32(1 / scaleX), and alphaCol = scaleW. Every backend
+ * computes the same bits: the quantizers and the int32 product are exact, the epilogue elementwise.
  */
 export interface Int8Linear<T> {
   readonly kind: 'int8';
-  /** i8 [K, N]: weight.int8, or weight.int8.col with a per-channel mode. */
+  /**
+   * i8 [N, K] — transposed, K contiguous, the layout INT8 tensor cores read: weight.int8, or
+   * weight.int8.col with a per-channel mode.
+   */
   readonly weight: T;
   /** [N] in the activation dtype. */
   readonly bias?: T;

@@ -9,6 +9,10 @@
  * host synchronization inside a step: the step's inputs sit in fixed device buffers filled by async
  * copies from pinned memory, index errors land in one device flag read with the step's output, and a
  * decode step seen twice (same batch size) is captured into a CUDA graph and replayed from then on.
+ * SmoothQuant INT8 layers: the activation quantized per token (one block per row) or per tensor, the
+ * int8 × int8 → int32 product on tensor cores (cuBLASLt IMMA; weights [N, K]), then one epilogue kernel
+ * with the scales, bias, GELU and residual — every one of them exact (tier 1), so an INT8 layer gives
+ * the oracle's bits from the oracle's input; q, k and v share one GEMM (their scales as one column vector).
  *
  * Numerics: every op is checked against the oracle with the tolerance declared in the kernel case
  * table; every reduction is per row with fixed splits, one cuBLASLt algorithm per GEMM shape (N, K)
@@ -16,10 +20,10 @@
  * depend on the rest of its batch.
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
-import type { ActDType } from '@trtllm/ref-math';
+import { tensor, type ActDType } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
-import type { GemmAlgo, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
+import type { GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
 import { composeSelfAttention, quantizedUnsupported } from './compose.js';
 import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
 import { loadKernels } from './kernels.js';
@@ -72,7 +76,8 @@ export class CudaProductionBackend extends CudaBackend {
   readonly #errorHost: Int32Array;
   #outF32: Float32Array | undefined;
   #outI32: Int32Array | undefined;
-  readonly #fused = new Map<T, LinearWeights<T>>();
+  /** The fused QKV weights per layer (by q's weight), with the tensors made for them. */
+  readonly #fused = new Map<T, { readonly w: LinearWeights<T>; readonly owned: readonly T[] }>();
   readonly #decodeShapes = new Map<string, boolean>();
   readonly #graphs = new Map<string, CapturedStep>();
   readonly #seen = new Set<string>();
@@ -138,7 +143,8 @@ export class CudaProductionBackend extends CudaBackend {
    * generation rows (mixed steps are the few where a request joins).
    */
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T; norm?: NormInput<T> }, a: { activation?: 'gelu' } = {}): T {
-    if (i.w.kind === 'int8' || i.w.kind === 'fp8') throw quantizedUnsupported('cuda', i.w.kind);
+    if (i.w.kind === 'fp8') throw quantizedUnsupported('cuda', i.w.kind);
+    if (i.w.kind === 'int8') return this.#int8Linear(i.norm ? this.#normalized(i.x, i.norm) : i.x, i.w, i.residual, a.activation === 'gelu');
     if (i.norm && this.#decodeStep(i.x, i.w.weight)) return this.k.gemmDecode(this.#decodeInputs(i), { ...a, ...this.#normAttrs(i.norm) }, this.stream);
     const x = i.norm ? this.#normalized(i.x, i.norm) : i.x;
     const gen = this.#meta.genRows;
@@ -151,6 +157,17 @@ export class CudaProductionBackend extends CudaBackend {
     const out = this.#lt({ a: x, b: i.w.weight, bias: i.w.bias, residual: i.residual }, lt);
     this.k.gemmDecode({ ...inputs, rows: this.#dev.genRows.view(0, [gen]), out: out as Cuda.DeviceTensor<ActDType> }, a, this.stream);
     return out;
+  }
+  /** A SmoothQuant layer: quantize x, int8 GEMM on tensor cores into int32, then the epilogue (scales, bias, GELU, residual). */
+  #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean): T {
+    const keep = this.#keep;
+    if (!keep) throw new EngineError('backend', { what: 'SmoothQuant linear', expected: 'inside runStep', got: 'outside a step' });
+    const { q, alphaRow } = this.quantizeActivation(x, w);
+    keep(q);
+    if (w.mode.perToken) keep(alphaRow);
+    const acc = keep(this.k.int8GemmLt({ a: q, b: w.weight as Cuda.DeviceTensor<'i8'> }, this.stream));
+    const inputs = { acc, alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
+    return this.k.smoothQuantEpilogue(inputs, { outDtype: x.dtype as ActDType, mode: w.mode, gelu }, this.stream);
   }
   /** Every row of `x` is a generation row and goes through the decode GEMM (policy and shape allow). */
   #decodeStep(x: T, w: T): boolean {
@@ -320,10 +337,7 @@ export class CudaProductionBackend extends CudaBackend {
     this.#events.forEach((e) => e.destroy());
     for (const g of this.#graphs.values()) this.#drop(g);
     this.#graphs.clear();
-    for (const w of this.#fused.values()) {
-      w.weight.free();
-      w.bias?.free();
-    }
+    for (const f of this.#fused.values()) f.owned.forEach((t) => t.free());
     this.#fused.clear();
     super.dispose();
   }
@@ -370,33 +384,92 @@ export class CudaProductionBackend extends CudaBackend {
   }
 
   #fusedQkv(q: LinearWeights<T>, k: LinearWeights<T>, v: LinearWeights<T>): LinearWeights<T> {
-    for (const p of [q, k, v]) if (p.kind === 'int8' || p.kind === 'fp8') throw quantizedUnsupported('cuda', p.kind);
     const have = this.#fused.get(q.weight);
-    if (have) return have;
+    if (have) return have.w;
     const parts = [q, k, v];
-    const rows = q.weight.shape[0]!;
-    const cols = parts.map((p) => p.weight.shape[1]!);
-    const width = cols.reduce((x, y) => x + y, 0);
-    const bytes = q.weight.bytes / q.weight.shape.reduce((x, y) => x * y, 1);
-    const weight = this.k.DeviceTensor.empty(q.weight.dtype, [rows, width]);
-    const addon = this.k.addonIfBuilt()!;
-    let col = 0;
-    parts.forEach((p, j) => {
-      addon.copy2d(weight.ptr + BigInt(col * bytes), width * bytes, p.weight.ptr, cols[j]! * bytes, cols[j]! * bytes, rows, this.stream!.handle);
-      col += cols[j]!;
-    });
+    if (parts.some((p) => p.kind === 'fp8')) throw quantizedUnsupported('cuda', 'fp8');
+    const int8 = parts.every((p) => p.kind === 'int8');
+    if (!int8 && parts.some((p) => p.kind === 'int8')) throw new EngineError('format', { what: 'q, k, v weights', expected: 'all INT8 or all float', got: parts.map((p) => p.kind ?? 'float').join(', '), hint: 'the engine file does not match its config.json: rebuild it' });
+    const owned: T[] = [];
+    // float [K, N]: columns side by side; INT8 [N, K]: rows one after another
+    const weight = int8 ? this.#concatRows(parts.map((p) => p.weight)) : this.#concatColumns(parts.map((p) => p.weight));
+    owned.push(weight);
+    const cols = parts.map((p) => (int8 ? p.weight.shape[0]! : p.weight.shape[1]!));
     let bias: T | undefined;
     if (parts.some((p) => p.bias)) {
-      bias = this.k.DeviceTensor.zeros(q.weight.dtype, [width], this.stream);
-      col = 0;
+      bias = this.k.DeviceTensor.zeros(parts.find((p) => p.bias)!.bias!.dtype, [cols.reduce((x, y) => x + y, 0)], this.stream);
+      owned.push(bias);
+      let col = 0;
       parts.forEach((p, j) => {
         if (p.bias) bias!.view(col, [cols[j]!]).copyFrom(p.bias, this.stream);
         col += cols[j]!;
       });
     }
-    const fused = bias ? { weight, bias } : { weight };
-    this.#fused.set(q.weight, fused);
+    let fused: LinearWeights<T>;
+    if (int8) {
+      const [qi, ki, vi] = parts as Int8Linear<T>[];
+      fused = this.#fusedInt8Scales(qi!, ki!, vi!, cols, weight, bias, owned);
+    } else {
+      fused = bias ? { weight, bias } : { weight };
+    }
+    this.#fused.set(q.weight, { w: fused, owned });
     return fused;
+  }
+
+  /**
+   * One SmoothQuant layer for q, k, v: their weight scales as one column vector (a per-tensor scale
+   * repeated over its part's columns: the same fp32 products as three GEMMs), one activation scale.
+   */
+  #fusedInt8Scales(q: Int8Linear<T>, k: Int8Linear<T>, v: Int8Linear<T>, cols: readonly number[], weight: T, bias: T | undefined, owned: T[]): Int8Linear<T> {
+    const parts = [q, k, v];
+    const host = (t: T): Float32Array => this.toF32(t);
+    if (!q.mode.perToken) {
+      const xs = parts.map((p) => host(p.scaleX)[0]);
+      if (xs[0] !== xs[1] || xs[0] !== xs[2]) {
+        throw new EngineError('format', { what: 'q, k, v scale_x_orig_quant', expected: 'one activation scale for the QKV GEMM (it has one input)', got: xs.join(', '), hint: 'the engine file was edited or made by another tool: rebuild it' });
+      }
+    }
+    const n = cols.reduce((x, y) => x + y, 0);
+    const scales = new Float32Array(n);
+    let col = 0;
+    parts.forEach((p, j) => {
+      const s = host(p.scaleW);
+      for (let c = 0; c < cols[j]!; c++) scales[col + c] = q.mode.perChannel ? s[c]! : s[0]!;
+      col += cols[j]!;
+    });
+    const scaleW = this.upload(tensor('f32', [n], scales));
+    owned.push(scaleW);
+    const base = { kind: 'int8' as const, weight, mode: { perToken: q.mode.perToken, perChannel: true }, scaleX: q.scaleX, scaleW };
+    return bias ? { ...base, bias } : base;
+  }
+
+  /** Row-major matrices [r_i, C] one after another: [Σ r_i, C]. */
+  #concatRows(ws: readonly T[]): T {
+    const c = ws[0]!.shape[1]!;
+    const rows = ws.reduce((x, w) => x + w.shape[0]!, 0);
+    const out = this.k.DeviceTensor.empty(ws[0]!.dtype, [rows, c]);
+    let r = 0;
+    for (const w of ws) {
+      out.view(r * c, [w.shape[0]!, c]).copyFrom(w, this.stream);
+      r += w.shape[0]!;
+    }
+    return out;
+  }
+
+  /** Row-major matrices [R, c_i] side by side: [R, Σ c_i]. */
+  #concatColumns(ws: readonly T[]): T {
+    const rows = ws[0]!.shape[0]!;
+    const cols = ws.map((w) => w.shape[1]!);
+    const width = cols.reduce((x, y) => x + y, 0);
+    const bytes = ws[0]!.bytes / ws[0]!.shape.reduce((x, y) => x * y, 1);
+    const out = this.k.DeviceTensor.empty(ws[0]!.dtype, [rows, width]);
+    const addon = this.k.addonIfBuilt()!;
+    let col = 0;
+    ws.forEach((w, j) => {
+      addon.copy2d(out.ptr + BigInt(col * bytes), width * bytes, w.ptr, cols[j]! * bytes, cols[j]! * bytes, rows, this.stream!.handle);
+      col += cols[j]!;
+    });
+    return out;
   }
 
   #remember(key: string, g: CapturedStep): void {

@@ -5,13 +5,15 @@
  * logits. The paged KV cache's block table is kept on the host (ref-math assignBlocks) and written
  * in place on the device when it changes. Loaded only when asked for
  * (`Engine.load(dir, {backend: 'cuda', kernels: 'reference'})`); cuda-production.ts builds on it.
+ * SmoothQuant INT8 linear layers run as the ref backend runs them: quantizePerToken / quantizePerTensor,
+ * then smoothQuantGemm on the reference kernels (every one exact).
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
 import { loadKernels } from './kernels.js';
-import { assignBlocks, createKvCache, ropeTable, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
+import { assignBlocks, createKvCache, ropeTable, tensor, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention } from './compose.js';
+import type { Backend, Fp8Linear, Int8Linear, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import { composeLinear, composeRunStep, composeSelfAttention, quantizedUnsupported } from './compose.js';
 
 export type T = Cuda.DeviceTensor;
 export type Act = Cuda.DeviceTensor<ActDType>;
@@ -33,6 +35,8 @@ export class CudaBackend implements Backend<T> {
   /** Where this backend's work runs: the legacy default stream (reference), or its own (production). */
   protected readonly stream: Cuda.Stream | undefined;
   #cache: Cuda.DeviceKvCache | undefined;
+  /** Per SmoothQuant layer (by its scaleX tensor): scaleX on the host, and fp32(1 / scaleX) [1] on the device. */
+  readonly #staticScales = new Map<T, { readonly scaleX: number; readonly alphaRow: Cuda.DeviceTensor<'f32'> }>();
   /** Host mirror of the paged cache's block table. */
   #hostCache: KvCache | undefined;
   #tableDirty = false;
@@ -91,7 +95,36 @@ export class CudaBackend implements Backend<T> {
     return this.k.swiglu({ x: act(i.x), gate: act(i.gate) }, this.stream);
   }
   linear(i: { x: T; w: LinearWeights<T>; residual?: T }, a: { activation?: 'gelu' } = {}): T {
-    return composeLinear(this, i, a);
+    return composeLinear(this, i, a, (x, w) => this.#quantizedProduct(x, w));
+  }
+  /** x·Wᵀ (+ bias) of a SmoothQuant layer on the reference kernels (ref.ts quantizedProduct, op for op). */
+  #quantizedProduct(x: T, w: Int8Linear<T> | Fp8Linear<T>): T {
+    if (w.kind === 'fp8') throw quantizedUnsupported(this.name, 'fp8');
+    const { q, alphaRow } = this.quantizeActivation(x, w);
+    try {
+      const bias = w.bias ? { bias: act(w.bias) } : {};
+      return this.k.smoothQuantGemm({ a: q, b: w.weight as Cuda.DeviceTensor<'i8'>, alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...bias }, { outDtype: x.dtype as ActDType, mode: w.mode, transB: true }, this.stream);
+    } finally {
+      q.free();
+      if (w.mode.perToken) alphaRow.free();
+    }
+  }
+  /**
+   * A SmoothQuant layer's input in INT8 and its row scales: per token (quantizePerToken; the scales are
+   * new tensors) or with the static scale (quantizePerTensor; alphaRow is the layer's fp32(1 / scaleX), kept).
+   */
+  protected quantizeActivation(x: T, w: Int8Linear<T>): { q: Cuda.DeviceTensor<'i8'>; alphaRow: Cuda.DeviceTensor<'f32'> } {
+    if (w.mode.perToken) {
+      const r = this.k.quantizePerToken({ x: act(x) }, this.stream);
+      return { q: r.q, alphaRow: r.scale };
+    }
+    let s = this.#staticScales.get(w.scaleX);
+    if (!s) {
+      const scaleX = toF32(w.scaleX.toHost(this.stream))[0]!;
+      s = { scaleX, alphaRow: this.k.DeviceTensor.from(tensor('f32', [1], Float32Array.of(Math.fround(1 / scaleX))), this.stream) };
+      this.#staticScales.set(w.scaleX, s);
+    }
+    return { q: this.k.quantizePerTensor({ x: act(x) }, { scale: s.scaleX }, this.stream), alphaRow: s.alphaRow };
   }
   selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
     return composeSelfAttention(this, i, a);
@@ -127,6 +160,8 @@ export class CudaBackend implements Backend<T> {
     return m && m.deviceFree + m.cached;
   }
   dispose(): void {
+    for (const s of this.#staticScales.values()) s.alphaRow.free();
+    this.#staticScales.clear();
     if (this.#cache) {
       for (const p of this.#cache.pools) p.free();
       this.#cache.blockTable?.free();

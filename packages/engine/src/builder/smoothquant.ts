@@ -4,7 +4,8 @@
  * SmoothQuant INT8: each linear layer's weight and scales as the
  * seed's converter computes them (@trtllm/quant generateInt8, from the calibrated activation ranges
  * of that GEMM), split per rank like the float weights (builder/rank-split.ts, as rankTensors splits the float ones), under the
- * converter's names: `<linear>.weight.int8` (per tensor, or the `.col` per-channel variant),
+ * converter's names: `<linear>.weight.int8` (per tensor, or the `.col` per-channel variant) —
+ * stored transposed, [N, K] with K contiguous, the layout INT8 tensor cores read (backend.ts Int8Linear) —
  * `<linear>.scale_w_quant_orig` ([1], or [N/W] / [N] per channel), `<linear>.scale_x_orig_quant`
  * [1]. The float `<linear>.weight` is left out; biases, norms and embeddings stay float.
  *
@@ -13,7 +14,7 @@
  * scale per Q, K and V part, so multi-head attention only (the seed refuses multi-query INT8), and no
  * gated MLP (swiglu) — both refused with a typed error.
  */
-import { gatherColumns } from '@trtllm/loader';
+import { gatherColumns, transpose2d } from '@trtllm/loader';
 import { generateFp8, generateInt8, type ActRange, type Int8Weights } from '@trtllm/quant';
 import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
@@ -57,7 +58,7 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
     const w2 = tensor('i8', [k, width], weight.data);
     const s1 = tensor('f32', [width], scaleW.data);
     for (const part of ['q', 'k', 'v'] as const) {
-      out.set(`${p}.${part}.weight.int8`, gatherColumns(w2, split.qkv[part]));
+      out.set(`${p}.${part}.weight.int8`, transpose2d(gatherColumns(w2, split.qkv[part])));
       out.set(`${p}.${part}.scale_w_quant_orig`, sq.mode.perChannel ? gatherColumns(s1, split.qkv[part]) : tensor('f32', [1], Float32Array.of(s1.data[split.qkvOffset[part]]!)));
       out.set(`${p}.${part}.scale_x_orig_quant`, q.scale_x_orig_quant);
     }
@@ -65,7 +66,7 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
     for (const [name, lin, parallel] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
       const g = generateInt8(storage(lin.weight, `${p}.${name}.weight`), range(sq, `${p}.${name}`));
       const { weight: wi, scaleW: sw } = pick(g);
-      out.set(`${p}.${name}.weight.int8`, parallel === 'rows' ? split.rows(wi) : split.cols(wi));
+      out.set(`${p}.${name}.weight.int8`, transpose2d(parallel === 'rows' ? split.rows(wi) : split.cols(wi)));
       out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && parallel === 'cols' ? split.cols(sw) : sw);
       out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
     }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { f32 } from '../numerics/f32.js';
 import { randomInt8 } from '../testing/random.js';
-import { int8Gemm, smoothQuantGemm } from './int8-gemm.js';
+import { int8Gemm, smoothQuantEpilogue, smoothQuantGemm } from './int8-gemm.js';
+import { gelu } from './activation.js';
+import { residualAdd } from './residual.js';
+import { randomTensor } from '../testing/random.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { decodeValue, encodeValue, fromValues, tensor, toValues } from '../tensor.js';
 
@@ -90,5 +93,42 @@ describe('smoothQuantGemm', () => {
     const one = fromValues('f32', [1], [1]);
     expect(() => smoothQuantGemm({ a, b, alphaRow: one, alphaCol: one }, { outDtype: 'f16', mode: { perToken: true, perChannel: false } })).toThrow(ShapeError);
     expect(() => smoothQuantGemm({ a, b, alphaRow: one, alphaCol: one }, { outDtype: 'f16', mode: modes[0]! })).not.toThrow();
+  });
+});
+
+describe('smoothQuantEpilogue', () => {
+  const m = 4, k = 9, n = 6;
+  const a = randomInt8([m, k], 11);
+  const b = randomInt8([n, k], 12);
+  const alphaRow = fromValues('f32', [m], [0.011, 0.5, 0.0203, 0.003]);
+  const alphaCol = fromValues('f32', [n], [0.3, 0.007, 1.25, 0.09, 0.002, 0.04]);
+  const mode = { perToken: true, perChannel: true };
+  for (const outDtype of ['f32', 'f16', 'bf16'] as const) {
+    it(`over int8Gemm's accumulator equals smoothQuantGemm, then gelu, then residualAdd (${outDtype})`, () => {
+      const bias = randomTensor(outDtype, [n], 13);
+      const residual = randomTensor(outDtype, [m, n], 14);
+      const acc = int8Gemm({ a, b }, { transB: true });
+      const y = smoothQuantGemm({ a, b, alphaRow, alphaCol, bias }, { outDtype, mode, transB: true });
+      expect(smoothQuantEpilogue({ acc, alphaRow, alphaCol, bias }, { outDtype, mode }).data).toEqual(y.data);
+      const composed = residualAdd({ a: residual, b: gelu({ x: y }) });
+      expect(smoothQuantEpilogue({ acc, alphaRow, alphaCol, bias, residual }, { outDtype, mode, gelu: true }).data).toEqual(composed.data);
+      expect(smoothQuantEpilogue({ acc, alphaRow, alphaCol, residual }, { outDtype, mode }).data)
+        .toEqual(residualAdd({ a: residual, b: smoothQuantGemm({ a, b, alphaRow, alphaCol }, { outDtype, mode, transB: true }) }).data);
+    });
+  }
+  it('by hand: acc 100 · (0.5 · 0.25) + 1 = 13.5, gelu(13.5) = 13.5 in f16, + residual 2 = 15.5', () => {
+    const one = (v: number) => fromValues('f32', [1], [v]);
+    const y = smoothQuantEpilogue(
+      { acc: fromValues('i32', [1, 1], [100]), alphaRow: one(0.5), alphaCol: one(0.25), bias: fromValues('f16', [1], [1]), residual: fromValues('f16', [1, 1], [2]) },
+      { outDtype: 'f16', mode: { perToken: false, perChannel: false }, gelu: true },
+    );
+    expect(Array.from(toValues(y))).toEqual([15.5]);
+  });
+  it('checks the residual and accumulator', () => {
+    const acc = fromValues('i32', [2, 3], [1, 2, 3, 4, 5, 6]);
+    const one = fromValues('f32', [1], [1]);
+    const m0 = { perToken: false, perChannel: false };
+    expect(() => smoothQuantEpilogue({ acc, alphaRow: one, alphaCol: one, residual: fromValues('f16', [3, 2], [0, 0, 0, 0, 0, 0]) }, { outDtype: 'f16', mode: m0 })).toThrow(ShapeError);
+    expect(() => smoothQuantEpilogue({ acc: fromValues('f32', [2, 3], [1, 2, 3, 4, 5, 6]) as never, alphaRow: one, alphaCol: one }, { outDtype: 'f16', mode: m0 })).toThrow(DTypeError);
   });
 });

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// SmoothQuant INT8 linear layers against fp16 on the same GPU, same run, gpt2-xl shapes (K×N =
+// 1600×4800 QKV, 1600×6400 FC, 6400×1600 proj): for each M, the fp16 production GEMM (cuBLASLt with
+// the bias in its epilogue; at M ≤ 8 also the fp16 decode GEMM), the INT8 GEMM alone (cuBLASLt IMMA,
+// int32 out) and the whole INT8 layer (per-token quantize + IMMA + the epilogue with the bias).
+// Ratios are fp16 time / INT8 time (> 1: INT8 faster). Writes int8-gemm.md and .json to --out.
+//   node packages/cuda-kernels/scripts/bench-int8-gemm.mjs --out DIR [--iters N]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { tensor } from '@trtllm/ref-math';
+import { isAvailable, DeviceTensor, runPerf, measureCeilings, gemmLt, gemmDecode, gemmDecodeUnsupported, int8GemmLt, int8GemmLtAlgorithms, quantizePerToken, smoothQuantEpilogue } from '../dist/index.js';
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'gpu-report' }, iters: { type: 'string', default: '20' } } });
+mkdirSync(values.out, { recursive: true });
+const avail = isAvailable();
+if (!avail.ok) {
+  console.error(`bench-int8-gemm: ${avail.reason}`);
+  process.exit(2);
+}
+const header = `${avail.device.name}, node ${process.version}, ${new Date().toISOString()}`;
+console.log(`bench-int8-gemm: ${header}`);
+
+/** Deterministic pseudo-random host data (an LCG): the values do not matter to the timing, only that they are not all equal. */
+function hostData(dtype, shape, seed) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  let x = seed >>> 0;
+  const next = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  if (dtype === 'i8') return tensor('i8', shape, Int8Array.from({ length: n }, () => Math.floor(next() * 255) - 127));
+  if (dtype === 'f32') return tensor('f32', shape, Float32Array.from({ length: n }, () => 0.001 + next() * 0.001));
+  // f16 bits of values in ±[0.5, 1): sign, exponent 14, a random mantissa
+  return tensor('f16', shape, Uint16Array.from({ length: n }, () => ((next() < 0.5 ? 0x8000 : 0) | (14 << 10) | Math.floor(next() * 1024))));
+}
+
+const SHAPES = [['qkv', 1600, 4800], ['fc', 1600, 6400], ['proj', 6400, 1600]];
+const MS = [1, 8, 64, 512, 1024, 2048];
+const rows = [];
+for (const [name, k, n] of SHAPES) {
+  const w16 = DeviceTensor.from(hostData('f16', [k, n], 1));
+  const wT16 = DeviceTensor.from(hostData('f16', [n, k], 5));
+  const w8 = DeviceTensor.from(hostData('i8', [n, k], 2));
+  const bias = DeviceTensor.from(hostData('f16', [n], 3));
+  const scaleW = DeviceTensor.from(hostData('f32', [n], 4));
+  for (const m of MS) {
+    const x = DeviceTensor.from(hostData('f16', [m, k], 10 + m));
+    const q = DeviceTensor.from(hostData('i8', [m, k], 20 + m));
+    const mk = (label, run, bytes) => ({ name: label, op: 'int8-gemm', dtype: '', shape: `${m}×${k}×${n}`, tier: 1, tolerance: { kind: 'exact' }, ref: () => [], bytes, flops: 2 * m * n * k, device: () => ({ run, dispose: () => {} }) });
+    const cases = [
+      mk('fp16 cuBLASLt +bias', () => [gemmLt({ a: x, b: w16, bias }, {})], 2 * (m * k + k * n + m * n)),
+      mk('int8 IMMA (int32 out)', () => [int8GemmLt({ a: q, b: w8 })], m * k + k * n + 4 * m * n),
+      mk('int8 layer (quantize + IMMA + epilogue)', () => {
+        const p = quantizePerToken({ x });
+        const acc = int8GemmLt({ a: p.q, b: w8 });
+        const y = smoothQuantEpilogue({ acc, alphaRow: p.scale, alphaCol: scaleW, bias }, { outDtype: 'f16', mode: { perToken: true, perChannel: true } });
+        return [p.q, p.scale, acc, y];
+      }, 3 * m * k + k * n + 10 * m * n),
+    ];
+    if (m <= 8 && gemmDecodeUnsupported(n, k, true, 'f16') === '') cases.push(mk('fp16 decode GEMM +bias', () => [gemmDecode({ a: x, b: wT16, bias }, { transB: true })], 2 * (m * k + k * n + m * n)));
+    const perf = runPerf(cases, ceilings(), { iters: Number(values.iters) });
+    const t = Object.fromEntries(perf.map((p) => [p.name, p]));
+    const fp16 = Math.min(t['fp16 cuBLASLt +bias'].msPerRun, t['fp16 decode GEMM +bias']?.msPerRun ?? Infinity);
+    const row = {
+      shape: name, m, k, n,
+      fp16Ms: fp16, fp16Kernel: fp16 === t['fp16 cuBLASLt +bias'].msPerRun ? 'cuBLASLt' : 'decode GEMM',
+      int8GemmMs: t['int8 IMMA (int32 out)'].msPerRun, int8LayerMs: t['int8 layer (quantize + IMMA + epilogue)'].msPerRun,
+      errors: perf.filter((p) => p.error).map((p) => `${p.name}: ${p.error}`),
+    };
+    row.gemmRatio = row.fp16Ms / row.int8GemmMs;
+    row.layerRatio = row.fp16Ms / row.int8LayerMs;
+    rows.push(row);
+    console.log(`${name} M=${m}: fp16 ${row.fp16Ms.toFixed(4)} ms (${row.fp16Kernel}), int8 GEMM ${row.int8GemmMs.toFixed(4)} ms (×${row.gemmRatio.toFixed(2)}), int8 layer ${row.int8LayerMs.toFixed(4)} ms (×${row.layerRatio.toFixed(2)})${row.errors.length ? ` ERRORS ${row.errors.join('; ')}` : ''}`);
+    x.free();
+    q.free();
+  }
+  for (const t of [w16, wT16, w8, bias, scaleW]) t.free();
+}
+
+let measured;
+function ceilings() {
+  return (measured ??= measureCeilings());
+}
+
+const md = [
+  `# SmoothQuant INT8 vs fp16 GEMMs, gpt2-xl shapes\n\n${header}\n`,
+  'fp16: the faster of cuBLASLt (+bias epilogue) and, at M ≤ 8, the decode GEMM. INT8 GEMM: cuBLASLt IMMA, int32 out. INT8 layer: per-token quantize + IMMA + epilogue (scales, bias). Ratio = fp16 ms / INT8 ms.\n',
+  '| GEMM | M | K×N | fp16 ms | INT8 GEMM ms | ×fp16 | INT8 layer ms | ×fp16 |',
+  '|---|---:|---|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.shape} | ${r.m} | ${r.k}×${r.n} | ${r.fp16Ms.toFixed(4)} (${r.fp16Kernel}) | ${r.int8GemmMs.toFixed(4)} | ${r.gemmRatio.toFixed(2)} | ${r.int8LayerMs.toFixed(4)} | ${r.layerRatio.toFixed(2)} |`),
+  '',
+  '## cuBLASLt INT8 algorithms\n',
+  '```',
+  int8GemmLtAlgorithms().trim(),
+  '```',
+];
+writeFileSync(join(values.out, 'int8-gemm.md'), md.join('\n') + '\n');
+writeFileSync(join(values.out, 'int8-gemm.json'), JSON.stringify({ header, rows }, null, 1));
+process.exit(rows.some((r) => r.errors.length) ? 1 : 0);
