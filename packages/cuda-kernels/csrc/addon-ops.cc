@@ -52,9 +52,10 @@ Napi::Value Int8GemmLtAlgorithms(const Napi::CallbackInfo& info) {
 Napi::Value Quantize(const Napi::CallbackInfo& info) {
   return guard(info, "quantize", [&]() -> Napi::Value {
     Args a(info, 0);
-    const int mode = a.i32("mode");  // 0 per tensor, 1 per token, 2 dequantize
+    const int mode = a.i32("mode");  // 0 per tensor, 1 per token, 2 dequantize, 3 absMaxColumns
     if (mode == 0) invokeQuantizePerTensor({.x = a.ptr("x"), .q = (int8_t*)a.ptr("q"), .n = a.size("n"), .scale = a.f32("scale"), .xDtype = a.dtype("xDtype")}, a.stream());
     else if (mode == 1) invokeQuantizePerToken({.x = a.ptr("x"), .q = (int8_t*)a.ptr("q"), .scale = (float*)a.ptr("scale"), .rows = a.i32("rows"), .cols = a.i32("cols"), .xDtype = a.dtype("xDtype")}, a.stream());
+    else if (mode == 3) invokeAbsMaxColumns({.x = a.ptr("x"), .acc = (const float*)a.ptr("acc", true), .out = (float*)a.ptr("out"), .rows = a.i32("rows"), .cols = a.i32("cols"), .xDtype = a.dtype("xDtype")}, a.stream());
     else invokeDequantize({.q = (const int8_t*)a.ptr("q"), .scale = (const float*)a.ptr("scale"), .out = a.ptr("out"), .rows = a.i32("rows"), .cols = a.i32("cols"), .perToken = a.flag("perToken"), .outDtype = a.dtype("outDtype")}, a.stream());
     return info.Env().Undefined();
   });

@@ -68,6 +68,9 @@ struct QuantizePerTensorParams { const void* x; int8_t* q; size_t n; float scale
 void invokeQuantizePerTensor(const QuantizePerTensorParams& p, cudaStream_t s);
 struct QuantizePerTokenParams { const void* x; int8_t* q; float* scale; int rows, cols; DType xDtype; };
 void invokeQuantizePerToken(const QuantizePerTokenParams& p, cudaStream_t s);
+// Calibration: out[j] = max(acc[j] or 0, max_i |x[i, j]|) (exact).
+struct AbsMaxColumnsParams { const void* x; const float* acc; float* out; int rows, cols; DType xDtype; };
+void invokeAbsMaxColumns(const AbsMaxColumnsParams& p, cudaStream_t s);
 struct DequantizeParams { const int8_t* q; const float* scale; void* out; int rows, cols; bool perToken; DType outDtype; };
 void invokeDequantize(const DequantizeParams& p, cudaStream_t s);
 

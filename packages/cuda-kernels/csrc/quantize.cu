@@ -1,5 +1,6 @@
 // quantize — int8 per tensor, per token (rowMax = max(1e-6, max|x|), q = sat(rni(fp32(x·fp32(127/rowMax)))),
-// scale = fp32(rowMax/127)), and dequantize fp32(q·scale) (ref-math/src/ops/quantize.ts).
+// scale = fp32(rowMax/127)), dequantize fp32(q·scale), and calibration's running max |x| per column
+// (ref-math/src/ops/quantize.ts). All exact (tier 1).
 #include "numerics.cuh"
 #include "launch.cuh"
 
@@ -35,6 +36,19 @@ __global__ void dequantizeKernel(DequantizeParams p) {
   if (i >= (size_t)p.rows * p.cols) return;
   const float s = p.scale[p.perToken ? (int)(i / p.cols) : 0];
   storef(p.outDtype, p.out, i, fmul((float)p.q[i], s));
+}
+
+// One thread per column: rows in order (max is exact in any order), consecutive threads read consecutive columns.
+__global__ void absMaxColumnsKernel(AbsMaxColumnsParams p) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= p.cols) return;
+  float m = p.acc ? p.acc[j] : 0.f;
+  for (int i = 0; i < p.rows; i++) m = fmaxf(m, fabsf(loadf(p.xDtype, p.x, (size_t)i * p.cols + j)));
+  p.out[j] = m;
+}
+
+void invokeAbsMaxColumns(const AbsMaxColumnsParams& p, cudaStream_t s) {
+  TRT_LAUNCH_1D("absMaxColumns", absMaxColumnsKernel, (size_t)p.cols, 128, s, p);
 }
 
 void invokeQuantizePerTensor(const QuantizePerTensorParams& p, cudaStream_t s) {

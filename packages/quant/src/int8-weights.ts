@@ -25,9 +25,12 @@ import { QuantError } from './errors.js';
 
 /** Calibrated activation ranges of one GEMM (smoothquant.py's act_range entry). */
 export interface ActRange {
-  /** max |x| over the calibration set, of the GEMM's input. */
+  /**
+   * max |x| over the calibration set, of the GEMM's input, exactly as calibration holds it: an fp32
+   * value, or after smoothing (smoothing.ts) a binary64 one — the converter divides 127 by it in binary64.
+   */
   readonly x: number;
-  /** max |y|, of its output. */
+  /** max |y|, of its output (an fp32 value). */
   readonly y: number;
   /** max |W[:, j]| per output column j (length N; QKV: Q's columns, then K's, then V's). */
   readonly w: Float32Array;
@@ -82,8 +85,8 @@ export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { rea
       qC[r * n + j] = sat127(rni(f32(x * sWc[j]!)));
     }
   }
-  const xOrig = 127 / f32(range.x);
-  const yOrig = 127 / f32(range.y);
+  const xOrig = 127 / range.x;
+  const yOrig = 127 / range.y;
   const perTensor = (v: (p: number) => number): Tensor<'f32'> =>
     o.qkv ? tensor('f32', [3, per], Float32Array.from({ length: n }, (_, j) => v(Math.floor(j / per)))) : tensor('f32', [1], Float32Array.of(v(0)));
   const shape = o.qkv ? [k, 3, per] : [k, n];
@@ -96,7 +99,7 @@ export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { rea
     'scale_w_quant_orig.col': tensor('f32', colShape, Float32Array.from(sWc, (s) => f32(1 / s))),
     scale_y_accum_quant: perTensor((p) => (o.qkv ? f32(f32(yOrig) / f32(f32(xOrig) * sWt[p]!)) : yOrig / (xOrig * sWt[p]!))),
     'scale_y_accum_quant.col': tensor('f32', colShape, Float32Array.from(sWc, (s) => f32(f32(yOrig) / f32(f32(xOrig) * s)))),
-    scale_y_quant_orig: tensor('f32', [1], Float32Array.of(f32(range.y) / 127)),
+    scale_y_quant_orig: tensor('f32', [1], Float32Array.of(range.y / 127)),
   };
 }
 

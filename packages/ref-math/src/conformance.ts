@@ -122,7 +122,7 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
   },
   {
     op: 'quantize',
-    functions: 'quantizePerTensor quantizePerToken dequantize',
+    functions: 'quantizePerTensor quantizePerToken dequantize absMaxColumns',
     dtypes: 'f32 f16 bf16 → i8',
     tier: 1,
     order: 'per token: rowMax = max(1e-6, max|x|), q = sat(rni(fp32(x·fp32(127/rowMax)))), s = rowMax/127',

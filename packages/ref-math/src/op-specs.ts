@@ -96,6 +96,13 @@ export interface QuantizePerTensorAttrs {
   /** Multiplier orig → quant (e.g. 127 / amax). */
   readonly scale: number;
 }
+/** Calibration statistics: the running max |x| per column (absMaxColumns). */
+export interface AbsMaxColumnsInputs {
+  /** [M, N]. */
+  readonly x: Tensor<ActDType>;
+  /** f32 [N]: the maxima so far (none: start from 0). */
+  readonly acc?: Tensor<'f32'>;
+}
 export interface QuantizePerTokenInputs {
   /** [T, H]. */
   readonly x: Tensor<ActDType>;

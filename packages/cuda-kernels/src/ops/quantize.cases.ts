@@ -18,6 +18,10 @@ export function quantizeCases(): KernelCase[] {
       launch: (d) => { const r = gpu.quantizePerToken({ x: d['x'] as never }); return [r.q, r.scale]; }, bytes: bytesOf(xt) * 1.5, flops: 0 }),
     perTokenCase('quantize per-token f16, a zero row, 1600 cols', rnd('f16', [5, 1600], 23, 4), 2),
     perTokenCase('quantize per-token f32, 5 cols', rnd('f32', [3, 5], 24, 0.01)),
+    caseOf({ name: 'absMaxColumns bf16 from acc', op: 'quantize', dtype: 'bf16→f32', shape: '[11,768]', tier: 1, production: true, host: { x: xt, acc: rnd('f32', [768], 25, 0.5, 1.5) },
+      ref: () => [ref.absMaxColumns({ x: xt, acc: rnd('f32', [768], 25, 0.5, 1.5) })], launch: (d) => [gpu.absMaxColumns({ x: d['x'] as never, acc: d['acc'] as never })], bytes: bytesOf(xt) + 8 * 768, flops: 0 }),
+    caseOf({ name: 'absMaxColumns f16 from 0', op: 'quantize', dtype: 'f16→f32', shape: '[7,13]', tier: 1, production: true, host: { x },
+      ref: () => [ref.absMaxColumns({ x })], launch: (d) => [gpu.absMaxColumns({ x: d['x'] as never })], bytes: bytesOf(x) + 4 * 13, flops: 0 }),
     caseOf({ name: 'dequantize per-token → f32', op: 'quantize', dtype: 'i8→f32', shape: '[11,768]', tier: 1, host: { q, scale },
       ref: () => [ref.dequantize({ q, scale }, { outDtype: 'f32' })], launch: (d) => [gpu.dequantize({ q: d['q'] as never, scale: d['scale'] as never }, { outDtype: 'f32' })], bytes: bytesOf(q) * 5, flops: 0 }),
   ];

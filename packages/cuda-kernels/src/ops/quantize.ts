@@ -1,7 +1,7 @@
-/** quantize on the device — int8 per tensor, per token, dequantize (csrc/quantize.cu). */
+/** quantize on the device — int8 per tensor, per token, dequantize, calibration's absMaxColumns (csrc/quantize.cu). */
 import {
   expectAttr, expectDType, expectShape, numel,
-  type ActDType, type DequantizeAttrs, type DequantizeInputs, type QuantizePerTensorAttrs, type QuantizePerTensorInputs, type QuantizePerTokenInputs,
+  type AbsMaxColumnsInputs, type ActDType, type DequantizeAttrs, type DequantizeInputs, type QuantizePerTensorAttrs, type QuantizePerTensorInputs, type QuantizePerTokenInputs,
 } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
@@ -38,5 +38,19 @@ export function dequantize(inputs: OnDevice<DequantizeInputs>, attrs: Dequantize
   if (perToken) expectShape('dequantize', 'inputs.scale', scale, [rows]);
   const out = DeviceTensor.empty(attrs.outDtype, [rows, cols]);
   native('dequantize', () => addon().quantize({ mode: 2, q: q.ptr, scale: scale.ptr, out: out.ptr, rows, cols, perToken, outDtype: code(attrs.outDtype), stream: stream?.handle }));
+  return out;
+}
+
+/** Calibration: the running max |x| per column of x [M, N] from `acc` (or 0), as a new f32 [N] (ref-math absMaxColumns; exact). */
+export function absMaxColumns(inputs: OnDevice<AbsMaxColumnsInputs>, stream?: Stream): DeviceTensor<'f32'> {
+  const { x, acc } = inputs;
+  expectDType('absMaxColumns', 'inputs.x', x, ACT);
+  const [rows, cols] = expectShape('absMaxColumns', 'inputs.x', x, ['M', 'N']) as [number, number];
+  if (acc) {
+    expectDType('absMaxColumns', 'inputs.acc', acc, ['f32']);
+    expectShape('absMaxColumns', 'inputs.acc', acc, [cols]);
+  }
+  const out = DeviceTensor.empty('f32', [cols]);
+  native('absMaxColumns', () => addon().quantize({ mode: 3, x: x.ptr, acc: acc?.ptr, out: out.ptr, rows, cols, xDtype: code(x.dtype), stream: stream?.handle }));
   return out;
 }

@@ -153,6 +153,8 @@ export interface Backend<T> {
     i: { readonly h: T; readonly q: LinearWeights<T>; readonly k: LinearWeights<T>; readonly v: LinearWeights<T>; /** fusesNorm only: h is LayerNorm's input */ readonly norm?: NormInput<T> },
     a: { readonly layer: number; readonly step: StepInputs<T>; readonly numHeads: number; readonly numKvHeads: number; readonly headSize: number; readonly rope: boolean },
   ): T;
+  /** Calibration: f32 [N], the running max |x| per column of x [M, N] from `acc` (or 0) (ref-math absMaxColumns; exact everywhere). */
+  absMaxColumns(i: { readonly x: T; readonly acc?: T }): T;
   /** i32 [R]: the argmax of each row of fp32 logits [R, V] (ref-math argmaxRows; exact everywhere). */
   argmax(logits: T): T;
   /**

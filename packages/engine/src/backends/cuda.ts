@@ -129,6 +129,9 @@ export class CudaBackend implements Backend<T> {
   selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
     return composeSelfAttention(this, i, a);
   }
+  absMaxColumns(i: { x: T; acc?: T }): T {
+    return this.k.absMaxColumns(i.acc ? { x: act(i.x), acc: i.acc as Cuda.DeviceTensor<'f32'> } : { x: act(i.x) }, this.stream);
+  }
   argmax(logits: T): T {
     return this.k.argmaxRows(logits, this.stream);
   }

@@ -6,7 +6,7 @@
  */
 import {
   addPositionEmbedding, argmaxRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
-  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
+  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -89,6 +89,9 @@ export class RefBackend implements Backend<T> {
   }
   selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
     return composeSelfAttention(this, i, a);
+  }
+  absMaxColumns(i: { x: T; acc?: T }): T {
+    return absMaxColumns(i.acc ? { x: act(i.x), acc: i.acc as Tensor<'f32'> } : { x: act(i.x) });
   }
   argmax(logits: T): T {
     return argmaxRows(logits as Tensor<'f32'>);

@@ -9,15 +9,17 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { headSize, rotaryDimOf, type GptConfig, type KvLayout, type Tensor } from '@trtllm/ref-math';
+import { headSize, rotaryDimOf, type GptConfig, type GptModel, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
-import type { BuildConfig } from '../build-config.js';
+import { dtypeName, resolveBuildConfig, type BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
 import { kvBlockBytes, kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph, type Distributed, type StepChunk } from '../models/gpt.js';
+import { mergeQkv, ObservingBackend, type ActivationStats } from '../calibration/observing-backend.js';
+import { rankTensors } from '../builder/build.js';
 import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampling/beam-search.js';
 import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
 import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
@@ -145,6 +147,8 @@ export class Engine {
   steps = 0;
 
   readonly #group: TpGroup | undefined;
+  /** Each in-process rank's weights on its backend, by engine tensor name. */
+  #rankWeights: readonly Map<string, unknown>[] = [];
   /** Prompt table on rank 0's backend (in-process ranks share rank 0's embedding) and its shape. */
   #prompt: { readonly table: unknown; readonly tasks: number; readonly tokens: number } | undefined;
 
@@ -162,6 +166,27 @@ export class Engine {
 
   static async load(dir: string, o: EngineLoadOptions = {}): Promise<Engine> {
     const { build, tokenizer: tokDir } = readEngineConfig(dir);
+    return Engine.#open(dir, build, tokDir, o, (r, b) => loadRankWeights(dir, build, r, b));
+  }
+
+  /**
+   * An engine over a model in memory (no engine files): one rank, `maxInputLen` tokens per prompt —
+   * what `trtllm convert -sq` calibrates on. The weights are uploaded as a one-rank build lays them out.
+   */
+  static async fromModel(model: GptModel, o: EngineLoadOptions & { readonly maxInputLen: number; readonly maxOutputLen?: number; readonly maxBatchSize?: number }): Promise<Engine> {
+    const storage = dtypeName(model.config.dtype);
+    const build = resolveBuildConfig(
+      { dtype: storage, max_input_len: o.maxInputLen, max_output_len: o.maxOutputLen ?? 1, max_batch_size: o.maxBatchSize ?? 1 },
+      { config: model.config, storage, file: '(model in memory)' },
+    );
+    return Engine.#open('(model in memory)', build, undefined, o, (_r, b) => {
+      const weights = new Map<string, unknown>();
+      for (const [name, t] of rankTensors(build.model, model.weights, 0, 1)) weights.set(name, b.upload(t));
+      return weights;
+    });
+  }
+
+  static async #open(dir: string, build: BuildConfig, tokDir: string | undefined, o: EngineLoadOptions, rankWeights: (r: number, b: Backend<unknown>) => Map<string, unknown>): Promise<Engine> {
     const c = build.model;
     const w = build.worldSize;
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
@@ -200,7 +225,7 @@ export class Engine {
     let dist: Distributed<unknown> | undefined;
     try {
       for (let r = 0; r < local; r++) backends.push(await createBackend(o.backend ?? 'ref', build, o));
-      for (let r = 0; r < local; r++) ranks.push({ backend: backends[r]!, weights: loadRankWeights(dir, build, r, backends[r]!) });
+      for (let r = 0; r < local; r++) ranks.push({ backend: backends[r]!, weights: rankWeights(r, backends[r]!) });
       // a paged cache on a GPU takes at most a share of what the weights left free (in-process ranks share the device)
       const free = backends[0]!.freeMemoryBytes();
       if (layout.kind === 'paged' && free !== undefined && o.kvCacheBlocks === undefined) {
@@ -238,7 +263,9 @@ export class Engine {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
     const sq = build.quant.weights.kind === 'smoothquant' ? { perToken: build.quant.weights.perToken, perChannel: build.quant.weights.perChannel } : undefined;
-    return new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, sq), pool, tokenizer, group);
+    const engine = new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, sq), pool, tokenizer, group);
+    engine.#rankWeights = ranks.map((r) => r.weights);
+    return engine;
   }
 
   /**
@@ -304,6 +331,46 @@ export class Engine {
       return this.#graph.forward([{ slot: got.slot, start: 0, tokens, task: o.promptTask ?? 0 }], { logits: 'all', ...(this.#prompt ? { promptTable: this.#prompt.table } : {}) });
     } finally {
       this.#pool.release(got.slot);
+    }
+  }
+
+  /**
+   * SmoothQuant / KV-cache calibration (the seed's smoothquant.py capture_activation_range): each prompt
+   * runs as one sequence, and every linear layer records max |·| per channel of its input (`x`, [K]) and
+   * of its output before GELU and the residual (`y`, [N]); q, k and v are one GEMM, `layers.<n>.qkv`,
+   * y over [q | k | v]. Keys `layers.<n>.qkv | attnOut | fc | gate | proj`. One rank, an idle engine.
+   */
+  calibrate(prompts: readonly (readonly number[])[], o: { readonly onProgress?: (done: number, total: number) => void } = {}): Map<string, ActivationStats> {
+    if (this.#group || this.#backends.length !== 1) throw new EngineError('request', { what: 'calibrate', expected: 'a one-rank engine (calibration sees whole layers)', got: `${this.config.worldSize} ranks`, hint: 'calibrate on a world_size 1 engine of the model' });
+    if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'calibrate', expected: 'an idle engine', got: 'requests in flight' });
+    const b = this.#backends[0]!;
+    const weights = this.#rankWeights[0]!;
+    const names = new Map<unknown, string>();
+    for (const [name, t] of weights) {
+      const m = /^(layers\.\d+\.(?:q|k|v|attnOut|fc|gate|proj))\.weight(?:\.int8|\.fp8)?$/.exec(name);
+      if (m) names.set(t, m[1]!);
+    }
+    const observer = new ObservingBackend(b, names);
+    const sq = this.config.quant.weights.kind === 'smoothquant' ? { perToken: this.config.quant.weights.perToken, perChannel: this.config.quant.weights.perChannel } : undefined;
+    const graph = new GptGraph([{ backend: observer, weights }], this.config.model, undefined, sq);
+    try {
+      prompts.forEach((tokens, i) => {
+        if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
+          throw new EngineError('request', { what: `calibrate: prompt ${i}`, expected: `1 … ${this.config.maxInputLen + this.config.maxOutputLen} tokens`, got: `${tokens.length}` });
+        }
+        const got = this.#pool.acquire(tokens.length);
+        if (!got) throw new EngineError('capacity', { what: 'calibrate', expected: 'a free slot and blocks', got: 'none' });
+        try {
+          if (this.config.kvCache.kind === 'paged') this.#assign(got.slot, got.blocks);
+          graph.forward([{ slot: got.slot, start: 0, tokens }], { logits: 'none' });
+        } finally {
+          this.#pool.release(got.slot);
+        }
+        o.onProgress?.(i + 1, prompts.length);
+      });
+      return mergeQkv(observer.activationStats(), this.config.model.nLayer);
+    } finally {
+      observer.dispose();
     }
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { f32 } from '../numerics/f32.js';
 import { fromValues, toValues } from '../tensor.js';
 import { randomTensor } from '../testing/random.js';
-import { dequantize, quantizePerTensor, quantizePerToken } from './quantize.js';
+import { absMaxColumns, dequantize, quantizePerTensor, quantizePerToken } from './quantize.js';
 import { AttrError, ShapeError } from '../errors.js';
 
 describe('quantizePerTensor / dequantize', () => {
@@ -47,5 +47,18 @@ describe('quantizePerToken', () => {
     const { q, scale } = quantizePerToken({ x });
     expect(Array.from(toValues(dequantize({ q, scale }, { outDtype: 'f32' })))).toEqual([1, -1, 4, f32(64 * f32(4 / 127))]);
     expect(() => dequantize({ q, scale: fromValues('f32', [3], [1, 1, 1]) }, { outDtype: 'f32' })).toThrow(ShapeError);
+  });
+});
+
+describe('absMaxColumns', () => {
+  it('keeps the running max |x| per column, from 0 or from acc (NaN-free, -0 → 0)', () => {
+    const x = fromValues('f16', [2, 3], [1, -4, -0, -2.5, 3, 0.5]);
+    expect(Array.from(absMaxColumns({ x }).data)).toEqual([2.5, 4, 0.5]);
+    const acc = fromValues('f32', [3], [3, 1, 0.25]);
+    expect(Array.from(absMaxColumns({ x, acc }).data)).toEqual([3, 4, 0.5]);
+    expect(Array.from(acc.data)).toEqual([3, 1, 0.25]); // acc is not changed in place
+  });
+  it('checks acc against the columns', () => {
+    expect(() => absMaxColumns({ x: fromValues('f32', [1, 2], [1, 2]), acc: fromValues('f32', [3], [0, 0, 0]) })).toThrow(/inputs\.acc/);
   });
 });

@@ -9,12 +9,15 @@
  *               scale[t] = fp32(rowMax / 127)                the quant → orig multiplier (output)
  *             (as TensorRT-LLM's per-token quantization kernel computes it)
  * dequantize: x = cast_T(fp32(q · scale[t or 0]))
+ * absMaxColumns (calibration): out[j] = max(acc[j], max_t |x[t,j]|) — exact (max rounds nothing);
+ *             what SmoothQuant's calibration records of every linear layer's input and output.
  */
 import { expectAttr, expectDType, expectShape } from '../check.js';
 import type { ActDType } from '../dtype.js';
 import { f32 } from '../numerics/f32.js';
 import { quantizeInt8 } from '../numerics/int8.js';
 import type {
+  AbsMaxColumnsInputs,
   DequantizeAttrs,
   DequantizeInputs,
   QuantizedPerToken,
@@ -73,4 +76,20 @@ export function dequantize(inputs: DequantizeInputs, attrs: DequantizeAttrs): Te
     for (let h = 0; h < cols; h++) out[t * cols + h] = f32(q.data[t * cols + h]! * s);
   }
   return fromF32(attrs.outDtype, [rows, cols], out);
+}
+
+/** The running max |x| per column of x [M, N], starting from `acc` (or 0). */
+export function absMaxColumns(inputs: AbsMaxColumnsInputs): Tensor<'f32'> {
+  const { x, acc } = inputs;
+  expectDType('absMaxColumns', 'inputs.x', x, ACT);
+  const [m, n] = expectShape('absMaxColumns', 'inputs.x', x, ['M', 'N']) as [number, number];
+  const out = tensor('f32', [n]);
+  if (acc) {
+    expectDType('absMaxColumns', 'inputs.acc', acc, ['f32']);
+    expectShape('absMaxColumns', 'inputs.acc', acc, [n]);
+    out.data.set(acc.data);
+  }
+  const v = toF32(x);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out.data[j] = Math.max(out.data[j]!, Math.abs(v[i * n + j]!));
+  return out;
 }
