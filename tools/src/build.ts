@@ -38,8 +38,12 @@ Kernel paths (plugins select the matching kernels; a bare flag takes --dtype):
   --max_prompt_embedding_table_size N --use_parallel_embedding --embedding_sharding_dim 0|1
   --use_embedding_sharing --parallel_build
   --output_dir DIR (gpt_outputs) --log_level L
-Not yet (refused with a message): --use_smooth_quant --per_token --per_channel --int8_kv_cache
-  --enable_fp8 --fp8_kv_cache --use_weight_only (need calibration scales from the quant work).
+Quantization:
+  --use_smooth_quant              SmoothQuant INT8 GEMMs from a convert -sq checkpoint (--model_dir):
+                                  its INT8 weights and scales; per-tensor static activation scales
+  --per_token                     with --use_smooth_quant: activations quantized per token, on the fly
+  --per_channel                   with --use_smooth_quant: weight scales per output channel
+Not yet (refused with a message): --int8_kv_cache --enable_fp8 --fp8_kv_cache --use_weight_only.
 `;
 
 const OPTIONAL_VALUE = ['--use_gpt_attention_plugin', '--use_gemm_plugin', '--use_layernorm_plugin', '--use_lookup_plugin'];

@@ -4,7 +4,8 @@
  * checkpoint `<out>/<tp>-gpu/` (config.ini + one raw file per tensor and rank), byte-compatible with
  * the seed's output. Streams one tensor at a time; `-p` worker threads.
  */
-import { convertHfToFt, FT_STORAGE, HfGptCheckpoint, type FtStorageType, type HfGptKind } from '@trtllm/loader';
+import { convertSmoothQuant, gpuStatus } from '@trtllm/engine';
+import { convertHfToFt, FT_STORAGE, Gpt2Tokenizer, HfGptCheckpoint, readCalibrationTexts, type FtStorageType, type HfGptKind } from '@trtllm/loader';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
@@ -26,9 +27,18 @@ Converts an HF checkpoint to an FT checkpoint in <out dir>/<tp>-gpu (what trtllm
   -p, --processes N               worker threads (default 4)
       --load-model-on-cpu, --convert-model-on-cpu
                                   accepted for compatibility: conversion always runs on the CPU
-  -sq, --smoothquant A / -kv, --calibrate-kv-cache
-                                  need a calibration run of the engine: not available in this
-                                  command yet (refused with a message, never ignored)
+  -sq, --smoothquant A            SmoothQuant with α = A in [0, 1] (0.5 is a good first try):
+                                  calibrate, smooth QKV against LayerNorm 1 and FC against
+                                  LayerNorm 2, and write the INT8 weights and scales beside the
+                                  float ones (what build --use_smooth_quant reads)
+      --calib-dataset FILE        calibration text (needed with -sq): JSON lines with a "text"
+                                  field, or plain text, one sample per line. The seed downloads
+                                  lambada; here you give the text
+      --calib-samples N           samples to calibrate on (default 512: the first N of the file)
+      --calib-seq-len N           tokens per sample (default 512; longer samples are truncated)
+      --calib-backend B           ref | cuda: where calibration runs (default cuda when a GPU is
+                                  usable, else ref); the tokenizer comes from the -i directory
+  -kv, --calibrate-kv-cache       INT8 KV-cache scales: not available yet (refused, never ignored)
 
 Differences from the seed, on purpose: GPTBigCode with multi_query false is written as true
 multi-head QKV (multi_query_mode = False); config.ini carries config.json's keys rather than
@@ -54,6 +64,10 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
     model: { type: 'string' },
     processes: { type: 'string', short: 'p' },
     smoothquant: { type: 'string' },
+    'calib-dataset': { type: 'string' },
+    'calib-samples': { type: 'string' },
+    'calib-seq-len': { type: 'string' },
+    'calib-backend': { type: 'string' },
     'calibrate-kv-cache': { type: 'boolean' },
     'dataset-cache-dir': { type: 'string' },
     'load-model-on-cpu': { type: 'boolean' },
@@ -67,8 +81,15 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
   const inDir = values['in-file'];
   const outDir = values['out-dir'];
   if (!inDir || !outDir) throw new UsageError(`-i/--in-file and -o/--out-dir are required\n\n${CONVERT_HELP}`);
-  if (values.smoothquant !== undefined || values['calibrate-kv-cache']) {
-    throw new UsageError('-sq/--smoothquant and -kv/--calibrate-kv-cache need a calibration run of the engine (the @trtllm/quant work); convert without them, and quantize at build time when that lands');
+  if (values['calibrate-kv-cache']) throw new UsageError('-kv/--calibrate-kv-cache (INT8 KV-cache scales) is not available yet; convert without it');
+  let alpha: number | undefined;
+  if (values.smoothquant !== undefined) {
+    alpha = Number(values.smoothquant);
+    if (values.smoothquant.trim() === '' || !(alpha >= 0 && alpha <= 1)) throw new UsageError(`-sq/--smoothquant must be a number in [0, 1], got '${values.smoothquant}' (0.5 is a good first try)`);
+    if (values['calib-dataset'] === undefined) throw new UsageError('-sq needs --calib-dataset FILE: calibration text as JSON lines with a "text" field, or plain text lines (the seed downloads lambada; nothing is downloaded here)');
+    if (values['calib-backend'] !== undefined && !['ref', 'cuda'].includes(values['calib-backend'])) throw new UsageError(`--calib-backend must be ref or cuda, got '${values['calib-backend']}'`);
+  } else {
+    for (const flag of ['calib-dataset', 'calib-samples', 'calib-seq-len', 'calib-backend'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for calibration: give it with -sq`);
   }
   const storage = values['storage-type'] ?? 'float32';
   if (!(storage in FT_STORAGE)) throw new UsageError(`-t/--storage-type must be one of ${Object.keys(FT_STORAGE).join(', ')}, got '${storage}'`);
@@ -83,6 +104,29 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
     const c = probe.config;
     io.out(`${inDir}: ${probe.kind} (${probe.format}), ${c.nLayer} layers, n_embd ${c.nEmbd}, n_head ${c.nHead}${c.nKvHead === 1 ? ' (multi-query)' : ''}, vocab ${c.vocabSize}, lm_head ${probe.hf.tied ? 'tied' : 'separate'}\n`);
     probe.close();
+    if (alpha !== undefined) {
+      const samples = positiveInt('--calib-samples', values['calib-samples'], 512);
+      const seqLen = positiveInt('--calib-seq-len', values['calib-seq-len'], 512);
+      const file = values['calib-dataset']!;
+      const texts = readCalibrationTexts(file, { samples });
+      const tok = Gpt2Tokenizer.fromDir(inDir);
+      // as the seed's tokenizer(text, max_length=seq_len, truncation=True): the first seq_len tokens
+      const prompts = texts.map((t) => tok.encode(t).slice(0, seqLen));
+      const gpu = values['calib-backend'] === 'ref' ? undefined : await gpuStatus();
+      if (values['calib-backend'] === 'cuda' && !gpu?.ok) throw new UsageError(`--calib-backend cuda: no usable GPU (${gpu && !gpu.ok ? gpu.reason : 'unknown'})`);
+      const backend = gpu?.ok ? ({ backend: 'cuda', kernels: 'production' } as const) : ({ backend: 'ref' } as const);
+      io.out(`calibrating on ${gpu?.ok ? `cuda (production kernels, ${gpu.name})` : `ref (CPU${gpu && !gpu.ok ? `: ${gpu.reason}` : ''})`}: ${prompts.length} samples of ${file}${texts.length < samples ? ` (the file has ${texts.length} of the ${samples} asked for)` : ''}, ${prompts.reduce((a, p) => a + p.length, 0)} tokens (≤ ${seqLen} each), α = ${alpha}\n`);
+      const cal = progressBar(io, 'calibrating');
+      const r = await convertSmoothQuant({
+        inDir, outDir, tp, alpha, prompts, backend, storage: storage as FtStorageType,
+        ...(kind ? { kind: kind as HfGptKind } : {}),
+        onCalibrate: (d, t) => cal.update(d, t, `${d}/${t} samples`),
+      });
+      cal.end();
+      const seconds = (performance.now() - started) / 1000;
+      io.out(`wrote ${r.dir}: ${r.files} files (float ${storage} + SmoothQuant INT8), tp ${tp}, smoothquant ${alpha}, ${seconds.toFixed(2)} s\n`);
+      return 0;
+    }
     const bar = progressBar(io, 'saving weights');
     const r = await convertHfToFt({
       inDir,

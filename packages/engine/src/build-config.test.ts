@@ -40,7 +40,10 @@ describe('resolveBuildConfig', () => {
     expect(err({ use_inflight_batching: true, tokens_per_block: 48 })).toMatch(/--tokens_per_block: expected a power of two, got 48/);
     expect(err({ n_positions: 256, max_input_len: 200, max_output_len: 100 })).toMatch(/--max_input_len \+ --max_output_len: expected ≤ n_positions \(256\), got 200 \+ 100/);
     expect(err({ n_head: 16, world_size: 3 })).toMatch(/--world_size: expected a divisor of n_head \(16\)/);
-    expect(err({ use_smooth_quant: true })).toMatch(/--use_smooth_quant: .*needs calibration scales/);
+    expect(err({ use_smooth_quant: true })).toMatch(/--use_smooth_quant: expected a checkpoint with INT8 weights .*got random weights .*convert -sq/);
+    expect(err({ per_token: true })).toMatch(/--per_token: expected with --use_smooth_quant/);
+    expect(err({ per_channel: true })).toMatch(/--per_channel: expected with --use_smooth_quant/);
+    expect(err({ int8_kv_cache: true })).toMatch(/--int8_kv_cache: .*needs calibration scales/);
     expect(err({ hidden_act: 'relu' })).toMatch(/--hidden_act: expected gelu \| gelu_new \| gelu_fast \| swiglu, got relu/);
     expect(err({ max_batch_size: 0 })).toMatch(/--max_batch_size: expected a positive integer, got 0/);
   });

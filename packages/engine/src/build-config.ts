@@ -92,8 +92,8 @@ export interface BuildConfig {
   readonly embeddingSharing: boolean;
   /**
    * What is quantized (weights/activations, KV cache); written to config.json as TensorRT-LLM's
-   * quant_mode. Always NO_QUANT today: the quantization flags are refused until the builder and the
-   * backends carry quantized weights.
+   * quant_mode. `--use_smooth_quant [--per_token] [--per_channel]` (from a convert -sq checkpoint)
+   * sets SmoothQuant; the other quantization flags are refused until their calibration lands.
    */
   readonly quant: QuantConfig;
   /** Messages about implied settings and conversions, for the builder's log. */
@@ -121,7 +121,6 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     throw new EngineError('config', { what, expected, got, ...(hint ? { hint } : {}) });
   };
   for (const [flag, why] of [
-    ['use_smooth_quant', 'SmoothQuant'],
     ['int8_kv_cache', 'the INT8 KV cache'],
     ['enable_fp8', 'FP8'],
     ['fp8_kv_cache', 'the FP8 KV cache'],
@@ -130,6 +129,10 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     if (f[flag]) refuse(`--${flag}`, 'a flag this builder implements', 'given', `${why} needs calibration scales from convert -sq/-kv, not landed yet; build without it (the library's buildEngine({ smoothQuant }) builds a SmoothQuant engine from given activation ranges)`);
   }
 
+  for (const flag of ['per_token', 'per_channel'] as const) {
+    if (f[flag] && !f.use_smooth_quant) refuse(`--${flag}`, 'with --use_smooth_quant (it selects a SmoothQuant scaling mode)', 'alone', 'add --use_smooth_quant, or drop the flag');
+  }
+  if (f.use_smooth_quant && !checkpoint) refuse('--use_smooth_quant', 'a checkpoint with INT8 weights (--model_dir of a convert -sq output)', 'random weights (no --model_dir)', 'convert with trtllm convert -sq 0.5 --calib-dataset FILE, then build with --model_dir');
   // Model shape: the checkpoint's, else the flags' (seed defaults).
   let dtype: ActDType;
   if (checkpoint) {
@@ -231,7 +234,7 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     maxPromptEmbeddingTableSize: tableSize,
     parallelEmbedding: f.use_parallel_embedding ? { shardingDim } : false,
     embeddingSharing: (f.use_embedding_sharing ?? false) && (!f.use_parallel_embedding || shardingDim === 0),
-    quant: NO_QUANT,
+    quant: f.use_smooth_quant ? { weights: { kind: 'smoothquant', perToken: f.per_token ?? false, perChannel: f.per_channel ?? false }, kv: 'float' } : NO_QUANT,
     notes,
   };
 }

@@ -19,14 +19,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DTYPES } from '@trtllm/ref-math';
+import { DTYPES, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { LoaderError, type LoaderErrorKind } from './errors.js';
 import { compiledExecArgv, compiledWorker } from './files.js';
 import { FT_STORAGE, ftFiles, ftLayout, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
 import type { HfGptKind } from './hf-config.js';
 import { HfGptCheckpoint } from './hf-gpt.js';
-import { formatIni, parsePyJson, pyStr, PyDict } from './ini.js';
+import { formatIni, parsePyJson, pyFloatRepr, pyStr, PyDict } from './ini.js';
 import { castTo } from './layout.js';
+import { writeFtFiles } from './ft-int8.js';
 
 export interface ConvertOptions {
   /** HF model directory (`-i/--in-file`). */
@@ -42,6 +43,12 @@ export interface ConvertOptions {
   /** `-p/--processes`: worker threads (default 1 = this thread). */
   readonly processes?: number;
   readonly onProgress?: (p: ConvertProgress) => void;
+  /**
+   * SmoothQuant (`-sq α`): the model's weights as they are to be written (smoothed, any dtype: cast to
+   * the storage type here) instead of the input checkpoint's, the INT8 files (ft-int8.ts ftInt8Files)
+   * written beside them, and α for config.ini. Runs in this thread.
+   */
+  readonly smoothQuant?: { readonly alpha: number; readonly weights: GptWeights; readonly files: ReadonlyMap<string, Tensor> };
 }
 
 export interface ConvertProgress {
@@ -122,9 +129,16 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
       bytesDone += bytes;
       o.onProgress?.({ tensorsDone, tensors: total.tensors, bytesDone, bytes: total.bytes });
     };
-    const jobs = dealLargestFirst(sizes, Math.min(processes, layout.length)).map((indices): ConvertJob => ({ inDir: o.inDir, kind, tp, storage, dir: partial, indices }));
-    if (jobs.length <= 1) runConvertJob(jobs[0] ?? { inDir: o.inDir, kind, tp, storage, dir: partial, indices: [] }, progress);
-    else await runInWorkers(jobs, progress);
+    const sq = o.smoothQuant;
+    if (sq) {
+      // the weights in memory (smoothed), then the INT8 files
+      for (const t of layout) progress(writeFtTensor(partial, config, t, tp, castTo(weightAt(sq.weights, t.spec.path), FT_STORAGE[storage])));
+      writeFtFiles(partial, sq.files);
+    } else {
+      const jobs = dealLargestFirst(sizes, Math.min(processes, layout.length)).map((indices): ConvertJob => ({ inDir: o.inDir, kind, tp, storage, dir: partial, indices }));
+      if (jobs.length <= 1) runConvertJob(jobs[0] ?? { inDir: o.inDir, kind, tp, storage, dir: partial, indices: [] }, progress);
+      else await runInWorkers(jobs, progress);
+    }
     if (existsSync(final)) {
       const old = `${partial}.old`;
       renameSync(final, old);
@@ -137,6 +151,14 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
     throw e;
   }
   return { dir: final, files: readdirSync(final).length, bytes: total.bytes, kind, multiQuery };
+}
+
+/** The tensor at a canonical path (`wte`, `layers.3.qkv.weight`, `lnF.gamma`) of a model's weights. */
+function weightAt(w: GptWeights, path: string): Tensor {
+  let at: unknown = w;
+  for (const key of path.split('.')) at = (at as Record<string, unknown> | undefined)?.[key];
+  if (at === undefined) throw new LoaderError('missing', { file: '(weights in memory)', item: path, expected: 'a tensor', got: 'none' });
+  return at as Tensor;
 }
 
 /** Indices of `sizes` dealt to n lists: largest first, each to the least-loaded list (empty lists dropped). */
@@ -204,7 +226,7 @@ function configIni(o: ConvertOptions, kind: HfGptKind, tp: number, storage: FtSt
     ['tensor_parallelism', String(tp)],
     ['processes', String(processes)],
     ['calibrate_kv_cache', 'False'],
-    ['smoothquant', 'None'],
+    ['smoothquant', o.smoothQuant ? pyFloatRepr(o.smoothQuant.alpha) : 'None'],
     ['model', kind],
     ['storage_type', storage],
     ['dataset_cache_dir', 'None'],

@@ -27,6 +27,7 @@ import { LoaderError } from './errors.js';
 import { openFile, readFully } from './files.js';
 import { parseIni } from './ini.js';
 import { castTo, gatherColumns, sliceRows, tensorBytes, type ColumnRange } from './layout.js';
+import { readFtInt8, type Int8Arrays, type Int8LinearName } from './ft-int8.js';
 
 /** `--storage-type` names and our dtypes. */
 export const FT_STORAGE = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' } as const satisfies Record<string, ActDType>;
@@ -299,6 +300,17 @@ export class FtCheckpoint {
       }
     }
     return full;
+  }
+
+  /** α of a SmoothQuant checkpoint (config.ini `smoothquant`, written by convert -sq), else undefined. */
+  get smoothQuantAlpha(): number | undefined {
+    const v = this.ini.get('smoothquant');
+    return v === undefined || v === 'None' ? undefined : Number(v);
+  }
+
+  /** One layer's SmoothQuant INT8 arrays, ranks merged (ft-int8.ts; typed errors name a missing or bad file). */
+  readInt8(layer: number, linear: Int8LinearName): Int8Arrays {
+    return readFtInt8(this.dir, this.config, this.tp, layer, linear);
   }
 
   /** The whole model (ranks merged) in `dtype` (default: the storage dtype). */

@@ -30,8 +30,8 @@ export interface BuildEngineOptions {
   readonly tokenizerDir?: string;
   readonly onProgress?: (done: number, total: number) => void;
   /**
-   * Build a SmoothQuant INT8 engine (API only: the --use_smooth_quant flags wait for calibration in
-   * convert -sq): the linear layers' INT8 weights and scales from these activation ranges.
+   * Build a SmoothQuant INT8 engine from these activation ranges (the linear layers' INT8 weights and
+   * scales computed here); `--use_smooth_quant` builds take them from the checkpoint instead.
    */
   readonly smoothQuant?: SmoothQuantBuild;
   /** Build an FP8 engine (API only, like smoothQuant): e4m3 weights with per-tensor scales from these input ranges. */
@@ -96,7 +96,14 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     f,
     checkpoint && { config: checkpoint.config, storage: checkpoint.storage as DTypeName, file: join(checkpoint.dir, 'config.ini') },
   );
-  const sq = o.smoothQuant;
+  // --use_smooth_quant: the INT8 weights and scales the checkpoint holds (convert -sq)
+  const fromCheckpoint: SmoothQuantBuild | undefined = resolved.quant.weights.kind === 'smoothquant' && checkpoint
+    ? { mode: { perToken: resolved.quant.weights.perToken, perChannel: resolved.quant.weights.perChannel }, int8: (layer, linear) => checkpoint!.readInt8(layer, linear) }
+    : undefined;
+  if (fromCheckpoint && checkpoint!.smoothQuantAlpha === undefined) {
+    throw new EngineError('config', { what: `--use_smooth_quant with --model_dir ${f.model_dir}`, expected: 'a SmoothQuant checkpoint (config.ini smoothquant = α, INT8 files beside the float ones)', got: `smoothquant = ${checkpoint!.ini.get('smoothquant') ?? 'absent'}`, hint: 'convert with trtllm convert -sq 0.5 --calib-dataset FILE' });
+  }
+  const sq = o.smoothQuant ?? fromCheckpoint;
   if (sq && o.fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
   const config: BuildConfig = sq ? { ...resolved, quant: { weights: { kind: 'smoothquant', ...sq.mode }, kv: 'float' } } : o.fp8 ? { ...resolved, quant: { weights: { kind: 'fp8' }, kv: 'float' } } : resolved;
   const dtype = config.model.dtype;

@@ -14,18 +14,19 @@
  * scale per Q, K and V part, so multi-head attention only (the seed refuses multi-query INT8), and no
  * gated MLP (swiglu) — both refused with a typed error.
  */
-import { gatherColumns, transpose2d } from '@trtllm/loader';
-import { generateFp8, generateInt8, type ActRange, type Int8Weights } from '@trtllm/quant';
+import { gatherColumns, transpose2d, type Int8Arrays, type Int8LinearName } from '@trtllm/loader';
+import { generateFp8, generateInt8, type ActRange } from '@trtllm/quant';
 import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import { rankSplit } from './rank-split.js';
 
-/** What a SmoothQuant build needs beyond the float weights. */
-export interface SmoothQuantBuild {
-  readonly mode: SmoothQuantMode;
-  /** Calibrated ranges per GEMM: `layers.<n>.qkv`, `.attnOut`, `.fc`, `.proj`. */
-  readonly actRanges: ReadonlyMap<string, ActRange>;
-}
+/**
+ * What a SmoothQuant build needs beyond the float weights: calibrated activation ranges to quantize
+ * the weights with (generateInt8), or the INT8 arrays a convert -sq checkpoint already holds.
+ */
+export type SmoothQuantBuild =
+  | { readonly mode: SmoothQuantMode; /** Calibrated ranges per GEMM: `layers.<n>.qkv`, `.attnOut`, `.fc`, `.proj`. */ readonly actRanges: ReadonlyMap<string, ActRange> }
+  | { readonly mode: SmoothQuantMode; /** A layer's whole arrays (FtCheckpoint.readInt8). */ readonly int8: (layer: number, linear: Int8LinearName) => Int8Arrays };
 
 type Storage = Tensor<'f32' | 'f16'>;
 
@@ -34,7 +35,17 @@ function storage(t: Tensor<ActDType>, what: string): Storage {
   return t as Storage;
 }
 
-function range(sq: SmoothQuantBuild, key: string): ActRange {
+/** A layer's INT8 weights and scales: from the checkpoint, or quantized here from its calibrated range. */
+function int8Of(sq: SmoothQuantBuild, layer: number, linear: Int8LinearName, w: Tensor<ActDType>): Int8Arrays {
+  if ('int8' in sq) return sq.int8(layer, linear);
+  const what = `layers.${layer}.${linear}.weight`;
+  const ws = storage(w, what);
+  // the converter quantizes QKV as [K, 3, N/3]: one per-tensor scale per part
+  const shaped = linear === 'qkv' ? (tensor(ws.dtype, [ws.shape[0]!, 3, ws.shape[1]! / 3], ws.data as never) as Storage) : ws;
+  return generateInt8(shaped, range(sq, `layers.${layer}.${linear}`), { qkv: linear === 'qkv' });
+}
+
+function range(sq: { readonly actRanges: ReadonlyMap<string, ActRange> }, key: string): ActRange {
   const r = sq.actRanges.get(key);
   if (!r) throw new EngineError('config', { what: `SmoothQuant activation range ${key}`, expected: 'a calibrated range for every GEMM (layers.<n>.qkv, attnOut, fc, proj)', got: 'none', hint: 'calibrate on the model first (convert -sq)' });
   return r;
@@ -46,29 +57,28 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
   if (c.activation === 'swiglu') throw new EngineError('config', { what: 'SmoothQuant', expected: 'a GELU MLP', got: 'swiglu (gated MLP)', hint: 'the converter does not quantize gated MLPs; build this model unquantized' });
   const split = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor>();
-  const pick = (q: Int8Weights): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> } =>
-    sq.mode.perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig };
+  const pick = (q: Int8Arrays): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> } =>
+    (sq.mode.perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig }) as { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> };
   w.layers.forEach((l, n) => {
     const p = `layers.${n}`;
     // QKV: one GEMM for the converter (one per-tensor scale per Q, K, V part), three per-part matrices here
-    const qkvW = storage(l.qkv.weight, `${p}.qkv.weight`);
-    const [k, width] = qkvW.shape as [number, number];
-    const q = generateInt8(tensor(qkvW.dtype, [k, 3, width / 3], qkvW.data as never) as Storage, range(sq, `${p}.qkv`), { qkv: true });
+    const [k, width] = l.qkv.weight.shape as [number, number];
+    const q = int8Of(sq, n, 'qkv', l.qkv.weight);
     const { weight, scaleW } = pick(q);
     const w2 = tensor('i8', [k, width], weight.data);
     const s1 = tensor('f32', [width], scaleW.data);
     for (const part of ['q', 'k', 'v'] as const) {
       out.set(`${p}.${part}.weight.int8`, transpose2d(gatherColumns(w2, split.qkv[part])));
       out.set(`${p}.${part}.scale_w_quant_orig`, sq.mode.perChannel ? gatherColumns(s1, split.qkv[part]) : tensor('f32', [1], Float32Array.of(s1.data[split.qkvOffset[part]]!)));
-      out.set(`${p}.${part}.scale_x_orig_quant`, q.scale_x_orig_quant);
+      out.set(`${p}.${part}.scale_x_orig_quant`, q.scale_x_orig_quant as Tensor<'f32'>);
     }
     // attnOut, proj: row-parallel (rows split, scales over the whole output); fc: column-parallel
     for (const [name, lin, parallel] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
-      const g = generateInt8(storage(lin.weight, `${p}.${name}.weight`), range(sq, `${p}.${name}`));
+      const g = int8Of(sq, n, name, lin.weight);
       const { weight: wi, scaleW: sw } = pick(g);
       out.set(`${p}.${name}.weight.int8`, transpose2d(parallel === 'rows' ? split.rows(wi) : split.cols(wi)));
       out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && parallel === 'cols' ? split.cols(sw) : sw);
-      out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
+      out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant as Tensor<'f32'>);
     }
   });
   return out;
