@@ -32,6 +32,9 @@ function hostData(dtype, shape, seed) {
   return tensor('f16', shape, Uint16Array.from({ length: n }, () => ((next() < 0.5 ? 0x8000 : 0) | (14 << 10) | Math.floor(next() * 1024))));
 }
 
+let measured;
+const ceilings = () => (measured ??= measureCeilings());
+
 const SHAPES = [['qkv', 1600, 4800], ['fc', 1600, 6400], ['proj', 6400, 1600]];
 const MS = [1, 8, 64, 512, 1024, 2048];
 const rows = [];
@@ -75,10 +78,6 @@ for (const [name, k, n] of SHAPES) {
   for (const t of [w16, wT16, w8, bias, scaleW]) t.free();
 }
 
-let measured;
-function ceilings() {
-  return (measured ??= measureCeilings());
-}
 
 const md = [
   `# SmoothQuant INT8 vs fp16 GEMMs, gpt2-xl shapes\n\n${header}\n`,

@@ -36,6 +36,8 @@ export interface SmoothQuantConvertResult extends ConvertResult {
   readonly calibration: { readonly backend: string; readonly prompts: number; readonly tokens: number };
   /** The ranges each GEMM was quantized with (`layers.<n>.qkv | attnOut | fc | proj`). */
   readonly actRanges: ReadonlyMap<string, ActRange>;
+  /** The smoothing scales s per input channel of `layers.<n>.qkv` and `.fc`. */
+  readonly smoothing: ReadonlyMap<string, Float64Array>;
 }
 
 const f32 = Math.fround;
@@ -62,7 +64,7 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   } finally {
     engine.dispose();
   }
-  const { weights, actRanges } = smoothQuantModel(model, stats, o.alpha);
+  const { weights, actRanges, smoothing } = smoothQuantModel(model, stats, o.alpha);
   const files = new Map<string, Tensor>();
   const tp = o.tp ?? 1;
   weights.layers.forEach((l, n) => {
@@ -74,16 +76,17 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   });
   const { alpha, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
   const r = await convertHfToFt({ ...convert, kind, storage, smoothQuant: { alpha, weights, files } });
-  return { ...r, calibration: { backend: engine.backendName, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) }, actRanges };
+  return { ...r, calibration: { backend: engine.backendName, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) }, actRanges, smoothing };
 }
 
 /**
  * Smooth a model's QKV and FC GEMMs with the calibrated ranges (smooth_gpt_model), and the ranges
  * each GEMM is then quantized with. `model` is fp32; the result shares every tensor it leaves alone.
  */
-export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, ActivationStats>, alpha: number): { weights: GptWeights; actRanges: Map<string, ActRange> } {
+export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, ActivationStats>, alpha: number): { weights: GptWeights; actRanges: Map<string, ActRange>; smoothing: Map<string, Float64Array> } {
   const c = model.config;
   const actRanges = new Map<string, ActRange>();
+  const smoothing = new Map<string, Float64Array>();
   const get = (key: string): ActivationStats => {
     const s = stats.get(key);
     if (!s) throw new EngineError('config', { what: `calibration of ${key}`, expected: 'max |x| and |y| of every linear layer', got: 'none' });
@@ -96,6 +99,7 @@ export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, Act
       const w = l[name].weight;
       const k = w.shape[0]!;
       const s = smoothingScales(s0.x, toF32(w), k, alpha);
+      smoothing.set(`${p}.${name}`, s);
       const beta = l[norm].beta;
       const sm = applySmoothing(s, { w: toF32(w), gamma: toF32(l[norm].gamma), ...(beta ? { beta: toF32(beta) } : {}), layernorm1p: c.layernorm1p });
       const weight = tensor('f32', w.shape, sm.w);
@@ -116,5 +120,5 @@ export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, Act
     }
     return { ...l, ln1: qkv.ln, qkv: qkv.lin, ln2: fc.ln, fc: fc.lin };
   });
-  return { weights: { ...model.weights, layers }, actRanges };
+  return { weights: { ...model.weights, layers }, actRanges, smoothing };
 }
