@@ -11,10 +11,11 @@ import { LoaderError } from './errors.js';
 const work = mkdtempSync(join(tmpdir(), 'trtllm-ftint8-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const config = gptConfig({ vocabSize: 10, nPositions: 8, nEmbd: 8, nHead: 2, nLayer: 1, dtype: 'f32' });
+const mqa = gptConfig({ vocabSize: 10, nPositions: 8, nEmbd: 8, nHead: 4, nKvHead: 1, nLayer: 1, dtype: 'f32' });
 
 /** Distinct values per array (int8 counting, scales 0.5 + i/64) in the layer's full shapes. */
-function arrays(linear: 'qkv' | 'attnOut' | 'fc' | 'proj'): Int8Arrays {
-  const shapes = int8Shapes(config, linear);
+function arrays(linear: 'qkv' | 'attnOut' | 'fc' | 'proj', c = config): Int8Arrays {
+  const shapes = int8Shapes(c, linear);
   const out = {} as Record<string, Tensor>;
   for (const name of INT8_ARRAYS) {
     const n = shapes[name].reduce((a, b) => a * b, 1);
@@ -25,7 +26,7 @@ function arrays(linear: 'qkv' | 'attnOut' | 'fc' | 'proj'): Int8Arrays {
 
 describe('ft-int8', () => {
   it("names the files as write_int8 does: weights per rank, last-axis layers' .col scales per rank, the rest once", () => {
-    const names = (l: 'qkv' | 'proj') => [...ftInt8Files(0, l, 2, arrays(l)).keys()].sort();
+    const names = (l: 'qkv' | 'proj') => [...ftInt8Files(config, 0, l, 2, arrays(l)).keys()].sort();
     expect(names('qkv')).toEqual([
       'model.layers.0.attention.query_key_value.scale_w_quant_orig.bin',
       'model.layers.0.attention.query_key_value.scale_w_quant_orig.col.0.bin',
@@ -43,10 +44,10 @@ describe('ft-int8', () => {
     expect(names('proj').filter((n) => n.includes('.col'))).toEqual(['model.layers.0.mlp.dense_4h_to_h.scale_w_quant_orig.col.bin', 'model.layers.0.mlp.dense_4h_to_h.scale_y_accum_quant.col.bin', 'model.layers.0.mlp.dense_4h_to_h.weight.int8.col.0.bin', 'model.layers.0.mlp.dense_4h_to_h.weight.int8.col.1.bin']);
   });
   it('splits QKV [H, 3, H] on its last axis (each rank: [H, 3, H/TP]) and proj on its rows', () => {
-    const q = ftInt8Files(0, 'qkv', 2, arrays('qkv')).get('model.layers.0.attention.query_key_value.weight.int8.1.bin')!;
+    const q = ftInt8Files(config, 0, 'qkv', 2, arrays('qkv')).get('model.layers.0.attention.query_key_value.weight.int8.1.bin')!;
     expect(q.shape).toEqual([8, 3, 4]);
     expect(Array.from(q.data.slice(0, 4))).toEqual([-121, -120, -119, -118]); // row 0, Q part, columns 4…7
-    const p = ftInt8Files(0, 'proj', 2, arrays('proj')).get('model.layers.0.mlp.dense_4h_to_h.weight.int8.1.bin')!;
+    const p = ftInt8Files(config, 0, 'proj', 2, arrays('proj')).get('model.layers.0.mlp.dense_4h_to_h.weight.int8.1.bin')!;
     expect(p.shape).toEqual([16, 8]);
     expect(p.data[0]).toBe((16 * 8) % 251 - 125);
   });
@@ -55,7 +56,7 @@ describe('ft-int8', () => {
       const dir = join(work, `tp${tp}`);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      for (const l of ['qkv', 'attnOut', 'fc', 'proj'] as const) writeFtFiles(dir, ftInt8Files(0, l, tp, arrays(l)));
+      for (const l of ['qkv', 'attnOut', 'fc', 'proj'] as const) writeFtFiles(dir, ftInt8Files(config, 0, l, tp, arrays(l)));
       for (const l of ['qkv', 'attnOut', 'fc', 'proj'] as const) {
         const got = readFtInt8(dir, config, tp, 0, l);
         const want = arrays(l);
@@ -63,6 +64,24 @@ describe('ft-int8', () => {
       }
     });
   }
+  it('multi-query QKV [H, H + 2·HS]: each rank its Q columns and a copy of K and V; read back whole; a K/V that differs between ranks is refused', () => {
+    const dir = join(work, 'mqa');
+    mkdirSync(dir, { recursive: true });
+    const a = arrays('qkv', mqa);
+    expect(a['weight.int8'].shape).toEqual([8, 12]);
+    const files = ftInt8Files(mqa, 0, 'qkv', 2, a);
+    const r1 = files.get('model.layers.0.attention.query_key_value.weight.int8.1.bin')!;
+    expect(r1.shape).toEqual([8, 8]);
+    expect(Array.from(r1.data.slice(0, 8))).toEqual([4, 5, 6, 7, 8, 9, 10, 11].map((j) => j - 125)); // Q columns 4…7, then K, V (8…11)
+    expect(files.get('model.layers.0.attention.query_key_value.scale_w_quant_orig.col.1.bin')!.shape).toEqual([8]);
+    writeFtFiles(dir, files);
+    const got = readFtInt8(dir, mqa, 2, 0, 'qkv');
+    for (const name of INT8_ARRAYS) expect(Array.from(got[name].data), name).toEqual(Array.from(a[name].data));
+    const bad = files.get('model.layers.0.attention.query_key_value.weight.int8.1.bin')!;
+    bad.data[8 + 5] = 0; // row 1, a K column
+    writeFtFiles(dir, new Map([['model.layers.0.attention.query_key_value.weight.int8.1.bin', bad]]));
+    expect(() => readFtInt8(dir, mqa, 2, 0, 'qkv')).toThrow(/weight\.int8\.1\.bin.*expected the multi-query K\/V columns equal to rank 0, got a difference in row 1/);
+  });
   it('a missing file says to convert with -sq; a truncated one, a zero or NaN scale are typed errors naming the file', () => {
     const dir = join(work, 'tp2');
     expect(() => readFtInt8(join(work, 'none'), config, 1, 0, 'fc')).toThrow(/convert with -sq/);

@@ -17,6 +17,11 @@
  *                                                               scales broadcast to [3, H])
  *
  * int8 weights are int8, every scale fp32, raw little-endian, like the float files.
+ *
+ * Multi-query QKV (GPTBigCode: SantaCoder, StarCoder; beyond the seed, which refuses it): the weight is
+ * [H, H + 2·HS] (Q's columns, then the one K and V head), each rank holds its Q columns and a copy of
+ * K and V, as the float QKV is split; the per-tensor scales (one per Q, K, V part) and the per-channel
+ * ones are [H + 2·HS] vectors, the per-channel ones split like the weight's columns.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,10 +46,16 @@ export function int8BaseKey(layer: number, linear: Int8LinearName): string {
   return `model.layers.${layer}.${BASE[linear]}`;
 }
 
-/** Full shapes of one layer's arrays (MHA QKV only: the converter has no multi-query INT8 layout). */
+const multiQuery = (c: GptConfig): boolean => c.nKvHead === 1 && c.nHead > 1;
+
+/** Full shapes of one layer's arrays. */
 export function int8Shapes(config: GptConfig, linear: Int8LinearName): Record<Int8ArrayName, number[]> {
   const h = config.nEmbd;
   const i = config.intermediateSize;
+  if (linear === 'qkv' && multiQuery(config)) {
+    const n = h + 2 * (h / config.nHead);
+    return { 'weight.int8': [h, n], 'weight.int8.col': [h, n], scale_x_orig_quant: [1], scale_w_quant_orig: [n], 'scale_w_quant_orig.col': [n], scale_y_accum_quant: [n], 'scale_y_accum_quant.col': [n], scale_y_quant_orig: [1] };
+  }
   const [k, n] = linear === 'qkv' ? [h, 3 * h] : linear === 'attnOut' ? [h, h] : linear === 'fc' ? [h, i] : [i, h];
   const w = linear === 'qkv' ? [h, 3, h] : [k, n];
   const col = linear === 'qkv' ? [3, h] : [n];
@@ -57,21 +68,29 @@ function isSplit(linear: Int8LinearName, name: Int8ArrayName): boolean {
   return name.startsWith('weight.int8') || (!ROWS[linear] && name.endsWith('.col'));
 }
 
+/** Multi-query QKV: rank r's columns — its share of Q's, then all of K's and V's. */
+function mqaColumns(config: GptConfig, tp: number, r: number): [number, number][] {
+  const h = config.nEmbd;
+  const w = h / tp;
+  return [[r * w, w], [h, 2 * (h / config.nHead)]];
+}
+
 /** Rank r's part of a full array along its split axis. */
-function shard(t: Tensor, rows: boolean, tp: number, r: number): Tensor {
+function shard(config: GptConfig, linear: Int8LinearName, t: Tensor, rows: boolean, tp: number, r: number): Tensor {
   if (rows) return sliceRows(t, (r * t.shape[0]!) / tp, t.shape[0]! / tp);
+  if (linear === 'qkv' && multiQuery(config)) return gatherColumns(t, mqaColumns(config, tp, r));
   const w = t.shape[t.shape.length - 1]! / tp;
   return gatherColumns(t, [[r * w, w]]);
 }
 
 /** The files write_int8 writes for one layer: file name → tensor (its bytes as written). */
-export function ftInt8Files(layer: number, linear: Int8LinearName, tp: number, a: Int8Arrays): Map<string, Tensor> {
+export function ftInt8Files(config: GptConfig, layer: number, linear: Int8LinearName, tp: number, a: Int8Arrays): Map<string, Tensor> {
   const base = int8BaseKey(layer, linear);
   const out = new Map<string, Tensor>();
   for (const name of INT8_ARRAYS) {
     const t = a[name];
     if (!isSplit(linear, name)) out.set(`${base}.${name}.bin`, t);
-    else for (let r = 0; r < tp; r++) out.set(`${base}.${name}.${r}.bin`, shard(t, ROWS[linear] && name.startsWith('weight'), tp, r));
+    else for (let r = 0; r < tp; r++) out.set(`${base}.${name}.${r}.bin`, shard(config, linear, t, ROWS[linear] && name.startsWith('weight'), tp, r));
   }
   return out;
 }
@@ -116,9 +135,12 @@ export function readFtInt8(dir: string, config: GptConfig, tp: number, layer: nu
       out[name] = read(`${base}.${name}.bin`, dtype, full, item);
     } else {
       const rows = ROWS[linear] && name.startsWith('weight');
-      const part = rows ? [full[0]! / tp, ...full.slice(1)] : [...full.slice(0, -1), full[full.length - 1]! / tp];
+      const mqa = linear === 'qkv' && multiQuery(config);
+      const hs = config.nEmbd / config.nHead;
+      const last = mqa ? config.nEmbd / tp + 2 * hs : full[full.length - 1]! / tp;
+      const part = rows ? [full[0]! / tp, ...full.slice(1)] : [...full.slice(0, -1), last];
       const parts = Array.from({ length: tp }, (_, r) => read(`${base}.${name}.${r}.bin`, dtype, part, item));
-      out[name] = rows ? concatRows(parts, full) : concatLast(parts, full);
+      out[name] = rows ? concatRows(parts, full) : mqa ? mergeMqa(parts, full, config, tp, join(dir, `${base}.${name}`), item) : concatLast(parts, full);
     }
     if (dtype === 'f32') {
       const bad = Array.from(out[name].data as Float32Array).findIndex((v) => !(v > 0) || !Number.isFinite(v));
@@ -137,6 +159,29 @@ function concatRows(parts: readonly Tensor[], shape: readonly number[]): Tensor 
     bytes.set(b, o);
     o += b.byteLength;
   }
+  return tensor(parts[0]!.dtype, shape, data);
+}
+
+/** Multi-query QKV shards back to [.., H + 2·HS]: each rank's Q columns in place, K and V from rank 0 (the others must hold the same). */
+function mergeMqa(parts: readonly Tensor[], shape: readonly number[], config: GptConfig, tp: number, file: string, item: string): Tensor {
+  const e = DTYPES[parts[0]!.dtype].bytes;
+  const n = shape[shape.length - 1]!;
+  const rows = numel(shape) / n;
+  const data = allocStorage(parts[0]!.dtype, numel(shape));
+  const bytes = new Uint8Array(data.buffer);
+  parts.forEach((p, r) => {
+    const b = tensorBytes(p);
+    const [[q0, qw], [kv0, kvw]] = mqaColumns(config, tp, r);
+    const pw = qw + kvw;
+    for (let i = 0; i < rows; i++) {
+      bytes.set(b.subarray(i * pw * e, (i * pw + qw) * e), (i * n + q0) * e);
+      const kv = b.subarray((i * pw + qw) * e, (i + 1) * pw * e);
+      if (r === 0) bytes.set(kv, (i * n + kv0) * e);
+      else if (!Buffer.from(kv).equals(Buffer.from(bytes.subarray((i * n + kv0) * e, (i * n + kv0 + kvw) * e)))) {
+        throw new LoaderError('format', { file: `${file}.${r}.bin`, item, expected: 'the multi-query K/V columns equal to rank 0', got: `a difference in row ${i}`, hint: 're-run trtllm convert -sq' });
+      }
+    }
+  });
   return tensor(parts[0]!.dtype, shape, data);
 }
 

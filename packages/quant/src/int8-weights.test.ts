@@ -66,3 +66,32 @@ describe(`generateInt8 ≡ the seed's generate_int8 under numpy 1.x (${fixture.m
     expect(() => generateInt8(fromValues('f32', [1, 2], [1, 2]), { x: 0, y: 1, w: new Float32Array(2).fill(1) })).toThrow(/act_range\.x: expected a finite range > 0, got 0/);
   });
 });
+
+describe('generateInt8 with multi-query QKV parts (beyond the seed)', () => {
+  const k = 4;
+  const w = fromValues('f32', [k, 8], Array.from({ length: 32 }, (_, i) => ((i * 37) % 17) / 8 - 1));
+  const wv = toF32(w);
+  const wmax = Float32Array.from({ length: 8 }, (_, j) => Math.max(...Array.from({ length: k }, (_, r) => Math.abs(wv[r * 8 + j]!))));
+  const range = { x: 3, y: 5, w: wmax };
+  it('equal parts give the seed QKV values, as [N] vectors instead of [3, N/3]', () => {
+    const w6 = fromValues('f32', [k, 6], Array.from({ length: 24 }, (_, i) => wv[i]!));
+    const r6 = { ...range, w: wmax.subarray(0, 6) };
+    const seed = generateInt8(tensor('f32', [k, 3, 2], w6.data), r6, { qkv: true });
+    const parts = generateInt8(w6, r6, { qkvParts: [2, 2, 2] });
+    for (const key of ['weight.int8', 'weight.int8.col', 'scale_w_quant_orig', 'scale_w_quant_orig.col', 'scale_y_accum_quant', 'scale_y_accum_quant.col', 'scale_x_orig_quant', 'scale_y_quant_orig'] as const) {
+      expect(Array.from(parts[key].data), key).toEqual(Array.from(seed[key].data));
+    }
+    expect([parts['weight.int8'].shape, parts.scale_w_quant_orig.shape]).toEqual([[k, 6], [6]]);
+  });
+  it('Q [4 columns], K [2], V [2]: each part quantized with its own max', () => {
+    const g = generateInt8(w, range, { qkvParts: [4, 2, 2] });
+    const partMax = [Math.max(...wmax.subarray(0, 4)), Math.max(...wmax.subarray(4, 6)), Math.max(...wmax.subarray(6, 8))];
+    const sW = Array.from(g.scale_w_quant_orig.data);
+    expect(sW).toEqual([0, 0, 0, 0, 1, 1, 2, 2].map((p) => Math.fround(1 / Math.fround(127 / partMax[p]!))));
+    for (let j = 0; j < 8; j++) {
+      const p = j < 4 ? 0 : j < 6 ? 1 : 2;
+      expect(g['weight.int8'].data[j]).toBe(Math.max(-127, Math.min(127, rni(Math.fround(wv[j]! * Math.fround(127 / partMax[p]!))))));
+    }
+    expect(() => generateInt8(w, range, { qkvParts: [4, 2, 1] })).toThrow(/qkvParts: expected Q, K, V widths adding up to 8/);
+  });
+});

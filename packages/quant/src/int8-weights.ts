@@ -52,8 +52,13 @@ const f32 = Math.fround;
 const f16 = (x: number): number => fromF16Bits(toF16Bits(x));
 const sat127 = (x: number): number => Math.max(-127, Math.min(127, x));
 
-/** The converter's INT8 weights and scales for weight `w` ([K, N], or [K, 3, N/3] with `qkv`), fp32 or fp16. */
-export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { readonly qkv?: boolean } = {}): Int8Weights {
+/**
+ * The converter's INT8 weights and scales for weight `w` ([K, N], or [K, 3, N/3] with `qkv`), fp32 or fp16.
+ * `qkvParts` (beyond the seed, which refuses multi-query INT8): a multi-query QKV weight [K, N] whose Q, K
+ * and V parts have these widths (e.g. [H, HS, HS]); each part gets its per-tensor scale, and the
+ * per-tensor arrays come as [N] vectors (each part's value repeated over its columns) instead of [3, N/3].
+ */
+export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { readonly qkv?: boolean; readonly qkvParts?: readonly [number, number, number] } = {}): Int8Weights {
   const what = 'generateInt8';
   if (w.dtype !== 'f32' && w.dtype !== 'f16') throw new QuantError({ what: `${what}: weight dtype`, expected: 'f32 or f16 (the storage types the converter quantizes)', got: w.dtype, hint: 'convert with --storage-type float32 or float16' });
   const k = w.shape[0]!;
@@ -65,12 +70,17 @@ export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { rea
   }
   const wv = toF32(w);
   const wmaxC = Float32Array.from(range.w, f32);
-  const parts = o.qkv ? 3 : 1;
+  const qkv = o.qkv === true || o.qkvParts !== undefined;
+  if (o.qkvParts && o.qkvParts.reduce((a, b) => a + b, 0) !== n) throw new QuantError({ what: `${what}: qkvParts`, expected: `Q, K, V widths adding up to ${n}`, got: o.qkvParts.join(' + ') });
+  const parts = qkv ? 3 : 1;
   const per = n / parts;
+  // the part of each column: equal thirds (the seed's QKV), or the given widths (multi-query)
+  const starts = o.qkvParts ? [0, o.qkvParts[0], o.qkvParts[0] + o.qkvParts[1], n] : Array.from({ length: parts + 1 }, (_, p) => p * per);
+  const partOf = (j: number): number => (j < starts[1]! ? 0 : j < starts[2]! ? 1 : 2);
   // per-tensor weight scale: binary64 for a plain GEMM (a numpy float64 scalar), fp32 per part for QKV (an fp32 array)
   const sWt = Array.from({ length: parts }, (_, p) => {
-    const max = wmaxC.subarray(p * per, (p + 1) * per).reduce((a, b) => Math.max(a, b), 0);
-    return o.qkv ? f32(127 / max) : 127 / max;
+    const max = wmaxC.subarray(starts[p]!, starts[p + 1]!).reduce((a, b) => Math.max(a, b), 0);
+    return qkv ? f32(127 / max) : 127 / max;
   });
   const sWc = Float32Array.from(wmaxC, (m) => f32(127 / m));
   const qT = new Int8Array(k * n);
@@ -78,9 +88,9 @@ export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { rea
   for (let r = 0; r < k; r++) {
     for (let j = 0; j < n; j++) {
       const x = wv[r * n + j]!;
-      const t = sWt[Math.floor(j / per)]!;
+      const t = sWt[qkv ? partOf(j) : 0]!;
       // a plain GEMM multiplies W by a float64 scalar in W's own dtype; QKV by an fp32 array, in fp32
-      const pt = o.qkv ? f32(x * t) : w.dtype === 'f16' ? f16(x * f16(t)) : f32(x * f32(t));
+      const pt = qkv ? f32(x * t) : w.dtype === 'f16' ? f16(x * f16(t)) : f32(x * f32(t));
       qT[r * n + j] = sat127(rni(pt));
       qC[r * n + j] = sat127(rni(f32(x * sWc[j]!)));
     }
@@ -88,16 +98,16 @@ export function generateInt8(w: Tensor<'f32' | 'f16'>, range: ActRange, o: { rea
   const xOrig = 127 / range.x;
   const yOrig = 127 / range.y;
   const perTensor = (v: (p: number) => number): Tensor<'f32'> =>
-    o.qkv ? tensor('f32', [3, per], Float32Array.from({ length: n }, (_, j) => v(Math.floor(j / per)))) : tensor('f32', [1], Float32Array.of(v(0)));
-  const shape = o.qkv ? [k, 3, per] : [k, n];
-  const colShape = o.qkv ? [3, per] : [n];
+    qkv ? tensor('f32', o.qkvParts ? [n] : [3, per], Float32Array.from({ length: n }, (_, j) => v(partOf(j)))) : tensor('f32', [1], Float32Array.of(v(0)));
+  const shape = o.qkvParts ? [k, n] : qkv ? [k, 3, per] : [k, n];
+  const colShape = o.qkvParts ? [n] : qkv ? [3, per] : [n];
   return {
     'weight.int8': tensor('i8', shape, qT),
     'weight.int8.col': tensor('i8', shape, qC),
     scale_x_orig_quant: tensor('f32', [1], Float32Array.of(xOrig)),
-    scale_w_quant_orig: perTensor((p) => (o.qkv ? f32(1 / sWt[p]!) : 1 / sWt[p]!)),
+    scale_w_quant_orig: perTensor((p) => (qkv ? f32(1 / sWt[p]!) : 1 / sWt[p]!)),
     'scale_w_quant_orig.col': tensor('f32', colShape, Float32Array.from(sWc, (s) => f32(1 / s))),
-    scale_y_accum_quant: perTensor((p) => (o.qkv ? f32(f32(yOrig) / f32(f32(xOrig) * sWt[p]!)) : yOrig / (xOrig * sWt[p]!))),
+    scale_y_accum_quant: perTensor((p) => (qkv ? f32(f32(yOrig) / f32(f32(xOrig) * sWt[p]!)) : yOrig / (xOrig * sWt[p]!))),
     'scale_y_accum_quant.col': tensor('f32', colShape, Float32Array.from(sWc, (s) => f32(f32(yOrig) / f32(f32(xOrig) * s)))),
     scale_y_quant_orig: tensor('f32', [1], Float32Array.of(range.y / 127)),
   };

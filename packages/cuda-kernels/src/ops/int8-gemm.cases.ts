@@ -72,6 +72,7 @@ export function int8GemmCases(): KernelCase[] {
     epilogueCase('smoothquant epilogue +bias', 9, 20, { perToken: true, perChannel: true }, 'f16', {}),
     epilogueCase('smoothquant epilogue gelu', 9, 20, { perToken: true, perChannel: false }, 'bf16', { gelu: true }),
     epilogueCase('smoothquant epilogue +residual', 9, 20, { perToken: false, perChannel: true }, 'f16', { residual: true }),
+    epilogueCase('smoothquant epilogue, N not a multiple of 4', 3, 7, { perToken: true, perChannel: true }, 'f16', { gelu: true, residual: true }),
     epilogueCase('smoothquant epilogue gelu +residual f32', 5, 12, { perToken: false, perChannel: false }, 'f32', { gelu: true, residual: true }),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),

@@ -79,3 +79,34 @@ describe('convert -sq → build --use_smooth_quant (ref backend)', async () => {
     }
   }
 });
+
+describe('convert -sq of a multi-query GPTBigCode (beyond the seed, which refuses it)', async () => {
+  const MQA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../loader/fixtures/tiny/bigcode-mqa/st-fp32');
+  const r = await convertSmoothQuant({ inDir: MQA, outDir: join(work, 'mqa-ckpt'), alpha: 0.5, prompts: PROMPTS, storage: 'float16', tp: 2 });
+  for (const tp of [1, 2]) {
+    it(`per token + per channel, TP ${tp}: Q, K, V scaled apart; the engine equals quantizing in memory; logits near the float model's`, async () => {
+      const ft = FtCheckpoint.open(r.dir);
+      expect(ft.config.nKvHead).toBe(1);
+      const sw = ft.readInt8(0, 'qkv').scale_w_quant_orig.data as Float32Array;
+      const hs = ft.config.nEmbd / ft.config.nHead;
+      expect(sw.length).toBe(ft.config.nEmbd + 2 * hs);
+      expect(new Set([sw[0], sw[ft.config.nEmbd], sw[ft.config.nEmbd + hs]]).size).toBe(3); // one scale per Q, K, V part
+      const mode = { perToken: true, perChannel: true };
+      const flags = { model_dir: r.dir, dtype: 'float16' as const, world_size: tp, use_smooth_quant: true, per_token: true, per_channel: true, max_input_len: 16, max_output_len: 4 };
+      const dir = join(work, `mqa-sq-${tp}`);
+      const b = buildEngine({ flags, outputDir: dir });
+      const mem = buildEngine({ flags: { ...flags, use_smooth_quant: false, per_token: false, per_channel: false }, outputDir: join(work, `mqa-mem-${tp}`), smoothQuant: { mode, actRanges: r.actRanges } });
+      for (const f of b.files.filter((x) => x.endsWith('.engine'))) {
+        const [got, want] = [readEngineFile(join(dir, f)).tensors, readEngineFile(join(mem.dir, f)).tensors];
+        for (const [k, t] of want) expect(Buffer.from(got.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), `${f} ${k}`).toBe(true);
+      }
+      const float = buildEngine({ flags: { model_dir: r.dir, dtype: 'float16', max_input_len: 16, max_output_len: 4 }, outputDir: join(work, 'mqa-float') });
+      const [ef, eq] = [await Engine.load(float.dir), await Engine.load(dir)];
+      const e = nmse(eq.logits(PROMPT), ef.logits(PROMPT));
+      expect(e).toBeGreaterThan(0);
+      expect(e).toBeLessThan(1e-3);
+      ef.dispose();
+      eq.dispose();
+    });
+  }
+});

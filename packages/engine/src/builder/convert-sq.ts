@@ -12,12 +12,14 @@
  *   4. the smoothed float weights and the INT8 files (write_int8's names and splits) go to
  *      `<out>/<tp>-gpu`, config.ini saying `smoothquant = α`.
  *
- * Multi-query models (SantaCoder / StarCoder) are refused, like the seed refuses them.
+ * Beyond the seed, which refuses them: multi-query models (SantaCoder / StarCoder), whose QKV is
+ * quantized with one per-tensor scale per Q, K and V part of widths H, HS, HS (ft-int8.ts has the layout).
  */
 import { convertHfToFt, ftInt8Files, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
 import { applySmoothing, columnAbsMax, generateInt8, smoothingScales, type ActRange } from '@trtllm/quant';
 import { tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
+import { int8Input } from './smoothquant.js';
 import type { ActivationStats } from '../calibration/observing-backend.js';
 import { Engine, type EngineLoadOptions } from '../runtime/engine.js';
 
@@ -53,7 +55,6 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   probe.close();
   const model = loadHfGpt(o.inDir, { dtype: 'f32', kind });
   const c = model.config;
-  if (c.nKvHead !== c.nHead) throw new EngineError('config', { what: `${o.inDir}: -sq`, expected: 'multi-head attention', got: `multi-query (${c.nKvHead} K/V head for ${c.nHead} query heads)`, hint: 'the seed refuses multi-query INT8 too; convert without -sq' });
   if (c.activation === 'swiglu') throw new EngineError('config', { what: `${o.inDir}: -sq`, expected: 'a GELU MLP', got: 'swiglu', hint: 'convert without -sq' });
 
   const maxLen = Math.max(...o.prompts.map((p) => p.length));
@@ -69,9 +70,8 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   const tp = o.tp ?? 1;
   weights.layers.forEach((l, n) => {
     for (const linear of ['qkv', 'attnOut', 'fc', 'proj'] as const) {
-      const w = castTo(l[linear].weight, FT_STORAGE[storage]) as Tensor<'f32' | 'f16'>;
-      const shaped = linear === 'qkv' ? tensor(w.dtype, [w.shape[0]!, 3, w.shape[1]! / 3], w.data as never) : w;
-      for (const [file, t] of ftInt8Files(n, linear as Int8LinearName, tp, generateInt8(shaped, actRanges.get(`layers.${n}.${linear}`)!, { qkv: linear === 'qkv' }))) files.set(file, t);
+      const g = int8Input(c, linear, castTo(l[linear].weight, FT_STORAGE[storage]) as Tensor<'f32' | 'f16'>);
+      for (const [file, t] of ftInt8Files(c, n, linear as Int8LinearName, tp, generateInt8(g.w, actRanges.get(`layers.${n}.${linear}`)!, g.o))) files.set(file, t);
     }
   });
   const { alpha, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;

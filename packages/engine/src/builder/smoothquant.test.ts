@@ -74,9 +74,28 @@ describe('SmoothQuant INT8 engines on the ref backend', () => {
     f.dispose();
     q.dispose();
   });
-  it('refusals are typed: multi-query, swiglu, bf16, a missing range', () => {
+  it('multi-query (beyond the seed): Q, K and V parts of widths H, HS, HS each get their own scale; TP 1 and 2 within the same error', async () => {
+    const mq = { ...FLAGS, multi_query_mode: true };
+    const fdir = join(work, 'mq-float');
+    const w = randomGptWeights(buildEngine({ flags: mq, outputDir: fdir }).config.model, 7);
+    buildEngine({ flags: mq, outputDir: fdir, weights: w });
+    const f = await Engine.load(fdir);
+    const lf = f.logits(PROMPT);
+    for (const tp of [1, 2]) {
+      const dir = join(work, `mq-sq-${tp}`);
+      buildEngine({ flags: { ...mq, world_size: tp }, outputDir: dir, weights: w, smoothQuant: { mode: { perToken: true, perChannel: false }, actRanges: ranges(w) } });
+      const file = readEngineFile(join(dir, tp === 1 ? 'gpt_float16_tp1_rank0.engine' : 'gpt_float16_tp2_rank1.engine'));
+      expect([file.tensors.get('layers.0.q.weight.int8')?.shape, file.tensors.get('layers.0.k.weight.int8')?.shape]).toEqual([[32 / tp, 32], [8, 32]]); // [N, K]: this rank's Q heads, the one K head
+      const q = await Engine.load(dir);
+      const e = nmse(q.logits(PROMPT), lf);
+      expect(e).toBeGreaterThan(0);
+      expect(e, `TP ${tp}`).toBeLessThan(5e-5);
+      q.dispose();
+    }
+    f.dispose();
+  });
+  it('refusals are typed: swiglu, bf16, a missing range', () => {
     const sq = { mode: { perToken: true, perChannel: true }, actRanges: ranges(weights) };
-    expect(() => buildEngine({ flags: { ...FLAGS, multi_query_mode: true }, outputDir: join(work, 'x1'), smoothQuant: sq })).toThrow(/SmoothQuant: expected multi-head attention/);
     expect(() => buildEngine({ flags: { ...FLAGS, hidden_act: 'swiglu' }, outputDir: join(work, 'x2'), smoothQuant: sq })).toThrow(/SmoothQuant: expected a GELU MLP, got swiglu/);
     expect(() => buildEngine({ flags: { ...FLAGS, dtype: 'bfloat16' }, outputDir: join(work, 'x3'), smoothQuant: { ...sq, actRanges: ranges(randomGptWeights({ ...built.config.model, dtype: 'bf16' }, 7)) } })).toThrow(/expected fp32 or fp16 weights for SmoothQuant/);
     const partial = new Map(sq.actRanges);
@@ -91,13 +110,14 @@ describe('SmoothQuant INT8 engines on the ref backend', () => {
 const SQ_MODEL: BuildFlags = { vocab_size: 256, n_layer: 2, n_embd: 128, n_head: 2, n_positions: 64, max_batch_size: 4, max_input_len: 24, max_output_len: 8, random_seed: 11, dtype: 'float16' };
 const SQ_MODES = [{ perToken: true, perChannel: true }, { perToken: true, perChannel: false }, { perToken: false, perChannel: true }, { perToken: false, perChannel: false }] as const;
 const sqDirs = new Map<string, string>();
-function sqEngine(mode: (typeof SQ_MODES)[number]): string {
-  const key = `${mode.perToken}-${mode.perChannel}`;
+function sqEngine(mode: (typeof SQ_MODES)[number], multiQuery = false): string {
+  const key = `${mode.perToken}-${mode.perChannel}${multiQuery ? '-mq' : ''}`;
   let dir = sqDirs.get(key);
   if (!dir) {
     dir = join(work, `sq-backends-${key}`);
-    const w = randomGptWeights(buildEngine({ flags: SQ_MODEL, outputDir: join(work, 'sq-backends-float') }).config.model, 11);
-    buildEngine({ flags: SQ_MODEL, outputDir: dir, weights: w, smoothQuant: { mode, actRanges: ranges(w, 4) } });
+    const flags = { ...SQ_MODEL, multi_query_mode: multiQuery };
+    const w = randomGptWeights(buildEngine({ flags, outputDir: join(work, `sq-backends-float${multiQuery ? '-mq' : ''}`) }).config.model, 11);
+    buildEngine({ flags, outputDir: dir, weights: w, smoothQuant: { mode, actRanges: ranges(w, 4) } });
     sqDirs.set(key, dir);
   }
   return dir;
@@ -105,9 +125,9 @@ function sqEngine(mode: (typeof SQ_MODES)[number]): string {
 const SQ_PROMPTS = [[5, 17, 3, 60, 2, 2, 9, 41, 13, 77], [200, 1], [33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49]];
 
 describeBackends('SmoothQuant engines on every backend', (v) => {
-  for (const mode of SQ_MODES) {
-    it(`per token ${mode.perToken}, per channel ${mode.perChannel}: logits ${v.exact ? "equal the ref backend's bits" : 'within NMSE 1e-5 of the ref backend'}, greedy tokens equal`, async () => {
-      const dir = sqEngine(mode);
+  for (const [mode, mq] of [...SQ_MODES.map((m) => [m, false] as const), [SQ_MODES[1], true] as const]) {
+    it(`${mq ? 'multi-query, ' : ''}per token ${mode.perToken}, per channel ${mode.perChannel}: logits ${v.exact ? "equal the ref backend's bits" : 'within NMSE 1e-5 of the ref backend'}, greedy tokens equal`, async () => {
+      const dir = sqEngine(mode, mq);
       const [r, e] = [await Engine.load(dir), await Engine.load(dir, v.options)];
       try {
         const [lr, le] = [r.logits(SQ_PROMPTS[0]!), e.logits(SQ_PROMPTS[0]!)];

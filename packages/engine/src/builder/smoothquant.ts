@@ -11,8 +11,8 @@
  *
  * Activation ranges are keyed `layers.<n>.qkv | attnOut | fc | proj`, each with `w` over the GEMM's
  * whole output (QKV: Q's columns, K's, V's). QKV is quantized as the converter does, one per-tensor
- * scale per Q, K and V part, so multi-head attention only (the seed refuses multi-query INT8), and no
- * gated MLP (swiglu) — both refused with a typed error.
+ * scale per Q, K and V part — for multi-query models too (beyond the seed, which refuses them: the
+ * parts are then H, HS and HS columns wide). Gated MLPs (swiglu) are refused with a typed error.
  */
 import { gatherColumns, transpose2d, type Int8Arrays, type Int8LinearName } from '@trtllm/loader';
 import { generateFp8, generateInt8, type ActRange } from '@trtllm/quant';
@@ -35,14 +35,23 @@ function storage(t: Tensor<ActDType>, what: string): Storage {
   return t as Storage;
 }
 
+/**
+ * generateInt8's input for a GEMM weight [K, N] in the storage dtype: the converter quantizes an MHA
+ * QKV as [K, 3, N/3] (one per-tensor scale per part); a multi-query QKV stays [K, H + 2·HS] with its
+ * part widths.
+ */
+export function int8Input(c: GptConfig, linear: Int8LinearName, w: Storage): { w: Storage; o: Parameters<typeof generateInt8>[2] } {
+  if (linear !== 'qkv') return { w, o: {} };
+  const [k, n] = w.shape as [number, number];
+  if (c.nKvHead !== c.nHead) return { w, o: { qkvParts: [c.nHead * headSize(c), c.nKvHead * headSize(c), c.nKvHead * headSize(c)] } };
+  return { w: tensor(w.dtype, [k, 3, n / 3], w.data as never) as Storage, o: { qkv: true } };
+}
+
 /** A layer's INT8 weights and scales: from the checkpoint, or quantized here from its calibrated range. */
-function int8Of(sq: SmoothQuantBuild, layer: number, linear: Int8LinearName, w: Tensor<ActDType>): Int8Arrays {
+function int8Of(c: GptConfig, sq: SmoothQuantBuild, layer: number, linear: Int8LinearName, w: Tensor<ActDType>): Int8Arrays {
   if ('int8' in sq) return sq.int8(layer, linear);
-  const what = `layers.${layer}.${linear}.weight`;
-  const ws = storage(w, what);
-  // the converter quantizes QKV as [K, 3, N/3]: one per-tensor scale per part
-  const shaped = linear === 'qkv' ? (tensor(ws.dtype, [ws.shape[0]!, 3, ws.shape[1]! / 3], ws.data as never) as Storage) : ws;
-  return generateInt8(shaped, range(sq, `layers.${layer}.${linear}`), { qkv: linear === 'qkv' });
+  const g = int8Input(c, linear, storage(w, `layers.${layer}.${linear}.weight`));
+  return generateInt8(g.w, range(sq, `layers.${layer}.${linear}`), g.o);
 }
 
 function range(sq: { readonly actRanges: ReadonlyMap<string, ActRange> }, key: string): ActRange {
@@ -53,7 +62,7 @@ function range(sq: { readonly actRanges: ReadonlyMap<string, ActRange> }, key: s
 
 /** The INT8 tensors of rank `rank` of `worldSize`, to put in place of the float linear weights. */
 export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number, sq: SmoothQuantBuild): Map<string, Tensor> {
-  if (c.nKvHead !== c.nHead) throw new EngineError('config', { what: 'SmoothQuant', expected: 'multi-head attention (one K/V head per query head)', got: `${c.nKvHead} K/V heads for ${c.nHead} query heads`, hint: 'the converter has no multi-query INT8 either; build this model unquantized' });
+  if (c.nKvHead !== c.nHead && c.nKvHead !== 1) throw new EngineError('config', { what: 'SmoothQuant', expected: 'multi-head or multi-query attention', got: `${c.nKvHead} K/V heads for ${c.nHead} query heads (grouped)`, hint: 'build this model unquantized' });
   if (c.activation === 'swiglu') throw new EngineError('config', { what: 'SmoothQuant', expected: 'a GELU MLP', got: 'swiglu (gated MLP)', hint: 'the converter does not quantize gated MLPs; build this model unquantized' });
   const split = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor>();
@@ -63,7 +72,7 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
     const p = `layers.${n}`;
     // QKV: one GEMM for the converter (one per-tensor scale per Q, K, V part), three per-part matrices here
     const [k, width] = l.qkv.weight.shape as [number, number];
-    const q = int8Of(sq, n, 'qkv', l.qkv.weight);
+    const q = int8Of(c, sq, n, 'qkv', l.qkv.weight);
     const { weight, scaleW } = pick(q);
     const w2 = tensor('i8', [k, width], weight.data);
     const s1 = tensor('f32', [width], scaleW.data);
@@ -74,7 +83,7 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
     }
     // attnOut, proj: row-parallel (rows split, scales over the whole output); fc: column-parallel
     for (const [name, lin, parallel] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
-      const g = int8Of(sq, n, name, lin.weight);
+      const g = int8Of(c, sq, n, name, lin.weight);
       const { weight: wi, scaleW: sw } = pick(g);
       out.set(`${p}.${name}.weight.int8`, transpose2d(parallel === 'rows' ? split.rows(wi) : split.cols(wi)));
       out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && parallel === 'cols' ? split.cols(sw) : sw);
