@@ -199,7 +199,14 @@ Napi::Value GemmLtAlgorithms(const Napi::CallbackInfo& info) {
 Napi::Value LayerNormFast(const Napi::CallbackInfo& info) {
   return guard(info, "layerNormFast", [&]() -> Napi::Value {
     Args a(info, 0);
-    invokeLayerNormFast({.x = a.ptr("x"), .gamma = a.ptr("gamma"), .beta = a.ptr("beta", true), .y = a.ptr("y"), .rows = a.i32("rows"), .cols = a.i32("cols"), .eps = a.f32("eps"), .weightPlusOne = a.flag("weightPlusOne"), .dtype = a.dtype("dtype")}, a.stream());
+    LayerNormFastParams p{.x = a.ptr("x"), .gamma = a.ptr("gamma"), .beta = a.ptr("beta", true), .y = a.ptr("y", true), .rows = a.i32("rows"), .cols = a.i32("cols"), .eps = a.f32("eps"), .weightPlusOne = a.flag("weightPlusOne"), .dtype = a.dtype("dtype")};
+    p.q = (int8_t*)a.ptr("q", true);
+    if (p.q) {  // SmoothQuant: per token (qScale) or with the static multiplier
+      p.qScale = (float*)a.ptr("qScale", true);
+      if (!p.qScale) p.qStatic = a.f32("qStatic");
+    }
+    if (!p.y && !p.q) throw ArgError("params.y and params.q: expected at least one output");
+    invokeLayerNormFast(p, a.stream());
     return info.Env().Undefined();
   });
 }

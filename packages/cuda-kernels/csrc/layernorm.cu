@@ -51,6 +51,17 @@ void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s) {
 namespace trt {
 namespace {
 
+__device__ __forceinline__ float blockMax(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float m = shared[0];
+  for (int w = 1; w < (int)(blockDim.x / 32); w++) m = fmaxf(m, shared[w]);
+  return m;
+}
+
 __device__ __forceinline__ float blockSum(float v, float* shared) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -101,7 +112,28 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
 #pragma unroll
   for (int i = 0; i < PER; i++) {
     const int h = lane + i * lanes;
-    if (h < p.cols) Io<D>::store(p.y, base + h, lnApply(v[i], mean, rstd, g[i], b[i], p.weightPlusOne));
+    v[i] = h < p.cols ? roundTo(D, lnApply(v[i], mean, rstd, g[i], b[i], p.weightPlusOne)) : 0.f;  // y as stored
+    if (p.y && h < p.cols) Io<D>::store(p.y, base + h, v[i]);
+  }
+  if (!p.q) return;
+  // SmoothQuant: int8 of the rounded y, as quantizePerToken / quantizePerTensor compute it (max is exact in any order)
+  float qs = p.qStatic;
+  if (p.qScale) {
+    float m = 9.999999974752427e-7f;  // fp32(1e-6)
+#pragma unroll
+    for (int i = 0; i < PER; i++) m = fmaxf(m, fabsf(v[i]));
+    if constexpr (WARP) {
+      for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    } else {
+      m = blockMax(m, shared);
+    }
+    qs = fdiv(127.f, m);
+    if (lane == 0) p.qScale[row] = fdiv(m, 127.f);
+  }
+#pragma unroll
+  for (int i = 0; i < PER; i++) {
+    const int h = lane + i * lanes;
+    if (h < p.cols) p.q[base + h] = quantizeInt8(v[i], qs);
   }
 }
 

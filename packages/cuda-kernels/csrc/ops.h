@@ -240,11 +240,16 @@ std::string gemmLtAlgorithms();
 
 // layernorm.cu — one warp-group per row, fp32 two-pass (mean, then Σ(x−mean)²) with tree sums.
 struct LayerNormFastParams {
-  const void* x; const void* gamma; const void* beta; void* y;
+  const void* x; const void* gamma; const void* beta; void* y;  // y may be null when q is set
   int rows, cols;
   float eps;
   bool weightPlusOne;
   DType dtype;
+  // SmoothQuant: the rounded output also quantized to int8 — per token (qScale gets each row's
+  // fp32(rowMax/127)) or, without qScale, per tensor with the static multiplier qStatic (quantize.cu's arithmetic)
+  int8_t* q = nullptr;
+  float* qScale = nullptr;
+  float qStatic = 0.f;
 };
 void invokeLayerNormFast(const LayerNormFastParams& p, cudaStream_t s);
 

@@ -42,9 +42,33 @@ export function layerNormFastCases(): KernelCase[] {
     return caseOf({ name, op: 'layernorm', dtype: `${dt} fast`, shape: `[${rows},${cols}]`, tier: 3, tolerance: lnTol, host: { x, gamma, beta },
       ref: () => [ref.layerNorm({ x, gamma, beta })], launch: (d) => [gpu.layerNormFast({ x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never })], bytes: 2 * bytesOf(x), flops: 8 * rows * cols });
   };
+  // SmoothQuant: the same LayerNorm, its rounded output quantized in the kernel (oracle: layerNorm → quantize);
+  // the int8 values follow y, which is within lnTol, so an element may sit one step away where y crossed a rounding boundary
+  const qTol = nmse(1e-4, 'int8 of the production LayerNorm output (within 1e-6 NMSE of the oracle): a value may round to the neighbouring step');
+  const lnq = (name: string, dt: ActDType, rows: number, cols: number, perToken: boolean) => {
+    const x = rnd(dt, [rows, cols], rows + cols, 2, 0.5);
+    const gamma = rnd(dt, [cols], cols + 1, 0.2, 1);
+    const beta = rnd(dt, [cols], cols + 2, 0.1);
+    const quant = perToken ? ({ perToken: true } as const) : ({ perToken: false, scale: 25.5 } as const);
+    return caseOf({ name, op: 'layernorm', dtype: `${dt}→i8 fast`, shape: `[${rows},${cols}]`, tier: 3, tolerance: qTol, host: { x, gamma, beta }, production: true,
+      ref: () => {
+        const y = ref.layerNorm({ x, gamma, beta });
+        if (!perToken) return [ref.quantizePerTensor({ x: y }, { scale: 25.5 }), y];
+        const r = ref.quantizePerToken({ x: y });
+        return [r.q, r.scale, y];
+      },
+      launch: (d) => {
+        const r = gpu.layerNormFastQuant({ x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never }, { quant, keepOutput: true });
+        return perToken ? [r.q, r.scale!, r.y!] : [r.q, r.y!];
+      },
+      bytes: bytesOf(x) * 2.5, flops: 8 * rows * cols });
+  };
   return [
     ln('layerNormFast f16 gpt2', 'f16', 7, 768),
     ln('layerNormFast bf16 santacoder', 'bf16', 3, 2048),
     ln('layerNormFast f32 odd', 'f32', 5, 1601),
+    lnq('layerNormFast + per-token int8 f16 gpt2', 'f16', 9, 768, true),
+    lnq('layerNormFast + per-token int8 bf16, a block per row', 'bf16', 3, 4096, true),
+    lnq('layerNormFast + per-tensor int8 f16', 'f16', 5, 1600, false),
   ];
 }

@@ -1,5 +1,5 @@
-/** layernorm on the device — LayerNorm (+1p) and the fused per-token int8 variant (csrc/layernorm.cu). */
-import { checkLayerNorm, DEFAULT_LAYERNORM_EPS, expectDType, type ActDType, type LayerNormAttrs, type LayerNormInputs } from '@trtllm/ref-math';
+/** layernorm on the device — LayerNorm (+1p), the fused per-token int8 variant, the production LayerNorm and its SmoothQuant variant (csrc/layernorm.cu). */
+import { checkLayerNorm, DEFAULT_LAYERNORM_EPS, expectAttr, expectDType, type ActDType, type LayerNormAttrs, type LayerNormInputs } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -49,4 +49,35 @@ export function layerNormFast(inputs: OnDevice<LayerNormInputs>, attrs: LayerNor
     }),
   );
   return y;
+}
+
+/**
+ * SmoothQuant: layerNormFast's output quantized to int8 in the same kernel — per token (`perToken`:
+ * each row's rowMax = max(1e-6, max |y|), q = sat(rni(fp32(y · fp32(127/rowMax)))), scale = fp32(rowMax/127),
+ * as quantizePerToken) or per tensor with the static multiplier `scale` (as quantizePerTensor) — of the
+ * output as rounded to T. `keepOutput` also returns y. Tier 3 like layerNormFast (its sums); the
+ * quantization of y is exact.
+ */
+export function layerNormFastQuant(
+  inputs: OnDevice<LayerNormInputs>,
+  attrs: LayerNormAttrs & { readonly quant: { readonly perToken: true } | { readonly perToken: false; readonly scale: number }; readonly keepOutput?: boolean },
+  stream?: Stream,
+): { q: DeviceTensor<'i8'>; scale?: DeviceTensor<'f32'>; y?: DeviceTensor<ActDType> } {
+  const op = 'layerNormFastQuant';
+  const { x, gamma, beta } = inputs;
+  const [rows, cols] = checkLayerNorm(inputs);
+  expectDType(op, 'inputs.gamma', gamma, [x.dtype]);
+  if (beta) expectDType(op, 'inputs.beta', beta, [x.dtype]);
+  const qa = attrs.quant;
+  if (!qa.perToken) expectAttr(op, 'attrs.quant.scale', Number.isFinite(qa.scale) && qa.scale > 0, 'a finite scale > 0', qa.scale);
+  const q = DeviceTensor.empty('i8', [rows, cols]);
+  const scale = qa.perToken ? DeviceTensor.empty('f32', [rows]) : undefined;
+  const y = attrs.keepOutput ? DeviceTensor.empty(x.dtype, [rows, cols]) : undefined;
+  native(op, () =>
+    addon().layerNormFast({
+      x: x.ptr, gamma: gamma.ptr, beta: beta?.ptr, y: y?.ptr, rows, cols, eps: attrs.eps ?? DEFAULT_LAYERNORM_EPS,
+      weightPlusOne: attrs.weightPlusOne ?? false, dtype: code(x.dtype), q: q.ptr, qScale: scale?.ptr, qStatic: qa.perToken ? 0 : qa.scale, stream: stream?.handle,
+    }),
+  );
+  return { q, ...(scale ? { scale } : {}), ...(y ? { y } : {}) };
 }

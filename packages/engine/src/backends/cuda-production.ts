@@ -87,6 +87,8 @@ export class CudaProductionBackend extends CudaBackend {
   /** The running step's `keep`, and its LayerNorm outputs by (input, γ) — a LayerNorm read by two linears runs once. */
   #keep: (<U extends T>(t: U) => U) | undefined;
   readonly #normed = new Map<T, Map<T, T>>();
+  /** The same for SmoothQuant layers: LayerNorm + quantize outputs by (input, γ). */
+  readonly #normQuant = new Map<T, Map<T, { q: Cuda.DeviceTensor<'i8'>; alphaRow: Cuda.DeviceTensor<'f32'> }>>();
   /**
    * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
    * wall time) and between CUDA events around the step's kernels (device time), summed.
@@ -144,7 +146,7 @@ export class CudaProductionBackend extends CudaBackend {
    */
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T; norm?: NormInput<T> }, a: { activation?: 'gelu' } = {}): T {
     if (i.w.kind === 'fp8') throw quantizedUnsupported('cuda', i.w.kind);
-    if (i.w.kind === 'int8') return this.#int8Linear(i.norm ? this.#normalized(i.x, i.norm) : i.x, i.w, i.residual, a.activation === 'gelu');
+    if (i.w.kind === 'int8') return this.#int8Linear(i.x, i.w, i.residual, a.activation === 'gelu', i.norm);
     if (i.norm && this.#decodeStep(i.x, i.w.weight)) return this.k.gemmDecode(this.#decodeInputs(i), { ...a, ...this.#normAttrs(i.norm) }, this.stream);
     const x = i.norm ? this.#normalized(i.x, i.norm) : i.x;
     const gen = this.#meta.genRows;
@@ -158,13 +160,22 @@ export class CudaProductionBackend extends CudaBackend {
     this.k.gemmDecode({ ...inputs, rows: this.#dev.genRows.view(0, [gen]), out: out as Cuda.DeviceTensor<ActDType> }, a, this.stream);
     return out;
   }
-  /** A SmoothQuant layer: quantize x, int8 GEMM on tensor cores into int32, then the epilogue (scales, bias, GELU, residual). */
-  #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean): T {
+  /**
+   * A SmoothQuant layer: quantize x (with `norm`: LayerNorm and quantize in one kernel, once per (x, γ)
+   * in a step — q, k, v share it), int8 GEMM on tensor cores into int32, then the epilogue (scales,
+   * bias, GELU, residual).
+   */
+  #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
     if (!keep) throw new EngineError('backend', { what: 'SmoothQuant linear', expected: 'inside runStep', got: 'outside a step' });
-    const { q, alphaRow } = this.quantizeActivation(x, w);
-    keep(q);
-    if (w.mode.perToken) keep(alphaRow);
+    let q: Cuda.DeviceTensor<'i8'>;
+    let alphaRow: Cuda.DeviceTensor<'f32'>;
+    if (norm) ({ q, alphaRow } = this.#normQuantized(x, norm, w));
+    else {
+      ({ q, alphaRow } = this.quantizeActivation(x, w));
+      keep(q);
+      if (w.mode.perToken) keep(alphaRow);
+    }
     const acc = keep(this.k.int8GemmLt({ a: q, b: w.weight as Cuda.DeviceTensor<'i8'> }, this.stream));
     const inputs = { acc, alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
     return this.k.smoothQuantEpilogue(inputs, { outDtype: x.dtype as ActDType, mode: w.mode, gelu }, this.stream);
@@ -184,6 +195,25 @@ export class CudaProductionBackend extends CudaBackend {
   }
   #normAttrs(n: NormInput<T>): { eps: number; weightPlusOne: boolean } {
     return { eps: n.eps, weightPlusOne: n.weightPlusOne };
+  }
+  /** LayerNorm(x) quantized for a SmoothQuant layer in one kernel, once per (x, γ) in a step, freed with the step. */
+  #normQuantized(x: T, n: NormInput<T>, w: Int8Linear<T>): { q: Cuda.DeviceTensor<'i8'>; alphaRow: Cuda.DeviceTensor<'f32'> } {
+    let byGamma = this.#normQuant.get(x);
+    if (!byGamma) this.#normQuant.set(x, (byGamma = new Map()));
+    let r = byGamma.get(n.gamma);
+    if (!r) {
+      const keep = this.#keep!;
+      const inputs = n.beta ? { x: act(x), gamma: act(n.gamma), beta: act(n.beta) } : { x: act(x), gamma: act(n.gamma) };
+      if (w.mode.perToken) {
+        const o = this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: true } }, this.stream);
+        r = { q: keep(o.q), alphaRow: keep(o.scale!) };
+      } else {
+        const s = this.staticScale(w);
+        r = { q: keep(this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: false, scale: s.scaleX } }, this.stream).q), alphaRow: s.alphaRow };
+      }
+      byGamma.set(n.gamma, r);
+    }
+    return r;
   }
   /** LayerNorm(x) as its own kernel, once per (x, γ) in a step, freed with the step. */
   #normalized(x: T, n: NormInput<T>): T {
@@ -284,6 +314,7 @@ export class CudaProductionBackend extends CudaBackend {
     const keep = <U extends T>(x: U): U => (temps.push(x), x);
     this.#keep = keep;
     this.#normed.clear();
+    this.#normQuant.clear();
     const step: StepInputs<T> = {
       tokens: t, keep, sequences: host.sequences,
       ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
@@ -325,6 +356,7 @@ export class CudaProductionBackend extends CudaBackend {
       this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
       this.#keep = undefined;
       this.#normed.clear();
+      this.#normQuant.clear();
       if (owned) {
         this.stream!.synchronize();
         for (const x of temps) x.free();

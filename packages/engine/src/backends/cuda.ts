@@ -118,13 +118,18 @@ export class CudaBackend implements Backend<T> {
       const r = this.k.quantizePerToken({ x: act(x) }, this.stream);
       return { q: r.q, alphaRow: r.scale };
     }
+    const s = this.staticScale(w);
+    return { q: this.k.quantizePerTensor({ x: act(x) }, { scale: s.scaleX }, this.stream), alphaRow: s.alphaRow };
+  }
+  /** A per-tensor SmoothQuant layer's scaleX on the host and fp32(1 / scaleX) [1] on the device (read once, kept). */
+  protected staticScale(w: Int8Linear<T>): { readonly scaleX: number; readonly alphaRow: Cuda.DeviceTensor<'f32'> } {
     let s = this.#staticScales.get(w.scaleX);
     if (!s) {
       const scaleX = toF32(w.scaleX.toHost(this.stream))[0]!;
       s = { scaleX, alphaRow: this.k.DeviceTensor.from(tensor('f32', [1], Float32Array.of(Math.fround(1 / scaleX))), this.stream) };
       this.#staticScales.set(w.scaleX, s);
     }
-    return { q: this.k.quantizePerTensor({ x: act(x) }, { scale: s.scaleX }, this.stream), alphaRow: s.alphaRow };
+    return s;
   }
   selfAttention(i: { h: T; q: LinearWeights<T>; k: LinearWeights<T>; v: LinearWeights<T> }, a: { layer: number; step: StepInputs<T>; numHeads: number; numKvHeads: number; headSize: number; rope: boolean }): T {
     return composeSelfAttention(this, i, a);
