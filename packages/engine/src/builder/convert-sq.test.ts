@@ -55,7 +55,7 @@ describe('convert -sq → build --use_smooth_quant (ref backend)', async () => {
     s.dispose();
   });
   for (const mode of [{ perToken: true, perChannel: true }, { perToken: true, perChannel: false }, { perToken: false, perChannel: true }, { perToken: false, perChannel: false }]) {
-    for (const tp of [1, 2]) {
+    for (const tp of [1, 2, 4]) {
       it(`per token ${mode.perToken}, per channel ${mode.perChannel}, TP ${tp}: the engine equals quantizing from the same ranges in memory; logits near the float model's`, async () => {
         const flags = { model_dir: r2.dir, dtype: 'float16' as const, world_size: tp, use_smooth_quant: true, per_token: mode.perToken, per_channel: mode.perChannel, max_input_len: 16, max_output_len: 4 };
         const dir = join(work, `sq-${mode.perToken}-${mode.perChannel}-${tp}`);
