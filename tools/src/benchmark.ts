@@ -13,8 +13,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngineAsync, deviceMemoryInUse, Engine, measureDevice, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
-import { convertHfToFt } from '@trtllm/loader';
+import { buildEngine, buildEngineAsync, convertSmoothQuant, deviceMemoryInUse, Engine, measureDevice, randomWeights, resolveBuildConfig, smoothQuantFromModel, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
+import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
@@ -39,9 +39,22 @@ export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ..
                          decode GEMM for engines of ≤ 8 generation rows per step, else batch-invariant:
                          cuBLASLt one algorithm per shape, the decode GEMM for the lm_head); one engine
                          per model is built for the largest batch, so --batch_sizes decides what auto picks
+  --quantization LIST     also benchmark each model quantized, beside its fp16 engine, as TensorRT-LLM's
+                          benchmark names them: int8_sq_per_tensor | int8_sq_per_token | int8_sq_per_channel |
+                          int8_sq_per_token_channel (SmoothQuant α 0.5, calibrated on 16 of the benchmark's
+                          own prompt kind on this backend; from HF_DIR through convert -sq when one is given)
   --peer FILE             HF peer results (scripts/bench/hf_peer.py) from the same device session
   --json FILE  --markdown FILE  --plot FILE.svg   write the results
 `;
+
+/** `--quantization` values (TensorRT-LLM benchmark.py's names) and their SmoothQuant modes. */
+export const QUANTIZATIONS = {
+  int8_sq_per_tensor: { perToken: false, perChannel: false },
+  int8_sq_per_token: { perToken: true, perChannel: false },
+  int8_sq_per_channel: { perToken: false, perChannel: true },
+  int8_sq_per_token_channel: { perToken: true, perChannel: true },
+} as const;
+export type Quantization = keyof typeof QUANTIZATIONS;
 
 /** The random-weight shapes the issue names (fp16). */
 export const SHAPES: Readonly<Record<string, Partial<BuildFlags>>> = {
@@ -62,6 +75,10 @@ export interface BatchPoint {
 
 export interface ModelResult {
   readonly model: string;
+  /** The model whose peer numbers this row is compared with (a quantized engine: its fp16 model's). */
+  readonly base?: string;
+  /** The quantization (`--quantization`), when not fp16. */
+  readonly quantization?: Quantization;
   readonly params: number;
   /** Bytes of weights read per decode step (every parameter once, fp16). */
   readonly weightBytes: number;
@@ -137,7 +154,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
     model: { type: 'string', multiple: true }, engine_dir: { type: 'string', multiple: true }, batch_sizes: { type: 'string' }, input_len: { type: 'string' },
     output_len: { type: 'string' }, prefill_len: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' }, backend: { type: 'string' },
     kernels: { type: 'string' }, no_cuda_graphs: { type: 'boolean' }, gemm_algo: { type: 'string' }, peer: { type: 'string' }, json: { type: 'string' },
-    markdown: { type: 'string' }, plot: { type: 'string' }, help: { type: 'boolean' },
+    markdown: { type: 'string' }, plot: { type: 'string' }, quantization: { type: 'string' }, help: { type: 'boolean' },
   }, BENCHMARK_HELP);
   if (v.help) {
     io.out(BENCHMARK_HELP);
@@ -166,13 +183,19 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
     return { name, hf };
   });
   const peer = v.peer ? (JSON.parse(readFileSync(v.peer, 'utf8')) as PeerResults) : undefined;
+  const quants = (v.quantization ?? '').split(',').map((q) => q.trim()).filter(Boolean);
+  for (const q of quants) if (!(q in QUANTIZATIONS)) throw new UsageError(`--quantization: unknown '${q}' (${Object.keys(QUANTIZATIONS).join(', ')})`);
+  if (quants.length && models.length === 0) throw new UsageError('--quantization builds quantized engines of --model shapes; an --engine_dir is benchmarked as it was built');
 
   return withLibraryErrors('benchmark', io, async () => {
     const device = backend === 'cuda' ? await measureDevice() : undefined;
     if (device) io.out(`device: ${device.name}; copy ${device.copyGBs.toFixed(0)} GB/s; cuBLASLt f16 ${device.matmulTflops?.toFixed(0) ?? '—'} TFLOP/s (measured now)\n`);
     const maxBatch = Math.max(...batches);
     const results: ModelResult[] = [];
-    const targets: { label: string; dir?: string; name?: string; hf?: string }[] = [...models.map((m) => ({ label: m.name, ...m })), ...(v.engine_dir ?? []).map((d) => ({ label: d, dir: d }))];
+    const targets: { label: string; dir?: string; name?: string; hf?: string; quant?: Quantization }[] = [
+      ...models.flatMap((m) => [{ label: m.name, ...m }, ...quants.map((q) => ({ label: `${m.name} ${q}`, ...m, quant: q as Quantization }))]),
+      ...(v.engine_dir ?? []).map((d) => ({ label: d, dir: d })),
+    ];
     for (const t of targets) {
       const scratch = t.dir ? undefined : mkdtempSync(join(tmpdir(), 'trtllm-bench-'));
       try {
@@ -180,18 +203,41 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
         let buildSec: number | undefined;
         let modelDir: string | undefined;
         /** An engine of this target's weights for these limits (random weights, or the converted HF checkpoint). */
+        const mode = t.quant ? QUANTIZATIONS[t.quant] : undefined;
+        const vocabOf = (): number => {
+          if (!t.hf) return SHAPES[t.name!]!.vocab_size ?? 50257;
+          const ck = HfGptCheckpoint.open(t.hf);
+          ck.close();
+          return ck.config.vocabSize;
+        };
+        const calibration = mode ? Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocabOf())) : [];
+        const calibBackend = { backend, ...(backend === 'cuda' ? { kernels } : {}) } as const;
+        /** A quantized random-weight model: the fp16 engine's weights (seed 0), smoothed, and its ranges (made once). */
+        let smoothed: ReturnType<typeof smoothQuantFromModel> | undefined;
+        /** An engine of this target's weights for these limits (random weights, or the converted HF checkpoint). */
         const buildFor = async (name: string, limits: { batch: number; input: number; output: number }): Promise<string> => {
           const flags: BuildFlags = {
             ...(modelDir ? { model_dir: modelDir } : { ...SHAPES[t.name!], dtype: 'float16' }),
             max_batch_size: limits.batch, max_input_len: limits.input, max_output_len: limits.output,
             max_num_tokens: Math.max(limits.batch * limits.input, limits.input), use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16',
+            ...(mode && modelDir ? { use_smooth_quant: true, per_token: mode.perToken, per_channel: mode.perChannel } : {}),
           };
-          await buildEngineAsync({ flags, outputDir: join(scratch!, name), threads: availableParallelism() });
+          if (mode && !modelDir) {
+            smoothed ??= (async () => {
+              const config = resolveBuildConfig(flags).model;
+              return smoothQuantFromModel({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, 0.5, { backend: calibBackend });
+            })();
+            const sq = await smoothed;
+            buildEngine({ flags, outputDir: join(scratch!, name), weights: sq.weights, smoothQuant: { mode, actRanges: sq.actRanges } });
+          } else {
+            await buildEngineAsync({ flags, outputDir: join(scratch!, name), threads: availableParallelism() });
+          }
           return join(scratch!, name);
         };
         if (!dir) {
           const b0 = performance.now();
-          if (t.hf) modelDir = (await convertHfToFt({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', processes: Math.min(8, availableParallelism()) })).dir;
+          if (t.hf && mode) modelDir = (await convertSmoothQuant({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', alpha: 0.5, prompts: calibration, backend: calibBackend })).dir;
+          else if (t.hf) modelDir = (await convertHfToFt({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', processes: Math.min(8, availableParallelism()) })).dir;
           dir = await buildFor('engine', { batch: maxBatch, input: inputLen, output: outputLen });
           buildSec = (performance.now() - b0) / 1000;
         }
@@ -205,6 +251,9 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           const params = c.vocabSize * c.nEmbd + (c.rotaryPct > 0 ? 0 : c.nPositions * c.nEmbd)
             + c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
           const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * 2;
+          // weight bytes per decode step: INT8 linear layers read one byte per weight, the rest two
+          const linearParams = c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
+          const weightBytes = mode ? 2 * (params - linearParams) + linearParams : 2 * params;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
           const points: BatchPoint[] = [];
           let alone: readonly number[] | undefined;
@@ -249,7 +298,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
               }
             } else io.out(`  prefill ${prefillLen} tokens: skipped (the engine's max_input_len is ${engine.config.maxInputLen})\n`);
           }
-          results.push({ model: t.label, params, weightBytes: params * 2, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(prefill ? { prefill } : {}), batchInvariant: invariant, ...(steps ? { steps } : {}), ...(engine.gemmAlgo ? { gemmAlgo: engine.gemmAlgo } : {}) });
+          results.push({ model: t.label, ...(t.quant ? { base: t.name!, quantization: t.quant } : {}), params, weightBytes, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(prefill ? { prefill } : {}), batchInvariant: invariant, ...(steps ? { steps } : {}), ...(engine.gemmAlgo ? { gemmAlgo: engine.gemmAlgo } : {}) });
         } finally {
           engine.dispose();
         }
@@ -290,8 +339,8 @@ export function benchmarkMarkdown(r: BenchmarkReport): string {
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const m of r.models) {
     for (const p of m.points) {
-      const comp = peerOf(r, m.model, 'compiled', p.batch);
-      const eager = peerOf(r, m.model, 'eager', p.batch);
+      const comp = peerOf(r, m.base ?? m.model, 'compiled', p.batch);
+      const eager = peerOf(r, m.base ?? m.model, 'eager', p.batch);
       const roof = d ? rooflineMs(m, p.batch, r.inputLen, r.outputLen, d.copyGBs) : undefined;
       lines.push(`| ${m.model} | ${p.batch} | ${p.ttftMs.toFixed(2)} | ${p.msPerStep.toFixed(3)} | ${p.tokensPerSec.toFixed(0)} | ${comp ? (p.tokensPerSec / comp.tokensPerSec).toFixed(2) : '—'} | ${eager ? (p.tokensPerSec / eager.tokensPerSec).toFixed(2) : '—'} | ${roof?.toFixed(3) ?? '—'} | ${roof ? (p.msPerStep / roof).toFixed(2) : '—'} | ${p.gpuMemoryGiB?.toFixed(1) ?? '—'} |`);
     }

@@ -217,6 +217,27 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(readFileSync(files[2]!, 'utf8')).toMatch(/^<svg[\s\S]*HF compiled[\s\S]*<\/svg>\n$/);
   });
 
+  it('benchmark --quantization: a SmoothQuant engine of the same HF weights beside the fp16 one, compared with the fp16 peer', async () => {
+    const hf = fileURLToPath(new URL('../../packages/loader/fixtures/tiny/gpt2/st-fp32', import.meta.url));
+    const peer = join(work, 'peer-q.json');
+    writeFileSync(peer, JSON.stringify({ device: 'cpu', models: { gpt2: { compiled: { 1: { tokensPerSec: 100 } } } } }));
+    const c = capture();
+    const json = join(work, 'q.json');
+    const code = await main(['benchmark', '--model', `gpt2=${hf}`, '--quantization', 'int8_sq_per_token_channel', '--backend', 'ref', '--batch_sizes', '1', '--input_len', '6', '--output_len', '3',
+      '--prefill_len', '0', '--runs', '1', '--warmup', '0', '--peer', peer, '--json', json], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as BenchmarkReport;
+    expect(r.models.map((m) => [m.model, m.base, m.quantization])).toEqual([['gpt2', undefined, undefined], ['gpt2 int8_sq_per_token_channel', 'gpt2', 'int8_sq_per_token_channel']]);
+    const [fp16, sq] = r.models as [BenchmarkReport['models'][0], BenchmarkReport['models'][0]];
+    expect(sq.weightBytes).toBeLessThan(fp16.weightBytes); // one byte per INT8 linear weight
+    const row = c.out().split('\n').find((l) => l.startsWith('| gpt2 int8_sq_per_token_channel | 1 |'))!;
+    expect(row.split('|')[6]!.trim()).toBe((sq.points[0]!.tokensPerSec / 100).toFixed(2)); // × the fp16 HF peer
+    const bad = capture();
+    expect(await main(['benchmark', '--quantization', 'int4'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/--quantization: unknown 'int4' \(int8_sq_per_tensor, /);
+  });
+
   it('benchmark, run, summarize, perplexity: --gemm_algo takes the engine GEMM policies and names them when it gets another', async () => {
     for (const cmd of [['benchmark'], ['run', '--input_text', 'hi'], ['summarize', '--dataset_path', 'x.jsonl'], ['perplexity', '--dataset_path', 'x.txt']]) {
       const c = capture();

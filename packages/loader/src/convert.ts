@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DTYPES, type GptWeights, type Tensor } from '@trtllm/ref-math';
+import { DTYPES, gptWeightAt, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { LoaderError, type LoaderErrorKind } from './errors.js';
 import { compiledExecArgv, compiledWorker } from './files.js';
 import { FT_STORAGE, ftFiles, ftLayout, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
@@ -153,12 +153,11 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
   return { dir: final, files: readdirSync(final).length, bytes: total.bytes, kind, multiQuery };
 }
 
-/** The tensor at a canonical path (`wte`, `layers.3.qkv.weight`, `lnF.gamma`) of a model's weights. */
+/** The tensor at a canonical path of a model's weights in memory. */
 function weightAt(w: GptWeights, path: string): Tensor {
-  let at: unknown = w;
-  for (const key of path.split('.')) at = (at as Record<string, unknown> | undefined)?.[key];
+  const at = gptWeightAt(w, path);
   if (at === undefined) throw new LoaderError('missing', { file: '(weights in memory)', item: path, expected: 'a tensor', got: 'none' });
-  return at as Tensor;
+  return at;
 }
 
 /** Indices of `sizes` dealt to n lists: largest first, each to the least-loaded list (empty lists dropped). */

@@ -17,7 +17,7 @@
  */
 import { convertHfToFt, ftInt8Files, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
 import { applySmoothing, columnAbsMax, generateInt8, smoothingScales, type ActRange } from '@trtllm/quant';
-import { tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
+import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import { int8Input } from './smoothquant.js';
 import type { ActivationStats } from '../calibration/observing-backend.js';
@@ -57,15 +57,7 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   const c = model.config;
   if (c.activation === 'swiglu') throw new EngineError('config', { what: `${o.inDir}: -sq`, expected: 'a GELU MLP', got: 'swiglu', hint: 'convert without -sq' });
 
-  const maxLen = Math.max(...o.prompts.map((p) => p.length));
-  const engine = await Engine.fromModel(model, { ...(o.backend ?? {}), maxInputLen: Math.max(1, maxLen) });
-  let stats: Map<string, ActivationStats>;
-  try {
-    stats = engine.calibrate(o.prompts, o.onCalibrate ? { onProgress: o.onCalibrate } : {});
-  } finally {
-    engine.dispose();
-  }
-  const { weights, actRanges, smoothing } = smoothQuantModel(model, stats, o.alpha);
+  const { weights, actRanges, smoothing, backend } = await smoothQuantFromModel(model, o.prompts, o.alpha, { ...(o.backend ? { backend: o.backend } : {}), ...(o.onCalibrate ? { onCalibrate: o.onCalibrate } : {}) });
   const files = new Map<string, Tensor>();
   const tp = o.tp ?? 1;
   weights.layers.forEach((l, n) => {
@@ -76,7 +68,34 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   });
   const { alpha, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
   const r = await convertHfToFt({ ...convert, kind, storage, smoothQuant: { alpha, weights, files } });
-  return { ...r, calibration: { backend: engine.backendName, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) }, actRanges, smoothing };
+  return { ...r, calibration: { backend, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) }, actRanges, smoothing };
+}
+
+/**
+ * SmoothQuant of a model in memory (any dtype): calibrate the model in fp32 on an engine
+ * (Engine.fromModel on `backend`, default ref), smooth it (smoothQuantModel), and return the smoothed
+ * weights in the model's dtype with the ranges — what buildEngine({ weights, smoothQuant: { mode,
+ * actRanges } }) takes — and the name of the backend that calibrated.
+ */
+export async function smoothQuantFromModel(
+  model: GptModel,
+  prompts: readonly (readonly number[])[],
+  alpha: number,
+  o: { readonly backend?: Pick<EngineLoadOptions, 'backend' | 'kernels'>; readonly onCalibrate?: (done: number, total: number) => void } = {},
+): Promise<{ weights: GptWeights; actRanges: Map<string, ActRange>; smoothing: Map<string, Float64Array>; backend: string }> {
+  if (prompts.length === 0) throw new EngineError('config', { what: 'calibration prompts', expected: 'at least one', got: 'none' });
+  const f32Config = { ...model.config, dtype: 'f32' as const };
+  const m32 = model.config.dtype === 'f32' ? model : { config: f32Config, weights: mapGptWeights(f32Config, model.weights, (t) => castTo(t, 'f32')) };
+  const engine = await Engine.fromModel(m32, { ...(o.backend ?? {}), maxInputLen: Math.max(1, ...prompts.map((p) => p.length)) });
+  let stats: Map<string, ActivationStats>;
+  try {
+    stats = engine.calibrate(prompts, o.onCalibrate ? { onProgress: o.onCalibrate } : {});
+  } finally {
+    engine.dispose();
+  }
+  const r = smoothQuantModel(m32, stats, alpha);
+  const weights = model.config.dtype === 'f32' ? r.weights : mapGptWeights(model.config, r.weights, (t) => castTo(t, model.config.dtype));
+  return { weights, actRanges: r.actRanges, smoothing: r.smoothing, backend: engine.backendName };
 }
 
 /**

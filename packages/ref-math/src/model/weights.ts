@@ -279,3 +279,15 @@ export function assembleGptWeights(config: GptConfig, get: (spec: GptWeightSpec)
   validateGptWeights(config, w);
   return w;
 }
+
+/** The tensor at a canonical path of `gptWeightSpecs` (`wte`, `layers.3.qkv.weight`, `lnF.gamma`), or undefined. */
+export function gptWeightAt(w: GptWeights, path: string): Tensor<ActDType> | undefined {
+  let at: unknown = w;
+  for (const key of path.split('.')) at = (at as Record<string, unknown> | undefined)?.[key];
+  return at as Tensor<ActDType> | undefined;
+}
+
+/** The same weights with every tensor mapped by `f` (e.g. a dtype cast), as a new, validated GptWeights of `config`. */
+export function mapGptWeights(config: GptConfig, w: GptWeights, f: (t: Tensor<ActDType>, spec: GptWeightSpec) => Tensor<ActDType>): GptWeights {
+  return assembleGptWeights(config, (spec) => f(gptWeightAt(w, spec.path)!, spec), { lmHead: w.lmHead !== undefined });
+}
