@@ -106,7 +106,9 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
     probe.close();
     if (alpha !== undefined) {
       const samples = positiveInt('--calib-samples', values['calib-samples'], 512);
-      const seqLen = positiveInt('--calib-seq-len', values['calib-seq-len'], 512);
+      const asked = positiveInt('--calib-seq-len', values['calib-seq-len'], 512);
+      const seqLen = Math.min(asked, c.nPositions); // the model sees at most n_positions tokens
+      if (seqLen < asked) io.out(`note: --calib-seq-len ${asked} is more than the model's ${c.nPositions} positions: samples are truncated to ${seqLen} tokens\n`);
       const file = values['calib-dataset']!;
       const texts = readCalibrationTexts(file, { samples });
       const tok = Gpt2Tokenizer.fromDir(inDir);

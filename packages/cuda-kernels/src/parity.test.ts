@@ -8,8 +8,8 @@ import { addon } from './binding.js';
 import { CudaEvent, CudaGraph, DeviceTensor, pinnedStorage, Stream } from './device.js';
 import { FreedTensorError } from './errors.js';
 import { parityVerdict, runParity } from './harness.js';
-import { embeddingLookup, gemm, gemmDecode, gemmDecodePlan, gemmLt, layerNorm, layerNormFast, qkvPrepare, uploadKvCache } from './ops/index.js';
-import { assignBlocks, bitEqual, createKvCache, layerNorm as refLayerNorm, type ActDType, type KvCacheDType } from '@trtllm/ref-math';
+import { embeddingLookup, gemm, gemmDecode, gemmDecodePlan, gemmLt, layerNorm, layerNormFast, layerNormFastQuant, qkvPrepare, uploadKvCache } from './ops/index.js';
+import { assignBlocks, bitEqual, createKvCache, layerNorm as refLayerNorm, quantizePerTensor as refQuantizePerTensor, quantizePerToken as refQuantizePerToken, type ActDType, type KvCacheDType } from '@trtllm/ref-math';
 
 const avail = isAvailable();
 const title = avail.ok ? `GPU parity on ${avail.device.name}` : `GPU parity (skipped: ${avail.reason})`;
@@ -113,6 +113,25 @@ describe.skipIf(!avail.ok)(title, () => {
       bias?.free();
     }
   }, 60_000);
+  it("layerNormFastQuant: its y is layerNormFast's, bit for bit, and its int8 and scales are exactly quantizePerToken / quantizePerTensor of that y", () => {
+    const wave = (n: number, f: number, s = 1, o = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * s + o);
+    for (const [dt, rows, cols, perToken] of [['f16', 9, 768, true], ['bf16', 3, 4096, true], ['f16', 5, 1600, false], ['f32', 4, 300, true]] as const) {
+      const x = DeviceTensor.from(fromValues(dt, [rows, cols], wave(rows * cols, 0.37, 2, 0.3)));
+      const gamma = DeviceTensor.from(fromValues(dt, [cols], wave(cols, 0.07, 0.2, 1)));
+      const beta = DeviceTensor.from(fromValues(dt, [cols], wave(cols, 0.05, 0.1)));
+      const quant = perToken ? ({ perToken: true } as const) : ({ perToken: false, scale: 25.5 } as const);
+      const r = layerNormFastQuant({ x, gamma, beta }, { quant, keepOutput: true });
+      const y = r.y!.toHost();
+      expect(bitEqual(y, layerNormFast({ x, gamma, beta }).toHost()), `${dt} ${rows}×${cols} y`).toBe(true);
+      if (perToken) {
+        const want = refQuantizePerToken({ x: y });
+        expect(bitEqual(r.q.toHost(), want.q), `${dt} ${rows}×${cols} q`).toBe(true);
+        expect(bitEqual(r.scale!.toHost(), want.scale), `${dt} ${rows}×${cols} scale`).toBe(true);
+      } else {
+        expect(bitEqual(r.q.toHost(), refQuantizePerTensor({ x: y }, { scale: 25.5 })), `${dt} ${rows}×${cols} q`).toBe(true);
+      }
+    }
+  });
   it("gemmDecode's fused LayerNorm and KV-cache write give the bits of layerNormFast → gemmDecode → qkvPrepare", () => {
     const wave = (n: number, f: number, s = 1, o = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * s + o);
     const bytes = (x: ArrayBufferView) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);

@@ -27,7 +27,12 @@ import { dtypeName, type BuildConfig } from './build-config.js';
 import { EngineError } from './errors.js';
 
 export const ENGINE_MAGIC = 'TRTLLMTS';
-export const ENGINE_FORMAT_VERSION = 1;
+/**
+ * 2: SmoothQuant INT8 weights are stored [N, K] (K contiguous, what INT8 tensor cores read); a
+ * version-1 engine stored them [K, N], which a square matrix could not tell apart — so version 1 is
+ * refused (rebuild), never misread.
+ */
+export const ENGINE_FORMAT_VERSION = 2;
 const ALIGN = 256;
 
 export function engineFileName(c: BuildConfig, rank: number): string {

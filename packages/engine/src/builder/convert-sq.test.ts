@@ -33,6 +33,12 @@ describe('convert -sq → build --use_smooth_quant (ref backend)', async () => {
   const r1 = await convertSmoothQuant({ inDir: HF, outDir: out, alpha: 0.5, prompts: PROMPTS, storage: 'float16' });
   const r2 = await convertSmoothQuant({ inDir: HF, outDir: out, alpha: 0.5, prompts: PROMPTS, storage: 'float16', tp: 2 });
 
+  it('a -tp that does not divide the heads is refused before any calibration', async () => {
+    let calibrated = 0;
+    await expect(convertSmoothQuant({ inDir: HF, outDir: join(work, 'bad-tp'), alpha: 0.5, prompts: PROMPTS, tp: 3, onCalibrate: () => calibrated++ })).rejects.toThrow(/n_head: expected a multiple of the tensor parallelism \(-tp 3\)/);
+    expect(calibrated).toBe(0);
+    expect(existsSync(join(work, 'bad-tp'))).toBe(false);
+  });
   it("writes the seed's files: config.ini smoothquant = 0.5, INT8 weights per rank, scales once or per rank", () => {
     expect(r1.calibration).toEqual({ backend: 'ref', prompts: 12, tokens: PROMPTS.reduce((s, p) => s + p.length, 0) });
     const ini = readFileSync(join(r2.dir, 'config.ini'), 'utf8');

@@ -15,7 +15,8 @@
  * Beyond the seed, which refuses them: multi-query models (SantaCoder / StarCoder), whose QKV is
  * quantized with one per-tensor scale per Q, K and V part of widths H, HS, HS (ft-int8.ts has the layout).
  */
-import { convertHfToFt, ftInt8Files, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
+import { join } from 'node:path';
+import { convertHfToFt, ftInt8Files, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
 import { applySmoothing, columnAbsMax, generateInt8, smoothingScales, type ActRange } from '@trtllm/quant';
 import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
@@ -53,6 +54,8 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   const probe = HfGptCheckpoint.open(o.inDir, o.kind ? { kind: o.kind } : {});
   const kind = probe.kind;
   probe.close();
+  // -tp must divide the heads and the MLP before the calibration run, not after it
+  ftLayout(probe.config, { tp: o.tp ?? 1, lmHead: !probe.hf.tied, file: join(o.inDir, 'config.json') });
   const model = loadHfGpt(o.inDir, { dtype: 'f32', kind });
   const c = model.config;
   if (c.activation === 'swiglu') throw new EngineError('config', { what: `${o.inDir}: -sq`, expected: 'a GELU MLP', got: 'swiglu', hint: 'convert without -sq' });

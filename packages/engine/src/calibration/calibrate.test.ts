@@ -65,6 +65,17 @@ describe('Engine.calibrate (ref backend)', () => {
       e.dispose();
     }
   });
+  it('a prompt may fill all n_positions (64 here): the engine keeps its one output position inside them', async () => {
+    const e = await Engine.fromModel(model, { maxInputLen: 64 });
+    try {
+      expect(e.config.maxInputLen + e.config.maxOutputLen).toBe(64);
+      const s = e.calibrate([Array.from({ length: 64 }, (_, i) => (i * 7) % 96)]);
+      expect(s.get('layers.1.proj')!.y.length).toBe(128);
+      expect(() => e.calibrate([new Array(65).fill(1)])).toThrow(/calibrate: prompt 0: expected 1 … 64 tokens, got 65/);
+    } finally {
+      e.dispose();
+    }
+  });
 });
 
 describeBackends('Engine.calibrate on every backend', (v) => {

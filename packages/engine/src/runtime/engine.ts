@@ -175,8 +175,10 @@ export class Engine {
    */
   static async fromModel(model: GptModel, o: EngineLoadOptions & { readonly maxInputLen: number; readonly maxOutputLen?: number; readonly maxBatchSize?: number }): Promise<Engine> {
     const storage = dtypeName(model.config.dtype);
+    // sequences of up to maxInputLen + maxOutputLen positions, within n_positions (a calibration prompt may fill it)
+    const out = o.maxOutputLen ?? 1;
     const build = resolveBuildConfig(
-      { dtype: storage, max_input_len: o.maxInputLen, max_output_len: o.maxOutputLen ?? 1, max_batch_size: o.maxBatchSize ?? 1 },
+      { dtype: storage, max_input_len: Math.max(1, Math.min(o.maxInputLen, model.config.nPositions - out)), max_output_len: out, max_batch_size: o.maxBatchSize ?? 1, max_num_tokens: (o.maxBatchSize ?? 1) * Math.min(o.maxInputLen + out, model.config.nPositions) },
       { config: model.config, storage, file: '(model in memory)' },
     );
     return Engine.#open('(model in memory)', build, undefined, o, (_r, b) => {
