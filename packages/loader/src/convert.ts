@@ -22,12 +22,11 @@ import { Worker } from 'node:worker_threads';
 import { DTYPES, gptWeightAt, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { LoaderError, type LoaderErrorKind } from './errors.js';
 import { compiledExecArgv, compiledWorker } from './files.js';
-import { FT_STORAGE, ftFiles, ftLayout, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
+import { FT_STORAGE, ftFiles, ftLayout, writeFtFiles, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
 import type { HfGptKind } from './hf-config.js';
 import { HfGptCheckpoint } from './hf-gpt.js';
 import { formatIni, parsePyJson, pyFloatRepr, pyStr, PyDict } from './ini.js';
 import { castTo } from './layout.js';
-import { writeFtFiles } from './ft-int8.js';
 
 export interface ConvertOptions {
   /** HF model directory (`-i/--in-file`). */

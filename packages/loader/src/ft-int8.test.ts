@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gptConfig, tensor, type Tensor } from '@trtllm/ref-math';
-import { ftInt8Files, INT8_ARRAYS, int8Shapes, readFtInt8, writeFtFiles, type Int8Arrays } from './ft-int8.js';
+import { ftInt8Files, INT8_ARRAYS, int8Shapes, readFtInt8, type Int8Arrays } from './ft-int8.js';
+import { writeFtFiles } from './ft.js';
 import { LoaderError } from './errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-ftint8-'));

@@ -95,43 +95,91 @@ export function ftLayout(config: GptConfig, o: { readonly tp: number; readonly l
   });
 }
 
-/** Column ranges of the full tensor's last axis that form rank `r`'s shard (cols and qkv splits). */
-function shardColumns(config: GptConfig, t: FtTensor, tp: number, r: number): ColumnRange[] {
-  const width = t.spec.shape[t.spec.shape.length - 1]!;
-  if (t.split.kind === 'cols') return [[(r * width) / tp, width / tp]];
+/**
+ * Column ranges of a last axis `width` wide that form rank `r`'s shard (cols and qkv splits; a QKV axis
+ * is Q | K | V, each part split by heads, the one multi-query K/V head kept whole).
+ */
+function shardColumns(config: GptConfig, split: FtSplit, width: number, tp: number, r: number): ColumnRange[] {
+  if (split.kind === 'cols') return [[(r * width) / tp, width / tp]];
   const h = config.nHead * headSize(config);
   const w = h / tp;
-  if (t.split.kind === 'qkv' && t.split.multiQuery) return [[r * w, w], [h, 2 * headSize(config)]];
+  if (split.kind === 'qkv' && split.multiQuery) return [[r * w, w], [h, 2 * headSize(config)]];
   return [0, 1, 2].map((j): ColumnRange => [j * h + r * w, w]);
+}
+
+/** The shape of rank `r`'s shard of a full tensor of `shape` split `split`. */
+export function shardShape(config: GptConfig, split: FtSplit, shape: readonly number[], tp: number, r: number): number[] {
+  if (split.kind === 'none') return [...shape];
+  if (split.kind === 'rows') return [shape[0]! / tp, ...shape.slice(1)];
+  return [...shape.slice(0, -1), shardColumns(config, split, shape[shape.length - 1]!, tp, r).reduce((s, [, len]) => s + len, 0)];
+}
+
+/** Rank `r`'s shard of a full tensor split `split` ('rows': axis 0; 'cols' / 'qkv': column ranges of its last axis). */
+export function splitShard(config: GptConfig, split: FtSplit, full: Tensor, tp: number, r: number): Tensor {
+  if (split.kind === 'none') return full;
+  if (split.kind === 'rows') return sliceRows(full, (r * full.shape[0]!) / tp, full.shape[0]! / tp);
+  return gatherColumns(full, shardColumns(config, split, full.shape[full.shape.length - 1]!, tp, r));
+}
+
+/**
+ * The full tensor of `shape` from its `tp` rank shards (the inverse of splitShard); the multi-query K/V
+ * columns every rank holds must be equal to rank 0's (`fileOf(r)` names a rank's file in the error).
+ */
+export function mergeShards(config: GptConfig, split: FtSplit, shards: readonly Tensor[], shape: readonly number[], o: { readonly fileOf: (r: number) => string; readonly item: string }): Tensor {
+  if (split.kind === 'none') return shards[0]!;
+  const dtype = shards[0]!.dtype;
+  const e = DTYPES[dtype].bytes;
+  const full = tensor(dtype, shape);
+  const out = new Uint8Array(full.data.buffer);
+  const width = shape[shape.length - 1]!;
+  const rows = numel(shape) / width;
+  shards.forEach((shard, r) => {
+    const src = new Uint8Array(shard.data.buffer, shard.data.byteOffset, shard.data.byteLength);
+    if (split.kind === 'rows') {
+      out.set(src, r * src.length);
+      return;
+    }
+    const ranges = shardColumns(config, split, width, shards.length, r);
+    const w = ranges.reduce((s, [, len]) => s + len, 0);
+    for (let i = 0; i < rows; i++) {
+      let at0 = i * w * e;
+      ranges.forEach(([start, len], k) => {
+        const seg = src.subarray(at0, at0 + len * e);
+        const at = (i * width + start) * e;
+        if (r > 0 && k === 1 && split.kind === 'qkv' && split.multiQuery && !Buffer.from(out.subarray(at, at + len * e)).equals(seg)) {
+          throw new LoaderError('format', { file: o.fileOf(r), item: o.item, expected: 'the multi-query K/V columns equal to rank 0', got: `a difference in row ${i}` });
+        }
+        out.set(seg, at);
+        at0 += len * e;
+      });
+    }
+  });
+  return full;
 }
 
 /** Per-rank file names and shards of one full tensor (rankless name when not split). */
 export function ftShards(config: GptConfig, t: FtTensor, tp: number, full: Tensor): { file: string; tensor: Tensor }[] {
   if (t.split.kind === 'none') return [{ file: `${t.key}.bin`, tensor: full }];
-  return Array.from({ length: tp }, (_, r) => {
-    const shard = t.split.kind === 'rows' ? sliceRows(full, (r * full.shape[0]!) / tp, full.shape[0]! / tp) : gatherColumns(full, shardColumns(config, t, tp, r));
-    return { file: `${t.key}.${r}.bin`, tensor: shard };
-  });
+  return Array.from({ length: tp }, (_, r) => ({ file: `${t.key}.${r}.bin`, tensor: splitShard(config, t.split, full, tp, r) }));
 }
 
 /** Files of one tensor with their element counts (what the reader checks sizes against). */
 export function ftFiles(config: GptConfig, t: FtTensor, tp: number): { file: string; rank?: number; elements: number }[] {
-  const n = numel(t.spec.shape);
-  if (t.split.kind === 'none') return [{ file: `${t.key}.bin`, elements: n }];
-  const rows = n / t.spec.shape[t.spec.shape.length - 1]!;
-  return Array.from({ length: tp }, (_, r) => ({
-    file: `${t.key}.${r}.bin`,
-    rank: r,
-    elements: t.split.kind === 'rows' ? n / tp : rows * shardColumns(config, t, tp, r).reduce((s, [, len]) => s + len, 0),
-  }));
+  if (t.split.kind === 'none') return [{ file: `${t.key}.bin`, elements: numel(t.spec.shape) }];
+  return Array.from({ length: tp }, (_, r) => ({ file: `${t.key}.${r}.bin`, rank: r, elements: numel(shardShape(config, t.split, t.spec.shape, tp, r)) }));
 }
 
 /** Write one full canonical tensor (already in the storage dtype) as its FT files in `dir`; returns bytes written. */
 export function writeFtTensor(dir: string, config: GptConfig, t: FtTensor, tp: number, full: Tensor): number {
+  return writeFtFiles(dir, new Map(ftShards(config, t, tp, full).map((s) => [s.file, s.tensor])));
+}
+
+/** Write a map of file name → tensor (its raw bytes) into `dir`; returns the bytes written. */
+export function writeFtFiles(dir: string, files: ReadonlyMap<string, Tensor>): number {
   let bytes = 0;
-  for (const s of ftShards(config, t, tp, full)) {
-    const b = tensorBytes(s.tensor);
-    writeFileSync(join(dir, s.file), b);
+  for (const [file, t] of files) {
+    const b = tensorBytes(t);
+    writeFileSync(join(dir, file), b);
     bytes += b.byteLength;
   }
   return bytes;
@@ -265,41 +313,14 @@ export class FtCheckpoint {
     } finally {
       closeSync(fd);
     }
-    const shape = t.split.kind === 'none' ? t.spec.shape : t.split.kind === 'rows' ? [t.spec.shape[0]! / this.tp, ...t.spec.shape.slice(1)] : [...t.spec.shape.slice(0, -1), f.elements / (numel(t.spec.shape) / t.spec.shape[t.spec.shape.length - 1]!)];
-    return tensor(this.config.dtype, shape, data);
+    return tensor(this.config.dtype, shardShape(this.config, t.split, t.spec.shape, this.tp, rank), data);
   }
 
   /** One full tensor, its rank shards put back together (MQA K/V checked equal on every rank). */
   read(t: FtTensor): Tensor<ActDType> {
     if (t.split.kind === 'none') return this.readShard(t, 0);
-    const e = DTYPES[this.config.dtype].bytes;
-    const full = tensor(this.config.dtype, t.spec.shape);
-    const out = new Uint8Array(full.data.buffer);
-    const width = t.spec.shape[t.spec.shape.length - 1]!;
-    const rows = numel(t.spec.shape) / width;
-    for (let r = 0; r < this.tp; r++) {
-      const shard = this.readShard(t, r);
-      const src = new Uint8Array(shard.data.buffer);
-      if (t.split.kind === 'rows') {
-        out.set(src, r * src.length);
-        continue;
-      }
-      const ranges = shardColumns(this.config, t, this.tp, r);
-      const w = ranges.reduce((s, [, len]) => s + len, 0);
-      for (let i = 0; i < rows; i++) {
-        let o = i * w * e;
-        ranges.forEach(([start, len], k) => {
-          const seg = src.subarray(o, o + len * e);
-          const at = (i * width + start) * e;
-          if (r > 0 && k === 1 && t.split.kind === 'qkv' && t.split.multiQuery && !Buffer.from(out.subarray(at, at + len * e)).equals(seg)) {
-            throw new LoaderError('format', { file: join(this.dir, `${t.key}.${r}.bin`), item: t.spec.path, expected: 'the multi-query K/V columns equal to rank 0', got: `a difference in row ${i}` });
-          }
-          out.set(seg, at);
-          o += len * e;
-        });
-      }
-    }
-    return full;
+    const shards = Array.from({ length: this.tp }, (_, r) => this.readShard(t, r));
+    return mergeShards(this.config, t.split, shards, t.spec.shape, { fileOf: (r) => join(this.dir, `${t.key}.${r}.bin`), item: t.spec.path }) as Tensor<ActDType>;
   }
 
   /** α of a SmoothQuant checkpoint (config.ini `smoothquant`, written by convert -sq), else undefined. */
