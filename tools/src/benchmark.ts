@@ -248,12 +248,12 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           const c = engine.model;
           const vocab = c.vocabSize;
           const hsz = c.nEmbd / c.nHead;
-          const params = c.vocabSize * c.nEmbd + (c.rotaryPct > 0 ? 0 : c.nPositions * c.nEmbd)
-            + c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
+          const linearParams = c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
+          const embeddingParams = c.vocabSize * c.nEmbd + (c.rotaryPct > 0 ? 0 : c.nPositions * c.nEmbd);
+          const params = embeddingParams + linearParams;
           const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * 2;
           // weight bytes per decode step: INT8 linear layers read one byte per weight, the rest two
-          const linearParams = c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
-          const weightBytes = mode ? 2 * (params - linearParams) + linearParams : 2 * params;
+          const weightBytes = 2 * embeddingParams + (mode ? 1 : 2) * linearParams;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
           const points: BatchPoint[] = [];
           let alone: readonly number[] | undefined;

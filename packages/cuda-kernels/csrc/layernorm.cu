@@ -46,32 +46,11 @@ void invokeLayerNorm(const LayerNormParams& p, cudaStream_t s) {
 // which the decode GEMM's fused LayerNorm shares); the dtype a template parameter (typed.cuh) so a
 // row's loads issue together ----
 #include "layernorm.cuh"
+#include "reduce.cuh"
 #include "typed.cuh"
 
 namespace trt {
 namespace {
-
-__device__ __forceinline__ float blockMax(float v, float* shared) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  float m = shared[0];
-  for (int w = 1; w < (int)(blockDim.x / 32); w++) m = fmaxf(m, shared[w]);
-  return m;
-}
-
-__device__ __forceinline__ float blockSum(float v, float* shared) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  float total = 0.f;
-  for (int w = 0; w < (int)(blockDim.x / 32); w++) total += shared[w];
-  return total;
-}
 
 // One row per group of `lanes` threads: a warp (lanes 32, sums by shuffles) or a whole block.
 template <DType D, int PER, bool WARP>
@@ -122,11 +101,7 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
     float m = 9.999999974752427e-7f;  // fp32(1e-6)
 #pragma unroll
     for (int i = 0; i < PER; i++) m = fmaxf(m, fabsf(v[i]));
-    if constexpr (WARP) {
-      for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    } else {
-      m = blockMax(m, shared);
-    }
+    m = WARP ? warpMax(m) : blockMax(m, shared);
     qs = fdiv(127.f, m);
     if (lane == 0) p.qScale[row] = fdiv(m, 127.f);
   }

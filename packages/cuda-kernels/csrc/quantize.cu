@@ -3,6 +3,7 @@
 // (ref-math/src/ops/quantize.ts). All exact (tier 1).
 #include "numerics.cuh"
 #include "launch.cuh"
+#include "reduce.cuh"
 
 namespace trt {
 
@@ -16,16 +17,12 @@ __global__ void quantizePerTensorKernel(QuantizePerTensorParams p) {
 constexpr int kQuantThreads = 256;
 
 __global__ void quantizePerTokenKernel(QuantizePerTokenParams p) {
-  __shared__ float warpMax[kQuantThreads / 32];
+  __shared__ float warpMaxima[kQuantThreads / 32];
   const int row = blockIdx.x;
   const size_t base = (size_t)row * p.cols;
   float m = 9.999999974752427e-7f;  // fp32(1e-6)
   for (int h = threadIdx.x; h < p.cols; h += blockDim.x) m = fmaxf(m, fabsf(loadf(p.xDtype, p.x, base + h)));
-  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-  if ((threadIdx.x & 31) == 0) warpMax[threadIdx.x >> 5] = m;
-  __syncthreads();
-  float rowMax = warpMax[0];
-  for (int w = 1; w < (int)(blockDim.x >> 5); w++) rowMax = fmaxf(rowMax, warpMax[w]);
+  const float rowMax = blockMax(m, warpMaxima);
   const float qs = fdiv(127.f, rowMax);
   for (int h = threadIdx.x; h < p.cols; h += blockDim.x) p.q[base + h] = quantizeInt8(loadf(p.xDtype, p.x, base + h), qs);
   if (threadIdx.x == 0) p.scale[row] = fdiv(rowMax, 127.f);

@@ -13,9 +13,7 @@ export function quantizeCases(): KernelCase[] {
   return [
     caseOf({ name: 'quantize per-tensor f16', op: 'quantize', dtype: 'f16→i8', shape: '[7,13]', tier: 1, host: { x },
       ref: () => [ref.quantizePerTensor({ x }, { scale: 21.7 })], launch: (d) => [gpu.quantizePerTensor({ x: d['x'] as never }, { scale: 21.7 })], bytes: bytesOf(x) * 1.5, flops: 0 }),
-    caseOf({ name: 'quantize per-token bf16', op: 'quantize', dtype: 'bf16→i8', shape: '[11,768]', tier: 1, host: { x: xt },
-      ref: () => { const r = ref.quantizePerToken({ x: xt }); return [r.q, r.scale]; },
-      launch: (d) => { const r = gpu.quantizePerToken({ x: d['x'] as never }); return [r.q, r.scale]; }, bytes: bytesOf(xt) * 1.5, flops: 0 }),
+    perTokenCase('quantize per-token bf16', xt),
     perTokenCase('quantize per-token f16, a zero row, 1600 cols', rnd('f16', [5, 1600], 23, 4), 2),
     perTokenCase('quantize per-token f32, 5 cols', rnd('f32', [3, 5], 24, 0.01)),
     caseOf({ name: 'absMaxColumns bf16 from acc', op: 'quantize', dtype: 'bf16→f32', shape: '[11,768]', tier: 1, production: true, host: { x: xt, acc: rnd('f32', [768], 25, 0.5, 1.5) },

@@ -20,7 +20,7 @@
  * depend on the rest of its batch.
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
-import { tensor, type ActDType } from '@trtllm/ref-math';
+import { tensor, type ActDType, type LayerNormInputs } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import type { GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -52,6 +52,12 @@ interface CapturedStep {
   readonly graph: Cuda.CudaGraph;
   readonly out: T | undefined;
   readonly temps: T[];
+}
+
+/** A SmoothQuant layer's input in int8 and its row dequantization scales ([T] per token, or the layer's [1]). */
+interface Quantized {
+  readonly q: Cuda.DeviceTensor<'i8'>;
+  readonly alphaRow: Cuda.DeviceTensor<'f32'>;
 }
 
 /** How many graphs to keep (one per decode batch size seen); the least recently used goes first. */
@@ -88,7 +94,7 @@ export class CudaProductionBackend extends CudaBackend {
   #keep: (<U extends T>(t: U) => U) | undefined;
   readonly #normed = new Map<T, Map<T, T>>();
   /** The same for SmoothQuant layers: LayerNorm + quantize outputs by (input, γ). */
-  readonly #normQuant = new Map<T, Map<T, { q: Cuda.DeviceTensor<'i8'>; alphaRow: Cuda.DeviceTensor<'f32'> }>>();
+  readonly #normQuant = new Map<T, Map<T, Quantized>>();
   /**
    * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
    * wall time) and between CUDA events around the step's kernels (device time), summed.
@@ -168,14 +174,14 @@ export class CudaProductionBackend extends CudaBackend {
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
     if (!keep) throw new EngineError('backend', { what: 'SmoothQuant linear', expected: 'inside runStep', got: 'outside a step' });
-    let q: Cuda.DeviceTensor<'i8'>;
-    let alphaRow: Cuda.DeviceTensor<'f32'>;
-    if (norm) ({ q, alphaRow } = this.#normQuantized(x, norm, w));
+    let quantized: Quantized;
+    if (norm) quantized = this.#normQuantized(x, norm, w);
     else {
-      ({ q, alphaRow } = this.quantizeActivation(x, w));
-      keep(q);
-      if (w.mode.perToken) keep(alphaRow);
+      quantized = this.quantizeActivation(x, w);
+      keep(quantized.q);
+      if (w.mode.perToken) keep(quantized.alphaRow);
     }
+    const { q, alphaRow } = quantized;
     const acc = keep(this.k.int8GemmLt({ a: q, b: w.weight as Cuda.DeviceTensor<'i8'> }, this.stream));
     const inputs = { acc, alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
     return this.k.smoothQuantEpilogue(inputs, { outDtype: x.dtype as ActDType, mode: w.mode, gelu }, this.stream);
@@ -197,36 +203,32 @@ export class CudaProductionBackend extends CudaBackend {
     return { eps: n.eps, weightPlusOne: n.weightPlusOne };
   }
   /** LayerNorm(x) quantized for a SmoothQuant layer in one kernel, once per (x, γ) in a step, freed with the step. */
-  #normQuantized(x: T, n: NormInput<T>, w: Int8Linear<T>): { q: Cuda.DeviceTensor<'i8'>; alphaRow: Cuda.DeviceTensor<'f32'> } {
-    let byGamma = this.#normQuant.get(x);
-    if (!byGamma) this.#normQuant.set(x, (byGamma = new Map()));
-    let r = byGamma.get(n.gamma);
-    if (!r) {
-      const keep = this.#keep!;
-      const inputs = n.beta ? { x: act(x), gamma: act(n.gamma), beta: act(n.beta) } : { x: act(x), gamma: act(n.gamma) };
+  #normQuantized(x: T, n: NormInput<T>, w: Int8Linear<T>): Quantized {
+    return this.#oncePerStep(this.#normQuant, x, n, (keep, inputs) => {
       if (w.mode.perToken) {
         const o = this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: true } }, this.stream);
-        r = { q: keep(o.q), alphaRow: keep(o.scale!) };
-      } else {
-        const s = this.staticScale(w);
-        r = { q: keep(this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: false, scale: s.scaleX } }, this.stream).q), alphaRow: s.alphaRow };
+        return { q: keep(o.q), alphaRow: keep(o.scale!) };
       }
-      byGamma.set(n.gamma, r);
-    }
-    return r;
+      const s = this.staticScale(w);
+      return { q: keep(this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: false, scale: s.scaleX } }, this.stream).q), alphaRow: s.alphaRow };
+    });
   }
   /** LayerNorm(x) as its own kernel, once per (x, γ) in a step, freed with the step. */
   #normalized(x: T, n: NormInput<T>): T {
-    let byGamma = this.#normed.get(x);
-    if (!byGamma) this.#normed.set(x, (byGamma = new Map()));
-    let y = byGamma.get(n.gamma);
-    if (!y) {
+    return this.#oncePerStep(this.#normed, x, n, (keep, inputs) => keep(this.k.layerNormFast(inputs, this.#normAttrs(n), this.stream)));
+  }
+  /** A step's LayerNorm result for (x, γ) from `cache`, made by `make` the first time (its tensors kept for the step). */
+  #oncePerStep<R>(cache: Map<T, Map<T, R>>, x: T, n: NormInput<T>, make: (keep: <U extends T>(t: U) => U, inputs: Cuda.OnDevice<LayerNormInputs>) => R): R {
+    let byGamma = cache.get(x);
+    if (!byGamma) cache.set(x, (byGamma = new Map()));
+    let r = byGamma.get(n.gamma);
+    if (r === undefined) {
       const keep = this.#keep;
       if (!keep) throw new EngineError('backend', { what: 'linear with a LayerNorm', expected: 'inside runStep', got: 'outside a step' });
-      y = keep(this.layerNorm(n.beta ? { x, gamma: n.gamma, beta: n.beta } : { x, gamma: n.gamma }, this.#normAttrs(n)));
-      byGamma.set(n.gamma, y);
+      r = make(keep, n.beta ? { x: act(x), gamma: act(n.gamma), beta: act(n.beta) } : { x: act(x), gamma: act(n.gamma) });
+      byGamma.set(n.gamma, r);
     }
-    return y;
+    return r;
   }
   /** Whether this weight may go through the decode GEMM: policy and shape only (never the batch). */
   #decodeGemm(w: T, transB: boolean): boolean {

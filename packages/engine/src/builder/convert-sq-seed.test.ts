@@ -71,13 +71,14 @@ async function compareWithSeed(model: GptModel, prompts: readonly (readonly numb
         return g === 'qkv' ? (tensor(c16.dtype, [k, 3, cols / 3], c16.data as never) as Tensor<'f32' | 'f16'>) : c16;
       };
       const seedRange: ActRange = { x: r.x, y: r.y, w: Float32Array.from(r.w) };
-      const want = generateInt8(shaped(tensor('f32', [k, cols], seedW)), seedRange, { qkv: g === 'qkv' });
+      const seedStored = shaped(tensor('f32', [k, cols], seedW));
+      const wq = toF32(seedStored);
+      const want = generateInt8(seedStored, seedRange, { qkv: g === 'qkv' });
       const got = generateInt8(shaped(weights.layers[n]![g].weight), ours, { qkv: g === 'qkv' });
       for (const [q, scale] of [['weight.int8', 'scale_w_quant_orig'], ['weight.int8.col', 'scale_w_quant_orig.col']] as const) {
         const a = got[q].data;
         const b = want[q].data;
         const sc = toF32(want[scale]);
-        const wq = toF32(shaped(tensor('f32', [k, cols], seedW)));
         for (let i = 0; i < b.length; i++) {
           weightsCompared++;
           if (a[i] === b[i]) continue;

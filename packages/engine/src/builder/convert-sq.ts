@@ -120,10 +120,11 @@ export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, Act
       const s0 = get(`${p}.${name}`);
       const w = l[name].weight;
       const k = w.shape[0]!;
-      const s = smoothingScales(s0.x, toF32(w), k, alpha);
+      const wv = toF32(w);
+      const s = smoothingScales(s0.x, wv, k, alpha);
       smoothing.set(`${p}.${name}`, s);
       const beta = l[norm].beta;
-      const sm = applySmoothing(s, { w: toF32(w), gamma: toF32(l[norm].gamma), ...(beta ? { beta: toF32(beta) } : {}), layernorm1p: c.layernorm1p });
+      const sm = applySmoothing(s, { w: wv, gamma: toF32(l[norm].gamma), ...(beta ? { beta: toF32(beta) } : {}), layernorm1p: c.layernorm1p });
       const weight = tensor('f32', w.shape, sm.w);
       // the seed: x / smoother (binary64), w = max |W'| per output column (no clip), y as calibrated
       let x = 0;

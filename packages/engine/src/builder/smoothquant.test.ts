@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { columnAbsMax, type ActRange } from '@trtllm/quant';
 import { randomGptWeights, type GptWeights } from '@trtllm/ref-math';
-import type { BuildFlags } from '../build-config.js';
+import { resolveBuildConfig, type BuildFlags } from '../build-config.js';
 import { readEngineFile } from '../engine-dir.js';
 import { Engine } from '../runtime/engine.js';
 import { buildEngine } from './build.js';
@@ -77,7 +77,7 @@ describe('SmoothQuant INT8 engines on the ref backend', () => {
   it('multi-query (beyond the seed): Q, K and V parts of widths H, HS, HS each get their own scale; TP 1 and 2 within the same error', async () => {
     const mq = { ...FLAGS, multi_query_mode: true };
     const fdir = join(work, 'mq-float');
-    const w = randomGptWeights(buildEngine({ flags: mq, outputDir: fdir }).config.model, 7);
+    const w = randomGptWeights(resolveBuildConfig(mq).model, 7);
     buildEngine({ flags: mq, outputDir: fdir, weights: w });
     const f = await Engine.load(fdir);
     const lf = f.logits(PROMPT);
@@ -116,7 +116,7 @@ function sqEngine(mode: (typeof SQ_MODES)[number], multiQuery = false): string {
   if (!dir) {
     dir = join(work, `sq-backends-${key}`);
     const flags = { ...SQ_MODEL, multi_query_mode: multiQuery };
-    const w = randomGptWeights(buildEngine({ flags, outputDir: join(work, `sq-backends-float${multiQuery ? '-mq' : ''}`) }).config.model, 11);
+    const w = randomGptWeights(resolveBuildConfig(flags).model, 11);
     buildEngine({ flags, outputDir: dir, weights: w, smoothQuant: { mode, actRanges: ranges(w, 4) } });
     sqDirs.set(key, dir);
   }
