@@ -151,7 +151,7 @@ describe.skipIf(!avail.ok)(title, () => {
       const norm = beta ? { gamma, beta } : { gamma };
       const lnAttrs = { eps: 1e-5, weightPlusOne: sh.plusOne };
       for (const m of sh.ms) {
-        const host = createKvCache({ numLayers: 1, numSlots: m, numKvHeads: sh.nkv, headSize: sh.hs, dtype: sh.cache, layout: { kind: 'paged', tokensPerBlock: 16, numBlocks: 2 * m, maxBlocksPerSeq: 2 }, scales: { k: 0.031, v: 0.027 } });
+        const host = createKvCache({ numLayers: 1, numSlots: m, numKvHeads: sh.nkv, headSize: sh.hs, dtype: sh.cache, layout: { kind: 'paged', tokensPerBlock: 16, numBlocks: 2 * m, maxBlocksPerSeq: 2 }, scales: [{ k: 0.031, v: 0.027 }] });
         for (let s = 0; s < m; s++) assignBlocks(host, s, [2 * m - 1 - 2 * s, 2 * s]); // interleaved, descending
         const [c1, c2] = [uploadKvCache(host), uploadKvCache(host)];
         const slots = DeviceTensor.from(fromValues('i32', [m], Array.from({ length: m }, (_, i) => m - 1 - i)));

@@ -216,7 +216,7 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
     tier: 1,
     order: 'float: cast; i8/fp8: q = cvt(fp32(x·fp32(1/s))); read fp32(q·s); paged via block table',
     check: () => {
-      const spec = { numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 2, dtype: 'i8' as const, scales: { k: 0.5, v: 0.25 } };
+      const spec = { numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 2, dtype: 'i8' as const, scales: [{ k: 0.5, v: 0.25 }] };
       const paged = createKvCache({ ...spec, layout: { kind: 'paged', tokensPerBlock: 2, numBlocks: 4, maxBlocksPerSeq: 2 } });
       assignBlocks(paged, 0, [3, 1]);
       const k = fromValues('f32', [1, 1, 2], [1, -64]);

@@ -237,7 +237,7 @@ export type KvLayout =
       readonly maxBlocksPerSeq: number;
     };
 
-/** Dequantization scales of an int8 / fp8 cache (real = stored · scale), one for K and one for V. */
+/** Dequantization scales of one layer of an int8 / fp8 cache (real = stored · scale), one for K and one for V. */
 export interface KvQuantScales {
   readonly k: number;
   readonly v: number;
@@ -251,8 +251,11 @@ export interface KvCacheSpec {
   readonly headSize: number;
   readonly dtype: KvCacheDType;
   readonly layout: KvLayout;
-  /** Required for i8 / fp8e4m3 storage. */
-  readonly scales?: KvQuantScales;
+  /**
+   * Required for i8 / fp8e4m3 storage: one K and one V scale per layer (`numLayers` entries), as
+   * calibration measures them (convert -kv); TensorRT-LLM's seed shares one scale for K and V.
+   */
+  readonly scales?: readonly KvQuantScales[];
 }
 
 export interface KvCache {

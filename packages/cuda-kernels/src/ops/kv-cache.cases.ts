@@ -12,7 +12,7 @@ import * as gpu from './index.js';
 // ---- kv cache / attention helpers ----
 export interface CacheSetup { cache: KvCache; device: () => gpu.DeviceKvCache }
 export function filledCache(dtype: KvCacheDType, layout: KvLayout, nkv: number, hs: number, tokens: number, seed: number, actDtype: ActDType = 'f16'): CacheSetup {
-  const cache = createKvCache({ numLayers: 1, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype, layout, scales: { k: 0.031, v: 0.027 } });
+  const cache = createKvCache({ numLayers: 1, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype, layout, scales: [{ k: 0.031, v: 0.027 }] });
   if (layout.kind === 'paged') {
     // Every logical block of both slots, interleaved: slot 0 even blocks ascending, slot 1 odd blocks descending.
     const per = layout.maxBlocksPerSeq;
@@ -76,7 +76,7 @@ export function pagedCache(dt: ActDType, nkv: number, hs: number, n: number, see
   const tpb = 16;
   const per = Math.ceil(n / tpb);
   const layout: KvLayout = { kind: 'paged', tokensPerBlock: tpb, numBlocks: 2 * per + 1, maxBlocksPerSeq: per };
-  const scales = cacheDtype === 'i8' || cacheDtype === 'fp8e4m3' ? { scales: { k: 0.031, v: 0.027 } } : {};
+  const scales = cacheDtype === 'i8' || cacheDtype === 'fp8e4m3' ? { scales: [{ k: 0.031, v: 0.027 }] } : {};
   const cache = createKvCache({ numLayers: 1, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype: cacheDtype, layout, ...scales });
   assignBlocks(cache, 0, Array.from({ length: per }, (_, i) => 2 * i + 1));
   assignBlocks(cache, 1, Array.from({ length: per }, (_, i) => 2 * (per - i)));

@@ -48,7 +48,7 @@ export function kvView(cache: DeviceKvCache, layer: number): NativeParams {
     numBlocks: l.kind === 'paged' ? l.numBlocks : 0,
     maxBlocksPerSeq: l.kind === 'paged' ? l.maxBlocksPerSeq : 0,
     blockTable: cache.blockTable?.ptr,
-    kScale: spec.scales?.k ?? 1, vScale: spec.scales?.v ?? 1,
+    kScale: spec.scales?.[layer]?.k ?? 1, vScale: spec.scales?.[layer]?.v ?? 1,
     dtype: code(spec.dtype),
   };
 }

@@ -138,7 +138,8 @@ export interface GptCacheOptions {
   readonly numSlots: number;
   /** Storage dtype; default the model dtype. */
   readonly dtype?: KvCacheDType;
-  readonly scales?: KvQuantScales;
+  /** One K and one V scale per layer (int8 / fp8 storage). */
+  readonly scales?: readonly KvQuantScales[];
   /** Default contiguous with maxSeqLen = n_positions. */
   readonly layout?: KvLayout;
 }

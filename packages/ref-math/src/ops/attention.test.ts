@@ -62,7 +62,7 @@ describe('attention', () => {
 
   function decodeFromCache(dtype: KvCacheDType, layout: KvLayout, nkv: number) {
     const T = 9;
-    const cache = createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: nkv, headSize: hs, dtype, layout, scales: { k: 0.03, v: 0.02 } });
+    const cache = createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: nkv, headSize: hs, dtype, layout, scales: [{ k: 0.03, v: 0.02 }] });
     if (layout.kind === 'paged') assignBlocks(cache, 0, [3, 0, 2]);
     const q = randomTensor('f32', [T, 2, hs], 80);
     const k = randomTensor('f32', [T, nkv, hs], 81);

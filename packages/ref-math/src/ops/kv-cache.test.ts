@@ -12,7 +12,7 @@ const paged: KvLayout = { kind: 'paged', tokensPerBlock: 4, numBlocks: 8, maxBlo
 const contiguous: KvLayout = { kind: 'contiguous', maxSeqLen: 12 };
 
 function filled(dtype: KvCacheDType, layout: KvLayout) {
-  const cache = createKvCache({ numLayers: 2, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype, layout, scales: { k: 0.02, v: 0.03 } });
+  const cache = createKvCache({ numLayers: 2, numSlots: 2, numKvHeads: nkv, headSize: hs, dtype, layout, scales: [{ k: 0.05, v: 0.07 }, { k: 0.02, v: 0.03 }] });
   if (layout.kind === 'paged') {
     assignBlocks(cache, 0, [5, 0, 7]);
     assignBlocks(cache, 1, [2, 6, 1]);
@@ -72,12 +72,30 @@ describe('kv cache', () => {
     const at = ((1 * 2 + 0) * nkv + 0) * 4 * hs + 1 * hs;
     expect(Array.from(cache.pools[1]!.data.subarray(at, at + hs))).toEqual(Array.from(kvCacheRead(cache, 1, 1, 0, 0, 9)));
   });
+  it('quantizes each layer with its own K and V scales', () => {
+    const layers = [{ k: 0.5, v: 0.25 }, { k: 0.125, v: 1 }];
+    for (const dtype of ['i8', 'fp8e4m3'] as const) {
+      const cache = createKvCache({ numLayers: 2, numSlots: 1, numKvHeads: 1, headSize: 2, dtype, layout: contiguous, scales: layers });
+      const x = fromValues('f32', [1, 1, 2], [1.3, -3.1]);
+      const at = { slots: fromValues('i32', [1], [0]), positions: fromValues('i32', [1], [0]) };
+      for (const layer of [0, 1]) kvCacheWrite(cache, layer, { k: x, v: x, ...at });
+      // int8: rni(x / s) · s; fp8: e4m3(x / s) · s (1.3 / 0.125 = 10.4 → 10; 1.3 / 0.5 = 2.6 → 2.5 in e4m3, 3 in int8)
+      const want = dtype === 'i8'
+        ? [[[1.5, -3], [1.25, -3]], [[1.25, -3.125], [1, -3]]]
+        : [[[1.25, -3], [1.25, -3]], [[1.25, -3], [1.25, -3]]];
+      for (const layer of [0, 1]) for (const kv of [0, 1] as const) {
+        expect(Array.from(kvCacheRead(cache, layer, 0, kv, 0, 0))).toEqual(want[layer]![kv]!);
+      }
+    }
+  });
   it('gives typed errors: unassigned block, position past maxSeqLen, missing quant scales, non-power-of-two TPB', () => {
     const { cache } = filled('f16', paged);
     expect(() => kvCacheRead(cache, 1, 0, 0, 0, 9)).not.toThrow(); // slot 0 has blocks
     expect(() => kvCacheRead(cache, 1, 1, 0, 0, 12)).toThrow(IndexRangeError);
     expect(() => kvCacheRead(filled('f16', contiguous).cache, 0, 0, 0, 0, 12)).toThrow(/maxSeqLen/);
     expect(() => createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 4, dtype: 'i8', layout: contiguous })).toThrow(AttrError);
+    expect(() => createKvCache({ numLayers: 2, numSlots: 1, numKvHeads: 1, headSize: 4, dtype: 'i8', layout: contiguous, scales: [{ k: 1, v: 1 }] })).toThrow(/one \{k, v\} per layer \(2\).*1 entries/);
+    expect(() => createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 4, dtype: 'fp8e4m3', layout: contiguous, scales: [{ k: 1, v: 0 }] })).toThrow(/spec\.scales\[0\]/);
     expect(() => createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: 1, headSize: 4, dtype: 'f16', layout: { ...paged, tokensPerBlock: 6 } })).toThrow(/power of two/);
     expect(() => assignBlocks(cache, 0, [8])).toThrow(AttrError);
   });

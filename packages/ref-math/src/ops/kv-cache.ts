@@ -5,12 +5,12 @@
  *   contiguous: [B, 2, NKV, Lmax, HS]            slot b holds sequence b; index 0 = K, 1 = V
  *   paged:      [numBlocks, 2, NKV, TPB, HS]      token p of slot b lives in block
  *               blockTable[b, ⌊p / TPB⌋] at offset p mod TPB (TPB a power of two, as TensorRT-LLM)
- * Storage (write), with dequantization scales sK, sV (real = stored · s):
+ * Storage (write), with layer l's dequantization scales sK, sV (real = stored · s; spec.scales[l]):
  *   f32 / f16 / bf16:  stored = cast(x)
  *   i8:                stored = sat_s8(rni(fp32(x · fp32(1 / s))))      s taken as fp32 first
  *   fp8e4m3:           stored = e4m3(fp32(x · fp32(1 / s)))       saturating
  * Read: real = value(stored) for float storage; fp32(value(stored) · s) for i8 / fp8.
- * Separate K and V scales: int8 KV accuracy needs them (TensorRT-LLM shares one).
+ * Separate K and V scales per layer: int8 KV accuracy needs them (TensorRT-LLM shares one per layer).
  * Rounding: one conversion per stored element (nearest even; int8 and fp8 saturate), reads exact
  * (float storage) or one fp32 multiply (i8 / fp8). Exact on every kernel (tier 1).
  */
@@ -31,8 +31,8 @@ export function createKvCache(spec: KvCacheSpec): KvCache {
   const quantized = spec.dtype === 'i8' || spec.dtype === 'fp8e4m3';
   if (quantized) {
     const s = spec.scales;
-    expectAttr(op, 'spec.scales', s !== undefined && s.k > 0 && s.v > 0 && Number.isFinite(s.k) && Number.isFinite(s.v),
-      `finite K and V scales > 0 for a ${spec.dtype} cache`, s ? `{k: ${s.k}, v: ${s.v}}` : 'none');
+    expectAttr(op, 'spec.scales', s !== undefined && s.length === spec.numLayers, `one {k, v} per layer (${spec.numLayers}) for a ${spec.dtype} cache`, s ? `${s.length} entries` : 'none');
+    s!.forEach((l, i) => expectAttr(op, `spec.scales[${i}]`, l.k > 0 && l.v > 0 && Number.isFinite(l.k) && Number.isFinite(l.v), `finite K and V scales > 0`, `{k: ${l.k}, v: ${l.v}}`));
   }
   const { numKvHeads: nkv, headSize: hs, layout } = spec;
   let shape: number[];
@@ -89,11 +89,18 @@ export function kvOffset(cache: KvCache, slot: number, kv: 0 | 1, kvHead: number
   return (((block * 2 + kv) * nkv + kvHead) * tpb + (pos % tpb)) * hs;
 }
 
+/** Layer `layer`'s dequantization scale of K (kv 0) or V (kv 1), as the fp32 the kernels receive. */
+export function kvScale(spec: KvCacheSpec, layer: number, kv: 0 | 1): number {
+  const s = spec.scales![layer]!;
+  return f32(kv === 0 ? s.k : s.v);
+}
+
 /** Store one HS-vector of real values (fp32) into the cache with the storage rule of its dtype. */
-function storeVector(cache: KvCache, pool: Tensor<KvCacheDType>, at: number, values: Float32Array, kv: 0 | 1): void {
-  const { dtype, scales } = cache.spec;
+function storeVector(cache: KvCache, layer: number, at: number, values: Float32Array, kv: 0 | 1): void {
+  const { dtype } = cache.spec;
+  const pool = cache.pools[layer]!;
   if (dtype === 'i8' || dtype === 'fp8e4m3') {
-    const inv = f32(1 / f32(kv === 0 ? scales!.k : scales!.v)); // the scale is an fp32, as the kernel receives it
+    const inv = f32(1 / kvScale(cache.spec, layer, kv));
     for (let d = 0; d < values.length; d++) {
       pool.data[at + d] = dtype === 'i8' ? quantizeInt8(values[d]!, inv) : toFp8E4m3Bits(f32(values[d]! * inv));
     }
@@ -116,13 +123,12 @@ export function kvCacheWrite(cache: KvCache, layer: number, inputs: KvCacheWrite
   expectShape(op, 'inputs.v', inputs.v, [t, nkv, hs]);
   expectShape(op, 'inputs.slots', inputs.slots, [t]);
   expectShape(op, 'inputs.positions', inputs.positions, [t]);
-  const pool = cache.pools[layer]!;
   const kv32 = [toF32(inputs.k), toF32(inputs.v)] as const;
   for (let i = 0; i < t; i++) {
     for (let h = 0; h < nkv; h++) {
       for (const kv of [0, 1] as const) {
         const at = kvOffset(cache, inputs.slots.data[i]!, kv, h, inputs.positions.data[i]!);
-        storeVector(cache, pool, at, kv32[kv].subarray((i * nkv + h) * hs, (i * nkv + h + 1) * hs), kv);
+        storeVector(cache, layer, at, kv32[kv].subarray((i * nkv + h) * hs, (i * nkv + h + 1) * hs), kv);
       }
     }
   }
@@ -130,12 +136,12 @@ export function kvCacheWrite(cache: KvCache, layer: number, inputs: KvCacheWrite
 
 /** Read one HS-vector back as real fp32 values (dequantized for i8 / fp8). */
 export function kvCacheRead(cache: KvCache, layer: number, slot: number, kv: 0 | 1, kvHead: number, pos: number): Float32Array {
-  const { dtype, headSize: hs, scales } = cache.spec;
+  const { dtype, headSize: hs } = cache.spec;
   const pool = cache.pools[layer]!;
   const at = kvOffset(cache, slot, kv, kvHead, pos);
   const out = new Float32Array(hs);
   const quantized = dtype === 'i8' || dtype === 'fp8e4m3';
-  const s = quantized ? f32(kv === 0 ? scales!.k : scales!.v) : 1;
+  const s = quantized ? kvScale(cache.spec, layer, kv) : 1;
   for (let d = 0; d < hs; d++) {
     const v = decodeValue(dtype, pool.data[at + d]!);
     out[d] = quantized ? f32(v * s) : v;
