@@ -48,6 +48,8 @@ export interface ConvertOptions {
    * written beside them, and α for config.ini. Runs in this thread.
    */
   readonly smoothQuant?: { readonly alpha: number; readonly weights: GptWeights; readonly files: ReadonlyMap<string, Tensor> };
+  /** `-kv`: the KV-cache calibration files (ft-kv.ts ftKvCacheFiles) written beside the weights; config.ini says calibrate_kv_cache = True. */
+  readonly kvCache?: { readonly files: ReadonlyMap<string, Tensor> };
 }
 
 export interface ConvertProgress {
@@ -138,6 +140,7 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
       if (jobs.length <= 1) runConvertJob(jobs[0] ?? { inDir: o.inDir, kind, tp, storage, dir: partial, indices: [] }, progress);
       else await runInWorkers(jobs, progress);
     }
+    if (o.kvCache) writeFtFiles(partial, o.kvCache.files);
     if (existsSync(final)) {
       const old = `${partial}.old`;
       renameSync(final, old);
@@ -223,7 +226,7 @@ function configIni(o: ConvertOptions, kind: HfGptKind, tp: number, storage: FtSt
     ['in_file', o.inDir],
     ['tensor_parallelism', String(tp)],
     ['processes', String(processes)],
-    ['calibrate_kv_cache', 'False'],
+    ['calibrate_kv_cache', o.kvCache ? 'True' : 'False'],
     ['smoothquant', o.smoothQuant ? pyFloatRepr(o.smoothQuant.alpha) : 'None'],
     ['model', kind],
     ['storage_type', storage],

@@ -28,6 +28,7 @@ import { openFile, readFully } from './files.js';
 import { parseIni } from './ini.js';
 import { castTo, gatherColumns, sliceRows, tensorBytes, type ColumnRange } from './layout.js';
 import { readFtInt8, type Int8Arrays, type Int8LinearName } from './ft-int8.js';
+import { readFtKvCache, type FtKvCacheCalibration } from './ft-kv.js';
 
 /** `--storage-type` names and our dtypes. */
 export const FT_STORAGE = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' } as const satisfies Record<string, ActDType>;
@@ -332,6 +333,16 @@ export class FtCheckpoint {
   /** One layer's SmoothQuant INT8 arrays, ranks merged (ft-int8.ts; typed errors name a missing or bad file). */
   readInt8(layer: number, linear: Int8LinearName): Int8Arrays {
     return readFtInt8(this.dir, this.config, this.tp, layer, linear);
+  }
+
+  /** True when config.ini says the checkpoint was converted with -kv (calibrate_kv_cache = True). */
+  get kvCacheCalibrated(): boolean {
+    return this.ini.get('calibrate_kv_cache') === 'True';
+  }
+
+  /** Layer `layer`'s KV-cache calibration (ft-kv.ts): our K/V ranges and/or the seed's shared int8 scale. */
+  readKvCache(layer: number): FtKvCacheCalibration {
+    return readFtKvCache(this.dir, layer);
   }
 
   /** The whole model (ranks merged) in `dtype` (default: the storage dtype). */
