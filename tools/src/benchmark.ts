@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngine, buildEngineAsync, convertSmoothQuant, deviceMemoryInUse, Engine, measureDevice, randomWeights, resolveBuildConfig, smoothQuantFromModel, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
+import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, randomWeights, resolveBuildConfig, smoothQuantFromModel, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -236,7 +236,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
         };
         if (!dir) {
           const b0 = performance.now();
-          if (t.hf && mode) modelDir = (await convertSmoothQuant({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', alpha: 0.5, prompts: calibration, backend: calibBackend })).dir;
+          if (t.hf && mode) modelDir = (await convertCalibrated({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', alpha: 0.5, prompts: calibration, backend: calibBackend })).dir;
           else if (t.hf) modelDir = (await convertHfToFt({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', processes: Math.min(8, availableParallelism()) })).dir;
           dir = await buildFor('engine', { batch: maxBatch, input: inputLen, output: outputLen });
           buildSec = (performance.now() - b0) / 1000;

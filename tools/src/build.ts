@@ -43,7 +43,12 @@ Quantization:
                                   its INT8 weights and scales; per-tensor static activation scales
   --per_token                     with --use_smooth_quant: activations quantized per token, on the fly
   --per_channel                   with --use_smooth_quant: weight scales per output channel
-Not yet (refused with a message): --int8_kv_cache --enable_fp8 --fp8_kv_cache --use_weight_only.
+  --int8_kv_cache                 KV cache stored in INT8 (half of fp16's bytes): K and V scales per
+                                  layer from a convert -kv checkpoint (a seed-made one: its one shared
+                                  scale); combines with --use_smooth_quant, paging, TP
+  --fp8_kv_cache                  KV cache stored in FP8 e4m3, scales from convert -kv; needs the
+                                  attention plugin (as the seed)
+Not yet (refused with a message): --enable_fp8 (FP8 GEMMs) --use_weight_only.
 `;
 
 const OPTIONAL_VALUE = ['--use_gpt_attention_plugin', '--use_gemm_plugin', '--use_layernorm_plugin', '--use_lookup_plugin'];

@@ -75,10 +75,11 @@ describe('trtllm convert', () => {
     expect(await main(['convert', '-i', 'x', '-o', 'y', '-sq', '1.5', '--calib-dataset', 'f'], c.io)).toBe(2);
     expect(c.err()).toMatch(/-sq\/--smoothquant must be a number in \[0, 1\], got '1\.5'/);
     expect(await main(['convert', '-i', 'x', '-o', 'y', '--calib-samples', '4'], c.io)).toBe(2);
-    expect(c.err()).toMatch(/--calib-samples is for calibration: give it with -sq/);
+    expect(c.err()).toMatch(/--calib-samples is for calibration: give it with -sq or -kv/);
     expect(await main(['convert', '-i', join(tiny, 'gpt2/st-fp32'), '-o', join(work, 'sqx'), '-sq', '0.5', '--calib-dataset', join(work, 'none.jsonl')], c.io)).toBe(1);
     expect(c.err()).toMatch(/none\.jsonl: expected a calibration file/);
     expect(await main(['convert', '-i', 'x', '-o', 'y', '-kv'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/-kv needs --calib-dataset FILE/);
     expect(await main(['convert', '-i', join(work, 'nowhere'), '-o', join(work, 'o')], c.io)).toBe(1);
     expect(c.err()).toMatch(/trtllm convert: .*nowhere\/config\.json: expected a readable JSON config/);
   });
@@ -86,17 +87,20 @@ describe('trtllm convert', () => {
 
 const sotu = sharedData('models/sotu-gpt2-16m/model.safetensors');
 const calib = sharedData('data/sotu/calib.jsonl');
-describe.skipIf(sotu.skip || calib.skip)(sotu.title('trtllm convert -sq → build --use_smooth_quant → run, on the trained sotu-gpt2-16m (ref backend)'), () => {
+describe.skipIf(sotu.skip || calib.skip)(sotu.title('trtllm convert -sq -kv → build --use_smooth_quant / --int8_kv_cache / --fp8_kv_cache → run, on the trained sotu-gpt2-16m (ref backend)'), () => {
   const work = mkdtempSync(join(tmpdir(), 'trtllm-cli-sq-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   const model = dirname(sotu.path);
-  it('calibrates on the shared calibration text, builds per-token/per-channel INT8, and generates what the fp16 engine generates', async () => {
+  it('calibrates on the shared calibration text, builds per-token/per-channel INT8 and INT8 / FP8 KV caches, and generates what the fp16 engine generates', async () => {
     const c = capture();
-    expect(await main(['convert', '-i', model, '-o', join(work, 'ckpt'), '-sq', '0.5', '--calib-dataset', calib.path, '--calib-samples', '4', '--calib-seq-len', '24', '--calib-backend', 'ref', '-t', 'float16'], c.io)).toBe(0);
-    expect(c.out()).toMatch(/calibrating on ref \(CPU\): 4 samples of .*calib\.jsonl, 96 tokens \(≤ 24 each\), α = 0\.5/);
-    expect(c.out()).toMatch(/wrote .*ckpt\/1-gpu: \d+ files \(float float16 \+ SmoothQuant INT8\), tp 1, smoothquant 0\.5/);
+    expect(await main(['convert', '-i', model, '-o', join(work, 'ckpt'), '-sq', '0.5', '-kv', '--calib-dataset', calib.path, '--calib-samples', '4', '--calib-seq-len', '24', '--calib-backend', 'ref', '-t', 'float16'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/calibrating on ref \(CPU\): 4 samples of .*calib\.jsonl, 96 tokens \(≤ 24 each\), α = 0\.5, KV-cache scales/);
+    expect(c.out()).toMatch(/wrote .*ckpt\/1-gpu: \d+ files \(float float16 \+ SmoothQuant INT8 \+ KV-cache scales\), tp 1, smoothquant 0\.5, calibrate_kv_cache True/);
+    expect(c.out()).toMatch(/KV ranges \(max \|K\|, max \|V\|\) per layer: (\S+\/\S+ ){3}\S+\/\S+\n/); // 4 layers
     const flags = ['--model_dir', join(work, 'ckpt'), '--max_input_len', '32', '--max_output_len', '8', '--max_batch_size', '2', '--tokenizer_dir', model];
     expect(await main(['build', ...flags, '--use_smooth_quant', '--per_token', '--per_channel', '--output_dir', join(work, 'sq')], c.io)).toBe(0);
+    expect(await main(['build', ...flags, '--use_smooth_quant', '--per_token', '--per_channel', '--int8_kv_cache', '--output_dir', join(work, 'sq-kv')], c.io)).toBe(0);
+    expect(await main(['build', ...flags, '--fp8_kv_cache', '--use_gpt_attention_plugin', '--paged_kv_cache', '--output_dir', join(work, 'fp8kv')], c.io)).toBe(0);
     expect(await main(['build', ...flags, '--output_dir', join(work, 'fp16')], c.io)).toBe(0);
     const text = 'Fellow-Citizens of the Senate and House of Representatives:';
     const out = async (dir: string): Promise<string> => {
@@ -107,6 +111,7 @@ describe.skipIf(sotu.skip || calib.skip)(sotu.title('trtllm convert -sq → buil
     const [sq, fp16] = [await out(join(work, 'sq')), await out(join(work, 'fp16'))];
     expect(sq.length).toBeGreaterThan(0);
     expect(sq).toBe(fp16); // 8 greedy tokens of a trained model: INT8 does not change them here
+    expect([await out(join(work, 'sq-kv')), await out(join(work, 'fp8kv'))]).toEqual([fp16, fp16]);
     const bad = capture();
     expect(await main(['build', '--model_dir', join(work, 'ckpt'), '--per_token', '--output_dir', join(work, 'x')], bad.io)).toBe(2);
     expect(bad.err()).toMatch(/--per_token: expected with --use_smooth_quant/);

@@ -4,7 +4,7 @@
  * checkpoint `<out>/<tp>-gpu/` (config.ini + one raw file per tensor and rank), byte-compatible with
  * the seed's output. Streams one tensor at a time; `-p` worker threads.
  */
-import { convertSmoothQuant, gpuStatus } from '@trtllm/engine';
+import { convertCalibrated, gpuStatus } from '@trtllm/engine';
 import { convertHfToFt, FT_STORAGE, Gpt2Tokenizer, HfGptCheckpoint, readCalibrationTexts, type FtStorageType, type HfGptKind } from '@trtllm/loader';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
@@ -31,14 +31,17 @@ Converts an HF checkpoint to an FT checkpoint in <out dir>/<tp>-gpu (what trtllm
                                   calibrate, smooth QKV against LayerNorm 1 and FC against
                                   LayerNorm 2, and write the INT8 weights and scales beside the
                                   float ones (what build --use_smooth_quant reads)
-      --calib-dataset FILE        calibration text (needed with -sq): JSON lines with a "text"
+      --calib-dataset FILE        calibration text (needed with -sq / -kv): JSON lines with a "text"
                                   field, or plain text, one sample per line. The seed downloads
                                   lambada; here you give the text
       --calib-samples N           samples to calibrate on (default 512: the first N of the file)
       --calib-seq-len N           tokens per sample (default 512; longer samples are truncated)
       --calib-backend B           ref | cuda: where calibration runs (default cuda when a GPU is
                                   usable, else ref); the tokenizer comes from the -i directory
-  -kv, --calibrate-kv-cache       INT8 KV-cache scales: not available yet (refused, never ignored)
+  -kv, --calibrate-kv-cache       KV-cache scales (what build --int8_kv_cache / --fp8_kv_cache read):
+                                  per layer the seed's one K/V scale (…query_key_value.scale_y_quant_orig)
+                                  and, beyond the seed, max |K| and max |V| apart (…kv_cache_amax),
+                                  calibrated like -sq (with -sq or alone; needs --calib-dataset)
 
 Differences from the seed, on purpose: GPTBigCode with multi_query false is written as true
 multi-head QKV (multi_query_mode = False); config.ini carries config.json's keys rather than
@@ -81,15 +84,19 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
   const inDir = values['in-file'];
   const outDir = values['out-dir'];
   if (!inDir || !outDir) throw new UsageError(`-i/--in-file and -o/--out-dir are required\n\n${CONVERT_HELP}`);
-  if (values['calibrate-kv-cache']) throw new UsageError('-kv/--calibrate-kv-cache (INT8 KV-cache scales) is not available yet; convert without it');
+  const kvCache = values['calibrate-kv-cache'] === true;
   let alpha: number | undefined;
   if (values.smoothquant !== undefined) {
     alpha = Number(values.smoothquant);
     if (values.smoothquant.trim() === '' || !(alpha >= 0 && alpha <= 1)) throw new UsageError(`-sq/--smoothquant must be a number in [0, 1], got '${values.smoothquant}' (0.5 is a good first try)`);
-    if (values['calib-dataset'] === undefined) throw new UsageError('-sq needs --calib-dataset FILE: calibration text as JSON lines with a "text" field, or plain text lines (the seed downloads lambada; nothing is downloaded here)');
+  }
+  const calibrating = alpha !== undefined || kvCache;
+  const calibFlag = [alpha !== undefined && '-sq', kvCache && '-kv'].filter(Boolean).join(' ');
+  if (calibrating) {
+    if (values['calib-dataset'] === undefined) throw new UsageError(`${calibFlag} needs --calib-dataset FILE: calibration text as JSON lines with a "text" field, or plain text lines (the seed downloads lambada; nothing is downloaded here)`);
     if (values['calib-backend'] !== undefined && !['ref', 'cuda'].includes(values['calib-backend'])) throw new UsageError(`--calib-backend must be ref or cuda, got '${values['calib-backend']}'`);
   } else {
-    for (const flag of ['calib-dataset', 'calib-samples', 'calib-seq-len', 'calib-backend'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for calibration: give it with -sq`);
+    for (const flag of ['calib-dataset', 'calib-samples', 'calib-seq-len', 'calib-backend'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for calibration: give it with -sq or -kv`);
   }
   const storage = values['storage-type'] ?? 'float32';
   if (!(storage in FT_STORAGE)) throw new UsageError(`-t/--storage-type must be one of ${Object.keys(FT_STORAGE).join(', ')}, got '${storage}'`);
@@ -104,7 +111,7 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
     const c = probe.config;
     io.out(`${inDir}: ${probe.kind} (${probe.format}), ${c.nLayer} layers, n_embd ${c.nEmbd}, n_head ${c.nHead}${c.nKvHead === 1 ? ' (multi-query)' : ''}, vocab ${c.vocabSize}, lm_head ${probe.hf.tied ? 'tied' : 'separate'}\n`);
     probe.close();
-    if (alpha !== undefined) {
+    if (calibrating) {
       const samples = positiveInt('--calib-samples', values['calib-samples'], 512);
       const asked = positiveInt('--calib-seq-len', values['calib-seq-len'], 512);
       const seqLen = Math.min(asked, c.nPositions); // the model sees at most n_positions tokens
@@ -117,16 +124,19 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
       const gpu = values['calib-backend'] === 'ref' ? undefined : await gpuStatus();
       if (values['calib-backend'] === 'cuda' && !gpu?.ok) throw new UsageError(`--calib-backend cuda: no usable GPU (${gpu && !gpu.ok ? gpu.reason : 'unknown'})`);
       const backend = gpu?.ok ? ({ backend: 'cuda', kernels: 'production' } as const) : ({ backend: 'ref' } as const);
-      io.out(`calibrating on ${gpu?.ok ? `cuda (production kernels, ${gpu.name})` : `ref (CPU${gpu && !gpu.ok ? `: ${gpu.reason}` : ''})`}: ${prompts.length} samples of ${file}${texts.length < samples ? ` (the file has ${texts.length} of the ${samples} asked for)` : ''}, ${prompts.reduce((a, p) => a + p.length, 0)} tokens (≤ ${seqLen} each), α = ${alpha}\n`);
+      io.out(`calibrating on ${gpu?.ok ? `cuda (production kernels, ${gpu.name})` : `ref (CPU${gpu && !gpu.ok ? `: ${gpu.reason}` : ''})`}: ${prompts.length} samples of ${file}${texts.length < samples ? ` (the file has ${texts.length} of the ${samples} asked for)` : ''}, ${prompts.reduce((a, p) => a + p.length, 0)} tokens (≤ ${seqLen} each)${alpha !== undefined ? `, α = ${alpha}` : ''}${kvCache ? ', KV-cache scales' : ''}\n`);
       const cal = progressBar(io, 'calibrating');
-      const r = await convertSmoothQuant({
-        inDir, outDir, tp, alpha, prompts, backend, storage: storage as FtStorageType,
+      const r = await convertCalibrated({
+        inDir, outDir, tp, prompts, backend, storage: storage as FtStorageType, kvCache,
+        ...(alpha !== undefined ? { alpha } : {}),
         ...(kind ? { kind: kind as HfGptKind } : {}),
         onCalibrate: (d, t) => cal.update(d, t, `${d}/${t} samples`),
       });
       cal.end();
       const seconds = (performance.now() - started) / 1000;
-      io.out(`wrote ${r.dir}: ${r.files} files (float ${storage} + SmoothQuant INT8), tp ${tp}, smoothquant ${alpha}, ${seconds.toFixed(2)} s\n`);
+      const what = [alpha !== undefined && 'SmoothQuant INT8', kvCache && 'KV-cache scales'].filter(Boolean).join(' + ');
+      io.out(`wrote ${r.dir}: ${r.files} files (float ${storage} + ${what}), tp ${tp}${alpha !== undefined ? `, smoothquant ${alpha}` : ''}${kvCache ? ', calibrate_kv_cache True' : ''}, ${seconds.toFixed(2)} s\n`);
+      if (r.kvAmax) io.out(`KV ranges (max |K|, max |V|) per layer: ${r.kvAmax.map((a) => `${a.k.toPrecision(3)}/${a.v.toPrecision(3)}`).join(' ')}\n`);
       return 0;
     }
     const bar = progressBar(io, 'saving weights');

@@ -43,7 +43,12 @@ describe('resolveBuildConfig', () => {
     expect(err({ use_smooth_quant: true })).toMatch(/--use_smooth_quant: expected a checkpoint with INT8 weights .*got random weights .*convert -sq/);
     expect(err({ per_token: true })).toMatch(/--per_token: expected with --use_smooth_quant/);
     expect(err({ per_channel: true })).toMatch(/--per_channel: expected with --use_smooth_quant/);
-    expect(err({ int8_kv_cache: true })).toMatch(/--int8_kv_cache: .*needs calibration scales/);
+    expect(err({ int8_kv_cache: true, fp8_kv_cache: true })).toMatch(/--int8_kv_cache \/ --fp8_kv_cache: expected at most one of them/);
+    expect(err({ fp8_kv_cache: true })).toMatch(/--fp8_kv_cache: expected the GPT attention plugin/);
+    expect(err({ enable_fp8: true })).toMatch(/--enable_fp8: .*FP8 GEMMs are not built yet/);
+    expect(resolveBuildConfig({ int8_kv_cache: true, use_smooth_quant: true, per_token: true, max_input_len: 32, max_output_len: 32 }, { config: gptConfig({ vocabSize: 50, nPositions: 64, nEmbd: 16, nHead: 2, nLayer: 1 }), storage: 'float16', file: 'x/config.ini' }).quant)
+      .toEqual({ weights: { kind: 'smoothquant', perToken: true, perChannel: false }, kv: 'int8' });
+    expect(resolveBuildConfig({ use_inflight_batching: true, fp8_kv_cache: true }).quant).toEqual({ weights: { kind: 'none' }, kv: 'fp8' });
     expect(err({ hidden_act: 'relu' })).toMatch(/--hidden_act: expected gelu \| gelu_new \| gelu_fast \| swiglu, got relu/);
     expect(err({ max_batch_size: 0 })).toMatch(/--max_batch_size: expected a positive integer, got 0/);
   });

@@ -9,7 +9,7 @@
  *     instead of asserting, as ARCHITECTURE.md, Compatibility with the seed specifies.
  */
 import { NO_QUANT, type QuantConfig } from '@trtllm/quant';
-import { gptConfig, type ActDType, type GptConfig } from '@trtllm/ref-math';
+import { gptConfig, type ActDType, type GptConfig, type KvQuantScales } from '@trtllm/ref-math';
 import { EngineError } from './errors.js';
 
 /** `--dtype` names and our dtypes. */
@@ -93,9 +93,15 @@ export interface BuildConfig {
   /**
    * What is quantized (weights/activations, KV cache); written to config.json as TensorRT-LLM's
    * quant_mode. `--use_smooth_quant [--per_token] [--per_channel]` (from a convert -sq checkpoint)
-   * sets SmoothQuant; the other quantization flags are refused until their calibration lands.
+   * sets SmoothQuant, `--int8_kv_cache` / `--fp8_kv_cache` (from a convert -kv checkpoint) the KV
+   * cache's storage; `--enable_fp8` and `--use_weight_only` are refused.
    */
   readonly quant: QuantConfig;
+  /**
+   * With an int8 / fp8 KV cache (`--int8_kv_cache`, `--fp8_kv_cache`): each layer's K and V
+   * dequantization scales, from the checkpoint's calibration (convert -kv) or given to buildEngine.
+   */
+  readonly kvCacheScales?: readonly KvQuantScales[];
   /** Messages about implied settings and conversions, for the builder's log. */
   readonly notes: readonly string[];
 }
@@ -120,14 +126,9 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
   const refuse = (what: string, expected: string, got: string, hint?: string): never => {
     throw new EngineError('config', { what, expected, got, ...(hint ? { hint } : {}) });
   };
-  for (const [flag, why] of [
-    ['int8_kv_cache', 'the INT8 KV cache'],
-    ['enable_fp8', 'FP8'],
-    ['fp8_kv_cache', 'the FP8 KV cache'],
-    ['use_weight_only', 'weight-only quantization'],
-  ] as const) {
-    if (f[flag]) refuse(`--${flag}`, 'a flag this builder implements', 'given', `${why} needs calibration scales from convert -sq/-kv, not landed yet; build without it (the library's buildEngine({ smoothQuant }) builds a SmoothQuant engine from given activation ranges)`);
-  }
+  if (f.enable_fp8) refuse('--enable_fp8', 'a flag this builder implements', 'given', 'FP8 GEMMs are not built yet: build without it (--fp8_kv_cache stores the KV cache in fp8 on its own)');
+  if (f.use_weight_only) refuse('--use_weight_only', 'a flag this builder implements', 'given', 'weight-only quantization is not built: build without it');
+  if (f.int8_kv_cache && f.fp8_kv_cache) refuse('--int8_kv_cache / --fp8_kv_cache', 'at most one of them (the cache has one storage type)', 'both');
 
   for (const flag of ['per_token', 'per_channel'] as const) {
     if (f[flag] && !f.use_smooth_quant) refuse(`--${flag}`, 'with --use_smooth_quant (it selects a SmoothQuant scaling mode)', 'alone', 'add --use_smooth_quant, or drop the flag');
@@ -198,6 +199,7 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     model.rotaryPct > 0 && '--rotary_pct > 0 (RoPE)',
     removeInputPadding && '--remove_input_padding',
   ].filter((x): x is string => typeof x === 'string');
+  if (f.fp8_kv_cache) needsPlugin.push('--fp8_kv_cache');
   if (!gptAttention && needsPlugin.length) refuse(needsPlugin.join(', '), 'the GPT attention plugin', 'no --use_gpt_attention_plugin', 'add --use_gpt_attention_plugin (or --use_inflight_batching, which implies it)');
   const tokensPerBlock = positive('tokens_per_block', f.tokens_per_block, 64);
   if (paged && !isPow2(tokensPerBlock)) refuse('--tokens_per_block', 'a power of two', String(tokensPerBlock));
@@ -234,7 +236,10 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     maxPromptEmbeddingTableSize: tableSize,
     parallelEmbedding: f.use_parallel_embedding ? { shardingDim } : false,
     embeddingSharing: (f.use_embedding_sharing ?? false) && (!f.use_parallel_embedding || shardingDim === 0),
-    quant: f.use_smooth_quant ? { weights: { kind: 'smoothquant', perToken: f.per_token ?? false, perChannel: f.per_channel ?? false }, kv: 'float' } : NO_QUANT,
+    quant: {
+      weights: f.use_smooth_quant ? { kind: 'smoothquant', perToken: f.per_token ?? false, perChannel: f.per_channel ?? false } : NO_QUANT.weights,
+      kv: f.int8_kv_cache ? 'int8' : f.fp8_kv_cache ? 'fp8' : 'float',
+    },
     notes,
   };
 }

@@ -91,6 +91,7 @@ describe('quantization in config.json (TensorRT-LLM quant_mode)', () => {
     edit((c) => {
       c.builder_config.quant_mode = 30 + 64; // SmoothQuant per token + per channel, INT8 KV cache
       c.trtllm_ts.build_config['quant'] = { weights: { kind: 'smoothquant', perToken: true, perChannel: true }, kv: 'int8' };
+      c.trtllm_ts.build_config['kvCacheScales'] = [{ k: 0.5, v: 0.25 }];
     });
     expect(readEngineConfig(dir).build.quant).toEqual({ weights: { kind: 'smoothquant', perToken: true, perChannel: true }, kv: 'int8' });
     edit((c) => (c.builder_config.quant_mode = 6));
@@ -101,12 +102,20 @@ describe('quantization in config.json (TensorRT-LLM quant_mode)', () => {
     });
     expect(() => readEngineConfig(dir)).toThrow(/quant_mode: expected a quant_mode this engine builds, got .*weight-only INT8 is not built/);
   });
-  it('an INT8 KV-cache engine is refused at load, naming its quant_mode (no backend runs one yet)', async () => {
+  it('an INT8 / FP8 KV-cache engine without its per-layer K and V scales is a format error at load', async () => {
+    for (const [mode, kv] of [[64, 'int8'], [128, 'fp8']] as const) {
+      edit((c) => {
+        c.builder_config.quant_mode = mode;
+        c.trtllm_ts.build_config['quant'] = { weights: { kind: 'none' }, kv };
+      });
+      await expect(Engine.load(dir)).rejects.toThrow(new RegExp(`kvCacheScales: expected finite K and V scales > 0 for each of the 1 layers \\(an ${kv} KV cache\\), got none`));
+    }
     edit((c) => {
       c.builder_config.quant_mode = 64;
       c.trtllm_ts.build_config['quant'] = { weights: { kind: 'none' }, kv: 'int8' };
+      c.trtllm_ts.build_config['kvCacheScales'] = [{ k: 0.5, v: -1 }];
     });
-    await expect(Engine.load(dir)).rejects.toThrow(/quant_mode 64: expected an unquantized, SmoothQuant or FP8 engine with a float KV cache, got weights none, KV cache int8 on backend ref/);
+    await expect(Engine.load(dir)).rejects.toThrow(/kvCacheScales: .*got \[\{"k":0.5,"v":-1\}\]/);
   });
 });
 

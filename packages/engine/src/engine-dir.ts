@@ -210,6 +210,14 @@ export function readEngineConfig(dir: string): EngineDirConfig {
   if (ours.build_config.quant !== undefined && quantModeOf(ours.build_config.quant) !== quantModeOf(quant)) {
     throw new EngineError('format', { what: `${file}: builder_config.quant_mode`, expected: `${quantModeOf(ours.build_config.quant)} (trtllm_ts.build_config.quant)`, got: String(mode), hint: 'the two disagree: rebuild the engine with trtllm build' });
   }
+  // an int8 / fp8 cache needs each layer's K and V scales (trtllm_ts.build_config.kvCacheScales)
+  if (quant.kv !== 'float') {
+    const scales = ours.build_config.kvCacheScales as unknown;
+    const layers = ours.build_config.model.nLayer;
+    const ok = Array.isArray(scales) && scales.length === layers
+      && scales.every((x: unknown) => typeof x === 'object' && x !== null && [(x as { k: unknown }).k, (x as { v: unknown }).v].every((v) => typeof v === 'number' && v > 0 && Number.isFinite(v)));
+    if (!ok) throw new EngineError('format', { what: `${file}: trtllm_ts.build_config.kvCacheScales`, expected: `finite K and V scales > 0 for each of the ${layers} layers (an ${quant.kv} KV cache)`, got: JSON.stringify(scales)?.slice(0, 120) ?? 'none', hint: 'rebuild the engine with trtllm build' });
+  }
   return { build: { ...ours.build_config, quant }, ...(ours.tokenizer ? { tokenizer: ours.tokenizer } : {}), raw };
 }
 

@@ -13,8 +13,9 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FtCheckpoint, gatherColumns, Gpt2Tokenizer } from '@trtllm/loader';
-import { randomGptWeights, type ActDType, type GptConfig, type GptWeights, type Tensor } from '@trtllm/ref-math';
+import { FtCheckpoint, gatherColumns, Gpt2Tokenizer, kvAmaxFile, seedKvScaleFile } from '@trtllm/loader';
+import { kvCacheScales as kvScalesOf } from '@trtllm/quant';
+import { randomGptWeights, type ActDType, type GptConfig, type GptWeights, type KvQuantScales, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
 import { randomWeights } from './random-weights.js';
@@ -36,6 +37,11 @@ export interface BuildEngineOptions {
   readonly smoothQuant?: SmoothQuantBuild;
   /** Build an FP8 engine (API only, like smoothQuant): e4m3 weights with per-tensor scales from these input ranges. */
   readonly fp8?: Fp8Build;
+  /**
+   * The K and V scales of each layer for `--int8_kv_cache` / `--fp8_kv_cache` (e.g. @trtllm/quant
+   * kvCacheScales of calibrated ranges); a `--model_dir` build takes the checkpoint's (convert -kv).
+   */
+  readonly kvCacheScales?: readonly KvQuantScales[];
 }
 
 export interface BuildResult {
@@ -81,6 +87,33 @@ export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize
 
 const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
 
+/**
+ * The KV-cache scales a `--model_dir` build takes: per layer K and V from our ranges (kv_cache_amax,
+ * convert -kv), else — int8 only — the seed's one shared scale (scale_y_quant_orig), with a note.
+ */
+function checkpointKvScales(checkpoint: FtCheckpoint | undefined, kind: 'int8' | 'fp8', notes: string[], modelDir: string | undefined): KvQuantScales[] {
+  const flag = kind === 'int8' ? '--int8_kv_cache' : '--fp8_kv_cache';
+  const hint = 'convert with trtllm convert -kv --calib-dataset FILE (with -sq α too for SmoothQuant), then build with --model_dir';
+  if (!checkpoint) throw new EngineError('config', { what: flag, expected: 'a checkpoint with KV-cache scales (--model_dir of a convert -kv output)', got: 'random weights (no --model_dir)', hint });
+  let shared = 0;
+  const scales = Array.from({ length: checkpoint.config.nLayer }, (_, n): KvQuantScales => {
+    const cal = checkpoint.readKvCache(n);
+    if (cal.amax) return kvScalesOf(cal.amax, kind);
+    if (kind === 'int8' && cal.seedScale !== undefined) {
+      shared++;
+      return { k: cal.seedScale, v: cal.seedScale };
+    }
+    throw new EngineError('config', {
+      what: `${flag} with --model_dir ${modelDir}`,
+      expected: kind === 'int8' ? `layer ${n}'s KV-cache scales (${kvAmaxFile(n)} or the seed's ${seedKvScaleFile(n)})` : `layer ${n}'s K/V ranges (${kvAmaxFile(n)}; the seed's FP8 scales come from an external toolkit)`,
+      got: 'no such file',
+      hint,
+    });
+  });
+  if (shared > 0) notes.push(`${flag}: ${shared} of ${scales.length} layers have only the seed's shared K/V scale (scale_y_quant_orig): K and V share it; convert -kv gives each its own`);
+  return scales;
+}
+
 /** The same as buildEngine; random weights are drawn on `threads` worker threads (bit-identical for any count). */
 export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number }): Promise<BuildResult> {
   if (o.flags.model_dir !== undefined) return buildEngine(o);
@@ -105,7 +138,14 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
   }
   const sq = o.smoothQuant ?? fromCheckpoint;
   if (sq && o.fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
-  const config: BuildConfig = sq ? { ...resolved, quant: { weights: { kind: 'smoothquant', ...sq.mode }, kv: 'float' } } : o.fp8 ? { ...resolved, quant: { weights: { kind: 'fp8' }, kv: 'float' } } : resolved;
+  const quant = sq ? { ...resolved.quant, weights: { kind: 'smoothquant' as const, ...sq.mode } } : o.fp8 ? { ...resolved.quant, weights: { kind: 'fp8' as const } } : resolved.quant;
+  const kvNotes: string[] = [];
+  const kvScales = quant.kv === 'float' ? undefined : (o.kvCacheScales ?? checkpointKvScales(checkpoint, quant.kv, kvNotes, f.model_dir));
+  if (kvScales && kvScales.length !== resolved.model.nLayer) throw new EngineError('config', { what: 'kvCacheScales', expected: `one {k, v} per layer (${resolved.model.nLayer})`, got: `${kvScales.length}` });
+  kvScales?.forEach((s, i) => {
+    if (!(s.k > 0 && s.v > 0 && Number.isFinite(s.k) && Number.isFinite(s.v))) throw new EngineError('config', { what: `kvCacheScales[${i}]`, expected: 'finite K and V scales > 0', got: `{k: ${s.k}, v: ${s.v}}` });
+  });
+  const config: BuildConfig = { ...resolved, quant, notes: [...resolved.notes, ...kvNotes], ...(kvScales ? { kvCacheScales: kvScales.map((s) => ({ k: Math.fround(s.k), v: Math.fround(s.v) })) } : {}) };
   const dtype = config.model.dtype;
   let weights: GptWeights;
   if (checkpoint) {

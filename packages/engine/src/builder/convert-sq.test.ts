@@ -11,7 +11,7 @@ import { FtCheckpoint, loadHfGpt } from '@trtllm/loader';
 import { readEngineFile } from '../engine-dir.js';
 import { Engine } from '../runtime/engine.js';
 import { buildEngine } from './build.js';
-import { convertSmoothQuant, smoothQuantModel } from './convert-sq.js';
+import { convertCalibrated, smoothQuantModel } from './convert-sq.js';
 
 const HF = resolve(dirname(fileURLToPath(import.meta.url)), '../../../loader/fixtures/tiny/gpt2/st-fp32');
 const work = mkdtempSync(join(tmpdir(), 'trtllm-convert-sq-'));
@@ -30,12 +30,12 @@ function nmse(got: Float32Array, want: Float32Array): number {
 
 describe('convert -sq → build --use_smooth_quant (ref backend)', async () => {
   const out = join(work, 'ckpt');
-  const r1 = await convertSmoothQuant({ inDir: HF, outDir: out, alpha: 0.5, prompts: PROMPTS, storage: 'float16' });
-  const r2 = await convertSmoothQuant({ inDir: HF, outDir: out, alpha: 0.5, prompts: PROMPTS, storage: 'float16', tp: 2 });
+  const r1 = await convertCalibrated({ inDir: HF, outDir: out, alpha: 0.5, prompts: PROMPTS, storage: 'float16' });
+  const r2 = await convertCalibrated({ inDir: HF, outDir: out, alpha: 0.5, prompts: PROMPTS, storage: 'float16', tp: 2 });
 
   it('a -tp that does not divide the heads is refused before any calibration', async () => {
     let calibrated = 0;
-    await expect(convertSmoothQuant({ inDir: HF, outDir: join(work, 'bad-tp'), alpha: 0.5, prompts: PROMPTS, tp: 3, onCalibrate: () => calibrated++ })).rejects.toThrow(/n_head: expected a multiple of the tensor parallelism \(-tp 3\)/);
+    await expect(convertCalibrated({ inDir: HF, outDir: join(work, 'bad-tp'), alpha: 0.5, prompts: PROMPTS, tp: 3, onCalibrate: () => calibrated++ })).rejects.toThrow(/n_head: expected a multiple of the tensor parallelism \(-tp 3\)/);
     expect(calibrated).toBe(0);
     expect(existsSync(join(work, 'bad-tp'))).toBe(false);
   });
@@ -67,7 +67,7 @@ describe('convert -sq → build --use_smooth_quant (ref backend)', async () => {
         const dir = join(work, `sq-${mode.perToken}-${mode.perChannel}-${tp}`);
         const b = buildEngine({ flags, outputDir: dir });
         expect(b.config.quant.weights).toEqual({ kind: 'smoothquant', ...mode });
-        const mem = buildEngine({ flags: { ...flags, use_smooth_quant: false, per_token: false, per_channel: false }, outputDir: join(work, `mem-${mode.perToken}-${mode.perChannel}-${tp}`), smoothQuant: { mode, actRanges: r2.actRanges } });
+        const mem = buildEngine({ flags: { ...flags, use_smooth_quant: false, per_token: false, per_channel: false }, outputDir: join(work, `mem-${mode.perToken}-${mode.perChannel}-${tp}`), smoothQuant: { mode, actRanges: r2.actRanges! } });
         for (const f of b.files.filter((x) => x.endsWith('.engine'))) {
           const [got, want] = [readEngineFile(join(dir, f)).tensors, readEngineFile(join(mem.dir, f)).tensors];
           expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
@@ -88,7 +88,7 @@ describe('convert -sq → build --use_smooth_quant (ref backend)', async () => {
 
 describe('convert -sq of a multi-query GPTBigCode (beyond the seed, which refuses it)', async () => {
   const MQA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../loader/fixtures/tiny/bigcode-mqa/st-fp32');
-  const r = await convertSmoothQuant({ inDir: MQA, outDir: join(work, 'mqa-ckpt'), alpha: 0.5, prompts: PROMPTS, storage: 'float16', tp: 2 });
+  const r = await convertCalibrated({ inDir: MQA, outDir: join(work, 'mqa-ckpt'), alpha: 0.5, prompts: PROMPTS, storage: 'float16', tp: 2 });
   for (const tp of [1, 2]) {
     it(`per token + per channel, TP ${tp}: Q, K, V scaled apart; the engine equals quantizing in memory; logits near the float model's`, async () => {
       const ft = FtCheckpoint.open(r.dir);
@@ -101,7 +101,7 @@ describe('convert -sq of a multi-query GPTBigCode (beyond the seed, which refuse
       const flags = { model_dir: r.dir, dtype: 'float16' as const, world_size: tp, use_smooth_quant: true, per_token: true, per_channel: true, max_input_len: 16, max_output_len: 4 };
       const dir = join(work, `mqa-sq-${tp}`);
       const b = buildEngine({ flags, outputDir: dir });
-      const mem = buildEngine({ flags: { ...flags, use_smooth_quant: false, per_token: false, per_channel: false }, outputDir: join(work, `mqa-mem-${tp}`), smoothQuant: { mode, actRanges: r.actRanges } });
+      const mem = buildEngine({ flags: { ...flags, use_smooth_quant: false, per_token: false, per_channel: false }, outputDir: join(work, `mqa-mem-${tp}`), smoothQuant: { mode, actRanges: r.actRanges! } });
       for (const f of b.files.filter((x) => x.endsWith('.engine'))) {
         const [got, want] = [readEngineFile(join(dir, f)).tensors, readEngineFile(join(mem.dir, f)).tensors];
         for (const [k, t] of want) expect(Buffer.from(got.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), `${f} ${k}`).toBe(true);

@@ -1,32 +1,37 @@
 /**
- * `trtllm convert -sq α`: an HF model → a SmoothQuant FT checkpoint, as the seed's hf_gpt_convert.py
- * with --smoothquant does it (smoothquant.py, utils/convert.py), calibrating on our own engine:
+ * `trtllm convert -sq α` and `-kv`: an HF model → an FT checkpoint with SmoothQuant INT8 weights
+ * and/or KV-cache scales, as the seed's hf_gpt_convert.py with --smoothquant / --calibrate-kv-cache
+ * does it (smoothquant.py, utils/convert.py), calibrating on our own engine:
  *
  *   1. the model in fp32 (the seed calibrates the fp32 HF model) runs every calibration prompt as one
  *      sequence on an engine (Engine.calibrate: max |x| and max |y| per channel of every linear layer);
- *   2. the QKV GEMM is smoothed against LayerNorm 1 and the FC GEMM against LayerNorm 2 with
+ *   2. -sq: the QKV GEMM is smoothed against LayerNorm 1 and the FC GEMM against LayerNorm 2 with
  *      s = xmax^α / wmax^(1−α) (@trtllm/quant smoothing.ts); their input ranges become x / s and their
  *      weight ranges are taken again from the smoothed weights; attention dense and MLP proj keep theirs;
- *   3. each GEMM's INT8 weights and scales (@trtllm/quant generateInt8) from the weight in the storage
- *      dtype and the ranges: x = max over channels, y = max over channels, w per output column;
- *   4. the smoothed float weights and the INT8 files (write_int8's names and splits) go to
- *      `<out>/<tp>-gpu`, config.ini saying `smoothquant = α`.
+ *   3. -sq: each GEMM's INT8 weights and scales (@trtllm/quant generateInt8) from the weight in the
+ *      storage dtype and the ranges: x = max over channels, y = max over channels, w per output column;
+ *   4. -kv: per layer the seed's shared K/V scale (max |QKV output| / 127) and our max |K| and max |V|
+ *      from the QKV GEMM's output ranges (loader ft-kv.ts, @trtllm/quant kv-scales.ts);
+ *   5. the (smoothed) float weights and the INT8 / KV files (write_int8's names and splits) go to
+ *      `<out>/<tp>-gpu`, config.ini saying `smoothquant = α` and `calibrate_kv_cache = True`.
  *
  * Beyond the seed, which refuses them: multi-query models (SantaCoder / StarCoder), whose QKV is
  * quantized with one per-tensor scale per Q, K and V part of widths H, HS, HS (ft-int8.ts has the layout).
  */
 import { join } from 'node:path';
-import { convertHfToFt, ftInt8Files, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
-import { applySmoothing, columnAbsMax, generateInt8, smoothingScales, type ActRange } from '@trtllm/quant';
+import { convertHfToFt, ftInt8Files, ftKvCacheFiles, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
+import { applySmoothing, columnAbsMax, generateInt8, kvAmaxOfQkv, seedKvScale, smoothingScales, type ActRange, type KvAmax } from '@trtllm/quant';
 import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import { int8Input } from './smoothquant.js';
 import type { ActivationStats } from '../calibration/observing-backend.js';
 import { Engine, type EngineLoadOptions } from '../runtime/engine.js';
 
-export interface SmoothQuantConvertOptions extends Omit<ConvertOptions, 'smoothQuant' | 'processes'> {
-  /** α ∈ [0, 1]: how much of the activations' range moves into the weights. */
-  readonly alpha: number;
+export interface CalibratedConvertOptions extends Omit<ConvertOptions, 'smoothQuant' | 'kvCache' | 'processes'> {
+  /** -sq: α ∈ [0, 1], how much of the activations' range moves into the weights. */
+  readonly alpha?: number;
+  /** -kv: write the KV-cache scales (at least one of alpha and kvCache). */
+  readonly kvCache?: boolean;
   /** Calibration prompts, token ids (each already truncated to the calibration length). */
   readonly prompts: readonly (readonly number[])[];
   /** The engine calibration runs on (default: the ref backend). */
@@ -34,22 +39,26 @@ export interface SmoothQuantConvertOptions extends Omit<ConvertOptions, 'smoothQ
   readonly onCalibrate?: (done: number, total: number) => void;
 }
 
-export interface SmoothQuantConvertResult extends ConvertResult {
+export interface CalibratedConvertResult extends ConvertResult {
   /** The backend calibration ran on, and how many prompts and tokens it saw. */
   readonly calibration: { readonly backend: string; readonly prompts: number; readonly tokens: number };
-  /** The ranges each GEMM was quantized with (`layers.<n>.qkv | attnOut | fc | proj`). */
-  readonly actRanges: ReadonlyMap<string, ActRange>;
-  /** The smoothing scales s per input channel of `layers.<n>.qkv` and `.fc`. */
-  readonly smoothing: ReadonlyMap<string, Float64Array>;
+  /** -sq: the ranges each GEMM was quantized with (`layers.<n>.qkv | attnOut | fc | proj`). */
+  readonly actRanges?: ReadonlyMap<string, ActRange>;
+  /** -sq: the smoothing scales s per input channel of `layers.<n>.qkv` and `.fc`. */
+  readonly smoothing?: ReadonlyMap<string, Float64Array>;
+  /** -kv: max |K| and max |V| per layer. */
+  readonly kvAmax?: readonly KvAmax[];
 }
 
 const f32 = Math.fround;
 const maxOf = (v: Float32Array): number => v.reduce((a, b) => Math.max(a, b), 0);
 
-export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<SmoothQuantConvertResult> {
+export async function convertCalibrated(o: CalibratedConvertOptions): Promise<CalibratedConvertResult> {
   const storage = o.storage ?? 'float32';
-  if (!(o.alpha >= 0 && o.alpha <= 1)) throw new EngineError('config', { what: '-sq/--smoothquant', expected: 'α in [0, 1]', got: String(o.alpha), hint: 'a good first try is 0.5' });
-  if (storage === 'bfloat16') throw new EngineError('config', { what: '-t bfloat16 with -sq', expected: 'float32 or float16 storage (the converter quantizes those)', got: 'bfloat16', hint: 'convert with -t float16' });
+  const sqAlpha = o.alpha;
+  if (sqAlpha === undefined && !o.kvCache) throw new EngineError('config', { what: 'convertCalibrated', expected: 'alpha (-sq) and/or kvCache (-kv)', got: 'neither', hint: 'without calibration use convertHfToFt' });
+  if (sqAlpha !== undefined && !(sqAlpha >= 0 && sqAlpha <= 1)) throw new EngineError('config', { what: '-sq/--smoothquant', expected: 'α in [0, 1]', got: String(sqAlpha), hint: 'a good first try is 0.5' });
+  if (sqAlpha !== undefined && storage === 'bfloat16') throw new EngineError('config', { what: '-t bfloat16 with -sq', expected: 'float32 or float16 storage (the converter quantizes those)', got: 'bfloat16', hint: 'convert with -t float16' });
   if (o.prompts.length === 0) throw new EngineError('config', { what: 'calibration prompts', expected: 'at least one', got: 'none' });
   const probe = HfGptCheckpoint.open(o.inDir, o.kind ? { kind: o.kind } : {});
   const kind = probe.kind;
@@ -58,20 +67,59 @@ export async function convertSmoothQuant(o: SmoothQuantConvertOptions): Promise<
   ftLayout(probe.config, { tp: o.tp ?? 1, lmHead: !probe.hf.tied, file: join(o.inDir, 'config.json') });
   const model = loadHfGpt(o.inDir, { dtype: 'f32', kind });
   const c = model.config;
-  if (c.activation === 'swiglu') throw new EngineError('config', { what: `${o.inDir}: -sq`, expected: 'a GELU MLP', got: 'swiglu', hint: 'convert without -sq' });
+  if (sqAlpha !== undefined && c.activation === 'swiglu') throw new EngineError('config', { what: `${o.inDir}: -sq`, expected: 'a GELU MLP', got: 'swiglu', hint: 'convert without -sq' });
 
-  const { weights, actRanges, smoothing, backend } = await smoothQuantFromModel(model, o.prompts, o.alpha, { ...(o.backend ? { backend: o.backend } : {}), ...(o.onCalibrate ? { onCalibrate: o.onCalibrate } : {}) });
-  const files = new Map<string, Tensor>();
+  const calOptions = { ...(o.backend ? { backend: o.backend } : {}), ...(o.onCalibrate ? { onCalibrate: o.onCalibrate } : {}) };
+  const { stats, backend } = await calibrateModel(model, o.prompts, calOptions);
   const tp = o.tp ?? 1;
-  weights.layers.forEach((l, n) => {
+  const { alpha: _a, kvCache: _k, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
+  let kvCache: { files: Map<string, Tensor>; amax: KvAmax[] } | undefined;
+  if (o.kvCache) {
+    const files = new Map<string, Tensor>();
+    const amax = model.weights.layers.map((_, n) => {
+      const y = calibrated(stats, `layers.${n}.qkv`).y;
+      const a = kvAmaxOfQkv(c, y);
+      for (const [file, t] of ftKvCacheFiles(n, { seedScale: seedKvScale(y), amax: a })) files.set(file, t);
+      return a;
+    });
+    kvCache = { files, amax };
+  }
+  const kvResult = kvCache ? { kvAmax: kvCache.amax } : {};
+  const calibration = { backend, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) };
+  if (sqAlpha === undefined) {
+    const r = await convertHfToFt({ ...convert, kind, storage, kvCache: kvCache! });
+    return { ...r, calibration, ...kvResult };
+  }
+  const r0 = smoothQuantModel(model, stats, sqAlpha);
+  const files = new Map<string, Tensor>();
+  r0.weights.layers.forEach((l, n) => {
     for (const linear of ['qkv', 'attnOut', 'fc', 'proj'] as const) {
       const g = int8Input(c, linear, castTo(l[linear].weight, FT_STORAGE[storage]) as Tensor<'f32' | 'f16'>);
-      for (const [file, t] of ftInt8Files(c, n, linear as Int8LinearName, tp, generateInt8(g.w, actRanges.get(`layers.${n}.${linear}`)!, g.o))) files.set(file, t);
+      for (const [file, t] of ftInt8Files(c, n, linear as Int8LinearName, tp, generateInt8(g.w, r0.actRanges.get(`layers.${n}.${linear}`)!, g.o))) files.set(file, t);
     }
   });
-  const { alpha, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
-  const r = await convertHfToFt({ ...convert, kind, storage, smoothQuant: { alpha, weights, files } });
-  return { ...r, calibration: { backend, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) }, actRanges, smoothing };
+  const r = await convertHfToFt({ ...convert, kind, storage, smoothQuant: { alpha: sqAlpha, weights: r0.weights, files }, ...(kvCache ? { kvCache } : {}) });
+  return { ...r, calibration, actRanges: r0.actRanges, smoothing: r0.smoothing, ...kvResult };
+}
+
+/**
+ * Calibrate a model in memory (any dtype) in fp32 on an engine (Engine.fromModel on `backend`,
+ * default ref): max |x| and |y| per channel of every linear layer, and the backend's name.
+ */
+export async function calibrateModel(
+  model: GptModel,
+  prompts: readonly (readonly number[])[],
+  o: { readonly backend?: Pick<EngineLoadOptions, 'backend' | 'kernels'>; readonly onCalibrate?: (done: number, total: number) => void } = {},
+): Promise<{ stats: Map<string, ActivationStats>; backend: string; model: GptModel }> {
+  if (prompts.length === 0) throw new EngineError('config', { what: 'calibration prompts', expected: 'at least one', got: 'none' });
+  const f32Config = { ...model.config, dtype: 'f32' as const };
+  const m32 = model.config.dtype === 'f32' ? model : { config: f32Config, weights: mapGptWeights(f32Config, model.weights, (t) => castTo(t, 'f32')) };
+  const engine = await Engine.fromModel(m32, { ...(o.backend ?? {}), maxInputLen: Math.max(1, ...prompts.map((p) => p.length)) });
+  try {
+    return { stats: engine.calibrate(prompts, o.onCalibrate ? { onProgress: o.onCalibrate } : {}), backend: engine.backendName, model: m32 };
+  } finally {
+    engine.dispose();
+  }
 }
 
 /**
@@ -86,19 +134,17 @@ export async function smoothQuantFromModel(
   alpha: number,
   o: { readonly backend?: Pick<EngineLoadOptions, 'backend' | 'kernels'>; readonly onCalibrate?: (done: number, total: number) => void } = {},
 ): Promise<{ weights: GptWeights; actRanges: Map<string, ActRange>; smoothing: Map<string, Float64Array>; backend: string }> {
-  if (prompts.length === 0) throw new EngineError('config', { what: 'calibration prompts', expected: 'at least one', got: 'none' });
-  const f32Config = { ...model.config, dtype: 'f32' as const };
-  const m32 = model.config.dtype === 'f32' ? model : { config: f32Config, weights: mapGptWeights(f32Config, model.weights, (t) => castTo(t, 'f32')) };
-  const engine = await Engine.fromModel(m32, { ...(o.backend ?? {}), maxInputLen: Math.max(1, ...prompts.map((p) => p.length)) });
-  let stats: Map<string, ActivationStats>;
-  try {
-    stats = engine.calibrate(prompts, o.onCalibrate ? { onProgress: o.onCalibrate } : {});
-  } finally {
-    engine.dispose();
-  }
+  const { stats, backend, model: m32 } = await calibrateModel(model, prompts, o);
   const r = smoothQuantModel(m32, stats, alpha);
   const weights = model.config.dtype === 'f32' ? r.weights : mapGptWeights(model.config, r.weights, (t) => castTo(t, model.config.dtype));
-  return { weights, actRanges: r.actRanges, smoothing: r.smoothing, backend: engine.backendName };
+  return { weights, actRanges: r.actRanges, smoothing: r.smoothing, backend };
+}
+
+/** One linear layer's calibrated ranges, or a typed error. */
+function calibrated(stats: ReadonlyMap<string, ActivationStats>, key: string): ActivationStats {
+  const s = stats.get(key);
+  if (!s) throw new EngineError('config', { what: `calibration of ${key}`, expected: 'max |x| and |y| of every linear layer', got: 'none' });
+  return s;
 }
 
 /**
@@ -109,11 +155,7 @@ export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, Act
   const c = model.config;
   const actRanges = new Map<string, ActRange>();
   const smoothing = new Map<string, Float64Array>();
-  const get = (key: string): ActivationStats => {
-    const s = stats.get(key);
-    if (!s) throw new EngineError('config', { what: `calibration of ${key}`, expected: 'max |x| and |y| of every linear layer', got: 'none' });
-    return s;
-  };
+  const get = (key: string): ActivationStats => calibrated(stats, key);
   const layers = model.weights.layers.map((l, n): GptLayerWeights => {
     const p = `layers.${n}`;
     const smoothed = (name: 'qkv' | 'fc', norm: 'ln1' | 'ln2'): { lin: GptLayerWeights['qkv']; ln: GptLayerWeights['ln1'] } => {

@@ -194,10 +194,9 @@ export class Engine {
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
-    // SmoothQuant engines run on every backend; FP8 engines on the ref backend (their GPU GEMMs are not wired yet); quantized KV caches nowhere yet
-    const fp8 = build.quant.weights.kind === 'fp8';
-    if ((fp8 && (o.backend ?? 'ref') !== 'ref') || build.quant.kv !== 'float') {
-      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: fp8 && build.quant.kv === 'float' ? `backend 'ref' for an FP8 engine` : 'an unquantized, SmoothQuant or FP8 engine with a float KV cache', got: `weights ${build.quant.weights.kind}, KV cache ${build.quant.kv} on backend ${o.backend ?? 'ref'}`, hint: 'quantized KV caches and FP8 GEMMs on the GPU are not run by this version yet' });
+    // SmoothQuant engines and int8 / fp8 KV caches run on every backend; FP8 GEMM engines on the ref backend (their GPU GEMMs are not wired yet)
+    if (build.quant.weights.kind === 'fp8' && (o.backend ?? 'ref') !== 'ref') {
+      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: `backend 'ref' for an FP8 engine`, got: `weights fp8 on backend ${o.backend}`, hint: 'FP8 GEMMs on the GPU are not run by this version yet' });
     }
     let pool: BlockPool;
     let layout: KvLayout;

@@ -1,0 +1,87 @@
+// convert -kv end to end on CPU: a real HF GPT-2 checkpoint (the tiny fixture) calibrated on the ref
+// engine; the float files are the plain convert's byte for byte, the KV files hold the seed's shared
+// scale and our K and V ranges as the calibration measured them; `build --int8_kv_cache` /
+// `--fp8_kv_cache` take per-layer K and V scales from them (a seed-made checkpoint: the shared scale,
+// int8 only), and the engine runs on its quantized cache.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { convertHfToFt, FtCheckpoint, kvAmaxFile, loadHfGpt, readFtKvCache, seedKvScaleFile } from '@trtllm/loader';
+import { kvAmaxOfQkv, seedKvScale } from '@trtllm/quant';
+import { Engine } from '../runtime/engine.js';
+import { buildEngine } from './build.js';
+import { calibrateModel, convertCalibrated } from './convert-sq.js';
+
+const HF = resolve(dirname(fileURLToPath(import.meta.url)), '../../../loader/fixtures/tiny/gpt2/st-fp32');
+const work = mkdtempSync(join(tmpdir(), 'trtllm-convert-kv-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const PROMPTS = Array.from({ length: 8 }, (_, i) => Array.from({ length: 6 + ((i * 5) % 20) }, (_, j) => (i * 97 + j * 41) % 1000));
+const BUILD = { dtype: 'float16' as const, max_input_len: 16, max_output_len: 8, max_batch_size: 2 };
+
+describe('convert -kv → build --int8_kv_cache / --fp8_kv_cache (ref backend)', async () => {
+  const kv = await convertCalibrated({ inDir: HF, outDir: join(work, 'kv'), kvCache: true, prompts: PROMPTS, storage: 'float16', tp: 2 });
+  const plain = await convertHfToFt({ inDir: HF, outDir: join(work, 'plain'), storage: 'float16', tp: 2 });
+  const model = loadHfGpt(HF, { dtype: 'f32' });
+  const { stats } = await calibrateModel(model, PROMPTS);
+  const nLayer = model.config.nLayer;
+
+  it('writes the plain convert’s float files unchanged, and per layer the seed’s shared scale and our K/V ranges; config.ini says calibrate_kv_cache = True', () => {
+    const files = readdirSync(kv.dir).filter((f) => f !== 'config.ini');
+    const extra = files.filter((f) => !existsSync(join(plain.dir, f)));
+    expect(extra.sort()).toEqual(Array.from({ length: nLayer }, (_, n) => [kvAmaxFile(n), seedKvScaleFile(n)]).flat().sort());
+    for (const f of files.filter((x) => !extra.includes(x))) expect(readFileSync(join(kv.dir, f)).equals(readFileSync(join(plain.dir, f))), f).toBe(true);
+    expect(readFileSync(join(kv.dir, 'config.ini'), 'utf8')).toMatch(/^calibrate_kv_cache = True$/m);
+    expect(FtCheckpoint.open(kv.dir).kvCacheCalibrated).toBe(true);
+    expect(FtCheckpoint.open(plain.dir).kvCacheCalibrated).toBe(false);
+  });
+  it('K and V ranges are the calibrated QKV output’s K and V columns; the shared scale is the whole output’s max / 127', () => {
+    for (let n = 0; n < nLayer; n++) {
+      const y = stats.get(`layers.${n}.qkv`)!.y;
+      const want = kvAmaxOfQkv(model.config, y);
+      const got = readFtKvCache(kv.dir, n);
+      expect(got).toEqual({ amax: { k: Math.fround(want.k), v: Math.fround(want.v) }, seedScale: seedKvScale(y) });
+      expect(kv.kvAmax![n]).toEqual(want);
+      expect(got.amax!.k).not.toBe(got.amax!.v); // separate ranges, the point of keeping both
+    }
+  });
+  it('-sq with -kv writes both: the INT8 files and the KV ranges, the seed scale once', async () => {
+    const both = await convertCalibrated({ inDir: HF, outDir: join(work, 'both'), alpha: 0.5, kvCache: true, prompts: PROMPTS, storage: 'float16' });
+    const ini = readFileSync(join(both.dir, 'config.ini'), 'utf8');
+    expect([/^smoothquant = 0\.5$/m.test(ini), /^calibrate_kv_cache = True$/m.test(ini)]).toEqual([true, true]);
+    expect(existsSync(join(both.dir, 'model.layers.0.mlp.dense_h_to_4h.weight.int8.0.bin'))).toBe(true);
+    expect(readFtKvCache(both.dir, 1)).toEqual(readFtKvCache(kv.dir, 1)); // same calibration, same values
+    const b = buildEngine({ flags: { ...BUILD, model_dir: both.dir, use_smooth_quant: true, per_token: true, per_channel: true, int8_kv_cache: true }, outputDir: join(work, 'sq-int8kv') });
+    expect(b.config.quant).toEqual({ weights: { kind: 'smoothquant', perToken: true, perChannel: true }, kv: 'int8' });
+    const e = await Engine.load(b.dir);
+    const [g] = await e.generate([{ tokens: PROMPTS[0]!, maxNewTokens: 4, endId: null }]);
+    expect(g!.tokens).toHaveLength(4);
+    e.dispose();
+  });
+  it('build takes K/V scales = range / 127 (int8) or / 448 (fp8) per layer, and the engine generates the float engine’s greedy tokens', async () => {
+    const float = buildEngine({ flags: { ...BUILD, model_dir: kv.dir }, outputDir: join(work, 'e-float') });
+    const fe = await Engine.load(float.dir);
+    const want = (await fe.generate(PROMPTS.slice(0, 2).map((tokens) => ({ tokens: tokens.slice(0, 16), maxNewTokens: 8, endId: null })))).map((g) => g.tokens);
+    fe.dispose();
+    for (const [flag, levels] of [['int8_kv_cache', 127], ['fp8_kv_cache', 448]] as const) {
+      const b = buildEngine({ flags: { ...BUILD, model_dir: kv.dir, [flag]: true, use_gpt_attention_plugin: true }, outputDir: join(work, `e-${flag}`) });
+      expect(b.config.kvCacheScales).toEqual(kv.kvAmax!.map((a) => ({ k: Math.fround(Math.fround(a.k) / levels), v: Math.fround(Math.fround(a.v) / levels) })));
+      const e = await Engine.load(b.dir);
+      const got = (await e.generate(PROMPTS.slice(0, 2).map((tokens) => ({ tokens: tokens.slice(0, 16), maxNewTokens: 8, endId: null })))).map((g) => g.tokens);
+      e.dispose();
+      expect(got).toEqual(want); // calibrated scales: the cache's rounding does not move this model's argmax
+    }
+  });
+  it('a seed-made checkpoint (shared scale only) builds --int8_kv_cache with K = V = its scale and says so; --fp8_kv_cache and a checkpoint without calibration are refused', () => {
+    const seedLike = join(work, 'kv', '2-gpu');
+    for (let n = 0; n < nLayer; n++) rmSync(join(seedLike, kvAmaxFile(n)));
+    const b = buildEngine({ flags: { ...BUILD, model_dir: seedLike, int8_kv_cache: true }, outputDir: join(work, 'e-seed') });
+    expect(b.config.kvCacheScales).toEqual(Array.from({ length: nLayer }, (_, n) => ({ k: readFtKvCache(seedLike, n).seedScale, v: readFtKvCache(seedLike, n).seedScale })));
+    expect(b.notes.join('\n')).toMatch(/--int8_kv_cache: 2 of 2 layers have only the seed's shared K\/V scale/);
+    expect(() => buildEngine({ flags: { ...BUILD, model_dir: seedLike, fp8_kv_cache: true, use_gpt_attention_plugin: true }, outputDir: join(work, 'e-x') })).toThrow(/--fp8_kv_cache with --model_dir .*expected layer 0's K\/V ranges \(model\.layers\.0\.attention\.query_key_value\.kv_cache_amax\.bin.*convert -kv/);
+    expect(() => buildEngine({ flags: { ...BUILD, model_dir: plain.dir, int8_kv_cache: true }, outputDir: join(work, 'e-x') })).toThrow(/--int8_kv_cache with --model_dir .*expected layer 0's KV-cache scales .*got no such file.*convert -kv/);
+    expect(existsSync(join(work, 'e-x'))).toBe(false);
+  });
+});
