@@ -167,7 +167,12 @@ constexpr int kDecWarps = 4, kDecThreads = 32 * kDecWarps;
 // Before pdlWait() (PDL): the step's inputs — rows, positions, slots, the block table — are read and
 // the K and V rows of the split are prefetched into L2 (coherent: the row the previous kernel is
 // writing is read only after the wait, from L2); q and the cache are loaded after it.
-template <DType D, int HS>
+// C is the cache storage: D itself, or int8 / fp8 e4m3 pages (half the bytes of fp16). Quantized K
+// is read as stored and its layer's scale applied with the softmax scale, once per score (the same
+// product re-associated: within the tier-3 tolerance); quantized V is dequantized as the oracle reads
+// it, fp32(v · s). As the oracle (and TensorRT-LLM), the row's own position attends its fresh K and V
+// from the qkv row, not their quantized copy in the cache.
+template <DType D, DType C, int HS>
 __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
   __shared__ __align__(16) float qs[kDecWarps][HS];
   pdlLaunchDependents();
@@ -184,7 +189,9 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
   // this lane's two positions: their K and V rows (step inputs only), on their way into L2
   long long ko[2], vo[2];
   float sc[2];
-  using St = typename Io<D>::Storage;
+  constexpr bool kQuant = C == DType::I8 || C == DType::FP8E4M3;
+  const float scoreScale = kQuant ? p.scale * p.cache.kScale : p.scale;
+  using St = typename Io<C>::Storage;
 #pragma unroll
   for (int t = 0; t < 2; t++) {
     const int jj = lane + 32 * t;
@@ -202,15 +209,23 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
   for (int t = 0; t < 2; t++) {
     if (lane + 32 * t < cnt && (ko[t] < 0 || vo[t] < 0)) atomicCAS(p.error, 0, row + 1);
   }
-  constexpr int V = Io<D>::kVec;
+  constexpr int V = Io<C>::kVec, VD = Io<D>::kVec;
+  const long long freshK = row * width + (long long)(p.numHeads + g) * HS;  // this row's own K and V in qkv
+  const long long freshV = freshK + (long long)p.numKvHeads * HS;
   auto score = [&](int t) {
     float kbuf[HS];
+    const bool fresh = kQuant && j0 + lane + 32 * t == pos;
+    if (fresh) {
 #pragma unroll
-    for (int c = 0; c < HS; c += V) Io<D>::load16(p.cache.pool, (ko[t] >= 0 ? (size_t)ko[t] : 0) + c, kbuf + c);
+      for (int c = 0; c < HS; c += VD) Io<D>::load16(p.qkv, (size_t)freshK + c, kbuf + c);
+    } else {
+#pragma unroll
+      for (int c = 0; c < HS; c += V) Io<C>::load16(p.cache.pool, (ko[t] >= 0 ? (size_t)ko[t] : 0) + c, kbuf + c);
+    }
     float acc = 0.f;
 #pragma unroll
     for (int d = 0; d < HS; d++) acc = __fmaf_rn(qs[warp][d], kbuf[d], acc);
-    sc[t] = ko[t] >= 0 ? acc * p.scale : -INFINITY;
+    sc[t] = ko[t] >= 0 ? acc * (fresh ? p.scale : scoreScale) : -INFINITY;
   };
   if constexpr (HS <= 64) {  // both positions' loads in flight together
 #pragma unroll
@@ -242,8 +257,17 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
       pj[u] = __shfl_sync(0xffffffffu, half == 0 ? e0 : e1, j % 32);
       if (j >= cnt) pj[u] = 0.f;
       const size_t at = (j < cnt && off >= 0 ? (size_t)off : 0) + (size_t)dg * DG;
+      if (kQuant && j0 + j == pos) {
 #pragma unroll
-      for (int c = 0; c < DG; c += V) Io<D>::load16(p.cache.pool, at + c, vb[u] + c);
+        for (int c = 0; c < DG; c += VD) Io<D>::load16(p.qkv, (size_t)freshV + (size_t)dg * DG + c, vb[u] + c);
+      } else {
+#pragma unroll
+        for (int c = 0; c < DG; c += V) Io<C>::load16(p.cache.pool, at + c, vb[u] + c);
+        if constexpr (kQuant) {
+#pragma unroll
+          for (int d = 0; d < DG; d++) vb[u][d] = __fmul_rn(vb[u][d], p.cache.vScale);
+        }
+      }
     }
 #pragma unroll
     for (int u = 0; u < 4; u++)
@@ -552,21 +576,29 @@ void launchContext(const AttentionContextParams& p, cudaStream_t s) {
   check(cudaGetLastError(), "attentionContext launch", __FILE__, __LINE__);
 }
 
-template <DType D, int HS>
+template <DType D, DType C, int HS>
 void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
   const int groups = (p.numHeads + kDecWarps - 1) / kDecWarps;
   AttentionDecodeParams q = p;  // + the (row, head group) arrival counters of the split merge
   q.counters = static_cast<int*>(streamScratch(s, "attentionDecode counters", (size_t)p.numRows * groups * sizeof(int), true));
-  TRT_LAUNCH_PDL("attentionDecode", (attentionDecodeKernel<D, HS>), dim3(p.numRows, groups, p.maxSplits), dim3(kDecThreads), 0, s, q);
+  TRT_LAUNCH_PDL("attentionDecode", (attentionDecodeKernel<D, C, HS>), dim3(p.numRows, groups, p.maxSplits), dim3(kDecThreads), 0, s, q);
+}
+
+// The cache storage: the activation dtype, int8 or fp8 e4m3.
+template <DType D, int HS>
+void launchDecodeCache(const AttentionDecodeParams& p, cudaStream_t s) {
+  if (p.cache.dtype == D) launchDecode<D, D, HS>(p, s);
+  else if (p.cache.dtype == DType::I8) launchDecode<D, DType::I8, HS>(p, s);
+  else if (p.cache.dtype == DType::FP8E4M3) launchDecode<D, DType::FP8E4M3, HS>(p, s);
+  else throw CudaError("attentionDecode: a cache stored as dtype code " + std::to_string((int)p.cache.dtype) + " (the activation dtype, int8 or fp8 e4m3)");
 }
 
 }  // namespace
 
 void invokeAttentionDecode(const AttentionDecodeParams& p, cudaStream_t s) {
   if (p.numRows == 0) return;
-  if (p.cache.dtype != p.dtype) throw CudaError("attentionDecode: the production kernel reads a cache stored in the activation dtype (int8 / fp8 caches: reference kernels)");
   if (p.headSize != 64 && p.headSize != 128) throw CudaError("attentionDecode: head size " + std::to_string(p.headSize) + " (the production kernel has 64 and 128)");
-  TRT_DISPATCH_ACT(p.dtype, "attentionDecode", if (p.headSize == 64) launchDecode<D, 64>(p, s); else launchDecode<D, 128>(p, s));
+  TRT_DISPATCH_ACT(p.dtype, "attentionDecode", if (p.headSize == 64) launchDecodeCache<D, 64>(p, s); else launchDecodeCache<D, 128>(p, s));
 }
 
 void invokeAttentionContext(const AttentionContextParams& p, cudaStream_t s) {

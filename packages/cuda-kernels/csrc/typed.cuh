@@ -5,6 +5,7 @@
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 
 #include "numerics.cuh"
 
@@ -47,6 +48,34 @@ template <> struct Io<DType::BF16> {
 #pragma unroll
     for (int k = 0; k < 4; k++) {
       const float2 f = __bfloat1622float2(h[k]);
+      out[2 * k] = f.x, out[2 * k + 1] = f.y;
+    }
+  }
+};
+
+// Quantized KV-cache storage, read only (the cache write is kvStore, kv-cache.cuh): raw values
+// (int8 as an integer, e4m3 exactly, through fp16), the caller applies the scale. 16 per 16-byte load.
+template <> struct Io<DType::I8> {
+  using Storage = int8_t;
+  static constexpr int kVec = 16;
+  __device__ __forceinline__ static float load(const void* p, size_t i) { return (float)static_cast<const int8_t*>(p)[i]; }
+  __device__ __forceinline__ static void load16(const void* p, size_t i, float* out) {
+    const int4 raw = *reinterpret_cast<const int4*>(static_cast<const int8_t*>(p) + i);
+    const char4* c = reinterpret_cast<const char4*>(&raw);
+#pragma unroll
+    for (int k = 0; k < 4; k++) out[4 * k] = c[k].x, out[4 * k + 1] = c[k].y, out[4 * k + 2] = c[k].z, out[4 * k + 3] = c[k].w;
+  }
+};
+template <> struct Io<DType::FP8E4M3> {
+  using Storage = uint8_t;
+  static constexpr int kVec = 16;
+  __device__ __forceinline__ static float load(const void* p, size_t i) { return fromFp8Bits(static_cast<const uint8_t*>(p)[i]); }
+  __device__ __forceinline__ static void load16(const void* p, size_t i, float* out) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(p) + i);
+    const __nv_fp8x2_storage_t* pairs = reinterpret_cast<const __nv_fp8x2_storage_t*>(&raw);
+#pragma unroll
+    for (int k = 0; k < 8; k++) {  // e4m3 → fp16 is exact (every e4m3 value, subnormals included, is an fp16)
+      const float2 f = __half22float2(__half2(__nv_cvt_fp8x2_to_halfraw2(pairs[k], __NV_E4M3)));
       out[2 * k] = f.x, out[2 * k + 1] = f.y;
     }
   }

@@ -52,15 +52,25 @@ export function attentionCases(): KernelCase[] {
   ];
 }
 
-export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, rows: { slot: number; pos: number }[]): KernelCase {
+export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, rows: { slot: number; pos: number }[], cacheDtype: KvCacheDType = dt): KernelCase {
   const n = Math.max(...rows.map((r) => r.pos)) + 1;
-  const { cache, kv } = pagedCache(dt, nkv, hs, n, 300);
+  const { cache, kv } = pagedCache(dt, nkv, hs, n, 300, cacheDtype);
   const w = (nh + 2 * nkv) * hs;
-  const qkv = rnd(dt, [rows.length, w], 310);
+  // each row's q is random; its K and V are what the cache holds at its position (as qkvPrepare leaves them)
+  const q = ref.toF32(rnd(dt, [rows.length, w], 310));
+  rows.forEach((r, i) => {
+    const at = r.pos * nkv * hs;
+    q.set(ref.toF32(kv[r.slot]!.k).subarray(at, at + nkv * hs), i * w + nh * hs);
+    q.set(ref.toF32(kv[r.slot]!.v).subarray(at, at + nkv * hs), i * w + (nh + nkv) * hs);
+  });
+  const qkv = fromValues(dt, [rows.length, w], q);
   const maxSplits = Math.ceil(n / gpu.DECODE_SPLIT);
+  const quantized = cacheDtype === 'i8' || cacheDtype === 'fp8e4m3';
   return {
-    name, op: 'attention', dtype: `${dt} decode`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; positions ${rows.map((r) => r.pos).join(', ')}`, tier: 3,
-    tolerance: nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf: fp32 rounding differs from the serial oracle; output rounded to T'),
+    name, op: 'attention', dtype: `${dt} decode${cacheDtype !== dt ? `, ${cacheDtype} cache` : ''}`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; positions ${rows.map((r) => r.pos).join(', ')}`, tier: 3,
+    tolerance: quantized
+      ? nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf; the K scale applied with the softmax scale (the oracle dequantizes each K first); output rounded to T')
+      : nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf: fp32 rounding differs from the serial oracle; output rounded to T'),
     ref: () => {
       const outs = rows.map((r, i) => {
         const qh = fromValues(dt, [1, nh, hs], ref.toF32(qkv).subarray(i * w, i * w + nh * hs));
@@ -94,7 +104,7 @@ export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, 
         },
       };
     },
-    bytes: rows.reduce((b, r) => b + 2 * (r.pos + 1) * nkv * hs * ref.DTYPES[dt].bytes, 0), flops: rows.reduce((f, r) => f + 4 * nh * hs * (r.pos + 1), 0),
+    bytes: rows.reduce((b, r) => b + 2 * (r.pos + 1) * nkv * hs * ref.DTYPES[cacheDtype].bytes, 0), flops: rows.reduce((f, r) => f + 4 * nh * hs * (r.pos + 1), 0),
   };
 }
 
@@ -133,6 +143,10 @@ export function attentionProductionCases(): KernelCase[] {
     decodeCase('attentionDecode f16 gpt2 (MHA)', 'f16', 12, 12, 64, [{ slot: 0, pos: 0 }, { slot: 1, pos: 100 }, { slot: 0, pos: 300 }, { slot: 1, pos: 599 }]),
     decodeCase('attentionDecode f16 santacoder (MQA)', 'f16', 16, 1, 128, [{ slot: 1, pos: 5 }, { slot: 0, pos: 513 }]),
     decodeCase('attentionDecode bf16 GQA odd', 'bf16', 6, 2, 64, [{ slot: 0, pos: 256 }, { slot: 1, pos: 257 }]),
+    decodeCase('attentionDecode f16 gpt2, int8 pages', 'f16', 12, 12, 64, [{ slot: 0, pos: 0 }, { slot: 1, pos: 63 }, { slot: 0, pos: 64 }, { slot: 1, pos: 599 }], 'i8'),
+    decodeCase('attentionDecode f16 gpt2, fp8 pages', 'f16', 12, 12, 64, [{ slot: 0, pos: 0 }, { slot: 1, pos: 100 }, { slot: 0, pos: 599 }], 'fp8e4m3'),
+    decodeCase('attentionDecode bf16 santacoder MQA, int8 pages', 'bf16', 16, 1, 128, [{ slot: 1, pos: 5 }, { slot: 0, pos: 513 }], 'i8'),
+    decodeCase('attentionDecode f32 GQA HS 128, fp8 pages', 'f32', 8, 2, 128, [{ slot: 0, pos: 200 }, { slot: 1, pos: 31 }], 'fp8e4m3'),
     contextCase('attentionContext f16 gpt2 fp32 acc', 'f16', 12, 12, 64, [1, 37, 100], true),
     contextCase('attentionContext tensor cores f16 gpt2 fp16 P', 'f16', 12, 12, 64, [70], false),
     contextCase('attentionContext bf16 santacoder MQA', 'bf16', 16, 1, 128, [33, 64], true),
