@@ -14,7 +14,7 @@
  *   int8:  sK = amaxK / 127,  sV = amaxV / 127          binary64, then fp32
  *   fp8:   sK = amaxK / 448,  sV = amaxV / 448          448 = e4m3's largest finite value
  *
- * A range of 0 (a head whose K or V was never nonzero) has no scale to measure: any s > 0 stores its
+ * A range of 0 (a head whose K or V was never nonzero) has no scale to measure: every s > 0 stores its
  * zeros exactly, and 1 is taken. The QKV output is taken before RoPE, as the seed calibrates it.
  */
 import { headSize, type GptConfig, type KvQuantScales } from '@trtllm/ref-math';
