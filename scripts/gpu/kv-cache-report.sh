@@ -3,7 +3,9 @@
 #   convert (fp16), convert -kv and convert -sq 0.5 -kv (calibration on the cuda engine, the shared
 #   calib.jsonl: 512 samples ≤ 512 tokens, the defaults); build fp16, --int8_kv_cache (our K and V
 #   scales, and the seed's one shared scale), --fp8_kv_cache, SmoothQuant per-token + per-channel alone
-#   and with --int8_kv_cache / --fp8_kv_cache; then validation perplexity (1024-token windows) and
+#   and with --int8_kv_cache / --fp8_kv_cache; then validation perplexity (1024-token windows: one
+#   context pass each, which never reads the KV cache, and — the number a KV cache can change — the first
+#   $DECODE_WINDOWS windows (default 30) through decode steps that read it, perplexity --decode) and
 #   summarize ROUGE on the cnn_dailymail sample (100 articles, 100 new tokens) for each; and the INT8-KV
 #   engine's greedy text on ref, cuda reference kernels and cuda production kernels. Writes
 #   $OUT/kv-cache-accuracy.md (+ .log).
@@ -53,7 +55,8 @@ done
 # every engine's perplexity and summaries at once (the NLL over 50257 logits per token is host work: one core each)
 for i in "${!engines[@]}"; do
   ( trtllm perplexity --engine_dir "$work/e-$i" --dataset_path "$data/sotu/val.txt" --window 1024 --backend cuda > "$work/ppl-$i.txt" 2>&1
-    trtllm summarize --engine_dir "$work/e-$i" --dataset_path "$data/cnn_dailymail/test_sample_100.jsonl" --batch_size 8 --max_ite 13 --output_len 100 --backend cuda > "$work/sum-$i.txt" 2>&1 ) &
+    trtllm summarize --engine_dir "$work/e-$i" --dataset_path "$data/cnn_dailymail/test_sample_100.jsonl" --batch_size 8 --max_ite 13 --output_len 100 --backend cuda > "$work/sum-$i.txt" 2>&1
+    trtllm perplexity --engine_dir "$work/e-$i" --dataset_path "$data/sotu/val.txt" --window 1024 --max_windows "${DECODE_WINDOWS:-30}" --decode --backend cuda > "$work/dppl-$i.txt" 2>&1 ) &
 done
 # the INT8-KV engine's greedy text on every backend (the cache write and read are exact)
 text='Fellow-Citizens of the Senate and House of Representatives: the state of the Union'
@@ -70,26 +73,29 @@ wait
   echo "$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader), $(date -u +%Y-%m-%dT%H:%MZ); engines on the cuda backend, production kernels."
   echo "Calibration: $(grep -m1 'calibrating on' "$log")"
   echo "K/V ranges per layer: $(grep -m1 'KV ranges' "$log")"
-  echo "Perplexity: sotu val.txt, 1024-token windows. ROUGE: summarize, cnn_dailymail test_sample_100, 100 new tokens, greedy."
+  echo "Perplexity: sotu val.txt, 1024-token windows; context pass: every window in one step (never reads the KV cache); through the cache: the first ${DECODE_WINDOWS:-30} windows, every position after a window's first a decode step that reads it (perplexity --decode). ROUGE: summarize, cnn_dailymail test_sample_100, 100 new tokens, greedy."
   echo
-  echo "| engine | validation perplexity | vs fp16 | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-1 vs fp16 |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| engine | perplexity, context pass | vs fp16 | perplexity through the KV cache | vs fp16 | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-1 vs fp16 |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$out/kv-cache-accuracy.md"
 status=0
 base_ppl=""
+base_dppl=""
 base_r1=""
 for i in "${!engines[@]}"; do
   name=${engines[$i]%%|*}
-  cat "$work/ppl-$i.txt" "$work/sum-$i.txt" >> "$log"
+  cat "$work/ppl-$i.txt" "$work/sum-$i.txt" "$work/dppl-$i.txt" >> "$log"
   ppl=$(sed -n 's/.*: perplexity \([0-9.]*\) .*/\1/p' "$work/ppl-$i.txt")
+  dppl=$(sed -n 's/.*: perplexity \([0-9.]*\) .*/\1/p' "$work/dppl-$i.txt")
   r1=$(sed -n 's/^  rouge1 : \([0-9.]*\)/\1/p' "$work/sum-$i.txt" | head -1)
   r2=$(sed -n 's/^  rouge2 : \([0-9.]*\)/\1/p' "$work/sum-$i.txt" | head -1)
   rl=$(sed -n 's/^  rougeL : \([0-9.]*\)/\1/p' "$work/sum-$i.txt" | head -1)
-  if [ -z "$ppl" ] || [ -z "$r1" ]; then status=1; echo "| $name | failed (see kv-cache-accuracy.log) | | | | | |" >> "$out/kv-cache-accuracy.md"; continue; fi
-  [ -z "$base_ppl" ] && base_ppl=$ppl && base_r1=$r1
+  if [ -z "$ppl" ] || [ -z "$dppl" ] || [ -z "$r1" ]; then status=1; echo "| $name | failed (see kv-cache-accuracy.log) | | | | | | | |" >> "$out/kv-cache-accuracy.md"; continue; fi
+  [ -z "$base_ppl" ] && base_ppl=$ppl && base_dppl=$dppl && base_r1=$r1
   rel=$(python3 -c "print(f'{(float(\"$ppl\") / float(\"$base_ppl\") - 1) * 100:+.2f} %')")
+  drel=$(python3 -c "print(f'{(float(\"$dppl\") / float(\"$base_dppl\") - 1) * 100:+.2f} %')")
   dr1=$(python3 -c "print(f'{float(\"$r1\") - float(\"$base_r1\"):+.2f}')")
-  echo "| $name | $ppl | $rel | $r1 | $r2 | $rl | $dr1 |" >> "$out/kv-cache-accuracy.md"
+  echo "| $name | $ppl | $rel | $dppl | $drel | $r1 | $r2 | $rl | $dr1 |" >> "$out/kv-cache-accuracy.md"
 done
 {
   echo

@@ -75,7 +75,7 @@ describe('trtllm convert', () => {
     expect(await main(['convert', '-i', 'x', '-o', 'y', '-sq', '1.5', '--calib-dataset', 'f'], c.io)).toBe(2);
     expect(c.err()).toMatch(/-sq\/--smoothquant must be a number in \[0, 1\], got '1\.5'/);
     expect(await main(['convert', '-i', 'x', '-o', 'y', '--calib-samples', '4'], c.io)).toBe(2);
-    expect(c.err()).toMatch(/--calib-samples is for calibration: give it with -sq or -kv/);
+    expect(c.err()).toMatch(/--calib-samples is for calibration: give it with -sq, -kv or --qformat fp8/);
     expect(await main(['convert', '-i', join(tiny, 'gpt2/st-fp32'), '-o', join(work, 'sqx'), '-sq', '0.5', '--calib-dataset', join(work, 'none.jsonl')], c.io)).toBe(1);
     expect(c.err()).toMatch(/none\.jsonl: expected a calibration file/);
     expect(await main(['convert', '-i', 'x', '-o', 'y', '-kv'], c.io)).toBe(2);
@@ -87,11 +87,11 @@ describe('trtllm convert', () => {
 
 const sotu = sharedData('models/sotu-gpt2-16m/model.safetensors');
 const calib = sharedData('data/sotu/calib.jsonl');
-describe.skipIf(sotu.skip || calib.skip)(sotu.title('trtllm convert -sq -kv → build --use_smooth_quant / --int8_kv_cache / --fp8_kv_cache → run, on the trained sotu-gpt2-16m (ref backend)'), () => {
+describe.skipIf(sotu.skip || calib.skip)(sotu.title('trtllm convert -sq / --qformat fp8 / -kv → build --use_smooth_quant / --enable_fp8 / --int8_kv_cache / --fp8_kv_cache → run, on the trained sotu-gpt2-16m (ref backend)'), () => {
   const work = mkdtempSync(join(tmpdir(), 'trtllm-cli-sq-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   const model = dirname(sotu.path);
-  it('calibrates on the shared calibration text, builds per-token/per-channel INT8 and INT8 / FP8 KV caches, and generates what the fp16 engine generates', async () => {
+  it('calibrates on the shared calibration text, builds per-token/per-channel INT8, INT8 / FP8 KV caches and FP8 GEMMs, and generates what the fp16 engine generates', async () => {
     const c = capture();
     expect(await main(['convert', '-i', model, '-o', join(work, 'ckpt'), '-sq', '0.5', '-kv', '--calib-dataset', calib.path, '--calib-samples', '4', '--calib-seq-len', '24', '--calib-backend', 'ref', '-t', 'float16'], c.io)).toBe(0);
     expect(c.out()).toMatch(/calibrating on ref \(CPU\): 4 samples of .*calib\.jsonl, 96 tokens \(≤ 24 each\), α = 0\.5, KV-cache scales/);
@@ -112,6 +112,11 @@ describe.skipIf(sotu.skip || calib.skip)(sotu.title('trtllm convert -sq -kv → 
     expect(sq.length).toBeGreaterThan(0);
     expect(sq).toBe(fp16); // 8 greedy tokens of a trained model: INT8 does not change them here
     expect([await out(join(work, 'sq-kv')), await out(join(work, 'fp8kv'))]).toEqual([fp16, fp16]);
+    // FP8 GEMMs and an FP8 cache, from a --qformat fp8 -kv checkpoint
+    expect(await main(['convert', '-i', model, '-o', join(work, 'ckpt-fp8'), '--qformat', 'fp8', '-kv', '--calib-dataset', calib.path, '--calib-samples', '4', '--calib-seq-len', '24', '--calib-backend', 'ref', '-t', 'float16'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/wrote .*ckpt-fp8\/1-gpu: \d+ files \(float float16 \+ FP8 ranges \+ KV-cache scales\), tp 1, qformat fp8, calibrate_kv_cache True/);
+    expect(await main(['build', '--model_dir', join(work, 'ckpt-fp8'), ...flags.slice(2), '--enable_fp8', '--fp8_kv_cache', '--use_gpt_attention_plugin', '--output_dir', join(work, 'fp8')], c.io)).toBe(0);
+    expect(await out(join(work, 'fp8'))).toBe(fp16);
     const bad = capture();
     expect(await main(['build', '--model_dir', join(work, 'ckpt'), '--per_token', '--output_dir', join(work, 'x')], bad.io)).toBe(2);
     expect(bad.err()).toMatch(/--per_token: expected with --use_smooth_quant/);
@@ -199,6 +204,11 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     const windows = Number(m[2]);
     for (let w = 0; w < windows; w++) total += nll(e.logits(ids.slice(w * 16, w * 16 + 16)), 50257, ids.slice(w * 16 + 1, w * 16 + 17));
     expect(Number(m[3])).toBeCloseTo(Math.exp(total / (16 * windows)), 3);
+    // --decode: the same windows through decode steps; a float cache gives the same perplexity
+    const d = capture();
+    expect(await main(['perplexity', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', text, '--window', '16', '--decode'], d.io)).toBe(0);
+    expect(d.out()).toMatch(new RegExp(`perplexity ${m[3]} .*on the ref backend, decode steps through the KV cache`));
+    e.dispose();
   });
 
   it('benchmark: per-batch table, prefill, batch invariance, JSON / markdown / SVG; peer ratios from a peer file', async () => {

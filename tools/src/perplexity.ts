@@ -3,7 +3,8 @@
  * reference (../shared/models/sotu-gpt2-16m/train_recipe.py): documents split on `<|doc|>` lines,
  * each tokenized alone and followed by <|endoftext|>; non-overlapping windows of `--window` tokens
  * (for s = 0, W, 2W, … while s < N − W − 1: inputs ids[s, s+W), targets ids[s+1, s+W]); ppl =
- * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits.
+ * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits. `--decode` scores
+ * positions after a window's first through decode steps that read the KV cache (Engine.logits decodeFrom).
  */
 import { readFileSync } from 'node:fs';
 import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine';
@@ -16,10 +17,14 @@ export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --data
 
   --window N       tokens per window (default 1024, at most the engine's max_input_len + max_output_len)
   --max_windows N  stop after N windows (default all)
+  --decode         each window's first token as a context step, every later position as a one-token
+                   decode step that reads the KV cache, as generation does (slower). Without it each
+                   window is one context pass, which never reads the cache: an int8 / fp8 KV cache
+                   cannot change that number
 `;
 
 export async function perplexity(argv: readonly string[], io: CliIO): Promise<number> {
-  const values = parseFlags(argv, { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, tokenizer: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, PERPLEXITY_HELP);
+  const values = parseFlags(argv, { engine_dir: { type: 'string' }, dataset_path: { type: 'string' }, window: { type: 'string' }, max_windows: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, tokenizer: { type: 'string' }, decode: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, PERPLEXITY_HELP);
   if (values.help) {
     io.out(PERPLEXITY_HELP);
     return 0;
@@ -44,12 +49,12 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
     let count = 0;
     const started = performance.now();
     for (const s of starts.slice(0, maxWindows)) {
-      total += nll(engine.logits(ids.slice(s, s + w)), engine.model.vocabSize, ids.slice(s + 1, s + w + 1));
+      total += nll(engine.logits(ids.slice(s, s + w), values.decode ? { decodeFrom: 1 } : {}), engine.model.vocabSize, ids.slice(s + 1, s + w + 1));
       count += w;
       bar.update(count / w, maxWindows, `${count} tokens`);
     }
     bar.end();
-    io.out(`${datasetPath}: ${docs.length} documents, ${ids.length} tokens, ${maxWindows} windows of ${w}: perplexity ${Math.exp(total / count).toFixed(4)} (mean NLL ${(total / count).toFixed(6)}) on the ${backend} backend, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    io.out(`${datasetPath}: ${docs.length} documents, ${ids.length} tokens, ${maxWindows} windows of ${w}: perplexity ${Math.exp(total / count).toFixed(4)} (mean NLL ${(total / count).toFixed(6)}) on the ${backend} backend${values.decode ? ', decode steps through the KV cache' : ''}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     engine.dispose();
     return 0;
   });

@@ -61,7 +61,7 @@ export interface Int8Linear<T> {
  */
 export interface Fp8Linear<T> {
   readonly kind: 'fp8';
-  /** fp8e4m3 [K, N]: weight.fp8. */
+  /** fp8e4m3 [N, K] (K contiguous, as FP8 tensor cores read it): weight.fp8. */
   readonly weight: T;
   readonly bias?: T;
   /** f32 [1]: scale_x_orig_quant (orig → quant) for the activation. */

@@ -23,8 +23,8 @@ import type * as Cuda from '@trtllm/cuda-kernels';
 import { tensor, type ActDType, type LayerNormInputs } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
-import type { GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeSelfAttention, quantizedUnsupported } from './compose.js';
+import type { Fp8Linear, GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
+import { composeSelfAttention } from './compose.js';
 import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
 import { loadKernels } from './kernels.js';
 
@@ -151,7 +151,7 @@ export class CudaProductionBackend extends CudaBackend {
    * generation rows (mixed steps are the few where a request joins).
    */
   override linear(i: { x: T; w: LinearWeights<T>; residual?: T; norm?: NormInput<T> }, a: { activation?: 'gelu' } = {}): T {
-    if (i.w.kind === 'fp8') throw quantizedUnsupported('cuda', i.w.kind);
+    if (i.w.kind === 'fp8') return this.#fp8Linear(i.x, i.w, i.residual, a.activation === 'gelu', i.norm);
     if (i.w.kind === 'int8') return this.#int8Linear(i.x, i.w, i.residual, a.activation === 'gelu', i.norm);
     if (i.norm && this.#decodeStep(i.x, i.w.weight)) return this.k.gemmDecode(this.#decodeInputs(i), { ...a, ...this.#normAttrs(i.norm) }, this.stream);
     const x = i.norm ? this.#normalized(i.x, i.norm) : i.x;
@@ -185,6 +185,38 @@ export class CudaProductionBackend extends CudaBackend {
     const acc = keep(this.k.int8GemmLt({ a: q, b: w.weight as Cuda.DeviceTensor<'i8'> }, this.stream));
     const inputs = { acc, alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
     return this.k.smoothQuantEpilogue(inputs, { outDtype: x.dtype as ActDType, mode: w.mode, gelu }, this.stream);
+  }
+  /**
+   * An FP8 layer: (LayerNorm, once per step,) quantize x with the static scale, then the FP8 GEMM on
+   * tensor cores with the bias in its epilogue (fp8GemmLt, scales read on the device); shapes it cannot
+   * run (N or K not a multiple of 16, an fp32 model) run the reference FP8 GEMM. Then GELU and + residual.
+   */
+  #fp8Linear(x: T, w: Fp8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
+    const keep = this.#keep;
+    if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside runStep', got: 'outside a step' });
+    const xin = norm ? this.#normalized(x, norm) : x;
+    const s = this.fp8Scales(w);
+    const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
+    const weight = w.weight as Cuda.DeviceTensor<'fp8e4m3'>;
+    const outDtype = x.dtype as ActDType;
+    const bias = w.bias ? { bias: act(w.bias) } : {};
+    const [n, k] = weight.shape as [number, number];
+    let y: T = outDtype !== 'f32' && this.#fp8Lt(n, k, outDtype)
+      ? this.k.fp8GemmLt({ a: q, b: weight, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...bias }, { outDtype }, this.stream)
+      : this.k.fp8Gemm({ a: q, b: weight, ...bias }, { transB: true, scaleA: s.scaleA, scaleB: s.scaleW, outDtype }, this.stream);
+    if (gelu) y = this.k.gelu({ x: act(keep(y)) }, this.stream);
+    if (residual) y = this.k.residualAdd({ a: act(residual), b: act(keep(y)) }, this.stream);
+    return y;
+  }
+  /** The production FP8 GEMM runs [N, K] with this output dtype (cached per shape). */
+  #fp8Lt(n: number, k: number, dtype: ActDType): boolean {
+    const key = `fp8:${n}:${k}:${dtype}`;
+    let ok = this.#decodeShapes.get(key);
+    if (ok === undefined) {
+      ok = this.k.fp8GemmLtUnsupported(n, k, dtype) === '';
+      this.#decodeShapes.set(key, ok);
+    }
+    return ok;
   }
   /** Every row of `x` is a generation row and goes through the decode GEMM (policy and shape allow). */
   #decodeStep(x: T, w: T): boolean {
@@ -421,14 +453,15 @@ export class CudaProductionBackend extends CudaBackend {
     const have = this.#fused.get(q.weight);
     if (have) return have.w;
     const parts = [q, k, v];
-    if (parts.some((p) => p.kind === 'fp8')) throw quantizedUnsupported('cuda', 'fp8');
-    const int8 = parts.every((p) => p.kind === 'int8');
-    if (!int8 && parts.some((p) => p.kind === 'int8')) throw new EngineError('format', { what: 'q, k, v weights', expected: 'all INT8 or all float', got: parts.map((p) => p.kind ?? 'float').join(', '), hint: 'the engine file does not match its config.json: rebuild it' });
+    const kind = q.kind ?? 'float';
+    if (parts.some((p) => (p.kind ?? 'float') !== kind)) throw new EngineError('format', { what: 'q, k, v weights', expected: 'all INT8, all FP8 or all float', got: parts.map((p) => p.kind ?? 'float').join(', '), hint: 'the engine file does not match its config.json: rebuild it' });
+    const int8 = kind === 'int8';
+    const nk = kind !== 'float'; // INT8 and FP8 weights are [N, K]
     const owned: T[] = [];
-    // float [K, N]: columns side by side; INT8 [N, K]: rows one after another
-    const weight = int8 ? this.#concatRows(parts.map((p) => p.weight)) : this.#concatColumns(parts.map((p) => p.weight));
+    // float [K, N]: columns side by side; INT8 / FP8 [N, K]: rows one after another
+    const weight = nk ? this.#concatRows(parts.map((p) => p.weight)) : this.#concatColumns(parts.map((p) => p.weight));
     owned.push(weight);
-    const cols = parts.map((p) => (int8 ? p.weight.shape[0]! : p.weight.shape[1]!));
+    const cols = parts.map((p) => (nk ? p.weight.shape[0]! : p.weight.shape[1]!));
     let bias: T | undefined;
     if (parts.some((p) => p.bias)) {
       bias = this.k.DeviceTensor.zeros(parts.find((p) => p.bias)!.bias!.dtype, [cols.reduce((x, y) => x + y, 0)], this.stream);
@@ -443,6 +476,14 @@ export class CudaProductionBackend extends CudaBackend {
     if (int8) {
       const [qi, ki, vi] = parts as Int8Linear<T>[];
       fused = this.#fusedInt8Scales(qi!, ki!, vi!, cols, weight, bias, owned);
+    } else if (kind === 'fp8') {
+      // one GEMM needs one pair of scales: the builder gives q, k and v the fused QKV's (engine format 3)
+      const [qf, kf, vf] = parts as Fp8Linear<T>[];
+      const scales = [qf!, kf!, vf!].map((p) => this.fp8Scales(p));
+      if (scales.some((x) => x.scaleX !== scales[0]!.scaleX || x.scaleW !== scales[0]!.scaleW)) {
+        throw new EngineError('format', { what: 'FP8 q, k, v scales', expected: 'one scale pair for the fused QKV', got: scales.map((x) => `${x.scaleX}/${x.scaleW}`).join(', '), hint: 'rebuild the engine with trtllm build' });
+      }
+      fused = { kind: 'fp8', weight, scaleX: qf!.scaleX, scaleW: qf!.scaleW, ...(bias ? { bias } : {}) };
     } else {
       fused = bias ? { weight, bias } : { weight };
     }

@@ -13,7 +13,7 @@ import { loadKernels } from './kernels.js';
 import { assignBlocks, createKvCache, ropeTable, tensor, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention, quantizedUnsupported } from './compose.js';
+import { composeLinear, composeRunStep, composeSelfAttention } from './compose.js';
 
 export type T = Cuda.DeviceTensor;
 export type Act = Cuda.DeviceTensor<ActDType>;
@@ -27,6 +27,15 @@ export interface RopeOptions {
   readonly base: number;
 }
 
+/** An FP8 layer's scales (CudaBackend.fp8Scales). */
+export interface Fp8Scales {
+  readonly scaleX: number;
+  readonly scaleW: number;
+  /** fp32(1 / scaleX): dequantizes the activation. */
+  readonly scaleA: number;
+  readonly scaleADevice: Cuda.DeviceTensor<'f32'>;
+}
+
 export class CudaBackend implements Backend<T> {
   readonly name = 'cuda' as const;
   readonly kernels: KernelSet = 'reference';
@@ -37,6 +46,7 @@ export class CudaBackend implements Backend<T> {
   #cache: Cuda.DeviceKvCache | undefined;
   /** Per SmoothQuant layer (by its scaleX tensor): scaleX on the host, and fp32(1 / scaleX) [1] on the device. */
   readonly #staticScales = new Map<T, { readonly scaleX: number; readonly alphaRow: Cuda.DeviceTensor<'f32'> }>();
+  readonly #fp8Scales = new Map<T, Fp8Scales>();
   /** Host mirror of the paged cache's block table. */
   #hostCache: KvCache | undefined;
   #tableDirty = false;
@@ -99,7 +109,16 @@ export class CudaBackend implements Backend<T> {
   }
   /** x·Wᵀ (+ bias) of a SmoothQuant layer on the reference kernels (ref.ts quantizedProduct, op for op). */
   #quantizedProduct(x: T, w: Int8Linear<T> | Fp8Linear<T>): T {
-    if (w.kind === 'fp8') throw quantizedUnsupported(this.name, 'fp8');
+    if (w.kind === 'fp8') {
+      // FP8: quantize with the static scale, e4m3 × e4m3 → fp32 in the oracle's order, scaled and biased (ref.ts, op for op)
+      const s = this.fp8Scales(w);
+      const q = this.k.quantizeFp8({ x: act(x) }, { scale: s.scaleX }, this.stream);
+      try {
+        return this.k.fp8Gemm({ a: q, b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, ...(w.bias ? { bias: act(w.bias) } : {}) }, { transB: true, scaleA: s.scaleA, scaleB: s.scaleW, outDtype: x.dtype as ActDType }, this.stream);
+      } finally {
+        q.free();
+      }
+    }
     const { q, alphaRow } = this.quantizeActivation(x, w);
     try {
       const bias = w.bias ? { bias: act(w.bias) } : {};
@@ -120,6 +139,21 @@ export class CudaBackend implements Backend<T> {
     }
     const s = this.staticScale(w);
     return { q: this.k.quantizePerTensor({ x: act(x) }, { scale: s.scaleX }, this.stream), alphaRow: s.alphaRow };
+  }
+  /**
+   * An FP8 layer's scales, read once and kept: scaleX and scaleW on the host, scaleA = fp32(1 / scaleX)
+   * on the host and as f32 [1] on the device (the production GEMM reads its scales from the device).
+   */
+  protected fp8Scales(w: Fp8Linear<T>): Fp8Scales {
+    let s = this.#fp8Scales.get(w.scaleX);
+    if (!s) {
+      const scaleX = toF32(w.scaleX.toHost(this.stream))[0]!;
+      const scaleW = toF32(w.scaleW.toHost(this.stream))[0]!;
+      const scaleA = Math.fround(1 / scaleX);
+      s = { scaleX, scaleW, scaleA, scaleADevice: this.k.DeviceTensor.from(tensor('f32', [1], Float32Array.of(scaleA)), this.stream) };
+      this.#fp8Scales.set(w.scaleX, s);
+    }
+    return s;
   }
   /** A per-tensor SmoothQuant layer's scaleX on the host and fp32(1 / scaleX) [1] on the device (read once, kept). */
   protected staticScale(w: Int8Linear<T>): { readonly scaleX: number; readonly alphaRow: Cuda.DeviceTensor<'f32'> } {
@@ -147,7 +181,9 @@ export class CudaBackend implements Backend<T> {
     return toF32(t.toHost(this.stream));
   }
   createKvCache(spec: KvCacheSpec): void {
-    this.#hostCache = spec.layout.kind === 'paged' ? createKvCache({ ...spec, numLayers: 0 }) : undefined;
+    // the host side keeps only the block table: no pools, so no storage dtype or scales of its own
+    const { scales: _scales, ...layoutOnly } = spec;
+    this.#hostCache = spec.layout.kind === 'paged' ? createKvCache({ ...layoutOnly, numLayers: 0, dtype: 'f32' }) : undefined;
     this.#cache = this.k.createDeviceKvCache(spec, this.#hostCache?.blockTable, this.stream);
   }
   assignBlocks(slot: number, blocks: readonly number[]): void {
@@ -170,6 +206,8 @@ export class CudaBackend implements Backend<T> {
   dispose(): void {
     for (const s of this.#staticScales.values()) s.alphaRow.free();
     this.#staticScales.clear();
+    for (const s of this.#fp8Scales.values()) s.scaleADevice.free();
+    this.#fp8Scales.clear();
     if (this.#cache) {
       for (const p of this.#cache.pools) p.free();
       this.#cache.blockTable?.free();

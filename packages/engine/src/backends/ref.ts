@@ -28,7 +28,7 @@ function quantizedProduct(x: Tensor<ActDType>, w: Int8Linear<T> | Fp8Linear<T>):
   const bias = w.bias === undefined ? {} : { bias: act(w.bias) };
   if (w.kind === 'fp8') {
     const [scaleW] = toF32(w.scaleW);
-    return fp8Gemm({ a: quantizeFp8({ x }, { scale: scaleX! }), b: w.weight as Tensor<'fp8e4m3'>, ...bias }, { scaleA: Math.fround(1 / scaleX!), scaleB: scaleW!, outDtype: x.dtype });
+    return fp8Gemm({ a: quantizeFp8({ x }, { scale: scaleX! }), b: w.weight as Tensor<'fp8e4m3'>, ...bias }, { scaleA: Math.fround(1 / scaleX!), scaleB: scaleW!, outDtype: x.dtype, transB: true });
   }
   const q = w.mode.perToken ? quantizePerToken({ x }) : { q: quantizePerTensor({ x }, { scale: scaleX! }), scale: tensor('f32', [1], Float32Array.of(Math.fround(1 / scaleX!))) };
   return smoothQuantGemm({ a: q.q, b: w.weight as Tensor<'i8'>, alphaRow: q.scale, alphaCol: w.scaleW as Tensor<'f32'>, ...bias }, { outDtype: x.dtype, mode: w.mode, transB: true });

@@ -1,8 +1,8 @@
 // INT8 and FP8 KV caches end to end: an engine built with --int8_kv_cache / --fp8_kv_cache and per-layer
 // K/V scales generates the oracle's tokens (ref-math greedyGenerate over a cache of the same storage and
 // scales) on every backend — the cache write and read are exact (tier 1), so wherever the rest is exact
-// the tokens are the oracle's; production kernels (tier 3) are held to the first two tokens of each
-// prompt (the first decode step already reads the cache), the kernel parity cases bound them closely.
+// the tokens and logits through the cache are the oracle's; production kernels (tier 3) are held to
+// the ref backend's logits through the cache within a bound, the kernel parity cases bound them closely.
 // The model has sharpened attention and its own lm_head, so its tokens follow the context (a plain
 // random model repeats its last token) and a float cache, or one layer's scales swapped, gives other
 // tokens: the test sees the quantized cache itself, and each layer's own scales.
@@ -109,15 +109,26 @@ describe('quantized KV cache: memory', () => {
 
 describeBackends('quantized KV cache engines generate the oracle’s tokens', (b) => {
   for (const kind of ['int8', 'fp8'] as const) {
-    it(`${kind}: paged, three prompts in flight, the oracle's greedy tokens`, async () => {
+    it(`${kind}: paged, three prompts in flight, ${b.exact ? "the oracle's greedy tokens; logits through the cache equal the ref backend's bits" : "logits through the cache near the ref backend's"}`, async () => {
       const e = await Engine.load(engineDir(kind), b.options);
+      const r = await Engine.load(engineDir(kind));
       try {
-        const got = (await e.generate(PROMPTS.map((tokens) => ({ tokens, maxNewTokens: NEW, endId: null })))).map((g) => g.tokens);
-        const want = oracle(kind, SCALES[kind]);
-        if (b.exact) expect(got).toEqual(want);
-        else expect(got.map((t) => t.slice(0, 2))).toEqual(want.map((t) => t.slice(0, 2)));
+        // every position after the first through a decode step that reads the quantized cache
+        const [le, lr] = [e.logits(PROMPTS[0]!, { decodeFrom: 1 }), r.logits(PROMPTS[0]!, { decodeFrom: 1 })];
+        if (b.exact) {
+          expect(Buffer.from(le.buffer).equals(Buffer.from(lr.buffer))).toBe(true);
+          const got = (await e.generate(PROMPTS.map((tokens) => ({ tokens, maxNewTokens: NEW, endId: null })))).map((g) => g.tokens);
+          expect(got).toEqual(oracle(kind, SCALES[kind]));
+        } else {
+          // tier 3 (fp16 rounding in other places, amplified by this model's sharp attention); greedy tokens of
+          // this model are too fragile to compare, the parity cases bound the kernels themselves
+          const err = nmse(le, lr);
+          console.log(`${kind} KV, production vs ref, logits through the cache: NMSE ${err.toExponential(2)}`);
+          expect(err).toBeLessThan(1e-2);
+        }
       } finally {
         e.dispose();
+        r.dispose();
       }
     });
   }
@@ -132,3 +143,31 @@ describeBackends('quantized KV cache engines generate the oracle’s tokens', (b
     }
   });
 });
+
+describe('logits through the KV cache (Engine.logits decodeFrom)', () => {
+  it('a float cache: the decode path gives the context pass’s bits; a quantized one changes them, as the oracle does', async () => {
+    const float = join(work, 'float-paged');
+    buildEngine({ flags: FLAGS, outputDir: float, weights: model.weights });
+    const [f, q] = [await Engine.load(float), await Engine.load(engineDir('int8'))];
+    try {
+      const t = PROMPTS[0]!;
+      const lf = f.logits(t);
+      expect(Buffer.from(f.logits(t, { decodeFrom: 1 }).buffer).equals(Buffer.from(lf.buffer))).toBe(true);
+      expect(Buffer.from(q.logits(t).buffer).equals(Buffer.from(lf.buffer))).toBe(true); // a context pass never reads the cache
+      const lq = q.logits(t, { decodeFrom: 3 });
+      expect(Buffer.from(lq.subarray(0, 3 * 97).buffer.slice(lq.byteOffset, lq.byteOffset + 3 * 97 * 4)).equals(Buffer.from(lf.subarray(0, 3 * 97).slice().buffer))).toBe(true);
+      expect(nmse(lq, lf)).toBeGreaterThan(1e-4); // the int8 cache, read from position 3 on
+      expect(() => q.logits(t, { decodeFrom: 0 })).toThrow(/decodeFrom: expected an integer in \[1, 10\]/);
+    } finally {
+      f.dispose();
+      q.dispose();
+    }
+  });
+});
+
+function nmse(got: Float32Array, want: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  want.forEach((v, i) => ((num += (got[i]! - v) ** 2), (den += v * v)));
+  return num / den;
+}

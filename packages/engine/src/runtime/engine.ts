@@ -194,9 +194,13 @@ export class Engine {
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
-    // SmoothQuant engines and int8 / fp8 KV caches run on every backend; FP8 GEMM engines on the ref backend (their GPU GEMMs are not wired yet)
-    if (build.quant.weights.kind === 'fp8' && (o.backend ?? 'ref') !== 'ref') {
-      throw new EngineError('config', { what: `${dir}: quant_mode ${quantModeOf(build.quant)}`, expected: `backend 'ref' for an FP8 engine`, got: `weights fp8 on backend ${o.backend}`, hint: 'FP8 GEMMs on the GPU are not run by this version yet' });
+    // every quantization runs on every backend; FP8 GEMMs on production kernels need FP8 tensor cores
+    if (build.quant.weights.kind === 'fp8' && o.backend === 'cuda' && (o.kernels ?? 'production') === 'production') {
+      const cc = (await loadKernels()).isAvailable();
+      const have = cc.ok ? cc.device.computeCapability ?? '0.0' : undefined;
+      if (have !== undefined && Number(have) < 8.9) {
+        throw new EngineError('config', { what: `${dir}: an FP8 engine (quant_mode ${quantModeOf(build.quant)}) on production kernels`, expected: 'a GPU of compute capability 8.9 or newer (FP8 tensor cores: Ada, Hopper)', got: `${cc.ok ? cc.device.name : 'a GPU'} of compute capability ${have}`, hint: "load it with kernels: 'reference' (--kernels reference), or on a newer GPU" });
+      }
     }
     let pool: BlockPool;
     let layout: KvLayout;
@@ -317,19 +321,34 @@ export class Engine {
     return { [Symbol.asyncIterator]: iterate, result };
   }
 
-  /** fp32 logits [T, V] of every position of `tokens` (a context step on a free slot; for perplexity). */
-  logits(tokens: readonly number[], o: { readonly promptTask?: number } = {}): Float32Array {
+  /**
+   * fp32 logits [T, V] of every position of `tokens` on a free slot (for perplexity): one context step,
+   * or with `decodeFrom: p` (1 ≤ p ≤ T) a context step over the first p tokens and then one one-token
+   * decode step per later position — those attend to earlier positions as generation does, through
+   * the KV cache (an int8 / fp8 cache's rounding shows there; a context step never reads the cache).
+   */
+  logits(tokens: readonly number[], o: { readonly promptTask?: number; readonly decodeFrom?: number } = {}): Float32Array {
     if (this.#group) throw new EngineError('request', { what: 'logits', expected: "an engine with its ranks in this process (tensorParallel 'in-process')", got: 'ranks in worker processes', hint: 'use generate/stream, or load in-process' });
     // steps are synchronous, so between them the cache is free to use once no request holds a slot
     if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
     if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
       throw new EngineError('request', { what: 'logits: tokens', expected: `1 … ${this.config.maxInputLen + this.config.maxOutputLen} tokens`, got: `${tokens.length}` });
     }
+    const p = o.decodeFrom ?? tokens.length;
+    if (!Number.isInteger(p) || p < 1 || p > tokens.length) throw new EngineError('request', { what: 'logits: decodeFrom', expected: `an integer in [1, ${tokens.length}] (the context step's length)`, got: String(o.decodeFrom) });
     const got = this.#pool.acquire(tokens.length);
     if (!got) throw new EngineError('capacity', { what: 'logits', expected: 'a free slot and blocks', got: 'none' });
     try {
       if (this.config.kvCache.kind === 'paged') this.#assign(got.slot, got.blocks);
-      return this.#graph.forward([{ slot: got.slot, start: 0, tokens, task: o.promptTask ?? 0 }], { logits: 'all', ...(this.#prompt ? { promptTable: this.#prompt.table } : {}) });
+      const task = o.promptTask ?? 0;
+      const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
+      const context = this.#graph.forward([{ slot: got.slot, start: 0, tokens: p === tokens.length ? tokens : tokens.slice(0, p), task }], { logits: 'all', ...prompt });
+      if (p === tokens.length) return context;
+      const v = this.model.vocabSize;
+      const out = new Float32Array(tokens.length * v);
+      out.set(context, 0);
+      for (let i = p; i < tokens.length; i++) out.set(this.#graph.forward([{ slot: got.slot, start: i, tokens: [tokens[i]!], task }], { logits: 'last', ...prompt }), i * v);
+      return out;
     } finally {
       this.#pool.release(got.slot);
     }
