@@ -48,7 +48,9 @@ Quantization:
                                   scale); combines with --use_smooth_quant, paging, TP
   --fp8_kv_cache                  KV cache stored in FP8 e4m3, scales from convert -kv; needs the
                                   attention plugin (as the seed)
-Not yet (refused with a message): --enable_fp8 (FP8 GEMMs) --use_weight_only.
+  --enable_fp8                    FP8 e4m3 GEMMs (per-tensor scales) from a convert --qformat fp8 checkpoint;
+                                  on the GPU on FP8 tensor cores (compute capability 8.9+)
+Not yet (refused with a message): --use_weight_only.
 `;
 
 const OPTIONAL_VALUE = ['--use_gpt_attention_plugin', '--use_gemm_plugin', '--use_layernorm_plugin', '--use_lookup_plugin'];

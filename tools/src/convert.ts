@@ -42,6 +42,10 @@ Converts an HF checkpoint to an FT checkpoint in <out dir>/<tp>-gpu (what trtllm
                                   per layer the seed's one K/V scale (…query_key_value.scale_y_quant_orig)
                                   and, beyond the seed, max |K| and max |V| apart (…kv_cache_amax),
                                   calibrated like -sq (with -sq or alone; needs --calib-dataset)
+      --qformat fp8               FP8 calibration (TensorRT-LLM's quantize.py name; the seed takes FP8
+                                  scales from an external toolkit): every linear layer's max |x|
+                                  (…<layer>.activation_amax), what build --enable_fp8 reads; with -kv
+                                  for --fp8_kv_cache too; not with -sq (needs --calib-dataset)
 
 Differences from the seed, on purpose: GPTBigCode with multi_query false is written as true
 multi-head QKV (multi_query_mode = False); config.ini carries config.json's keys rather than
@@ -72,6 +76,7 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
     'calib-seq-len': { type: 'string' },
     'calib-backend': { type: 'string' },
     'calibrate-kv-cache': { type: 'boolean' },
+    qformat: { type: 'string' },
     'dataset-cache-dir': { type: 'string' },
     'load-model-on-cpu': { type: 'boolean' },
     'convert-model-on-cpu': { type: 'boolean' },
@@ -85,18 +90,21 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
   const outDir = values['out-dir'];
   if (!inDir || !outDir) throw new UsageError(`-i/--in-file and -o/--out-dir are required\n\n${CONVERT_HELP}`);
   const kvCache = values['calibrate-kv-cache'] === true;
+  if (values.qformat !== undefined && values.qformat !== 'fp8') throw new UsageError(`--qformat must be fp8, got '${values.qformat}' (SmoothQuant INT8 is -sq α)`);
+  const fp8 = values.qformat === 'fp8';
+  if (fp8 && values.smoothquant !== undefined) throw new UsageError('--qformat fp8 and -sq are two weight quantizations: convert with one of them');
   let alpha: number | undefined;
   if (values.smoothquant !== undefined) {
     alpha = Number(values.smoothquant);
     if (values.smoothquant.trim() === '' || !(alpha >= 0 && alpha <= 1)) throw new UsageError(`-sq/--smoothquant must be a number in [0, 1], got '${values.smoothquant}' (0.5 is a good first try)`);
   }
-  const calibrating = alpha !== undefined || kvCache;
-  const calibFlag = [alpha !== undefined && '-sq', kvCache && '-kv'].filter(Boolean).join(' ');
+  const calibrating = alpha !== undefined || kvCache || fp8;
+  const calibFlag = [alpha !== undefined && '-sq', kvCache && '-kv', fp8 && '--qformat fp8'].filter(Boolean).join(' ');
   if (calibrating) {
     if (values['calib-dataset'] === undefined) throw new UsageError(`${calibFlag} needs --calib-dataset FILE: calibration text as JSON lines with a "text" field, or plain text lines (the seed downloads lambada; nothing is downloaded here)`);
     if (values['calib-backend'] !== undefined && !['ref', 'cuda'].includes(values['calib-backend'])) throw new UsageError(`--calib-backend must be ref or cuda, got '${values['calib-backend']}'`);
   } else {
-    for (const flag of ['calib-dataset', 'calib-samples', 'calib-seq-len', 'calib-backend'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for calibration: give it with -sq or -kv`);
+    for (const flag of ['calib-dataset', 'calib-samples', 'calib-seq-len', 'calib-backend'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for calibration: give it with -sq, -kv or --qformat fp8`);
   }
   const storage = values['storage-type'] ?? 'float32';
   if (!(storage in FT_STORAGE)) throw new UsageError(`-t/--storage-type must be one of ${Object.keys(FT_STORAGE).join(', ')}, got '${storage}'`);
@@ -124,18 +132,18 @@ export async function convert(argv: readonly string[], io: CliIO): Promise<numbe
       const gpu = values['calib-backend'] === 'ref' ? undefined : await gpuStatus();
       if (values['calib-backend'] === 'cuda' && !gpu?.ok) throw new UsageError(`--calib-backend cuda: no usable GPU (${gpu && !gpu.ok ? gpu.reason : 'unknown'})`);
       const backend = gpu?.ok ? ({ backend: 'cuda', kernels: 'production' } as const) : ({ backend: 'ref' } as const);
-      io.out(`calibrating on ${gpu?.ok ? `cuda (production kernels, ${gpu.name})` : `ref (CPU${gpu && !gpu.ok ? `: ${gpu.reason}` : ''})`}: ${prompts.length} samples of ${file}${texts.length < samples ? ` (the file has ${texts.length} of the ${samples} asked for)` : ''}, ${prompts.reduce((a, p) => a + p.length, 0)} tokens (≤ ${seqLen} each)${alpha !== undefined ? `, α = ${alpha}` : ''}${kvCache ? ', KV-cache scales' : ''}\n`);
+      io.out(`calibrating on ${gpu?.ok ? `cuda (production kernels, ${gpu.name})` : `ref (CPU${gpu && !gpu.ok ? `: ${gpu.reason}` : ''})`}: ${prompts.length} samples of ${file}${texts.length < samples ? ` (the file has ${texts.length} of the ${samples} asked for)` : ''}, ${prompts.reduce((a, p) => a + p.length, 0)} tokens (≤ ${seqLen} each)${alpha !== undefined ? `, α = ${alpha}` : ''}${fp8 ? ', FP8 ranges' : ''}${kvCache ? ', KV-cache scales' : ''}\n`);
       const cal = progressBar(io, 'calibrating');
       const r = await convertCalibrated({
-        inDir, outDir, tp, prompts, backend, storage: storage as FtStorageType, kvCache,
+        inDir, outDir, tp, prompts, backend, storage: storage as FtStorageType, kvCache, fp8,
         ...(alpha !== undefined ? { alpha } : {}),
         ...(kind ? { kind: kind as HfGptKind } : {}),
         onCalibrate: (d, t) => cal.update(d, t, `${d}/${t} samples`),
       });
       cal.end();
       const seconds = (performance.now() - started) / 1000;
-      const what = [alpha !== undefined && 'SmoothQuant INT8', kvCache && 'KV-cache scales'].filter(Boolean).join(' + ');
-      io.out(`wrote ${r.dir}: ${r.files} files (float ${storage} + ${what}), tp ${tp}${alpha !== undefined ? `, smoothquant ${alpha}` : ''}${kvCache ? ', calibrate_kv_cache True' : ''}, ${seconds.toFixed(2)} s\n`);
+      const what = [alpha !== undefined && 'SmoothQuant INT8', fp8 && 'FP8 ranges', kvCache && 'KV-cache scales'].filter(Boolean).join(' + ');
+      io.out(`wrote ${r.dir}: ${r.files} files (float ${storage} + ${what}), tp ${tp}${alpha !== undefined ? `, smoothquant ${alpha}` : ''}${fp8 ? ', qformat fp8' : ''}${kvCache ? ', calibrate_kv_cache True' : ''}, ${seconds.toFixed(2)} s\n`);
       if (r.kvAmax) io.out(`KV ranges (max |K|, max |V|) per layer: ${r.kvAmax.map((a) => `${a.k.toPrecision(3)}/${a.v.toPrecision(3)}`).join(' ')}\n`);
       return 0;
     }

@@ -40,6 +40,22 @@ Napi::Value Int8GemmLt(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value Fp8GemmLt(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8GemmLt", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeFp8GemmLt({.a = (const uint8_t*)a.ptr("a"), .b = (const uint8_t*)a.ptr("b"), .bias = a.ptr("bias", true), .out = a.ptr("out"), .scaleA = (const float*)a.ptr("scaleA"), .scaleB = (const float*)a.ptr("scaleB"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .outDtype = a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Fp8GemmLtUnsupported(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8GemmLtUnsupported", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), fp8GemmLtUnsupported(a.i32("n"), a.i32("k"), a.dtype("outDtype")));
+  });
+}
+Napi::Value Fp8GemmLtAlgorithms(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8GemmLtAlgorithms", [&]() -> Napi::Value { return Napi::String::New(info.Env(), fp8GemmLtAlgorithms()); });
+}
 Napi::Value Int8GemmLtUnsupported(const Napi::CallbackInfo& info) {
   return guard(info, "int8GemmLtUnsupported", [&]() -> Napi::Value {
     Args a(info, 0);
@@ -270,6 +286,9 @@ void opBindings(std::vector<Binding>& out) {
       {"int8Gemm", Int8Gemm},
       {"smoothQuantEpilogue", SmoothQuantEpilogue},
       {"int8GemmLt", Int8GemmLt},
+      {"fp8GemmLt", Fp8GemmLt},
+      {"fp8GemmLtUnsupported", Fp8GemmLtUnsupported},
+      {"fp8GemmLtAlgorithms", Fp8GemmLtAlgorithms},
       {"int8GemmLtUnsupported", Int8GemmLtUnsupported},
       {"int8GemmLtAlgorithms", Int8GemmLtAlgorithms},
       {"quantize", Quantize},

@@ -157,43 +157,45 @@ __device__ __forceinline__ void loadRows(const void* src, float* dst, int LD, in
 
 constexpr int kDecWarps = 4, kDecThreads = 32 * kDecWarps;
 
-// One warp per (row, query head, split of kDecodeSplit = 64 positions), four heads per block. Scores:
-// each lane owns positions j0 + lane and j0 + lane + 32 (its K rows read with 16-byte loads, all in
-// flight together); softmax over the split by warp shuffles; P·V: each lane a quarter of the dims of
-// every eighth position (16-byte loads, four positions in flight), summed across lanes by a fixed
-// shuffle tree. Query heads that share a KV head (MQA / GQA) are in the same block, so their K/V
+// One warp per (row, query head, split of 32·P positions: P = 2 for fp16/bf16/fp32 pages, 4 for
+// int8/fp8 pages, so a lane has the same bytes in flight either way), four heads per block. Scores:
+// each lane owns positions j0 + lane + 32t, t < P (its K rows read with 16-byte loads, all in flight
+// together); softmax over the split by warp shuffles; P·V: each lane a quarter of the dims of every
+// eighth position (16-byte loads, four positions in flight), summed across lanes by a fixed shuffle
+// tree. Query heads that share a KV head (MQA / GQA) are in the same block, so their K/V
 // rows come from DRAM once and from L1/L2 after. Each split's (acc, max, sum) goes to `partial`; the
 // last split block of the (row, head group) to finish merges them in split order (no second kernel).
 // Before pdlWait() (PDL): the step's inputs — rows, positions, slots, the block table — are read and
 // the K and V rows of the split are prefetched into L2 (coherent: the row the previous kernel is
 // writing is read only after the wait, from L2); q and the cache are loaded after it.
-// C is the cache storage: D itself, or int8 / fp8 e4m3 pages (half the bytes of fp16). Quantized K
-// is read as stored and its layer's scale applied with the softmax scale, once per score (the same
-// product re-associated: within the tier-3 tolerance); quantized V is dequantized as the oracle reads
-// it, fp32(v · s). As the oracle (and TensorRT-LLM), the row's own position attends its fresh K and V
-// from the qkv row, not their quantized copy in the cache.
+// C is the cache storage: D itself, or int8 / fp8 e4m3 pages (half the bytes of fp16). Quantized
+// values are read as stored and the layer's scales applied once, not per element: K's with the
+// softmax scale to each score, V's to each probability (the same products re-associated: within the
+// tier-3 tolerance). As the oracle (and TensorRT-LLM), the row's own position attends its fresh K and
+// V from the qkv row, not their quantized copy in the cache.
 template <DType D, DType C, int HS>
 __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
+  constexpr bool kQuant = C == DType::I8 || C == DType::FP8E4M3;
+  constexpr int P = kQuant ? 4 : 2, SPLIT = 32 * P;
   __shared__ __align__(16) float qs[kDecWarps][HS];
   pdlLaunchDependents();
   const int r = blockIdx.x, split = blockIdx.z, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int h = blockIdx.y * kDecWarps + warp;
   const int row = p.rows[r];
   const int pos = p.positions[row], slot = p.slots[row];
-  const int j0 = split * kDecodeSplit;
+  const int j0 = split * SPLIT;
   if (j0 > pos) return;  // block-uniform: beyond this row's positions, the merge skips the split
-  const int cnt = min(pos + 1 - j0, kDecodeSplit);
+  const int cnt = min(pos + 1 - j0, SPLIT);
   const bool active = h < p.numHeads;
   const int g = (active ? h : 0) / (p.numHeads / p.numKvHeads);
   const long long width = (long long)(p.numHeads + 2 * p.numKvHeads) * HS;
-  // this lane's two positions: their K and V rows (step inputs only), on their way into L2
-  long long ko[2], vo[2];
-  float sc[2];
-  constexpr bool kQuant = C == DType::I8 || C == DType::FP8E4M3;
+  // this lane's P positions: their K and V rows (step inputs only), on their way into L2
+  long long ko[P], vo[P];
+  float sc[P];
   const float scoreScale = kQuant ? p.scale * p.cache.kScale : p.scale;
   using St = typename Io<C>::Storage;
 #pragma unroll
-  for (int t = 0; t < 2; t++) {
+  for (int t = 0; t < P; t++) {
     const int jj = lane + 32 * t;
     ko[t] = jj < cnt ? kvOffset(p.cache, slot, 0, g, j0 + jj) : -1;
     vo[t] = jj < cnt ? kvOffset(p.cache, slot, 1, g, j0 + jj) : -1;
@@ -206,7 +208,7 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
   for (int d = lane; d < HS; d += 32) qs[warp][d] = Io<D>::load(p.qkv, row * width + (long long)(active ? h : 0) * HS + d);
   __syncwarp();
 #pragma unroll
-  for (int t = 0; t < 2; t++) {
+  for (int t = 0; t < P; t++) {
     if (lane + 32 * t < cnt && (ko[t] < 0 || vo[t] < 0)) atomicCAS(p.error, 0, row + 1);
   }
   constexpr int V = Io<C>::kVec, VD = Io<D>::kVec;
@@ -227,17 +229,20 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
     for (int d = 0; d < HS; d++) acc = __fmaf_rn(qs[warp][d], kbuf[d], acc);
     sc[t] = ko[t] >= 0 ? acc * (fresh ? p.scale : scoreScale) : -INFINITY;
   };
-  if constexpr (HS <= 64) {  // both positions' loads in flight together
+  if constexpr (P * HS * (int)sizeof(St) <= 256) {  // every position's loads in flight together (256 bytes a lane)
 #pragma unroll
-    for (int t = 0; t < 2; t++) score(t);
+    for (int t = 0; t < P; t++) score(t);
   } else {
 #pragma unroll 1
-    for (int t = 0; t < 2; t++) score(t);
+    for (int t = 0; t < P; t++) score(t);
   }
-  float m = fmaxf(sc[0], sc[1]);
+  float m = sc[0];
+#pragma unroll
+  for (int t = 1; t < P; t++) m = fmaxf(m, sc[t]);
   for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-  const float e0 = sc[0] == -INFINITY ? 0.f : expf(sc[0] - m), e1 = sc[1] == -INFINITY ? 0.f : expf(sc[1] - m);
-  float l = e0 + e1;
+  float e[P], l = 0.f;
+#pragma unroll
+  for (int t = 0; t < P; t++) l += (e[t] = sc[t] == -INFINITY ? 0.f : expf(sc[t] - m));
   for (int o = 16; o > 0; o >>= 1) l += __shfl_xor_sync(0xffffffffu, l, o);
   // P·V: lane = 8·dg + pg owns dims [dg·HS/4, (dg+1)·HS/4) of positions j ≡ pg (mod 8); the eight
   // position groups are then summed by a fixed shuffle tree (xor 1, 2, 4)
@@ -247,14 +252,14 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
 #pragma unroll
   for (int d = 0; d < DG; d++) acc[d] = 0.f;
 #pragma unroll
-  for (int half = 0; half < 2; half++) {  // positions pg + 8t: t < 4 live in e0 / vo[0] of lane j, t ≥ 4 in e1 / vo[1]
+  for (int half = 0; half < P; half++) {  // positions pg + 8(4·half + u), u < 4: in e[half] / vo[half] of lane j mod 32
     float vb[4][DG];
     float pj[4];
 #pragma unroll
     for (int u = 0; u < 4; u++) {
       const int j = pg + 8 * (4 * half + u);
-      const long long off = __shfl_sync(0xffffffffu, half == 0 ? vo[0] : vo[1], j % 32);
-      pj[u] = __shfl_sync(0xffffffffu, half == 0 ? e0 : e1, j % 32);
+      const long long off = __shfl_sync(0xffffffffu, vo[half], j % 32);
+      pj[u] = __shfl_sync(0xffffffffu, e[half], j % 32);
       if (j >= cnt) pj[u] = 0.f;
       const size_t at = (j < cnt && off >= 0 ? (size_t)off : 0) + (size_t)dg * DG;
       if (kQuant && j0 + j == pos) {
@@ -263,10 +268,7 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
       } else {
 #pragma unroll
         for (int c = 0; c < DG; c += V) Io<C>::load16(p.cache.pool, at + c, vb[u] + c);
-        if constexpr (kQuant) {
-#pragma unroll
-          for (int d = 0; d < DG; d++) vb[u][d] = __fmul_rn(vb[u][d], p.cache.vScale);
-        }
+        if constexpr (kQuant) pj[u] *= p.cache.vScale;
       }
     }
 #pragma unroll
@@ -289,7 +291,7 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
 
   // The last split block of (row, head group) to finish merges the splits in ascending order:
   // out = Σ_s e^{m_s − M}·acc_s / Σ_s e^{m_s − M}·l_s (an arrival counter; the order is fixed).
-  const int splits = min(p.maxSplits, pos / kDecodeSplit + 1);  // the blocks that got past `j0 > pos`
+  const int splits = min((int)gridDim.z, pos / SPLIT + 1);  // the blocks that got past `j0 > pos`
   __shared__ bool last;
   __threadfence();
   __syncthreads();
@@ -581,7 +583,10 @@ void launchDecode(const AttentionDecodeParams& p, cudaStream_t s) {
   const int groups = (p.numHeads + kDecWarps - 1) / kDecWarps;
   AttentionDecodeParams q = p;  // + the (row, head group) arrival counters of the split merge
   q.counters = static_cast<int*>(streamScratch(s, "attentionDecode counters", (size_t)p.numRows * groups * sizeof(int), true));
-  TRT_LAUNCH_PDL("attentionDecode", (attentionDecodeKernel<D, C, HS>), dim3(p.numRows, groups, p.maxSplits), dim3(kDecThreads), 0, s, q);
+  // maxSplits counts kDecodeSplit-position splits (the partial buffer's stride); 8-bit pages take twice as many positions per split
+  constexpr int perSplit = (C == DType::I8 || C == DType::FP8E4M3) ? 128 : 64;
+  const int splits = (p.maxSplits * kDecodeSplit + perSplit - 1) / perSplit;
+  TRT_LAUNCH_PDL("attentionDecode", (attentionDecodeKernel<D, C, HS>), dim3(p.numRows, groups, splits), dim3(kDecThreads), 0, s, q);
 }
 
 // The cache storage: the activation dtype, int8 or fp8 e4m3.

@@ -87,6 +87,21 @@ struct Fp8GemmParams {
   DType biasDtype, outDtype;
 };
 void invokeFp8Gemm(const Fp8GemmParams& p, cudaStream_t s);
+// fp8-gemm-lt.cu: the production FP8 GEMM (cuBLASLt, tier 3), scales on the device
+struct Fp8GemmLtParams {
+  const uint8_t* a;      // [M, K] e4m3
+  const uint8_t* b;      // [N, K] e4m3
+  const void* bias;      // [N] in the output dtype, or null
+  void* out;             // [M, N] f16 / bf16
+  const float* scaleA;   // [1]: dequantizes a
+  const float* scaleB;   // [1]: dequantizes b
+  int m, n, k;
+  DType outDtype;
+};
+void invokeFp8GemmLt(const Fp8GemmLtParams& p, cudaStream_t s);
+// Why the production FP8 GEMM cannot run this shape on this device ("" when it can).
+std::string fp8GemmLtUnsupported(int n, int k, DType out);
+std::string fp8GemmLtAlgorithms();
 
 // layernorm.cu — y = LN(x); with q != null also per-token int8 quantization of y (fused).
 struct LayerNormParams {

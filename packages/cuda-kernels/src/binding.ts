@@ -96,6 +96,9 @@ export interface NativeAddon {
   int8GemmLt(p: NativeParams): void;
   int8GemmLtUnsupported(p: NativeParams): string;
   int8GemmLtAlgorithms(): string;
+  fp8GemmLt(p: NativeParams): void;
+  fp8GemmLtUnsupported(p: NativeParams): string;
+  fp8GemmLtAlgorithms(): string;
   quantize(p: NativeParams): void;
   fp8(p: NativeParams): void;
   layerNorm(p: NativeParams): void;

@@ -15,7 +15,7 @@ import { geluCase, swigluCase } from './ops/activation.cases.js';
 import { argmaxCases } from './ops/argmax.cases.js';
 import { attentionCases, attentionProductionCases } from './ops/attention.cases.js';
 import { embeddingCases } from './ops/embedding.cases.js';
-import { fp8Cases } from './ops/fp8.cases.js';
+import { fp8Cases, fp8ProductionCases } from './ops/fp8.cases.js';
 import { gemmCase, gemmCases, gemmProductionCases } from './ops/gemm.cases.js';
 import { int8GemmCases } from './ops/int8-gemm.cases.js';
 import { kvCacheCases, qkvPrepareCases } from './ops/kv-cache.cases.js';
@@ -33,7 +33,7 @@ export function kernelCases(o: CaseOptions = {}): KernelCase[] {
   const cases: KernelCase[] = [...gemmCases(gpt2Wte), ...int8GemmCases(), ...quantizeCases(), ...fp8Cases(), ...layerNormCases()];
   for (const dt of ['f32', 'f16', 'bf16'] as const) cases.push(geluCase(dt), residualCase(dt));
   cases.push(swigluCase(), ...softmaxCases(), ...ropeCases(), ...kvCacheCases(), ...attentionCases(), ...embeddingCases(gpt2Wte));
-  const production = [...gemmProductionCases(gpt2Wte), ...layerNormFastCases(), ...qkvPrepareCases(), ...attentionProductionCases(), ...argmaxCases()];
+  const production = [...gemmProductionCases(gpt2Wte), ...layerNormFastCases(), ...qkvPrepareCases(), ...attentionProductionCases(), ...argmaxCases(), ...fp8ProductionCases()];
   cases.push(...production.map((c) => ({ ...c, production: true })));
   // the real GPT-2 124M layer 0: LN1 and the Q projection on real weights and activations
   if (o.gpt2Layer0) {

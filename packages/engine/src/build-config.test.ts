@@ -45,7 +45,8 @@ describe('resolveBuildConfig', () => {
     expect(err({ per_channel: true })).toMatch(/--per_channel: expected with --use_smooth_quant/);
     expect(err({ int8_kv_cache: true, fp8_kv_cache: true })).toMatch(/--int8_kv_cache \/ --fp8_kv_cache: expected at most one of them/);
     expect(err({ fp8_kv_cache: true })).toMatch(/--fp8_kv_cache: expected the GPT attention plugin/);
-    expect(err({ enable_fp8: true })).toMatch(/--enable_fp8: .*FP8 GEMMs are not built yet/);
+    expect(err({ enable_fp8: true })).toMatch(/--enable_fp8: expected a checkpoint with FP8 calibration .*got random weights .*convert --qformat fp8/);
+    expect(err({ enable_fp8: true, use_smooth_quant: true })).toMatch(/--enable_fp8 \/ --use_smooth_quant: expected one weight quantization/);
     expect(resolveBuildConfig({ int8_kv_cache: true, use_smooth_quant: true, per_token: true, max_input_len: 32, max_output_len: 32 }, { config: gptConfig({ vocabSize: 50, nPositions: 64, nEmbd: 16, nHead: 2, nLayer: 1 }), storage: 'float16', file: 'x/config.ini' }).quant)
       .toEqual({ weights: { kind: 'smoothquant', perToken: true, perChannel: false }, kv: 'int8' });
     expect(resolveBuildConfig({ use_inflight_batching: true, fp8_kv_cache: true }).quant).toEqual({ weights: { kind: 'none' }, kv: 'fp8' });

@@ -93,8 +93,9 @@ export interface BuildConfig {
   /**
    * What is quantized (weights/activations, KV cache); written to config.json as TensorRT-LLM's
    * quant_mode. `--use_smooth_quant [--per_token] [--per_channel]` (from a convert -sq checkpoint)
-   * sets SmoothQuant, `--int8_kv_cache` / `--fp8_kv_cache` (from a convert -kv checkpoint) the KV
-   * cache's storage; `--enable_fp8` and `--use_weight_only` are refused.
+   * sets SmoothQuant, `--enable_fp8` (from a convert --qformat fp8 checkpoint) FP8 GEMMs,
+   * `--int8_kv_cache` / `--fp8_kv_cache` (from a convert -kv checkpoint) the KV cache's storage;
+   * `--use_weight_only` is refused.
    */
   readonly quant: QuantConfig;
   /**
@@ -126,7 +127,8 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
   const refuse = (what: string, expected: string, got: string, hint?: string): never => {
     throw new EngineError('config', { what, expected, got, ...(hint ? { hint } : {}) });
   };
-  if (f.enable_fp8) refuse('--enable_fp8', 'a flag this builder implements', 'given', 'FP8 GEMMs are not built yet: build without it (--fp8_kv_cache stores the KV cache in fp8 on its own)');
+  if (f.enable_fp8 && f.use_smooth_quant) refuse('--enable_fp8 / --use_smooth_quant', 'one weight quantization: FP8 or SmoothQuant INT8', 'both');
+  if (f.enable_fp8 && !checkpoint) refuse('--enable_fp8', 'a checkpoint with FP8 calibration (--model_dir of a convert --qformat fp8 output)', 'random weights (no --model_dir)', 'convert with trtllm convert --qformat fp8 --calib-dataset FILE, then build with --model_dir');
   if (f.use_weight_only) refuse('--use_weight_only', 'a flag this builder implements', 'given', 'weight-only quantization is not built: build without it');
   if (f.int8_kv_cache && f.fp8_kv_cache) refuse('--int8_kv_cache / --fp8_kv_cache', 'at most one of them (the cache has one storage type)', 'both');
 
@@ -237,7 +239,7 @@ export function resolveBuildConfig(f: BuildFlags, checkpoint?: CheckpointInfo): 
     parallelEmbedding: f.use_parallel_embedding ? { shardingDim } : false,
     embeddingSharing: (f.use_embedding_sharing ?? false) && (!f.use_parallel_embedding || shardingDim === 0),
     quant: {
-      weights: f.use_smooth_quant ? { kind: 'smoothquant', perToken: f.per_token ?? false, perChannel: f.per_channel ?? false } : NO_QUANT.weights,
+      weights: f.use_smooth_quant ? { kind: 'smoothquant', perToken: f.per_token ?? false, perChannel: f.per_channel ?? false } : f.enable_fp8 ? { kind: 'fp8' } : NO_QUANT.weights,
       kv: f.int8_kv_cache ? 'int8' : f.fp8_kv_cache ? 'fp8' : 'float',
     },
     notes,

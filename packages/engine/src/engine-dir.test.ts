@@ -34,7 +34,7 @@ describe('engine files', () => {
     const v = Buffer.from(good);
     v.writeUInt32LE(9, 8);
     writeFileSync(join(work, 'ver.engine'), v);
-    expect(() => readEngineFile(join(work, 'ver.engine'))).toThrow(/expected format version 2, got version 9 \(the engine was built by another trtllm-ts version: rebuild it\)/);
+    expect(() => readEngineFile(join(work, 'ver.engine'))).toThrow(/expected format version 3, got version 9 \(the engine was built by another trtllm-ts version: rebuild it\)/);
     writeFileSync(join(work, 'short.engine'), good);
     truncateSync(join(work, 'short.engine'), good.length - 100);
     expect(() => readEngineFile(join(work, 'short.engine'))).toThrow(/expected a inside the file, got bytes up to .* \(the file is truncated\)/);

@@ -31,8 +31,10 @@ export const ENGINE_MAGIC = 'TRTLLMTS';
  * 2: SmoothQuant INT8 weights are stored [N, K] (K contiguous, what INT8 tensor cores read); a
  * version-1 engine stored them [K, N], which a square matrix could not tell apart — so version 1 is
  * refused (rebuild), never misread.
+ * 3: FP8 weights likewise [N, K] (what FP8 tensor cores read), q/k/v sharing the fused QKV's scale;
+ * version 2 stored them [K, N]: refused, never misread.
  */
-export const ENGINE_FORMAT_VERSION = 2;
+export const ENGINE_FORMAT_VERSION = 3;
 const ALIGN = 256;
 
 export function engineFileName(c: BuildConfig, rank: number): string {

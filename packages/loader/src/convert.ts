@@ -50,6 +50,8 @@ export interface ConvertOptions {
   readonly smoothQuant?: { readonly alpha: number; readonly weights: GptWeights; readonly files: ReadonlyMap<string, Tensor> };
   /** `-kv`: the KV-cache calibration files (ft-kv.ts ftKvCacheFiles) written beside the weights; config.ini says calibrate_kv_cache = True. */
   readonly kvCache?: { readonly files: ReadonlyMap<string, Tensor> };
+  /** `--qformat fp8`: the FP8 calibration files (ft-fp8.ts ftFp8Files) written beside the weights; config.ini says qformat = fp8 (our key, after the seed's). */
+  readonly fp8?: { readonly files: ReadonlyMap<string, Tensor> };
 }
 
 export interface ConvertProgress {
@@ -141,6 +143,7 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
       else await runInWorkers(jobs, progress);
     }
     if (o.kvCache) writeFtFiles(partial, o.kvCache.files);
+    if (o.fp8) writeFtFiles(partial, o.fp8.files);
     if (existsSync(final)) {
       const old = `${partial}.old`;
       renameSync(final, old);
@@ -236,5 +239,6 @@ function configIni(o: ConvertOptions, kind: HfGptKind, tp: number, storage: FtSt
   ];
   if (json instanceof PyDict) for (const [k, v] of json.entries) pairs.push([k, pyStr(v)]);
   pairs.push(['storage_dtype', storage], ['multi_query_mode', multiQuery ? 'True' : 'False']);
+  if (o.fp8) pairs.push(['qformat', 'fp8']);
   return formatIni([['gpt', pairs]]);
 }

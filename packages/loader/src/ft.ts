@@ -29,6 +29,7 @@ import { parseIni } from './ini.js';
 import { castTo, gatherColumns, sliceRows, tensorBytes, type ColumnRange } from './layout.js';
 import { readFtInt8, type Int8Arrays, type Int8LinearName } from './ft-int8.js';
 import { readFtKvCache, type FtKvCacheCalibration } from './ft-kv.js';
+import { readFtFp8Amax, type Fp8LinearName } from './ft-fp8.js';
 
 /** `--storage-type` names and our dtypes. */
 export const FT_STORAGE = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' } as const satisfies Record<string, ActDType>;
@@ -343,6 +344,16 @@ export class FtCheckpoint {
   /** Layer `layer`'s KV-cache calibration (ft-kv.ts): our K/V ranges and/or the seed's shared int8 scale. */
   readKvCache(layer: number): FtKvCacheCalibration {
     return readFtKvCache(this.dir, layer);
+  }
+
+  /** The FP8 calibration's max |x| of one linear layer's input (ft-fp8.ts; convert --qformat fp8). */
+  readFp8Amax(layer: number, linear: Fp8LinearName): number {
+    return readFtFp8Amax(this.dir, layer, linear);
+  }
+
+  /** True when config.ini says the checkpoint was converted with --qformat fp8 (qformat = fp8). */
+  get fp8Calibrated(): boolean {
+    return this.ini.get('qformat') === 'fp8';
   }
 
   /** The whole model (ranks merged) in `dtype` (default: the storage dtype). */

@@ -1,9 +1,9 @@
 /**
  * Kernel cases of op `fp8` (tier 1, exact): e4m3 quantization (saturating), dequantization and the
- * fp8 GEMM with its scales and bias.
+ * fp8 GEMM with its scales and bias; and the production FP8 GEMM on tensor cores (fp8GemmLt, tier 3).
  */
 import * as ref from '@trtllm/ref-math';
-import { bytesOf, caseOf, rnd, type KernelCase } from '../case-kit.js';
+import { bytesOf, caseOf, nmse, rnd, type KernelCase } from '../case-kit.js';
 import * as gpu from './index.js';
 
 export function fp8Cases(): KernelCase[] {
@@ -19,5 +19,30 @@ export function fp8Cases(): KernelCase[] {
     caseOf({ name: 'fp8 gemm Bᵀ +bias → bf16', op: 'fp8', dtype: 'fp8→bf16', shape: '[5,13]·[13,7] Bᵀ +bias', tier: 1, host: { a: q, b: w, bias },
       ref: () => [ref.fp8Gemm({ a: q, b: w, bias }, { transB: true, scaleA: 0.0625, scaleB: 0.0625, outDtype: 'bf16' })],
       launch: (d) => [gpu.fp8Gemm({ a: d['a'] as never, b: d['b'] as never, bias: d['bias'] as never }, { transB: true, scaleA: 0.0625, scaleB: 0.0625, outDtype: 'bf16' })], bytes: bytesOf(q, w), flops: 2 * 5 * 7 * 13 }),
+  ];
+}
+
+/** fp8GemmLt (cuBLASLt, compute capability ≥ 8.9): a [M, K] · bᵀ, b [N, K], scales on the device. */
+function fp8GemmLtCase(name: string, out: 'f16' | 'bf16', m: number, n: number, k: number, withBias: boolean): KernelCase {
+  const a = ref.quantizeFp8({ x: rnd('f32', [m, k], 40 + m, 2) }, { scale: 32 });
+  const b = ref.quantizeFp8({ x: rnd('f32', [n, k], 41 + n, 0.05) }, { scale: 2048 });
+  const [scaleA, scaleB] = [ref.tensor('f32', [1], Float32Array.of(1 / 32)), ref.tensor('f32', [1], Float32Array.of(1 / 2048))];
+  const bias = withBias ? rnd(out, [n], 42) : undefined;
+  return caseOf({
+    name, op: 'fp8', dtype: `fp8→${out}`, shape: `${m}×${k}·(${n}×${k})ᵀ${withBias ? ' +bias' : ''}`, tier: 3,
+    tolerance: nmse(1e-5, 'exact e4m3 products summed in fp32 in cuBLASLt\'s order, scales and bias in its epilogue; output rounded to T'),
+    host: { a, b, scaleA, scaleB, ...(bias ? { bias } : {}) },
+    ref: () => [ref.fp8Gemm(bias ? { a, b, bias } : { a, b }, { transB: true, scaleA: 1 / 32, scaleB: 1 / 2048, outDtype: out })],
+    launch: (d) => [gpu.fp8GemmLt({ a: d['a'] as never, b: d['b'] as never, scaleA: d['scaleA'] as never, scaleB: d['scaleB'] as never, ...(bias ? { bias: d['bias'] as never } : {}) }, { outDtype: out })],
+    bytes: m * k + n * k + 2 * m * n, flops: 2 * m * n * k,
+  });
+}
+
+/** The production FP8 GEMM: gpt2 shapes at decode and prefill sizes. */
+export function fp8ProductionCases(): KernelCase[] {
+  return [
+    fp8GemmLtCase('fp8GemmLt f16 gpt2 QKV +bias, M 64', 'f16', 64, 2304, 768, true),
+    fp8GemmLtCase('fp8GemmLt bf16 gpt2-xl FC, M 5', 'bf16', 5, 6400, 1600, false),
+    fp8GemmLtCase('fp8GemmLt f16 gpt2 proj +bias, M 300', 'f16', 300, 768, 3072, true),
   ];
 }

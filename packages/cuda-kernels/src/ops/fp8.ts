@@ -1,6 +1,10 @@
-/** fp8 on the device — e4m3 quantize / dequantize and the FP8 GEMM (csrc/fp8.cu). */
+/**
+ * fp8 on the device — e4m3 quantize / dequantize and the FP8 GEMM (csrc/fp8.cu: reference kernels,
+ * tier 1), and the production FP8 GEMM fp8GemmLt (csrc/fp8-gemm-lt.cu: cuBLASLt on FP8 tensor cores,
+ * compute capability ≥ 8.9, tier 3).
+ */
 import {
-  checkFp8Gemm, expectAttr, expectDType, numel,
+  checkFp8Gemm, expectAttr, expectDType, expectShape, matmulLayout, numel,
   type ActDType, type Fp8DequantizeAttrs, type Fp8DequantizeInputs, type Fp8GemmAttrs, type Fp8GemmInputs, type Fp8QuantizeAttrs, type Fp8QuantizeInputs,
 } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
@@ -38,4 +42,48 @@ export function fp8Gemm(inputs: OnDevice<Fp8GemmInputs>, attrs: Fp8GemmAttrs, st
     }),
   );
   return c;
+}
+
+/**
+ * The production FP8 GEMM (tier 3): out = T(scaleA · scaleB · (a · bᵀ) + bias), a [M, K] and b [N, K]
+ * e4m3, fp32 accumulation on tensor cores, the scales f32 [1] tensors on the device (so a captured
+ * CUDA graph reads the layer's scales, not constants), the bias [N] in the output dtype (f16 / bf16).
+ * Shapes and devices it cannot run (fp8GemmLtUnsupported) are a typed error.
+ */
+export function fp8GemmLt(
+  inputs: { readonly a: DeviceTensor<'fp8e4m3'>; readonly b: DeviceTensor<'fp8e4m3'>; readonly scaleA: DeviceTensor<'f32'>; readonly scaleB: DeviceTensor<'f32'>; readonly bias?: DeviceTensor<ActDType> },
+  attrs: { readonly outDtype: 'f16' | 'bf16' },
+  stream?: Stream,
+): DeviceTensor<ActDType> {
+  const op = 'fp8GemmLt';
+  const { a, b, bias } = inputs;
+  expectDType(op, 'inputs.a', a, ['fp8e4m3']);
+  expectDType(op, 'inputs.b', b, ['fp8e4m3']);
+  expectShape(op, 'inputs.scaleA', inputs.scaleA, [1]);
+  expectShape(op, 'inputs.scaleB', inputs.scaleB, [1]);
+  const l = matmulLayout(op, a, b, false, true);
+  if (bias) {
+    expectDType(op, 'inputs.bias', bias, [attrs.outDtype]);
+    expectShape(op, 'inputs.bias', bias, [l.n]);
+  }
+  const why = fp8GemmLtUnsupported(l.n, l.k, attrs.outDtype);
+  expectAttr(op, 'shape and device', why === '', 'what FP8 tensor cores run', why);
+  const out = DeviceTensor.empty(attrs.outDtype, [l.m, l.n]);
+  native(op, () =>
+    addon().fp8GemmLt({
+      a: a.ptr, b: b.ptr, bias: bias?.ptr, out: out.ptr, scaleA: inputs.scaleA.ptr, scaleB: inputs.scaleB.ptr,
+      m: l.m, n: l.n, k: l.k, outDtype: code(attrs.outDtype), stream: stream?.handle,
+    }),
+  );
+  return out;
+}
+
+/** Why fp8GemmLt cannot run an [N, K] weight with this output dtype on this device ('' when it can). */
+export function fp8GemmLtUnsupported(n: number, k: number, outDtype: ActDType): string {
+  return native('fp8GemmLtUnsupported', () => addon().fp8GemmLtUnsupported({ n, k, outDtype: code(outDtype) }));
+}
+
+/** One line per (M, N, K, dtype, bias) fp8GemmLt has planned: cuBLASLt's algorithm. */
+export function fp8GemmLtAlgorithms(): string {
+  return native('fp8GemmLtAlgorithms', () => addon().fp8GemmLtAlgorithms());
 }

@@ -87,6 +87,14 @@ export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize
 
 const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
 
+/** `--enable_fp8`: every linear layer's input range the checkpoint holds (convert --qformat fp8), keyed as Fp8Build's. */
+function checkpointFp8Ranges(checkpoint: FtCheckpoint): Map<string, { x: number }> {
+  const out = new Map<string, { x: number }>();
+  const linears = ['qkv', 'attnOut', 'fc', ...(checkpoint.config.activation === 'swiglu' ? ['gate'] as const : []), 'proj'] as const;
+  for (let n = 0; n < checkpoint.config.nLayer; n++) for (const l of linears) out.set(`layers.${n}.${l}`, { x: checkpoint.readFp8Amax(n, l) });
+  return out;
+}
+
 /**
  * The KV-cache scales a `--model_dir` build takes: per layer K and V from our ranges (kv_cache_amax,
  * convert -kv), else — int8 only — the seed's one shared scale (scale_y_quant_orig), with a note.
@@ -137,8 +145,11 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     throw new EngineError('config', { what: `--use_smooth_quant with --model_dir ${f.model_dir}`, expected: 'a SmoothQuant checkpoint (config.ini smoothquant = α, INT8 files beside the float ones)', got: `smoothquant = ${checkpoint!.ini.get('smoothquant') ?? 'absent'}`, hint: 'convert with trtllm convert -sq 0.5 --calib-dataset FILE' });
   }
   const sq = o.smoothQuant ?? fromCheckpoint;
-  if (sq && o.fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
-  const quant = sq ? { ...resolved.quant, weights: { kind: 'smoothquant' as const, ...sq.mode } } : o.fp8 ? { ...resolved.quant, weights: { kind: 'fp8' as const } } : resolved.quant;
+  // --enable_fp8: each linear layer's input range from the checkpoint (convert --qformat fp8)
+  const fp8FromCheckpoint: Fp8Build | undefined = resolved.quant.weights.kind === 'fp8' && checkpoint && !o.fp8 ? { actRanges: checkpointFp8Ranges(checkpoint) } : undefined;
+  const fp8 = o.fp8 ?? fp8FromCheckpoint;
+  if (sq && fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
+  const quant = sq ? { ...resolved.quant, weights: { kind: 'smoothquant' as const, ...sq.mode } } : fp8 ? { ...resolved.quant, weights: { kind: 'fp8' as const } } : resolved.quant;
   const kvNotes: string[] = [];
   const kvScales = quant.kv === 'float' ? undefined : (o.kvCacheScales ?? checkpointKvScales(checkpoint, quant.kv, kvNotes, f.model_dir));
   if (kvScales && kvScales.length !== resolved.model.nLayer) throw new EngineError('config', { what: 'kvCacheScales', expected: `one {k, v} per layer (${resolved.model.nLayer})`, got: `${kvScales.length}` });
@@ -170,7 +181,7 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     for (let r = 0; r < config.worldSize; r++) {
       const name = engineFileName(config, r);
       const tensors: Map<string, Tensor> = rankTensors(config.model, weights, r, config.worldSize);
-      const quantized = sq ? smoothQuantRankTensors(config.model, weights, r, config.worldSize, sq) : o.fp8 ? fp8RankTensors(config.model, weights, r, config.worldSize, o.fp8) : undefined;
+      const quantized = sq ? smoothQuantRankTensors(config.model, weights, r, config.worldSize, sq) : fp8 ? fp8RankTensors(config.model, weights, r, config.worldSize, fp8) : undefined;
       for (const [k, t] of quantized ?? []) {
         tensors.delete(k.replace(/\.weight\.(int8|fp8)$/, '.weight')); // the quantized weight replaces the float one
         tensors.set(k, t);

@@ -1,15 +1,17 @@
-// convert -kv end to end on CPU: a real HF GPT-2 checkpoint (the tiny fixture) calibrated on the ref
-// engine; the float files are the plain convert's byte for byte, the KV files hold the seed's shared
-// scale and our K and V ranges as the calibration measured them; `build --int8_kv_cache` /
-// `--fp8_kv_cache` take per-layer K and V scales from them (a seed-made checkpoint: the shared scale,
-// int8 only), and the engine runs on its quantized cache.
+// convert -kv and --qformat fp8 end to end on CPU: a real HF GPT-2 checkpoint (the tiny fixture)
+// calibrated on the ref engine; the float files are the plain convert's byte for byte, the KV files hold
+// the seed's shared scale and our K and V ranges as the calibration measured them; `build
+// --int8_kv_cache` / `--fp8_kv_cache` take per-layer K and V scales from them (a seed-made checkpoint:
+// the shared scale, int8 only), and the engine runs on its quantized cache. --qformat fp8 writes each
+// linear layer's input range; `build --enable_fp8` quantizes from them and stays near the float engine.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertHfToFt, FtCheckpoint, kvAmaxFile, loadHfGpt, readFtKvCache, seedKvScaleFile } from '@trtllm/loader';
+import { convertHfToFt, fp8AmaxFile, FtCheckpoint, kvAmaxFile, loadHfGpt, readFtFp8Amax, readFtKvCache, seedKvScaleFile } from '@trtllm/loader';
 import { kvAmaxOfQkv, seedKvScale } from '@trtllm/quant';
+import { readEngineFile } from '../engine-dir.js';
 import { Engine } from '../runtime/engine.js';
 import { buildEngine } from './build.js';
 import { calibrateModel, convertCalibrated } from './convert-sq.js';
@@ -83,5 +85,55 @@ describe('convert -kv → build --int8_kv_cache / --fp8_kv_cache (ref backend)',
     expect(() => buildEngine({ flags: { ...BUILD, model_dir: seedLike, fp8_kv_cache: true, use_gpt_attention_plugin: true }, outputDir: join(work, 'e-x') })).toThrow(/--fp8_kv_cache with --model_dir .*expected layer 0's K\/V ranges \(model\.layers\.0\.attention\.query_key_value\.kv_cache_amax\.bin.*convert -kv/);
     expect(() => buildEngine({ flags: { ...BUILD, model_dir: plain.dir, int8_kv_cache: true }, outputDir: join(work, 'e-x') })).toThrow(/--int8_kv_cache with --model_dir .*expected layer 0's KV-cache scales .*got no such file.*convert -kv/);
     expect(existsSync(join(work, 'e-x'))).toBe(false);
+  });
+});
+
+describe('convert --qformat fp8 → build --enable_fp8 [--fp8_kv_cache] (ref backend)', async () => {
+  const fp8 = await convertCalibrated({ inDir: HF, outDir: join(work, 'fp8'), fp8: true, kvCache: true, prompts: PROMPTS, storage: 'float16' });
+  const model = loadHfGpt(HF, { dtype: 'f32' });
+  const { stats } = await calibrateModel(model, PROMPTS);
+  const nLayer = model.config.nLayer;
+  const nmse = (got: Float32Array, want: Float32Array): number => {
+    let num = 0;
+    let den = 0;
+    want.forEach((v, i) => ((num += (got[i]! - v) ** 2), (den += v * v)));
+    return num / den;
+  };
+
+  it('writes each linear layer’s input range (max over channels of the calibrated max |x|), config.ini qformat = fp8', () => {
+    for (let n = 0; n < nLayer; n++) {
+      for (const l of ['qkv', 'attnOut', 'fc', 'proj'] as const) {
+        const want = Math.fround(stats.get(`layers.${n}.${l}`)!.x.reduce((a, b) => Math.max(a, b), 0));
+        expect(readFtFp8Amax(fp8.dir, n, l), `${n} ${l}`).toBe(want);
+        expect(fp8.fp8Amax!.get(`layers.${n}.${l}`)).toBe(want);
+      }
+    }
+    expect(existsSync(join(fp8.dir, fp8AmaxFile(0, 'gate')))).toBe(false); // a GELU model has no gate
+    expect(FtCheckpoint.open(fp8.dir).fp8Calibrated).toBe(true);
+  });
+  it('build --enable_fp8: e4m3 weights [N, K] with the ranges’ scales; logits within NMSE 2e-2 of the float engine (measured 9.1e-3: e4m3 keeps 3 mantissa bits), with an fp8 cache too', async () => {
+    const float = buildEngine({ flags: { ...BUILD, model_dir: fp8.dir }, outputDir: join(work, 'f8-float') });
+    const b = buildEngine({ flags: { ...BUILD, model_dir: fp8.dir, enable_fp8: true }, outputDir: join(work, 'f8') });
+    expect(b.config.quant).toEqual({ weights: { kind: 'fp8' }, kv: 'float' });
+    const t = readEngineFile(join(b.dir, b.files[0]!)).tensors;
+    const h = model.config.nEmbd;
+    expect([t.get('layers.0.fc.weight.fp8')?.dtype, t.get('layers.0.fc.weight.fp8')?.shape]).toEqual(['fp8e4m3', [4 * h, h]]);
+    expect(t.get('layers.1.proj.scale_x_orig_quant')!.data[0]).toBe(Math.fround(448 / readFtFp8Amax(fp8.dir, 1, 'proj')));
+    const bk = buildEngine({ flags: { ...BUILD, model_dir: fp8.dir, enable_fp8: true, fp8_kv_cache: true, use_gpt_attention_plugin: true }, outputDir: join(work, 'f8-kv') });
+    expect(bk.config.quant).toEqual({ weights: { kind: 'fp8' }, kv: 'fp8' });
+    const prompt = PROMPTS[3]!;
+    const [ef, e8] = [await Engine.load(float.dir), await Engine.load(b.dir)];
+    const [lf, l8] = [ef.logits(prompt), e8.logits(prompt)];
+    expect(nmse(l8, lf)).toBeGreaterThan(0);
+    expect(nmse(l8, lf)).toBeLessThan(2e-2);
+    const ek = await Engine.load(bk.dir);
+    const reqs = [{ tokens: prompt.slice(0, 16), maxNewTokens: 6, endId: null }];
+    expect((await ek.generate(reqs))[0]!.tokens).toHaveLength(6);
+    for (const e of [ef, e8, ek]) e.dispose();
+  });
+  it('--enable_fp8 from a checkpoint without the ranges names the missing file and the fix; -sq with fp8 is refused', async () => {
+    const plain = join(work, 'plain', '2-gpu');
+    expect(() => buildEngine({ flags: { ...BUILD, model_dir: plain, enable_fp8: true }, outputDir: join(work, 'f8-x') })).toThrow(/attention\.query_key_value\.activation_amax\.bin.*no such file.*convert with --qformat fp8/);
+    await expect(convertCalibrated({ inDir: HF, outDir: join(work, 'x'), fp8: true, alpha: 0.5, prompts: PROMPTS })).rejects.toThrow(/-sq with --qformat fp8: expected one weight quantization/);
   });
 });

@@ -19,7 +19,7 @@
  * quantized with one per-tensor scale per Q, K and V part of widths H, HS, HS (ft-int8.ts has the layout).
  */
 import { join } from 'node:path';
-import { convertHfToFt, ftInt8Files, ftKvCacheFiles, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
+import { convertHfToFt, ftFp8Files, ftInt8Files, ftKvCacheFiles, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
 import { applySmoothing, columnAbsMax, generateInt8, kvAmaxOfQkv, seedKvScale, smoothingScales, type ActRange, type KvAmax } from '@trtllm/quant';
 import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
@@ -27,11 +27,13 @@ import { int8Input } from './smoothquant.js';
 import type { ActivationStats } from '../calibration/observing-backend.js';
 import { Engine, type EngineLoadOptions } from '../runtime/engine.js';
 
-export interface CalibratedConvertOptions extends Omit<ConvertOptions, 'smoothQuant' | 'kvCache' | 'processes'> {
+export interface CalibratedConvertOptions extends Omit<ConvertOptions, 'smoothQuant' | 'kvCache' | 'fp8' | 'processes'> {
   /** -sq: α ∈ [0, 1], how much of the activations' range moves into the weights. */
   readonly alpha?: number;
-  /** -kv: write the KV-cache scales (at least one of alpha and kvCache). */
+  /** -kv: write the KV-cache scales. */
   readonly kvCache?: boolean;
+  /** --qformat fp8: write every linear layer's input range for FP8 (at least one of alpha, kvCache, fp8; not with alpha). */
+  readonly fp8?: boolean;
   /** Calibration prompts, token ids (each already truncated to the calibration length). */
   readonly prompts: readonly (readonly number[])[];
   /** The engine calibration runs on (default: the ref backend). */
@@ -48,6 +50,8 @@ export interface CalibratedConvertResult extends ConvertResult {
   readonly smoothing?: ReadonlyMap<string, Float64Array>;
   /** -kv: max |K| and max |V| per layer. */
   readonly kvAmax?: readonly KvAmax[];
+  /** --qformat fp8: max |x| of each linear layer's input (`layers.<n>.qkv | attnOut | fc | gate | proj`). */
+  readonly fp8Amax?: ReadonlyMap<string, number>;
 }
 
 const f32 = Math.fround;
@@ -56,7 +60,8 @@ const maxOf = (v: Float32Array): number => v.reduce((a, b) => Math.max(a, b), 0)
 export async function convertCalibrated(o: CalibratedConvertOptions): Promise<CalibratedConvertResult> {
   const storage = o.storage ?? 'float32';
   const sqAlpha = o.alpha;
-  if (sqAlpha === undefined && !o.kvCache) throw new EngineError('config', { what: 'convertCalibrated', expected: 'alpha (-sq) and/or kvCache (-kv)', got: 'neither', hint: 'without calibration use convertHfToFt' });
+  if (sqAlpha === undefined && !o.kvCache && !o.fp8) throw new EngineError('config', { what: 'convertCalibrated', expected: 'alpha (-sq), kvCache (-kv) and/or fp8 (--qformat fp8)', got: 'none of them', hint: 'without calibration use convertHfToFt' });
+  if (sqAlpha !== undefined && o.fp8) throw new EngineError('config', { what: '-sq with --qformat fp8', expected: 'one weight quantization: SmoothQuant INT8 or FP8', got: 'both', hint: 'convert twice, into two directories' });
   if (sqAlpha !== undefined && !(sqAlpha >= 0 && sqAlpha <= 1)) throw new EngineError('config', { what: '-sq/--smoothquant', expected: 'α in [0, 1]', got: String(sqAlpha), hint: 'a good first try is 0.5' });
   if (sqAlpha !== undefined && storage === 'bfloat16') throw new EngineError('config', { what: '-t bfloat16 with -sq', expected: 'float32 or float16 storage (the converter quantizes those)', got: 'bfloat16', hint: 'convert with -t float16' });
   if (o.prompts.length === 0) throw new EngineError('config', { what: 'calibration prompts', expected: 'at least one', got: 'none' });
@@ -72,7 +77,7 @@ export async function convertCalibrated(o: CalibratedConvertOptions): Promise<Ca
   const calOptions = { ...(o.backend ? { backend: o.backend } : {}), ...(o.onCalibrate ? { onCalibrate: o.onCalibrate } : {}) };
   const { stats, backend } = await calibrateModel(model, o.prompts, calOptions);
   const tp = o.tp ?? 1;
-  const { alpha: _a, kvCache: _k, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
+  const { alpha: _a, kvCache: _k, fp8: _f, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
   let kvCache: { files: Map<string, Tensor>; amax: KvAmax[] } | undefined;
   if (o.kvCache) {
     const files = new Map<string, Tensor>();
@@ -84,10 +89,26 @@ export async function convertCalibrated(o: CalibratedConvertOptions): Promise<Ca
     });
     kvCache = { files, amax };
   }
-  const kvResult = kvCache ? { kvAmax: kvCache.amax } : {};
+  let fp8: { files: Map<string, Tensor>; amax: Map<string, number> } | undefined;
+  if (o.fp8) {
+    const files = new Map<string, Tensor>();
+    const amax = new Map<string, number>();
+    const linears = ['qkv', 'attnOut', 'fc', ...(c.activation === 'swiglu' ? ['gate'] as const : []), 'proj'] as const;
+    model.weights.layers.forEach((_, n) => {
+      for (const linear of linears) {
+        const key = `layers.${n}.${linear}`;
+        const x = f32(maxOf(calibrated(stats, key).x));
+        if (!(x > 0)) throw new EngineError('config', { what: `FP8 calibration of ${key}`, expected: 'an input with a non-zero value', got: 'all zeros over every calibration prompt', hint: 'calibrate on other text (--calib-dataset)' });
+        amax.set(key, x);
+        for (const [file, t] of ftFp8Files(n, linear, x)) files.set(file, t);
+      }
+    });
+    fp8 = { files, amax };
+  }
+  const kvResult = { ...(kvCache ? { kvAmax: kvCache.amax } : {}), ...(fp8 ? { fp8Amax: fp8.amax } : {}) };
   const calibration = { backend, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) };
   if (sqAlpha === undefined) {
-    const r = await convertHfToFt({ ...convert, kind, storage, kvCache: kvCache! });
+    const r = await convertHfToFt({ ...convert, kind, storage, ...(kvCache ? { kvCache } : {}), ...(fp8 ? { fp8 } : {}) });
     return { ...r, calibration, ...kvResult };
   }
   const r0 = smoothQuantModel(model, stats, sqAlpha);

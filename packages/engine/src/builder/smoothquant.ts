@@ -100,34 +100,32 @@ export interface Fp8Build {
 
 /**
  * The FP8 tensors of rank `rank` (per-tensor scales, @trtllm/quant generateFp8): each of q, k, v,
- * attnOut, fc, (gate,) proj as `<linear>.weight.fp8` split like the float weight, with
- * `<linear>.scale_w_quant_orig` and `<linear>.scale_x_orig_quant` [1] (whole: one scale per tensor,
- * computed on the whole weight so every rank dequantizes alike). q, k and v get one scale each.
+ * attnOut, fc, (gate,) proj as `<linear>.weight.fp8` [N, K] (K contiguous: what FP8 tensor cores
+ * read, as the INT8 weights) split like the float weight, with `<linear>.scale_w_quant_orig` and
+ * `<linear>.scale_x_orig_quant` [1] (whole: one scale per tensor, computed on the whole weight so
+ * every rank dequantizes alike). q, k and v share the scale of the fused QKV weight (as TensorRT-LLM's
+ * FP8 QKV), so they run as one GEMM.
  */
 export function fp8RankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number, fp8: Fp8Build): Map<string, Tensor> {
   const split = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor>();
   const get = (key: string): { readonly x: number } => {
     const r = fp8.actRanges.get(key);
-    if (!r) throw new EngineError('config', { what: `FP8 activation range ${key}`, expected: 'a calibrated range for every GEMM (layers.<n>.qkv, attnOut, fc, gate, proj)', got: 'none', hint: 'calibrate on the model first' });
+    if (!r) throw new EngineError('config', { what: `FP8 activation range ${key}`, expected: 'a calibrated range for every GEMM (layers.<n>.qkv, attnOut, fc, gate, proj)', got: 'none', hint: 'calibrate on the model first (trtllm convert --qformat fp8)' });
     return r;
   };
-  const hs = headSize(c);
   w.layers.forEach((l, n) => {
     const p = `layers.${n}`;
-    const partCols = { q: c.nHead * hs, k: c.nKvHead * hs, v: c.nKvHead * hs };
+    const qkv = generateFp8(l.qkv.weight as Storage, get(`${p}.qkv`));
     for (const part of ['q', 'k', 'v'] as const) {
-      // the part's scale over all of its columns, then this rank's columns of it
-      const g = generateFp8(gatherColumns(l.qkv.weight, [[split.qkvOffset[part], partCols[part]]]) as Storage, get(`${p}.qkv`));
-      const [[first, cols]] = split.qkv[part] as [[number, number]];
-      out.set(`${p}.${part}.weight.fp8`, gatherColumns(g['weight.fp8'], [[first - split.qkvOffset[part], cols]]));
-      out.set(`${p}.${part}.scale_w_quant_orig`, g.scale_w_quant_orig);
-      out.set(`${p}.${part}.scale_x_orig_quant`, g.scale_x_orig_quant);
+      out.set(`${p}.${part}.weight.fp8`, transpose2d(gatherColumns(qkv['weight.fp8'], split.qkv[part])));
+      out.set(`${p}.${part}.scale_w_quant_orig`, qkv.scale_w_quant_orig);
+      out.set(`${p}.${part}.scale_x_orig_quant`, qkv.scale_x_orig_quant);
     }
     const linears = [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ...(l.gate ? [['gate', l.gate, 'cols'] as const] : []), ['proj', l.proj, 'rows']] as const;
     for (const [name, lin, parallel] of linears) {
       const g = generateFp8(lin.weight, get(`${p}.${name}`));
-      out.set(`${p}.${name}.weight.fp8`, parallel === 'rows' ? split.rows(g['weight.fp8']) : split.cols(g['weight.fp8']));
+      out.set(`${p}.${name}.weight.fp8`, transpose2d(parallel === 'rows' ? split.rows(g['weight.fp8']) : split.cols(g['weight.fp8'])));
       out.set(`${p}.${name}.scale_w_quant_orig`, g.scale_w_quant_orig);
       out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant);
     }
