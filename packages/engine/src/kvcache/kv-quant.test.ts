@@ -121,10 +121,11 @@ describeBackends('quantized KV cache engines generate the oracle’s tokens', (b
           expect(got).toEqual(oracle(kind, SCALES[kind]));
         } else {
           // tier 3 (fp16 rounding in other places, amplified by this model's sharp attention); greedy tokens of
-          // this model are too fragile to compare, the parity cases bound the kernels themselves
+          // this model are too fragile to compare, the parity cases bound the kernels themselves.
+          // Measured on an H100, 2026-12-06: int8 3.1e-6, fp8 1.1e-4
           const err = nmse(le, lr);
           console.log(`${kind} KV, production vs ref, logits through the cache: NMSE ${err.toExponential(2)}`);
-          expect(err).toBeLessThan(1e-2);
+          expect(err).toBeLessThan(1e-3);
         }
       } finally {
         e.dispose();
