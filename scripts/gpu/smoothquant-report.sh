@@ -11,18 +11,8 @@
 #   MODEL: the HF model directory (default ../shared/models/sotu-gpt2-16m)
 #   DATA:  a directory holding sotu/calib.jsonl, sotu/val.txt, cnn_dailymail/test_sample_100.jsonl (default ../shared/data)
 # Needs the build (npm run build, the CUDA addon included).
-set -uo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$root"
-source scripts/gpu/env.sh
-model=${MODEL:-$root/../shared/models/sotu-gpt2-16m}
-data=${DATA:-$root/../shared/data}
-out=$(mkdir -p "${OUT:-$root/gpu-report}" && cd "${OUT:-$root/gpu-report}" && pwd)
-work=$(mktemp -d)
-trtllm() { node tools/bin/trtllm.js "$@"; }
-log="$out/smoothquant-accuracy.log"
-: > "$log"
-run() { echo "+ trtllm $*" >> "$log"; trtllm "$@" >> "$log" 2>&1; }
+REPORT=smoothquant-accuracy
+source "$(dirname "${BASH_SOURCE[0]}")/report-env.sh"
 
 engine_flags=(--max_input_len 923 --max_output_len 101 --max_batch_size 8 --use_inflight_batching --enable_context_fmha)
 run convert -i "$model" -o "$work/ckpt-fp16" -t float16 || exit 1

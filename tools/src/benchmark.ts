@@ -13,9 +13,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, randomWeights, resolveBuildConfig, smoothQuantFromModel, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
-import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
-import { seededRandom } from '@trtllm/ref-math';
+import { buildEngine, buildEngineAsync, calibrateModel, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, randomWeights, resolveBuildConfig, smoothQuantModel, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type SmoothQuantBuild, type StepStats } from '@trtllm/engine';
+import { castTo, convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
+import { kvAmaxOfQkv, kvCacheScales } from '@trtllm/quant';
+import { mapGptWeights, seededRandom, type GptWeights, type KvQuantScales } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { defaultBackend, gemmAlgoFlag } from './run.js';
@@ -41,19 +42,31 @@ export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ..
                          per model is built for the largest batch, so --batch_sizes decides what auto picks
   --quantization LIST     also benchmark each model quantized, beside its fp16 engine, as TensorRT-LLM's
                           benchmark names them: int8_sq_per_tensor | int8_sq_per_token | int8_sq_per_channel |
-                          int8_sq_per_token_channel (SmoothQuant α 0.5, calibrated on 16 of the benchmark's
-                          own prompt kind on this backend; from HF_DIR through convert -sq when one is given)
+                          int8_sq_per_token_channel (SmoothQuant α 0.5) | fp8 (FP8 GEMMs + FP8 KV cache) |
+                          fp8_gemm | fp8_kv_cache | int8_kv_cache; calibrated on 16 of the benchmark's own
+                          prompt kind on this backend (from HF_DIR through convert -sq / --qformat fp8 / -kv)
   --peer FILE             HF peer results (scripts/bench/hf_peer.py) from the same device session
   --json FILE  --markdown FILE  --plot FILE.svg   write the results
 `;
 
-/** `--quantization` values (TensorRT-LLM benchmark.py's names) and their SmoothQuant modes. */
+/** What a `--quantization` value builds: SmoothQuant INT8 GEMMs in a mode, FP8 GEMMs, an int8 / fp8 KV cache. */
+export interface QuantizationSpec {
+  readonly smoothQuant?: { readonly perToken: boolean; readonly perChannel: boolean };
+  readonly fp8?: boolean;
+  readonly kv?: 'int8' | 'fp8';
+}
+
+/** `--quantization` values (TensorRT-LLM benchmark.py's names; int8_kv_cache is ours) and what they build. */
 export const QUANTIZATIONS = {
-  int8_sq_per_tensor: { perToken: false, perChannel: false },
-  int8_sq_per_token: { perToken: true, perChannel: false },
-  int8_sq_per_channel: { perToken: false, perChannel: true },
-  int8_sq_per_token_channel: { perToken: true, perChannel: true },
-} as const;
+  int8_sq_per_tensor: { smoothQuant: { perToken: false, perChannel: false } },
+  int8_sq_per_token: { smoothQuant: { perToken: true, perChannel: false } },
+  int8_sq_per_channel: { smoothQuant: { perToken: false, perChannel: true } },
+  int8_sq_per_token_channel: { smoothQuant: { perToken: true, perChannel: true } },
+  fp8: { fp8: true, kv: 'fp8' },
+  fp8_gemm: { fp8: true },
+  fp8_kv_cache: { kv: 'fp8' },
+  int8_kv_cache: { kv: 'int8' },
+} as const satisfies Record<string, QuantizationSpec>;
 export type Quantization = keyof typeof QUANTIZATIONS;
 
 /** The random-weight shapes the issue names (fp16). */
@@ -203,7 +216,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
         let buildSec: number | undefined;
         let modelDir: string | undefined;
         /** An engine of this target's weights for these limits (random weights, or the converted HF checkpoint). */
-        const mode = t.quant ? QUANTIZATIONS[t.quant] : undefined;
+        const mode: QuantizationSpec | undefined = t.quant ? QUANTIZATIONS[t.quant] : undefined;
         const vocabOf = (): number => {
           if (!t.hf) return SHAPES[t.name!]!.vocab_size ?? 50257;
           const ck = HfGptCheckpoint.open(t.hf);
@@ -212,23 +225,36 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
         };
         const calibration = mode ? Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocabOf())) : [];
         const calibBackend = { backend, ...(backend === 'cuda' ? { kernels } : {}) } as const;
-        /** A quantized random-weight model: the fp16 engine's weights (seed 0), smoothed, and its ranges (made once). */
-        let smoothed: ReturnType<typeof smoothQuantFromModel> | undefined;
+        /** A quantized random-weight model: the fp16 engine's weights (seed 0), calibrated once, and what the mode needs of it. */
+        let calibrated: Promise<{ weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: { actRanges: Map<string, { x: number }> }; kvCacheScales?: KvQuantScales[] }> | undefined;
+        const kvFlags: BuildFlags = mode?.kv === 'int8' ? { int8_kv_cache: true } : mode?.kv === 'fp8' ? { fp8_kv_cache: true } : {};
         /** An engine of this target's weights for these limits (random weights, or the converted HF checkpoint). */
         const buildFor = async (name: string, limits: { batch: number; input: number; output: number }): Promise<string> => {
           const flags: BuildFlags = {
             ...(modelDir ? { model_dir: modelDir } : { ...SHAPES[t.name!], dtype: 'float16' }),
             max_batch_size: limits.batch, max_input_len: limits.input, max_output_len: limits.output,
             max_num_tokens: Math.max(limits.batch * limits.input, limits.input), use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16',
-            ...(mode && modelDir ? { use_smooth_quant: true, per_token: mode.perToken, per_channel: mode.perChannel } : {}),
+            ...kvFlags,
+            ...(mode?.smoothQuant && modelDir ? { use_smooth_quant: true, per_token: mode.smoothQuant.perToken, per_channel: mode.smoothQuant.perChannel } : {}),
+            ...(mode?.fp8 && modelDir ? { enable_fp8: true } : {}),
           };
           if (mode && !modelDir) {
-            smoothed ??= (async () => {
-              const config = resolveBuildConfig(flags).model;
-              return smoothQuantFromModel({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, 0.5, { backend: calibBackend });
+            calibrated ??= (async () => {
+              const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
+              const weights = await randomWeights(config, 0, availableParallelism());
+              const { stats, model: m32 } = await calibrateModel({ config, weights }, calibration, { backend: calibBackend });
+              const out: { weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: { actRanges: Map<string, { x: number }> }; kvCacheScales?: KvQuantScales[] } = { weights };
+              if (mode.smoothQuant) {
+                const sq = smoothQuantModel(m32, stats, 0.5);
+                out.weights = mapGptWeights(config, sq.weights, (t) => castTo(t, config.dtype));
+                out.smoothQuant = { mode: mode.smoothQuant, actRanges: sq.actRanges };
+              }
+              if (mode.fp8) out.fp8 = { actRanges: new Map([...stats].map(([k, v]) => [k, { x: Math.fround(v.x.reduce((a, b) => Math.max(a, b), 0)) }])) };
+              if (mode.kv) out.kvCacheScales = weights.layers.map((_, n) => kvCacheScales(kvAmaxOfQkv(config, stats.get(`layers.${n}.qkv`)!.y), mode.kv!));
+              return out;
             })();
-            const sq = await smoothed;
-            buildEngine({ flags, outputDir: join(scratch!, name), weights: sq.weights, smoothQuant: { mode, actRanges: sq.actRanges } });
+            const q = await calibrated;
+            buildEngine({ flags, outputDir: join(scratch!, name), weights: q.weights, ...(q.smoothQuant ? { smoothQuant: q.smoothQuant } : {}), ...(q.fp8 ? { fp8: q.fp8 } : {}), ...(q.kvCacheScales ? { kvCacheScales: q.kvCacheScales } : {}) });
           } else {
             await buildEngineAsync({ flags, outputDir: join(scratch!, name), threads: availableParallelism() });
           }
@@ -236,7 +262,10 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
         };
         if (!dir) {
           const b0 = performance.now();
-          if (t.hf && mode) modelDir = (await convertCalibrated({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', alpha: 0.5, prompts: calibration, backend: calibBackend })).dir;
+          if (t.hf && mode) {
+            const what = { ...(mode.smoothQuant ? { alpha: 0.5 } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kvCache: true } : {}) };
+            modelDir = (await convertCalibrated({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', prompts: calibration, backend: calibBackend, ...what })).dir;
+          }
           else if (t.hf) modelDir = (await convertHfToFt({ inDir: t.hf, outDir: join(scratch!, 'ft'), storage: 'float16', processes: Math.min(8, availableParallelism()) })).dir;
           dir = await buildFor('engine', { batch: maxBatch, input: inputLen, output: outputLen });
           buildSec = (performance.now() - b0) / 1000;
@@ -251,9 +280,9 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           const linearParams = c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
           const embeddingParams = c.vocabSize * c.nEmbd + (c.rotaryPct > 0 ? 0 : c.nPositions * c.nEmbd);
           const params = embeddingParams + linearParams;
-          const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * 2;
-          // weight bytes per decode step: INT8 linear layers read one byte per weight, the rest two
-          const weightBytes = 2 * embeddingParams + (mode ? 1 : 2) * linearParams;
+          const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * (mode?.kv ? 1 : 2);
+          // weight bytes per decode step: INT8 / FP8 linear layers read one byte per weight, the rest two
+          const weightBytes = 2 * embeddingParams + (mode?.smoothQuant || mode?.fp8 ? 1 : 2) * linearParams;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
           const points: BatchPoint[] = [];
           let alone: readonly number[] | undefined;

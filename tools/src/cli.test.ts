@@ -238,14 +238,16 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     writeFileSync(peer, JSON.stringify({ device: 'cpu', models: { gpt2: { compiled: { 1: { tokensPerSec: 100 } } } } }));
     const c = capture();
     const json = join(work, 'q.json');
-    const code = await main(['benchmark', '--model', `gpt2=${hf}`, '--quantization', 'int8_sq_per_token_channel', '--backend', 'ref', '--batch_sizes', '1', '--input_len', '6', '--output_len', '3',
+    const code = await main(['benchmark', '--model', `gpt2=${hf}`, '--quantization', 'int8_sq_per_token_channel,fp8,int8_kv_cache', '--backend', 'ref', '--batch_sizes', '1', '--input_len', '6', '--output_len', '3',
       '--prefill_len', '0', '--runs', '1', '--warmup', '0', '--peer', peer, '--json', json], c.io);
     expect(c.err()).toBe('');
     expect(code).toBe(0);
     const r = JSON.parse(readFileSync(json, 'utf8')) as BenchmarkReport;
-    expect(r.models.map((m) => [m.model, m.base, m.quantization])).toEqual([['gpt2', undefined, undefined], ['gpt2 int8_sq_per_token_channel', 'gpt2', 'int8_sq_per_token_channel']]);
-    const [fp16, sq] = r.models as [BenchmarkReport['models'][0], BenchmarkReport['models'][0]];
+    expect(r.models.map((m) => [m.model, m.base, m.quantization])).toEqual([['gpt2', undefined, undefined], ...['int8_sq_per_token_channel', 'fp8', 'int8_kv_cache'].map((q) => [`gpt2 ${q}`, 'gpt2', q])]);
+    const [fp16, sq, fp8, kv8] = r.models as [BenchmarkReport['models'][0], BenchmarkReport['models'][0], BenchmarkReport['models'][0], BenchmarkReport['models'][0]];
     expect(sq.weightBytes).toBeLessThan(fp16.weightBytes); // one byte per INT8 linear weight
+    expect([fp8.weightBytes, fp8.kvBytesPerToken]).toEqual([sq.weightBytes, fp16.kvBytesPerToken / 2]); // FP8 GEMMs and an FP8 cache
+    expect([kv8.weightBytes, kv8.kvBytesPerToken]).toEqual([fp16.weightBytes, fp16.kvBytesPerToken / 2]);
     const row = c.out().split('\n').find((l) => l.startsWith('| gpt2 int8_sq_per_token_channel | 1 |'))!;
     expect(row.split('|')[6]!.trim()).toBe((sq.points[0]!.tokensPerSec / 100).toFixed(2)); // × the fp16 HF peer
     const bad = capture();

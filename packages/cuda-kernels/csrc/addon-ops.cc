@@ -236,7 +236,7 @@ Napi::Value QkvPrepare(const Napi::CallbackInfo& info) {
 Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
   return guard(info, "attentionDecode", [&]() -> Napi::Value {
     Args a(info, 0);
-    invokeAttentionDecode({.qkv = a.ptr("qkv"), .out = a.ptr("out"), .rows = (const int32_t*)a.ptr("rows"), .numRows = a.i32("numRows"), .slots = (const int32_t*)a.ptr("slots"), .positions = (const int32_t*)a.ptr("positions"), .numHeads = a.i32("numHeads"), .numKvHeads = a.i32("numKvHeads"), .headSize = a.i32("headSize"), .maxSplits = a.i32("maxSplits"), .cache = a.kvCache("cache"), .scale = a.f32("scale"), .partial = (float*)a.ptr("partial"), .error = (int32_t*)a.ptr("error"), .dtype = a.dtype("dtype")}, a.stream());
+    invokeAttentionDecode({.qkv = a.ptr("qkv"), .out = a.ptr("out"), .rows = (const int32_t*)a.ptr("rows"), .numRows = a.i32("numRows"), .slots = (const int32_t*)a.ptr("slots"), .positions = (const int32_t*)a.ptr("positions"), .numHeads = a.i32("numHeads"), .numKvHeads = a.i32("numKvHeads"), .headSize = a.i32("headSize"), .maxSplits = a.i32("maxSplits"), .cache = a.kvCache("cache"), .scale = a.f32("scale"), .partial = (float*)a.ptr("partial"), .error = (int32_t*)a.ptr("error"), .dtype = a.dtype("dtype"), .freshFrom = (const int32_t*)a.ptr("freshFrom", true)}, a.stream());
     return info.Env().Undefined();
   });
 }

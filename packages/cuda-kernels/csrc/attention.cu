@@ -171,8 +171,9 @@ constexpr int kDecWarps = 4, kDecThreads = 32 * kDecWarps;
 // C is the cache storage: D itself, or int8 / fp8 e4m3 pages (half the bytes of fp16). Quantized
 // values are read as stored and the layer's scales applied once, not per element: K's with the
 // softmax scale to each score, V's to each probability (the same products re-associated: within the
-// tier-3 tolerance). As the oracle (and TensorRT-LLM), the row's own position attends its fresh K and
-// V from the qkv row, not their quantized copy in the cache.
+// tier-3 tolerance). As the oracle (and TensorRT-LLM), this step's own tokens — the row's position and
+// the earlier positions of its chunk (freshFrom) — are attended fresh from their qkv rows, not their
+// quantized copies in the cache.
 template <DType D, DType C, int HS>
 __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDecodeParams p) {
   constexpr bool kQuant = C == DType::I8 || C == DType::FP8E4M3;
@@ -212,14 +213,17 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
     if (lane + 32 * t < cnt && (ko[t] < 0 || vo[t] < 0)) atomicCAS(p.error, 0, row + 1);
   }
   constexpr int V = Io<C>::kVec, VD = Io<D>::kVec;
-  const long long freshK = row * width + (long long)(p.numHeads + g) * HS;  // this row's own K and V in qkv
+  // position j ≥ fresh0 is this step's token in qkv row row − (pos − j): its K and V there
+  const int fresh0 = kQuant ? (p.freshFrom ? p.freshFrom[r] : pos) : pos + 1;
+  const long long freshK = row * width + (long long)(p.numHeads + g) * HS;  // this row's own K in qkv; its V follows
   const long long freshV = freshK + (long long)p.numKvHeads * HS;
   auto score = [&](int t) {
     float kbuf[HS];
-    const bool fresh = kQuant && j0 + lane + 32 * t == pos;
+    const int j = j0 + lane + 32 * t;
+    const bool fresh = kQuant && j >= fresh0 && j <= pos;
     if (fresh) {
 #pragma unroll
-      for (int c = 0; c < HS; c += VD) Io<D>::load16(p.qkv, (size_t)freshK + c, kbuf + c);
+      for (int c = 0; c < HS; c += VD) Io<D>::load16(p.qkv, (size_t)(freshK - (long long)(pos - j) * width) + c, kbuf + c);
     } else {
 #pragma unroll
       for (int c = 0; c < HS; c += V) Io<C>::load16(p.cache.pool, (ko[t] >= 0 ? (size_t)ko[t] : 0) + c, kbuf + c);
@@ -262,9 +266,9 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
       pj[u] = __shfl_sync(0xffffffffu, e[half], j % 32);
       if (j >= cnt) pj[u] = 0.f;
       const size_t at = (j < cnt && off >= 0 ? (size_t)off : 0) + (size_t)dg * DG;
-      if (kQuant && j0 + j == pos) {
+      if (kQuant && j0 + j >= fresh0 && j0 + j <= pos) {
 #pragma unroll
-        for (int c = 0; c < DG; c += VD) Io<D>::load16(p.qkv, (size_t)freshV + (size_t)dg * DG + c, vb[u] + c);
+        for (int c = 0; c < DG; c += VD) Io<D>::load16(p.qkv, (size_t)(freshV - (long long)(pos - j0 - j) * width) + (size_t)dg * DG + c, vb[u] + c);
       } else {
 #pragma unroll
         for (int c = 0; c < DG; c += V) Io<C>::load16(p.cache.pool, at + c, vb[u] + c);

@@ -9,50 +9,37 @@
 //
 // Layout: FP8 on cuBLASLt takes only the "TN" form. Row-major D[M,N] = A[M,K]·Bᵀ with B stored [N,K]
 // is column-major Dᵀ[N,M] = op_T(B as K×N, ld K) · (A as K×M, ld K), ldd = N — as int8-gemm-lt.cu.
-// Requirements (checked in fp8GemmLtUnsupported): K and N multiples of 16, 16-byte aligned pointers,
-// an fp16 or bf16 output (the bias in the same dtype).
-#include <map>
-#include <mutex>
+// Requirements (checked in fp8GemmLtUnsupported): K and N multiples of 16, an fp16 or bf16 output (the
+// bias in the same dtype), compute capability 8.9+. Pointers not 16-byte aligned and shapes with no
+// cuBLASLt algorithm run the reference-order kernel with the same device scales (fp8.cu). The
+// cuBLASLt state is lt-plans.cuh's.
 #include <sstream>
 #include <tuple>
-#include <vector>
 
 #include "dynlibs.h"
 #include "launch.cuh"
+#include "lt-plans.cuh"
 #include "numerics.cuh"
 
 namespace trt {
 
+void invokeFp8GemmDeviceScales(const Fp8GemmLtParams& p, cudaStream_t s);  // fp8.cu: the reference order
+
 namespace {
 
-void check(dyn::cublasStatus_t st, const char* what) {
-  if (st != 0) throw CudaError(std::string("cuBLASLt (fp8) ") + what + " returned status " + std::to_string(st));
-}
-
-struct Plan {
-  dyn::cublasLtMatmulDesc_t desc = nullptr;
-  dyn::cublasLtMatrixLayout_t lw = nullptr, lx = nullptr, ld = nullptr;
-  dyn::cublasLtMatmulHeuristicResult_t h{};
-};
-
-struct State {
-  std::mutex mu;
-  dyn::cublasLtHandle_t handle = nullptr;
-  void* workspace = nullptr;
-  size_t workspaceBytes = 32u << 20;
-  // (M, N, K, out dtype, bias); the scale pointers are set per call (they are attributes of the desc)
-  std::map<std::tuple<int, int, int, int, bool>, Plan> plans;
-  std::vector<std::string> report;
-};
-State& state() {
-  static State* s = new State();  // never destroyed: the CUDA context may be gone at exit
+// (M, N, K, out dtype, bias); the scale and bias pointers are set per call (attributes of the desc)
+using Key = std::tuple<int, int, int, int, bool>;
+lt::Plans<Key>& plans() {
+  static auto* s = new lt::Plans<Key>();  // never destroyed: the CUDA context may be gone at exit
   return *s;
 }
 
 bool aligned16(const void* p) { return ((uintptr_t)p & 15u) == 0; }
 
-int cudaTypeOf(DType d) {
-  return d == DType::F16 ? dyn::CUDA_R_16F : dyn::CUDA_R_16BF;
+int cudaTypeOf(DType d) { return d == DType::F16 ? dyn::CUDA_R_16F : dyn::CUDA_R_16BF; }
+
+void set(const dyn::CublasLt* api, dyn::cublasLtMatmulDesc_t desc, int attr, const void* value, size_t bytes, const char* what) {
+  lt::check(api->MatmulDescSetAttribute(desc, attr, value, bytes), "fp8", what);
 }
 
 }  // namespace
@@ -78,77 +65,52 @@ void invokeFp8GemmLt(const Fp8GemmLtParams& p, cudaStream_t s) {
   if (p.m == 0 || p.n == 0) return;
   const std::string why = fp8GemmLtUnsupported(p.n, p.k, p.outDtype);
   if (!why.empty()) throw CudaError("fp8GemmLt: " + why);
-  if (!aligned16(p.a) || !aligned16(p.b) || !aligned16(p.out) || (p.bias && !aligned16(p.bias))) throw CudaError("fp8GemmLt: a, b, out and bias must be 16-byte aligned");
-  const dyn::CublasLt* api = dyn::cublasLt(nullptr);
-  State& S = state();
-  std::lock_guard<std::mutex> lock(S.mu);
-  if (!S.handle) {
-    check(api->Create(&S.handle), "create");
-    TRT_CUDA(cudaMalloc(&S.workspace, S.workspaceBytes));
+  if (!aligned16(p.a) || !aligned16(p.b) || !aligned16(p.out) || (p.bias && !aligned16(p.bias))) {
+    invokeFp8GemmDeviceScales(p, s);  // a view cuBLASLt cannot take: the reference kernel, same scales
+    return;
   }
-  const auto key = std::make_tuple(p.m, p.n, p.k, (int)p.outDtype, p.bias != nullptr);
+  const dyn::CublasLt* api = dyn::cublasLt(nullptr);
+  auto& S = plans();
+  std::lock_guard<std::mutex> lock(S.mu);
+  S.open(api, "fp8");
+  const Key key = std::make_tuple(p.m, p.n, p.k, (int)p.outDtype, p.bias != nullptr);
   auto it = S.plans.find(key);
-  if (it == S.plans.end()) {
-    Plan plan;
-    check(api->MatmulDescCreate(&plan.desc, dyn::CUBLAS_COMPUTE_32F, dyn::CUDA_R_32F), "matmul desc");
+  const lt::Plan* plan = it == S.plans.end() ? nullptr : &it->second;
+  if (!plan) {
+    lt::Plan made;
+    lt::check(api->MatmulDescCreate(&made.desc, dyn::CUBLAS_COMPUTE_32F, dyn::CUDA_R_32F), "fp8", "matmul desc");
     const int opT = dyn::CUBLAS_OP_T, opN = dyn::CUBLAS_OP_N;
-    check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT), "set TRANSA");
-    check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN), "set TRANSB");
-    // the scale pointers must be set before the heuristic: any device address stands in for now
-    const float* scale = p.scaleB;
-    check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &scale, sizeof scale), "set A scale");
-    check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scale, sizeof scale), "set B scale");
+    set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof opT, "set TRANSA");
+    set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof opN, "set TRANSB");
+    // the scale pointers must be set before the heuristic: this call's stand in (set again per call)
+    set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.scaleB, sizeof p.scaleB, "set A scale");
+    set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.scaleA, sizeof p.scaleA, "set B scale");
     if (p.bias) {
       const uint32_t epi = dyn::CUBLASLT_EPILOGUE_BIAS;
       const int biasType = cudaTypeOf(p.outDtype);
-      check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi), "set epilogue");
-      check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType, sizeof biasType), "set bias dtype");
-      const void* bias = p.bias;
-      check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias), "set bias");
+      set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi, "set epilogue");
+      set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType, sizeof biasType, "set bias dtype");
+      set(api, made.desc, dyn::CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias, sizeof p.bias, "set bias");
     }
-    check(api->MatrixLayoutCreate(&plan.lw, dyn::CUDA_R_8F_E4M3, p.k, p.n, p.k), "layout B");
-    check(api->MatrixLayoutCreate(&plan.lx, dyn::CUDA_R_8F_E4M3, p.k, p.m, p.k), "layout A");
-    check(api->MatrixLayoutCreate(&plan.ld, cudaTypeOf(p.outDtype), p.n, p.m, p.n), "layout D");
-    dyn::cublasLtMatmulPreference_t pref = nullptr;
-    check(api->MatmulPreferenceCreate(&pref), "preference");
-    const uint64_t ws = S.workspaceBytes;
-    api->MatmulPreferenceSetAttribute(pref, dyn::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
-    int found = 0;
-    const dyn::cublasStatus_t r = api->MatmulAlgoGetHeuristic(S.handle, plan.desc, plan.lw, plan.lx, plan.ld, plan.ld, pref, 1, &plan.h, &found);
-    api->MatmulPreferenceDestroy(pref);
+    lt::check(api->MatrixLayoutCreate(&made.lw, dyn::CUDA_R_8F_E4M3, p.k, p.n, p.k), "fp8", "layout B");
+    lt::check(api->MatrixLayoutCreate(&made.lx, dyn::CUDA_R_8F_E4M3, p.k, p.m, p.k), "fp8", "layout A");
+    lt::check(api->MatrixLayoutCreate(&made.ld, cudaTypeOf(p.outDtype), p.n, p.m, p.n), "fp8", "layout D");
     std::ostringstream line;
-    line << "M=" << p.m << " N=" << p.n << " K=" << p.k << (p.outDtype == DType::F16 ? " f16" : " bf16") << (p.bias ? " +bias" : "") << ": ";
-    if (r != 0 || found == 0) {
-      api->MatmulDescDestroy(plan.desc);
-      for (auto* l : {plan.lw, plan.lx, plan.ld}) api->MatrixLayoutDestroy(l);
-      line << "no cuBLASLt algorithm (status " << r << ")";
-      S.report.push_back(line.str());
-      throw CudaError("fp8GemmLt: " + line.str());
-    }
-    line << "algo " << (uint32_t)plan.h.algo.data[0] << ", workspace " << plan.h.workspaceSize << " B";
-    S.report.push_back(line.str());
-    it = S.plans.emplace(key, plan).first;
+    line << "M=" << p.m << " N=" << p.n << " K=" << p.k << (p.outDtype == DType::F16 ? " f16" : " bf16") << (p.bias ? " +bias" : "");
+    plan = &S.add(api, key, made, line.str());
   }
-  const Plan& plan = it->second;
-  // this call's scales and bias (cuBLASLt's B is our activation, its A our weight)
-  const float* sw = p.scaleB;
-  const float* sx = p.scaleA;
-  check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sw, sizeof sw), "set A scale");
-  check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sx, sizeof sx), "set B scale");
-  if (p.bias) {
-    const void* bias = p.bias;
-    check(api->MatmulDescSetAttribute(plan.desc, dyn::CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias), "set bias");
+  if (!plan->found()) {  // no algorithm for this shape (the report says so, once): the reference kernel
+    invokeFp8GemmDeviceScales(p, s);
+    return;
   }
+  // this call's scales and bias (cuBLASLt's A is our weight, its B our activation)
+  set(api, plan->desc, dyn::CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.scaleB, sizeof p.scaleB, "set A scale");
+  set(api, plan->desc, dyn::CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.scaleA, sizeof p.scaleA, "set B scale");
+  if (p.bias) set(api, plan->desc, dyn::CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias, sizeof p.bias, "set bias");
   const float alpha = 1.f, beta = 0.f;
-  check(api->Matmul(S.handle, plan.desc, &alpha, p.b, plan.lw, p.a, plan.lx, &beta, p.out, plan.ld, p.out, plan.ld, &plan.h.algo, S.workspace, S.workspaceBytes, s), "matmul");
+  lt::check(api->Matmul(S.handle, plan->desc, &alpha, p.b, plan->lw, p.a, plan->lx, &beta, p.out, plan->ld, p.out, plan->ld, &plan->h.algo, S.workspace, S.workspaceBytes, s), "fp8", "matmul");
 }
 
-std::string fp8GemmLtAlgorithms() {
-  State& S = state();
-  std::lock_guard<std::mutex> lock(S.mu);
-  std::string out;
-  for (const auto& l : S.report) out += l + "\n";
-  return out;
-}
+std::string fp8GemmLtAlgorithms() { return plans().algorithms(); }
 
 }  // namespace trt

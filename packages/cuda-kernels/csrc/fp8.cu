@@ -29,6 +29,23 @@ __global__ void fp8GemmKernel(Fp8GemmParams p) {
   storef(p.outDtype, p.out, idx, acc);
 }
 
+// fp8GemmLt's fallback (a shape or pointer cuBLASLt cannot take): the reference order, the scales
+// read from the device as the production GEMM takes them, b [N, K], the output f16 / bf16.
+__global__ void fp8GemmDeviceScalesKernel(Fp8GemmLtParams p) {
+  const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= (size_t)p.m * p.n) return;
+  const int i = (int)(idx / p.n), j = (int)(idx % p.n);
+  float acc = 0.f;
+  for (int kk = 0; kk < p.k; kk++) acc = fadd(acc, fmul(fromFp8Bits(p.a[(size_t)i * p.k + kk]), fromFp8Bits(p.b[(size_t)j * p.k + kk])));
+  acc = fmul(acc, fmul(*p.scaleA, *p.scaleB));
+  if (p.bias) acc = fadd(acc, loadf(p.outDtype, p.bias, j));
+  storef(p.outDtype, p.out, idx, acc);
+}
+
+void invokeFp8GemmDeviceScales(const Fp8GemmLtParams& p, cudaStream_t s) {
+  TRT_LAUNCH_1D("fp8GemmLt (reference fallback)", fp8GemmDeviceScalesKernel, (size_t)p.m * p.n, 256, s, p);
+}
+
 void invokeFp8Quantize(const Fp8QuantizeParams& p, cudaStream_t s) {
   TRT_LAUNCH_1D("fp8Quantize", fp8QuantizeKernel, p.n, 256, s, p);
 }

@@ -298,6 +298,10 @@ struct AttentionDecodeParams {
   float* partial;  // [numRows, NH, maxSplits, HS + 2] scratch
   int32_t* error;
   DType dtype;
+  // per row, the first position of its chunk in this step (or null: its own position). With an int8 /
+  // fp8 cache, positions from there to the row's own are this step's tokens: read fresh from their qkv
+  // rows (row − (pos − j)), not their quantized copies in the cache, as the oracle attends them.
+  const int32_t* freshFrom = nullptr;
   int* counters = nullptr;  // set by invokeAttentionDecode (the split merge's arrival counters)
 };
 void invokeAttentionDecode(const AttentionDecodeParams& p, cudaStream_t s);

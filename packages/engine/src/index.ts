@@ -7,6 +7,7 @@ export { EngineError, type EngineErrorKind, type EngineErrorData } from './error
 export { resolveBuildConfig, DTYPE_NAMES, dtypeName, type BuildFlags, type BuildConfig, type CheckpointInfo, type ContextFmha, type DTypeName, type KvCacheLayoutConfig } from './build-config.js';
 export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, type EngineDirConfig } from './engine-dir.js';
 export { buildEngine, buildEngineAsync, rankTensors, type BuildEngineOptions, type BuildResult } from './builder/build.js';
+export type { SmoothQuantBuild, Fp8Build } from './builder/smoothquant.js';
 export { convertCalibrated, calibrateModel, smoothQuantFromModel, smoothQuantModel, type CalibratedConvertOptions, type CalibratedConvertResult } from './builder/convert-sq.js';
 export { randomWeights } from './builder/random-weights.js';
 export { ObservingBackend, mergeQkv, type ActivationStats } from './calibration/observing-backend.js';

@@ -108,6 +108,57 @@ export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, 
   };
 }
 
+/**
+ * A chunk of `length` tokens starting at position `start` of slot 0, every row on the decode kernel
+ * (how production runs prompt rows without context FMHA, and chunks that continue a sequence): with an
+ * int8 / fp8 cache the chunk's own positions must come fresh from qkv (freshFrom), as the oracle attends
+ * them. The cache holds only positions before `start` (the chunk's are zeros), so reading them from
+ * the cache would be far off.
+ */
+export function chunkDecodeCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, start: number, length: number, cacheDtype: KvCacheDType): KernelCase {
+  const n = start + length;
+  const per = Math.ceil(n / 16);
+  const cache = ref.createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: nkv, headSize: hs, dtype: cacheDtype, layout: pagedLayout(16, per + 1, per), scales: [{ k: 0.031, v: 0.027 }] });
+  ref.assignBlocks(cache, 0, Array.from({ length: per }, (_, i) => per - i));
+  const w = (nh + 2 * nkv) * hs;
+  const all = rnd(dt, [n, w], 330);
+  const part = (rows: [number, number], lo: number, heads: number): ref.Tensor<ActDType> => {
+    const f = ref.toF32(all);
+    return fromValues(dt, [rows[1] - rows[0], heads, hs], Float32Array.from({ length: (rows[1] - rows[0]) * heads * hs }, (_, i) => f[(rows[0] + Math.floor(i / (heads * hs))) * w + lo + (i % (heads * hs))]!));
+  };
+  ref.kvCacheWrite(cache, 0, { k: part([0, start], nh * hs, nkv), v: part([0, start], (nh + nkv) * hs, nkv), slots: ints(new Array(start).fill(0)), positions: ints(Array.from({ length: start }, (_, i) => i)) });
+  const qkv = fromValues(dt, [length, w], ref.toF32(all).subarray(start * w));
+  const maxSplits = Math.ceil(n / gpu.DECODE_SPLIT);
+  return {
+    name, op: 'attention', dtype: `${dt} decode, ${cacheDtype} cache, chunk`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; positions ${start}…${n - 1} in one step`, tier: 3,
+    tolerance: nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf; the K scale applied with the softmax scale; output rounded to T'),
+    ref: () => [ref.reshape(ref.attention({ q: part([start, n], 0, nh), k: part([start, n], nh * hs, nkv), v: part([start, n], (nh + nkv) * hs, nkv) }, { sequences: [{ slot: 0, start, length }], cache: { cache, layer: 0 } }), [length, nh * hs])],
+    device: () => {
+      const dc = gpu.uploadKvCache(cache);
+      const { d, free } = upload({ qkv, rowsT: ints(Array.from({ length }, (_, i) => i)), slots: ints(new Array(length).fill(0)), positions: ints(Array.from({ length }, (_, i) => start + i)), fresh: ints(new Array(length).fill(start)) });
+      const partial = DeviceTensor.empty('f32', [length * nh * maxSplits * (hs + 2)]);
+      const error = DeviceTensor.zeros('i32', [1]);
+      return {
+        run: () => {
+          const out = DeviceTensor.empty(dt, [length, nh * hs]);
+          gpu.attentionDecode(dc, 0, { qkv: d.qkv as never, rows: d.rowsT, slots: d.slots, positions: d.positions, out, freshFrom: d.fresh }, { numHeads: nh, numKvHeads: nkv, headSize: hs, numRows: length, maxSplits }, { partial, error });
+          const flag = error.toHost().data[0]!;
+          if (flag !== 0) throw new Error(`attentionDecode flagged row ${flag - 1}`);
+          return [out];
+        },
+        dispose: () => {
+          free();
+          partial.free();
+          error.free();
+          dc.pools.forEach((p) => p.free());
+          dc.blockTable?.free();
+        },
+      };
+    },
+    bytes: 2 * n * nkv * hs * length, flops: 4 * nh * hs * n * length,
+  };
+}
+
 export function contextCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, lengths: number[], fp32Acc: boolean): KernelCase {
   const t = lengths.reduce((a, b) => a + b, 0);
   const w = (nh + 2 * nkv) * hs;
@@ -147,6 +198,9 @@ export function attentionProductionCases(): KernelCase[] {
     decodeCase('attentionDecode f16 gpt2, fp8 pages', 'f16', 12, 12, 64, [{ slot: 0, pos: 0 }, { slot: 1, pos: 100 }, { slot: 0, pos: 599 }], 'fp8e4m3'),
     decodeCase('attentionDecode bf16 santacoder MQA, int8 pages', 'bf16', 16, 1, 128, [{ slot: 1, pos: 5 }, { slot: 0, pos: 513 }], 'i8'),
     decodeCase('attentionDecode f32 GQA HS 128, fp8 pages', 'f32', 8, 2, 128, [{ slot: 0, pos: 200 }, { slot: 1, pos: 31 }], 'fp8e4m3'),
+    decodeCase('attentionDecode f16 gpt2, int8 pages, the 128-position split edge', 'f16', 12, 12, 64, [{ slot: 0, pos: 127 }, { slot: 1, pos: 128 }, { slot: 0, pos: 255 }], 'i8'),
+    chunkDecodeCase('attentionDecode f16 gpt2, int8 pages, a 40-token chunk after 100 cached', 'f16', 12, 12, 64, 100, 40, 'i8'),
+    chunkDecodeCase('attentionDecode bf16 MQA HS 128, fp8 pages, a whole 70-token prompt', 'bf16', 16, 1, 128, 0, 70, 'fp8e4m3'),
     contextCase('attentionContext f16 gpt2 fp32 acc', 'f16', 12, 12, 64, [1, 37, 100], true),
     contextCase('attentionContext tensor cores f16 gpt2 fp16 P', 'f16', 12, 12, 64, [70], false),
     contextCase('attentionContext bf16 santacoder MQA', 'bf16', 16, 1, 128, [33, 64], true),

@@ -53,7 +53,11 @@ export const DECODE_SPLIT = 64;
  */
 export function attentionDecode(
   cache: DeviceKvCache, layer: number,
-  inputs: { readonly qkv: DeviceTensor<ActDType>; readonly rows: DeviceTensor<'i32'>; readonly slots: DeviceTensor<'i32'>; readonly positions: DeviceTensor<'i32'>; readonly out: DeviceTensor<ActDType> },
+  inputs: {
+    readonly qkv: DeviceTensor<ActDType>; readonly rows: DeviceTensor<'i32'>; readonly slots: DeviceTensor<'i32'>; readonly positions: DeviceTensor<'i32'>; readonly out: DeviceTensor<ActDType>;
+    /** i32 [numRows]: each row's chunk start in this step; with an int8 / fp8 cache positions from there on are read fresh from qkv (default: only the row's own). */
+    readonly freshFrom?: DeviceTensor<'i32'>;
+  },
   attrs: QkvLayout & { readonly numRows: number; readonly maxSplits: number; readonly scale?: number },
   scratch: { readonly partial: DeviceTensor<'f32'>; readonly error: DeviceTensor<'i32'> }, stream?: Stream,
 ): void {
@@ -66,7 +70,7 @@ export function attentionDecode(
     addon().attentionDecode({
       qkv: inputs.qkv.ptr, out: inputs.out.ptr, rows: inputs.rows.ptr, numRows: attrs.numRows, slots: inputs.slots.ptr, positions: inputs.positions.ptr,
       numHeads: nh, numKvHeads: nkv, headSize: hs, maxSplits: attrs.maxSplits, cache: kvView(cache, layer), scale: attrs.scale ?? defaultAttentionScale(hs),
-      partial: scratch.partial.ptr, error: scratch.error.ptr, dtype: code(inputs.qkv.dtype), stream: stream?.handle,
+      partial: scratch.partial.ptr, error: scratch.error.ptr, dtype: code(inputs.qkv.dtype), freshFrom: inputs.freshFrom?.ptr, stream: stream?.handle,
     }),
   );
 }

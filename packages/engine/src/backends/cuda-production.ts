@@ -45,7 +45,7 @@ export interface ProductionOptions {
 }
 
 /** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
-const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'tiles', 'genRows'] as const;
+const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'freshFrom', 'tiles', 'genRows'] as const;
 type Field = (typeof FIELDS)[number];
 
 interface CapturedStep {
@@ -112,7 +112,7 @@ export class CudaProductionBackend extends CudaBackend {
     this.fusesNorm = process.env['TRTLLM_FUSED_DECODE'] !== '0';
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
-    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n };
+    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, freshFrom: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n };
     this.#dev = Object.fromEntries(FIELDS.map((f) => [f, k.DeviceTensor.zeros('i32', [sizes[f]], this.stream)])) as Record<Field, Cuda.DeviceTensor<'i32'>>;
     this.#pinned = Object.fromEntries(FIELDS.map((f) => [f, k.pinnedStorage('i32', sizes[f])])) as Record<Field, Int32Array>;
     this.#onDevice = Object.fromEntries(FIELDS.map((f) => [f, new Int32Array(0)])) as Record<Field, Int32Array>;
@@ -313,7 +313,7 @@ export class CudaProductionBackend extends CudaBackend {
       const floats = this.#meta.decodeRows * a.numHeads * maxSplits * (a.headSize + 2);
       if (!this.#partial || this.#partial.shape[0]! < floats) this.#partial = step.keep(this.k.DeviceTensor.empty('f32', [floats]));
       this.k.attentionDecode(cache, a.layer,
-        { qkv: act(qkv), rows: this.#dev.decodeRows, slots: i32(step.slots), positions: i32(step.positions), out },
+        { qkv: act(qkv), rows: this.#dev.decodeRows, slots: i32(step.slots), positions: i32(step.positions), out, freshFrom: this.#dev.freshFrom },
         { ...layout, numRows: this.#meta.decodeRows, maxSplits }, { partial: this.#partial, error: this.#error }, this.stream);
     }
     if (this.#meta.tiles > 0) {
@@ -328,17 +328,18 @@ export class CudaProductionBackend extends CudaBackend {
     // prompts that start at position 0 go to the flash kernel (when enabled), every other row to the decode kernel
     const flash = this.#o.contextFmha !== 'disabled' && this.#fusedAttention;
     const decodeRows: number[] = [];
+    const freshFrom: number[] = []; // per decode row, its chunk's first position (this step's tokens are attended fresh)
     const genRows: number[] = []; // one-token sequences: their GEMM rows go to the decode GEMM
     const chunks: { row: number; length: number }[] = [];
     let row = 0;
     for (const s of host.sequences) {
       if (flash && s.start === 0 && s.length > 1) chunks.push({ row, length: s.length });
-      else for (let j = 0; j < s.length; j++) decodeRows.push(row + j);
+      else for (let j = 0; j < s.length; j++) decodeRows.push(row + j), freshFrom.push(s.start);
       if (s.length === 1) genRows.push(row);
       row += s.length;
     }
     const tiles = this.k.contextTiles(chunks);
-    const values: Record<Field, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, tiles, genRows };
+    const values: Record<Field, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
     for (const f of FIELDS) this.#stage(f, values[f]);
     this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3, genRows: genRows.length, tokens: t };
     this.#partial = undefined;

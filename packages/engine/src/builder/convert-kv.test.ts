@@ -4,7 +4,7 @@
 // --int8_kv_cache` / `--fp8_kv_cache` take per-layer K and V scales from them (a seed-made checkpoint:
 // the shared scale, int8 only), and the engine runs on its quantized cache. --qformat fp8 writes each
 // linear layer's input range; `build --enable_fp8` quantizes from them and stays near the float engine.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +77,8 @@ describe('convert -kv → build --int8_kv_cache / --fp8_kv_cache (ref backend)',
     }
   });
   it('a seed-made checkpoint (shared scale only) builds --int8_kv_cache with K = V = its scale and says so; --fp8_kv_cache and a checkpoint without calibration are refused', () => {
-    const seedLike = join(work, 'kv', '2-gpu');
+    const seedLike = join(work, 'seed-like', '2-gpu');
+    cpSync(join(work, 'kv', '2-gpu'), seedLike, { recursive: true }); // a copy: the other tests keep theirs
     for (let n = 0; n < nLayer; n++) rmSync(join(seedLike, kvAmaxFile(n)));
     const b = buildEngine({ flags: { ...BUILD, model_dir: seedLike, int8_kv_cache: true }, outputDir: join(work, 'e-seed') });
     expect(b.config.kvCacheScales).toEqual(Array.from({ length: nLayer }, (_, n) => ({ k: readFtKvCache(seedLike, n).seedScale, v: readFtKvCache(seedLike, n).seedScale })));

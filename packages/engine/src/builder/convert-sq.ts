@@ -84,6 +84,9 @@ export async function convertCalibrated(o: CalibratedConvertOptions): Promise<Ca
     const amax = model.weights.layers.map((_, n) => {
       const y = calibrated(stats, `layers.${n}.qkv`).y;
       const a = kvAmaxOfQkv(c, y);
+      if (![a.k, a.v].every((v) => Number.isFinite(v)) || !(seedKvScale(y) > 0)) {
+        throw new EngineError('config', { what: `KV-cache calibration of layer ${n}`, expected: 'finite K and V ranges and a QKV output with a non-zero value', got: `max |K| ${a.k}, max |V| ${a.v}`, hint: 'the model produced non-finite or all-zero attention inputs on this text: calibrate on other text (--calib-dataset)' });
+      }
       for (const [file, t] of ftKvCacheFiles(n, { seedScale: seedKvScale(y), amax: a })) files.set(file, t);
       return a;
     });

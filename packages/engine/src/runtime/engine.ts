@@ -195,9 +195,9 @@ export class Engine {
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
     // every quantization runs on every backend; FP8 GEMMs on production kernels need FP8 tensor cores
-    if (build.quant.weights.kind === 'fp8' && o.backend === 'cuda' && (o.kernels ?? 'production') === 'production') {
+    if (build.quant.weights.kind === 'fp8' && build.model.dtype !== 'f32' && o.backend === 'cuda' && (o.kernels ?? 'production') === 'production') {
       const cc = (await loadKernels()).isAvailable();
-      const have = cc.ok ? cc.device.computeCapability ?? '0.0' : undefined;
+      const have = cc.ok ? cc.device.computeCapability : undefined;
       if (have !== undefined && Number(have) < 8.9) {
         throw new EngineError('config', { what: `${dir}: an FP8 engine (quant_mode ${quantModeOf(build.quant)}) on production kernels`, expected: 'a GPU of compute capability 8.9 or newer (FP8 tensor cores: Ada, Hopper)', got: `${cc.ok ? cc.device.name : 'a GPU'} of compute capability ${have}`, hint: "load it with kernels: 'reference' (--kernels reference), or on a newer GPU" });
       }

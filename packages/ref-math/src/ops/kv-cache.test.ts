@@ -73,20 +73,22 @@ describe('kv cache', () => {
     expect(Array.from(cache.pools[1]!.data.subarray(at, at + hs))).toEqual(Array.from(kvCacheRead(cache, 1, 1, 0, 0, 9)));
   });
   it('quantizes each layer with its own K and V scales', () => {
-    const layers = [{ k: 0.5, v: 0.25 }, { k: 0.125, v: 1 }];
-    for (const dtype of ['i8', 'fp8e4m3'] as const) {
+    const x = fromValues('f32', [1, 1, 2], [1.3, -3.1]);
+    const at = { slots: fromValues('i32', [1], [0]), positions: fromValues('i32', [1], [0]) };
+    const read = (dtype: 'i8' | 'fp8e4m3', layers: { k: number; v: number }[]): number[][][] => {
       const cache = createKvCache({ numLayers: 2, numSlots: 1, numKvHeads: 1, headSize: 2, dtype, layout: contiguous, scales: layers });
-      const x = fromValues('f32', [1, 1, 2], [1.3, -3.1]);
-      const at = { slots: fromValues('i32', [1], [0]), positions: fromValues('i32', [1], [0]) };
       for (const layer of [0, 1]) kvCacheWrite(cache, layer, { k: x, v: x, ...at });
-      // int8: rni(x / s) · s; fp8: e4m3(x / s) · s (1.3 / 0.125 = 10.4 → 10; 1.3 / 0.5 = 2.6 → 2.5 in e4m3, 3 in int8)
-      const want = dtype === 'i8'
-        ? [[[1.5, -3], [1.25, -3]], [[1.25, -3.125], [1, -3]]]
-        : [[[1.25, -3], [1.25, -3]], [[1.25, -3], [1.25, -3]]];
-      for (const layer of [0, 1]) for (const kv of [0, 1] as const) {
-        expect(Array.from(kvCacheRead(cache, layer, 0, kv, 0, 0))).toEqual(want[layer]![kv]!);
-      }
-    }
+      return [0, 1].map((layer) => [0, 1].map((kv) => Array.from(kvCacheRead(cache, layer, 0, kv as 0 | 1, 0, 0))));
+    };
+    // int8: rni(x / s) · s (1.3 / 0.5 = 2.6 → 3; 1.3 / 0.125 = 10.4 → 10)
+    expect(read('i8', [{ k: 0.5, v: 0.25 }, { k: 0.125, v: 1 }])).toEqual([[[1.5, -3], [1.25, -3]], [[1.25, -3.125], [1, -3]]]);
+    // fp8: e4m3(x / s) · s with scales that are not powers of two apart (e4m3 keeps the same mantissa
+    // under a power-of-two scale): 1.3 / 0.3 = 4.33 → 4.5, 1.3 / 0.7 = 1.857 → 1.875, 1.3 / 0.9 = 1.444 → 1.5,
+    // 1.3 / 0.2 = 6.5 → 6.5; −3.1 / 0.3 = −10.33 → −10, / 0.7 = −4.43 → −4.5, / 0.9 = −3.44 → −3.5, / 0.2 = −15.5 → −16
+    const f32 = Math.fround;
+    const fp8 = read('fp8e4m3', [{ k: 0.3, v: 0.7 }, { k: 0.9, v: 0.2 }]);
+    const want = [[[4.5, -10], [1.875, -4.5]], [[1.5, -3.5], [6.5, -16]]].map((l, i) => l.map((v, kv) => v.map((q) => f32(q * f32([[0.3, 0.7], [0.9, 0.2]][i]![kv]!)))));
+    expect(fp8).toEqual(want);
   });
   it('gives typed errors: unassigned block, position past maxSeqLen, missing quant scales, non-power-of-two TPB', () => {
     const { cache } = filled('f16', paged);
