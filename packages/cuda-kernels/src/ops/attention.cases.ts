@@ -6,7 +6,7 @@
 import * as ref from '@trtllm/ref-math';
 import { fromValues, type ActDType, type KvCacheDType, type KvLayout } from '@trtllm/ref-math';
 import { DeviceTensor } from '../device.js';
-import { bytesOf, EXACT, ints, type KernelCase, nmse, pagedLayout, rnd, upload } from '../case-kit.js';
+import { bytesOf, EXACT, ints, type DeviceRun, type KernelCase, nmse, pagedLayout, rnd, upload } from '../case-kit.js';
 import * as gpu from './index.js';
 import { filledCache, pagedCache, qkvPart } from './kv-cache.cases.js';
 
@@ -52,6 +52,34 @@ export function attentionCases(): KernelCase[] {
   ];
 }
 
+/** The production decode attention over rows 0 … R−1 of `qkv` against a copy of `cache` (layer 0), with its scratch; a flagged row throws. */
+function decodeRun(
+  cache: ref.KvCache, qkv: ref.Tensor<ActDType>, rows: { readonly slots: number[]; readonly positions: number[]; readonly freshFrom?: number[] },
+  s: { readonly dt: ActDType; readonly nh: number; readonly nkv: number; readonly hs: number; readonly maxSplits: number },
+): DeviceRun {
+  const n = rows.slots.length;
+  const dc = gpu.uploadKvCache(cache);
+  const { d, free } = upload({ qkv, rowsT: ints(Array.from({ length: n }, (_, i) => i)), slots: ints(rows.slots), positions: ints(rows.positions), ...(rows.freshFrom ? { fresh: ints(rows.freshFrom) } : {}) });
+  const partial = DeviceTensor.empty('f32', [n * s.nh * s.maxSplits * (s.hs + 2)]);
+  const error = DeviceTensor.zeros('i32', [1]);
+  return {
+    run: () => {
+      const out = DeviceTensor.empty(s.dt, [n, s.nh * s.hs]);
+      gpu.attentionDecode(dc, 0, { qkv: d.qkv as never, rows: d.rowsT, slots: d.slots, positions: d.positions, out, ...(d.fresh ? { freshFrom: d.fresh } : {}) }, { numHeads: s.nh, numKvHeads: s.nkv, headSize: s.hs, numRows: n, maxSplits: s.maxSplits }, { partial, error });
+      const flag = error.toHost().data[0]!;
+      if (flag !== 0) throw new Error(`attentionDecode flagged row ${flag - 1}`);
+      return [out];
+    },
+    dispose: () => {
+      free();
+      partial.free();
+      error.free();
+      dc.pools.forEach((p) => p.free());
+      dc.blockTable?.free();
+    },
+  };
+}
+
 export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, hs: number, rows: { slot: number; pos: number }[], cacheDtype: KvCacheDType = dt): KernelCase {
   const n = Math.max(...rows.map((r) => r.pos)) + 1;
   const { cache, kv } = pagedCache(dt, nkv, hs, n, 300, cacheDtype);
@@ -83,26 +111,7 @@ export function decodeCase(name: string, dt: ActDType, nh: number, nkv: number, 
       return [fromValues(dt, [rows.length, nh * hs], all)];
     },
     device: () => {
-      const dc = gpu.uploadKvCache(cache);
-      const { d, free } = upload({ qkv, rowsT: ints(rows.map((_, i) => i)), slots: ints(rows.map((r) => r.slot)), positions: ints(rows.map((r) => r.pos)) });
-      const partial = DeviceTensor.empty('f32', [rows.length * nh * maxSplits * (hs + 2)]);
-      const error = DeviceTensor.zeros('i32', [1]);
-      return {
-        run: () => {
-          const out = DeviceTensor.empty(dt, [rows.length, nh * hs]);
-          gpu.attentionDecode(dc, 0, { qkv: d.qkv as never, rows: d.rowsT, slots: d.slots, positions: d.positions, out }, { numHeads: nh, numKvHeads: nkv, headSize: hs, numRows: rows.length, maxSplits }, { partial, error });
-          const flag = error.toHost().data[0]!;
-          if (flag !== 0) throw new Error(`attentionDecode flagged row ${flag - 1}`);
-          return [out];
-        },
-        dispose: () => {
-          free();
-          partial.free();
-          error.free();
-          dc.pools.forEach((p) => p.free());
-          dc.blockTable?.free();
-        },
-      };
+      return decodeRun(cache, qkv, { slots: rows.map((r) => r.slot), positions: rows.map((r) => r.pos) }, { dt, nh, nkv, hs, maxSplits });
     },
     bytes: rows.reduce((b, r) => b + 2 * (r.pos + 1) * nkv * hs * ref.DTYPES[cacheDtype].bytes, 0), flops: rows.reduce((f, r) => f + 4 * nh * hs * (r.pos + 1), 0),
   };
@@ -133,28 +142,7 @@ export function chunkDecodeCase(name: string, dt: ActDType, nh: number, nkv: num
     name, op: 'attention', dtype: `${dt} decode, ${cacheDtype} cache, chunk`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; positions ${start}…${n - 1} in one step`, tier: 3,
     tolerance: nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf; the K scale applied with the softmax scale; output rounded to T'),
     ref: () => [ref.reshape(ref.attention({ q: part([start, n], 0, nh), k: part([start, n], nh * hs, nkv), v: part([start, n], (nh + nkv) * hs, nkv) }, { sequences: [{ slot: 0, start, length }], cache: { cache, layer: 0 } }), [length, nh * hs])],
-    device: () => {
-      const dc = gpu.uploadKvCache(cache);
-      const { d, free } = upload({ qkv, rowsT: ints(Array.from({ length }, (_, i) => i)), slots: ints(new Array(length).fill(0)), positions: ints(Array.from({ length }, (_, i) => start + i)), fresh: ints(new Array(length).fill(start)) });
-      const partial = DeviceTensor.empty('f32', [length * nh * maxSplits * (hs + 2)]);
-      const error = DeviceTensor.zeros('i32', [1]);
-      return {
-        run: () => {
-          const out = DeviceTensor.empty(dt, [length, nh * hs]);
-          gpu.attentionDecode(dc, 0, { qkv: d.qkv as never, rows: d.rowsT, slots: d.slots, positions: d.positions, out, freshFrom: d.fresh }, { numHeads: nh, numKvHeads: nkv, headSize: hs, numRows: length, maxSplits }, { partial, error });
-          const flag = error.toHost().data[0]!;
-          if (flag !== 0) throw new Error(`attentionDecode flagged row ${flag - 1}`);
-          return [out];
-        },
-        dispose: () => {
-          free();
-          partial.free();
-          error.free();
-          dc.pools.forEach((p) => p.free());
-          dc.blockTable?.free();
-        },
-      };
-    },
+    device: () => decodeRun(cache, qkv, { slots: new Array(length).fill(0), positions: Array.from({ length }, (_, i) => start + i), freshFrom: new Array(length).fill(start) }, { dt, nh, nkv, hs, maxSplits }),
     bytes: 2 * n * nkv * hs * length, flops: 4 * nh * hs * n * length,
   };
 }
