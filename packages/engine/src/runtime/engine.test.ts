@@ -1,7 +1,8 @@
 // The runtime against the oracle: an engine built from random weights gives, for every variant, the
 // same logits and greedy tokens as ref-math's gptForward / greedyGenerate on the same weights, bit for
-// bit, on the ref backend and on the cuda reference kernels (where a GPU is usable); and in-flight
-// batching does not change a request's tokens.
+// bit, on the ref backend and on the cuda reference kernels (where a GPU is usable); in-flight
+// batching does not change a request's tokens there; and the runtime's own logic runs through
+// describeBackends like the rest.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,27 +48,34 @@ describeBackends('engine ≡ the oracle', (v) => {
   }
 }, BACKEND_VARIANTS.filter((v) => v.exact));
 
-describe('token selection on the backend', () => {
+// The runtime's own logic (token selection, scheduling, capacity, cancellation, stop conditions,
+// failures) on the backends where a request's bits cannot depend on its batch (ref; the cuda reference
+// kernels where a GPU is usable) — alone and batched must agree token for token there; failures on
+// every backend. Production kernels' batch invariance has its own tests (backends.test.ts).
+const argmaxDir = join(work, 'argmax-path');
+buildEngine({ flags: { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4 }, outputDir: argmaxDir });
+const ifbDir = join(work, 'ifb');
+buildEngine({ flags: { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4, max_batch_size: 4, max_num_tokens: 40 }, outputDir: ifbDir });
+
+describeBackends('token selection on the backend', (v) => {
   it('greedy requests get the same tokens from the device argmax (all-greedy steps) and from host sampling (steps with a sampled request)', async () => {
-    const dir = join(work, 'argmax-path');
-    buildEngine({ flags: { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4 }, outputDir: dir });
-    const engine = await Engine.load(dir);
+    const engine = await Engine.load(argmaxDir, v.options);
     const greedy = PROMPTS.map((tokens) => ({ tokens, maxNewTokens: 10, endId: null }));
     const alone = (await engine.generate(greedy)).map((r) => r.tokens);
     const mixed = await engine.generate([...greedy, { tokens: [7, 8, 9], maxNewTokens: 10, endId: null, topP: 0.9, seed: 4 }]);
     expect(mixed.slice(0, PROMPTS.length).map((r) => r.tokens)).toEqual(alone);
     engine.dispose();
   });
+}, BACKEND_VARIANTS.filter((x) => x.exact));
+
+describe('kernel sets', () => {
   it("kernels 'production' needs the cuda backend", async () => {
-    const dir = join(work, 'argmax-path');
-    await expect(Engine.load(dir, { kernels: 'production' })).rejects.toThrow(/kernels 'production': expected backend 'cuda', got backend 'ref'/);
+    await expect(Engine.load(argmaxDir, { kernels: 'production' })).rejects.toThrow(/kernels 'production': expected backend 'cuda', got backend 'ref'/);
   });
 });
 
-describe('in-flight batching', () => {
-  const flags: BuildFlags = { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4, max_batch_size: 4, max_num_tokens: 40 };
-  const dir = join(work, 'ifb');
-  buildEngine({ flags, outputDir: dir });
+describeBackends('in-flight batching', (v) => {
+  const dir = ifbDir;
   const rnd = (seed: number): (() => number) => {
     let s = seed;
     return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -84,10 +92,11 @@ describe('in-flight batching', () => {
   });
 
   it('30 requests of mixed lengths arriving over time (batch 4, 14 KV blocks of 4) each get the tokens they get alone', async () => {
-    const alone = await Engine.load(dir);
+    const alone = await Engine.load(dir, v.options);
     const solo: number[][] = [];
     for (const q of requests) solo.push([...(await alone.generate([q]))[0]!.tokens]);
-    const engine = await Engine.load(dir, { kvCacheBlocks: 14 });
+    alone.dispose();
+    const engine = await Engine.load(dir, { ...v.options, kvCacheBlocks: 14 });
     const pending: Promise<readonly number[]>[] = [];
     for (const [i, q] of requests.entries()) {
       pending.push(engine.stream(q).result.then((x) => x.tokens));
@@ -95,10 +104,11 @@ describe('in-flight batching', () => {
     }
     expect(await Promise.all(pending)).toEqual(solo);
     expect(engine.steps).toBeLessThan(solo.reduce((s, x) => s + x.length, 0)); // batched, not one by one
+    engine.dispose();
   });
 
   it('a request that can never fit is refused; one that cannot fit now waits; cancellation ends running and waiting ones', async () => {
-    const engine = await Engine.load(dir, { kvCacheBlocks: 9 });
+    const engine = await Engine.load(dir, { ...v.options, kvCacheBlocks: 9 });
     await expect(engine.generate([{ tokens: new Array(24).fill(3), maxNewTokens: 16 }])).rejects.toThrow(/request 0: expected at most 36 positions in the KV cache, got 40 \(load the engine with more kvCacheBlocks\)/);
     const ac = new AbortController();
     const ac2 = new AbortController();
@@ -116,10 +126,11 @@ describe('in-flight batching', () => {
     expect((await c.result)).toMatchObject({ finishReason: 'cancelled', tokens: [] });
     expect((await b.result)).toMatchObject({ finishReason: 'length' });
     expect((await b.result).tokens.length).toBe(16);
+    engine.dispose();
   });
 
   it('end id, stop words and request validation', async () => {
-    const engine = await Engine.load(dir);
+    const engine = await Engine.load(dir, v.options);
     const [free] = await engine.generate([{ tokens: [4, 8, 15], maxNewTokens: 10, endId: null }]);
     const t = free!.tokens;
     const [ended] = await engine.generate([{ tokens: [4, 8, 15], maxNewTokens: 10, endId: t[2]! }]);
@@ -131,8 +142,9 @@ describe('in-flight batching', () => {
     await expect(engine.generate([{ tokens: [1], maxNewTokens: 17 }])).rejects.toThrow(/request 0\.maxNewTokens: expected 1 … 16/);
     await expect(engine.generate([{ tokens: [97] }])).rejects.toThrow(/request 0: token: expected ids in \[0, 97\), got 97/);
     await expect(engine.generate(['text'])).rejects.toThrow(/request 0\.prompt: expected token ids \(this engine has no tokenizer\)/);
+    engine.dispose();
   });
-});
+}, BACKEND_VARIANTS.filter((x) => x.exact));
 
 describeBackends('beam search', (v) => {
   /** An independent beam search on the oracle: every candidate's logits from a fresh full forward (no KV cache reuse). */
@@ -286,11 +298,11 @@ describe('prompt tuning', () => {
   });
 });
 
-describe('failures', () => {
+const failDir = join(work, 'fail');
+buildEngine({ flags: { ...SMALL, dtype: 'float32' }, outputDir: failDir });
+describeBackends('failures', (v) => {
   it('a step that throws ends every request with the typed error (no hang, no crash); generate rejects, stream throws', async () => {
-    const dir = join(work, 'fail');
-    buildEngine({ flags: { ...SMALL, dtype: 'float32' }, outputDir: dir });
-    const engine = await Engine.load(dir);
+    const engine = await Engine.load(failDir, v.options);
     const pending = engine.generate([{ tokens: [1, 2], maxNewTokens: 4 }, { tokens: [3], maxNewTokens: 4 }]);
     const stream = engine.stream({ tokens: [4], maxNewTokens: 4 });
     engine.dispose(); // the KV cache is gone before the first step
