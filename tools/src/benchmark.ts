@@ -13,10 +13,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngine, buildEngineAsync, calibrateModel, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, randomWeights, resolveBuildConfig, smoothQuantModel, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type SmoothQuantBuild, type StepStats } from '@trtllm/engine';
-import { castTo, convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
-import { kvAmaxOfQkv, kvCacheScales } from '@trtllm/quant';
-import { mapGptWeights, seededRandom, type GptWeights, type KvQuantScales } from '@trtllm/ref-math';
+import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
+import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
+import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { defaultBackend, gemmAlgoFlag } from './run.js';
@@ -226,7 +225,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
         const calibration = mode ? Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocabOf())) : [];
         const calibBackend = { backend, ...(backend === 'cuda' ? { kernels } : {}) } as const;
         /** A quantized random-weight model: the fp16 engine's weights (seed 0), calibrated once, and what the mode needs of it. */
-        let calibrated: Promise<{ weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: { actRanges: Map<string, { x: number }> }; kvCacheScales?: KvQuantScales[] }> | undefined;
+        let quantized: ReturnType<typeof quantizeInMemory> | undefined;
         const kvFlags: BuildFlags = mode?.kv === 'int8' ? { int8_kv_cache: true } : mode?.kv === 'fp8' ? { fp8_kv_cache: true } : {};
         /** An engine of this target's weights for these limits (random weights, or the converted HF checkpoint). */
         const buildFor = async (name: string, limits: { batch: number; input: number; output: number }): Promise<string> => {
@@ -239,21 +238,12 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
             ...(mode?.fp8 && modelDir ? { enable_fp8: true } : {}),
           };
           if (mode && !modelDir) {
-            calibrated ??= (async () => {
+            quantized ??= (async () => {
               const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
-              const weights = await randomWeights(config, 0, availableParallelism());
-              const { stats, model: m32 } = await calibrateModel({ config, weights }, calibration, { backend: calibBackend });
-              const out: { weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: { actRanges: Map<string, { x: number }> }; kvCacheScales?: KvQuantScales[] } = { weights };
-              if (mode.smoothQuant) {
-                const sq = smoothQuantModel(m32, stats, 0.5);
-                out.weights = mapGptWeights(config, sq.weights, (t) => castTo(t, config.dtype));
-                out.smoothQuant = { mode: mode.smoothQuant, actRanges: sq.actRanges };
-              }
-              if (mode.fp8) out.fp8 = { actRanges: new Map([...stats].map(([k, v]) => [k, { x: Math.fround(v.x.reduce((a, b) => Math.max(a, b), 0)) }])) };
-              if (mode.kv) out.kvCacheScales = weights.layers.map((_, n) => kvCacheScales(kvAmaxOfQkv(config, stats.get(`layers.${n}.qkv`)!.y), mode.kv!));
-              return out;
+              const q = { ...(mode.smoothQuant ? { smoothQuant: { alpha: 0.5, mode: mode.smoothQuant } } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kv: mode.kv } : {}) };
+              return quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, q, { backend: calibBackend });
             })();
-            const q = await calibrated;
+            const q = await quantized;
             buildEngine({ flags, outputDir: join(scratch!, name), weights: q.weights, ...(q.smoothQuant ? { smoothQuant: q.smoothQuant } : {}), ...(q.fp8 ? { fp8: q.fp8 } : {}), ...(q.kvCacheScales ? { kvCacheScales: q.kvCacheScales } : {}) });
           } else {
             await buildEngineAsync({ flags, outputDir: join(scratch!, name), threads: availableParallelism() });

@@ -14,7 +14,7 @@ import { kvAmaxOfQkv, seedKvScale } from '@trtllm/quant';
 import { readEngineFile } from '../engine-dir.js';
 import { Engine } from '../runtime/engine.js';
 import { buildEngine } from './build.js';
-import { calibrateModel, convertCalibrated } from './convert-sq.js';
+import { calibrateModel, convertCalibrated, quantizeInMemory } from './convert-sq.js';
 
 const HF = resolve(dirname(fileURLToPath(import.meta.url)), '../../../loader/fixtures/tiny/gpt2/st-fp32');
 const work = mkdtempSync(join(tmpdir(), 'trtllm-convert-kv-'));
@@ -131,6 +131,23 @@ describe('convert --qformat fp8 → build --enable_fp8 [--fp8_kv_cache] (ref bac
     const reqs = [{ tokens: prompt.slice(0, 16), maxNewTokens: 6, endId: null }];
     expect((await ek.generate(reqs))[0]!.tokens).toHaveLength(6);
     for (const e of [ef, e8, ek]) e.dispose();
+  });
+  it('quantizeInMemory (what benchmark --quantization builds from random weights) gives the files’ ranges and the build’s K/V scales exactly, and its engine runs', async () => {
+    const mem = await quantizeInMemory(model, PROMPTS, { fp8: true, kv: 'fp8' });
+    for (let n = 0; n < nLayer; n++) for (const l of ['qkv', 'attnOut', 'fc', 'proj'] as const) expect(mem.fp8!.actRanges.get(`layers.${n}.${l}`)!.x, `${n} ${l}`).toBe(readFtFp8Amax(fp8.dir, n, l));
+    const fromFiles = buildEngine({ flags: { ...BUILD, model_dir: fp8.dir, enable_fp8: true, fp8_kv_cache: true, use_gpt_attention_plugin: true }, outputDir: join(work, 'f8-files') });
+    expect(mem.kvCacheScales).toEqual(fromFiles.config.kvCacheScales);
+    const c = model.config;
+    const shape = { vocab_size: c.vocabSize, n_layer: c.nLayer, n_embd: c.nEmbd, n_head: c.nHead, n_positions: c.nPositions, dtype: 'float32' as const };
+    const b = buildEngine({ flags: { ...BUILD, ...shape, fp8_kv_cache: true, use_gpt_attention_plugin: true }, outputDir: join(work, 'f8-mem'), weights: mem.weights, fp8: mem.fp8!, kvCacheScales: mem.kvCacheScales! });
+    expect([b.config.quant, b.config.kvCacheScales]).toEqual([{ weights: { kind: 'fp8' }, kv: 'fp8' }, fromFiles.config.kvCacheScales]);
+    const e = await Engine.load(b.dir);
+    expect((await e.generate([{ tokens: PROMPTS[0]!.slice(0, 16), maxNewTokens: 4, endId: null }]))[0]!.tokens).toHaveLength(4);
+    e.dispose();
+    const sq = await quantizeInMemory(model, PROMPTS, { smoothQuant: { alpha: 0.5, mode: { perToken: true, perChannel: true } }, kv: 'int8' });
+    expect(sq.smoothQuant!.actRanges.size).toBe(4 * nLayer);
+    expect(sq.weights.layers[0]!.ln1.gamma.data).not.toEqual(model.weights.layers[0]!.ln1.gamma.data); // smoothed
+    await expect(quantizeInMemory(model, PROMPTS, { fp8: true, smoothQuant: { alpha: 0.5, mode: { perToken: true, perChannel: true } } })).rejects.toThrow(/expected SmoothQuant or FP8, got both/);
   });
   it('--enable_fp8 from a checkpoint without the ranges names the missing file and the fix; -sq with fp8 is refused', async () => {
     const plain = join(work, 'plain', '2-gpu');

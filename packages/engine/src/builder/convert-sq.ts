@@ -20,10 +20,10 @@
  */
 import { join } from 'node:path';
 import { convertHfToFt, ftFp8Files, ftInt8Files, ftKvCacheFiles, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
-import { applySmoothing, columnAbsMax, generateInt8, kvAmaxOfQkv, seedKvScale, smoothingScales, type ActRange, type KvAmax } from '@trtllm/quant';
-import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type Tensor } from '@trtllm/ref-math';
+import { applySmoothing, columnAbsMax, generateInt8, kvAmaxOfQkv, kvCacheScales, seedKvScale, smoothingScales, type ActRange, type KvAmax } from '@trtllm/quant';
+import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type KvQuantScales, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import { int8Input } from './smoothquant.js';
+import { int8Input, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
 import type { ActivationStats } from '../calibration/observing-backend.js';
 import { Engine, type EngineLoadOptions } from '../runtime/engine.js';
 
@@ -144,6 +144,42 @@ export async function calibrateModel(
   } finally {
     engine.dispose();
   }
+}
+
+/** What to quantize a model in memory into (quantizeInMemory). */
+export interface InMemoryQuantization {
+  /** SmoothQuant INT8 with α and a mode. */
+  readonly smoothQuant?: { readonly alpha: number; readonly mode: SmoothQuantMode };
+  /** FP8 GEMMs (per-tensor scales from each linear layer's calibrated input range). */
+  readonly fp8?: boolean;
+  /** An int8 / fp8 KV cache (per-layer K and V scales). */
+  readonly kv?: 'int8' | 'fp8';
+}
+
+/**
+ * A model in memory (any dtype) calibrated once (calibrateModel) and turned into what buildEngine
+ * takes for the asked quantization — the same arithmetic as convert -sq / --qformat fp8 / -kv followed
+ * by build, without files: the (smoothed) weights in the model's dtype, and the smoothQuant / fp8 /
+ * kvCacheScales options. Build with `int8_kv_cache` / `fp8_kv_cache` in the flags for a quantized cache.
+ */
+export async function quantizeInMemory(
+  model: GptModel,
+  prompts: readonly (readonly number[])[],
+  q: InMemoryQuantization,
+  o: { readonly backend?: Pick<EngineLoadOptions, 'backend' | 'kernels'>; readonly onCalibrate?: (done: number, total: number) => void } = {},
+): Promise<{ weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: Fp8Build; kvCacheScales?: KvQuantScales[]; backend: string }> {
+  if (q.smoothQuant && q.fp8) throw new EngineError('config', { what: 'quantizeInMemory', expected: 'SmoothQuant or FP8', got: 'both' });
+  const { stats, backend, model: m32 } = await calibrateModel(model, prompts, o);
+  const c = model.config;
+  const out: { weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: Fp8Build; kvCacheScales?: KvQuantScales[]; backend: string } = { weights: model.weights, backend };
+  if (q.smoothQuant) {
+    const r = smoothQuantModel(m32, stats, q.smoothQuant.alpha);
+    out.weights = c.dtype === 'f32' ? r.weights : mapGptWeights(c, r.weights, (t) => castTo(t, c.dtype));
+    out.smoothQuant = { mode: q.smoothQuant.mode, actRanges: r.actRanges };
+  }
+  if (q.fp8) out.fp8 = { actRanges: new Map([...stats].map(([k, v]) => [k, { x: f32(maxOf(v.x)) }])) };
+  if (q.kv) out.kvCacheScales = model.weights.layers.map((_, n) => kvCacheScales(kvAmaxOfQkv(c, calibrated(stats, `layers.${n}.qkv`).y), q.kv!));
+  return out;
 }
 
 /**
