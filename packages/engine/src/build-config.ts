@@ -9,7 +9,7 @@
  *     instead of asserting, as ARCHITECTURE.md, Compatibility with the seed specifies.
  */
 import { NO_QUANT, type QuantConfig } from '@trtllm/quant';
-import { gptConfig, type ActDType, type GptConfig, type KvQuantScales } from '@trtllm/ref-math';
+import { gptConfig, type ActDType, type GptConfig, type KvQuantScales, type SmoothQuantMode } from '@trtllm/ref-math';
 import { EngineError } from './errors.js';
 
 /** `--dtype` names and our dtypes. */
@@ -105,6 +105,12 @@ export interface BuildConfig {
   readonly kvCacheScales?: readonly KvQuantScales[];
   /** Messages about implied settings and conversions, for the builder's log. */
   readonly notes: readonly string[];
+}
+
+/** The SmoothQuant mode of an engine (what GptGraph runs its INT8 layers with), or undefined when it is not SmoothQuant. */
+export function smoothQuantModeOf(c: BuildConfig): SmoothQuantMode | undefined {
+  const w = c.quant.weights;
+  return w.kind === 'smoothquant' ? { perToken: w.perToken, perChannel: w.perChannel } : undefined;
 }
 
 /** The model shape from a checkpoint (FT config.ini), when building from one. */

@@ -12,7 +12,7 @@ import { quantModeOf } from '@trtllm/quant';
 import { headSize, rotaryDimOf, type GptConfig, type GptModel, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
-import { dtypeName, resolveBuildConfig, type BuildConfig } from '../build-config.js';
+import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
 import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
@@ -267,8 +267,7 @@ export class Engine {
     if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
-    const sq = build.quant.weights.kind === 'smoothquant' ? { perToken: build.quant.weights.perToken, perChannel: build.quant.weights.perChannel } : undefined;
-    const engine = new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, sq), pool, tokenizer, group);
+    const engine = new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, smoothQuantModeOf(build)), pool, tokenizer, group);
     engine.#rankWeights = ranks.map((r) => r.weights);
     return engine;
   }
@@ -371,8 +370,7 @@ export class Engine {
       if (m) names.set(t, m[1]!);
     }
     const observer = new ObservingBackend(b, names);
-    const sq = this.config.quant.weights.kind === 'smoothquant' ? { perToken: this.config.quant.weights.perToken, perChannel: this.config.quant.weights.perChannel } : undefined;
-    const graph = new GptGraph([{ backend: observer, weights }], this.config.model, undefined, sq);
+    const graph = new GptGraph([{ backend: observer, weights }], this.config.model, undefined, smoothQuantModeOf(this.config));
     try {
       prompts.forEach((tokens, i) => {
         if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {

@@ -9,6 +9,7 @@ import { loadKernels } from '../backends/kernels.js';
 import { kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph } from '../models/gpt.js';
 import { readEngineConfig } from '../engine-dir.js';
+import { smoothQuantModeOf } from '../build-config.js';
 import { createBackend, loadRankWeights } from './engine.js';
 import type { WorkerInit, WorkerReply } from './tp-group.js';
 import { serveRank, type RankHandle } from './tp-rank.js';
@@ -21,7 +22,8 @@ async function cudaRank(o: WorkerInit): Promise<RankHandle> {
   const weights = loadRankWeights(o.dir, build, o.rank, backend);
   backend.createKvCache(kvCacheSpec(build, { numSlots: o.numSlots, layout: o.layout }));
   const comm = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
-  const graph = new GptGraph<unknown>([{ backend, weights }], c, { worldSize: o.worldSize, allReduce: (x) => comm.allReduceSum(x as Cuda.DeviceTensor<ActDType>) });
+  // SmoothQuant engines: the same INT8 mode as rank 0's graph (engine.ts)
+  const graph = new GptGraph<unknown>([{ backend, weights }], c, { worldSize: o.worldSize, allReduce: (x) => comm.allReduceSum(x as Cuda.DeviceTensor<ActDType>) }, smoothQuantModeOf(build));
   return {
     assignBlocks: (slot, blocks) => backend.assignBlocks(slot, blocks),
     copyKv: (op) => backend.copyKv(op),
