@@ -9,10 +9,11 @@
 //
 // Layout: FP8 on cuBLASLt takes only the "TN" form. Row-major D[M,N] = A[M,K]·Bᵀ with B stored [N,K]
 // is column-major Dᵀ[N,M] = op_T(B as K×N, ld K) · (A as K×M, ld K), ldd = N — as int8-gemm-lt.cu.
-// Requirements (checked in fp8GemmLtUnsupported): K and N multiples of 16, an fp16 or bf16 output (the
-// bias in the same dtype), compute capability 8.9+. Pointers not 16-byte aligned and shapes with no
-// cuBLASLt algorithm run the reference-order kernel with the same device scales (fp8.cu). The
-// cuBLASLt state is lt-plans.cuh's.
+// Requirements (fp8GemmLtUnsupported says which fail): K and N multiples of 16, an fp16 or bf16 output
+// (the bias in the same dtype), compute capability 8.9+, cuBLASLt. Whatever cannot take that path —
+// those, pointers not 16-byte aligned, a shape with no cuBLASLt algorithm — runs the reference-order
+// kernel with the same device scales (fp8.cu), so one call serves every shape and GPU. The cuBLASLt
+// state is lt-plans.cuh's.
 #include <sstream>
 #include <tuple>
 
@@ -44,13 +45,25 @@ void set(const dyn::CublasLt* api, dyn::cublasLtMatmulDesc_t desc, int attr, con
 
 }  // namespace
 
+// The current device's compute capability as major·10 + minor, read once per device.
+static int capability() {
+  static int cc[64] = {};
+  int dev = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  if (dev >= 64) dev = 63;
+  if (cc[dev] == 0) {
+    int major = 0, minor = 0;
+    TRT_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    TRT_CUDA(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    cc[dev] = major * 10 + minor;
+  }
+  return cc[dev];
+}
+
 std::string fp8GemmLtUnsupported(int n, int k, DType out) {
   std::ostringstream why;
-  int dev = 0, major = 0, minor = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  TRT_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-  TRT_CUDA(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
-  if (major * 10 + minor < 89) why << "compute capability " << major << "." << minor << " has no FP8 tensor cores (8.9 or newer needed); ";
+  const int cc = capability();
+  if (cc < 89) why << "compute capability " << cc / 10 << "." << cc % 10 << " has no FP8 tensor cores (8.9 or newer needed); ";
   if (n % 16 != 0) why << "N = " << n << " is not a multiple of 16; ";
   if (k % 16 != 0) why << "K = " << k << " is not a multiple of 16; ";
   if (out != DType::F16 && out != DType::BF16) why << "output dtype code " << (int)out << " (fp16 or bf16); ";
@@ -63,10 +76,10 @@ std::string fp8GemmLtUnsupported(int n, int k, DType out) {
 
 void invokeFp8GemmLt(const Fp8GemmLtParams& p, cudaStream_t s) {
   if (p.m == 0 || p.n == 0) return;
-  const std::string why = fp8GemmLtUnsupported(p.n, p.k, p.outDtype);
-  if (!why.empty()) throw CudaError("fp8GemmLt: " + why);
-  if (!aligned16(p.a) || !aligned16(p.b) || !aligned16(p.out) || (p.bias && !aligned16(p.bias))) {
-    invokeFp8GemmDeviceScales(p, s);  // a view cuBLASLt cannot take: the reference kernel, same scales
+  // what FP8 tensor cores cannot take runs the reference order with the same device scales
+  const bool tensorCores = capability() >= 89 && p.n % 16 == 0 && p.k % 16 == 0 && (p.outDtype == DType::F16 || p.outDtype == DType::BF16) && dyn::cublasLt(nullptr) != nullptr;
+  if (!tensorCores || !aligned16(p.a) || !aligned16(p.b) || !aligned16(p.out) || (p.bias && !aligned16(p.bias))) {
+    invokeFp8GemmDeviceScales(p, s);
     return;
   }
   const dyn::CublasLt* api = dyn::cublasLt(nullptr);

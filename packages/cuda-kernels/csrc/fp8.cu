@@ -15,29 +15,33 @@ __global__ void fp8DequantizeKernel(Fp8DequantizeParams p) {
   if (i < p.n) storef(p.outDtype, p.out, i, fmul(fromFp8Bits(p.q[i]), p.scale));
 }
 
+// Σ_k fp32(a[i,k]·b[·]) in the oracle's order (k ascending, each e4m3 product exact), b [K, N] or [N, K].
+__device__ __forceinline__ float fp8Dot(const uint8_t* a, const uint8_t* b, bool transB, int i, int j, int n, int k) {
+  float acc = 0.f;
+  for (int kk = 0; kk < k; kk++) {
+    const size_t bi = transB ? (size_t)j * k + kk : (size_t)kk * n + j;
+    acc = fadd(acc, fmul(fromFp8Bits(a[(size_t)i * k + kk]), fromFp8Bits(b[bi])));
+  }
+  return acc;
+}
+
 __global__ void fp8GemmKernel(Fp8GemmParams p) {
   const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= (size_t)p.m * p.n) return;
   const int i = (int)(idx / p.n), j = (int)(idx % p.n);
-  float acc = 0.f;
-  for (int kk = 0; kk < p.k; kk++) {
-    const size_t bi = p.transB ? (size_t)j * p.k + kk : (size_t)kk * p.n + j;
-    acc = fadd(acc, fmul(fromFp8Bits(p.a[(size_t)i * p.k + kk]), fromFp8Bits(p.b[bi])));
-  }
-  acc = fmul(acc, fmul(p.scaleA, p.scaleB));
+  float acc = fmul(fp8Dot(p.a, p.b, p.transB, i, j, p.n, p.k), fmul(p.scaleA, p.scaleB));
   if (p.bias) acc = fadd(acc, loadf(p.biasDtype, p.bias, j));
   storef(p.outDtype, p.out, idx, acc);
 }
 
-// fp8GemmLt's fallback (a shape or pointer cuBLASLt cannot take): the reference order, the scales
-// read from the device as the production GEMM takes them, b [N, K], the output f16 / bf16.
+// fp8GemmLt where FP8 tensor cores cannot run it (a GPU below 8.9, N or K not a multiple of 16, an
+// fp32 output, a view cuBLASLt cannot take, a shape with no algorithm): the same order as above, the
+// scales read from the device as the production GEMM takes them, b [N, K], the bias in the output dtype.
 __global__ void fp8GemmDeviceScalesKernel(Fp8GemmLtParams p) {
   const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= (size_t)p.m * p.n) return;
   const int i = (int)(idx / p.n), j = (int)(idx % p.n);
-  float acc = 0.f;
-  for (int kk = 0; kk < p.k; kk++) acc = fadd(acc, fmul(fromFp8Bits(p.a[(size_t)i * p.k + kk]), fromFp8Bits(p.b[(size_t)j * p.k + kk])));
-  acc = fmul(acc, fmul(*p.scaleA, *p.scaleB));
+  float acc = fmul(fp8Dot(p.a, p.b, true, i, j, p.n, p.k), fmul(*p.scaleA, *p.scaleB));
   if (p.bias) acc = fadd(acc, loadf(p.outDtype, p.bias, j));
   storef(p.outDtype, p.out, idx, acc);
 }

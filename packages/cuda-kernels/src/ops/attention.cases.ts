@@ -130,18 +130,15 @@ export function chunkDecodeCase(name: string, dt: ActDType, nh: number, nkv: num
   const cache = ref.createKvCache({ numLayers: 1, numSlots: 1, numKvHeads: nkv, headSize: hs, dtype: cacheDtype, layout: pagedLayout(16, per + 1, per), scales: [{ k: 0.031, v: 0.027 }] });
   ref.assignBlocks(cache, 0, Array.from({ length: per }, (_, i) => per - i));
   const w = (nh + 2 * nkv) * hs;
-  const all = rnd(dt, [n, w], 330);
-  const part = (rows: [number, number], lo: number, heads: number): ref.Tensor<ActDType> => {
-    const f = ref.toF32(all);
-    return fromValues(dt, [rows[1] - rows[0], heads, hs], Float32Array.from({ length: (rows[1] - rows[0]) * heads * hs }, (_, i) => f[(rows[0] + Math.floor(i / (heads * hs))) * w + lo + (i % (heads * hs))]!));
-  };
-  ref.kvCacheWrite(cache, 0, { k: part([0, start], nh * hs, nkv), v: part([0, start], (nh + nkv) * hs, nkv), slots: ints(new Array(start).fill(0)), positions: ints(Array.from({ length: start }, (_, i) => i)) });
-  const qkv = fromValues(dt, [length, w], ref.toF32(all).subarray(start * w));
+  const all = ref.toF32(rnd(dt, [n, w], 330));
+  const cached = fromValues(dt, [start, w], all.subarray(0, start * w)); // the earlier steps' rows
+  const qkv = fromValues(dt, [length, w], all.subarray(start * w)); // this step's rows
+  ref.kvCacheWrite(cache, 0, { k: qkvPart(cached, nh * hs, nkv, hs), v: qkvPart(cached, (nh + nkv) * hs, nkv, hs), slots: ints(new Array(start).fill(0)), positions: ints(Array.from({ length: start }, (_, i) => i)) });
   const maxSplits = Math.ceil(n / gpu.DECODE_SPLIT);
   return {
     name, op: 'attention', dtype: `${dt} decode, ${cacheDtype} cache, chunk`, shape: `NH ${nh} NKV ${nkv} HS ${hs}; positions ${start}…${n - 1} in one step`, tier: 3,
     tolerance: nmse(dt === 'bf16' ? 1e-4 : 1e-5, 'split softmax with fmaf and expf; the K scale applied with the softmax scale; output rounded to T'),
-    ref: () => [ref.reshape(ref.attention({ q: part([start, n], 0, nh), k: part([start, n], nh * hs, nkv), v: part([start, n], (nh + nkv) * hs, nkv) }, { sequences: [{ slot: 0, start, length }], cache: { cache, layer: 0 } }), [length, nh * hs])],
+    ref: () => [ref.reshape(ref.attention({ q: qkvPart(qkv, 0, nh, hs), k: qkvPart(qkv, nh * hs, nkv, hs), v: qkvPart(qkv, (nh + nkv) * hs, nkv, hs) }, { sequences: [{ slot: 0, start, length }], cache: { cache, layer: 0 } }), [length, nh * hs])],
     device: () => decodeRun(cache, qkv, { slots: new Array(length).fill(0), positions: Array.from({ length }, (_, i) => start + i), freshFrom: new Array(length).fill(start) }, { dt, nh, nkv, hs, maxSplits }),
     bytes: 2 * n * nkv * hs * length, flops: 4 * nh * hs * n * length,
   };

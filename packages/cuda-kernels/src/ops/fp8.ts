@@ -46,13 +46,15 @@ export function fp8Gemm(inputs: OnDevice<Fp8GemmInputs>, attrs: Fp8GemmAttrs, st
 
 /**
  * The production FP8 GEMM (tier 3): out = T(scaleA · scaleB · (a · bᵀ) + bias), a [M, K] and b [N, K]
- * e4m3, fp32 accumulation on tensor cores, the scales f32 [1] tensors on the device (so a captured
- * CUDA graph reads the layer's scales, not constants), the bias [N] in the output dtype (f16 / bf16).
- * Shapes and devices it cannot run (fp8GemmLtUnsupported) are a typed error.
+ * e4m3, fp32 accumulation on FP8 tensor cores (cuBLASLt), the scales f32 [1] tensors on the device (so
+ * a captured CUDA graph reads the layer's scales, not constants), the bias [N] in the output dtype.
+ * What FP8 tensor cores cannot run (fp8GemmLtUnsupported: a GPU below 8.9, N or K not a multiple of 16,
+ * an fp32 output; also misaligned views and shapes with no cuBLASLt algorithm) runs the reference order
+ * with the same device scales, inside the same call.
  */
 export function fp8GemmLt(
   inputs: { readonly a: DeviceTensor<'fp8e4m3'>; readonly b: DeviceTensor<'fp8e4m3'>; readonly scaleA: DeviceTensor<'f32'>; readonly scaleB: DeviceTensor<'f32'>; readonly bias?: DeviceTensor<ActDType> },
-  attrs: { readonly outDtype: 'f16' | 'bf16' },
+  attrs: { readonly outDtype: ActDType },
   stream?: Stream,
 ): DeviceTensor<ActDType> {
   const op = 'fp8GemmLt';
@@ -66,8 +68,6 @@ export function fp8GemmLt(
     expectDType(op, 'inputs.bias', bias, [attrs.outDtype]);
     expectShape(op, 'inputs.bias', bias, [l.n]);
   }
-  const why = fp8GemmLtUnsupported(l.n, l.k, attrs.outDtype);
-  expectAttr(op, 'shape and device', why === '', 'what FP8 tensor cores run', why);
   const out = DeviceTensor.empty(attrs.outDtype, [l.m, l.n]);
   native(op, () =>
     addon().fp8GemmLt({
@@ -78,7 +78,7 @@ export function fp8GemmLt(
   return out;
 }
 
-/** Why fp8GemmLt cannot run an [N, K] weight with this output dtype on this device ('' when it can). */
+/** Why fp8GemmLt cannot run an [N, K] weight with this output dtype on this device's FP8 tensor cores ('' when it can; it then takes the reference order). */
 export function fp8GemmLtUnsupported(n: number, k: number, outDtype: ActDType): string {
   return native('fp8GemmLtUnsupported', () => addon().fp8GemmLtUnsupported({ n, k, outDtype: code(outDtype) }));
 }

@@ -188,8 +188,8 @@ export class CudaProductionBackend extends CudaBackend {
   }
   /**
    * An FP8 layer: (LayerNorm, once per step,) quantize x with the static scale, then the FP8 GEMM on
-   * tensor cores with the bias in its epilogue (fp8GemmLt, scales read on the device); shapes it cannot
-   * run (N or K not a multiple of 16, an fp32 model) run the reference FP8 GEMM. Then GELU and + residual.
+   * tensor cores with the bias in its epilogue (fp8GemmLt, scales read on the device; what tensor cores
+   * cannot run takes the reference order inside it). Then GELU and + residual.
    */
   #fp8Linear(x: T, w: Fp8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
@@ -197,26 +197,11 @@ export class CudaProductionBackend extends CudaBackend {
     const xin = norm ? this.#normalized(x, norm) : x;
     const s = this.fp8Scales(w);
     const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
-    const weight = w.weight as Cuda.DeviceTensor<'fp8e4m3'>;
-    const outDtype = x.dtype as ActDType;
-    const bias = w.bias ? { bias: act(w.bias) } : {};
-    const [n, k] = weight.shape as [number, number];
-    let y: T = outDtype !== 'f32' && this.#fp8Lt(n, k, outDtype)
-      ? this.k.fp8GemmLt({ a: q, b: weight, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...bias }, { outDtype }, this.stream)
-      : this.k.fp8Gemm({ a: q, b: weight, ...bias }, { transB: true, scaleA: s.scaleA, scaleB: s.scaleW, outDtype }, this.stream);
+    const inputs = { a: q, b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}) };
+    let y: T = this.k.fp8GemmLt(inputs, { outDtype: x.dtype as ActDType }, this.stream);
     if (gelu) y = this.k.gelu({ x: act(keep(y)) }, this.stream);
     if (residual) y = this.k.residualAdd({ a: act(residual), b: act(keep(y)) }, this.stream);
     return y;
-  }
-  /** The production FP8 GEMM runs [N, K] with this output dtype (cached per shape). */
-  #fp8Lt(n: number, k: number, dtype: ActDType): boolean {
-    const key = `fp8:${n}:${k}:${dtype}`;
-    let ok = this.#decodeShapes.get(key);
-    if (ok === undefined) {
-      ok = this.k.fp8GemmLtUnsupported(n, k, dtype) === '';
-      this.#decodeShapes.set(key, ok);
-    }
-    return ok;
   }
   /** Every row of `x` is a generation row and goes through the decode GEMM (policy and shape allow). */
   #decodeStep(x: T, w: T): boolean {
