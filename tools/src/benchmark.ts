@@ -222,7 +222,8 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           ck.close();
           return ck.config.vocabSize;
         };
-        const calibration = mode ? Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocabOf())) : [];
+        const vocab = mode ? vocabOf() : 0; // once: an HF checkpoint's header is opened for it
+        const calibration = mode ? Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocab)) : [];
         const calibBackend = { backend, ...(backend === 'cuda' ? { kernels } : {}) } as const;
         /** A quantized random-weight model: the fp16 engine's weights (seed 0), calibrated once, and what the mode needs of it. */
         let quantized: ReturnType<typeof quantizeInMemory> | undefined;

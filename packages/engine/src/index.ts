@@ -8,7 +8,7 @@ export { resolveBuildConfig, DTYPE_NAMES, dtypeName, type BuildFlags, type Build
 export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, type EngineDirConfig } from './engine-dir.js';
 export { buildEngine, buildEngineAsync, rankTensors, type BuildEngineOptions, type BuildResult } from './builder/build.js';
 export type { SmoothQuantBuild, Fp8Build } from './builder/smoothquant.js';
-export { convertCalibrated, calibrateModel, quantizeInMemory, smoothQuantFromModel, smoothQuantModel, type CalibratedConvertOptions, type CalibratedConvertResult, type InMemoryQuantization } from './builder/convert-sq.js';
+export { convertCalibrated, calibrateModel, quantizeInMemory, smoothQuantModel, type CalibratedConvertOptions, type CalibratedConvertResult, type InMemoryQuantization } from './builder/convert-sq.js';
 export { randomWeights } from './builder/random-weights.js';
 export { ObservingBackend, mergeQkv, type ActivationStats } from './calibration/observing-backend.js';
 export type { Backend, BackendName, GemmAlgo, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput, StepStats } from './backends/backend.js';

@@ -18,12 +18,17 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tensor, type Tensor } from '@trtllm/ref-math';
+import { tensor, type GptConfig, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
 
 export type Fp8LinearName = 'qkv' | 'attnOut' | 'fc' | 'gate' | 'proj';
 
 const BASE: Record<Fp8LinearName, string> = { qkv: 'attention.query_key_value', attnOut: 'attention.dense', fc: 'mlp.dense_h_to_4h', gate: 'mlp.dense_h_to_4h.gate', proj: 'mlp.dense_4h_to_h' };
+
+/** The linear layers FP8 quantizes in a model of this config (gate only in swiglu models), in layer order. */
+export function fp8LinearsOf(config: GptConfig): Fp8LinearName[] {
+  return ['qkv', 'attnOut', 'fc', ...(config.activation === 'swiglu' ? ['gate' as const] : []), 'proj'];
+}
 
 /** The activation range file of one linear layer. */
 export const fp8AmaxFile = (layer: number, linear: Fp8LinearName): string => `model.layers.${layer}.${BASE[linear]}.activation_amax.bin`;

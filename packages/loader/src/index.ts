@@ -18,7 +18,7 @@ export { parsePyJson, pyRepr, pyStr, pyFloatRepr, formatIni, parseIni, PyDict, P
 export { FtCheckpoint, FT_STORAGE, ftLayout, ftShards, ftFiles, writeFtTensor, writeFtFiles, splitShard, mergeShards, shardShape, type FtStorageType, type FtSplit, type FtTensor } from './ft.js';
 export { ftInt8Files, readFtInt8, int8BaseKey, int8Shapes, INT8_ARRAYS, INT8_LINEARS, type Int8Arrays, type Int8ArrayName, type Int8LinearName } from './ft-int8.js';
 export { ftKvCacheFiles, readFtKvCache, seedKvScaleFile, kvAmaxFile, type FtKvCacheCalibration } from './ft-kv.js';
-export { ftFp8Files, readFtFp8Amax, fp8AmaxFile, type Fp8LinearName } from './ft-fp8.js';
+export { ftFp8Files, readFtFp8Amax, fp8AmaxFile, fp8LinearsOf, type Fp8LinearName } from './ft-fp8.js';
 export { readCalibrationTexts } from './calibration-text.js';
 export { convertHfToFt, runConvertJob, dealLargestFirst, type ConvertOptions, type ConvertProgress, type ConvertResult, type ConvertJob } from './convert.js';
 export { readNpy, writeNpy, type NpyArray } from './npy.js';

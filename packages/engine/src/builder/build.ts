@@ -13,7 +13,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FtCheckpoint, gatherColumns, Gpt2Tokenizer, kvAmaxFile, seedKvScaleFile } from '@trtllm/loader';
+import { fp8LinearsOf, FtCheckpoint, gatherColumns, Gpt2Tokenizer, kvAmaxFile, seedKvScaleFile } from '@trtllm/loader';
 import { kvCacheScales as kvScalesOf } from '@trtllm/quant';
 import { randomGptWeights, type ActDType, type GptConfig, type GptWeights, type KvQuantScales, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
@@ -90,8 +90,7 @@ const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
 /** `--enable_fp8`: every linear layer's input range the checkpoint holds (convert --qformat fp8), keyed as Fp8Build's. */
 function checkpointFp8Ranges(checkpoint: FtCheckpoint): Map<string, { x: number }> {
   const out = new Map<string, { x: number }>();
-  const linears = ['qkv', 'attnOut', 'fc', ...(checkpoint.config.activation === 'swiglu' ? ['gate'] as const : []), 'proj'] as const;
-  for (let n = 0; n < checkpoint.config.nLayer; n++) for (const l of linears) out.set(`layers.${n}.${l}`, { x: checkpoint.readFp8Amax(n, l) });
+  for (let n = 0; n < checkpoint.config.nLayer; n++) for (const l of fp8LinearsOf(checkpoint.config)) out.set(`layers.${n}.${l}`, { x: checkpoint.readFp8Amax(n, l) });
   return out;
 }
 

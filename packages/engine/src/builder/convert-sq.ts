@@ -19,9 +19,9 @@
  * quantized with one per-tensor scale per Q, K and V part of widths H, HS, HS (ft-int8.ts has the layout).
  */
 import { join } from 'node:path';
-import { convertHfToFt, ftFp8Files, ftInt8Files, ftKvCacheFiles, ftLayout, HfGptCheckpoint, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult, type Int8LinearName } from '@trtllm/loader';
+import { convertHfToFt, fp8LinearsOf, ftFp8Files, ftInt8Files, ftKvCacheFiles, ftLayout, HfGptCheckpoint, INT8_LINEARS, loadHfGpt, castTo, FT_STORAGE, type ConvertOptions, type ConvertResult } from '@trtllm/loader';
 import { applySmoothing, columnAbsMax, generateInt8, kvAmaxOfQkv, kvCacheScales, seedKvScale, smoothingScales, type ActRange, type KvAmax } from '@trtllm/quant';
-import { mapGptWeights, tensor, toF32, type GptLayerWeights, type GptModel, type GptWeights, type KvQuantScales, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
+import { mapGptWeights, tensor, toF32, type GptConfig, type GptLayerWeights, type GptModel, type GptWeights, type KvQuantScales, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import { int8Input, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
 import type { ActivationStats } from '../calibration/observing-backend.js';
@@ -80,33 +80,14 @@ export async function convertCalibrated(o: CalibratedConvertOptions): Promise<Ca
   const { alpha: _a, kvCache: _k, fp8: _f, prompts: _p, backend: _b, onCalibrate: _c, ...convert } = o;
   let kvCache: { files: Map<string, Tensor>; amax: KvAmax[] } | undefined;
   if (o.kvCache) {
-    const files = new Map<string, Tensor>();
-    const amax = model.weights.layers.map((_, n) => {
-      const y = calibrated(stats, `layers.${n}.qkv`).y;
-      const a = kvAmaxOfQkv(c, y);
-      if (![a.k, a.v].every((v) => Number.isFinite(v)) || !(seedKvScale(y) > 0)) {
-        throw new EngineError('config', { what: `KV-cache calibration of layer ${n}`, expected: 'finite K and V ranges and a QKV output with a non-zero value', got: `max |K| ${a.k}, max |V| ${a.v}`, hint: 'the model produced non-finite or all-zero attention inputs on this text: calibrate on other text (--calib-dataset)' });
-      }
-      for (const [file, t] of ftKvCacheFiles(n, { seedScale: seedKvScale(y), amax: a })) files.set(file, t);
-      return a;
-    });
-    kvCache = { files, amax };
+    const ranges = kvRangesOf(c, stats);
+    kvCache = { files: new Map(ranges.flatMap((r, n) => [...ftKvCacheFiles(n, r)])), amax: ranges.map((r) => r.amax) };
   }
   let fp8: { files: Map<string, Tensor>; amax: Map<string, number> } | undefined;
   if (o.fp8) {
-    const files = new Map<string, Tensor>();
-    const amax = new Map<string, number>();
-    const linears = ['qkv', 'attnOut', 'fc', ...(c.activation === 'swiglu' ? ['gate'] as const : []), 'proj'] as const;
-    model.weights.layers.forEach((_, n) => {
-      for (const linear of linears) {
-        const key = `layers.${n}.${linear}`;
-        const x = f32(maxOf(calibrated(stats, key).x));
-        if (!(x > 0)) throw new EngineError('config', { what: `FP8 calibration of ${key}`, expected: 'an input with a non-zero value', got: 'all zeros over every calibration prompt', hint: 'calibrate on other text (--calib-dataset)' });
-        amax.set(key, x);
-        for (const [file, t] of ftFp8Files(n, linear, x)) files.set(file, t);
-      }
-    });
-    fp8 = { files, amax };
+    const amax = fp8RangesOf(c, stats);
+    const files = Array.from({ length: c.nLayer }, (_, n) => fp8LinearsOf(c).flatMap((l) => [...ftFp8Files(n, l, amax.get(`layers.${n}.${l}`)!)]));
+    fp8 = { files: new Map(files.flat()), amax };
   }
   const kvResult = { ...(kvCache ? { kvAmax: kvCache.amax } : {}), ...(fp8 ? { fp8Amax: fp8.amax } : {}) };
   const calibration = { backend, prompts: o.prompts.length, tokens: o.prompts.reduce((s, p) => s + p.length, 0) };
@@ -117,9 +98,9 @@ export async function convertCalibrated(o: CalibratedConvertOptions): Promise<Ca
   const r0 = smoothQuantModel(model, stats, sqAlpha);
   const files = new Map<string, Tensor>();
   r0.weights.layers.forEach((l, n) => {
-    for (const linear of ['qkv', 'attnOut', 'fc', 'proj'] as const) {
+    for (const linear of INT8_LINEARS) {
       const g = int8Input(c, linear, castTo(l[linear].weight, FT_STORAGE[storage]) as Tensor<'f32' | 'f16'>);
-      for (const [file, t] of ftInt8Files(c, n, linear as Int8LinearName, tp, generateInt8(g.w, r0.actRanges.get(`layers.${n}.${linear}`)!, g.o))) files.set(file, t);
+      for (const [file, t] of ftInt8Files(c, n, linear, tp, generateInt8(g.w, r0.actRanges.get(`layers.${n}.${linear}`)!, g.o))) files.set(file, t);
     }
   });
   const r = await convertHfToFt({ ...convert, kind, storage, smoothQuant: { alpha: sqAlpha, weights: r0.weights, files }, ...(kvCache ? { kvCache } : {}) });
@@ -177,27 +158,39 @@ export async function quantizeInMemory(
     out.weights = c.dtype === 'f32' ? r.weights : mapGptWeights(c, r.weights, (t) => castTo(t, c.dtype));
     out.smoothQuant = { mode: q.smoothQuant.mode, actRanges: r.actRanges };
   }
-  if (q.fp8) out.fp8 = { actRanges: new Map([...stats].map(([k, v]) => [k, { x: f32(maxOf(v.x)) }])) };
-  if (q.kv) out.kvCacheScales = model.weights.layers.map((_, n) => kvCacheScales(kvAmaxOfQkv(c, calibrated(stats, `layers.${n}.qkv`).y), q.kv!));
+  if (q.fp8) out.fp8 = { actRanges: new Map([...fp8RangesOf(c, stats)].map(([k, x]) => [k, { x }])) };
+  if (q.kv) out.kvCacheScales = kvRangesOf(c, stats).map((r) => kvCacheScales(r.amax, q.kv!));
   return out;
 }
 
 /**
- * SmoothQuant of a model in memory (any dtype): calibrate the model in fp32 on an engine
- * (Engine.fromModel on `backend`, default ref), smooth it (smoothQuantModel), and return the smoothed
- * weights in the model's dtype with the ranges — what buildEngine({ weights, smoothQuant: { mode,
- * actRanges } }) takes — and the name of the backend that calibrated.
+ * Per layer, from the QKV GEMM's calibrated output: max |K| and max |V| (our K and V scales) and the
+ * seed's one shared scale, max |QKV output| / 127; a non-finite or all-zero output is a typed error.
  */
-export async function smoothQuantFromModel(
-  model: GptModel,
-  prompts: readonly (readonly number[])[],
-  alpha: number,
-  o: { readonly backend?: Pick<EngineLoadOptions, 'backend' | 'kernels'>; readonly onCalibrate?: (done: number, total: number) => void } = {},
-): Promise<{ weights: GptWeights; actRanges: Map<string, ActRange>; smoothing: Map<string, Float64Array>; backend: string }> {
-  const { stats, backend, model: m32 } = await calibrateModel(model, prompts, o);
-  const r = smoothQuantModel(m32, stats, alpha);
-  const weights = model.config.dtype === 'f32' ? r.weights : mapGptWeights(model.config, r.weights, (t) => castTo(t, model.config.dtype));
-  return { weights, actRanges: r.actRanges, smoothing: r.smoothing, backend };
+function kvRangesOf(c: GptConfig, stats: ReadonlyMap<string, ActivationStats>): { amax: KvAmax; seedScale: number }[] {
+  return Array.from({ length: c.nLayer }, (_, n) => {
+    const y = calibrated(stats, `layers.${n}.qkv`).y;
+    const amax = kvAmaxOfQkv(c, y);
+    const seedScale = seedKvScale(y);
+    if (![amax.k, amax.v].every((v) => Number.isFinite(v)) || !(seedScale > 0)) {
+      throw new EngineError('config', { what: `KV-cache calibration of layer ${n}`, expected: 'finite K and V ranges and a QKV output with a non-zero value', got: `max |K| ${amax.k}, max |V| ${amax.v}`, hint: 'the model produced non-finite or all-zero attention inputs on this text: calibrate on other text (--calib-dataset)' });
+    }
+    return { amax, seedScale };
+  });
+}
+
+/** Every FP8 linear layer's input range (fp32 max over channels of the calibrated max |x|), keyed `layers.<n>.<linear>`; a zero range is a typed error. */
+function fp8RangesOf(c: GptConfig, stats: ReadonlyMap<string, ActivationStats>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let n = 0; n < c.nLayer; n++) {
+    for (const linear of fp8LinearsOf(c)) {
+      const key = `layers.${n}.${linear}`;
+      const x = f32(maxOf(calibrated(stats, key).x));
+      if (!(x > 0)) throw new EngineError('config', { what: `FP8 calibration of ${key}`, expected: 'an input with a non-zero value', got: 'all zeros over every calibration prompt', hint: 'calibrate on other text (--calib-dataset)' });
+      out.set(key, x);
+    }
+  }
+  return out;
 }
 
 /** One linear layer's calibrated ranges, or a typed error. */
@@ -215,11 +208,10 @@ export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, Act
   const c = model.config;
   const actRanges = new Map<string, ActRange>();
   const smoothing = new Map<string, Float64Array>();
-  const get = (key: string): ActivationStats => calibrated(stats, key);
   const layers = model.weights.layers.map((l, n): GptLayerWeights => {
     const p = `layers.${n}`;
     const smoothed = (name: 'qkv' | 'fc', norm: 'ln1' | 'ln2'): { lin: GptLayerWeights['qkv']; ln: GptLayerWeights['ln1'] } => {
-      const s0 = get(`${p}.${name}`);
+      const s0 = calibrated(stats, `${p}.${name}`);
       const w = l[name].weight;
       const k = w.shape[0]!;
       const wv = toF32(w);
@@ -240,7 +232,7 @@ export function smoothQuantModel(model: GptModel, stats: ReadonlyMap<string, Act
     const qkv = smoothed('qkv', 'ln1');
     const fc = smoothed('fc', 'ln2');
     for (const name of ['attnOut', 'proj'] as const) {
-      const s0 = get(`${p}.${name}`);
+      const s0 = calibrated(stats, `${p}.${name}`);
       actRanges.set(`${p}.${name}`, { x: f32(maxOf(s0.x)), y: f32(maxOf(s0.y)), w: columnAbsMax(l[name].weight) });
     }
     return { ...l, ln1: qkv.ln, qkv: qkv.lin, ln2: fc.ln, fc: fc.lin };
