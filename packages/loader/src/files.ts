@@ -1,10 +1,12 @@
 /**
  * The loader's file primitives, with typed errors naming the file (and tensor): open for reading,
  * read exactly N bytes at an offset (a short read is a truncated file, never silent), and the
- * compiled-worker lookup shared by every package that starts worker threads or processes.
+ * compiled-worker lookup shared by every package that starts worker threads or processes; and whole
+ * small raw files (scales) read into a tensor.
  */
-import { existsSync, openSync, readSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { allocStorage, DTYPES, numel, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
 
 /** A read-only descriptor; a missing or unreadable file is a LoaderError saying what was expected. */
@@ -48,4 +50,19 @@ export function compiledExecArgv(): string[] {
     else if (a !== '--conditions=@trtllm/source') out.push(a);
   }
   return out;
+}
+
+/**
+ * A whole small raw little-endian file as a tensor of `dtype` and `shape` (checkpoint scales, INT8
+ * shards), or undefined when it does not exist; a file of another size is a typed error naming it,
+ * `hint` saying the fix and `what` the contents expected (default shape and dtype).
+ */
+export function readRawTensor<D extends DType>(path: string, dtype: D, shape: readonly number[], item: string, hint: string, what = `${shape.join('×')} ${dtype}`): Tensor<D> | undefined {
+  if (!existsSync(path)) return undefined;
+  const bytes = numel(shape) * DTYPES[dtype].bytes;
+  const size = statSync(path).size;
+  if (size !== bytes) throw new LoaderError('shape', { file: path, item, expected: `${bytes} bytes (${what})`, got: `${size} bytes`, hint });
+  const data = allocStorage(dtype, numel(shape));
+  new Uint8Array(data.buffer).set(readFileSync(path));
+  return tensor(dtype, shape, data) as Tensor<D>;
 }

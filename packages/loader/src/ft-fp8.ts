@@ -16,10 +16,10 @@
  * scale_x_orig_quant = 448 / amax; each weight's from the weight itself, max |W| / 448 — so the file
  * holds only what the weights cannot tell.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, type GptConfig, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import { readRawTensor } from './files.js';
 
 export type Fp8LinearName = 'qkv' | 'attnOut' | 'fc' | 'gate' | 'proj';
 
@@ -45,11 +45,9 @@ export function ftFp8Files(layer: number, linear: Fp8LinearName, amax: number): 
 export function readFtFp8Amax(dir: string, layer: number, linear: Fp8LinearName): number {
   const path = join(dir, fp8AmaxFile(layer, linear));
   const item = `layers.${layer}.${linear} activation range`;
-  if (!existsSync(path)) throw new LoaderError('missing', { file: path, item, expected: '4 bytes (1 fp32)', got: 'no such file', hint: 'this checkpoint has no FP8 calibration: convert with --qformat fp8 --calib-dataset FILE, or build without --enable_fp8' });
-  const size = statSync(path).size;
-  if (size !== 4) throw new LoaderError('shape', { file: path, item, expected: '4 bytes (1 fp32)', got: `${size} bytes`, hint: 're-run trtllm convert --qformat fp8' });
-  const b = readFileSync(path);
-  const v = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + 4))[0]!;
+  const t = readRawTensor(path, 'f32', [1], item, 're-run trtllm convert --qformat fp8', '1 fp32');
+  if (!t) throw new LoaderError('missing', { file: path, item, expected: '4 bytes (1 fp32)', got: 'no such file', hint: 'this checkpoint has no FP8 calibration: convert with --qformat fp8 --calib-dataset FILE, or build without --enable_fp8' });
+  const v = t.data[0]!;
   if (!(v > 0) || !Number.isFinite(v)) throw new LoaderError('format', { file: path, item, expected: 'a finite max |x| > 0', got: String(v), hint: 're-run trtllm convert --qformat fp8' });
   return v;
 }

@@ -23,10 +23,10 @@
  * K and V, as the float QKV is split; the per-tensor scales (one per Q, K, V part) and the per-channel
  * ones are [H + 2·HS] vectors, the per-channel ones split like the weight's columns.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocStorage, DTYPES, numel, tensor, type DType, type GptConfig, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import { readRawTensor } from './files.js';
 import { mergeShards, shardShape, splitShard, type FtSplit } from './ft.js';
 
 /** The linear layers SmoothQuant quantizes. */
@@ -119,15 +119,9 @@ export function readFtInt8(dir: string, config: GptConfig, tp: number, layer: nu
   const shapes = int8Shapes(config, linear);
   const read = (file: string, dtype: DType, shape: readonly number[], item: string): Tensor => {
     const path = join(dir, file);
-    const bytes = numel(shape) * DTYPES[dtype].bytes;
-    if (!existsSync(path)) {
-      throw new LoaderError('missing', { file: path, item, expected: `${bytes} bytes (${shape.join('×')} ${dtype})`, got: 'no such file', hint: 'this checkpoint has no SmoothQuant INT8 weights: convert with -sq (e.g. trtllm convert -sq 0.5 --calib-dataset FILE), or build without --use_smooth_quant' });
-    }
-    const size = statSync(path).size;
-    if (size !== bytes) throw new LoaderError('shape', { file: path, item, expected: `${bytes} bytes (${shape.join('×')} ${dtype}, from config.ini)`, got: `${size} bytes`, hint: 'the file does not belong to this checkpoint: re-run trtllm convert -sq' });
-    const data = allocStorage(dtype, numel(shape));
-    new Uint8Array(data.buffer).set(readFileSync(path));
-    return tensor(dtype, shape, data);
+    const t = readRawTensor(path, dtype, shape, item, 'the file does not belong to this checkpoint: re-run trtllm convert -sq', `${shape.join('×')} ${dtype}, from config.ini`);
+    if (t) return t;
+    throw new LoaderError('missing', { file: path, item, expected: `${numel(shape) * DTYPES[dtype].bytes} bytes (${shape.join('×')} ${dtype})`, got: 'no such file', hint: 'this checkpoint has no SmoothQuant INT8 weights: convert with -sq (e.g. trtllm convert -sq 0.5 --calib-dataset FILE), or build without --use_smooth_quant' });
   };
   const out = {} as Record<Int8ArrayName, Tensor>;
   for (const name of INT8_ARRAYS) {

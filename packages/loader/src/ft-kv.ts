@@ -11,10 +11,10 @@
  * SmoothQuant checkpoint already has the seed's file (write_int8 writes it for the QKV layer). The
  * values are read here as written; which scale a build takes is the builder's choice.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tensor, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import { readRawTensor } from './files.js';
 
 const BASE = (layer: number): string => `model.layers.${layer}.attention.query_key_value`;
 
@@ -37,13 +37,7 @@ export interface FtKvCacheCalibration {
   readonly seedScale?: number;
 }
 
-function readF32(path: string, count: number, item: string): Float32Array | undefined {
-  if (!existsSync(path)) return undefined;
-  const size = statSync(path).size;
-  if (size !== 4 * count) throw new LoaderError('shape', { file: path, item, expected: `${4 * count} bytes (${count} fp32)`, got: `${size} bytes`, hint: 're-run trtllm convert -kv' });
-  const b = readFileSync(path);
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + size));
-}
+const readF32 = (path: string, count: number, item: string): Float32Array | undefined => readRawTensor(path, 'f32', [count], item, 're-run trtllm convert -kv', `${count} fp32`)?.data;
 
 /**
  * Layer `layer`'s KV-cache calibration from the checkpoint in `dir`: sizes checked, the seed's scale
