@@ -3,7 +3,7 @@
  * (csrc/kv-cache.cu). Layout, storage rules and scales are ref-math's KvCacheSpec exactly, so a
  * pool downloaded from here is byte-identical to the oracle's.
  */
-import { expectAttr, expectDType, expectShape, type KvCache, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
+import { checkKvScales, expectAttr, expectDType, expectShape, type KvCache, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
 import { addon, type NativeParams } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -18,11 +18,7 @@ export interface DeviceKvCache {
 /** A zeroed device cache for `spec`; a paged cache takes its block table from the host (ref-math assignBlocks). */
 export function createDeviceKvCache(spec: KvCacheSpec, blockTable?: Tensor<'i32'>, stream?: Stream): DeviceKvCache {
   const { layout } = spec;
-  if (spec.dtype === 'i8' || spec.dtype === 'fp8e4m3') {
-    const s = spec.scales;
-    expectAttr('createDeviceKvCache', 'spec.scales', s !== undefined && s.length === spec.numLayers && s.every((l) => l.k > 0 && l.v > 0 && Number.isFinite(l.k) && Number.isFinite(l.v)),
-      `finite K and V scales > 0 for each of the ${spec.numLayers} layers of a ${spec.dtype} cache`, s ? `${s.length} entries` : 'none');
-  }
+  checkKvScales('createDeviceKvCache', spec);
   const shape = layout.kind === 'contiguous'
     ? [spec.numSlots, 2, spec.numKvHeads, layout.maxSeqLen, spec.headSize]
     : [layout.numBlocks, 2, spec.numKvHeads, layout.tokensPerBlock, spec.headSize];

@@ -5,25 +5,17 @@
  * gptForward's order); runStep = upload, run, download, free.
  */
 import { fromValues } from '@trtllm/ref-math';
-import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 
-/** The typed refusal of a backend that has no INT8 (SmoothQuant) or FP8 GEMM yet. */
-export function quantizedUnsupported(backend: string, kind: 'int8' | 'fp8'): EngineError {
-  const what = kind === 'int8' ? 'SmoothQuant INT8' : 'FP8';
-  return new EngineError('backend', { what: `backend ${backend}: ${what} linear layer`, expected: `float weights (${what} GEMMs run on the ref backend today)`, got: `an ${what} engine`, hint: "load it with backend 'ref'" });
-}
-
-/** x·W (+ bias) of a quantized linear layer, for a backend that has one (the ref backend). */
+/** x·W (+ bias) of a quantized linear layer (SmoothQuant INT8 or FP8), the backend's own. */
 export type QuantizedProduct<T> = (x: T, w: Int8Linear<T> | Fp8Linear<T>) => T;
 
 /** linear = x·W (+ bias), then GELU, then + residual; quantized weights go through `quantized`. */
-export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' } = {}, quantized?: QuantizedProduct<T>): T {
+export function composeLinear<T>(b: Backend<T>, i: { readonly x: T; readonly w: LinearWeights<T>; readonly residual?: T }, a: { readonly activation?: 'gelu' }, quantized: QuantizedProduct<T>): T {
   const w = i.w;
-  if ((w.kind === 'int8' || w.kind === 'fp8') && !quantized) throw quantizedUnsupported(b.name, w.kind);
   const temps: T[] = [];
   try {
-    let y = w.kind === 'int8' || w.kind === 'fp8' ? quantized!(i.x, w) : b.gemm(w.bias === undefined ? { a: i.x, b: w.weight } : { a: i.x, b: w.weight, bias: w.bias });
+    let y = w.kind === 'int8' || w.kind === 'fp8' ? quantized(i.x, w) : b.gemm(w.bias === undefined ? { a: i.x, b: w.weight } : { a: i.x, b: w.weight, bias: w.bias });
     if (a.activation === 'gelu') {
       temps.push(y);
       y = b.gelu({ x: y });

@@ -24,16 +24,19 @@ import { decodeValue, encodeValue, tensor, toF32, type Tensor } from '../tensor.
 
 const isPow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 
+/** An int8 / fp8 cache's scales, checked for every backend: one finite {k, v} > 0 per layer. */
+export function checkKvScales(op: string, spec: KvCacheSpec): void {
+  if (spec.dtype !== 'i8' && spec.dtype !== 'fp8e4m3') return;
+  const s = spec.scales;
+  expectAttr(op, 'spec.scales', s !== undefined && s.length === spec.numLayers, `one {k, v} per layer (${spec.numLayers}) for a ${spec.dtype} cache`, s ? `${s.length} entries` : 'none');
+  s!.forEach((l, i) => expectAttr(op, `spec.scales[${i}]`, l.k > 0 && l.v > 0 && Number.isFinite(l.k) && Number.isFinite(l.v), `finite K and V scales > 0`, `{k: ${l.k}, v: ${l.v}}`));
+}
+
 export function createKvCache(spec: KvCacheSpec): KvCache {
   const op = 'createKvCache';
   expectAttr(op, 'spec.numKvHeads', spec.numKvHeads > 0, '> 0', spec.numKvHeads);
   expectAttr(op, 'spec.headSize', spec.headSize > 0, '> 0', spec.headSize);
-  const quantized = spec.dtype === 'i8' || spec.dtype === 'fp8e4m3';
-  if (quantized) {
-    const s = spec.scales;
-    expectAttr(op, 'spec.scales', s !== undefined && s.length === spec.numLayers, `one {k, v} per layer (${spec.numLayers}) for a ${spec.dtype} cache`, s ? `${s.length} entries` : 'none');
-    s!.forEach((l, i) => expectAttr(op, `spec.scales[${i}]`, l.k > 0 && l.v > 0 && Number.isFinite(l.k) && Number.isFinite(l.v), `finite K and V scales > 0`, `{k: ${l.k}, v: ${l.v}}`));
-  }
+  checkKvScales(op, spec);
   const { numKvHeads: nkv, headSize: hs, layout } = spec;
   let shape: number[];
   let blockTable: Tensor<'i32'> | undefined;
