@@ -46,12 +46,12 @@ std::string int8GemmLtUnsupported(int n, int k) {
 
 void invokeInt8GemmLt(const Int8GemmLtParams& p, cudaStream_t s) {
   if (p.m == 0 || p.n == 0) return;
-  const std::string why = int8GemmLtUnsupported(p.n, p.k);
-  if (!why.empty() || !aligned4(p.a) || !aligned4(p.b) || !aligned4(p.c)) {
+  // the same conditions as int8GemmLtUnsupported, without building its message on every launch
+  const dyn::CublasLt* api = dyn::cublasLt(nullptr);
+  if (p.n % 4 != 0 || p.k % 4 != 0 || api == nullptr || !aligned4(p.a) || !aligned4(p.b) || !aligned4(p.c)) {
     invokeInt8GemmFallback(p, s);
     return;
   }
-  const dyn::CublasLt* api = dyn::cublasLt(nullptr);
   auto& S = plans();
   std::lock_guard<std::mutex> lock(S.mu);
   S.open(api, "int8");
