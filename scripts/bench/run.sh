@@ -4,7 +4,9 @@
 # HF eager and HF static-cache + torch.compile; then our benchmark converts the saved model, builds,
 # loads and times it, and prints ratios to the peer and to the bandwidth roofline.
 #
-#   OUT=dir MODELS=gpt2,gpt2-medium [BATCHES=1,8,64] [RUNS=3] bash scripts/bench/run.sh
+#   OUT=dir MODELS=gpt2,gpt2-medium [BATCHES=1,8,64] [RUNS=3] [QUANT=fp8,int8_kv_cache] bash scripts/bench/run.sh
+#
+# QUANT: also benchmark each model quantized (trtllm benchmark --quantization), beside its fp16 engine.
 #
 # Writes $OUT/peer.json, $OUT/bench.{json,md,svg}, $OUT/*.log. Needs .device (bundle.sh) carried.
 set -uo pipefail
@@ -20,5 +22,5 @@ python3 scripts/bench/hf_peer.py "$work" "$out/peer.json" --models "$models" --b
 args=()
 IFS=, read -ra names <<<"$models"
 for m in "${names[@]}"; do args+=(--model "$m=$work/$m/hf"); done
-node tools/bin/trtllm.js benchmark "${args[@]}" --batch_sizes "$batches" --runs "$runs" --peer "$out/peer.json" \
+node tools/bin/trtllm.js benchmark "${args[@]}" --batch_sizes "$batches" --runs "$runs" --peer "$out/peer.json" ${QUANT:+--quantization "$QUANT"} \
   --json "$out/bench.json" --markdown "$out/bench.md" --plot "$out/bench.svg" 2>&1 | tee "$out/bench.log"
