@@ -12,6 +12,7 @@ import { fromF16Bits, fromFp8E4m3Bits, toBf16Bits, toF16Bits, toFp8E4m3Bits } fr
 import { cosF32, expF32, geluF32, sinF32, tanhF32 } from './numerics/transcendental.js';
 import { gelu, swiglu } from './ops/activation.js';
 import { argmaxRows } from './ops/argmax.js';
+import { penalizedLogits, sampleToken, SAMPLING_WEIGHT_ONE, samplingWeight } from './ops/sampling.js';
 import { attention } from './ops/attention.js';
 import { allGather, allReduceSum, shardCols, shardRows } from './ops/collectives.js';
 import { embeddingLookup, vocabShardedLookup } from './ops/embedding.js';
@@ -261,6 +262,32 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
       const ids = vals(argmaxRows(fromValues('f32', [2, 3], [2, 5, 5, NaN, -1, -1])));
       expect('first of equal maxima', ids[0], 1);
       expect('NaN skipped, then first of equal maxima', ids[1], 1);
+    },
+  },
+  {
+    op: 'sampling',
+    functions: 'sampleToken sampleRows penalizedLogits samplingCandidates samplingWeight drawTarget',
+    dtypes: 'f32 → i32',
+    tier: 2,
+    order: 'fp32 penalty and weights elementwise (w = rni(expF32(fp32(x − m) / t) · 2^24)); exact integer sums; target ⌊r · S / 2^32⌋',
+    check: () => {
+      // candidates in order 0, 1, 3 (x = 5, ties by id) and 2 (x = −100: weight 0); NaN and −∞ never
+      const x = [5, 5, -100, 5, NaN, -Infinity];
+      const row = { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1 };
+      expect('x = m weighs 2^24', samplingWeight(5, 5, 1), SAMPLING_WEIGHT_ONE);
+      expect('e^−105 weighs 0', samplingWeight(-100, 5, 1), 0);
+      // S = 3 · 2^24: r = 2^31 → target 3 · 2^23, past the first weight → the second candidate
+      expect('draw 2^31 of three equal weights', sampleToken(x, { ...row, draw: 2 ** 31 }), 1);
+      expect('draw 2^32 − 1 → the last weighted candidate', sampleToken(x, { ...row, draw: 2 ** 32 - 1 }), 3);
+      // top-p 0.5: ⌈0.5 · 3 · 2^24⌉ needs two candidates, S = 2^25; r = 2^31 − 1 → target 2^24 − 1
+      expect('top-p keeps the shortest prefix', sampleToken(x, { ...row, topP: 0.5, draw: 2 ** 31 - 1 }), 0);
+      expect('top-p 0.5, draw 2^31', sampleToken(x, { ...row, topP: 0.5, draw: 2 ** 31 }), 1);
+      expect('top-k 1', sampleToken(x, { ...row, topK: 1, draw: 2 ** 32 - 1 }), 0);
+      expect('greedy: temperature 0', sampleToken(x, { ...row, temperature: 0, banned: 0, draw: 0 }), 1);
+      const y = penalizedLogits([4, -3, 1], { repetitionPenalty: 2, seen: [0, 1, 0, 7], banned: 2 });
+      expect('penalty divides a positive logit', y[0], 2);
+      expect('penalty multiplies a negative logit', y[1], -6);
+      expect('the banned id is −∞', y[2], -Infinity);
     },
   },
   {

@@ -44,6 +44,7 @@ export * from './ops/attention.js';
 export * from './ops/embedding.js';
 export * from './ops/collectives.js';
 export * from './ops/argmax.js';
+export * from './ops/sampling.js';
 
 // model
 export * from './model/config.js';

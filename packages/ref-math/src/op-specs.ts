@@ -25,6 +25,7 @@ export const OP_NAMES = [
   'embedding',
   'collectives',
   'argmax',
+  'sampling',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 

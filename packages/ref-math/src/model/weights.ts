@@ -99,16 +99,22 @@ export function validateGptWeights(config: GptConfig, w: GptWeights): void {
   if (w.lmHead) check('lmHead', w.lmHead, [v, h]);
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; same seed, same stream, on every machine. */
-export function seededRandom(seed: number): () => number {
+/** mulberry32: a small, fast, well-mixed 32-bit PRNG; same seed, same stream of uint32s, on every machine. */
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** Uniform numbers in [0, 1): mulberry32's uint32s over 2^32. */
+export function seededRandom(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 /** Normal(mean, std) samples by Box–Muller over `rand`; each pair of uniforms gives two samples. */

@@ -1,0 +1,92 @@
+// The sampling specification: weights against float64 exp, the draw as an inverse CDF, the
+// distribution of seeded draws, filters on hand-worked cases, and typed errors.
+import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../model/weights.js';
+import { fromValues } from '../tensor.js';
+import { randomTensor, thrown } from '../testing/random.js';
+import { ShapeError } from '../errors.js';
+import { drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, type SamplingRow } from './sampling.js';
+
+const row = (o: Partial<SamplingRow> = {}): SamplingRow => ({ temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0, ...o });
+
+/** Frequencies of each token over n draws of a seeded generator. */
+function frequencies(x: readonly number[], o: Partial<SamplingRow>, n = 20_000, seed = 1): number[] {
+  const next = mulberry32(seed);
+  const counts = new Array<number>(x.length).fill(0);
+  for (let i = 0; i < n; i++) counts[sampleToken(x, row({ ...o, draw: next() }))]!++;
+  return counts.map((c) => c / n);
+}
+
+describe('sampling: weights', () => {
+  it('are e^((x − m) / t) in units of 2^−24, to within one unit (float64 reference)', () => {
+    const x = randomTensor('f32', [4096], 7, 3).data as Float32Array;
+    for (const t of [0.3, 1, 1.7]) {
+      const m = Math.max(...x);
+      for (const xi of x) expect(Math.abs(samplingWeight(xi, m, t) - Math.exp((xi - m) / t) * SAMPLING_WEIGHT_ONE)).toBeLessThanOrEqual(1);
+    }
+  });
+  it('the most likely candidate weighs exactly 2^24; far below it, 0', () => {
+    expect(samplingWeight(3.5, 3.5, 0.7)).toBe(SAMPLING_WEIGHT_ONE);
+    expect(samplingWeight(-30, 0, 1)).toBe(0); // e^−30 · 2^24 ≈ 1.6e−6 rounds to 0
+  });
+  it('candidates: x descending, ties by the lower id; NaN, −∞ and weight 0 left out', () => {
+    expect(samplingCandidates([1, 3, NaN, 3, -Infinity, 2], 1).order).toEqual([1, 3, 5, 0]);
+    expect(samplingCandidates([0, -40, 0.5], 1)).toEqual({ order: [2, 0], weights: [2 ** 24, samplingWeight(0, 0.5, 1)] }); // e^−40.5 · 2^24 rounds to 0
+  });
+});
+
+describe('sampling: the draw', () => {
+  it('target = ⌊r · S / 2^32⌋ exactly, below S, for S up to 2^53', () => {
+    expect(drawTarget(2 ** 32 - 1, 2 ** 53 - 1)).toBe(2 ** 53 - 2 ** 21 - 1);
+    expect(drawTarget(2 ** 31, 3 * 2 ** 24)).toBe(3 * 2 ** 23);
+    expect(drawTarget(0, 12345)).toBe(0);
+  });
+  it('is an inverse CDF: as r grows the token only moves later in the order', () => {
+    const x = Array.from(randomTensor('f32', [300], 3, 2).data);
+    const rank = new Map(samplingCandidates(x, 1).order.map((id, j) => [id, j]));
+    let last = -1;
+    for (let r = 0; r < 2 ** 32; r += 2 ** 32 / 4096) {
+      const j = rank.get(sampleToken(x, row({ draw: r, topK: 40 })))!;
+      expect(j).toBeGreaterThanOrEqual(last);
+      last = j;
+    }
+    expect(last).toBeGreaterThan(20); // and it reaches deep into the 40 kept
+  });
+});
+
+// 20,000 seeded draws put each frequency within ±0.01 of its probability (binomial σ ≤ 0.0036, so
+// ~3σ; the seed is fixed, the result deterministic). Probabilities worked out by hand in the names.
+describe('sampling: the distribution of drawn tokens', () => {
+  const ln3 = Math.log(3);
+  it('temperature: [0, ln 3] → token 1 with 3/4 at t = 1, 9/10 at t = 0.5', () => {
+    expect(frequencies([0, ln3], { temperature: 1 })[1]).toBeCloseTo(0.75, 1.7);
+    expect(frequencies([0, ln3], { temperature: 0.5 }, 20_000, 2)[1]).toBeCloseTo(0.9, 1.7);
+  });
+  it('top-k 3 then top-p 0.5 over ln [1, 2, 3, 4]: weights 1, 3/4, 1/2 → p keeps tokens 3, 2 with 4/7, 3/7', () => {
+    const f = frequencies([1, 2, 3, 4].map(Math.log), { topK: 3, topP: 0.5 }, 20_000, 3);
+    expect(f[0]).toBe(0);
+    expect(f[1]).toBe(0);
+    expect(f[3]).toBeCloseTo(4 / 7, 1.7);
+    expect(f[2]).toBeCloseTo(3 / 7, 1.7);
+  });
+  it('repetition penalty and the ban: [ln 3, 0, 5], 0 seen (ρ 3), 2 banned → x = [ln 3 / 3, 0, −∞]: token 0 with 0.5906', () => {
+    const f = frequencies([ln3, 0, 5], { repetitionPenalty: 3, seen: [0], banned: 2 }, 20_000, 4);
+    expect(f[2]).toBe(0);
+    expect(f[0]).toBeCloseTo(Math.exp(ln3 / 3) / (Math.exp(ln3 / 3) + 1), 1.7);
+  });
+});
+
+describe('sampling: rows and errors', () => {
+  it('sampleRows samples each row with its own settings', () => {
+    const x = fromValues('f32', [2, 3], [0, 9, 1, 7, 2, 7]);
+    expect(Array.from(sampleRows(x, [row({ temperature: 0 }), row({ topK: 2, draw: 2 ** 32 - 1 })]).data)).toEqual([1, 2]);
+  });
+  it('every candidate NaN or −∞ falls back to argmax', () => {
+    expect(sampleToken([NaN, -Infinity, NaN], row({ draw: 5 }))).toBe(1);
+  });
+  it('a settings list of the wrong length is a shape error naming rows', () => {
+    const e = thrown(() => sampleRows(fromValues('f32', [2, 2], [0, 0, 0, 0]), [row()]));
+    expect(e).toBeInstanceOf(ShapeError);
+    expect(String(e)).toMatch(/sampleRows.*rows.*2 settings.*got 1/);
+  });
+});
