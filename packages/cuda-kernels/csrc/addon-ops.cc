@@ -254,6 +254,14 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value Sample(const Napi::CallbackInfo& info) {
+  return guard(info, "sampleRows", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeSample({.x = (const float*)a.ptr("x"), .settings = (const int32_t*)a.ptr("settings"), .seenOffsets = (const int32_t*)a.ptr("seenOffsets"), .seen = (const int32_t*)a.ptr("seen", true),
+                  .ids = (int32_t*)a.ptr("ids"), .workspace = a.ptr("workspace"), .rows = a.i32("rows"), .cols = a.i32("cols")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
 // copy2d(dst, dstPitch, src, srcPitch, widthBytes, rows, stream): strided device-to-device copy (column blocks).
 Napi::Value Copy2d(const Napi::CallbackInfo& info) {
   return guard(info, "copy2d", [&]() -> Napi::Value {
@@ -311,6 +319,7 @@ void opBindings(std::vector<Binding>& out) {
       {"attentionDecode", AttentionDecode},
       {"attentionContext", AttentionContext},
       {"argmax", Argmax},
+      {"sample", Sample},
       {"copy2d", Copy2d},
       {"profilerRange", ProfilerRange},
   });

@@ -23,6 +23,7 @@ import { layerNormCases, layerNormFastCases } from './ops/layernorm.cases.js';
 import { quantizeCases } from './ops/quantize.cases.js';
 import { residualCase } from './ops/residual.cases.js';
 import { ropeCases } from './ops/rope.cases.js';
+import { samplingCases } from './ops/sampling.cases.js';
 import { softmaxCases } from './ops/softmax.cases.js';
 
 export type { CaseOptions, DeviceRun, KernelCase, Tolerance } from './case-kit.js';
@@ -32,7 +33,7 @@ export function kernelCases(o: CaseOptions = {}): KernelCase[] {
   const gpt2Wte = rnd('f16', [50257, 768], 51, 0.02);
   const cases: KernelCase[] = [...gemmCases(gpt2Wte), ...int8GemmCases(), ...quantizeCases(), ...fp8Cases(), ...layerNormCases()];
   for (const dt of ['f32', 'f16', 'bf16'] as const) cases.push(geluCase(dt), residualCase(dt));
-  cases.push(swigluCase(), ...softmaxCases(), ...ropeCases(), ...kvCacheCases(), ...attentionCases(), ...embeddingCases(gpt2Wte));
+  cases.push(swigluCase(), ...softmaxCases(), ...ropeCases(), ...kvCacheCases(), ...attentionCases(), ...embeddingCases(gpt2Wte), ...samplingCases());
   const production = [...gemmProductionCases(gpt2Wte), ...layerNormFastCases(), ...qkvPrepareCases(), ...attentionProductionCases(), ...argmaxCases(), ...fp8ProductionCases()];
   cases.push(...production.map((c) => ({ ...c, production: true })));
   // the real GPT-2 124M layer 0: LN1 and the Q projection on real weights and activations

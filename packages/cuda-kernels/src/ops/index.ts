@@ -13,3 +13,4 @@ export * from './attention.js';
 export * from './embedding.js';
 export * from './collectives.js';
 export * from './argmax.js';
+export * from './sampling.js';

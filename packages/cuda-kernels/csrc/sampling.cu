@@ -1,0 +1,240 @@
+// sampling — the next token of each row of fp32 logits, as ref-math's ops/sampling.ts specifies it:
+// repetition penalty and a banned id, then greedy argmax or temperature / top-k / top-p and the
+// request's uint32 draw. The same token as the oracle for the same inputs (tier 2): the penalty and the
+// weights are the spec's fp32 steps (__fdiv_rn / __fmul_rn, expF32), every sum is an exact integer sum
+// of fixed-point weights, so no order of adding can change a bit.
+//
+// One block per row. Without a sort: the spec's "first candidate, in order (x descending, id
+// ascending), whose cumulative weight exceeds X" is found by a radix descent over a 64-bit key that
+// sorts like that order — (x's order-preserving bits) << 32 | (2^32 − 1 − id), larger first — eight
+// bits a pass from the top: a histogram of counts and weight sums per bin over the keys still in
+// play, the bin where the running sum crosses X, then that bin's keys only. A bin holding one key
+// ends the descent. Top-k is the crossing of counts at k − 1, top-p the crossing of weights at
+// ⌈p · S⌉ − 1, the draw the crossing of weights at ⌊r · S / 2^32⌋, each among the keys at or after
+// the previous cut-off. The candidates (positive weight) are compacted once into a workspace of keys
+// and weights, which the descents read.
+#include <cooperative_groups.h>
+#include <cooperative_groups/reduce.h>
+
+#include "numerics.cuh"
+#include "launch.cuh"
+
+namespace cg = cooperative_groups;
+
+namespace trt {
+namespace {
+
+using u64 = unsigned long long;
+constexpr int kSampleBlock = 1024;
+constexpr int kBins = 256;
+constexpr float kWeightOne = 16777216.f;  // 2^24: ref-math SAMPLING_WEIGHT_ONE
+
+/** x's bits mapped so that unsigned order is float order (−∞ lowest, NaN never asked). */
+__device__ __forceinline__ uint32_t orderedBits(float v) {
+  const uint32_t u = __float_as_uint(v);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+__device__ __forceinline__ u64 keyOf(float v, int id) { return ((u64)orderedBits(v) << 32) | (u64)(0xffffffffu - (uint32_t)id); }
+__device__ __forceinline__ int idOf(u64 key) { return (int)(0xffffffffu - (uint32_t)key); }
+
+struct Row {
+  float t, topP, rho;
+  int topK, banned;
+  uint32_t draw;
+};
+
+struct Shared {
+  uint32_t cnt[kBins];
+  u64 sum[kBins];
+  u64 best;      // a block's max key
+  u64 total;     // Σ weights of the candidates
+  uint32_t count;  // candidates compacted so far
+  // a descent's step, from warp 0 to the block
+  int bin;
+  u64 beforeCount, beforeWeight, rest;
+  bool single;
+  u64 found;
+};
+
+/** Block-wide max of a u64 (every thread gets it). */
+__device__ u64 blockMaxKey(Shared& sh, u64 v) {
+  for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
+  if (threadIdx.x == 0) sh.best = 0;
+  __syncthreads();
+  if (threadIdx.x % 32 == 0) atomicMax(&sh.best, v);
+  __syncthreads();
+  return sh.best;
+}
+
+/** The crossing found by a descent: its key, the counts and weights of the keys before it, its weight. */
+struct Crossing {
+  u64 key, beforeCount, beforeWeight, weight;
+};
+
+/**
+ * Among the compacted candidates with key ≥ lo, the first in key order (descending) whose inclusive
+ * running value — 1 per key (byWeight false) or its weight — exceeds `x`. The caller guarantees one
+ * exists (x < the total value of those keys).
+ */
+__device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, int n, bool byWeight, u64 x, u64 lo) {
+  const auto warp = cg::tiled_partition<32>(cg::this_thread_block());
+  const int lane = threadIdx.x % 32;
+  u64 prefix = 0, mask = 0, beforeCount = 0, beforeWeight = 0;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    for (int b = threadIdx.x; b < kBins; b += blockDim.x) sh.cnt[b] = 0, sh.sum[b] = 0;
+    __syncthreads();
+    for (int base = 0; base < n; base += blockDim.x) {  // whole warps each round: the partition needs every lane
+      const int i = base + (int)threadIdx.x;
+      const u64 k = i < n ? keys[i] : 0;
+      const bool in = i < n && k >= lo && (k & mask) == prefix;
+      const uint32_t bin = in ? (uint32_t)(k >> shift) & 0xffu : kBins;  // kBins: not counted
+      const auto group = cg::labeled_partition(warp, bin);
+      const uint32_t w = cg::reduce(group, in ? ws[i] : 0u, cg::plus<uint32_t>());  // ≤ 32 · 2^24
+      if (in && group.thread_rank() == 0) {
+        atomicAdd(&sh.cnt[bin], group.size());
+        atomicAdd(&sh.sum[bin], (u64)w);
+      }
+    }
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      // lane l holds bins 255 − 8l … 248 − 8l (the largest keys first); a scan over lanes finds the one
+      // whose bins hold the crossing, that lane walks its 8 bins
+      u64 c = 0, s = 0;
+      for (int j = 0; j < 8; j++) c += sh.cnt[kBins - 1 - 8 * lane - j], s += sh.sum[kBins - 1 - 8 * lane - j];
+      u64 ic = c, is = s;
+      for (int o = 1; o < 32; o <<= 1) {
+        const u64 pc = __shfl_up_sync(0xffffffffu, ic, o), ps = __shfl_up_sync(0xffffffffu, is, o);
+        if (lane >= o) ic += pc, is += ps;
+      }
+      const uint32_t past = __ballot_sync(0xffffffffu, (byWeight ? is : ic) > x);
+      const int at = __ffs(past) - 1;  // ≥ 0: the caller guarantees a crossing
+      if (lane == at) {
+        u64 bc = ic - c, bs = is - s;  // before this lane's bins
+        for (int j = 0; j < 8; j++) {
+          const int b = kBins - 1 - 8 * lane - j;
+          const u64 v = byWeight ? sh.sum[b] : sh.cnt[b];
+          if ((byWeight ? bs : bc) + v > x) {
+            sh.bin = b;
+            sh.rest = x - (byWeight ? bs : bc);
+            sh.beforeCount = bc, sh.beforeWeight = bs;
+            sh.single = sh.cnt[b] == 1;
+            break;
+          }
+          bc += sh.cnt[b], bs += sh.sum[b];
+        }
+      }
+    }
+    __syncthreads();
+    const int b = sh.bin;
+    prefix |= (u64)b << shift;
+    mask |= (u64)0xff << shift;
+    x = sh.rest;
+    beforeCount += sh.beforeCount, beforeWeight += sh.beforeWeight;
+    const u64 weight = sh.sum[b];
+    if (sh.single) {  // one key left in play: find it (at shift 0 the prefix is the key)
+      if (shift > 0) {
+        __syncthreads();
+        for (int i = threadIdx.x; i < n; i += blockDim.x) {
+          const u64 k = keys[i];
+          if (k >= lo && (k & mask) == prefix) sh.found = k;
+        }
+        __syncthreads();
+        prefix = sh.found;
+      }
+      __syncthreads();  // sh is reused by the next descent
+      return {prefix, beforeCount, beforeWeight, weight};
+    }
+    __syncthreads();
+  }
+  return {prefix, beforeCount, beforeWeight, 0};  // not reached: keys are unique, so the last bin holds one
+}
+
+__global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64* workKeys, uint32_t* workWeights) {
+  extern __shared__ uint32_t seen[];  // a bit per vocabulary id, when the row has a penalty
+  __shared__ Shared sh;
+  pdlLaunchDependents();
+  pdlWait();  // the logits are the previous kernel's output
+  const int row = blockIdx.x, cols = p.cols;
+  const int32_t* s = p.settings + row * 6;
+  const Row r{__int_as_float(s[0]), __int_as_float(s[2]), __int_as_float(s[3]), s[1], s[4], (uint32_t)s[5]};
+  const float* x = p.x + (size_t)row * cols;
+  const bool penal = r.rho != 1.f;
+  if (penal) {
+    for (int w = threadIdx.x; w < (cols + 31) / 32; w += blockDim.x) seen[w] = 0;
+    __syncthreads();
+    for (int j = p.seenOffsets[row] + threadIdx.x; j < p.seenOffsets[row + 1]; j += blockDim.x) {
+      const int id = p.seen[j];
+      if (id >= 0 && id < cols) atomicOr(&seen[id / 32], 1u << (id % 32));
+    }
+    __syncthreads();
+  }
+  const auto value = [&](int i) {  // steps 1: the penalty, then the ban
+    float v = x[i];
+    if (penal && (seen[i / 32] >> (i % 32) & 1u)) v = v > 0.f ? fdiv(v, r.rho) : fmul(v, r.rho);
+    return i == r.banned ? -INFINITY : v;
+  };
+  // argmax (greedy, and the fallback): the largest key of a non-NaN value, −∞ included; 0 if all NaN
+  u64 best = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float v = value(i);
+    if (!isnan(v)) best = max(best, keyOf(v, i));
+  }
+  best = blockMaxKey(sh, best);
+  const float m = best ? value(idOf(best)) : NAN;
+  if (r.t == 0.f || best == 0 || m == -INFINITY) {
+    if (threadIdx.x == 0) p.ids[row] = best ? idOf(best) : cols - 1;
+    return;
+  }
+  // step 4: the candidates (weight > 0), compacted into this row's workspace in any order
+  u64* keys = workKeys + (size_t)row * cols;
+  uint32_t* ws = workWeights + (size_t)row * cols;
+  if (threadIdx.x == 0) sh.count = 0, sh.total = 0;
+  __syncthreads();
+  u64 total = 0;
+  for (int base = 0; base < cols; base += blockDim.x) {
+    const int i = base + (int)threadIdx.x;
+    uint32_t w = 0;
+    float v = 0.f;
+    if (i < cols) {
+      v = value(i);
+      if (!isnan(v) && v != -INFINITY) w = __float2uint_rn(fmul(expF32(v == m ? 0.f : fdiv(fsub(v, m), r.t)), kWeightOne));
+    }
+    const uint32_t take = __ballot_sync(0xffffffffu, w > 0);
+    uint32_t at = 0;
+    if (threadIdx.x % 32 == 0 && take) at = atomicAdd(&sh.count, (uint32_t)__popc(take));
+    at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+    if (w > 0) keys[at] = keyOf(v, i), ws[at] = w, total += w;
+  }
+  for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+  if (threadIdx.x % 32 == 0) atomicAdd(&sh.total, total);
+  __syncthreads();
+  const int n = (int)sh.count;
+  u64 sum = sh.total, lo = 0;
+  __syncthreads();
+  if (r.topK > 0 && r.topK < n) {  // step 5: the first k candidates
+    const Crossing c = crossing(sh, keys, ws, n, false, (u64)(r.topK - 1), 0);
+    lo = c.key, sum = c.beforeWeight + c.weight;
+  }
+  if (r.topP < 1.f) {  // step 6: the shortest prefix reaching ⌈p · S⌉ (one float64 product)
+    const u64 need = (u64)ceil((double)r.topP * (double)sum);
+    const Crossing c = crossing(sh, keys, ws, n, true, need - 1, lo);
+    lo = c.key, sum = c.beforeWeight + c.weight;
+  }
+  // step 7: the target ⌊r · S / 2^32⌋ and the candidate whose running weight passes it
+  const u64 target = __umul64hi((u64)r.draw << 32, sum);
+  const Crossing c = crossing(sh, keys, ws, n, true, target, lo);
+  if (threadIdx.x == 0) p.ids[row] = idOf(c.key);
+}
+
+}  // namespace
+
+void invokeSample(const SampleParams& p, cudaStream_t s) {
+  if (p.rows == 0) return;
+  const size_t smem = (size_t)(p.cols + 31) / 32 * sizeof(uint32_t);
+  allowDynamicSharedMemory(sampleKernel, smem, "sampleRows");
+  u64* keys = static_cast<u64*>(p.workspace);
+  uint32_t* weights = reinterpret_cast<uint32_t*>(keys + (size_t)p.rows * p.cols);
+  TRT_LAUNCH_PDL("sampleRows", sampleKernel, dim3(p.rows), dim3(kSampleBlock), smem, s, p, keys, weights);
+}
+
+}  // namespace trt

@@ -1,0 +1,69 @@
+/**
+ * Kernel cases of op `sampling` (tier 2, exact: the same token as ref-math sampleRows): GPT-2
+ * vocabulary rows with every setting mixed (greedy, temperature, top-k, top-p, both, repetition
+ * penalty, a banned id, NaN and −∞ logits, an all −∞ row, top-k beyond the candidates), near-flat
+ * logits (every one of 50,257 tokens a candidate: the deepest descents), logits with many ties, a
+ * vocabulary past 2^16 ids, and 64 rows of seeded draws.
+ */
+import * as ref from '@trtllm/ref-math';
+import { fromValues, mulberry32, type SamplingRow, type Tensor } from '@trtllm/ref-math';
+import { bytesOf, caseOf, rnd, type KernelCase } from '../case-kit.js';
+import * as gpu from './index.js';
+
+/** A case over logits x [R, V] and one settings row each. */
+function samplingCase(name: string, x: Tensor<'f32'>, rows: readonly SamplingRow[]): KernelCase {
+  const [r, v] = x.shape as [number, number];
+  const t = gpu.samplingTensors(gpu.packSampling(rows));
+  const workspace = fromValues('i32', [gpu.sampleWorkspaceSize(r, v)], new Int32Array(gpu.sampleWorkspaceSize(r, v)));
+  return caseOf({
+    name, op: 'sampling', dtype: 'f32→i32', shape: `[${r},${v}]`, tier: 2, host: { x, ...t, workspace },
+    ref: () => [ref.sampleRows(x, rows)],
+    launch: (d) => [gpu.sampleRows({ x: d['x']!, settings: d['settings']!, seenOffsets: d['seenOffsets']!, seen: d['seen']!, workspace: d['workspace']! })],
+    bytes: bytesOf(x), flops: 0,
+  });
+}
+
+const base: SamplingRow = { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0 };
+
+/** n rows of mixed settings with seeded draws (the settings cycle; every draw differs). */
+function mixedRows(n: number, seed: number, vocab: number): SamplingRow[] {
+  const next = mulberry32(seed);
+  const kinds: Partial<SamplingRow>[] = [
+    { temperature: 0 },
+    { temperature: 0.7 },
+    { topK: 50 },
+    { topP: 0.9 },
+    { topK: 40, topP: 0.95, temperature: 0.8 },
+    { repetitionPenalty: 1.3, seen: [5, 17, 5, 99, vocab - 1, vocab + 3, -1] },
+    { banned: 50256 % vocab, temperature: 1.2 },
+    { temperature: 1.5, topP: 0.5 },
+    { topK: vocab + 10 },
+    { temperature: 0, repetitionPenalty: 2, seen: [0, 1, 2, 3] },
+    { topK: 1, temperature: 3 },
+    { topP: 1e-6 },
+  ];
+  return Array.from({ length: n }, (_, i) => ({ ...base, ...kinds[i % kinds.length], draw: next() }));
+}
+
+export function samplingCases(): KernelCase[] {
+  const v = 50257;
+  const mixed = rnd('f32', [12, v], 710, 3);
+  const md = mixed.data as Float32Array;
+  md[3 * v + 11] = NaN; md[3 * v + 12] = -Infinity; md[3 * v + 13] = Infinity; // row 3: NaN, −∞, +∞ (weighs 1, all others 0)
+  md.fill(NaN, 4 * v, 4 * v + 100);                                               // row 4: leading NaNs
+  md.fill(-Infinity, 7 * v, 8 * v);                                               // row 7: all −∞ → argmax (0)
+  // near-flat: σ 0.01, every token a candidate of weight ≈ 2^24
+  const flat = rnd('f32', [4, v], 711, 0.01);
+  // ties: values on a 0.25 grid, so thousands of logits are equal and the id decides the order
+  const ties = rnd('f32', [6, v], 712, 1);
+  (ties.data as Float32Array).forEach((x, i, a) => (a[i] = Math.round(x * 4) / 4));
+  // a vocabulary past 2^16 ids (Qwen-sized), peaked logits
+  const big = rnd('f32', [3, 152064], 713, 6);
+  return [
+    samplingCase('sampling gpt2 logits, mixed settings (greedy, T, top-k, top-p, penalty, ban, NaN/±∞)', mixed, mixedRows(12, 714, v)),
+    samplingCase('sampling near-flat logits (all 50,257 candidates)', flat, mixedRows(4, 715, v).map((r, i) => ({ ...r, temperature: [1, 0.5, 2, 1][i]!, topK: [0, 0, 1000, 0][i]!, topP: [1, 0.9, 0.99, 0.3][i]! }))),
+    samplingCase('sampling tied logits (0.25 grid)', ties, mixedRows(6, 716, v).map((r) => ({ ...r, temperature: r.temperature || 1 }))),
+    samplingCase('sampling vocab 152064 (ids past 2^16)', big, mixedRows(3, 717, 152064).map((r) => ({ ...r, temperature: 1, banned: -1 }))),
+    samplingCase('sampling 64 rows of seeded draws, gpt2 vocab', rnd('f32', [64, v], 718, 2), mixedRows(64, 719, v)),
+  ];
+}

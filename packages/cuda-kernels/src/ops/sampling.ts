@@ -1,0 +1,84 @@
+/**
+ * sampling on the device — each row's next token from fp32 logits, the token of ref-math's
+ * sampleRows for the same settings and draws (tier 2; csrc/sampling.cu). Enqueue only.
+ */
+import { expectDType, expectShape, f32ToBits, fromValues, ShapeError, type SamplingRow, type Tensor } from '@trtllm/ref-math';
+import { addon } from '../binding.js';
+import { DeviceTensor, type Stream } from '../device.js';
+import { native } from '../errors.js';
+
+/** i32 values per row of the settings tensor: temperature, topK, topP, repetition penalty (f32 bits), banned, draw. */
+export const SAMPLING_SETTINGS = 6;
+
+/** Rows' settings as the kernel reads them: settings [R, 6], seenOffsets [R + 1], seen [Σ seen]. */
+export interface PackedSampling {
+  readonly settings: Int32Array;
+  readonly seenOffsets: Int32Array;
+  readonly seen: Int32Array;
+}
+
+/**
+ * Pack rows' settings for the kernel. A row's seen ids travel only when its penalty is not 1 (the
+ * kernel reads them for nothing else); fp32 fields as their bits, the draw as a uint32's bits, top-k
+ * capped at 2^31 − 1 (any k past the vocabulary keeps every candidate).
+ */
+export function packSampling(rows: readonly SamplingRow[]): PackedSampling {
+  const settings = new Int32Array(rows.length * SAMPLING_SETTINGS);
+  const seenOffsets = new Int32Array(rows.length + 1);
+  const seen: number[] = [];
+  rows.forEach((r, i) => {
+    settings.set([f32ToBits(r.temperature), Math.min(r.topK, 0x7fffffff), f32ToBits(r.topP), f32ToBits(r.repetitionPenalty), r.banned, r.draw | 0], i * SAMPLING_SETTINGS);
+    if (Math.fround(r.repetitionPenalty) !== 1) seen.push(...r.seen);
+    seenOffsets[i + 1] = seen.length;
+  });
+  return { settings, seenOffsets, seen: Int32Array.from(seen) };
+}
+
+/** The packed settings as host tensors (for upload). */
+export function samplingTensors(p: PackedSampling): { settings: Tensor<'i32'>; seenOffsets: Tensor<'i32'>; seen: Tensor<'i32'> } {
+  const rows = p.seenOffsets.length - 1;
+  return {
+    settings: fromValues('i32', [rows, SAMPLING_SETTINGS], p.settings),
+    seenOffsets: fromValues('i32', [rows + 1], p.seenOffsets),
+    seen: fromValues('i32', [Math.max(1, p.seen.length)], p.seen.length ? p.seen : [0]),
+  };
+}
+
+export interface SampleInputs {
+  /** f32 [R, V] logits (not modified). */
+  readonly x: DeviceTensor;
+  /** i32 [R, 6] (packSampling). */
+  readonly settings: DeviceTensor;
+  /** i32 [R + 1]. */
+  readonly seenOffsets: DeviceTensor;
+  /** i32 [≥ seenOffsets[R]]. */
+  readonly seen: DeviceTensor;
+  /**
+   * i32 [≥ sampleWorkspaceSize(R, V)]: the kernel's compacted candidates. The caller owns it and frees
+   * it once the kernel is done (the allocator does not track streams), or keeps it with a captured graph.
+   */
+  readonly workspace: DeviceTensor;
+}
+
+/** i32 elements of the workspace for R rows of V logits: a u64 key and a u32 weight per logit. */
+export const sampleWorkspaceSize = (rows: number, cols: number): number => Math.max(1, rows * cols * 3);
+
+/** ids[r] = ref-math sampleToken(row r of x, the settings of row r). */
+export function sampleRows(i: SampleInputs, stream?: Stream): DeviceTensor<'i32'> {
+  expectDType('sampleRows', 'x', i.x, ['f32']);
+  const [rows, cols] = expectShape('sampleRows', 'x', i.x, ['R', 'V']) as [number, number];
+  expectDType('sampleRows', 'settings', i.settings, ['i32']);
+  expectShape('sampleRows', 'settings', i.settings, [rows, SAMPLING_SETTINGS]);
+  expectDType('sampleRows', 'seenOffsets', i.seenOffsets, ['i32']);
+  expectShape('sampleRows', 'seenOffsets', i.seenOffsets, [rows + 1]);
+  expectDType('sampleRows', 'seen', i.seen, ['i32']);
+  if (i.seen.shape.length !== 1) throw new ShapeError({ op: 'sampleRows', what: 'seen', expected: '[n] (1-D)', got: `[${i.seen.shape.join(', ')}]` });
+  expectDType('sampleRows', 'workspace', i.workspace, ['i32']);
+  const need = sampleWorkspaceSize(rows, cols);
+  if (i.workspace.shape.length !== 1 || i.workspace.shape[0]! < need) throw new ShapeError({ op: 'sampleRows', what: 'workspace', expected: `[≥ ${need}] (sampleWorkspaceSize(${rows}, ${cols}))`, got: `[${i.workspace.shape.join(', ')}]` });
+  const ids = DeviceTensor.empty('i32', [rows]);
+  native('sampleRows', () =>
+    addon().sample({ x: i.x.ptr, settings: i.settings.ptr, seenOffsets: i.seenOffsets.ptr, seen: i.seen.ptr, ids: ids.ptr, workspace: i.workspace.ptr, rows, cols, stream: stream?.handle }),
+  );
+  return ids;
+}
