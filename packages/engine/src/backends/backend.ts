@@ -4,7 +4,7 @@
  * `cuda` with @trtllm/cuda-kernels' reference-order kernels (bit-exact to the oracle). `T` is the
  * backend's tensor handle. The KV cache lives in the backend; the graph names layers and slots.
  */
-import type { ActDType, AttentionSequence, KvCacheSpec, Tensor } from '@trtllm/ref-math';
+import type { ActDType, AttentionSequence, KvCacheSpec, SamplingRow, Tensor } from '@trtllm/ref-math';
 
 export type BackendName = 'ref' | 'cuda';
 
@@ -91,6 +91,8 @@ export interface StepHost {
   /** Rows whose logits the step returns (each chunk's last, or every row). */
   readonly outputRows: readonly number[];
   readonly sequences: readonly AttentionSequence[];
+  /** With output 'sampled': each output row's sampling settings and draw (ref-math SamplingRow). */
+  readonly sampling?: readonly SamplingRow[];
 }
 
 /** The same inputs as backend tensors (i32 [T], outputRows [R]), for the graph's ops. */
@@ -105,10 +107,15 @@ export interface StepInputs<T> {
   readonly tasks: T;
   readonly outputRows: T;
   readonly sequences: readonly AttentionSequence[];
+  /** StepHost.sampling, for Backend.sample (a backend stages it on the device its own way). */
+  readonly sampling?: readonly SamplingRow[];
 }
 
-/** What a step returns to the host: fp32 logits [R, V], or the greedy token of each row [R]. */
-export type StepOutput = 'logits' | 'tokens';
+/**
+ * What a step returns to the host: fp32 logits [R, V]; the greedy token of each row [R] ('tokens',
+ * argmax); or each row's sampled token [R] ('sampled', Backend.sample with StepHost.sampling).
+ */
+export type StepOutput = 'logits' | 'tokens' | 'sampled';
 
 export interface Backend<T> {
   readonly name: BackendName;
@@ -157,6 +164,11 @@ export interface Backend<T> {
   absMaxColumns(i: { readonly x: T; readonly acc?: T }): T;
   /** i32 [R]: the argmax of each row of fp32 logits [R, V] (ref-math argmaxRows; exact everywhere). */
   argmax(logits: T): T;
+  /**
+   * i32 [R]: each row's next token from fp32 logits [R, V] with the step's sampling settings
+   * (ref-math sampleRows: the same token on every backend, tier 2). Inside runStep only.
+   */
+  sample(logits: T, step: StepInputs<T>): T;
   /**
    * Run one forward step: put `host` on the backend, run `body` (which returns the step's output
    * tensor: fp32 logits, or i32 tokens; nothing for a worker rank) and bring that output to the host; every tensor passed to

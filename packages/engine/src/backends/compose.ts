@@ -4,7 +4,8 @@
  * backend's quantized product) → gelu → residualAdd; selfAttention = the q/k/v GEMMs, RoPE, attention, then the cache write (the oracle
  * gptForward's order); runStep = upload, run, download, free.
  */
-import { fromValues } from '@trtllm/ref-math';
+import { fromValues, type SamplingRow } from '@trtllm/ref-math';
+import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 
 /** x·W (+ bias) of a quantized linear layer (SmoothQuant INT8 or FP8), the backend's own. */
@@ -49,6 +50,12 @@ export function composeSelfAttention<T>(
   return b.view(att, [step.tokens, a.numHeads * a.headSize]);
 }
 
+/** The step's sampling settings (Backend.sample is called only for a step that has them). */
+export function stepSampling<T>(step: StepInputs<T>): readonly SamplingRow[] {
+  if (!step.sampling) throw new EngineError('backend', { what: 'sample', expected: "a step run with output 'sampled' and its sampling settings", got: 'none' });
+  return step.sampling;
+}
+
 export function composeRunStep<T>(b: Backend<T>, host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput }): Float32Array | Int32Array {
   const temps: T[] = [];
   const keep = <U extends T>(x: U): U => (temps.push(x), x);
@@ -57,11 +64,12 @@ export function composeRunStep<T>(b: Backend<T>, host: StepHost, body: (step: St
     const step: StepInputs<T> = {
       tokens: host.ids.length, keep,
       ids: up(host.ids), positions: up(host.positions), slots: up(host.slots), tasks: up(host.tasks), outputRows: up(host.outputRows), sequences: host.sequences,
+      ...(host.sampling ? { sampling: host.sampling } : {}),
     };
     const out = body(step);
     if (out === undefined) return new Float32Array(0);
     const values = b.toF32(out);
-    return o.output === 'tokens' ? Int32Array.from(values) : values;
+    return o.output === 'logits' ? values : Int32Array.from(values);
   } finally {
     for (const t of temps) b.free(t);
   }

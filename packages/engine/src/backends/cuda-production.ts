@@ -45,7 +45,7 @@ export interface ProductionOptions {
 }
 
 /** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
-const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'freshFrom', 'tiles', 'genRows'] as const;
+const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'freshFrom', 'tiles', 'genRows', 'sampling', 'seenOffsets', 'seen'] as const;
 type Field = (typeof FIELDS)[number];
 
 interface CapturedStep {
@@ -112,7 +112,8 @@ export class CudaProductionBackend extends CudaBackend {
     this.fusesNorm = process.env['TRTLLM_FUSED_DECODE'] !== '0';
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
-    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, freshFrom: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n };
+    // sampling: settings per output row (ops/sampling.ts packSampling); seen: the penalized rows' tokens, grown on demand
+    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, freshFrom: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n, sampling: k.SAMPLING_SETTINGS * n, seenOffsets: n + 1, seen: 4096 };
     this.#dev = Object.fromEntries(FIELDS.map((f) => [f, k.DeviceTensor.zeros('i32', [sizes[f]], this.stream)])) as Record<Field, Cuda.DeviceTensor<'i32'>>;
     this.#pinned = Object.fromEntries(FIELDS.map((f) => [f, k.pinnedStorage('i32', sizes[f])])) as Record<Field, Int32Array>;
     this.#onDevice = Object.fromEntries(FIELDS.map((f) => [f, new Int32Array(0)])) as Record<Field, Int32Array>;
@@ -324,8 +325,15 @@ export class CudaProductionBackend extends CudaBackend {
       row += s.length;
     }
     const tiles = this.k.contextTiles(chunks);
-    const values: Record<Field, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
-    for (const f of FIELDS) this.#stage(f, values[f]);
+    const values: Record<Exclude<Field, 'sampling' | 'seenOffsets' | 'seen'>, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
+    for (const [f, v] of Object.entries(values)) this.#stage(f as Field, v);
+    if (host.sampling) {
+      const packed = this.k.packSampling(host.sampling);
+      if (packed.seen.length > this.#pinned.seen.length) this.#growSeen(packed.seen.length);
+      this.#stage('sampling', packed.settings);
+      this.#stage('seenOffsets', packed.seenOffsets);
+      this.#stage('seen', packed.seen);
+    }
     this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3, genRows: genRows.length, tokens: t };
     this.#partial = undefined;
     const graphs = o.capture !== undefined && this.#o.cudaGraphs !== false && this.#fusedAttention;
@@ -339,6 +347,7 @@ export class CudaProductionBackend extends CudaBackend {
       tokens: t, keep, sequences: host.sequences,
       ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
       outputRows: this.#dev.outputRows.view(0, [host.outputRows.length]),
+      ...(host.sampling ? { sampling: host.sampling } : {}),
     };
     let out: T | undefined;
     let owned = true; // eager steps free their tensors; a captured step's belong to its graph
@@ -394,8 +403,34 @@ export class CudaProductionBackend extends CudaBackend {
     super.dispose();
   }
 
+  /**
+   * Each row's token by the sampling kernel, on the staged settings (their buffers are fixed, so a
+   * captured step samples with each replay's settings and draws); the workspace belongs to the step.
+   */
+  override sample(logits: T, step: StepInputs<T>): T {
+    const keep = this.#keep;
+    if (!keep || !step.sampling) throw new EngineError('backend', { what: 'sample', expected: "inside a step run with output 'sampled'", got: 'outside one' });
+    const [rows, cols] = logits.shape as [number, number];
+    const workspace = keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
+    const settings = this.#dev.sampling.view(0, [rows, this.k.SAMPLING_SETTINGS]);
+    return this.k.sampleRows({ x: act(logits), settings, seenOffsets: this.#dev.seenOffsets.view(0, [rows + 1]), seen: this.#dev.seen, workspace }, this.stream);
+  }
+
+  /** A larger buffer for the penalized rows' seen tokens: graphs captured on the old one are dropped. */
+  #growSeen(need: number): void {
+    let size = this.#pinned.seen.length;
+    while (size < need) size *= 2;
+    for (const g of this.#graphs.values()) this.#drop(g);
+    this.#graphs.clear();
+    this.stream!.synchronize();
+    this.#dev.seen.free();
+    this.#dev.seen = this.k.DeviceTensor.zeros('i32', [size], this.stream);
+    this.#pinned.seen = this.k.pinnedStorage('i32', size);
+    this.#onDevice.seen = new Int32Array(0);
+  }
+
   /** Copy a field's values into its device buffer (async, from pinned memory) unless it already holds them. */
-  #stage(f: Field, v: readonly number[]): void {
+  #stage(f: Field, v: ArrayLike<number>): void {
     const now = this.#onDevice[f];
     if (now.length === v.length && now.every((x, i) => x === v[i])) return;
     const pinned = this.#pinned[f];
@@ -412,7 +447,7 @@ export class CudaProductionBackend extends CudaBackend {
       return new Float32Array(0);
     }
     const n = out.bytes / 4;
-    if (output === 'tokens') {
+    if (output !== 'logits') {
       if ((this.#outI32?.length ?? 0) < n) this.#outI32 = this.k.pinnedStorage('i32', n);
       (out as Cuda.DeviceTensor<'i32'>).downloadAsync(this.#outI32!, this.stream!);
       this.stream!.synchronize();

@@ -13,7 +13,7 @@ import { loadKernels } from './kernels.js';
 import { assignBlocks, createKvCache, ropeTable, tensor, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention } from './compose.js';
+import { composeLinear, composeRunStep, composeSelfAttention, stepSampling } from './compose.js';
 
 export type T = Cuda.DeviceTensor;
 export type Act = Cuda.DeviceTensor<ActDType>;
@@ -173,6 +173,14 @@ export class CudaBackend implements Backend<T> {
   }
   argmax(logits: T): T {
     return this.k.argmaxRows(logits, this.stream);
+  }
+  /** The settings uploaded for this step (freed with it), a workspace, then the sampling kernel. */
+  sample(logits: T, step: StepInputs<T>): T {
+    const packed = this.k.samplingTensors(this.k.packSampling(stepSampling(step)));
+    const [rows, cols] = logits.shape as [number, number];
+    const up = (t: Tensor<'i32'>): Cuda.DeviceTensor => step.keep(this.upload(t));
+    const workspace = step.keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
+    return this.k.sampleRows({ x: logits, settings: up(packed.settings), seenOffsets: up(packed.seenOffsets), seen: up(packed.seen), workspace }, this.stream);
   }
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): Float32Array | Int32Array {
     return composeRunStep(this, host, body, o);

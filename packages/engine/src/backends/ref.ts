@@ -5,12 +5,12 @@
  * FP8 one as quantizeFp8 → fp8Gemm (Fp8Linear).
  */
 import {
-  addPositionEmbedding, argmaxRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
+  addPositionEmbedding, argmaxRows, sampleRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
   swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention } from './compose.js';
+import { composeLinear, composeRunStep, composeSelfAttention, stepSampling } from './compose.js';
 
 type T = Tensor;
 /** ref-math's ops check dtypes at run time; these only narrow the static type. */
@@ -95,6 +95,9 @@ export class RefBackend implements Backend<T> {
   }
   argmax(logits: T): T {
     return argmaxRows(logits as Tensor<'f32'>);
+  }
+  sample(logits: T, step: StepInputs<T>): T {
+    return sampleRows(logits as Tensor<'f32'>, stepSampling(step));
   }
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
     return composeRunStep(this, host, body, o);

@@ -123,6 +123,9 @@ export class ObservingBackend<T> implements Backend<T> {
   argmax(logits: T): T {
     return this.#b.argmax(logits);
   }
+  sample(logits: T, step: StepInputs<T>): T {
+    return this.#b.sample(logits, step);
+  }
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
     return this.#b.runStep(host, body, { output: o.output }); // never captured: the maxima change every step
   }

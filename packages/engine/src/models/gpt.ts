@@ -32,7 +32,7 @@
  * With W = 1 the bias stays inside the GEMM, as the oracle does. Across processes (one rank each,
  * NCCL), `allReduce` replaces the in-process sum: with 2 ranks the two are bit-identical.
  */
-import { fromValues, headSize, type GptConfig, type SmoothQuantMode } from '@trtllm/ref-math';
+import { fromValues, headSize, type GptConfig, type SamplingRow, type SmoothQuantMode } from '@trtllm/ref-math';
 import type { Backend, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
 import { EngineError } from '../errors.js';
 
@@ -105,7 +105,16 @@ export class GptGraph<T> {
     return this.#run(chunks, 'last', 'tokens', o.promptTable) as Int32Array;
   }
 
-  #run(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined): Float32Array | Int32Array {
+  /**
+   * One step; returns each chunk's next token drawn on the backend from its last logits with
+   * `sampling[i]` (ref-math sampleRows: penalty, ban, greedy or temperature / top-k / top-p and the draw).
+   */
+  sampledTokens(chunks: readonly StepChunk[], sampling: readonly SamplingRow[], o: { readonly promptTable?: T } = {}): Int32Array {
+    if (sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(sampling.length) });
+    return this.#run(chunks, 'last', 'sampled', o.promptTable, sampling) as Int32Array;
+  }
+
+  #run(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[]): Float32Array | Int32Array {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -127,6 +136,7 @@ export class GptGraph<T> {
     const host: StepHost = {
       ids, positions, slots, tasks, outputRows: rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [],
       sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
+      ...(sampling ? { sampling } : {}),
     };
     const w = this.#dist?.worldSize ?? this.#ranks.length;
     const headsPerRank = c.nHead / w;
@@ -212,7 +222,7 @@ export class GptGraph<T> {
       // each chunk's last row; when every chunk is one token those are all the rows, in order: no gather
       const rows = rowsOut === 'last' && chunks.some((ch) => ch.tokens.length > 1) ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
       const logits = keep(b.gemm({ a: norm(rows, 'lnF'), b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));
-      return output === 'tokens' ? keep(b.argmax(logits)) : logits;
+      return output === 'tokens' ? keep(b.argmax(logits)) : output === 'sampled' ? keep(b.sample(logits, s)) : logits;
     };
     return b.runStep(host, body, capture === undefined ? { output } : { output, capture });
   }

@@ -13,6 +13,7 @@ import type { BuildFlags } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from '../backends/backend.js';
 import { BACKEND_VARIANTS, describeBackends } from '../testing/backends.js';
+import { Sampler } from '../sampling/sampler.js';
 import { Engine } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-engine-'));
@@ -58,7 +59,7 @@ const ifbDir = join(work, 'ifb');
 buildEngine({ flags: { ...SMALL, dtype: 'float16', use_inflight_batching: true, tokens_per_block: 4, max_batch_size: 4, max_num_tokens: 40 }, outputDir: ifbDir });
 
 describeBackends('token selection on the backend', (v) => {
-  it('greedy requests get the same tokens from the device argmax (all-greedy steps) and from host sampling (steps with a sampled request)', async () => {
+  it('greedy requests get the same tokens from the device argmax (all-greedy steps) and from the sampling op (steps with a sampled request)', async () => {
     const engine = await Engine.load(argmaxDir, v.options);
     const greedy = PROMPTS.map((tokens) => ({ tokens, maxNewTokens: 10, endId: null }));
     const alone = (await engine.generate(greedy)).map((r) => r.tokens);
@@ -67,6 +68,48 @@ describeBackends('token selection on the backend', (v) => {
     engine.dispose();
   });
 }, BACKEND_VARIANTS.filter((x) => x.exact));
+
+// Sampled requests: each step's token is ref-math's sampleToken of that step's logits with the
+// request's settings and its seeded draw — on the device for every backend. The replay asks the engine
+// for the same logits through the KV cache (logits decodeFrom: the context step, then decode steps)
+// and samples them on the host with a fresh Sampler of the same seed.
+const SAMPLED = [
+  { tokens: [5, 17, 3], maxNewTokens: 8, endId: null, temperature: 0.8, topK: 20, seed: 1 },
+  { tokens: [60, 2, 2, 9], maxNewTokens: 8, endId: null, topP: 0.9, seed: 2 },
+  { tokens: [11], maxNewTokens: 8, endId: null, temperature: 1.3, repetitionPenalty: 1.5, seed: 3 },
+  { tokens: [30, 31, 32], maxNewTokens: 8, endId: 3, minNewTokens: 5, temperature: 2, topK: 5, topP: 0.7, seed: 4 },
+  { tokens: [7, 8, 9], maxNewTokens: 8, endId: null, seed: 5 }, // greedy, in a step with sampled rows
+];
+describeBackends('sampling on the backend', (v) => {
+  it('a batch of sampled requests (temperature, top-k, top-p, penalty, min new tokens) draws the host oracle sampler’s tokens', async () => {
+    const engine = await Engine.load(argmaxDir, v.options);
+    const got = await engine.generate(SAMPLED);
+    const vocab = engine.model.vocabSize;
+    for (const [i, q] of SAMPLED.entries()) {
+      const sampler = new Sampler(q);
+      const out: number[] = [];
+      while (out.length < q.maxNewTokens) {
+        const all = [...q.tokens, ...out];
+        const logits = engine.logits(all, { decodeFrom: q.tokens.length });
+        const token = sampler.next(logits.subarray(logits.length - vocab), all, out.length, q.endId ?? undefined);
+        out.push(token);
+        if (token === q.endId) break;
+      }
+      expect(got[i]!.tokens, `request ${i}`).toEqual(out);
+    }
+    expect(got[3]!.tokens.slice(0, 5)).not.toContain(3); // the end id is banned before 5 new tokens
+    engine.dispose();
+  });
+}, BACKEND_VARIANTS.filter((x) => x.exact));
+
+describeBackends('sampling on the backend, batch invariance', (v) => {
+  it('a seeded sampled request gets the same tokens alone and in a batch of others', async () => {
+    const engine = await Engine.load(argmaxDir, v.options);
+    const batched = (await engine.generate(SAMPLED)).map((r) => r.tokens);
+    for (const [i, q] of SAMPLED.entries()) expect((await engine.generate([q]))[0]!.tokens, `request ${i}`).toEqual(batched[i]);
+    engine.dispose();
+  });
+});
 
 describe('kernel sets', () => {
   it("kernels 'production' needs the cuda backend", async () => {

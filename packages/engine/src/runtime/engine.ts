@@ -536,9 +536,14 @@ export class Engine {
     }
     await this.#group?.step(chunks); // workers get the step before this process blocks in NCCL
     const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
-    // all greedy: the backend picks the tokens (argmax on the device) and only ids come back
-    const greedy = this.config.model.logitsDtype === 'f32' && batch.every((s) => s.width === 1 && s.sampler.plainGreedy(s.out.length, s.endId));
-    const tokens = greedy ? this.#graph.greedyTokens(chunks, prompt) : undefined;
+    // no beams: the backend picks the tokens — argmax when every row is plain greedy, else the sampling
+    // op with each row's settings and draw — and only ids come back; beams score fp32 logits on the host
+    const seen = (s: Sequence): readonly number[] => (s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out]);
+    const onDevice = this.config.model.logitsDtype === 'f32' && batch.every((s) => s.width === 1);
+    const greedy = onDevice && batch.every((s) => s.sampler.plainGreedy(s.out.length, s.endId));
+    const tokens = greedy
+      ? this.#graph.greedyTokens(chunks, prompt)
+      : onDevice ? this.#graph.sampledTokens(chunks, batch.map((s) => s.sampler.row(s.sampler.penalizes ? seen(s) : [], s.out.length, s.endId)), prompt) : undefined;
     const logits = tokens ? new Float32Array(0) : this.#graph.forward(chunks, { logits: 'last', ...prompt });
     this.steps++;
     const v = this.config.model.vocabSize;
@@ -549,7 +554,7 @@ export class Engine {
         this.#beamStep(s, rows.map(row));
         continue;
       }
-      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(row(rows[0]!), s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out], s.out.length, s.endId);
+      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(row(rows[0]!), seen(s), s.out.length, s.endId);
       s.out.push(token);
       s.nextTokens = 1;
       for (const l of s.listeners) l({ token, index: s.out.length - 1 });

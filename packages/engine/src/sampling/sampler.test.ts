@@ -1,5 +1,6 @@
 // The sampler on crafted logits: greedy defaults, filters, penalties, per-request seeds.
 import { describe, expect, it } from 'vitest';
+import { penalizedLogits } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import { Sampler } from './sampler.js';
 
@@ -12,10 +13,11 @@ describe('Sampler', () => {
     expect(new Sampler({ topP: 0.9 }).greedy).toBe(false);
   });
   it('repetition penalty divides positive logits and multiplies negative ones of seen tokens', () => {
-    const l = logits();
-    expect(new Sampler({ repetitionPenalty: 2 }).next(l, [1, 4, 1], 0, undefined)).toBe(3); // 3 → 1.5 < 2.9
-    expect(l[1]).toBe(1.5);
-    expect(l[4]).toBe(-2);
+    const s = new Sampler({ repetitionPenalty: 2 });
+    expect(s.next(logits(), [1, 4, 1], 0, undefined)).toBe(3); // 3 → 1.5 < 2.9
+    const y = penalizedLogits(logits(), s.row([1, 4, 1], 0, undefined));
+    expect(y[1]).toBe(1.5);
+    expect(y[4]).toBe(-2);
   });
   it('minNewTokens masks the end id until reached', () => {
     expect(new Sampler({ minNewTokens: 2 }).next(logits(), [], 1, 1)).toBe(3);

@@ -1,13 +1,13 @@
 /**
- * Token selection for one request, applied to the fp32 logits of its last position in this order
- * (HF generate's order): repetition penalty over every token seen (prompt and output; a positive
- * logit is divided by the penalty, a negative one multiplied); the end id masked until
- * `minNewTokens`; then greedy argmax (the default, and whenever topK = 1 or temperature = 0), or
- * temperature, top-k, top-p (the smallest set of most likely tokens whose probability reaches p;
- * the first is always kept), softmax, and a draw from the request's own seeded generator
- * (mulberry32), so a request's tokens never depend on other requests.
+ * Token selection for one request: its validated settings and its own seeded generator. Each step
+ * makes a ref-math SamplingRow (penalty, the end id banned until `minNewTokens`, greedy or
+ * temperature / top-k / top-p, and a uint32 draw from the request's mulberry32 stream, taken only
+ * when the row is not greedy), which every backend turns into the same token (ref-math
+ * ops/sampling.ts is the specification; the engine samples on the device, `next` on the host is the
+ * same function). So a request's tokens never depend on other requests, the batch or the backend.
+ * Greedy: the default, and whenever topK = 1 or temperature = 0.
  */
-import { argmax, seededRandom } from '@trtllm/ref-math';
+import { mulberry32, sampleToken, type SamplingRow } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 
 export interface SamplingOptions {
@@ -28,7 +28,7 @@ export interface SamplingOptions {
 export class Sampler {
   readonly #o: Required<Omit<SamplingOptions, 'seed'>>;
   readonly #greedy: boolean;
-  readonly #rand: () => number;
+  readonly #draw: () => number;
 
   constructor(o: SamplingOptions, what = 'sampling') {
     const t = o.temperature ?? 1;
@@ -44,11 +44,16 @@ export class Sampler {
     if (!(rep > 0) || !Number.isFinite(rep)) bad('repetitionPenalty', 'a finite number > 0', rep);
     this.#o = { temperature: t, topK: k, topP: p, repetitionPenalty: rep, minNewTokens: o.minNewTokens ?? 0 };
     this.#greedy = t === 0 || k === 1 || (o.temperature === undefined && o.topK === undefined && o.topP === undefined);
-    this.#rand = seededRandom(o.seed ?? 0);
+    this.#draw = mulberry32(o.seed ?? 0);
   }
 
   get greedy(): boolean {
     return this.#greedy;
+  }
+
+  /** Whether the repetition penalty is on (then row() needs the tokens seen). */
+  get penalizes(): boolean {
+    return this.#o.repetitionPenalty !== 1;
   }
 
   /** True when next() would be the plain argmax of these logits (greedy, no penalty, end id not masked): the device may pick the token. */
@@ -56,37 +61,25 @@ export class Sampler {
     return this.#greedy && this.#o.repetitionPenalty === 1 && !(endId !== undefined && generated < this.#o.minNewTokens);
   }
 
-  /** The next token from this step's logits (modified in place), the tokens seen so far, and how many were generated. */
-  next(logits: Float32Array, seen: readonly number[], generated: number, endId: number | undefined): number {
-    const { repetitionPenalty: rep, minNewTokens, temperature, topK, topP } = this.#o;
-    if (rep !== 1) {
-      for (const id of new Set(seen)) {
-        if (id >= logits.length) continue; // a prompt-table (virtual) token has no logit
-        const l = logits[id]!;
-        logits[id] = l > 0 ? l / rep : l * rep;
-      }
-    }
-    if (endId !== undefined && generated < minNewTokens) logits[endId] = -Infinity;
-    if (this.#greedy) return argmax(logits);
-    let ids = Array.from(logits.keys()).filter((i) => logits[i] !== -Infinity);
-    ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
-    if (topK > 0) ids = ids.slice(0, topK);
-    const max = logits[ids[0]!]!;
-    let probs = ids.map((i) => Math.exp((logits[i]! - max) / temperature));
-    let total = probs.reduce((s, x) => s + x, 0);
-    if (topP < 1) {
-      let cum = 0;
-      let keep = 0;
-      while (keep < ids.length && (keep === 0 || cum < topP * total)) cum += probs[keep++]!;
-      ids = ids.slice(0, keep);
-      probs = probs.slice(0, keep);
-      total = cum;
-    }
-    let u = this.#rand() * total;
-    for (let i = 0; i < ids.length; i++) {
-      u -= probs[i]!;
-      if (u < 0) return ids[i]!;
-    }
-    return ids[ids.length - 1]!;
+  /**
+   * This step's settings for the sequence: the tokens it has seen (prompt and output), how many it
+   * generated, its end id. Takes the next draw of the request's generator unless greedy.
+   */
+  row(seen: readonly number[], generated: number, endId: number | undefined): SamplingRow {
+    const { repetitionPenalty, minNewTokens, temperature, topK, topP } = this.#o;
+    return {
+      temperature: this.#greedy ? 0 : temperature,
+      topK: this.#greedy ? 0 : topK,
+      topP: this.#greedy ? 1 : topP,
+      repetitionPenalty,
+      seen: repetitionPenalty === 1 ? [] : seen,
+      banned: endId !== undefined && generated < minNewTokens ? endId : -1,
+      draw: this.#greedy ? 0 : this.#draw(),
+    };
+  }
+
+  /** The next token from this step's fp32 logits on the host (ref-math sampleToken of row()). */
+  next(logits: ArrayLike<number>, seen: readonly number[], generated: number, endId: number | undefined): number {
+    return sampleToken(logits, this.row(seen, generated, endId));
   }
 }
