@@ -2,6 +2,7 @@
 
   python3 scripts/bench/hf_peer.py WORK_DIR OUT_JSON --models gpt2,gpt2-medium [--batch-sizes 1,8,64]
         [--input-len 128] [--output-len 128] [--runs 3] [--modes eager,compiled]
+        [--sampling temperature=0.8,top_k=50,top_p=0.9] [--num-beams 4]
 
 For each model shape (random weights: torch.manual_seed(0), GPT2LMHeadModel(GPT2Config(...)) or
 GPTBigCodeForCausalLM(GPTBigCodeConfig(...)) for the santacoder shape), fp16 on CUDA:
@@ -13,6 +14,10 @@ GPTBigCodeForCausalLM(GPTBigCodeConfig(...)) for the santacoder shape), fp16 on 
     compiles the forward with torch.compile, fullgraph, mode "reduce-overhead" — HF's documented fast path).
     TTFT = the same generate with one new token; ms per step = (total − TTFT) / (output-len − 1);
     tokens/s = batch · output-len / total. Medians of --runs after warm-up (compilation) runs.
+Decoding: a mode named with '-sampled' (eager-sampled, compiled-sampled) samples with --sampling's
+settings (do_sample=True; the benchmark's --sampling takes the same string); '-beams' runs beam search
+with --num-beams beams (num_beams, length_penalty 1, no early stopping: every step runs). The modes
+default to eager,compiled, plus their -sampled and -beams forms when --sampling / --num-beams are given.
 A mode that fails (e.g. a model class without static-cache support) is recorded with its error.
 """
 import argparse, json, statistics, sys, time, traceback
@@ -34,8 +39,19 @@ p.add_argument('--batch-sizes', default='1,8,64')
 p.add_argument('--input-len', type=int, default=128)
 p.add_argument('--output-len', type=int, default=128)
 p.add_argument('--runs', type=int, default=3)
-p.add_argument('--modes', default='eager,compiled')
+p.add_argument('--modes', default=None)
+p.add_argument('--sampling', default=None, help='temperature=T,top_k=K,top_p=P (any of them)')
+p.add_argument('--num-beams', type=int, default=0)
 a = p.parse_args()
+sampling = {}
+for kv in (a.sampling or '').split(','):
+    if kv:
+        k, v = kv.split('=')
+        if k not in ('temperature', 'top_k', 'top_p'):
+            sys.exit(f'--sampling: unknown setting {k!r} (temperature, top_k, top_p)')
+        sampling[k] = int(v) if k == 'top_k' else float(v)
+modes = a.modes.split(',') if a.modes else (['eager', 'compiled'] + (['eager-sampled', 'compiled-sampled'] if sampling else [])
+                                              + (['eager-beams', 'compiled-beams'] if a.num_beams > 1 else []))
 batches = [int(b) for b in a.batch_sizes.split(',')]
 dev = 'cuda'
 result = {'device': torch.cuda.get_device_name(), 'torch': torch.__version__, 'transformers': transformers.__version__,
@@ -71,11 +87,15 @@ for name in a.models.split(','):
     print(f'{name}: {sum(x.numel() for x in m.parameters()) / 1e6:.0f} M parameters, made and saved in {time.time() - t0:.1f} s', flush=True)
     vocab = SHAPES[name]['vocab_size']
     result['models'][name] = {}
-    for mode in a.modes.split(','):
+    for mode in modes:
         per = {}
         try:
             kw = dict(do_sample=False, num_beams=1)
-            if mode == 'compiled':
+            if mode.endswith('-sampled'):
+                kw = {**dict(do_sample=True, num_beams=1, top_k=0), **sampling}  # top_k 0: off unless --sampling sets it
+            elif mode.endswith('-beams'):
+                kw = dict(do_sample=False, num_beams=a.num_beams, length_penalty=1.0, early_stopping=False)
+            if mode.startswith('compiled'):
                 # generate() compiles the forward itself for a static cache (CompileConfig: fullgraph,
                 # mode "reduce-overhead", i.e. CUDA graphs) and marks each step for the graph replays;
                 # wrapping model.forward in torch.compile by hand breaks that (overwritten graph outputs)
@@ -87,7 +107,7 @@ for name in a.models.split(','):
                 gen = lambda n: m.generate(input_ids=ids, attention_mask=mask, max_new_tokens=n, min_new_tokens=n, **kw)
                 c0 = time.time()
                 with torch.no_grad():
-                    for _ in range(2 if mode == 'compiled' else 1):  # warm-up: compilation and CUDA-graph capture
+                    for _ in range(2 if mode.startswith('compiled') else 1):  # warm-up: compilation and CUDA-graph capture
                         gen(a.output_len)
                         gen(1)
                     totals = [timed(lambda: gen(a.output_len)) for _ in range(a.runs)]
@@ -101,7 +121,7 @@ for name in a.models.split(','):
             traceback.print_exc()
         if per:
             result['models'][name][mode] = per
-        if mode == 'compiled':
+        if mode.startswith('compiled'):
             torch._dynamo.reset()
     del m
     torch.cuda.empty_cache()

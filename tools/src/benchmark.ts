@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type KernelSet, type StepStats } from '@trtllm/engine';
+import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type GenerateRequest, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -44,6 +44,10 @@ export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ..
                           int8_sq_per_token_channel (SmoothQuant α 0.5) | fp8 (FP8 GEMMs + FP8 KV cache) |
                           fp8_gemm | fp8_kv_cache | int8_kv_cache; calibrated on 16 of the benchmark's own
                           prompt kind on this backend (from HF_DIR through convert -sq / --qformat fp8 / -kv)
+  --sampling SPEC         also time sampled decoding with these settings, beside greedy:
+                          temperature=T,top_k=K,top_p=P (any of them; seeded per request; the peer's
+                          hf_peer.py --sampling takes the same string)
+  --num_beams N           also time beam search with N beams (the engine is built with max_beam_width N)
   --peer FILE             HF peer results (scripts/bench/hf_peer.py) from the same device session
   --json FILE  --markdown FILE  --plot FILE.svg   write the results
 `;
@@ -85,8 +89,17 @@ export interface BatchPoint {
   readonly gpuMemoryGiB?: number;
 }
 
+/** How a series of points decodes: greedy, sampled (--sampling), or beam search (--num_beams). */
+export type Decoding = 'greedy' | 'sampled' | 'beams';
+
 export interface ModelResult {
   readonly model: string;
+  /** Greedy when absent. */
+  readonly decoding?: Decoding;
+  /** The sampling settings (decoding 'sampled') or the beam count (decoding 'beams'). */
+  readonly decodingSettings?: string;
+  /** A sampled or beam series: the label of the same engine's greedy series. */
+  readonly greedyModel?: string;
   /** The model whose peer numbers this row is compared with (a quantized engine: its fp16 model's). */
   readonly base?: string;
   /** The quantization (`--quantization`), when not fp16. */
@@ -141,14 +154,33 @@ function prompt(i: number, len: number, vocab: number): number[] {
 /** Steps a production backend counted (eager + captured + replayed). */
 const stepCount = (s: StepStats): number => s.eager + s.captured + s.replayed;
 
+/** Per-request options of a decoding: request i samples with seed i, so the draws are the same at every batch size. */
+type RequestOptions = (i: number) => Partial<GenerateRequest>;
+
+/** --sampling's settings: temperature=T,top_k=K,top_p=P (any of them). */
+export function parseSampling(spec: string): { temperature?: number; topK?: number; topP?: number } {
+  const o: { temperature?: number; topK?: number; topP?: number } = {};
+  for (const kv of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [k, val] = kv.split('=') as [string, string | undefined];
+    const n = Number(val);
+    if (val === undefined || val.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--sampling: '${kv}' is not name=number (temperature=T,top_k=K,top_p=P)`);
+    if (k === 'temperature') o.temperature = n;
+    else if (k === 'top_k') o.topK = n;
+    else if (k === 'top_p') o.topP = n;
+    else throw new UsageError(`--sampling: unknown setting '${k}' (temperature, top_k, top_p)`);
+  }
+  if (Object.keys(o).length === 0) throw new UsageError('--sampling: expected temperature=T,top_k=K,top_p=P (any of them)');
+  return o;
+}
+
 /** One timed batch: every request streamed; TTFT = the last first token (all prompts run in one step). */
-async function timeBatch(engine: Engine, prompts: readonly (readonly number[])[], out: number): Promise<{ ttft: number; total: number; first: readonly number[] }> {
+async function timeBatch(engine: Engine, prompts: readonly (readonly number[])[], out: number, options: RequestOptions = () => ({})): Promise<{ ttft: number; total: number; first: readonly number[] }> {
   const t0 = performance.now();
   let lastFirst = 0;
   let first: readonly number[] = [];
   await Promise.all(
     prompts.map(async (tokens, i) => {
-      const s = engine.stream({ tokens, maxNewTokens: out, endId: null });
+      const s = engine.stream({ ...options(i), tokens, maxNewTokens: out, endId: null });
       let n = 0;
       for await (const e of s) {
         void e;
@@ -166,7 +198,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
     model: { type: 'string', multiple: true }, engine_dir: { type: 'string', multiple: true }, batch_sizes: { type: 'string' }, input_len: { type: 'string' },
     output_len: { type: 'string' }, prefill_len: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' }, backend: { type: 'string' },
     kernels: { type: 'string' }, no_cuda_graphs: { type: 'boolean' }, gemm_algo: { type: 'string' }, peer: { type: 'string' }, json: { type: 'string' },
-    markdown: { type: 'string' }, plot: { type: 'string' }, quantization: { type: 'string' }, help: { type: 'boolean' },
+    markdown: { type: 'string' }, plot: { type: 'string' }, quantization: { type: 'string' }, sampling: { type: 'string' }, num_beams: { type: 'string' }, help: { type: 'boolean' },
   }, BENCHMARK_HELP);
   if (v.help) {
     io.out(BENCHMARK_HELP);
@@ -194,6 +226,14 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
     if (!SHAPES[name]) throw new UsageError(`--model: unknown shape '${name}' (${Object.keys(SHAPES).join(', ')})`);
     return { name, hf };
   });
+  const sampling = v.sampling !== undefined ? parseSampling(v.sampling) : undefined;
+  const numBeams = v.num_beams !== undefined ? int('num_beams', v.num_beams, 1, 2) : undefined;
+  if (numBeams !== undefined && v.engine_dir) throw new UsageError('--num_beams builds engines with max_beam_width N from --model shapes; an --engine_dir is benchmarked as it was built');
+  const decodings: { decoding: Decoding; settings?: string; options: RequestOptions }[] = [
+    { decoding: 'greedy', options: () => ({}) },
+    ...(sampling ? [{ decoding: 'sampled' as const, settings: v.sampling!, options: (i: number) => ({ ...sampling, seed: i }) }] : []),
+    ...(numBeams ? [{ decoding: 'beams' as const, settings: `${numBeams} beams`, options: () => ({ numBeams }) }] : []),
+  ];
   const peer = v.peer ? (JSON.parse(readFileSync(v.peer, 'utf8')) as PeerResults) : undefined;
   const quants = (v.quantization ?? '').split(',').map((q) => q.trim()).filter(Boolean);
   for (const q of quants) if (!(q in QUANTIZATIONS)) throw new UsageError(`--quantization: unknown '${q}' (${Object.keys(QUANTIZATIONS).join(', ')})`);
@@ -234,6 +274,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
             ...(modelDir ? { model_dir: modelDir } : { ...SHAPES[t.name!], dtype: 'float16' }),
             max_batch_size: limits.batch, max_input_len: limits.input, max_output_len: limits.output,
             max_num_tokens: Math.max(limits.batch * limits.input, limits.input), use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16',
+            ...(numBeams ? { max_beam_width: numBeams } : {}),
             ...kvFlags,
             ...(mode?.smoothQuant && modelDir ? { use_smooth_quant: true, per_token: mode.smoothQuant.perToken, per_channel: mode.smoothQuant.perChannel } : {}),
             ...(mode?.fp8 && modelDir ? { enable_fp8: true } : {}),
@@ -275,23 +316,28 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           // weight bytes per decode step: INT8 / FP8 linear layers read one byte per weight, the rest two
           const weightBytes = 2 * embeddingParams + (mode?.smoothQuant || mode?.fp8 ? 1 : 2) * linearParams;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
-          const points: BatchPoint[] = [];
-          let alone: readonly number[] | undefined;
-          let invariant = true;
-          for (const b of batches) {
-            const prompts = Array.from({ length: b }, (_, i) => prompt(i, inputLen, vocab));
-            for (let w = 0; w < warmup; w++) await timeBatch(engine, prompts, outputLen);
-            const ms: { ttft: number; step: number; tps: number }[] = [];
-            for (let r = 0; r < runs; r++) {
-              const m = await timeBatch(engine, prompts, outputLen);
-              ms.push({ ttft: m.ttft, step: (m.total - m.ttft) / (outputLen - 1), tps: (b * outputLen) / (m.total / 1000) });
-              alone ??= m.first;
-              if (m.first.length !== alone.length || m.first.some((x, i) => x !== alone![i])) invariant = false;
+          const series: { d: (typeof decodings)[number]; points: BatchPoint[]; invariant: boolean }[] = [];
+          for (const d of decodings) {
+            const points: BatchPoint[] = [];
+            let alone: readonly number[] | undefined;
+            let invariant = true;
+            if (d.decoding !== 'greedy') io.out(`  ${d.decoding} (${d.settings}):\n`);
+            for (const b of batches) {
+              const prompts = Array.from({ length: b }, (_, i) => prompt(i, inputLen, vocab));
+              for (let w = 0; w < warmup; w++) await timeBatch(engine, prompts, outputLen, d.options);
+              const ms: { ttft: number; step: number; tps: number }[] = [];
+              for (let r = 0; r < runs; r++) {
+                const m = await timeBatch(engine, prompts, outputLen, d.options);
+                ms.push({ ttft: m.ttft, step: (m.total - m.ttft) / (outputLen - 1), tps: (b * outputLen) / (m.total / 1000) });
+                alone ??= m.first;
+                if (m.first.length !== alone.length || m.first.some((x, i) => x !== alone![i])) invariant = false;
+              }
+              const mem = await deviceMemoryInUse();
+              const p: BatchPoint = { batch: b, ttftMs: median(ms.map((x) => x.ttft)), msPerStep: median(ms.map((x) => x.step)), tokensPerSec: median(ms.map((x) => x.tps)), ...(mem !== undefined ? { gpuMemoryGiB: mem / 2 ** 30 } : {}) };
+              points.push(p);
+              io.out(`  batch ${String(b).padStart(3)}: TTFT ${p.ttftMs.toFixed(2)} ms, ${p.msPerStep.toFixed(3)} ms/step, ${p.tokensPerSec.toFixed(0)} tokens/s\n`);
             }
-            const mem = await deviceMemoryInUse();
-            const p: BatchPoint = { batch: b, ttftMs: median(ms.map((x) => x.ttft)), msPerStep: median(ms.map((x) => x.step)), tokensPerSec: median(ms.map((x) => x.tps)), ...(mem !== undefined ? { gpuMemoryGiB: mem / 2 ** 30 } : {}) };
-            points.push(p);
-            io.out(`  batch ${String(b).padStart(3)}: TTFT ${p.ttftMs.toFixed(2)} ms, ${p.msPerStep.toFixed(3)} ms/step, ${p.tokensPerSec.toFixed(0)} tokens/s\n`);
+            series.push({ d, points, invariant });
           }
           const steps = engine.stepStats;
           if (steps) {
@@ -318,7 +364,16 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
               }
             } else io.out(`  prefill ${prefillLen} tokens: skipped (the engine's max_input_len is ${engine.config.maxInputLen})\n`);
           }
-          results.push({ model: t.label, ...(t.quant ? { base: t.name!, quantization: t.quant } : {}), params, weightBytes, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(prefill ? { prefill } : {}), batchInvariant: invariant, ...(steps ? { steps } : {}), ...(engine.gemmAlgo ? { gemmAlgo: engine.gemmAlgo } : {}) });
+          for (const { d, points, invariant } of series) {
+            const greedy = d.decoding === 'greedy';
+            const label = greedy ? t.label : `${t.label} ${d.decoding === 'sampled' ? 'sampled' : d.settings}`;
+            const base = t.quant ? t.name! : t.dir ? undefined : t.label;
+            results.push({
+              model: label, ...(greedy ? {} : { decoding: d.decoding, decodingSettings: d.settings!, greedyModel: t.label }), ...(base !== undefined && base !== label ? { base } : {}), ...(t.quant ? { quantization: t.quant } : {}),
+              params, weightBytes, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(greedy && prefill ? { prefill } : {}), batchInvariant: invariant,
+              ...(greedy && steps ? { steps } : {}), ...(engine.gemmAlgo ? { gemmAlgo: engine.gemmAlgo } : {}),
+            });
+          }
         } finally {
           engine.dispose();
         }
@@ -348,21 +403,38 @@ const perStep = (m: ModelResult, k: 'stepMs' | 'gpuMs'): string => {
 };
 
 const peerOf = (r: BenchmarkReport, model: string, mode: string, batch: number) => r.peer?.models[model]?.[mode]?.[String(batch)];
+/** The peer's mode name for a series' decoding (hf_peer.py: eager, compiled, eager-sampled, compiled-beams, …). */
+const peerSuffix = (m: ModelResult): string => (m.decoding === 'sampled' ? '-sampled' : m.decoding === 'beams' ? '-beams' : '');
 
 export function benchmarkMarkdown(r: BenchmarkReport): string {
   const lines: string[] = [];
   const d = r.device;
-  lines.push(`Device: ${d ? `${d.name} — copy bandwidth ${d.copyGBs.toFixed(0)} GB/s, cuBLASLt f16 ${d.matmulTflops?.toFixed(0) ?? '—'} TFLOP/s, measured in this run` : 'CPU (ref backend)'}; backend ${r.backend}, kernels ${r.kernels}; fp16, greedy, input ${r.inputLen} / output ${r.outputLen} tokens, no early stop.`);
+  lines.push(`Device: ${d ? `${d.name} — copy bandwidth ${d.copyGBs.toFixed(0)} GB/s, cuBLASLt f16 ${d.matmulTflops?.toFixed(0) ?? '—'} TFLOP/s, measured in this run` : 'CPU (ref backend)'}; backend ${r.backend}, kernels ${r.kernels}; fp16, greedy unless a row says sampled (seeded per request) or beams, input ${r.inputLen} / output ${r.outputLen} tokens, no early stop.`);
   if (r.peer) lines.push(`Peer: HF transformers ${r.peer.transformers ?? '?'} / torch ${r.peer.torch ?? '?'} on ${r.peer.device ?? '?'}, same weights, same device call: eager \`generate\` and \`cache_implementation="static"\` + torch.compile ("compiled").`);
   lines.push('');
   lines.push('| model | batch | TTFT ms | ms / step | tokens/s | × HF compiled | × HF eager | roofline ms / step | step ÷ roofline | GPU GiB |');
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const m of r.models) {
     for (const p of m.points) {
-      const comp = peerOf(r, m.base ?? m.model, 'compiled', p.batch);
-      const eager = peerOf(r, m.base ?? m.model, 'eager', p.batch);
+      const comp = peerOf(r, m.base ?? m.model, `compiled${peerSuffix(m)}`, p.batch);
+      const eager = peerOf(r, m.base ?? m.model, `eager${peerSuffix(m)}`, p.batch);
       const roof = d ? rooflineMs(m, p.batch, r.inputLen, r.outputLen, d.copyGBs) : undefined;
       lines.push(`| ${m.model} | ${p.batch} | ${p.ttftMs.toFixed(2)} | ${p.msPerStep.toFixed(3)} | ${p.tokensPerSec.toFixed(0)} | ${comp ? (p.tokensPerSec / comp.tokensPerSec).toFixed(2) : '—'} | ${eager ? (p.tokensPerSec / eager.tokensPerSec).toFixed(2) : '—'} | ${roof?.toFixed(3) ?? '—'} | ${roof ? (p.msPerStep / roof).toFixed(2) : '—'} | ${p.gpuMemoryGiB?.toFixed(1) ?? '—'} |`);
+    }
+  }
+  const others = r.models.filter((m) => m.greedyModel !== undefined);
+  if (others.length) {
+    lines.push('');
+    lines.push('Decoding cost: each sampled / beam series against its engine’s greedy series, same run (ms / step ÷ greedy ms / step).');
+    lines.push('');
+    lines.push('| model | decoding | batch | ms / step | greedy ms / step | ÷ greedy |');
+    lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
+    for (const m of others) {
+      const g = r.models.find((x) => x.model === m.greedyModel);
+      for (const p of m.points) {
+        const gp = g?.points.find((x) => x.batch === p.batch);
+        lines.push(`| ${m.greedyModel} | ${m.decoding === 'sampled' ? `sampled (${m.decodingSettings})` : m.decodingSettings} | ${p.batch} | ${p.msPerStep.toFixed(3)} | ${gp?.msPerStep.toFixed(3) ?? '—'} | ${gp ? (p.msPerStep / gp.msPerStep).toFixed(2) : '—'} |`);
+      }
     }
   }
   lines.push('');
@@ -396,7 +468,7 @@ export function benchmarkSvg(r: BenchmarkReport): string {
     series.push({ label: `${m.model} (ours)`, colour, dash: '', pts: m.points.map((p) => [p.batch, p.tokensPerSec]) });
     for (const [mode, dash] of [['compiled', '6 4'], ['eager', '2 3']] as const) {
       const pts = m.points.flatMap((p) => {
-        const x = peerOf(r, m.model, mode, p.batch);
+        const x = peerOf(r, m.base ?? m.model, `${mode}${peerSuffix(m)}`, p.batch);
         return x ? [[p.batch, x.tokensPerSec] as [number, number]] : [];
       });
       if (pts.length) series.push({ label: `${m.model} HF ${mode}`, colour, dash, pts });

@@ -24,7 +24,7 @@ describe('trtllm CLI', () => {
       expect(text).toMatch(new RegExp(`^${op} .* pass$`, 'm'));
     }
     expect(text).toMatch(/ref backend: random-weight GPT .* greedy \[(\d+, ){11}\d+\]/);
-    expect(text).toMatch(/^conformance: 17 passed, 0 failed$/m);
+    expect(text).toMatch(/^conformance: 18 passed, 0 failed$/m);
   });
   it('selftest --markdown prints a Markdown table', async () => {
     const c = capture();
@@ -35,7 +35,7 @@ describe('trtllm CLI', () => {
     const c = capture();
     await main(['selftest', '--json'], c.io);
     const rows = JSON.parse(c.out()) as { op: string; ok: boolean; tier: number }[];
-    expect(rows.length).toBe(17);
+    expect(rows.length).toBe(18);
     expect(rows.every((r) => r.ok)).toBe(true);
   });
   it('an unknown command or flag is a usage error (exit 2) that says what is valid', async () => {
@@ -253,6 +253,40 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     const bad = capture();
     expect(await main(['benchmark', '--quantization', 'int4'], bad.io)).toBe(2);
     expect(bad.err()).toMatch(/--quantization: unknown 'int4' \(int8_sq_per_tensor, /);
+  });
+
+  it('benchmark --sampling / --num_beams: sampled and 4-beam series beside greedy, each against its peer mode, and the decoding-cost table', async () => {
+    const hf = fileURLToPath(new URL('../../packages/loader/fixtures/tiny/gpt2/st-fp32', import.meta.url));
+    const peer = join(work, 'peer-s.json');
+    writeFileSync(peer, JSON.stringify({ device: 'cpu', models: { gpt2: { compiled: { 2: { tokensPerSec: 100 } }, 'compiled-sampled': { 2: { tokensPerSec: 40 } }, 'compiled-beams': { 2: { tokensPerSec: 10 } } } } }));
+    const c = capture();
+    const json = join(work, 's.json');
+    const code = await main(['benchmark', '--model', `gpt2=${hf}`, '--sampling', 'temperature=0.8,top_k=50,top_p=0.9', '--num_beams', '4', '--backend', 'ref', '--batch_sizes', '2', '--input_len', '6', '--output_len', '3',
+      '--prefill_len', '0', '--runs', '1', '--warmup', '0', '--peer', peer, '--json', json], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as BenchmarkReport;
+    expect(r.models.map((m) => [m.model, m.decoding, m.decodingSettings, m.greedyModel])).toEqual([
+      ['gpt2', undefined, undefined, undefined],
+      ['gpt2 sampled', 'sampled', 'temperature=0.8,top_k=50,top_p=0.9', 'gpt2'],
+      ['gpt2 4 beams', 'beams', '4 beams', 'gpt2'],
+    ]);
+    expect(r.models.every((m) => m.batchInvariant)).toBe(true); // seeded per request: the same draws in every run
+    const [, sampled, beams] = r.models as [BenchmarkReport['models'][0], BenchmarkReport['models'][0], BenchmarkReport['models'][0]];
+    const row = (label: string): string[] => c.out().split('\n').find((l) => l.startsWith(`| ${label} | 2 |`))!.split('|');
+    expect(row('gpt2 sampled')[6]!.trim()).toBe((sampled.points[0]!.tokensPerSec / 40).toFixed(2)); // × HF compiled-sampled
+    expect(row('gpt2 4 beams')[6]!.trim()).toBe((beams.points[0]!.tokensPerSec / 10).toFixed(2));
+    const greedyStep = r.models[0]!.points[0]!.msPerStep;
+    const cost = c.out().split('\n').find((l) => l.startsWith('| gpt2 | sampled (temperature=0.8,top_k=50,top_p=0.9) | 2 |'))!.split('|');
+    expect(cost[6]!.trim()).toBe((sampled.points[0]!.msPerStep / greedyStep).toFixed(2));
+    for (const [flag, message] of [['temperature', /--sampling: 'temperature' is not name=number/], ['top_q=1', /--sampling: unknown setting 'top_q'/]] as const) {
+      const bad = capture();
+      expect(await main(['benchmark', '--sampling', flag], bad.io)).toBe(2);
+      expect(bad.err()).toMatch(message);
+    }
+    const one = capture();
+    expect(await main(['benchmark', '--num_beams', '1'], one.io)).toBe(2);
+    expect(one.err()).toMatch(/--num_beams must be an integer ≥ 2, got '1'/);
   });
 
   it('benchmark, run, summarize, perplexity: --gemm_algo takes the engine GEMM policies and names them when it gets another', async () => {
