@@ -12,7 +12,7 @@ import { fromF16Bits, fromFp8E4m3Bits, toBf16Bits, toF16Bits, toFp8E4m3Bits } fr
 import { cosF32, expF32, geluF32, sinF32, tanhF32 } from './numerics/transcendental.js';
 import { gelu, swiglu } from './ops/activation.js';
 import { argmaxRows } from './ops/argmax.js';
-import { penalizedLogits, sampleToken, SAMPLING_WEIGHT_ONE, samplingWeight } from './ops/sampling.js';
+import { BEAM_WEIGHT_ONE, beamCandidates, beamLogProbs, penalizedLogits, sampleToken, SAMPLING_WEIGHT_ONE, samplingWeight } from './ops/sampling.js';
 import { attention } from './ops/attention.js';
 import { allGather, allReduceSum, shardCols, shardRows } from './ops/collectives.js';
 import { embeddingLookup, vocabShardedLookup } from './ops/embedding.js';
@@ -266,7 +266,7 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
   },
   {
     op: 'sampling',
-    functions: 'sampleToken sampleRows penalizedLogits samplingCandidates samplingWeight drawTarget',
+    functions: 'sampleToken sampleRows penalizedLogits samplingCandidates samplingWeight drawTarget beamCandidates beamLogProbs beamCandidateRows',
     dtypes: 'f32 → i32',
     tier: 2,
     order: 'fp32 penalty and weights elementwise (w = rni(expF32(fp32(x − m) / t) · 2^24)); exact integer sums; target ⌊r · S / 2^32⌋',
@@ -288,6 +288,11 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
       expect('penalty divides a positive logit', y[0], 2);
       expect('penalty multiplies a negative logit', y[1], -6);
       expect('the banned id is −∞', y[2], -Infinity);
+      // beams: two equal maxima weigh 2^32 each, −∞ nothing: log p = −ln 2 for both
+      const c = beamCandidates([0, 0, -Infinity, NaN], 3);
+      expect('beam candidates in order, NaN left out', c.ids.join(), '0,1,2');
+      expect('beam weight sum', c.weightSum, 2 * BEAM_WEIGHT_ONE);
+      expectTrue('beam log p of an even pair is −ln 2', Math.abs(beamLogProbs(c)[0]! + Math.LN2) < 1e-12);
     },
   },
   {

@@ -5,7 +5,7 @@ import { mulberry32 } from '../model/weights.js';
 import { fromValues } from '../tensor.js';
 import { randomTensor, thrown } from '../testing/random.js';
 import { ShapeError } from '../errors.js';
-import { drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, type SamplingRow } from './sampling.js';
+import { BEAM_WEIGHT_ONE, beamCandidateRows, beamCandidates, beamCandidatesFromRow, beamLogProbs, drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, type SamplingRow } from './sampling.js';
 
 const row = (o: Partial<SamplingRow> = {}): SamplingRow => ({ temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0, ...o });
 
@@ -88,5 +88,36 @@ describe('sampling: rows and errors', () => {
     const e = thrown(() => sampleRows(fromValues('f32', [2, 2], [0, 0, 0, 0]), [row()]));
     expect(e).toBeInstanceOf(ShapeError);
     expect(String(e)).toMatch(/sampleRows.*rows.*2 settings.*got 1/);
+  });
+});
+
+describe('beam candidates', () => {
+  it('log-probabilities within 1e-6 of a float64 log-softmax (GPT-2 vocabulary, σ 0.5 … 4)', () => {
+    for (const [seed, std] of [[21, 0.5], [22, 2], [23, 4]] as const) {
+      const x = randomTensor('f32', [50257], seed, std).data as Float32Array;
+      let max = -Infinity;
+      for (const v of x) max = Math.max(max, v);
+      let sum = 0;
+      for (const v of x) sum += Math.exp(v - max);
+      const lse = max + Math.log(sum);
+      const c = beamCandidates(x, 8);
+      beamLogProbs(c).forEach((lp, j) => expect(Math.abs(lp - (x[c.ids[j]!]! - lse))).toBeLessThan(1e-6));
+      expect(c.logits[0]).toBe(max);
+    }
+  });
+  it('the first n in order (ties by id, NaN left out, −∞ last); weights: the max 2^32, far below it 0', () => {
+    const c = beamCandidates([1, 3, NaN, 3, -Infinity, -40], 5);
+    expect(c.ids).toEqual([1, 3, 0, 5, 4]);
+    expect(c.weightSum).toBe(2 * BEAM_WEIGHT_ONE + Math.round(Math.fround(Math.exp(-2)) * BEAM_WEIGHT_ONE) + 0); // e^−43 · 2^32 rounds to 0
+  });
+  it('packed rows: ids (−1 past the candidates), logit bits, max bits, S in two halves; unpacked back', () => {
+    const x = fromValues('f32', [2, 3], [0.5, 2, -1, NaN, NaN, 7]);
+    const packed = beamCandidateRows(x, 2).data as Int32Array;
+    expect(packed.length).toBe(2 * 7);
+    expect(beamCandidatesFromRow(packed, 0, 2)).toEqual(beamCandidates([0.5, 2, -1], 2));
+    expect(beamCandidatesFromRow(packed, 1, 2)).toEqual({ ids: [2], logits: [7], max: 7, weightSum: BEAM_WEIGHT_ONE });
+    const big = beamCandidates(Float32Array.from({ length: 70000 }, () => 0), 1);
+    expect(big.weightSum).toBe(70000 * 2 ** 32); // past 2^32: the high half carries it
+    expect(beamCandidatesFromRow(beamCandidateRows(fromValues('f32', [1, 70000], new Float32Array(70000)), 1).data, 0, 1).weightSum).toBe(70000 * 2 ** 32);
   });
 });

@@ -32,7 +32,7 @@
  */
 import { expectDType, expectShape } from '../check.js';
 import { ShapeError } from '../errors.js';
-import { f32, rni } from '../numerics/f32.js';
+import { f32, f32FromBits, f32ToBits, rni } from '../numerics/f32.js';
 import { expF32 } from '../numerics/transcendental.js';
 import { fromValues, type Tensor } from '../tensor.js';
 import { argmax } from './argmax.js';
@@ -137,4 +137,86 @@ export function sampleRows(x: Tensor<'f32'>, rows: readonly SamplingRow[]): Tens
   if (rows.length !== n) throw new ShapeError({ op: 'sampleRows', what: 'rows', expected: `${n} settings (one per row of x)`, got: String(rows.length) });
   const data = x.data as Float32Array;
   return fromValues('i32', [n], rows.map((r, i) => sampleToken(data.subarray(i * v, (i + 1) * v), r)));
+}
+
+// ---- beam search's candidates ----
+//
+// A beam step needs, per live beam, the log-probabilities of its most likely continuations. The spec:
+// for a row x, m = the largest non-NaN x; S = Σ over x_i neither NaN nor −∞ of
+// rni(expF32(fp32(x_i − m)) · 2^32) (x_i = m weighs exactly 2^32) — an exact integer sum (< 2^53 for
+// V < 2^21); the candidates are the first n ids in order (x descending, id ascending, NaN left out),
+// and a candidate's log-probability is x_i − (m + ln S − 32 ln 2) in float64. So a backend reduces a
+// row to n ids, their n logits, m and S — the host scores them with no row of logits at all — and the
+// result is the same on every backend. ln of the sum differs from a float64 log-softmax by at most
+// ~V · 2^−33 relative (each term's rounding), ~6e-6 for GPT-2's vocabulary, typically far less.
+
+/** The weight unit of a beam row's sum: weights are multiples of 2^−32 of the largest term. */
+export const BEAM_WEIGHT_ONE = 2 ** 32;
+
+/** A row reduced for beam search: its first n candidates (ids and fp32 logits, in order), its max and its weight sum. */
+export interface BeamCandidates {
+  readonly ids: readonly number[];
+  readonly logits: readonly number[];
+  /** The largest non-NaN logit (NaN when every logit is NaN). */
+  readonly max: number;
+  /** Σ rni(expF32(fp32(x_i − max)) · 2^32), an exact integer. */
+  readonly weightSum: number;
+}
+
+/** The beam-search reduction of one row of fp32 logits to n candidates. */
+export function beamCandidates(x: ArrayLike<number>, n: number): BeamCandidates {
+  let m = Number.NaN;
+  const ids: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isNaN(x[i])) continue;
+    ids.push(i);
+    if (!(x[i]! <= m)) m = x[i]!; // NaN m: the first non-NaN
+  }
+  let weightSum = 0;
+  for (const i of ids) if (x[i] !== -Infinity) weightSum += x[i] === m ? BEAM_WEIGHT_ONE : rni(f32(expF32(f32(x[i]! - m)) * BEAM_WEIGHT_ONE));
+  const first = ids.sort((a, b) => x[b]! - x[a]! || a - b).slice(0, n);
+  return { ids: first, logits: first.map((i) => x[i]!), max: m, weightSum };
+}
+
+/** Each candidate's log-probability in float64: x_i − (max + ln S − 32 ln 2). */
+export function beamLogProbs(c: BeamCandidates): number[] {
+  const lse = c.max + (Math.log(c.weightSum) - 32 * Math.LN2);
+  return c.logits.map((x) => x - lse);
+}
+
+/**
+ * The batched op the backends implement: i32 [R, 2n + 3] per row — n candidate ids (−1 past the
+ * row's non-NaN count), the n logits' fp32 bits (0 there), the max's bits, and S as two uint32 halves
+ * (low, high). beamCandidatesFromRow unpacks one row.
+ */
+export function beamCandidateRows(x: Tensor<'f32'>, n: number): Tensor<'i32'> {
+  expectDType('beamCandidateRows', 'x', x, ['f32']);
+  const [rows, v] = expectShape('beamCandidateRows', 'x', x, ['R', 'V']) as [number, number];
+  if (!Number.isInteger(n) || n < 1) throw new ShapeError({ op: 'beamCandidateRows', what: 'n', expected: 'an integer ≥ 1', got: String(n) });
+  const data = x.data as Float32Array;
+  const out = new Int32Array(rows * (2 * n + 3));
+  for (let r = 0; r < rows; r++) {
+    const c = beamCandidates(data.subarray(r * v, (r + 1) * v), n);
+    const o = r * (2 * n + 3);
+    for (let j = 0; j < n; j++) {
+      out[o + j] = c.ids[j] ?? -1;
+      out[o + n + j] = j < c.ids.length ? f32ToBits(c.logits[j]!) : 0;
+    }
+    out[o + 2 * n] = f32ToBits(c.max);
+    out[o + 2 * n + 1] = c.weightSum % 2 ** 32 | 0;
+    out[o + 2 * n + 2] = Math.floor(c.weightSum / 2 ** 32) | 0;
+  }
+  return fromValues('i32', [rows, 2 * n + 3], out);
+}
+
+/** Row r of a beamCandidateRows result (n candidates per row) as BeamCandidates. */
+export function beamCandidatesFromRow(packed: ArrayLike<number>, r: number, n: number): BeamCandidates {
+  const o = r * (2 * n + 3);
+  const ids: number[] = [];
+  const logits: number[] = [];
+  for (let j = 0; j < n && packed[o + j]! >= 0; j++) {
+    ids.push(packed[o + j]!);
+    logits.push(f32FromBits(packed[o + n + j]!));
+  }
+  return { ids, logits, max: f32FromBits(packed[o + 2 * n]!), weightSum: (packed[o + 2 * n + 1]! >>> 0) + (packed[o + 2 * n + 2]! >>> 0) * 2 ** 32 };
 }
