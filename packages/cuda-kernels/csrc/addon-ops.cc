@@ -262,6 +262,13 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value BeamCandidates(const Napi::CallbackInfo& info) {
+  return guard(info, "beamCandidateRows", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeBeamCandidates({.x = (const float*)a.ptr("x"), .out = (int32_t*)a.ptr("out"), .workspace = a.ptr("workspace"), .rows = a.i32("rows"), .cols = a.i32("cols"), .n = a.i32("n")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
 // copy2d(dst, dstPitch, src, srcPitch, widthBytes, rows, stream): strided device-to-device copy (column blocks).
 Napi::Value Copy2d(const Napi::CallbackInfo& info) {
   return guard(info, "copy2d", [&]() -> Napi::Value {
@@ -320,6 +327,7 @@ void opBindings(std::vector<Binding>& out) {
       {"attentionContext", AttentionContext},
       {"argmax", Argmax},
       {"sample", Sample},
+      {"beamCandidates", BeamCandidates},
       {"copy2d", Copy2d},
       {"profilerRange", ProfilerRange},
   });

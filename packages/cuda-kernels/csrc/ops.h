@@ -326,6 +326,11 @@ void invokeArgmax(const ArgmaxParams& p, cudaStream_t s);
 // seen[seenOffsets[r] … seenOffsets[r + 1]). workspace: rows · cols · 12 bytes (keys u64, then weights u32).
 struct SampleParams { const float* x; const int32_t* settings; const int32_t* seenOffsets; const int32_t* seen; int32_t* ids; void* workspace; int rows, cols; };
 void invokeSample(const SampleParams& p, cudaStream_t s);
+// Beam search's reduction of each row (ref-math beamCandidates): out i32 [rows, 2n + 3] = n candidate ids
+// in order (−1 past the non-NaN count), their logits' bits, the max's bits, the exact weight sum S
+// (low, high halves). n ≤ 1,024. workspace: rows · cols · 8 bytes.
+struct BeamCandidatesParams { const float* x; int32_t* out; void* workspace; int rows, cols, n; };
+void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s);
 
 inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)((n + threads - 1) / threads); }
 

@@ -13,6 +13,9 @@
 // ⌈p · S⌉ − 1, the draw the crossing of weights at ⌊r · S / 2^32⌋, each among the keys at or after
 // the previous cut-off. The candidates (positive weight) are compacted once into a workspace of keys
 // and weights, which the descents read.
+//
+// Beam search's reduction (beamCandidatesKernel) uses the same pieces: the max, an exact sum of
+// fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates.
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
 
@@ -28,6 +31,7 @@ using u64 = unsigned long long;
 constexpr int kSampleBlock = 1024;
 constexpr int kBins = 256;
 constexpr float kWeightOne = 16777216.f;  // 2^24: ref-math SAMPLING_WEIGHT_ONE
+constexpr int kMaxBeamCandidates = 1024;  // kept in shared memory for the final sort
 
 /** x's bits mapped so that unsigned order is float order (−∞ lowest, NaN never asked). */
 __device__ __forceinline__ uint32_t orderedBits(float v) {
@@ -74,7 +78,7 @@ struct Crossing {
 /**
  * Among the compacted candidates with key ≥ lo, the first in key order (descending) whose inclusive
  * running value — 1 per key (byWeight false) or its weight — exceeds `x`. The caller guarantees one
- * exists (x < the total value of those keys).
+ * exists (x < the total value of those keys). `ws` may be null when counting.
  */
 __device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, int n, bool byWeight, u64 x, u64 lo) {
   const auto warp = cg::tiled_partition<32>(cg::this_thread_block());
@@ -89,7 +93,7 @@ __device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, in
       const bool in = i < n && k >= lo && (k & mask) == prefix;
       const uint32_t bin = in ? (uint32_t)(k >> shift) & 0xffu : kBins;  // kBins: not counted
       const auto group = cg::labeled_partition(warp, bin);
-      const uint32_t w = cg::reduce(group, in ? ws[i] : 0u, cg::plus<uint32_t>());  // ≤ 32 · 2^24
+      const uint32_t w = cg::reduce(group, in && ws ? ws[i] : 0u, cg::plus<uint32_t>());  // ≤ 32 · 2^24; no weights: counts only
       if (in && group.thread_rank() == 0) {
         atomicAdd(&sh.cnt[bin], group.size());
         atomicAdd(&sh.sum[bin], (u64)w);
@@ -226,7 +230,81 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
   if (threadIdx.x == 0) p.ids[row] = idOf(c.key);
 }
 
+/**
+ * Beam search's reduction of each row (ref-math beamCandidates): the max m, the exact sum
+ * S = Σ rni(expF32(fp32(x − m)) · 2^32) over x neither NaN nor −∞, and the first n ids in order
+ * (x descending, id ascending; NaN left out) with their logits. out i32 [rows, 2n + 3]: ids (−1 past
+ * the non-NaN count), logit bits, m's bits, S low and high halves.
+ */
+__global__ void __launch_bounds__(kSampleBlock) beamCandidatesKernel(BeamCandidatesParams p, u64* workKeys) {
+  __shared__ Shared sh;
+  __shared__ u64 chosen[kMaxBeamCandidates];
+  pdlLaunchDependents();
+  pdlWait();  // the logits are the previous kernel's output
+  const int row = blockIdx.x, cols = p.cols, n = p.n;
+  const float* x = p.x + (size_t)row * cols;
+  int32_t* out = p.out + (size_t)row * (2 * n + 3);
+  u64 best = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    if (!isnan(x[i])) best = max(best, keyOf(x[i], i));
+  best = blockMaxKey(sh, best);
+  const float m = best ? x[idOf(best)] : NAN;
+  u64* keys = workKeys + (size_t)row * cols;
+  if (threadIdx.x == 0) sh.count = 0, sh.total = 0;
+  __syncthreads();
+  u64 total = 0;
+  for (int base = 0; base < cols; base += blockDim.x) {  // every non-NaN key, compacted in any order; S exactly
+    const int i = base + (int)threadIdx.x;
+    const float v = i < cols ? x[i] : NAN;
+    const bool keep = !isnan(v);
+    const uint32_t take = __ballot_sync(0xffffffffu, keep);
+    uint32_t at = 0;
+    if (threadIdx.x % 32 == 0 && take) at = atomicAdd(&sh.count, (uint32_t)__popc(take));
+    at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+    if (keep) {
+      keys[at] = keyOf(v, i);
+      if (v != -INFINITY) total += v == m ? 4294967296ull : __float2ull_rn(fmul(expF32(fsub(v, m)), 4294967296.f));
+    }
+  }
+  for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+  if (threadIdx.x % 32 == 0) atomicAdd(&sh.total, total);
+  __syncthreads();
+  const int count = (int)sh.count;
+  const u64 sum = sh.total;
+  __syncthreads();
+  const int take = min(n, count);
+  const u64 lo = take < count ? crossing(sh, keys, nullptr, count, false, (u64)(take - 1), 0).key : 0;
+  if (threadIdx.x == 0) sh.count = 0;
+  __syncthreads();
+  for (int i = threadIdx.x; i < count; i += blockDim.x)
+    if (keys[i] >= lo) chosen[atomicAdd(&sh.count, 1u)] = keys[i];
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int a = 1; a < take; a++)  // insertion sort, largest key first (n ≤ kMaxBeamCandidates)
+      for (int b = a; b > 0 && chosen[b] > chosen[b - 1]; b--) {
+        const u64 t = chosen[b];
+        chosen[b] = chosen[b - 1], chosen[b - 1] = t;
+      }
+  }
+  __syncthreads();
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    const int id = j < take ? idOf(chosen[j]) : -1;
+    out[j] = id;
+    out[n + j] = id >= 0 ? __float_as_int(x[id]) : 0;
+  }
+  if (threadIdx.x == 0) {
+    out[2 * n] = best ? __float_as_int(m) : 0x7fc00000;  // NaN as ref-math writes it
+    out[2 * n + 1] = (int32_t)(uint32_t)sum, out[2 * n + 2] = (int32_t)(uint32_t)(sum >> 32);
+  }
+}
+
 }  // namespace
+
+void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s) {
+  if (p.rows == 0) return;
+  if (p.n < 1 || p.n > kMaxBeamCandidates) throw CudaError("beamCandidateRows: n must be in [1, " + std::to_string(kMaxBeamCandidates) + "], got " + std::to_string(p.n));
+  TRT_LAUNCH_PDL("beamCandidateRows", beamCandidatesKernel, dim3(p.rows), dim3(kSampleBlock), 0, s, p, static_cast<u64*>(p.workspace));
+}
 
 void invokeSample(const SampleParams& p, cudaStream_t s) {
   if (p.rows == 0) return;

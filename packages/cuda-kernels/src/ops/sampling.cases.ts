@@ -3,7 +3,7 @@
  * vocabulary rows with every setting mixed (greedy, temperature, top-k, top-p, both, repetition
  * penalty, a banned id, NaN and −∞ logits, an all −∞ row, top-k beyond the candidates), near-flat
  * logits (every one of 50,257 tokens a candidate: the deepest descents), logits with many ties, a
- * vocabulary past 2^16 ids, and 64 rows of seeded draws.
+ * vocabulary past 2^16 ids, and 64 rows of seeded draws; beam search's candidates of such rows.
  */
 import * as ref from '@trtllm/ref-math';
 import { fromValues, mulberry32, type SamplingRow, type Tensor } from '@trtllm/ref-math';
@@ -45,6 +45,18 @@ function mixedRows(n: number, seed: number, vocab: number): SamplingRow[] {
   return Array.from({ length: n }, (_, i) => ({ ...base, ...kinds[i % kinds.length], draw: next() }));
 }
 
+/** Beam candidates of logits x [R, V], n per row. */
+function beamCase(name: string, x: Tensor<'f32'>, n: number): KernelCase {
+  const [r, v] = x.shape as [number, number];
+  const workspace = fromValues('i32', [gpu.sampleWorkspaceSize(r, v)], new Int32Array(gpu.sampleWorkspaceSize(r, v)));
+  return caseOf({
+    name, op: 'sampling', dtype: 'f32→i32', shape: `[${r},${v}] n ${n}`, tier: 2, host: { x, workspace },
+    ref: () => [ref.beamCandidateRows(x, n)],
+    launch: (d) => [gpu.beamCandidateRows({ x: d['x']!, workspace: d['workspace']! }, n)],
+    bytes: bytesOf(x), flops: 0,
+  });
+}
+
 export function samplingCases(): KernelCase[] {
   const v = 50257;
   const mixed = rnd('f32', [12, v], 710, 3);
@@ -65,5 +77,10 @@ export function samplingCases(): KernelCase[] {
     samplingCase('sampling tied logits (0.25 grid)', ties, mixedRows(6, 716, v).map((r) => ({ ...r, temperature: r.temperature || 1 }))),
     samplingCase('sampling vocab 152064 (ids past 2^16)', big, mixedRows(3, 717, 152064).map((r) => ({ ...r, temperature: 1, banned: -1 }))),
     samplingCase('sampling 64 rows of seeded draws, gpt2 vocab', rnd('f32', [64, v], 718, 2), mixedRows(64, 719, v)),
+    beamCase('beam candidates gpt2 logits (NaN, ±∞, an all −∞ row), 8 per row', mixed, 8),
+    beamCase('beam candidates tied logits, 16 per row', ties, 16),
+    beamCase('beam candidates near-flat logits, 8 per row', flat, 8),
+    beamCase('beam candidates 64 rows of 4 beams (8 each)', rnd('f32', [64, v], 720, 2), 8),
+    beamCase('beam candidates: more asked than values (V 5)', fromValues('f32', [2, 5], [1, NaN, 3, 3, -Infinity, NaN, NaN, NaN, NaN, NaN]), 7),
   ];
 }

@@ -1,6 +1,7 @@
 /**
  * sampling on the device — each row's next token from fp32 logits, the token of ref-math's
- * sampleRows for the same settings and draws (tier 2; csrc/sampling.cu). Enqueue only.
+ * sampleRows for the same settings and draws, and beam search's reduction of each row to its first
+ * candidates, max and exact weight sum (ref-math beamCandidateRows); tier 2, csrc/sampling.cu. Enqueue only.
  */
 import { expectDType, expectShape, f32ToBits, fromValues, ShapeError, type SamplingRow, type Tensor } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
@@ -81,4 +82,24 @@ export function sampleRows(i: SampleInputs, stream?: Stream): DeviceTensor<'i32'
     addon().sample({ x: i.x.ptr, settings: i.settings.ptr, seenOffsets: i.seenOffsets.ptr, seen: i.seen.ptr, ids: ids.ptr, workspace: i.workspace.ptr, rows, cols, stream: stream?.handle }),
   );
   return ids;
+}
+
+/** Most candidates per row beamCandidateRows takes (kept in shared memory for the final sort). */
+export const MAX_BEAM_CANDIDATES = 1024;
+
+/**
+ * i32 [R, 2n + 3] = ref-math beamCandidateRows(x, n): per row the first n candidates' ids and logit
+ * bits in order, the max's bits and the exact weight sum S (low, high). `workspace`: i32
+ * [≥ sampleWorkspaceSize(R, V)], owned by the caller as for sampleRows.
+ */
+export function beamCandidateRows(i: { readonly x: DeviceTensor; readonly workspace: DeviceTensor }, n: number, stream?: Stream): DeviceTensor<'i32'> {
+  expectDType('beamCandidateRows', 'x', i.x, ['f32']);
+  const [rows, cols] = expectShape('beamCandidateRows', 'x', i.x, ['R', 'V']) as [number, number];
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BEAM_CANDIDATES) throw new ShapeError({ op: 'beamCandidateRows', what: 'n', expected: `an integer in [1, ${MAX_BEAM_CANDIDATES}]`, got: String(n) });
+  expectDType('beamCandidateRows', 'workspace', i.workspace, ['i32']);
+  const need = sampleWorkspaceSize(rows, cols);
+  if (i.workspace.shape.length !== 1 || i.workspace.shape[0]! < need) throw new ShapeError({ op: 'beamCandidateRows', what: 'workspace', expected: `[≥ ${need}] (sampleWorkspaceSize(${rows}, ${cols}))`, got: `[${i.workspace.shape.join(', ')}]` });
+  const out = DeviceTensor.empty('i32', [rows, 2 * n + 3]);
+  native('beamCandidateRows', () => addon().beamCandidates({ x: i.x.ptr, out: out.ptr, workspace: i.workspace.ptr, rows, cols, n, stream: stream?.handle }));
+  return out;
 }
