@@ -20,7 +20,7 @@ export { Scheduler, type Schedulable } from './scheduler/scheduler.js';
 export { Sampler, type SamplingOptions } from './sampling/sampler.js';
 export { Engine, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamEvent, type FinishReason } from './runtime/engine.js';
 export { rougeScores, rougeTokenize, bootstrapAggregate, Mt19937, ROUGE_TYPES, type RougeScore, type RougeScores, type RougeType, type AggregateScore } from './eval/rouge.js';
-export { beamStep, beamResults, beamScore, logSoftmax, topN, type BeamState, type BeamChoice, type Hypothesis } from './sampling/beam-search.js';
+export { beamStep, beamResults, beamScore, type BeamState, type BeamChoice, type Hypothesis } from './sampling/beam-search.js';
 export { nll, perplexityWindows } from './eval/perplexity.js';
 export { measureDevice, deviceMemoryInUse, type DeviceReport } from './runtime/device.js';
 export { gpuStatus, type GpuStatus } from './backends/kernels.js';

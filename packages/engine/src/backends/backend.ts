@@ -93,6 +93,8 @@ export interface StepHost {
   readonly sequences: readonly AttentionSequence[];
   /** With output 'sampled': each output row's sampling settings and draw (ref-math SamplingRow). */
   readonly sampling?: readonly SamplingRow[];
+  /** With output 'beams': candidates per row (Backend.beamCandidates). */
+  readonly beamCandidates?: number;
 }
 
 /** The same inputs as backend tensors (i32 [T], outputRows [R]), for the graph's ops. */
@@ -113,9 +115,10 @@ export interface StepInputs<T> {
 
 /**
  * What a step returns to the host: fp32 logits [R, V]; the greedy token of each row [R] ('tokens',
- * argmax); or each row's sampled token [R] ('sampled', Backend.sample with StepHost.sampling).
+ * argmax); each row's sampled token [R] ('sampled', Backend.sample with StepHost.sampling); or each
+ * row reduced for beam search, i32 [R, 2n + 3] ('beams', Backend.beamCandidates with n = StepHost.beamCandidates).
  */
-export type StepOutput = 'logits' | 'tokens' | 'sampled';
+export type StepOutput = 'logits' | 'tokens' | 'sampled' | 'beams';
 
 export interface Backend<T> {
   readonly name: BackendName;
@@ -170,6 +173,11 @@ export interface Backend<T> {
    */
   sample(logits: T, step: StepInputs<T>): T;
   /**
+   * i32 [R, 2n + 3]: each row of fp32 logits [R, V] reduced for beam search — its first n candidates,
+   * max and exact weight sum (ref-math beamCandidateRows; the same on every backend, tier 2). Inside runStep only.
+   */
+  beamCandidates(logits: T, n: number, step: StepInputs<T>): T;
+  /**
    * Run one forward step: put `host` on the backend, run `body` (which returns the step's output
    * tensor: fp32 logits, or i32 tokens; nothing for a worker rank) and bring that output to the host; every tensor passed to
    * `step.keep` is freed afterwards. `capture` names a step shape that repeats (decode steps of one
@@ -178,6 +186,8 @@ export interface Backend<T> {
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput; readonly capture?: string }): Float32Array | Int32Array;
   /** fp32 values on the host (logits). */
   toF32(t: T): Float32Array;
+  /** An i32 tensor's values on the host (tokens, packed beam candidates: every bit kept). */
+  toI32(t: T): Int32Array;
   /** Create the KV cache (paged layouts start with no blocks). */
   createKvCache(spec: KvCacheSpec): void;
   /** Point a slot's block-table row at these blocks (paged). */

@@ -4,7 +4,7 @@
  * backend's quantized product) → gelu → residualAdd; selfAttention = the q/k/v GEMMs, RoPE, attention, then the cache write (the oracle
  * gptForward's order); runStep = upload, run, download, free.
  */
-import { fromValues, type SamplingRow } from '@trtllm/ref-math';
+import { fromValues, type SamplingRow, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
 
@@ -50,6 +50,12 @@ export function composeSelfAttention<T>(
   return b.view(att, [step.tokens, a.numHeads * a.headSize]);
 }
 
+/** An i32 tensor's values (a copy), checked: tokens and packed candidates must not pass through floats. */
+export function i32Values(t: Tensor): Int32Array {
+  if (t.dtype !== 'i32') throw new EngineError('backend', { what: 'a step output of tokens', expected: 'an i32 tensor', got: t.dtype });
+  return Int32Array.from(t.data as Int32Array);
+}
+
 /** The step's sampling settings (Backend.sample is called only for a step that has them). */
 export function stepSampling<T>(step: StepInputs<T>): readonly SamplingRow[] {
   if (!step.sampling) throw new EngineError('backend', { what: 'sample', expected: "a step run with output 'sampled' and its sampling settings", got: 'none' });
@@ -68,8 +74,7 @@ export function composeRunStep<T>(b: Backend<T>, host: StepHost, body: (step: St
     };
     const out = body(step);
     if (out === undefined) return new Float32Array(0);
-    const values = b.toF32(out);
-    return o.output === 'logits' ? values : Int32Array.from(values);
+    return o.output === 'logits' ? b.toF32(out) : b.toI32(out);
   } finally {
     for (const t of temps) b.free(t);
   }

@@ -13,7 +13,7 @@ import { loadKernels } from './kernels.js';
 import { assignBlocks, createKvCache, ropeTable, tensor, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention, stepSampling } from './compose.js';
+import { composeLinear, composeRunStep, composeSelfAttention, i32Values, stepSampling } from './compose.js';
 
 export type T = Cuda.DeviceTensor;
 export type Act = Cuda.DeviceTensor<ActDType>;
@@ -182,11 +182,20 @@ export class CudaBackend implements Backend<T> {
     const workspace = step.keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
     return this.k.sampleRows({ x: logits, settings: up(packed.settings), seenOffsets: up(packed.seenOffsets), seen: up(packed.seen), workspace }, this.stream);
   }
+  /** A workspace kept with the step, then the beam-candidates kernel. */
+  beamCandidates(logits: T, n: number, step: StepInputs<T>): T {
+    const [rows, cols] = logits.shape as [number, number];
+    const workspace = step.keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
+    return this.k.beamCandidateRows({ x: logits, workspace }, n, this.stream);
+  }
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): Float32Array | Int32Array {
     return composeRunStep(this, host, body, o);
   }
   toF32(t: T): Float32Array {
     return toF32(t.toHost(this.stream));
+  }
+  toI32(t: T): Int32Array {
+    return i32Values(t.toHost(this.stream));
   }
   createKvCache(spec: KvCacheSpec): void {
     // the host side keeps only the block table: no pools, so no storage dtype or scales of its own

@@ -5,12 +5,12 @@
  * FP8 one as quantizeFp8 → fp8Gemm (Fp8Linear).
  */
 import {
-  addPositionEmbedding, argmaxRows, sampleRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
+  addPositionEmbedding, argmaxRows, sampleRows, beamCandidateRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
   swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention, stepSampling } from './compose.js';
+import { composeLinear, composeRunStep, composeSelfAttention, i32Values, stepSampling } from './compose.js';
 
 type T = Tensor;
 /** ref-math's ops check dtypes at run time; these only narrow the static type. */
@@ -99,11 +99,17 @@ export class RefBackend implements Backend<T> {
   sample(logits: T, step: StepInputs<T>): T {
     return sampleRows(logits as Tensor<'f32'>, stepSampling(step));
   }
+  beamCandidates(logits: T, n: number): T {
+    return beamCandidateRows(logits as Tensor<'f32'>, n);
+  }
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
     return composeRunStep(this, host, body, o);
   }
   toF32(t: T): Float32Array {
     return toF32(t);
+  }
+  toI32(t: T): Int32Array {
+    return i32Values(t);
   }
   createKvCache(spec: KvCacheSpec): void {
     this.#cache = createKvCache(spec);

@@ -126,11 +126,17 @@ export class ObservingBackend<T> implements Backend<T> {
   sample(logits: T, step: StepInputs<T>): T {
     return this.#b.sample(logits, step);
   }
+  beamCandidates(logits: T, n: number, step: StepInputs<T>): T {
+    return this.#b.beamCandidates(logits, n, step);
+  }
   runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
     return this.#b.runStep(host, body, { output: o.output }); // never captured: the maxima change every step
   }
   toF32(t: T): Float32Array {
     return this.#b.toF32(t);
+  }
+  toI32(t: T): Int32Array {
+    return this.#b.toI32(t);
   }
   createKvCache(spec: KvCacheSpec): void {
     this.#b.createKvCache(spec);

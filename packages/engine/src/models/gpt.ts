@@ -114,7 +114,16 @@ export class GptGraph<T> {
     return this.#run(chunks, 'last', 'sampled', o.promptTable, sampling) as Int32Array;
   }
 
-  #run(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[]): Float32Array | Int32Array {
+  /**
+   * One step; returns each chunk's last logits reduced for beam search on the backend: i32 [chunks, 2n + 3]
+   * (ref-math beamCandidateRows: the first n candidates, the max and the exact weight sum; unpack a row
+   * with beamCandidatesFromRow).
+   */
+  beamCandidates(chunks: readonly StepChunk[], n: number, o: { readonly promptTable?: T } = {}): Int32Array {
+    return this.#run(chunks, 'last', 'beams', o.promptTable, undefined, n) as Int32Array;
+  }
+
+  #run(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number): Float32Array | Int32Array {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -137,12 +146,13 @@ export class GptGraph<T> {
       ids, positions, slots, tasks, outputRows: rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [],
       sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
       ...(sampling ? { sampling } : {}),
+      ...(beams !== undefined ? { beamCandidates: beams } : {}),
     };
     const w = this.#dist?.worldSize ?? this.#ranks.length;
     const headsPerRank = c.nHead / w;
     const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
     const decodeOnly = chunks.every((ch) => ch.tokens.length === 1 && ch.start > 0);
-    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}:${chunks.length}` : undefined;
+    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}${beams ?? ''}:${chunks.length}` : undefined;
     const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
       const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
       const fp8 = this.#opt(`${name}.weight.fp8`, r.weights);
@@ -222,7 +232,10 @@ export class GptGraph<T> {
       // each chunk's last row; when every chunk is one token those are all the rows, in order: no gather
       const rows = rowsOut === 'last' && chunks.some((ch) => ch.tokens.length > 1) ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
       const logits = keep(b.gemm({ a: norm(rows, 'lnF'), b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));
-      return output === 'tokens' ? keep(b.argmax(logits)) : output === 'sampled' ? keep(b.sample(logits, s)) : logits;
+      if (output === 'tokens') return keep(b.argmax(logits));
+      if (output === 'sampled') return keep(b.sample(logits, s));
+      if (output === 'beams') return keep(b.beamCandidates(logits, beams!, s));
+      return logits;
     };
     return b.runStep(host, body, capture === undefined ? { output } : { output, capture });
   }

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { headSize, rotaryDimOf, type GptConfig, type GptModel, type KvLayout, type Tensor } from '@trtllm/ref-math';
+import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
@@ -539,19 +539,24 @@ export class Engine {
     // no beams: the backend picks the tokens — argmax when every row is plain greedy, else the sampling
     // op with each row's settings and draw — and only ids come back; beams score fp32 logits on the host
     const seen = (s: Sequence): readonly number[] => (s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out]);
-    const onDevice = this.config.model.logitsDtype === 'f32' && batch.every((s) => s.width === 1);
+    // a step of beam searches only: each beam's row reduced to its candidates on the backend
+    const f32 = this.config.model.logitsDtype === 'f32';
+    const onDevice = f32 && batch.every((s) => s.width === 1);
+    const beamsOnDevice = f32 && batch.every((s) => s.width > 1);
     const greedy = onDevice && batch.every((s) => s.sampler.plainGreedy(s.out.length, s.endId));
     const tokens = greedy
       ? this.#graph.greedyTokens(chunks, prompt)
       : onDevice ? this.#graph.sampledTokens(chunks, batch.map((s) => s.sampler.row(s.sampler.penalizes ? seen(s) : [], s.out.length, s.endId)), prompt) : undefined;
-    const logits = tokens ? new Float32Array(0) : this.#graph.forward(chunks, { logits: 'last', ...prompt });
+    const n = 2 * Math.max(...batch.map((s) => s.width));
+    const reduced = beamsOnDevice ? this.#graph.beamCandidates(chunks, n, prompt) : undefined;
+    const logits = tokens || reduced ? new Float32Array(0) : this.#graph.forward(chunks, { logits: 'last', ...prompt });
     this.steps++;
     const v = this.config.model.vocabSize;
     const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);
     for (const s of batch) {
       const rows = rowsOf.get(s)!;
       if (s.width > 1) {
-        this.#beamStep(s, rows.map(row));
+        this.#beamStep(s, rows.map((r) => (reduced ? beamCandidatesFromRow(reduced, r, n) : beamCandidates(row(r), 2 * s.width))));
         continue;
       }
       const token = tokens ? tokens[rows[0]!]! : s.sampler.next(row(rows[0]!), seen(s), s.out.length, s.endId);
@@ -569,7 +574,7 @@ export class Engine {
    * it is the parent's first child, else the parent's KV cache is copied into a slot no new beam's
    * parent holds (on every rank).
    */
-  #beamStep(s: Sequence, rows: Float32Array[]): void {
+  #beamStep(s: Sequence, rows: BeamCandidates[]): void {
     const k = s.width;
     const parents: Beam[] = s.beams ?? [{ tokens: [], logProb: 0, slot: s.slots![0]! }];
     const { next, ended } = beamStep(parents, rows, k, s.endId, s.lengthPenalty);

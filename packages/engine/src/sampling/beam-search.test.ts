@@ -2,21 +2,20 @@
 // log-softmax, top-n with ties, the 2k candidates per beam, ended hypotheses only from the first k
 // ranks, the length penalty, and when the search is over.
 import { describe, expect, it } from 'vitest';
-import { beamResults, beamScore, beamStep, logSoftmax, topN } from './beam-search.js';
+import { beamCandidates, beamLogProbs } from '@trtllm/ref-math';
+import { beamResults, beamScore, beamStep } from './beam-search.js';
 
-const row = (...p: number[]): Float32Array => Float32Array.from(p.map(Math.log)); // logits = ln p: log-softmax is ln p again when Σp = 1
+/** A beam's row of logits ln p, reduced as the backend reduces it (its first 8 candidates). */
+const row = (...p: number[]) => beamCandidates(Float32Array.from(p.map(Math.log)), 8); // log-softmax of ln p is ln p again when Σp = 1
 
 describe('beam search scoring', () => {
-  it('logSoftmax in float64: ln p back for logits ln p; shift invariant', () => {
-    const lp = logSoftmax(row(0.5, 0.25, 0.25));
-    [0.5, 0.25, 0.25].forEach((p, i) => expect(Math.exp(lp[i]!)).toBeCloseTo(p, 6)); // logits are ln p rounded to fp32
-    const shifted = logSoftmax(Float32Array.from([3, 2, 2]));
-    expect(shifted[1]).toBeCloseTo(shifted[2]!, 15);
+  it('candidates: log p back for logits ln p, in order, ties to the lower token; shift invariant', () => {
+    const c = row(0.25, 0.5, 0.25);
+    expect(c.ids).toEqual([1, 0, 2]);
+    beamLogProbs(c).forEach((lp, j) => expect(Math.exp(lp)).toBeCloseTo([0.5, 0.25, 0.25][j]!, 6)); // logits are ln p rounded to fp32
+    const shifted = beamLogProbs(beamCandidates(Float32Array.from([3, 2, 2]), 3));
+    expect(shifted[1]).toBe(shifted[2]);
     expect(shifted[0]! - shifted[1]!).toBeCloseTo(1, 6);
-  });
-  it('topN: largest first, ties to the lower index', () => {
-    expect(topN(Float64Array.from([1, 3, 3, 2, 3]), 3)).toEqual([1, 2, 4]);
-    expect(topN(Float64Array.from([5, 1]), 4)).toEqual([0, 1]);
   });
   it('a step keeps the best k of every beam\'s 2k continuations by Σ log p; ties go to the lower beam, then token', () => {
     // beam 0 has log p −1 so far, beam 1 −2; tokens 0…3

@@ -1,12 +1,15 @@
 /**
  * Beam-search scoring (HF BeamSearchScorer's rule), pure: no slots, no KV cache.
- *   step:  every live beam's top 2k continuations by Σ log p (float64 log-softmax of the fp32
- *          logits; ties to the lower beam, then the lower token); candidates ending in the end id
+ *   step:  every live beam's top 2k continuations by Σ log p (each beam's row reduced by ref-math
+ *          beamCandidates — on the backend, or on the host from logits — and scored by beamLogProbs in
+ *          float64; ties to the lower beam, then the lower token); candidates ending in the end id
  *          among the first k become finished hypotheses, the best k others continue;
  *   score: Σ log p / length^lengthPenalty, length = new tokens (the end id included);
  *   done:  k hypotheses finished and the best live beam cannot beat the worst of them, or maxNew reached
  *          (then the live beams are finished as they are); the best k hypotheses, best first.
  */
+
+import { beamLogProbs, type BeamCandidates } from '@trtllm/ref-math';
 
 export interface BeamState {
   readonly tokens: readonly number[];
@@ -26,37 +29,18 @@ export interface BeamChoice {
   readonly logProb: number;
 }
 
-/** log-softmax of fp32 logits, in float64. */
-export function logSoftmax(row: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const x of row) if (x > max) max = x;
-  let sum = 0;
-  for (const x of row) sum += Math.exp(x - max);
-  const lse = max + Math.log(sum);
-  return Float64Array.from(row, (x) => x - lse);
-}
-
-/** Indices of the n largest values, largest first (ties: lower index first). */
-export function topN(values: Float64Array, n: number): number[] {
-  const best: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    if (best.length === n && values[i]! <= values[best[n - 1]!]!) continue;
-    let at = best.length;
-    while (at > 0 && values[best[at - 1]!]! < values[i]!) at--;
-    best.splice(at, 0, i);
-    if (best.length > n) best.pop();
-  }
-  return best;
-}
-
 export const beamScore = (logProb: number, length: number, lengthPenalty: number): number => logProb / length ** lengthPenalty;
 
-/** One step: the k continuations (best first) and the hypotheses that ended with the end id. */
-export function beamStep(parents: readonly BeamState[], rows: readonly Float32Array[], k: number, endId: number | undefined, lengthPenalty: number): { next: BeamChoice[]; ended: Hypothesis[] } {
+/**
+ * One step: the k continuations (best first) and the hypotheses that ended with the end id.
+ * `rows[b]`: beam b's row reduced to at least its first 2k candidates (ref-math beamCandidates).
+ */
+export function beamStep(parents: readonly BeamState[], rows: readonly BeamCandidates[], k: number, endId: number | undefined, lengthPenalty: number): { next: BeamChoice[]; ended: Hypothesis[] } {
   const cands: BeamChoice[] = [];
   parents.forEach((b, parent) => {
-    const lp = logSoftmax(rows[parent]!);
-    for (const token of topN(lp, 2 * k)) cands.push({ parent, token, logProb: b.logProb + lp[token]! });
+    const c = rows[parent]!;
+    const lp = beamLogProbs(c);
+    c.ids.slice(0, 2 * k).forEach((token, j) => cands.push({ parent, token, logProb: b.logProb + lp[j]! }));
   });
   cands.sort((a, b) => b.logProb - a.logProb || a.parent - b.parent || a.token - b.token);
   const next: BeamChoice[] = [];
