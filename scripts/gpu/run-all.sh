@@ -8,6 +8,7 @@
 #      tensor parallelism) run instead of being skipped;
 #   3. the kernel suite (packages/cuda-kernels/scripts/gpu-run.sh → gpu-suite.mjs): parity report, typed
 #      errors, perf against ceilings measured in the same run (and torch's cuBLAS peak where python3 has it);
+#      then 1,000 seeded sampled requests on the device against the oracle (sampling-check.mjs);
 #   4. the engine suite (packages/engine/scripts/gpu-engine-suite.mjs): the stages that need no outside
 #      data, with reference kernels (bit-exact claims) and with production kernels; tpnccl too where
 #      two GPUs are present;
@@ -46,6 +47,7 @@ if [ -z "${PREBUILT:-}" ]; then
 fi
 step vitest env VITEST_VERBOSE=1 node node_modules/vitest/vitest.mjs run # no npx: the device machine has node alone
 step kernels env OUT="$out/kernels" bash packages/cuda-kernels/scripts/gpu-run.sh ${SKIP_PERF:+--no-perf}
+step sampling node packages/cuda-kernels/scripts/sampling-check.mjs --out "$out/sampling"
 # ifb runs with production kernels only: 200 requests alone and batched on the reference kernels take
 # ~5 minutes (run it by hand: gpu-engine-suite.mjs --stages ifb --kernels reference)
 stages=tiny,gpt2ref,beamtp
