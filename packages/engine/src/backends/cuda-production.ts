@@ -310,6 +310,7 @@ export class CudaProductionBackend extends CudaBackend {
 
   override runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): Float32Array | Int32Array {
     const t = host.ids.length;
+    this.kv(); // a disposed backend (or one without its cache) is a typed error before any device call
     if (t > this.#o.maxTokens) throw new EngineError('request', { what: 'step', expected: `at most ${this.#o.maxTokens} tokens (max_num_tokens)`, got: String(t) });
     // prompts that start at position 0 go to the flash kernel (when enabled), every other row to the decode kernel
     const flash = this.#o.contextFmha !== 'disabled' && this.#fusedAttention;
