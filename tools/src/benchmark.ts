@@ -83,7 +83,8 @@ export const SHAPES: Readonly<Record<string, Partial<BuildFlags>>> = {
 /** One (model, batch size) measurement; times in ms, medians over the runs. */
 export interface BatchPoint {
   readonly batch: number;
-  readonly ttftMs: number;
+  /** Absent for beam search: a request's tokens arrive together when its search ends. */
+  readonly ttftMs?: number;
   readonly msPerStep: number;
   readonly tokensPerSec: number;
   readonly gpuMemoryGiB?: number;
@@ -328,14 +329,16 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
               const ms: { ttft: number; step: number; tps: number }[] = [];
               for (let r = 0; r < runs; r++) {
                 const m = await timeBatch(engine, prompts, outputLen, d.options);
-                ms.push({ ttft: m.ttft, step: (m.total - m.ttft) / (outputLen - 1), tps: (b * outputLen) / (m.total / 1000) });
+                // beams: every token arrives at the end, so the whole run over its steps (the context step included)
+                const step = d.decoding === 'beams' ? m.total / outputLen : (m.total - m.ttft) / (outputLen - 1);
+                ms.push({ ttft: m.ttft, step, tps: (b * outputLen) / (m.total / 1000) });
                 alone ??= m.first;
                 if (m.first.length !== alone.length || m.first.some((x, i) => x !== alone![i])) invariant = false;
               }
               const mem = await deviceMemoryInUse();
-              const p: BatchPoint = { batch: b, ttftMs: median(ms.map((x) => x.ttft)), msPerStep: median(ms.map((x) => x.step)), tokensPerSec: median(ms.map((x) => x.tps)), ...(mem !== undefined ? { gpuMemoryGiB: mem / 2 ** 30 } : {}) };
+              const p: BatchPoint = { batch: b, ...(d.decoding === 'beams' ? {} : { ttftMs: median(ms.map((x) => x.ttft)) }), msPerStep: median(ms.map((x) => x.step)), tokensPerSec: median(ms.map((x) => x.tps)), ...(mem !== undefined ? { gpuMemoryGiB: mem / 2 ** 30 } : {}) };
               points.push(p);
-              io.out(`  batch ${String(b).padStart(3)}: TTFT ${p.ttftMs.toFixed(2)} ms, ${p.msPerStep.toFixed(3)} ms/step, ${p.tokensPerSec.toFixed(0)} tokens/s\n`);
+              io.out(`  batch ${String(b).padStart(3)}: ${p.ttftMs !== undefined ? `TTFT ${p.ttftMs.toFixed(2)} ms, ` : ''}${p.msPerStep.toFixed(3)} ms/step, ${p.tokensPerSec.toFixed(0)} tokens/s\n`);
             }
             series.push({ d, points, invariant });
           }
@@ -419,7 +422,7 @@ export function benchmarkMarkdown(r: BenchmarkReport): string {
       const comp = peerOf(r, m.base ?? m.model, `compiled${peerSuffix(m)}`, p.batch);
       const eager = peerOf(r, m.base ?? m.model, `eager${peerSuffix(m)}`, p.batch);
       const roof = d ? rooflineMs(m, p.batch, r.inputLen, r.outputLen, d.copyGBs) : undefined;
-      lines.push(`| ${m.model} | ${p.batch} | ${p.ttftMs.toFixed(2)} | ${p.msPerStep.toFixed(3)} | ${p.tokensPerSec.toFixed(0)} | ${comp ? (p.tokensPerSec / comp.tokensPerSec).toFixed(2) : '—'} | ${eager ? (p.tokensPerSec / eager.tokensPerSec).toFixed(2) : '—'} | ${roof?.toFixed(3) ?? '—'} | ${roof ? (p.msPerStep / roof).toFixed(2) : '—'} | ${p.gpuMemoryGiB?.toFixed(1) ?? '—'} |`);
+      lines.push(`| ${m.model} | ${p.batch} | ${p.ttftMs?.toFixed(2) ?? '—'} | ${p.msPerStep.toFixed(3)} | ${p.tokensPerSec.toFixed(0)} | ${comp ? (p.tokensPerSec / comp.tokensPerSec).toFixed(2) : '—'} | ${eager ? (p.tokensPerSec / eager.tokensPerSec).toFixed(2) : '—'} | ${roof?.toFixed(3) ?? '—'} | ${roof ? (p.msPerStep / roof).toFixed(2) : '—'} | ${p.gpuMemoryGiB?.toFixed(1) ?? '—'} |`);
     }
   }
   const others = r.models.filter((m) => m.greedyModel !== undefined);

@@ -222,7 +222,7 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(code).toBe(0);
     const r = JSON.parse(readFileSync(files[0]!, 'utf8')) as BenchmarkReport;
     expect(r.models[0]!.points.map((p) => p.batch)).toEqual([1, 2]);
-    expect(r.models[0]!.points.every((p) => p.tokensPerSec > 0 && p.msPerStep > 0 && p.ttftMs > 0)).toBe(true);
+    expect(r.models[0]!.points.every((p) => p.tokensPerSec > 0 && p.msPerStep > 0 && (p.ttftMs ?? 0) > 0)).toBe(true);
     expect(r.models[0]!.prefill!.tokens).toBe(9);
     expect(r.models[0]!.batchInvariant).toBe(true); // ref: every row's numbers are its own
     const md = readFileSync(files[1]!, 'utf8');
@@ -272,6 +272,7 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
       ['gpt2 4 beams', 'beams', '4 beams', 'gpt2'],
     ]);
     expect(r.models.every((m) => m.batchInvariant)).toBe(true); // seeded per request: the same draws in every run
+    expect(r.models.map((m) => m.points[0]!.ttftMs !== undefined)).toEqual([true, true, false]); // beams: the tokens arrive together
     const [, sampled, beams] = r.models as [BenchmarkReport['models'][0], BenchmarkReport['models'][0], BenchmarkReport['models'][0]];
     const row = (label: string): string[] => c.out().split('\n').find((l) => l.startsWith(`| ${label} | 2 |`))!.split('|');
     expect(row('gpt2 sampled')[6]!.trim()).toBe((sampled.points[0]!.tokensPerSec / 40).toFixed(2)); // × HF compiled-sampled
