@@ -88,13 +88,20 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
                              return d * d;
                            }), shared) / (float)p.cols + p.eps);
   }
+  if (!p.q) {  // the plain LayerNorm: y through the dtype's own store conversion (no software rounding)
+#pragma unroll
+    for (int i = 0; i < PER; i++) {
+      const int h = lane + i * lanes;
+      if (h < p.cols) Io<D>::store(p.y, base + h, lnApply(v[i], mean, rstd, g[i], b[i], p.weightPlusOne));
+    }
+    return;
+  }
 #pragma unroll
   for (int i = 0; i < PER; i++) {
     const int h = lane + i * lanes;
     v[i] = h < p.cols ? roundTo(D, lnApply(v[i], mean, rstd, g[i], b[i], p.weightPlusOne)) : 0.f;  // y as stored
     if (p.y && h < p.cols) Io<D>::store(p.y, base + h, v[i]);
   }
-  if (!p.q) return;
   // SmoothQuant: int8 of the rounded y, as quantizePerToken / quantizePerTensor compute it (max is exact in any order)
   float qs = p.qStatic;
   if (p.qScale) {
