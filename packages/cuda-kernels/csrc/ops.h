@@ -323,7 +323,7 @@ void invokeArgmax(const ArgmaxParams& p, cudaStream_t s);
 // sampling.cu — the next token of each row of fp32 logits [rows, cols] as ref-math's ops/sampling.ts
 // specifies it (tier 2): settings i32 [rows, 6] = {temperature (f32 bits), topK, topP (f32 bits),
 // repetition penalty (f32 bits), banned id or −1, draw (u32)}; seen ids of row r are
-// seen[seenOffsets[r] … seenOffsets[r + 1]). workspace: rows · cols · 12 bytes (keys u64, then weights u32).
+// seen[seenOffsets[r] … seenOffsets[r + 1]). workspace: rows · cols · 24 bytes (two u64 key lists, then two u32 weight lists).
 struct SampleParams { const float* x; const int32_t* settings; const int32_t* seenOffsets; const int32_t* seen; int32_t* ids; void* workspace; int rows, cols; };
 void invokeSample(const SampleParams& p, cudaStream_t s);
 // Beam search's reduction of each row (ref-math beamCandidates): out i32 [rows, 2n + 3] = n candidate ids

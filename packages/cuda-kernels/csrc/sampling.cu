@@ -11,8 +11,10 @@
 // play, the bin where the running sum crosses X, then that bin's keys only. A bin holding one key
 // ends the descent. Top-k is the crossing of counts at k − 1, top-p the crossing of weights at
 // ⌈p · S⌉ − 1, the draw the crossing of weights at ⌊r · S / 2^32⌋, each among the keys at or after
-// the previous cut-off. The candidates (positive weight) are compacted once into a workspace of keys
-// and weights, which the descents read.
+// the previous cut-off. The candidates (positive weight) are compacted into a workspace of keys and
+// weights, which the descents read; after the top-k and the top-p cut only the survivors are copied
+// on (a second list), so the later descents search k or a few hundred keys, not the vocabulary; a
+// warp with no key in play skips a pass's histogram.
 //
 // Beam search's reduction (beamCandidatesKernel) uses the same pieces: the max, an exact sum of
 // fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates.
@@ -91,6 +93,7 @@ __device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, in
       const int i = base + (int)threadIdx.x;
       const u64 k = i < n ? keys[i] : 0;
       const bool in = i < n && k >= lo && (k & mask) == prefix;
+      if (__ballot_sync(0xffffffffu, in) == 0) continue;  // no key of this warp in play (uniform: the whole warp skips)
       const uint32_t bin = in ? (uint32_t)(k >> shift) & 0xffu : kBins;  // kBins: not counted
       const auto group = cg::labeled_partition(warp, bin);
       const uint32_t w = cg::reduce(group, in && ws ? ws[i] : 0u, cg::plus<uint32_t>());  // ≤ 32 · 2^24; no weights: counts only
@@ -153,6 +156,25 @@ __device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, in
   return {prefix, beforeCount, beforeWeight, 0};  // not reached: keys are unique, so the last bin holds one
 }
 
+/** Copy the keys ≥ lo of (keys, ws)[0, n) and their weights to (toKeys, toWs), in any order; returns how many. */
+__device__ int keepFrom(Shared& sh, const u64* keys, const uint32_t* ws, int n, u64 lo, u64* toKeys, uint32_t* toWs) {
+  if (threadIdx.x == 0) sh.count = 0;
+  __syncthreads();
+  for (int base = 0; base < n; base += blockDim.x) {
+    const int i = base + (int)threadIdx.x;
+    const bool keep = i < n && keys[i] >= lo;
+    const uint32_t take = __ballot_sync(0xffffffffu, keep);
+    uint32_t at = 0;
+    if (threadIdx.x % 32 == 0 && take) at = atomicAdd(&sh.count, (uint32_t)__popc(take));
+    at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+    if (keep) toKeys[at] = keys[i], toWs[at] = ws[i];
+  }
+  __syncthreads();
+  const int kept = (int)sh.count;
+  __syncthreads();
+  return kept;
+}
+
 __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64* workKeys, uint32_t* workWeights) {
   extern __shared__ uint32_t seen[];  // a bit per vocabulary id, when the row has a penalty
   __shared__ Shared sh;
@@ -190,8 +212,12 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
     return;
   }
   // step 4: the candidates (weight > 0), compacted into this row's workspace in any order
+  // two lists of (key, weight) per row: every candidate, then the survivors of each cut (ping-pong)
+  const size_t all = (size_t)gridDim.x * cols;
   u64* keys = workKeys + (size_t)row * cols;
   uint32_t* ws = workWeights + (size_t)row * cols;
+  u64* keys2 = keys + all;
+  uint32_t* ws2 = ws + all;
   if (threadIdx.x == 0) sh.count = 0, sh.total = 0;
   __syncthreads();
   u64 total = 0;
@@ -212,17 +238,25 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
   for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
   if (threadIdx.x % 32 == 0) atomicAdd(&sh.total, total);
   __syncthreads();
-  const int n = (int)sh.count;
+  int n = (int)sh.count;
   u64 sum = sh.total, lo = 0;
   __syncthreads();
+  // after each cut only its survivors are searched: they move to the other list
+  const auto cut = [&](u64 at) {
+    n = keepFrom(sh, keys, ws, n, at, keys2, ws2);
+    u64* tk = keys; keys = keys2; keys2 = tk;
+    uint32_t* tw = ws; ws = ws2; ws2 = tw;
+  };
   if (r.topK > 0 && r.topK < n) {  // step 5: the first k candidates
     const Crossing c = crossing(sh, keys, ws, n, false, (u64)(r.topK - 1), 0);
     lo = c.key, sum = c.beforeWeight + c.weight;
+    cut(lo);
   }
   if (r.topP < 1.f) {  // step 6: the shortest prefix reaching ⌈p · S⌉ (one float64 product)
     const u64 need = (u64)ceil((double)r.topP * (double)sum);
     const Crossing c = crossing(sh, keys, ws, n, true, need - 1, lo);
     lo = c.key, sum = c.beforeWeight + c.weight;
+    cut(lo);
   }
   // step 7: the target ⌊r · S / 2^32⌋ and the candidate whose running weight passes it
   const u64 target = __umul64hi((u64)r.draw << 32, sum);
@@ -310,8 +344,8 @@ void invokeSample(const SampleParams& p, cudaStream_t s) {
   if (p.rows == 0) return;
   const size_t smem = (size_t)(p.cols + 31) / 32 * sizeof(uint32_t);
   allowDynamicSharedMemory(sampleKernel, smem, "sampleRows");
-  u64* keys = static_cast<u64*>(p.workspace);
-  uint32_t* weights = reinterpret_cast<uint32_t*>(keys + (size_t)p.rows * p.cols);
+  u64* keys = static_cast<u64*>(p.workspace);  // two key lists, then two weight lists, [rows, cols] each
+  uint32_t* weights = reinterpret_cast<uint32_t*>(keys + 2 * (size_t)p.rows * p.cols);
   TRT_LAUNCH_PDL("sampleRows", sampleKernel, dim3(p.rows), dim3(kSampleBlock), smem, s, p, keys, weights);
 }
 

@@ -61,8 +61,8 @@ export interface SampleInputs {
   readonly workspace: DeviceTensor;
 }
 
-/** i32 elements of the workspace for R rows of V logits: a u64 key and a u32 weight per logit. */
-export const sampleWorkspaceSize = (rows: number, cols: number): number => Math.max(1, rows * cols * 3);
+/** i32 elements of the workspace for R rows of V logits: two lists of a u64 key and a u32 weight per logit. */
+export const sampleWorkspaceSize = (rows: number, cols: number): number => Math.max(1, rows * cols * 6);
 
 /** ids[r] = ref-math sampleToken(row r of x, the settings of row r). */
 export function sampleRows(i: SampleInputs, stream?: Stream): DeviceTensor<'i32'> {

@@ -32,6 +32,8 @@ export interface ProductionOptions {
   readonly rope?: RopeOptions;
   /** Most tokens in one step (max_num_tokens, and the longest sequence for Engine.logits). */
   readonly maxTokens: number;
+  /** Most rows a step returns (max_batch_size × max_beam_width): sizes the sampling workspace, shared by every step. */
+  readonly maxRows?: number;
   /** Longest sequence (max_input_len + max_output_len): fixes the decode attention's split count. */
   readonly maxSeqLen: number;
   /** Prompt attention: flash kernel (fp32 or rounded-P accumulation), or the decode kernel per row. */
@@ -86,6 +88,7 @@ export class CudaProductionBackend extends CudaBackend {
   readonly #fused = new Map<T, { readonly w: LinearWeights<T>; readonly owned: readonly T[] }>();
   readonly #decodeShapes = new Map<string, boolean>();
   readonly #graphs = new Map<string, CapturedStep>();
+  #work: { readonly cols: number; readonly t: Cuda.DeviceTensor } | undefined;
   readonly #seen = new Set<string>();
   /** This step's row split: decode-attention rows, flash tiles, generation rows (of how many tokens); its scratch. */
   #meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
@@ -401,6 +404,8 @@ export class CudaProductionBackend extends CudaBackend {
     this.#graphs.clear();
     for (const f of this.#fused.values()) f.owned.forEach((t) => t.free());
     this.#fused.clear();
+    this.#work?.t.free();
+    this.#work = undefined;
     super.dispose();
   }
 
@@ -409,12 +414,27 @@ export class CudaProductionBackend extends CudaBackend {
    * captured step samples with each replay's settings and draws); the workspace belongs to the step.
    */
   override sample(logits: T, step: StepInputs<T>): T {
-    const keep = this.#keep;
-    if (!keep || !step.sampling) throw new EngineError('backend', { what: 'sample', expected: "inside a step run with output 'sampled'", got: 'outside one' });
+    if (!this.#keep || !step.sampling) throw new EngineError('backend', { what: 'sample', expected: "inside a step run with output 'sampled'", got: 'outside one' });
     const [rows, cols] = logits.shape as [number, number];
-    const workspace = keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
+    const workspace = this.#workspace(rows, cols);
     const settings = this.#dev.sampling.view(0, [rows, this.k.SAMPLING_SETTINGS]);
     return this.k.sampleRows({ x: act(logits), settings, seenOffsets: this.#dev.seenOffsets.view(0, [rows + 1]), seen: this.#dev.seen, workspace }, this.stream);
+  }
+
+  override beamCandidates(logits: T, n: number): T {
+    const [rows, cols] = logits.shape as [number, number];
+    return this.k.beamCandidateRows({ x: act(logits), workspace: this.#workspace(rows, cols) }, n, this.stream);
+  }
+
+  /**
+   * The sampling kernels' workspace: one buffer for maxRows rows, made at first use and shared by every
+   * step and captured graph (their kernels run in stream order); a step past maxRows gets its own.
+   */
+  #workspace(rows: number, cols: number): Cuda.DeviceTensor {
+    const max = this.#o.maxRows ?? rows;
+    if (rows > max || (this.#work && this.#work.cols !== cols)) return this.#keep!(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
+    this.#work ??= { cols, t: this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(max, cols)]) };
+    return this.#work.t;
   }
 
   /** A larger buffer for the penalized rows' seen tokens: graphs captured on the old one are dropped. */

@@ -656,6 +656,7 @@ export async function createBackend(name: BackendName, build: BuildConfig, o: Pi
     return (await CudaProductionBackend.createProduction({
       ...(rope ? { rope } : {}),
       maxTokens: Math.max(build.maxNumTokens, build.maxInputLen + build.maxOutputLen, build.maxBatchSize * build.maxBeamWidth),
+      maxRows: build.maxBatchSize * build.maxBeamWidth,
       maxSeqLen: build.maxInputLen + build.maxOutputLen,
       contextFmha: build.contextFmha,
       headSize: headSize(c),
