@@ -62,6 +62,18 @@ struct Shared {
   u64 found;
 };
 
+/**
+ * A slot in a block-wide list for each lane that keeps an entry (warp by warp, in any order: one
+ * atomic per warp), −1 for the others. Every lane of the warp calls it.
+ */
+__device__ __forceinline__ int claimSlot(uint32_t* count, bool keep) {
+  const uint32_t take = __ballot_sync(0xffffffffu, keep);
+  uint32_t at = 0;
+  if (threadIdx.x % 32 == 0 && take) at = atomicAdd(count, (uint32_t)__popc(take));
+  at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+  return keep ? (int)at : -1;
+}
+
 /** Block-wide max of a u64 (every thread gets it). */
 __device__ u64 blockMaxKey(Shared& sh, u64 v) {
   for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -163,10 +175,7 @@ __device__ int keepFrom(Shared& sh, const u64* keys, const uint32_t* ws, int n, 
   for (int base = 0; base < n; base += blockDim.x) {
     const int i = base + (int)threadIdx.x;
     const bool keep = i < n && keys[i] >= lo;
-    const uint32_t take = __ballot_sync(0xffffffffu, keep);
-    uint32_t at = 0;
-    if (threadIdx.x % 32 == 0 && take) at = atomicAdd(&sh.count, (uint32_t)__popc(take));
-    at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+    const int at = claimSlot(&sh.count, keep);
     if (keep) toKeys[at] = keys[i], toWs[at] = ws[i];
   }
   __syncthreads();
@@ -229,10 +238,7 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
       v = value(i);
       if (!isnan(v) && v != -INFINITY) w = __float2uint_rn(fmul(expF32(v == m ? 0.f : fdiv(fsub(v, m), r.t)), kWeightOne));
     }
-    const uint32_t take = __ballot_sync(0xffffffffu, w > 0);
-    uint32_t at = 0;
-    if (threadIdx.x % 32 == 0 && take) at = atomicAdd(&sh.count, (uint32_t)__popc(take));
-    at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+    const int at = claimSlot(&sh.count, w > 0);
     if (w > 0) keys[at] = keyOf(v, i), ws[at] = w, total += w;
   }
   for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
@@ -291,10 +297,7 @@ __global__ void __launch_bounds__(kSampleBlock) beamCandidatesKernel(BeamCandida
     const int i = base + (int)threadIdx.x;
     const float v = i < cols ? x[i] : NAN;
     const bool keep = !isnan(v);
-    const uint32_t take = __ballot_sync(0xffffffffu, keep);
-    uint32_t at = 0;
-    if (threadIdx.x % 32 == 0 && take) at = atomicAdd(&sh.count, (uint32_t)__popc(take));
-    at = __shfl_sync(0xffffffffu, at, 0) + __popc(take & ((1u << (threadIdx.x % 32)) - 1));
+    const int at = claimSlot(&sh.count, keep);
     if (keep) {
       keys[at] = keyOf(v, i);
       if (v != -INFINITY) total += v == m ? 4294967296ull : __float2ull_rn(fmul(expF32(fsub(v, m)), 4294967296.f));
