@@ -13,6 +13,8 @@ import type { BuildFlags } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from '../backends/backend.js';
 import { BACKEND_VARIANTS, describeBackends } from '../testing/backends.js';
+import { fileURLToPath } from 'node:url';
+import { Gpt2Tokenizer } from '@trtllm/loader';
 import { Sampler } from '../sampling/sampler.js';
 import { Engine } from './engine.js';
 
@@ -107,6 +109,42 @@ describeBackends('sampling on the backend, batch invariance', (v) => {
     const engine = await Engine.load(argmaxDir, v.options);
     const batched = (await engine.generate(SAMPLED)).map((r) => r.tokens);
     for (const [i, q] of SAMPLED.entries()) expect((await engine.generate([q]))[0]!.tokens, `request ${i}`).toEqual(batched[i]);
+    engine.dispose();
+  });
+});
+
+describe('streaming', () => {
+  // a byte-level BPE of 1,200 tokens (a StarCoder-style tokenizer.json fixture): its single-byte tokens
+  // include the UTF-8 lead and continuation bytes, so random draws split characters across tokens
+  const dir = join(work, 'stream-text');
+  buildEngine({ flags: { ...SMALL, vocab_size: 1200, dtype: 'float32' }, outputDir: dir });
+  const tokenizer = Gpt2Tokenizer.fromTokenizerJson(fileURLToPath(new URL('../../../loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url)));
+  it('text deltas never split a UTF-8 character; joined they are the result text', async () => {
+    const engine = await Engine.load(dir, { tokenizer });
+    let held = 0;
+    let naiveDiffers = 0;
+    for (const seed of [1, 29, 63]) { // 29 and 63 draw whole multi-byte characters split over tokens
+      const stream = engine.stream({ tokens: [5, 17, 3], maxNewTokens: 16, endId: null, temperature: 1.5, seed });
+      const deltas: string[] = [];
+      for await (const e of stream) deltas.push(e.text!);
+      const r = await stream.result;
+      expect(deltas.join(''), `seed ${seed}`).toBe(r.text);
+      expect(deltas.length).toBe(16);
+      held += deltas.filter((d) => d === '').length; // a token inside a character adds nothing yet
+      if (r.tokens.map((t) => tokenizer.decode([t])).join('') !== r.text) naiveDiffers++; // decoding token by token would not do
+    }
+    expect(held).toBeGreaterThan(0);
+    expect(naiveDiffers).toBe(2);
+    engine.dispose();
+  });
+  it('leaving the loop early cancels the request and frees its blocks', async () => {
+    const engine = await Engine.load(dir, { kvCacheBlocks: 6 });
+    const stream = engine.stream({ tokens: [5, 17, 3], maxNewTokens: 16, endId: null });
+    for await (const e of stream) if (e.index === 2) break;
+    const r = await stream.result;
+    expect(r.finishReason).toBe('cancelled');
+    expect(r.tokens.length).toBeLessThanOrEqual(4);
+    expect(engine.logits([1, 2, 3]).length).toBe(3 * 1200); // idle again: nothing holds a slot
     engine.dispose();
   });
 });

@@ -103,6 +103,12 @@ export interface StreamEvent {
   readonly token: number;
   /** 0-based index among the new tokens. */
   readonly index: number;
+  /**
+   * With a tokenizer (Engine.stream): the text this token completes. A character whose UTF-8 bytes
+   * span several tokens comes whole with its last token ('' before); the end id adds nothing; the
+   * last event also carries what is still open (as U+FFFD). Joined, the deltas are the result's text.
+   */
+  readonly text?: string;
 }
 
 interface Sequence extends Schedulable {
@@ -113,6 +119,10 @@ interface Sequence extends Schedulable {
   readonly stops: readonly (readonly number[])[];
   readonly sampler: Sampler;
   readonly signal: AbortSignal | undefined;
+  /** Set when the consumer of its stream stops iterating: it leaves at the next step, as on abort. */
+  cancelled?: boolean;
+  /** Ended by a failed step (its listeners got the error). */
+  failed?: boolean;
   nextTokens: number;
   readonly width: number;
   readonly lengthPenalty: number;
@@ -297,9 +307,15 @@ export class Engine {
     return seqs.map((s) => this.#result(s));
   }
 
-  /** Tokens of one request as they are produced; `result` resolves when it ends. */
+  /**
+   * Tokens of one request as they are produced, each with the text it completes when the engine has a
+   * tokenizer; `result` resolves when it ends. Leaving the loop early (`break`, `return`, a throw in
+   * its body) cancels the request, as its AbortSignal would.
+   */
   stream(request: GenerateRequest | string): AsyncIterable<StreamEvent> & { readonly result: Promise<GenerateResult> } {
     const s = this.#submit(typeof request === 'string' ? { prompt: request } : request, 0);
+    const cancel = (): void => this.#cancel(s);
+    const decoder = this.tokenizer?.decoder();
     const queue: (StreamEvent | FinishReason | Error)[] = [];
     let wake: (() => void) | undefined;
     s.listeners.push((e) => {
@@ -309,12 +325,23 @@ export class Engine {
     const result = new Promise<GenerateResult>((ok, fail) => s.listeners.push((e) => (e instanceof Error ? fail(e) : typeof e === 'string' && ok(this.#result(s)))));
     result.catch(() => undefined); // a caller that only iterates gets the error from the iterator
     const iterate = async function* (): AsyncGenerator<StreamEvent> {
-      for (;;) {
-        while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-        const e = queue.shift()!;
-        if (e instanceof Error) throw e;
-        if (typeof e === 'string') return;
-        yield e;
+      try {
+        for (;;) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          const e = queue.shift()!;
+          if (e instanceof Error) throw e;
+          if (typeof e === 'string') return;
+          if (!decoder) {
+            yield e;
+            continue;
+          }
+          // a step hands over a token and, when it ends the request, its finish reason together
+          const last = typeof queue[0] === 'string';
+          const text = (e.token === s.endId ? '' : decoder.push(e.token)) + (last ? decoder.flush() : '');
+          yield { ...e, text };
+        }
+      } finally {
+        cancel(); // a consumer that stops early (break, return, throw) ends the request
       }
     };
     return { [Symbol.asyncIterator]: iterate, result };
@@ -468,9 +495,7 @@ export class Engine {
       listeners: [],
     };
     this.#scheduler.submit(s);
-    r.signal?.addEventListener('abort', () => {
-      if (!s.done && s.slots === undefined) this.#end(s, 'cancelled'); // still waiting: leave now; running: at the next step
-    }, { once: true });
+    r.signal?.addEventListener('abort', () => this.#cancel(s), { once: true });
     void this.#pump();
     return s;
   }
@@ -483,6 +508,13 @@ export class Engine {
     const text = this.#text(s.out, s.endId);
     const beams = s.width > 1 && s.finished ? { beams: s.finished.map((b) => ({ ...b, ...(this.tokenizer ? { text: this.#text(b.tokens, s.endId)! } : {}) })) } : {};
     return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}), ...beams };
+  }
+
+  /** Cancel a request: still waiting, it leaves now; running, at the next step (its blocks are freed then). */
+  #cancel(s: Sequence): void {
+    if (s.done || s.failed) return;
+    s.cancelled = true;
+    if (s.slots === undefined) this.#end(s, 'cancelled');
   }
 
   #end(s: Sequence, why: FinishReason): void {
@@ -503,6 +535,7 @@ export class Engine {
         } catch (e) {
           // a failed step (device error, a dead worker rank) ends every request with that error; the engine stays usable if the cause is gone
           for (const s of this.#scheduler.all()) {
+            s.failed = true;
             this.#scheduler.finish(s);
             for (const l of s.listeners) l(e as Error);
           }
@@ -517,7 +550,7 @@ export class Engine {
   async #step(): Promise<void> {
     const { decode, admitted } = this.#scheduler.schedule();
     const live = [...decode, ...admitted];
-    for (const s of live) if (s.signal?.aborted) this.#end(s, 'cancelled');
+    for (const s of live) if (s.signal?.aborted || s.cancelled) this.#end(s, 'cancelled');
     const batch = live.filter((s) => !s.done);
     if (batch.length === 0) return;
     if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#assign(slot, s.blocks![i]!));
