@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fromValues } from '@trtllm/ref-math';
-import { addonIfBuilt, isAvailable } from './binding.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addonIfBuilt, explainUnavailable, isAvailable } from './binding.js';
 import { DeviceTensor } from './device.js';
 import { CudaUnavailableError } from './errors.js';
 
@@ -9,7 +12,15 @@ const avail = isAvailable();
 describe('binding', () => {
   it('isAvailable never throws and gives a reason when kernels cannot run', () => {
     if (avail.ok) expect(avail.device.name).toMatch(/\S/);
-    else expect(avail.reason).toMatch(/not built|no usable CUDA device|failed to load/);
+    else expect(avail.reason).toMatch(/not built|no usable CUDA device|failed to load|no NVIDIA driver|driver .*older/);
+  });
+  it('a missing driver is named as such, an old one with its version; other runtime errors pass through', () => {
+    const insufficient = 'cudaGetDeviceCount: cudaErrorInsufficientDriver (CUDA driver version is insufficient for CUDA runtime version)';
+    expect(explainUnavailable(insufficient, '/nonexistent/nvidia/version')).toMatch(/^no NVIDIA driver on this machine \(\/nonexistent\/nvidia\/version is absent\), so no GPU: the ref backend runs/);
+    const file = join(mkdtempSync(join(tmpdir(), 'driver-')), 'version');
+    writeFileSync(file, 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  470.57.02  Tue Jul 13 16:14:05 UTC 2021\n');
+    expect(explainUnavailable(insufficient, file)).toMatch(/^the NVIDIA driver 470\.57\.02 is older than the CUDA runtime the addon was built with: update the driver/);
+    expect(explainUnavailable('cudaGetDeviceCount: cudaErrorNoDevice (no CUDA-capable device is detected)', file)).toMatch(/^no usable CUDA device: cudaGetDeviceCount: cudaErrorNoDevice/);
   });
   it('the addon built here loads without a GPU and reports the device state', () => {
     const a = addonIfBuilt();

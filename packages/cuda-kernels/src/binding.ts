@@ -4,7 +4,7 @@
  * no driver, no device); `addon()` returns the binding or throws CudaUnavailableError with the fix.
  * Pointers are BigInt device addresses; dtype codes follow DTYPE_CODES.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { DType } from '@trtllm/ref-math';
@@ -158,13 +158,27 @@ function load(): { addon: NativeAddon; info: DeviceInfo } | { error: string } {
   return loaded;
 }
 
+/**
+ * The reason no device is usable, in words a user can act on: the CUDA runtime's
+ * cudaErrorInsufficientDriver also means "no driver at all", which `driverFile` (the kernel module's
+ * version file) tells apart from an old driver.
+ */
+export function explainUnavailable(runtime: string, driverFile = '/proc/driver/nvidia/version'): string {
+  if (/cudaErrorInsufficientDriver|cudaErrorNoDevice/.test(runtime)) {
+    if (!existsSync(driverFile)) return `no NVIDIA driver on this machine (${driverFile} is absent), so no GPU: the ref backend runs without one (${runtime})`;
+    const version = /Kernel Module\s+([\d.]+)/.exec(readFileSync(driverFile, 'utf8'))?.[1];
+    if (/cudaErrorInsufficientDriver/.test(runtime)) return `the NVIDIA driver${version ? ` ${version}` : ''} is older than the CUDA runtime the addon was built with: update the driver, or rebuild the addon with an older toolkit (${runtime})`;
+  }
+  return `no usable CUDA device: ${runtime}`;
+}
+
 export type Availability = { readonly ok: true; readonly device: DeviceInfo } | { readonly ok: false; readonly reason: string };
 
 /** Whether kernels can run on this machine, and why not. Never throws. */
 export function isAvailable(): Availability {
   const l = load();
   if ('error' in l) return { ok: false, reason: l.error };
-  if (!l.info.available) return { ok: false, reason: `no usable CUDA device: ${l.info.reason ?? 'unknown'}` };
+  if (!l.info.available) return { ok: false, reason: explainUnavailable(l.info.reason ?? 'unknown') };
   return { ok: true, device: l.info };
 }
 
