@@ -211,6 +211,12 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     e.dispose();
   });
 
+  it('--version names the version, Node and the backend a command would pick (here: ref, and why)', async () => {
+    const c = capture();
+    expect(await main(['--version'], c.io)).toBe(0);
+    expect(c.out()).toMatch(/^trtllm 0\.1\.0 \(node v\d+\.\d+\.\d+; (cuda backend: .+|ref backend: .+)\)\n$/);
+  });
+
   it('benchmark: per-batch table, prefill, batch invariance, JSON / markdown / SVG; peer ratios from a peer file', async () => {
     const peer = join(work, 'peer.json');
     writeFileSync(peer, JSON.stringify({ device: 'cpu', models: { [engine]: { compiled: { 1: { tokensPerSec: 100 } }, eager: { 2: { tokensPerSec: 50 } } } } }));

@@ -2,6 +2,8 @@
  * The `trtllm` command line: one subcommand per workflow step. Each subcommand parses its own flags
  * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
  */
+import { readFileSync } from 'node:fs';
+import { gpuStatus } from '@trtllm/engine';
 import { UsageError, type CliIO } from './io.js';
 import { benchmark } from './benchmark.js';
 import { build } from './build.js';
@@ -32,14 +34,25 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
   .join('\n')}
 
-Run \`trtllm <command> --help\` for a command's flags.
+Run \`trtllm <command> --help\` for a command's flags; \`trtllm --version\` for the version and the GPU seen.
 `;
+
+/** `trtllm --version`: this package's version, Node's, and the backend a command would pick (with the GPU, or why none). */
+export async function versionLine(): Promise<string> {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const g = await gpuStatus();
+  return `trtllm ${version} (node ${process.version}; ${g.ok ? `cuda backend: ${g.name}${g.count > 1 ? ` × ${g.count}` : ''}` : `ref backend: ${g.reason}`})\n`;
+}
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(HELP);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(await versionLine());
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
