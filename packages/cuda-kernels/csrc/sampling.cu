@@ -40,7 +40,8 @@ __device__ __forceinline__ uint32_t orderedBits(float v) {
   const uint32_t u = __float_as_uint(v);
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
-__device__ __forceinline__ u64 keyOf(float v, int id) { return ((u64)orderedBits(v) << 32) | (u64)(0xffffffffu - (uint32_t)id); }
+// −0 keys as +0 (v + 0 rounds −0 to +0): the oracle and argmax treat them as equal, the id breaks the tie
+__device__ __forceinline__ u64 keyOf(float v, int id) { return ((u64)orderedBits(fadd(v, 0.f)) << 32) | (u64)(0xffffffffu - (uint32_t)id); }
 __device__ __forceinline__ int idOf(u64 key) { return (int)(0xffffffffu - (uint32_t)key); }
 
 struct Row {
@@ -259,7 +260,7 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
     cut(lo);
   }
   if (r.topP < 1.f) {  // step 6: the shortest prefix reaching ⌈p · S⌉ (one float64 product)
-    const u64 need = (u64)ceil((double)r.topP * (double)sum);
+    const u64 need = max((u64)ceil((double)r.topP * (double)sum), (u64)1);  // a topP that is 0 in fp32 keeps the first, as the spec's loop does
     const Crossing c = crossing(sh, keys, ws, n, true, need - 1, lo);
     lo = c.key, sum = c.beforeWeight + c.weight;
     cut(lo);

@@ -41,6 +41,7 @@ function mixedRows(n: number, seed: number, vocab: number): SamplingRow[] {
     { temperature: 0, repetitionPenalty: 2, seen: [0, 1, 2, 3] },
     { topK: 1, temperature: 3 },
     { topP: 1e-6 },
+    { topP: 1e-46 }, // 0 in fp32: the first candidate
   ];
   return Array.from({ length: n }, (_, i) => ({ ...base, ...kinds[i % kinds.length], draw: next() }));
 }
@@ -59,11 +60,13 @@ function beamCase(name: string, x: Tensor<'f32'>, n: number): KernelCase {
 
 export function samplingCases(): KernelCase[] {
   const v = 50257;
-  const mixed = rnd('f32', [12, v], 710, 3);
+  const mixed = rnd('f32', [13, v], 710, 3);
   const md = mixed.data as Float32Array;
   md[3 * v + 11] = NaN; md[3 * v + 12] = -Infinity; md[3 * v + 13] = Infinity; // row 3: NaN, −∞, +∞ (weighs 1, all others 0)
   md.fill(NaN, 4 * v, 4 * v + 100);                                               // row 4: leading NaNs
   md.fill(-Infinity, 7 * v, 8 * v);                                               // row 7: all −∞ → argmax (0)
+  md.fill(-5, 9 * v, 10 * v); md[9 * v + 40] = -0; md[9 * v + 41] = 0; md[9 * v + 42] = -0; // row 9 (greedy): ±0 maxima tie → the lowest id
+  md.fill(-3, 10 * v, 11 * v); md[10 * v + 7] = -0; md[10 * v + 8] = 0;           // row 10 (top-k 1): −0 before +0, a tie → the lower id
   // near-flat: σ 0.01, every token a candidate of weight ≈ 2^24
   const flat = rnd('f32', [4, v], 711, 0.01);
   // ties: values on a 0.25 grid, so thousands of logits are equal and the id decides the order
@@ -72,12 +75,12 @@ export function samplingCases(): KernelCase[] {
   // a vocabulary past 2^16 ids (Qwen-sized), peaked logits
   const big = rnd('f32', [3, 152064], 713, 6);
   return [
-    samplingCase('sampling gpt2 logits, mixed settings (greedy, T, top-k, top-p, penalty, ban, NaN/±∞)', mixed, mixedRows(12, 714, v)),
+    samplingCase('sampling gpt2 logits, mixed settings (greedy, T, top-k, top-p, penalty, ban, NaN/±∞, ±0 ties, top-p 0 in fp32)', mixed, mixedRows(13, 714, v)),
     samplingCase('sampling near-flat logits (all 50,257 candidates)', flat, mixedRows(4, 715, v).map((r, i) => ({ ...r, temperature: [1, 0.5, 2, 1][i]!, topK: [0, 0, 1000, 0][i]!, topP: [1, 0.9, 0.99, 0.3][i]! }))),
     samplingCase('sampling tied logits (0.25 grid)', ties, mixedRows(6, 716, v).map((r) => ({ ...r, temperature: r.temperature || 1 }))),
     samplingCase('sampling vocab 152064 (ids past 2^16)', big, mixedRows(3, 717, 152064).map((r) => ({ ...r, temperature: 1, banned: -1 }))),
     samplingCase('sampling 64 rows of seeded draws, gpt2 vocab', rnd('f32', [64, v], 718, 2), mixedRows(64, 719, v)),
-    beamCase('beam candidates gpt2 logits (NaN, ±∞, an all −∞ row), 8 per row', mixed, 8),
+    beamCase('beam candidates gpt2 logits (NaN, ±∞, an all −∞ row, ±0 maxima), 8 per row', mixed, 8),
     beamCase('beam candidates tied logits, 16 per row', ties, 16),
     beamCase('beam candidates near-flat logits, 8 per row', flat, 8),
     beamCase('beam candidates 64 rows of 4 beams (8 each)', rnd('f32', [64, v], 720, 2), 8),

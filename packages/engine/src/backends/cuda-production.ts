@@ -32,7 +32,7 @@ export interface ProductionOptions {
   readonly rope?: RopeOptions;
   /** Most tokens in one step (max_num_tokens, and the longest sequence for Engine.logits). */
   readonly maxTokens: number;
-  /** Most rows a step returns (max_batch_size × max_beam_width): sizes the sampling workspace, shared by every step. */
+  /** Most rows a step returns (max_batch_size × max_beam_width): the most the shared sampling workspace grows to. */
   readonly maxRows?: number;
   /** Longest sequence (max_input_len + max_output_len): fixes the decode attention's split count. */
   readonly maxSeqLen: number;
@@ -88,7 +88,8 @@ export class CudaProductionBackend extends CudaBackend {
   readonly #fused = new Map<T, { readonly w: LinearWeights<T>; readonly owned: readonly T[] }>();
   readonly #decodeShapes = new Map<string, boolean>();
   readonly #graphs = new Map<string, CapturedStep>();
-  #work: { readonly cols: number; readonly t: Cuda.DeviceTensor } | undefined;
+  #work: { readonly cols: number; readonly rows: number; readonly t: Cuda.DeviceTensor } | undefined;
+  readonly #works: Cuda.DeviceTensor[] = [];
   readonly #seen = new Set<string>();
   /** This step's row split: decode-attention rows, flash tiles, generation rows (of how many tokens); its scratch. */
   #meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
@@ -404,7 +405,8 @@ export class CudaProductionBackend extends CudaBackend {
     this.#graphs.clear();
     for (const f of this.#fused.values()) f.owned.forEach((t) => t.free());
     this.#fused.clear();
-    this.#work?.t.free();
+    for (const t of this.#works) t.free();
+    this.#works.length = 0;
     this.#work = undefined;
     super.dispose();
   }
@@ -427,14 +429,20 @@ export class CudaProductionBackend extends CudaBackend {
   }
 
   /**
-   * The sampling kernels' workspace: one buffer for maxRows rows, made at first use and shared by every
-   * step and captured graph (their kernels run in stream order); a step past maxRows gets its own.
+   * The sampling kernels' workspace, shared by every step and captured graph (their kernels run in
+   * stream order): grown by doubling the rows it holds (up to maxRows) when a step has more rows than
+   * it; an outgrown buffer stays until dispose, since graphs captured on it still use it.
    */
   #workspace(rows: number, cols: number): Cuda.DeviceTensor {
-    const max = this.#o.maxRows ?? rows;
-    if (rows > max || (this.#work && this.#work.cols !== cols)) return this.#keep!(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
-    this.#work ??= { cols, t: this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(max, cols)]) };
-    return this.#work.t;
+    const w = this.#work;
+    if (w && w.cols === cols && w.rows >= rows) return w.t;
+    let cap = w && w.cols === cols ? w.rows : 1;
+    while (cap < rows) cap *= 2;
+    cap = Math.max(rows, Math.min(cap, this.#o.maxRows ?? cap));
+    const t = this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(cap, cols)]);
+    this.#works.push(t);
+    this.#work = { cols, rows: cap, t };
+    return t;
   }
 
   /** A larger buffer for the penalized rows' seen tokens: graphs captured on the old one are dropped. */

@@ -45,7 +45,8 @@ describe('Sampler', () => {
   });
   it('bad options are request errors naming the field', () => {
     expect(() => new Sampler({ topP: 0 }, 'request 2')).toThrow(EngineError);
-    expect(() => new Sampler({ topP: 0 }, 'request 2')).toThrow(/request 2\.topP: expected a number in \(0, 1\], got 0/);
+    expect(() => new Sampler({ topP: 0 }, 'request 2')).toThrow(/request 2\.topP: expected a number in \(0, 1\] \(not 0 in fp32: at least 1\.4e-45\), got 0/);
+    expect(() => new Sampler({ topP: 1e-46 })).toThrow(/topP: expected a number in \(0, 1\] \(not 0 in fp32/); // the kernels read fp32
     expect(() => new Sampler({ temperature: -1 })).toThrow(/temperature: expected a finite number ≥ 0/);
   });
 });

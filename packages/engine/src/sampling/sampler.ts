@@ -40,7 +40,7 @@ export class Sampler {
     };
     if (!(t >= 0) || !Number.isFinite(t)) bad('temperature', 'a finite number ≥ 0', t);
     if (!Number.isInteger(k) || k < 0) bad('topK', 'an integer ≥ 0', k);
-    if (!(p > 0 && p <= 1)) bad('topP', 'a number in (0, 1]', p);
+    if (!(p > 0 && p <= 1) || Math.fround(p) === 0) bad('topP', 'a number in (0, 1] (not 0 in fp32: at least 1.4e-45)', p);
     if (!(rep > 0) || !Number.isFinite(rep)) bad('repetitionPenalty', 'a finite number > 0', rep);
     this.#o = { temperature: t, topK: k, topP: p, repetitionPenalty: rep, minNewTokens: o.minNewTokens ?? 0 };
     this.#greedy = t === 0 || k === 1 || (o.temperature === undefined && o.topK === undefined && o.topP === undefined);
