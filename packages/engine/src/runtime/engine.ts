@@ -106,7 +106,9 @@ export interface StreamEvent {
   /**
    * With a tokenizer (Engine.stream): the text this token completes. A character whose UTF-8 bytes
    * span several tokens comes whole with its last token ('' before); the end id adds nothing; the
-   * last event also carries what is still open (as U+FFFD). Joined, the deltas are the result's text.
+   * last event also carries what is still open (as U+FFFD). Joined, the deltas are the result's text —
+   * except after a cancel or a failed step mid-character, whose open bytes no later token delivers
+   * (the result's text shows them as U+FFFD).
    */
   readonly text?: string;
 }
