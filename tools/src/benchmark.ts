@@ -469,6 +469,8 @@ export function benchmarkSvg(r: BenchmarkReport): string {
   r.models.forEach((m, i) => {
     const colour = colours[i % colours.length]!;
     series.push({ label: `${m.model} (ours)`, colour, dash: '', pts: m.points.map((p) => [p.batch, p.tokensPerSec]) });
+    // the peer's lines once per peer model and decoding: beside the fp16 series (a quantized series shares its fp16 model's)
+    if (m.quantization !== undefined) return;
     for (const [mode, dash] of [['compiled', '6 4'], ['eager', '2 3']] as const) {
       const pts = m.points.flatMap((p) => {
         const x = peerOf(r, m.base ?? m.model, `${mode}${peerSuffix(m)}`, p.batch);
