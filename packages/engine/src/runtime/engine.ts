@@ -131,6 +131,8 @@ interface Sequence extends Schedulable {
   readonly task: number;
   /** Beam search state: the live beams (each in its own slot) and the finished hypotheses. */
   beams?: Beam[];
+  /** Paged beam search: a slot's block table when it differs from its own blocks (full blocks shared with the beam it forked from). */
+  tables?: Map<number, readonly number[]>;
   finished?: Hypothesis[];
   done?: FinishReason;
   /** Every event of the sequence: tokens, then how it ended — or the error that ended the step it was in. */
@@ -606,8 +608,11 @@ export class Engine {
 
   /**
    * One beam-search step (sampling/beam-search.ts scores it): a child reuses its parent's slot when
-   * it is the parent's first child, else the parent's KV cache is copied into a slot no new beam's
-   * parent holds (on every rank).
+   * it is the parent's first child, else it takes a slot no new beam's parent holds and inherits the
+   * parent's KV cache there (on every rank). Paged: the parent's full blocks are shared — the child's
+   * block table points at them, since no position in them is written again — and only the block the
+   * next token goes to is copied into the child's own; every slot's table from that block on is its
+   * own blocks, so no write ever lands in a shared block. Contiguous: the slot's row is copied.
    */
   #beamStep(s: Sequence, rows: BeamCandidates[]): void {
     const k = s.width;
@@ -623,17 +628,34 @@ export class Engine {
       return { tokens: [...parent.tokens, c.token], logProb: c.logProb, slot: parent.slot };
     });
     const free = s.slots!.filter((slot) => !claimed.has(slot));
+    const paged = this.config.kvCache.kind === 'paged';
+    const tableOf = (slot: number): readonly number[] => s.tables?.get(slot) ?? slotBlocks.get(slot)!;
+    // positions 0 … written − 1 are in the cache; the next step writes position `written`, in block `cur`
+    const written = s.prompt.length + parents[0]!.tokens.length;
+    const cur = paged ? Math.floor(written / this.config.kvCache.tokensPerBlock) : 0;
+    const tables = new Map<number, readonly number[]>();
     next.forEach((c, i) => {
       if (beams[i]) return;
       const parent = parents[c.parent]!;
       const dst = free.shift()!;
-      const src = slotBlocks.get(parent.slot)!;
-      const dstBlocks = slotBlocks.get(dst)!;
-      const copy = { srcSlot: parent.slot, dstSlot: dst, blockPairs: src.map((blk, j) => [blk, dstBlocks[j]!] as const) };
-      for (const b of this.#backends) b.copyKv(copy);
-      this.#group?.queue({ op: 'copyKv', ...copy });
+      const src = tableOf(parent.slot);
+      const own = slotBlocks.get(dst)!;
+      if (paged) {
+        const table = [...src.slice(0, cur), ...own.slice(cur)];
+        tables.set(dst, table);
+        this.#assign(dst, table);
+      }
+      const pairs = paged ? (written % this.config.kvCache.tokensPerBlock === 0 ? [] : [[src[cur]!, own[cur]!] as const]) : [];
+      if (!paged || pairs.length) {
+        const copy = { srcSlot: parent.slot, dstSlot: dst, blockPairs: pairs };
+        for (const b of this.#backends) b.copyKv(copy);
+        this.#group?.queue({ op: 'copyKv', ...copy });
+      }
       beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.logProb, slot: dst };
     });
+    // a slot kept by its parent's first child keeps its table
+    if (paged) for (const b of beams as Beam[]) if (!tables.has(b.slot)) tables.set(b.slot, tableOf(b.slot));
+    s.tables = tables;
     s.beams = beams as Beam[];
     s.nextTokens = s.beams.length;
     s.finished = finished;
