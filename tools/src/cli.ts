@@ -12,6 +12,7 @@ import { perplexity } from './perplexity.js';
 import { run } from './run.js';
 import { summarize } from './summarize.js';
 import { selftest } from './selftest.js';
+import { serve } from './serve.js';
 
 export { type CliIO, UsageError } from './io.js';
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { readonly run: Command; readonly summary: string
   run: { run, summary: 'generate from an engine for text or token ids (ref or cuda backend)' },
   summarize: { run: summarize, summary: 'cnn_dailymail-style summarization with ROUGE-1/2/L/Lsum as summarize.py reports it' },
   perplexity: { run: perplexity, summary: 'windowed validation perplexity of an engine on a text file' },
+  serve: { run: serve, summary: 'an engine behind an OpenAI-compatible HTTP API: /v1/completions (streaming too), /v1/models, /health' },
   benchmark: { run: benchmark, summary: 'TTFT, ms per decode step, tokens/s per batch size (vs the HF peer and the roofline), table + JSON + SVG' },
 };
 

@@ -1,0 +1,99 @@
+// trtllm serve over loopback, driven by the official `openai` npm client (a client we did not write):
+// completions equal the engine's own generation, streaming chunks join to the same text, stop strings
+// cut it, bad fields are 400s naming the field, a full server answers 429, a client that goes away
+// cancels its request.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEngine, Engine } from '@trtllm/engine';
+import { startServer, type RunningServer } from './serve.js';
+
+const work = mkdtempSync(join(tmpdir(), 'trtllm-serve-'));
+const tokDir = join(work, 'tok');
+mkdirSync(tokDir);
+// a byte-level BPE of 1,200 tokens with <|endoftext|> = 0 (a StarCoder-style tokenizer.json fixture)
+copyFileSync(fileURLToPath(new URL('../../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url)), join(tokDir, 'tokenizer.json'));
+const dir = join(work, 'engine');
+buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 5, max_batch_size: 4, max_input_len: 32, max_output_len: 64, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: tokDir });
+
+let engine: Engine;
+let server: RunningServer;
+let client: OpenAI;
+beforeAll(async () => {
+  engine = await Engine.load(dir, { backend: 'ref' });
+  server = await startServer(engine, { port: 0, model: 'tiny', maxQueue: 3 });
+  client = new OpenAI({ apiKey: 'none', baseURL: `${server.url}/v1`, maxRetries: 0 });
+});
+afterAll(async () => {
+  await server.close();
+  engine.dispose();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const solo = async (prompt: string, n: number): Promise<string> => (await engine.generate([{ prompt, maxNewTokens: n, temperature: 0, endId: 0 }]))[0]!.text!;
+
+describe('trtllm serve (openai client, ref backend)', () => {
+  it('completions: the engine’s own greedy text, usage counts, /v1/models and /health', async () => {
+    const r = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 12, temperature: 0 });
+    expect(r.object).toBe('text_completion');
+    expect(r.choices[0]!.text).toBe(await solo('def hello(', 12));
+    expect(r.usage!.completion_tokens).toBeLessThanOrEqual(12);
+    expect(r.usage!.total_tokens).toBe(r.usage!.prompt_tokens + r.usage!.completion_tokens);
+    const two = await client.completions.create({ model: 'tiny', prompt: ['a = 1', 'for i in'], max_tokens: 6, temperature: 0 });
+    expect(two.choices.map((c) => c.text)).toEqual([await solo('a = 1', 6), await solo('for i in', 6)]); // batched in flight = solo
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual(['tiny']);
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok', running: 0, cancelled: 0 });
+  });
+
+  it('streaming: chunks join to the same text, the last one says why it ended', async () => {
+    const chunks: { text: string; finish: string | null }[] = [];
+    for await (const c of await client.completions.create({ model: 'tiny', prompt: 'class Foo', max_tokens: 16, temperature: 0, stream: true })) chunks.push({ text: c.choices[0]!.text, finish: c.choices[0]!.finish_reason });
+    expect(chunks.map((c) => c.text).join('')).toBe(await solo('class Foo', 16));
+    expect(chunks.at(-1)!.finish).toMatch(/^(length|stop)$/);
+    expect(chunks.slice(0, -1).every((c) => c.finish === null)).toBe(true);
+  });
+
+  it('stop: the text ends before the stop string, streamed or not', async () => {
+    const full = await solo('import os', 24);
+    const stop = full.slice(3, 5); // a string the greedy text contains
+    const cut = full.slice(0, full.indexOf(stop));
+    const r = await client.completions.create({ model: 'tiny', prompt: 'import os', max_tokens: 24, temperature: 0, stop });
+    expect(r.choices[0]!.text).toBe(cut);
+    expect(r.choices[0]!.finish_reason).toBe('stop');
+    let streamed = '';
+    for await (const c of await client.completions.create({ model: 'tiny', prompt: 'import os', max_tokens: 24, temperature: 0, stop, stream: true })) streamed += c.choices[0]!.text;
+    expect(streamed).toBe(cut);
+  });
+
+  it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 2 }, 'n'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
+      const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
+      expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);
+    }
+    const notJson = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: '{' });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { message: string } }).error.message).toMatch(/not JSON/);
+    expect((await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+
+  it('a full server answers 429 with Retry-After; a client that disconnects cancels its request', async () => {
+    const ac = new AbortController();
+    const long = await client.completions.create({ model: 'tiny', prompt: [[5, 6], [7, 8], [9, 10]], max_tokens: 64, temperature: 0, stream: true }, { signal: ac.signal });
+    const it = long[Symbol.asyncIterator]();
+    await it.next(); // the three requests are running (max_queue 3)
+    const busy = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: 'x', max_tokens: 1 }) });
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get('retry-after')).toBe('1');
+    ac.abort(); // the client goes away mid-stream
+    await it.return?.();
+    for (let i = 0; i < 200 && server.running() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(server.running()).toBe(0);
+    expect(server.cancelled()).toBe(3); // ended by the disconnect, not by running out their 64 tokens
+    const after = await client.completions.create({ model: 'tiny', prompt: 'x = ', max_tokens: 4, temperature: 0 }); // the blocks are free again
+    expect(after.choices[0]!.text).toBe(await solo('x = ', 4));
+  });
+});

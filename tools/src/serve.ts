@@ -1,0 +1,269 @@
+/**
+ * `trtllm serve`: an engine behind an OpenAI-compatible HTTP API (node:http, no framework: five routes,
+ * JSON bodies and server-sent events need nothing more). Every request goes into the engine's
+ * in-flight batching; the server only translates.
+ *   POST /v1/completions  prompt (text, texts, token ids or lists of ids), max_tokens, temperature,
+ *                         top_p, top_k, seed, stop, stream (SSE chunks, then `data: [DONE]`), usage
+ *   GET  /v1/models       the one model served
+ *   GET  /health          {"status":"ok","running":n,"cancelled":c}: requests in the engine now, and
+ *                         how many ended cancelled (their client went away) since the start
+ * A client that disconnects cancels its requests (their KV blocks are freed at the next step); more
+ * than --max_queue requests in the engine answers 429 with Retry-After; a bad request answers 400 with
+ * an OpenAI-style error naming the field; SIGTERM / SIGINT stop accepting, finish what is running, exit.
+ * Not yet: n > 1, best_of, logprobs, echo, suffix (each refused with 400, naming the field), /metrics.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Engine, type BackendName, type GenerateRequest } from '@trtllm/engine';
+import { parseFlags, withLibraryErrors } from './command.js';
+import { UsageError, type CliIO } from './io.js';
+import { defaultBackend, kernelOptions } from './run.js';
+
+export const SERVE_HELP = `Usage: trtllm serve --engine_dir DIR [--host 127.0.0.1] [--port 8000] [--max_queue 256] [--model NAME]
+                    [--tokenizer DIR|gpt2] [--backend ref|cuda] [--kernels production|reference] [--gemm_algo POLICY]
+
+  OpenAI-compatible: POST /v1/completions (stream too), GET /v1/models, GET /health.
+  --model NAME     the model id clients name (default: the engine directory's name)
+  --max_queue N    most requests in the engine at once; more get 429 with Retry-After (default 256)
+`;
+
+/** A 400 with the field it is about. */
+class BadRequest extends Error {
+  constructor(message: string, readonly param: string | null) {
+    super(message);
+  }
+}
+
+export interface ServeOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly maxQueue?: number;
+  /** The model id in responses and /v1/models. */
+  readonly model: string;
+}
+
+export interface RunningServer {
+  /** http://host:port */
+  readonly url: string;
+  readonly server: Server;
+  /** Requests in the engine now. */
+  running(): number;
+  /** Requests that ended cancelled (their client went away), since the start. */
+  cancelled(): number;
+  /** Stop accepting, wait for what is running, close. */
+  close(): Promise<void>;
+}
+
+const UNSUPPORTED = ['n', 'best_of', 'logprobs', 'echo', 'suffix', 'logit_bias'] as const;
+
+/** The engine requests of one completions body (one per prompt), checked field by field. */
+function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean } {
+  for (const f of UNSUPPORTED) {
+    const v = body[f];
+    if (v === undefined || v === null || (f === 'n' && v === 1) || (f === 'best_of' && v === 1) || (f === 'echo' && v === false)) continue;
+    throw new BadRequest(`${f} is not supported by this server yet`, f);
+  }
+  const p = body['prompt'];
+  const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => Number.isInteger(t) && t >= 0);
+  let prompts: (string | number[])[];
+  if (typeof p === 'string') prompts = [p];
+  else if (isIds(p)) prompts = [p];
+  else if (Array.isArray(p) && p.length > 0 && p.every((x) => typeof x === 'string')) prompts = p as string[];
+  else if (Array.isArray(p) && p.length > 0 && p.every(isIds)) prompts = p as number[][];
+  else throw new BadRequest('prompt must be a string, a list of strings, a list of token ids or a list of such lists', 'prompt');
+  if (prompts.some((x) => typeof x === 'string') && !engine.tokenizer) throw new BadRequest('text prompts need a tokenizer: start the server with --tokenizer, or send token ids', 'prompt');
+  const num = (f: string, ok: (x: number) => boolean, what: string): number | undefined => {
+    const v = body[f];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !ok(v)) throw new BadRequest(`${f} must be ${what}, got ${JSON.stringify(v)}`, f);
+    return v;
+  };
+  const maxTokens = num('max_tokens', (x) => Number.isInteger(x) && x >= 1, 'an integer ≥ 1') ?? 16;
+  const temperature = num('temperature', (x) => x >= 0 && x <= 2, 'a number in [0, 2]') ?? 1;
+  const topP = num('top_p', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+  const topK = num('top_k', (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0');
+  const seed = num('seed', (x) => Number.isInteger(x), 'an integer');
+  const stop = body['stop'];
+  let stopWords: string[] = [];
+  if (typeof stop === 'string') stopWords = [stop];
+  else if (Array.isArray(stop) && stop.length <= 4 && stop.every((s) => typeof s === 'string' && s.length > 0)) stopWords = stop as string[];
+  else if (stop !== undefined && stop !== null) throw new BadRequest('stop must be a string or a list of at most 4 non-empty strings', 'stop');
+  if (stopWords.length && !engine.tokenizer) throw new BadRequest('stop strings need a tokenizer', 'stop');
+  const stream = body['stream'] === true;
+  return {
+    prompts, stream,
+    request: {
+      maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
+      ...(stopWords.length ? { stopWords } : {}),
+    },
+  };
+}
+
+/** OpenAI's finish reasons: a stop word or the end id is 'stop', running out of tokens 'length'. */
+const finishOf = (r: string): string => (r === 'length' ? 'length' : 'stop');
+
+/** Text up to the first stop string (the engine stops after the tokens that complete it). */
+function cutAtStop(text: string, stops: readonly (string | readonly number[])[] | undefined): string {
+  let end = text.length;
+  for (const s of stops ?? []) if (typeof s === 'string') {
+    const at = text.indexOf(s);
+    if (at >= 0) end = Math.min(end, at);
+  }
+  return text.slice(0, end);
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), ...headers });
+  res.end(json);
+}
+
+function error(res: ServerResponse, status: number, message: string, param: string | null, type: string, headers: Record<string, string> = {}): void {
+  send(res, status, { error: { message, type, param, code: null } }, headers);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > 16 << 20) throw new BadRequest('request body larger than 16 MiB', null);
+    chunks.push(c as Buffer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (e) {
+    throw new BadRequest(`the body is not JSON: ${(e as Error).message}`, null);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('the body must be a JSON object', null);
+  return body as Record<string, unknown>;
+}
+
+/** Serve `engine` until close(). */
+export async function startServer(engine: Engine, o: ServeOptions): Promise<RunningServer> {
+  let running = 0;
+  let cancelled = 0;
+  let closing = false;
+  let nextId = 0;
+  const maxQueue = o.maxQueue ?? 256;
+  const completions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readJson(req);
+    const { prompts, request, stream } = requestsOf(body, engine);
+    if (running + prompts.length > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
+    const id = `cmpl-${Date.now().toString(36)}-${nextId++}`;
+    const created = Math.floor(Date.now() / 1000);
+    // a client that goes away cancels what it asked for
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const asks = prompts.map((p) => ({ ...request, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }) as GenerateRequest);
+    running += asks.length;
+    try {
+      if (!stream) {
+        const results = await engine.generate(asks);
+        cancelled += results.filter((r) => r.finishReason === 'cancelled').length;
+        const usage = results.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.promptTokens.length, completion_tokens: u.completion_tokens + r.tokens.length }), { prompt_tokens: 0, completion_tokens: 0 });
+        send(res, 200, {
+          id, object: 'text_completion', created, model: o.model,
+          choices: results.map((r, index) => ({ text: cutAtStop(r.text ?? '', request.stopWords), index, logprobs: null, finish_reason: finishOf(r.finishReason) })),
+          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+        });
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const chunk = (index: number, text: string, finish: string | null): void => {
+        res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: o.model, choices: [{ text, index, logprobs: null, finish_reason: finish }] })}\n\n`);
+      };
+      await Promise.all(asks.map(async (ask, index) => {
+        const s = engine.stream(ask);
+        let text = '';
+        let sent = 0;
+        for await (const e of s) {
+          text += e.text ?? '';
+          // hold back what could still be the start of a stop string; never send past one
+          const cut = cutAtStop(text, request.stopWords);
+          const safe = cut.length < text.length ? cut.length : Math.max(sent, text.length - Math.max(0, ...(request.stopWords ?? []).map((w) => (typeof w === 'string' ? w.length - 1 : 0))));
+          if (safe > sent && !res.writableEnded) chunk(index, text.slice(sent, safe), null), (sent = safe);
+        }
+        const r = await s.result;
+        if (r.finishReason === 'cancelled') cancelled++;
+        const final = cutAtStop(r.text ?? text, request.stopWords);
+        if (!res.writableEnded) chunk(index, final.slice(sent), finishOf(r.finishReason));
+      }));
+      if (!res.writableEnded) res.end('data: [DONE]\n\n');
+    } finally {
+      running -= asks.length;
+    }
+  };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const route = `${req.method} ${path}`;
+    const done = (e: unknown): void => {
+      if (res.headersSent) return void res.end();
+      if (e instanceof BadRequest) return error(res, 400, e.message, e.param, 'invalid_request_error');
+      error(res, 500, (e as Error).message, null, 'server_error');
+    };
+    if (closing) return error(res, 503, 'the server is shutting down', null, 'server_error');
+    if (route === 'GET /health') return send(res, 200, { status: 'ok', running, cancelled });
+    if (route === 'GET /v1/models') return send(res, 200, { object: 'list', data: [{ id: o.model, object: 'model', created: 0, owned_by: 'trtllm-ts' }] });
+    if (route === 'POST /v1/completions') return void completions(req, res).catch(done);
+    error(res, 404, `no route ${route} (POST /v1/completions, GET /v1/models, GET /health)`, null, 'invalid_request_error');
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(o.port ?? 8000, o.host ?? '127.0.0.1', () => ok());
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
+    server,
+    running: () => running,
+    cancelled: () => cancelled,
+    close: async () => {
+      closing = true;
+      await new Promise<void>((ok) => server.close(() => ok()));
+      while (running > 0) await new Promise((r) => setTimeout(r, 10));
+    },
+  };
+}
+
+export async function serve(argv: readonly string[], io: CliIO): Promise<number> {
+  const v = parseFlags(argv, {
+    engine_dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, max_queue: { type: 'string' }, model: { type: 'string' },
+    tokenizer: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  }, SERVE_HELP);
+  if (v.help) {
+    io.out(SERVE_HELP);
+    return 0;
+  }
+  if (!v.engine_dir) throw new UsageError(`--engine_dir is required\n\n${SERVE_HELP}`);
+  const int = (flag: string, s: string | undefined, dflt: number, min: number): number => {
+    if (s === undefined) return dflt;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer ≥ ${min}, got '${s}'`);
+    return n;
+  };
+  const port = int('port', v.port, 8000, 0);
+  const maxQueue = int('max_queue', v.max_queue, 256, 1);
+  const backend = (v.backend ?? (await defaultBackend())) as BackendName;
+  if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${v.backend}'`);
+  const kernelFlags = kernelOptions(v);
+  return withLibraryErrors('serve', io, async () => {
+    const engine = await Engine.load(v.engine_dir!, { backend, ...kernelFlags, ...(v.tokenizer ? { tokenizer: v.tokenizer } : {}) });
+    const model = v.model ?? v.engine_dir!.replace(/\/+$/, '').split('/').pop()!;
+    const s = await startServer(engine, { host: v.host ?? '127.0.0.1', port, maxQueue, model });
+    io.out(`serving ${model} on ${s.url} (${backend} backend): POST /v1/completions, GET /v1/models, GET /health\n`);
+    await new Promise<void>((ok) => {
+      const stop = (): void => {
+        io.out('shutting down: finishing running requests\n');
+        void s.close().then(ok);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    engine.dispose();
+    return 0;
+  });
+}
