@@ -96,4 +96,19 @@ describe('trtllm serve (openai client, ref backend)', () => {
     const after = await client.completions.create({ model: 'tiny', prompt: 'x = ', max_tokens: 4, temperature: 0 }); // the blocks are free again
     expect(after.choices[0]!.text).toBe(await solo('x = ', 4));
   });
+
+  it('/metrics: Prometheus text of the load, the KV blocks, tokens, finish reasons and latency histograms', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}"+]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('trtllm_requests_running')).toBe(0);
+    expect(value('trtllm_kv_blocks_used')).toBe(0); // every request has ended: every block is back
+    expect(value('trtllm_kv_blocks_free')).toBeGreaterThan(0);
+    expect(value('trtllm_requests_total{finish_reason="cancelled"}')).toBe(3);
+    expect(value('trtllm_generated_tokens_total')).toBeGreaterThan(40);
+    for (const h of ['trtllm_time_to_first_token_seconds', 'trtllm_inter_token_latency_seconds']) {
+      expect(value(`${h}_count`), h).toBeGreaterThan(0);
+      expect(value(`${h}_bucket{le="+Inf"}`), h).toBe(value(`${h}_count`));
+    }
+    expect(text).toMatch(/^# TYPE trtllm_time_to_first_token_seconds histogram$/m);
+  });
 });

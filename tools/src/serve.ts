@@ -7,10 +7,13 @@
  *   GET  /v1/models       the one model served
  *   GET  /health          {"status":"ok","running":n,"cancelled":c}: requests in the engine now, and
  *                         how many ended cancelled (their client went away) since the start
+ *   GET  /metrics         Prometheus text: requests running and waiting, KV blocks used and free,
+ *                         tokens generated, requests by finish reason, time-to-first-token and
+ *                         inter-token latency histograms
  * A client that disconnects cancels its requests (their KV blocks are freed at the next step); more
  * than --max_queue requests in the engine answers 429 with Retry-After; a bad request answers 400 with
  * an OpenAI-style error naming the field; SIGTERM / SIGINT stop accepting, finish what is running, exit.
- * Not yet: n > 1, best_of, logprobs, echo, suffix (each refused with 400, naming the field), /metrics.
+ * Not yet: n > 1, best_of, logprobs, echo, suffix (each refused with 400, naming the field).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -112,6 +115,33 @@ function cutAtStop(text: string, stops: readonly (string | readonly number[])[] 
   return text.slice(0, end);
 }
 
+/** A Prometheus histogram in seconds: cumulative counts per upper bound, the sum and the count. */
+class Histogram {
+  readonly #bounds: readonly number[];
+  readonly #counts: number[];
+  #sum = 0;
+  #n = 0;
+  constructor(bounds: readonly number[]) {
+    this.#bounds = bounds;
+    this.#counts = bounds.map(() => 0);
+  }
+  observe(seconds: number): void {
+    this.#bounds.forEach((b, i) => {
+      if (seconds <= b) this.#counts[i]!++;
+    });
+    this.#sum += seconds;
+    this.#n++;
+  }
+  text(name: string, help: string): string {
+    const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+    this.#bounds.forEach((b, i) => lines.push(`${name}_bucket{le="${b}"} ${this.#counts[i]}`));
+    lines.push(`${name}_bucket{le="+Inf"} ${this.#n}`, `${name}_sum ${this.#sum}`, `${name}_count ${this.#n}`);
+    return lines.join('\n');
+  }
+}
+
+const gauge = (name: string, help: string, value: number, type = 'gauge'): string => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}`;
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), ...headers });
@@ -144,6 +174,10 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 export async function startServer(engine: Engine, o: ServeOptions): Promise<RunningServer> {
   let running = 0;
   let cancelled = 0;
+  let tokens = 0;
+  const finished = new Map<string, number>();
+  const ttft = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  const itl = new Histogram([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
   let closing = false;
   let nextId = 0;
   const maxQueue = o.maxQueue ?? 256;
@@ -161,13 +195,32 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     const asks = prompts.map((p) => ({ ...request, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }) as GenerateRequest);
     running += asks.length;
     try {
+      const t0 = performance.now();
+      /** One prompt through engine.stream: each token's text to `onText` (streaming), timings and counts to the metrics. */
+      const one = async (ask: GenerateRequest, onText?: (text: string) => void): Promise<{ text: string; prompt: number; generated: number; finish: string }> => {
+        const s = engine.stream(ask);
+        let text = '';
+        let last = 0;
+        for await (const e of s) {
+          const now = performance.now();
+          if (e.index === 0) ttft.observe((now - t0) / 1000);
+          else itl.observe((now - last) / 1000);
+          last = now;
+          tokens++;
+          text += e.text ?? '';
+          onText?.(text);
+        }
+        const r = await s.result;
+        finished.set(r.finishReason, (finished.get(r.finishReason) ?? 0) + 1);
+        if (r.finishReason === 'cancelled') cancelled++;
+        return { text: cutAtStop(r.text ?? text, request.stopWords), prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason) };
+      };
       if (!stream) {
-        const results = await engine.generate(asks);
-        cancelled += results.filter((r) => r.finishReason === 'cancelled').length;
-        const usage = results.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.promptTokens.length, completion_tokens: u.completion_tokens + r.tokens.length }), { prompt_tokens: 0, completion_tokens: 0 });
+        const results = await Promise.all(asks.map((a) => one(a)));
+        const usage = results.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.prompt, completion_tokens: u.completion_tokens + r.generated }), { prompt_tokens: 0, completion_tokens: 0 });
         send(res, 200, {
           id, object: 'text_completion', created, model: o.model,
-          choices: results.map((r, index) => ({ text: cutAtStop(r.text ?? '', request.stopWords), index, logprobs: null, finish_reason: finishOf(r.finishReason) })),
+          choices: results.map((r, index) => ({ text: r.text, index, logprobs: null, finish_reason: r.finish })),
           usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
         });
         return;
@@ -176,21 +229,16 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
       const chunk = (index: number, text: string, finish: string | null): void => {
         res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: o.model, choices: [{ text, index, logprobs: null, finish_reason: finish }] })}\n\n`);
       };
+      // hold back what could still be the start of a stop string; never send past one
+      const holdBack = Math.max(0, ...(request.stopWords ?? []).map((w) => (typeof w === 'string' ? w.length - 1 : 0)));
       await Promise.all(asks.map(async (ask, index) => {
-        const s = engine.stream(ask);
-        let text = '';
         let sent = 0;
-        for await (const e of s) {
-          text += e.text ?? '';
-          // hold back what could still be the start of a stop string; never send past one
+        const r = await one(ask, (text) => {
           const cut = cutAtStop(text, request.stopWords);
-          const safe = cut.length < text.length ? cut.length : Math.max(sent, text.length - Math.max(0, ...(request.stopWords ?? []).map((w) => (typeof w === 'string' ? w.length - 1 : 0))));
+          const safe = cut.length < text.length ? cut.length : Math.max(sent, text.length - holdBack);
           if (safe > sent && !res.writableEnded) chunk(index, text.slice(sent, safe), null), (sent = safe);
-        }
-        const r = await s.result;
-        if (r.finishReason === 'cancelled') cancelled++;
-        const final = cutAtStop(r.text ?? text, request.stopWords);
-        if (!res.writableEnded) chunk(index, final.slice(sent), finishOf(r.finishReason));
+        });
+        if (!res.writableEnded) chunk(index, r.text.slice(sent), r.finish);
       }));
       if (!res.writableEnded) res.end('data: [DONE]\n\n');
     } finally {
@@ -207,9 +255,25 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     };
     if (closing) return error(res, 503, 'the server is shutting down', null, 'server_error');
     if (route === 'GET /health') return send(res, 200, { status: 'ok', running, cancelled });
+    if (route === 'GET /metrics') {
+      const l = engine.load;
+      const byReason = [...finished].map(([r, n]) => `trtllm_requests_total{finish_reason="${r}"} ${n}`);
+      const text = [
+        gauge('trtllm_requests_running', 'Requests in the engine’s running batch.', l.running),
+        gauge('trtllm_requests_waiting', 'Requests admitted to the server, waiting for a slot and KV blocks.', l.waiting),
+        gauge('trtllm_kv_blocks_used', 'KV-cache blocks in use.', l.kvBlocks - l.freeKvBlocks),
+        gauge('trtllm_kv_blocks_free', 'KV-cache blocks free.', l.freeKvBlocks),
+        gauge('trtllm_generated_tokens_total', 'Tokens generated since the server started.', tokens, 'counter'),
+        ['# HELP trtllm_requests_total Requests ended, by finish reason.', '# TYPE trtllm_requests_total counter', ...byReason].join('\n'),
+        ttft.text('trtllm_time_to_first_token_seconds', 'Time from a completion request to its first token.'),
+        itl.text('trtllm_inter_token_latency_seconds', 'Time between consecutive tokens of a request.'),
+      ].join('\n') + '\n';
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      return void res.end(text);
+    }
     if (route === 'GET /v1/models') return send(res, 200, { object: 'list', data: [{ id: o.model, object: 'model', created: 0, owned_by: 'trtllm-ts' }] });
     if (route === 'POST /v1/completions') return void completions(req, res).catch(done);
-    error(res, 404, `no route ${route} (POST /v1/completions, GET /v1/models, GET /health)`, null, 'invalid_request_error');
+    error(res, 404, `no route ${route} (POST /v1/completions, GET /v1/models, GET /health, GET /metrics)`, null, 'invalid_request_error');
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -254,7 +318,7 @@ export async function serve(argv: readonly string[], io: CliIO): Promise<number>
     const engine = await Engine.load(v.engine_dir!, { backend, ...kernelFlags, ...(v.tokenizer ? { tokenizer: v.tokenizer } : {}) });
     const model = v.model ?? v.engine_dir!.replace(/\/+$/, '').split('/').pop()!;
     const s = await startServer(engine, { host: v.host ?? '127.0.0.1', port, maxQueue, model });
-    io.out(`serving ${model} on ${s.url} (${backend} backend): POST /v1/completions, GET /v1/models, GET /health\n`);
+    io.out(`serving ${model} on ${s.url} (${backend} backend): POST /v1/completions, GET /v1/models, GET /health, GET /metrics\n`);
     await new Promise<void>((ok) => {
       const stop = (): void => {
         io.out('shutting down: finishing running requests\n');

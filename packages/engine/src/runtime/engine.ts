@@ -304,6 +304,11 @@ export class Engine {
     return this.config.model;
   }
 
+  /** The scheduler and the KV cache now: requests running and waiting, KV blocks (or contiguous slots) in use and free. */
+  get load(): { readonly running: number; readonly waiting: number; readonly kvBlocks: number; readonly freeKvBlocks: number } {
+    return { running: this.#scheduler.running, waiting: this.#scheduler.waiting, kvBlocks: this.#pool.numBlocks, freeKvBlocks: this.#pool.freeBlocks };
+  }
+
   /** Run requests to completion (they are batched in flight); results in request order. */
   async generate(requests: readonly (GenerateRequest | string | readonly number[])[]): Promise<GenerateResult[]> {
     const seqs = requests.map((r, i) => this.#submit(typeof r === 'string' ? { prompt: r } : isTokenArray(r) ? { tokens: r } : r, i));
