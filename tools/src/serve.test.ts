@@ -48,6 +48,19 @@ describe('trtllm serve (openai client, ref backend)', () => {
     expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok', running: 0, cancelled: 0 });
   });
 
+  it('n samples per prompt: choice prompt · n + i draws with seed + i, each the engine’s own sample', async () => {
+    const sample = async (prompt: string, seed: number): Promise<string> => (await engine.generate([{ prompt, maxNewTokens: 8, temperature: 1.2, seed, endId: 0 }]))[0]!.text!;
+    const r = await client.completions.create({ model: 'tiny', prompt: 'def f(', n: 3, max_tokens: 8, temperature: 1.2, seed: 40 });
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(r.choices.map((c) => c.text)).toEqual([await sample('def f(', 40), await sample('def f(', 41), await sample('def f(', 42)]);
+    expect(new Set(r.choices.map((c) => c.text)).size).toBeGreaterThan(1); // the samples differ
+    const two = await client.completions.create({ model: 'tiny', prompt: ['def f(', 'x ='], n: 1, max_tokens: 8, temperature: 1.2, seed: 41 });
+    expect(two.choices.map((c) => c.text)).toEqual([await sample('def f(', 41), await sample('x =', 41)]);
+    // more completions than the server ever runs at once (max_queue 3) can never be served: 400, not 429
+    const e = await client.completions.create({ model: 'tiny', prompt: ['a', 'b'], n: 2, max_tokens: 1 }).then(() => undefined, (x: unknown) => x);
+    expect((e as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('n');
+  });
+
   it('streaming: chunks join to the same text, the last one says why it ended', async () => {
     const chunks: { text: string; finish: string | null }[] = [];
     for await (const c of await client.completions.create({ model: 'tiny', prompt: 'class Foo', max_tokens: 16, temperature: 0, stream: true })) chunks.push({ text: c.choices[0]!.text, finish: c.choices[0]!.finish_reason });
@@ -69,7 +82,7 @@ describe('trtllm serve (openai client, ref backend)', () => {
   });
 
   it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
-    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 2 }, 'n'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 2 }, 'logprobs'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
       const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
       expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
       expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);

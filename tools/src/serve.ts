@@ -2,7 +2,7 @@
  * `trtllm serve`: an engine behind an OpenAI-compatible HTTP API (node:http, no framework: five routes,
  * JSON bodies and server-sent events need nothing more). Every request goes into the engine's
  * in-flight batching; the server only translates.
- *   POST /v1/completions  prompt (text, texts, token ids or lists of ids), max_tokens, temperature,
+ *   POST /v1/completions  prompt (text, texts, token ids or lists of ids), n, max_tokens, temperature,
  *                         top_p, top_k, seed, stop, stream (SSE chunks, then `data: [DONE]`), usage
  *   GET  /v1/models       the one model served
  *   GET  /health          {"status":"ok","running":n,"cancelled":c}: requests in the engine now, and
@@ -13,7 +13,8 @@
  * A client that disconnects cancels its requests (their KV blocks are freed at the next step); more
  * than --max_queue requests in the engine answers 429 with Retry-After; a bad request answers 400 with
  * an OpenAI-style error naming the field; SIGTERM / SIGINT stop accepting, finish what is running, exit.
- * Not yet: n > 1, best_of, logprobs, echo, suffix (each refused with 400, naming the field).
+ * n samples per prompt (seeds seed … seed + n − 1). Not yet: best_of, logprobs, echo, suffix (each
+ * refused with 400, naming the field).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,13 +58,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const UNSUPPORTED = ['n', 'best_of', 'logprobs', 'echo', 'suffix', 'logit_bias'] as const;
+const UNSUPPORTED = ['best_of', 'logprobs', 'echo', 'suffix', 'logit_bias'] as const;
 
 /** The engine requests of one completions body (one per prompt), checked field by field. */
-function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean } {
+function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean } {
   for (const f of UNSUPPORTED) {
     const v = body[f];
-    if (v === undefined || v === null || (f === 'n' && v === 1) || (f === 'best_of' && v === 1) || (f === 'echo' && v === false)) continue;
+    if (v === undefined || v === null || (f === 'best_of' && v === 1) || (f === 'echo' && v === false)) continue;
     throw new BadRequest(`${f} is not supported by this server yet`, f);
   }
   const p = body['prompt'];
@@ -86,6 +87,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   const topP = num('top_p', (x) => x > 0 && x <= 1, 'a number in (0, 1]');
   const topK = num('top_k', (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0');
   const seed = num('seed', (x) => Number.isInteger(x), 'an integer');
+  const n = num('n', (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'an integer in [1, 16]') ?? 1;
   const stop = body['stop'];
   let stopWords: string[] = [];
   if (typeof stop === 'string') stopWords = [stop];
@@ -94,7 +96,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   if (stopWords.length && !engine.tokenizer) throw new BadRequest('stop strings need a tokenizer', 'stop');
   const stream = body['stream'] === true;
   return {
-    prompts, stream,
+    prompts, n, stream,
     request: {
       maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
       ...(stopWords.length ? { stopWords } : {}),
@@ -183,8 +185,9 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
   const maxQueue = o.maxQueue ?? 256;
   const completions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readJson(req);
-    const { prompts, request, stream } = requestsOf(body, engine);
-    if (running + prompts.length > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
+    const { prompts, n, request, stream } = requestsOf(body, engine);
+    if (prompts.length * n > maxQueue) throw new BadRequest(`${prompts.length} prompts × n ${n} is ${prompts.length * n} completions, more than this server runs at once (${maxQueue})`, 'n');
+    if (running + prompts.length * n > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
     const id = `cmpl-${Date.now().toString(36)}-${nextId++}`;
     const created = Math.floor(Date.now() / 1000);
     // a client that goes away cancels what it asked for
@@ -192,7 +195,10 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const asks = prompts.map((p) => ({ ...request, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }) as GenerateRequest);
+    // n choices per prompt (choice index = prompt · n + i), sample i drawing from seed + i (the seed, or
+    // one picked for the request, so the n samples differ and a given seed reproduces all of them)
+    const base = request.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const asks = prompts.flatMap((p) => Array.from({ length: n }, (_, i) => ({ ...request, seed: base + i, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }) as GenerateRequest));
     running += asks.length;
     try {
       const t0 = performance.now();
