@@ -44,6 +44,9 @@ __device__ __forceinline__ uint32_t orderedBits(float v) {
 __device__ __forceinline__ u64 keyOf(float v, int id) { return ((u64)orderedBits(fadd(v, 0.f)) << 32) | (u64)(0xffffffffu - (uint32_t)id); }
 __device__ __forceinline__ int idOf(u64 key) { return (int)(0xffffffffu - (uint32_t)key); }
 
+/** ref-math samplingWeight: rni(expF32(v = m ? 0 : fp32(fp32(v − m) / t)) · one), one = 2^24 (sampling) or 2^32 (beams). */
+__device__ __forceinline__ u64 weightOf(float v, float m, float t, float one) { return __float2ull_rn(fmul(expF32(v == m ? 0.f : fdiv(fsub(v, m), t)), one)); }
+
 struct Row {
   float t, topP, rho;
   int topK, banned;
@@ -237,7 +240,7 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
     float v = 0.f;
     if (i < cols) {
       v = value(i);
-      if (!isnan(v) && v != -INFINITY) w = __float2uint_rn(fmul(expF32(v == m ? 0.f : fdiv(fsub(v, m), r.t)), kWeightOne));
+      if (!isnan(v) && v != -INFINITY) w = (uint32_t)weightOf(v, m, r.t, kWeightOne);  // ≤ 2^24
     }
     const int at = claimSlot(&sh.count, w > 0);
     if (w > 0) keys[at] = keyOf(v, i), ws[at] = w, total += w;
@@ -301,7 +304,7 @@ __global__ void __launch_bounds__(kSampleBlock) beamCandidatesKernel(BeamCandida
     const int at = claimSlot(&sh.count, keep);
     if (keep) {
       keys[at] = keyOf(v, i);
-      if (v != -INFINITY) total += v == m ? 4294967296ull : __float2ull_rn(fmul(expF32(fsub(v, m)), 4294967296.f));
+      if (v != -INFINITY) total += weightOf(v, m, 1.f, 4294967296.f);  // t 1: fdiv(d, 1) = d
     }
   }
   for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);

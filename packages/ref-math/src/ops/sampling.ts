@@ -89,10 +89,10 @@ export function samplingCandidates(x: ArrayLike<number>, temperature: number): {
   return { order, weights: order.map((i) => w[i]!) };
 }
 
-/** Step 4: the fixed-point weight of a logit `xi` when the largest is `m`. */
-export function samplingWeight(xi: number, m: number, temperature: number): number {
+/** Step 4: the fixed-point weight of a logit `xi` when the largest is `m`, in units of 1/`one` (beams: 2^−32). */
+export function samplingWeight(xi: number, m: number, temperature: number, one: number = SAMPLING_WEIGHT_ONE): number {
   const d = xi === m ? 0 : f32(f32(xi - m) / f32(temperature));
-  return rni(f32(expF32(d) * SAMPLING_WEIGHT_ONE));
+  return rni(f32(expF32(d) * one));
 }
 
 /** Step 7's target: ⌊r · S / 2^32⌋ for a uint32 r and an integer S < 2^53, exactly. */
@@ -173,7 +173,7 @@ export function beamCandidates(x: ArrayLike<number>, n: number): BeamCandidates 
     if (!(x[i]! <= m)) m = x[i]!; // NaN m: the first non-NaN
   }
   let weightSum = 0;
-  for (const i of ids) if (x[i] !== -Infinity) weightSum += x[i] === m ? BEAM_WEIGHT_ONE : rni(f32(expF32(f32(x[i]! - m)) * BEAM_WEIGHT_ONE));
+  for (const i of ids) if (x[i] !== -Infinity) weightSum += samplingWeight(x[i]!, m, 1, BEAM_WEIGHT_ONE); // t 1: fp32(d / 1) = d
   const first = ids.sort((a, b) => x[b]! - x[a]! || a - b).slice(0, n);
   return { ids: first, logits: first.map((i) => x[i]!), max: m, weightSum };
 }
