@@ -174,11 +174,14 @@ export function explainUnavailable(runtime: string, driverFile = '/proc/driver/n
 
 export type Availability = { readonly ok: true; readonly device: DeviceInfo } | { readonly ok: false; readonly reason: string };
 
+/** isAvailable's reason, worked out once (the device state is read once per process, in load()). */
+let unavailable: string | undefined;
+
 /** Whether kernels can run on this machine, and why not. Never throws. */
 export function isAvailable(): Availability {
   const l = load();
   if ('error' in l) return { ok: false, reason: l.error };
-  if (!l.info.available) return { ok: false, reason: explainUnavailable(l.info.reason ?? 'unknown') };
+  if (!l.info.available) return { ok: false, reason: (unavailable ??= explainUnavailable(l.info.reason ?? 'unknown')) };
   return { ok: true, device: l.info };
 }
 
