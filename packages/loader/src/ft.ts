@@ -257,8 +257,9 @@ export class FtCheckpoint {
     const storage = gpt.get('storage_dtype') ?? 'float32';
     if (!(storage in FT_STORAGE)) throw new LoaderError('dtype', { file: iniFile, item: 'storage_dtype', expected: Object.keys(FT_STORAGE).join(' | '), got: storage });
     const act = get('activation_function');
-    const activation = ['gelu', 'gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'].includes(act) ? 'gelu' : act === 'swiglu' ? 'swiglu' : undefined;
-    if (!activation) throw new LoaderError('format', { file: iniFile, item: 'activation_function', expected: 'gelu | gelu_new | gelu_fast | gelu_pytorch_tanh | swiglu', got: act });
+    // fast-swiglu: NeMo's name for SwiGLU with both halves in one GEMM (nemo-convert writes them as fc and gate)
+    const activation = ['gelu', 'gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'].includes(act) ? 'gelu' : act === 'swiglu' || act === 'fast-swiglu' ? 'swiglu' : undefined;
+    if (!activation) throw new LoaderError('format', { file: iniFile, item: 'activation_function', expected: 'gelu | gelu_new | gelu_fast | gelu_pytorch_tanh | swiglu | fast-swiglu', got: act });
     const dirTp = /^(\d+)-gpu$/.exec(dir.split(/[\\/]/).filter(Boolean).pop() ?? '');
     const tp = int('tensor_parallelism', dirTp ? Number(dirTp[1]) : 1);
     const nEmbd = int('n_embd');
@@ -275,6 +276,8 @@ export class FtCheckpoint {
         intermediateSize: int('intermediate_size', int('n_inner', 4 * nEmbd)),
         activation,
         bias: bool('bias', true),
+        // NeMo (bias = False) keeps LayerNorm β: the seed writes its files and TensorRT-LLM loads them
+        ...(!bool('bias', true) && existsSync(join(dir, 'model.final_layernorm.bias.bin')) ? { layernormBias: true } : {}),
         rotaryPct: float('rotary_pct', 0),
         rotaryBase: float('rotary_base', 10000),
         layernormEps: float('layer_norm_epsilon', 1e-5),

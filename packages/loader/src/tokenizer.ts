@@ -93,7 +93,7 @@ export interface IncrementalDecoder {
  * ids, the vocabulary size, and a name to record in the engine dir.
  */
 export interface Tokenizer {
-  /** 'gpt2-bpe', … — what an engine dir records. */
+  /** 'gpt2-bpe', 'sentencepiece-bpe', 'sentencepiece-unigram' — what an engine dir records. */
   readonly kind: string;
   readonly vocabSize: number;
   readonly specialIds: SpecialIds;

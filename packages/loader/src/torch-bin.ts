@@ -72,8 +72,15 @@ export class TorchCheckpoint implements TensorSource {
     this.#tensors = tensors;
   }
 
-  static open(path: string): TorchCheckpoint {
-    const zip = ZipArchive.open(path);
+  /**
+   * @param o.window the checkpoint is bytes [offset, offset + length) of `path` (a member of an
+   *   uncompressed .nemo tar, read in place), named `label` in errors.
+   * @param o.dict the state dict sits at this key path of the pickled dict (e.g. ['prompt_table'] in a
+   *   NeMo prompt-learning checkpoint); default the root, or its 'state_dict' / 'model' / 'module'.
+   */
+  static open(path: string, o: { readonly window?: { readonly offset: number; readonly length: number; readonly label: string }; readonly dict?: readonly string[] } = {}): TorchCheckpoint {
+    const zip = ZipArchive.open(path, o.window);
+    path = zip.path;
     try {
       const pkl = [...zip.entries.keys()].find((n) => n.endsWith('/data.pkl') && n.split('/').length === 2);
       if (!pkl) throw new LoaderError('format', { file: path, item: 'data.pkl', expected: 'a torch.save archive (<name>/data.pkl)', got: `entries ${[...zip.entries.keys()].slice(0, 4).join(', ')}` });
@@ -81,7 +88,7 @@ export class TorchCheckpoint implements TensorSource {
       const order = zip.entries.has(`${prefix}byteorder`) ? zip.read(`${prefix}byteorder`).toString('latin1') : 'little';
       if (order !== 'little') throw new LoaderError('format', { file: path, item: `${prefix}byteorder`, expected: 'little', got: order, hint: 're-save the checkpoint on a little-endian machine' });
       const root = unpickle(zip.read(pkl), { file: `${path}:${pkl}`, findGlobal, persistentLoad });
-      return new TorchCheckpoint(path, zip, prefix, collectTensors(path, root));
+      return new TorchCheckpoint(path, zip, prefix, collectTensors(path, root, o.dict));
     } catch (e) {
       zip.close();
       throw e;
@@ -199,11 +206,20 @@ function persistentLoad(pid: unknown): unknown {
   return { kind: 'storage', type, key, numel: n } satisfies StorageRef;
 }
 
-/** The state dict: a dict of name → tensor; also accepts {'state_dict': {...}} and {'model': {...}} wrappers. */
-function collectTensors(file: string, root: unknown): Map<string, TensorRef> {
+/** The state dict: a dict of name → tensor, at key path `at` if given, else the root or its {'state_dict' | 'model' | 'module': {...}} wrappers. */
+function collectTensors(file: string, root: unknown, at?: readonly string[]): Map<string, TensorRef> {
   let dict = root;
-  for (const wrapper of ['state_dict', 'model', 'module']) {
-    if (dict instanceof Map && dict.has(wrapper) && dict.get(wrapper) instanceof Map) dict = dict.get(wrapper);
+  if (at) {
+    for (const [i, key] of at.entries()) {
+      if (!(dict instanceof Map) || !(dict.get(key) instanceof Map)) {
+        throw new LoaderError('format', { file, item: at.slice(0, i + 1).join('.'), expected: 'a dict at that key of the pickled checkpoint', got: dict instanceof Map ? `keys ${[...dict.keys()].slice(0, 5).map(String).join(', ')}` : typeof dict });
+      }
+      dict = dict.get(key);
+    }
+  } else {
+    for (const wrapper of ['state_dict', 'model', 'module']) {
+      if (dict instanceof Map && dict.has(wrapper) && dict.get(wrapper) instanceof Map) dict = dict.get(wrapper);
+    }
   }
   if (!(dict instanceof Map)) throw new LoaderError('format', { file, item: 'data.pkl', expected: 'a state dict (name → tensor)', got: Array.isArray(dict) ? 'a list' : typeof dict });
   const out = new Map<string, TensorRef>();

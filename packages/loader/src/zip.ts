@@ -29,27 +29,39 @@ export class ZipArchive {
   readonly path: string;
   readonly entries: ReadonlyMap<string, ZipEntry>;
   readonly #fd: number;
+  /** Where the archive starts in the file (0, or a member's offset inside a .nemo tar). */
+  readonly #base: number;
   readonly #size: number;
 
-  private constructor(path: string, fd: number, size: number, entries: Map<string, ZipEntry>) {
+  private constructor(path: string, fd: number, base: number, size: number, entries: Map<string, ZipEntry>) {
     this.path = path;
     this.#fd = fd;
+    this.#base = base;
     this.#size = size;
     this.entries = entries;
   }
 
-  static open(path: string): ZipArchive {
+  /**
+   * The archive in `path`, or in bytes [window.offset, window.offset + window.length) of it (a
+   * torch checkpoint stored inside an uncompressed tar is read in place; `path` is then named
+   * `label` in errors, e.g. `x.nemo:model_weights.ckpt`).
+   */
+  static open(path: string, window?: { readonly offset: number; readonly length: number; readonly label?: string }): ZipArchive {
     const fd = openFile(path, 'a readable file');
+    const label = window?.label ?? path;
     try {
-      const size = fstatSync(fd).size;
-      return new ZipArchive(path, fd, size, readCentralDirectory(path, fd, size));
+      const fileSize = fstatSync(fd).size;
+      const base = window?.offset ?? 0;
+      const size = window?.length ?? fileSize;
+      if (base + size > fileSize) throw formatError(label, 'archive', `${size} bytes at ${base}`, `a ${fileSize}-byte file`, 'the file is truncated');
+      return new ZipArchive(label, fd, base, size, readCentralDirectory(label, (b, at) => readSync(fd, b, 0, b.length, base + at), size));
     } catch (e) {
       closeSync(fd);
       throw e;
     }
   }
 
-  /** Absolute file offset and length of a stored entry's data (validated against the file). */
+  /** Offset (in the archive) and length of a stored entry's data (validated against the archive). */
   dataRange(name: string): { offset: number; length: number } {
     const e = this.entries.get(name);
     if (!e) throw new LoaderError('missing', { file: this.path, item: name, expected: 'a zip entry of that name', got: 'none' });
@@ -63,9 +75,9 @@ export class ZipArchive {
     return { offset, length: e.size };
   }
 
-  /** Read bytes [offset, offset + length) of the file into `into` (or a new buffer). */
+  /** Read bytes [offset, offset + length) of the archive into `into` (or a new buffer). */
   readAt(offset: number, length: number, item: string, into?: Uint8Array): Uint8Array {
-    return readFully(this.#fd, into ?? new Uint8Array(length), offset, this.path, item);
+    return readFully(this.#fd, into ?? new Uint8Array(length), this.#base + offset, this.path, item);
   }
 
   /** A whole stored entry. */
@@ -90,13 +102,14 @@ function formatError(file: string, item: string, expected: string, got: string, 
   return new LoaderError('format', { file, item, expected, got, ...(hint ? { hint } : {}) });
 }
 
-function readCentralDirectory(path: string, fd: number, size: number): Map<string, ZipEntry> {
+/** `readAt(b, at)` fills b from archive offset `at` (one read; fewer bytes only at the end of the file). */
+function readCentralDirectory(path: string, readAt: (b: Buffer, at: number) => number, size: number): Map<string, ZipEntry> {
   const read = (offset: number, length: number, item: string): Buffer => {
     if (offset < 0 || offset + length > size) throw formatError(path, item, `${length} bytes at ${offset}`, `a ${size}-byte file`, 'not a zip archive, or truncated');
     const b = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const n = readSync(fd, b, done, length - done, offset + done);
+      const n = readAt(b.subarray(done), offset + done);
       if (n === 0) break;
       done += n;
     }

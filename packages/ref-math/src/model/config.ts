@@ -27,8 +27,14 @@ export interface GptConfig {
   readonly intermediateSize: number;
   /** `gelu` (tanh form: gelu / gelu_new / gelu_fast) or `swiglu` (gated: proj(silu(fc x) · gate x)). */
   readonly activation: Activation;
-  /** Linear layers and LayerNorms carry biases (`bias`). */
+  /** Linear layers carry biases (`bias`). */
   readonly bias: boolean;
+  /**
+   * LayerNorms carry β; absent: as `bias` (layernormBiasOf). NeMo keeps LayerNorm biases when its
+   * linear layers have none (GPT-Next: `bias: false`, β present); an FT checkpoint says so by having
+   * the LayerNorm bias files.
+   */
+  readonly layernormBias?: boolean;
   /** 0: learned absolute positions (wpe); > 0: NeoX RoPE on floor(HS·rotaryPct) dims (`rotary_pct`). */
   readonly rotaryPct: number;
   /** RoPE base (10000). */
@@ -44,6 +50,7 @@ export interface GptConfig {
 }
 
 export type GptConfigInput = Pick<GptConfig, 'vocabSize' | 'nPositions' | 'nEmbd' | 'nHead' | 'nLayer'> & Partial<GptConfig>;
+
 
 /** A complete, validated config from the required fields and any overrides. */
 export function gptConfig(input: GptConfigInput): GptConfig {
@@ -68,6 +75,11 @@ export function gptConfig(input: GptConfigInput): GptConfig {
   expectAttr(op, 'nKvHead', c.nHead % c.nKvHead === 0, `a divisor of nHead (${c.nHead})`, c.nKvHead);
   if (c.rotaryPct !== 0) rotaryDimOf(c.nEmbd / c.nHead, c.rotaryPct);
   return c;
+}
+
+/** Whether the LayerNorms carry β: `layernormBias` where given, else `bias`. */
+export function layernormBiasOf(c: GptConfig): boolean {
+  return c.layernormBias ?? c.bias;
 }
 
 /** HS: size of one attention head. */

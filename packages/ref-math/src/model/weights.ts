@@ -7,7 +7,7 @@
 import type { ActDType } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { fromValues, type Tensor } from '../tensor.js';
-import { headSize, qkvWidth, type GptConfig } from './config.js';
+import { headSize, layernormBiasOf, qkvWidth, type GptConfig } from './config.js';
 
 export interface LinearWeights {
   /** [in, out]. */
@@ -19,7 +19,7 @@ export interface LinearWeights {
 export interface LayerNormWeights {
   /** [H]. */
   readonly gamma: Tensor<ActDType>;
-  /** [H]; present iff config.bias. */
+  /** [H]; present iff layernormBiasOf(config). */
   readonly beta?: Tensor<ActDType>;
 }
 
@@ -77,7 +77,7 @@ export function validateGptWeights(config: GptConfig, w: GptWeights): void {
   };
   const ln = (path: string, l: LayerNormWeights): void => {
     check(`${path}.gamma`, l.gamma, [h]);
-    check(`${path}.beta`, l.beta, biasShape(h));
+    check(`${path}.beta`, l.beta, layernormBiasOf(config) ? [h] : undefined);
   };
   check('wte', w.wte, [v, h]);
   check('wpe', w.wpe, config.rotaryPct === 0 ? [config.nPositions, h] : undefined);
@@ -243,7 +243,7 @@ export function gptWeightSpecs(config: GptConfig, o: { readonly lmHead: boolean 
   if (config.rotaryPct === 0) out.push({ path: 'wpe', shape: [config.nPositions, h] });
   const ln = (p: string): void => {
     out.push({ path: `${p}.gamma`, shape: [h] });
-    if (bias) out.push({ path: `${p}.beta`, shape: [h] });
+    if (layernormBiasOf(config)) out.push({ path: `${p}.beta`, shape: [h] });
   };
   const linear = (p: string, rows: number, cols: number): void => {
     out.push({ path: `${p}.weight`, shape: [rows, cols] });
@@ -268,7 +268,7 @@ export function gptWeightSpecs(config: GptConfig, o: { readonly lmHead: boolean 
 export function assembleGptWeights(config: GptConfig, get: (spec: GptWeightSpec) => Tensor<ActDType>, o: { readonly lmHead: boolean }): GptWeights {
   const t = new Map(gptWeightSpecs(config, o).map((s) => [s.path, get(s)]));
   const at = (path: string): Tensor<ActDType> => t.get(path)!;
-  const ln = (p: string): LayerNormWeights => (config.bias ? { gamma: at(`${p}.gamma`), beta: at(`${p}.beta`) } : { gamma: at(`${p}.gamma`) });
+  const ln = (p: string): LayerNormWeights => (layernormBiasOf(config) ? { gamma: at(`${p}.gamma`), beta: at(`${p}.beta`) } : { gamma: at(`${p}.gamma`) });
   const linear = (p: string): LinearWeights => (config.bias ? { weight: at(`${p}.weight`), bias: at(`${p}.bias`) } : { weight: at(`${p}.weight`) });
   const layers = Array.from({ length: config.nLayer }, (_, n): GptLayerWeights => {
     const p = `layers.${n}`;
