@@ -8,6 +8,7 @@ import { UsageError, type CliIO } from './io.js';
 import { benchmark } from './benchmark.js';
 import { build } from './build.js';
 import { convert } from './convert.js';
+import { nemoConvert, nemoPromptConvert } from './nemo.js';
 import { perplexity } from './perplexity.js';
 import { run } from './run.js';
 import { summarize } from './summarize.js';
@@ -21,6 +22,8 @@ type Command = (argv: readonly string[], io: CliIO) => number | Promise<number>;
 const COMMANDS: Record<string, { readonly run: Command; readonly summary: string }> = {
   selftest: { run: selftest, summary: "run the oracle's golden checks and print its conformance table (no GPU needed)" },
   convert: { run: convert, summary: 'HF checkpoint (safetensors / .bin; GPT-2, SantaCoder, StarCoder) → FT checkpoint with TP splits' },
+  'nemo-convert': { run: nemoConvert, summary: 'NeMo .nemo (GPT-Next: RoPE, SwiGLU, layernorm1p; any training TP / PP) → FT checkpoint + tokenizer.model' },
+  'nemo-prompt-convert': { run: nemoPromptConvert, summary: 'prompt-learning .nemo → .npy prompt table [tasks, Pt, H] for run --prompt_table' },
   build: { run: build, summary: 'FT checkpoint or random weights → engine directory (the seed build.py flags)' },
   run: { run, summary: 'generate from an engine for text or token ids (ref or cuda backend)' },
   summarize: { run: summarize, summary: 'cnn_dailymail-style summarization with ROUGE-1/2/L/Lsum as summarize.py reports it' },
@@ -33,7 +36,7 @@ export const HELP = `Usage: trtllm <command> [flags]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(20)}${c.summary}`)
   .join('\n')}
 
 Run \`trtllm <command> --help\` for a command's flags; \`trtllm --version\` for the version and the GPU seen.

@@ -24,6 +24,7 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --input_tokens FILE     .csv (one comma-separated row of ids per input) or .npy [B, T] (padded with the end id)
   --max_output_len N      new tokens per input (default the engine's max_output_len)
   --tokenizer DIR|gpt2    tokenizer when the engine dir has none (default gpt2, for a 50257-token vocab)
+  --vocab_file FILE       a sentencepiece tokenizer.model (GPT-Next; what nemo-convert writes), the seed's flag
   --end_id N              stop id (default the tokenizer's eos, <|endoftext|> for GPT-2; else 50256 as the seed)
   --num_beams N           beam search width (default 1; at most the engine's max_beam_width); every beam is printed
   --top_k N --top_p F --temperature F --repetition_penalty F --random_seed N
@@ -36,7 +37,7 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
 ${GEMM_ALGO_HELP}
   --prompt_table FILE     prompt tuning: .npy [numTasks, Pt, H] (engine built with --max_prompt_embedding_table_size);
                           text inputs get the virtual tokens V … V+Pt−1 in front
-  --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0)
+  --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0); --tasks, the seed's name, too
   --world_size N          run a TP-N engine as N processes, one GPU each, joined by NCCL (cuda);
                           without it a multi-rank engine runs its ranks in this process
 `;
@@ -98,7 +99,7 @@ function readTokens(file: string, endId: number): number[][] {
 export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const values = parseFlags(argv, {
     engine_dir: { type: 'string' }, input_text: { type: 'string', multiple: true }, input_tokens: { type: 'string' }, max_output_len: { type: 'string' },
-    tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
+    tokenizer: { type: 'string' }, tokenizer_dir: { type: 'string' }, vocab_file: { type: 'string' }, tasks: { type: 'string' }, end_id: { type: 'string' }, num_beams: { type: 'string' }, top_k: { type: 'string' },
     top_p: { type: 'string' }, temperature: { type: 'string' }, repetition_penalty: { type: 'string' }, random_seed: { type: 'string' },
     output_csv: { type: 'string' }, output_npy: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, gemm_algo: { type: 'string' }, world_size: { type: 'string' }, prompt_table: { type: 'string' }, prompt_tasks: { type: 'string' }, log_level: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, RUN_HELP);
@@ -118,7 +119,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   return withLibraryErrors('run', io, async () => {
-    const tok = values.tokenizer ?? values.tokenizer_dir;
+    const tok = values.vocab_file ?? values.tokenizer ?? values.tokenizer_dir;
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
     const endId = num('end_id', values.end_id) ?? engine.tokenizer?.specialIds.eos ?? 50256;
     const sampling = numBeams > 1 ? { numBeams } : {
@@ -136,7 +137,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       engine.setPromptTable(fromValues(engine.model.dtype, a.shape, a.data));
       virtual = Array.from({ length: a.shape[1]! }, (_, i) => engine.model.vocabSize + i);
     }
-    const tasks = (values.prompt_tasks ?? '0').split(',').map((x) => num('prompt_tasks', x)!);
+    const tasks = (values.prompt_tasks ?? values.tasks ?? '0').split(',').map((x) => num('prompt_tasks', x)!);
     const inputs: GenerateRequest[] = (values.input_tokens
       ? readTokens(values.input_tokens, endId).map((tokens): GenerateRequest => ({ tokens }))
       : (values.input_text ?? ['Born in north-east France, Soyer trained as a']).map((prompt): GenerateRequest => (virtual.length ? { tokens: [...virtual, ...engine.tokenizer!.encode(prompt)] } : { prompt }))

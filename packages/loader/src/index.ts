@@ -17,7 +17,7 @@ export { Gpt2Tokenizer, type PreTokenizer, type Tokenizer, type SpecialIds, type
 export { SentencePieceTokenizer, parseSentencePieceModel, PIECE_TYPE, type SentencePiece, type SentencePieceModel } from './sentencepiece.js';
 export { openTokenizer, TOKENIZER_FILES } from './tokenizer-files.js';
 export { NemoArchive, tarMembers, type NemoMember } from './nemo.js';
-export { convertNemoToFt, nemoModelConfig, type NemoConvertOptions, type NemoConvertResult, type NemoModelConfig } from './nemo-convert.js';
+export { convertNemoToFt, nemoModelConfig, readNemoPromptTable, type NemoConvertOptions, type NemoConvertResult, type NemoModelConfig, type NemoPromptTask } from './nemo-convert.js';
 export { parsePyJson, pyRepr, pyStr, pyFloatRepr, formatIni, parseIni, PyDict, PyFloat, type PyValue } from './ini.js';
 export { FtCheckpoint, FT_STORAGE, ftLayout, ftShards, ftFiles, writeFtTensor, writeFtFiles, splitShard, mergeShards, shardShape, type FtStorageType, type FtSplit, type FtTensor } from './ft.js';
 export { ftInt8Files, readFtInt8, int8BaseKey, int8Shapes, INT8_ARRAYS, INT8_LINEARS, type Int8Arrays, type Int8ArrayName, type Int8LinearName } from './ft-int8.js';

@@ -426,3 +426,60 @@ function nemoConfigIni(o: NemoConvertOptions, m: NemoModelConfig, c: GptConfig, 
     ],
   ]);
 }
+
+/** One task of a NeMo prompt-learning checkpoint, in model_config.yaml's task_templates order. */
+export interface NemoPromptTask {
+  /** Its row in the table (what `run --prompt_tasks` / the seed's `--tasks` take). */
+  readonly id: number;
+  readonly name: string;
+  /** [virtual tokens, hidden], float32. */
+  readonly rows: Tensor<'f32'>;
+}
+
+/**
+ * The prompt table of a p-tuning / prompt-tuning `.nemo` (the seed's nemo_prompt_convert.py): each
+ * task of `task_templates` whose `prompt_table.<task>.prompt_embeddings.weight` the state dict holds
+ * (under its 'prompt_table' key), padded with zero rows to the longest, as [tasks, Pt, H] float32.
+ * Tasks without weights are skipped (and not numbered), as the seed does.
+ */
+export async function readNemoPromptTable(file: string): Promise<{ readonly tasks: readonly NemoPromptTask[]; readonly skipped: readonly string[]; readonly table: Tensor<'f32'> }> {
+  const archive = await NemoArchive.open(file);
+  try {
+    const cfgFile = `${file}:model_config.yaml`;
+    const templates = archive.config['task_templates'];
+    if (!Array.isArray(templates) || templates.length === 0) throw new LoaderError('format', { file: cfgFile, item: 'task_templates', expected: 'a list of tasks (a prompt-learning .nemo)', got: JSON.stringify(templates) ?? 'none', hint: 'pass the p-tuning / prompt-tuning .nemo, not the base model' });
+    const member = [...archive.members.keys()].find((n) => n === 'model_weights.ckpt') ?? [...archive.members.keys()].find((n) => n === 'mp_rank_00/model_weights.ckpt');
+    if (!member) throw new LoaderError('missing', { file, item: 'model_weights.ckpt', expected: 'the prompt table weights', got: 'no such member' });
+    const ck = archive.checkpoint(member, { dict: ['prompt_table'] });
+    try {
+      const tasks: NemoPromptTask[] = [];
+      const skipped: string[] = [];
+      let hidden: number | undefined;
+      for (const t of templates as unknown[]) {
+        const name = (t as { taskname?: unknown } | null)?.taskname;
+        if (typeof name !== 'string') throw new LoaderError('format', { file: cfgFile, item: 'task_templates[].taskname', expected: 'a task name', got: JSON.stringify(name) ?? 'none' });
+        const key = `prompt_table.${name}.prompt_embeddings.weight`;
+        const info = ck.info(key);
+        if (!info) {
+          skipped.push(name);
+          continue;
+        }
+        if (info.shape.length !== 2 || (hidden !== undefined && info.shape[1] !== hidden)) {
+          throw new LoaderError('shape', { file: ck.path, item: key, expected: `[virtual tokens, ${hidden ?? 'hidden'}]`, got: `[${info.shape.join(', ')}]` });
+        }
+        hidden = info.shape[1]!;
+        tasks.push({ id: tasks.length, name, rows: castTo(ck.read(key), 'f32') });
+      }
+      if (tasks.length === 0) throw new LoaderError('missing', { file: ck.path, item: 'prompt_table.<task>.prompt_embeddings.weight', expected: `the weights of a task of task_templates (${(templates as { taskname?: string }[]).map((t) => t.taskname).join(', ')})`, got: 'none' });
+      const pt = Math.max(...tasks.map((t) => t.rows.shape[0]!));
+      const h = hidden!;
+      const data = new Float32Array(tasks.length * pt * h);
+      tasks.forEach((t, i) => data.set(t.rows.data, i * pt * h)); // zero rows pad the shorter tasks
+      return { tasks, skipped, table: tensor('f32', [tasks.length, pt, h], data) };
+    } finally {
+      ck.close();
+    }
+  } finally {
+    archive.close();
+  }
+}

@@ -102,6 +102,11 @@ describe('sentencepiece edge cases', () => {
     expect(() => SentencePieceTokenizer.fromBytes(bytes, 'bpe.model')).toThrow(/no byte pieces \(byte_fallback is off\)/);
   });
 
+  it('an id past the vocabulary (NeMo pads the model vocabulary) reads as the unknown surface; a negative id is refused', () => {
+    expect(bpe.decode([...bpe.encode('ok'), bpe.vocabSize + 3])).toBe('ok \u2047 ');
+    expect(() => bpe.decode([-1])).toThrow(/id -1: expected a token id ≥ 0/);
+  });
+
   it('opens a tokenizer directory or file by what it holds', () => {
     expect(openTokenizer(resolve(DIR, 'unigram-nfkc-bf-uds.model')).kind).toBe('sentencepiece-unigram');
   });

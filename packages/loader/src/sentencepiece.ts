@@ -552,7 +552,11 @@ export class SentencePieceTokenizer implements Tokenizer {
     return s + d.flush();
   }
 
-  /** Text as ids arrive: a character split over byte pieces comes out once complete (decode = the pushes + flush). */
+  /**
+   * Text as ids arrive: a character split over byte pieces comes out once complete (decode = the pushes
+   * + flush). An id past the vocabulary (NeMo pads the model's vocabulary beyond the tokenizer's, and a
+   * model may emit such an id) reads as the unknown surface ` ⁇ ` where sentencepiece would refuse it.
+   */
   decoder(): IncrementalDecoder {
     const pieces = this.model.pieces;
     const n = this.model.normalizer;
@@ -584,8 +588,9 @@ export class SentencePieceTokenizer implements Tokenizer {
     };
     return {
       push: (id: number): string => {
-        const p = pieces[id];
-        if (!p) throw new LoaderError('format', { file: 'tokenizer.model', item: `id ${id}`, expected: `an id in [0, ${pieces.length})`, got: String(id) });
+        if (!Number.isInteger(id) || id < 0) throw new LoaderError('format', { file: 'tokenizer.model', item: `id ${id}`, expected: 'a token id ≥ 0', got: String(id) });
+        // past the vocabulary: rows NeMo pads the model's vocabulary with (sentencepiece refuses them; a model may still emit one)
+        const p = pieces[id] ?? { piece: '', score: 0, type: PIECE_TYPE.unknown };
         if (p.type === PIECE_TYPE.byte) {
           pending.push(byteOf[id]!);
           return drain(false);

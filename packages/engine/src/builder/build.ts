@@ -13,7 +13,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fp8LinearsOf, FtCheckpoint, gatherColumns, Gpt2Tokenizer, kvAmaxFile, seedKvScaleFile } from '@trtllm/loader';
+import { fp8LinearsOf, FtCheckpoint, gatherColumns, kvAmaxFile, openTokenizer, seedKvScaleFile, TOKENIZER_FILES } from '@trtllm/loader';
 import { kvCacheScales as kvScalesOf } from '@trtllm/quant';
 import { randomGptWeights, type ActDType, type GptConfig, type GptWeights, type KvQuantScales, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
@@ -85,7 +85,7 @@ export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize
   return out;
 }
 
-const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer.json'];
+
 
 /** `--enable_fp8`: every linear layer's input range the checkpoint holds (convert --qformat fp8), keyed as Fp8Build's. */
 function checkpointFp8Ranges(checkpoint: FtCheckpoint): Map<string, { x: number }> {
@@ -149,12 +149,15 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
   const fp8 = o.fp8 ?? fp8FromCheckpoint;
   if (sq && fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
   const quant = sq ? { ...resolved.quant, weights: { kind: 'smoothquant' as const, ...sq.mode } } : fp8 ? { ...resolved.quant, weights: { kind: 'fp8' as const } } : resolved.quant;
-  const kvNotes: string[] = [];
+  const kvNotes: string[] = []; // and other notes of this step
   const kvScales = quant.kv === 'float' ? undefined : (o.kvCacheScales ?? checkpointKvScales(checkpoint, quant.kv, kvNotes, f.model_dir));
   if (kvScales && kvScales.length !== resolved.model.nLayer) throw new EngineError('config', { what: 'kvCacheScales', expected: `one {k, v} per layer (${resolved.model.nLayer})`, got: `${kvScales.length}` });
   kvScales?.forEach((s, i) => {
     if (!(s.k > 0 && s.v > 0 && Number.isFinite(s.k) && Number.isFinite(s.v))) throw new EngineError('config', { what: `kvCacheScales[${i}]`, expected: 'finite K and V scales > 0', got: `{k: ${s.k}, v: ${s.v}}` });
   });
+  // a checkpoint that carries its tokenizer (nemo-convert writes tokenizer.model beside the weights) gives it to the engine
+  const tokenizerDir = o.tokenizerDir ?? (checkpoint && TOKENIZER_FILES.some((n) => existsSync(join(checkpoint.dir, n))) ? checkpoint.dir : undefined);
+  if (o.tokenizerDir === undefined && tokenizerDir !== undefined) kvNotes.push(`tokenizer: the one in --model_dir ${tokenizerDir}`);
   const config: BuildConfig = { ...resolved, quant, notes: [...resolved.notes, ...kvNotes], ...(kvScales ? { kvCacheScales: kvScales.map((s) => ({ k: Math.fround(s.k), v: Math.fround(s.v) })) } : {}) };
   const dtype = config.model.dtype;
   let weights: GptWeights;
@@ -164,7 +167,7 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     weights = o.weights ?? randomGptWeights(config.model, f.random_seed ?? 0);
   }
   if (o.tokenizerDir !== undefined && !TOKENIZER_FILES.some((n) => existsSync(join(o.tokenizerDir!, n)))) {
-    throw new EngineError('config', { what: `--tokenizer_dir ${o.tokenizerDir}`, expected: 'vocab.json + merges.txt or tokenizer.json', got: 'none of them' });
+    throw new EngineError('config', { what: `--tokenizer_dir ${o.tokenizerDir}`, expected: 'tokenizer.model (sentencepiece), vocab.json + merges.txt, or tokenizer.json', got: 'none of them' });
   }
 
   const out = resolve(o.outputDir);
@@ -190,10 +193,10 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
       o.onProgress?.(r + 1, config.worldSize);
     }
     let tokenizer: string | undefined;
-    if (o.tokenizerDir !== undefined) {
+    if (tokenizerDir !== undefined) {
       for (const n of TOKENIZER_FILES) {
-        if (existsSync(join(o.tokenizerDir, n))) {
-          cpSync(join(o.tokenizerDir, n), join(partial, n));
+        if (existsSync(join(tokenizerDir, n))) {
+          cpSync(join(tokenizerDir, n), join(partial, n));
           files.push(n);
         }
       }
@@ -201,7 +204,7 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
     }
     const source = checkpoint ? { model_dir: checkpoint.dir, storage_dtype: checkpoint.storage } : { random_seed: f.random_seed ?? 0 };
     // the engine dir records its tokenizer: where its files are, what kind, and its end / pad ids
-    const tok = tokenizer ? Gpt2Tokenizer.fromDir(partial) : undefined;
+    const tok = tokenizer ? openTokenizer(partial) : undefined;
     const tokenizerInfo = tok ? { tokenizer, tokenizer_kind: tok.kind, end_id: tok.specialIds.eos ?? null, pad_id: tok.specialIds.pad ?? null } : {};
     writeEngineConfig(partial, config, { source, ...tokenizerInfo });
     files.push('config.json');

@@ -7,7 +7,7 @@
  * every request samples from its own seeded generator).
  */
 import { join } from 'node:path';
-import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
+import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
 import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
@@ -55,7 +55,11 @@ export interface EngineLoadOptions {
   readonly tensorParallel?: 'in-process' | 'processes';
   /** The world size the caller expects (e.g. `--world_size`); a different engine is refused. */
   readonly worldSize?: number;
-  /** Tokenizer: the engine dir's, else this one (a model dir, or 'gpt2' for the stock GPT-2 vocabulary). */
+  /**
+   * Tokenizer: a Tokenizer, a tokenizer directory or file (a sentencepiece tokenizer.model, vocab.json +
+   * merges.txt, tokenizer.json), which wins over the engine dir's; or 'gpt2', the stock GPT-2
+   * vocabulary, used only when the engine dir records no tokenizer.
+   */
   readonly tokenizer?: Tokenizer | string;
 }
 
@@ -274,10 +278,10 @@ export class Engine {
       throw e;
     }
     let tokenizer: Tokenizer | undefined;
-    if (tokDir !== undefined) tokenizer = Gpt2Tokenizer.fromDir(join(dir, tokDir));
-    else if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
+    if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
+    else if (typeof o.tokenizer === 'string' && o.tokenizer !== 'gpt2') tokenizer = openTokenizer(o.tokenizer);
+    else if (tokDir !== undefined) tokenizer = openTokenizer(join(dir, tokDir));
     else if (o.tokenizer === 'gpt2') tokenizer = Gpt2Tokenizer.gpt2();
-    else if (typeof o.tokenizer === 'string') tokenizer = Gpt2Tokenizer.fromDir(o.tokenizer);
     if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
       throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
