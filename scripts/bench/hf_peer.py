@@ -29,6 +29,11 @@ SHAPES = {
     'gpt2-medium': dict(n_layer=24, n_embd=1024, n_head=16, vocab_size=50257, n_positions=1024),
     'gpt2-xl': dict(n_layer=48, n_embd=1600, n_head=25, vocab_size=50257, n_positions=1024),
     'santacoder': dict(n_layer=24, n_embd=2048, n_head=16, vocab_size=49280, n_positions=2048, multi_query=True),
+    # GPT-Next 2B (NeMo GPT-2B-001: RoPE on half of each head, SwiGLU MLP 5440, no bias, bf16) has no HF
+    # class; its closest is GPT-NeoX with rotary_pct 0.5 and sequential residuals, whose MLP is one
+    # non-gated GELU of 8160 (2 GEMMs of 2048·8160 ≈ SwiGLU's 3 of 2048·5440) and which has biases. Not
+    # saved: our side builds the GPT-Next shape with random weights (trtllm build --hidden_act swiglu …).
+    'gpt-next-2b': dict(n_layer=24, n_embd=2048, n_head=16, vocab_size=256000, n_positions=4096, neox=True),
 }
 
 p = argparse.ArgumentParser()
@@ -61,6 +66,11 @@ result = {'device': torch.cuda.get_device_name(), 'torch': torch.__version__, 't
 def make(name):
     torch.manual_seed(0)
     s = dict(SHAPES[name])
+    if s.pop('neox', False):
+        cfg = transformers.GPTNeoXConfig(vocab_size=s['vocab_size'], hidden_size=s['n_embd'], num_hidden_layers=s['n_layer'], num_attention_heads=s['n_head'],
+                                         intermediate_size=8160, rotary_pct=0.5, max_position_embeddings=s['n_positions'], use_parallel_residual=False,
+                                         tie_word_embeddings=False, bos_token_id=1, eos_token_id=2)
+        return transformers.GPTNeoXForCausalLM(cfg)
     if s.pop('multi_query', False):
         cfg = GPTBigCodeConfig(n_layer=s['n_layer'], n_embd=s['n_embd'], n_head=s['n_head'], vocab_size=s['vocab_size'], n_positions=s['n_positions'],
                                multi_query=True, activation_function='gelu_pytorch_tanh', bos_token_id=0, eos_token_id=0)
@@ -79,8 +89,10 @@ def timed(fn):
 for name in a.models.split(','):
     t0 = time.time()
     m = make(name).eval()
-    m = m.to(torch.float16)
-    m.save_pretrained(f'{a.work}/{name}/hf')  # the fp16 weights both sides run
+    neox = SHAPES[name].get('neox', False)
+    m = m.to(torch.bfloat16 if neox else torch.float16)
+    if not neox:
+        m.save_pretrained(f'{a.work}/{name}/hf')  # the fp16 weights both sides run
     m = m.to(dev)
     m.generation_config.eos_token_id = None
     m.generation_config.pad_token_id = 0
