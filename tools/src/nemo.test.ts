@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readNpy } from '@trtllm/loader';
+import { readNpy, writeNpy } from '@trtllm/loader';
 import { main } from './cli.js';
 
 function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
@@ -80,6 +80,10 @@ describe('trtllm nemo-convert / nemo-prompt-convert (GPT-Next)', () => {
     const c = capture();
     expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--vocab_file', join(NEMO, 'reference.json'), '--max_output_len', '1'], c.io)).toBe(1);
     expect(c.err()).toMatch(/reference\.json/);
+    const w = capture();
+    writeNpy(join(work, 'wide.npy'), '<f4', [1, 2, 48], new Array(96).fill(0.5));
+    expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--input_tokens', join(work, 'input.csv'), '--prompt_table', join(work, 'wide.npy'), '--tasks', '0', '--max_output_len', '1'], w.io)).toBe(1);
+    expect(w.err()).toMatch(/prompt table: expected \[numTasks, Pt, 32\], got \[1, 2, 48\]/);
     const d = capture();
     expect(await main(['nemo-convert', '-i', join(NEMO, 'gpt-next-tp1.nemo')], d.io)).toBe(2);
     expect(d.err()).toMatch(/-o\/--out-dir are required/);

@@ -29,7 +29,7 @@ const ckpt16 = (await convertNemoToFt({ inFile: join(NEMO, 'gpt-next-bf16.nemo')
 const { table } = await readNemoPromptTable(join(NEMO, 'prompt-tasks.nemo'));
 const engines = {
   fp32: buildEngine({ flags: { model_dir: ckpt32, max_batch_size: 4, max_input_len: 48, max_output_len: 12, max_prompt_embedding_table_size: 16, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: join(work, 'e32') }).dir,
-  fp32tp2: buildEngine({ flags: { model_dir: ckpt32, max_batch_size: 4, max_input_len: 48, max_output_len: 12, world_size: 2, use_gpt_attention_plugin: true }, outputDir: join(work, 'e32tp2') }).dir,
+  fp32tp2: buildEngine({ flags: { model_dir: ckpt32, max_batch_size: 4, max_input_len: 48, max_output_len: 12, world_size: 2, use_gpt_attention_plugin: true, max_prompt_embedding_table_size: 16 }, outputDir: join(work, 'e32tp2') }).dir,
   bf16: buildEngine({ flags: { model_dir: ckpt16, max_batch_size: 4, max_input_len: 60, max_output_len: 4, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: join(work, 'e16') }).dir,
 };
 const refLogits = new Map<string, Float32Array>();
@@ -53,11 +53,14 @@ describeBackends('GPT-Next from .nemo ≡ the torch reference', (v) => {
     }
   });
 
-  it('TP 2 (ranks in this process): the same greedy tokens', async () => {
+  it('TP 2 (ranks in this process): the same greedy tokens, prompt tuning included', async () => {
     const engine = await Engine.load(engines.fp32tp2, v.options);
     try {
       const out = await engine.generate(REF.prompts.map((p) => ({ tokens: p.ids, maxNewTokens: 12, endId: null })));
       expect(out.map((r) => r.tokens)).toEqual(REF.prompts.map((p) => p.greedy));
+      engine.setPromptTable(table);
+      const tuned = await engine.generate(REF.prompt_tuning.map((t) => ({ tokens: t.ids, promptTask: t.task, maxNewTokens: 8, endId: null })));
+      expect(tuned.map((r) => r.tokens)).toEqual(REF.prompt_tuning.map((t) => t.greedy));
     } finally {
       engine.dispose();
     }
