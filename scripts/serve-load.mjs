@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The load test of `trtllm serve` (tools/src/serve-load.ts): an engine behind the server on loopback,
+// N requests of mixed prompt / output lengths from C concurrent clients (half streamed, a share of the
+// streaming clients leaving mid-stream), every completion checked against its solo run, nothing left
+// running and every KV block free at the end. Prints one line per concurrency and writes JSON.
+//
+//   node scripts/serve-load.mjs --engine_dir DIR [--backend ref|cuda] [--kernels production|reference]
+//        [--requests 1000] [--concurrency 200[,16,64…]] [--disconnect 0.1] [--max_prompt N] [--max_tokens N]
+//        [--no_solo_check] [--json FILE]
+// Without --engine_dir: a small random-weight engine with a byte-level BPE (the CI test's), built in a
+// temporary directory. Needs the build (npm run build). Exits 1 if a request was lost, hung or differs.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildEngine, Engine, gpuStatus } from '@trtllm/engine';
+import { runServeLoad } from '../tools/dist/serve-load.js';
+
+const { values: v } = parseArgs({
+  options: {
+    engine_dir: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, requests: { type: 'string' }, concurrency: { type: 'string' },
+    disconnect: { type: 'string' }, max_prompt: { type: 'string' }, max_tokens: { type: 'string' }, no_solo_check: { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string' },
+  },
+});
+let dir = v.engine_dir;
+let temp;
+if (!dir) {
+  temp = mkdtempSync(join(tmpdir(), 'serve-load-'));
+  mkdirSync(join(temp, 'tok'));
+  copyFileSync(new URL('../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url), join(temp, 'tok', 'tokenizer.json'));
+  dir = join(temp, 'engine');
+  buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 64, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: join(temp, 'tok') });
+}
+const engine = await Engine.load(dir, { backend: v.backend ?? 'ref', ...(v.kernels ? { kernels: v.kernels } : {}) });
+const cfg = engine.config;
+const reports = [];
+let failed = false;
+try {
+  for (const c of (v.concurrency ?? '200').split(',').map(Number)) {
+    const r = await runServeLoad(engine, {
+      requests: Number(v.requests ?? 1000),
+      concurrency: c,
+      disconnect: Number(v.disconnect ?? 0.1),
+      maxPrompt: Number(v.max_prompt ?? Math.min(cfg.maxInputLen, 512)),
+      maxTokens: Number(v.max_tokens ?? Math.min(cfg.maxOutputLen, 128)),
+      seed: Number(v.seed ?? 1),
+      checkSolo: !v.no_solo_check,
+      maxQueue: Math.max(256, c),
+    });
+    reports.push(r);
+    const bad = r.lost || r.mismatched || r.runningAfter || r.blocksUsedAfter;
+    failed ||= Boolean(bad);
+    console.log(`concurrency ${c}: ${r.requests} requests, ${r.completed} completed, ${r.disconnected} disconnected, ${r.lost} lost, ${r.mismatched} differ from solo, ${r.retried} 429s retried; after: ${r.runningAfter} running, ${r.blocksUsedAfter} blocks used; ${r.seconds.toFixed(1)} s, ${r.completionTokens} tokens, ${r.tokensPerSecond.toFixed(0)} tokens/s; TTFT p50 ${r.ttftMs.p50.toFixed(1)} p99 ${r.ttftMs.p99.toFixed(1)} ms; inter-token p50 ${r.itlMs.p50.toFixed(2)} p99 ${r.itlMs.p99.toFixed(2)} ms${bad ? '  FAILED' : ''}`);
+    for (const e of r.errors) console.log(`  ${e}`);
+  }
+} finally {
+  engine.dispose();
+  if (temp) rmSync(temp, { recursive: true, force: true });
+}
+const gpu = (v.backend ?? 'ref') === 'cuda' ? await gpuStatus() : undefined;
+const device = gpu?.ok ? gpu.name : 'CPU';
+if (v.json) writeFileSync(v.json, JSON.stringify({ engine: v.engine_dir ?? 'tiny random (vocab 1200, 2 layers, n_embd 32)', backend: v.backend ?? 'ref', device, date: new Date().toISOString(), reports }, null, 2));
+process.exit(failed ? 1 : 0);

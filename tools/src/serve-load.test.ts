@@ -1,0 +1,36 @@
+// The serve load test, scaled for CI (scripts/serve-load.mjs runs the full 1,000 requests from 200
+// clients): requests of mixed prompt and output lengths from concurrent clients, half streamed, some
+// clients leaving mid-stream; nothing lost or hung, every completion equal to its solo run, and no
+// request running and no KV block used at the end.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildEngine, Engine } from '@trtllm/engine';
+import { runServeLoad } from './serve-load.js';
+
+const work = mkdtempSync(join(tmpdir(), 'trtllm-load-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('trtllm serve under load (ref backend)', () => {
+  it('150 requests from 40 clients, 10 % leaving mid-stream: 0 lost, 0 mismatched, all blocks free', async () => {
+    const tok = join(work, 'tok');
+    mkdirSync(tok);
+    copyFileSync(fileURLToPath(new URL('../../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url)), join(tok, 'tokenizer.json'));
+    const dir = join(work, 'engine');
+    buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 16, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: tok });
+    const engine = await Engine.load(dir, { backend: 'ref' });
+    try {
+      const r = await runServeLoad(engine, { requests: 150, concurrency: 40, disconnect: 0.1, maxPrompt: 32, maxTokens: 24, seed: 3, timeoutMs: 120_000 });
+      expect(r.errors).toEqual([]);
+      expect({ lost: r.lost, mismatched: r.mismatched, runningAfter: r.runningAfter, blocksUsedAfter: r.blocksUsedAfter }).toEqual({ lost: 0, mismatched: 0, runningAfter: 0, blocksUsedAfter: 0 });
+      expect(r.completed + r.disconnected).toBe(150);
+      expect(r.disconnected).toBeGreaterThan(5);
+      expect(r.completionTokens).toBeGreaterThan(0);
+      expect(r.ttftMs.p99).toBeGreaterThanOrEqual(r.ttftMs.p50);
+    } finally {
+      engine.dispose();
+    }
+  }, 180_000);
+});
