@@ -8,6 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Engine } from '@trtllm/engine';
+import { mulberry32 } from '@trtllm/ref-math';
 import { startServer } from './serve.js';
 
 export interface LoadOptions {
@@ -62,18 +63,6 @@ interface Planned {
   readonly dropAfter?: number;
 }
 
-/** A small seeded generator (mulberry32), so a run's requests are the same every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -82,7 +71,8 @@ function percentile(xs: readonly number[], p: number): number {
 
 /** Start a server on `engine` (loopback, an ephemeral port), run the load, check, close. */
 export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<LoadReport> {
-  const random = rng(o.seed ?? 1);
+  const draw = mulberry32(o.seed ?? 1);
+  const random = (): number => draw() / 2 ** 32;
   const vocab = engine.model.vocabSize;
   const dropShare = o.disconnect ?? 0.1;
   const plan: Planned[] = Array.from({ length: o.requests }, (): Planned => {

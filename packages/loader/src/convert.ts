@@ -16,12 +16,12 @@
  * (the seed forces multi-query for every starcoder); config.ini holds config.json's keys (the seed
  * dumps transformers' in-memory config object, whose extra runtime keys the builder never reads).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DTYPES, gptWeightAt, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { LoaderError, type LoaderErrorKind } from './errors.js';
-import { compiledExecArgv, compiledWorker } from './files.js';
+import { compiledExecArgv, compiledWorker, writeDirAtomically } from './files.js';
 import { FT_STORAGE, ftFiles, ftLayout, writeFtFiles, writeFtTensor, type FtStorageType, type FtTensor } from './ft.js';
 import type { HfGptKind } from './hf-config.js';
 import { HfGptCheckpoint } from './hf-gpt.js';
@@ -118,12 +118,7 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
   const sizes = layout.map((t) => ftFiles(config, t, tp).reduce((s, f) => s + f.elements * elementBytes, 0));
   const total = { tensors: layout.length, bytes: sizes.reduce((a, b) => a + b, 0) };
 
-  const out = resolve(o.outDir);
-  const createdOut = !existsSync(out);
-  const final = join(out, `${tp}-gpu`);
-  const partial = join(out, `.${tp}-gpu.partial-${process.pid}-${Date.now().toString(36)}`);
-  try {
-    mkdirSync(partial, { recursive: true });
+  const final = await writeDirAtomically(o.outDir, `${tp}-gpu`, async (partial) => {
     writeFileSync(join(partial, 'config.ini'), configIni(o, kind, tp, storage, processes, multiQuery));
     let tensorsDone = 0;
     let bytesDone = 0;
@@ -144,17 +139,7 @@ export async function convertHfToFt(o: ConvertOptions): Promise<ConvertResult> {
     }
     if (o.kvCache) writeFtFiles(partial, o.kvCache.files);
     if (o.fp8) writeFtFiles(partial, o.fp8.files);
-    if (existsSync(final)) {
-      const old = `${partial}.old`;
-      renameSync(final, old);
-      renameSync(partial, final);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(partial, final);
-  } catch (e) {
-    rmSync(partial, { recursive: true, force: true });
-    if (createdOut && existsSync(out) && readdirSync(out).length === 0) rmSync(out, { recursive: true, force: true });
-    throw e;
-  }
+  });
   return { dir: final, files: readdirSync(final).length, bytes: total.bytes, kind, multiQuery };
 }
 

@@ -4,7 +4,8 @@
  * compiled-worker lookup shared by every package that starts worker threads or processes; and whole
  * small raw files (scales) read into a tensor.
  */
-import { existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allocStorage, DTYPES, numel, tensor, type DType, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
@@ -65,4 +66,32 @@ export function readRawTensor<D extends DType>(path: string, dtype: D, shape: re
   const data = allocStorage(dtype, numel(shape));
   new Uint8Array(data.buffer).set(readFileSync(path));
   return tensor(dtype, shape, data) as Tensor<D>;
+}
+
+/**
+ * Write a checkpoint directory `<outDir>/<name>` all at once or not at all: `write` fills a hidden
+ * sibling `<outDir>/.<name>.partial-*`, which then replaces `<outDir>/<name>` (an existing one only
+ * when writing succeeded); on any error the partial directory is removed, and `outDir` too when this
+ * call created it. Returns the final directory.
+ */
+export async function writeDirAtomically(outDir: string, name: string, write: (partial: string) => void | Promise<void>): Promise<string> {
+  const out = resolve(outDir);
+  const createdOut = !existsSync(out);
+  const final = join(out, name);
+  const partial = join(out, `.${name}.partial-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    mkdirSync(partial, { recursive: true });
+    await write(partial);
+    if (existsSync(final)) {
+      const old = `${partial}.old`;
+      renameSync(final, old);
+      renameSync(partial, final);
+      rmSync(old, { recursive: true, force: true });
+    } else renameSync(partial, final);
+  } catch (e) {
+    rmSync(partial, { recursive: true, force: true });
+    if (createdOut && existsSync(out) && readdirSync(out).length === 0) rmSync(out, { recursive: true, force: true });
+    throw e;
+  }
+  return final;
 }

@@ -25,10 +25,11 @@
  * transformers GPT2Config); eos / bos come from the tokenizer, as the seed does, and run uses them
  * (the seed's run.py hard-codes 50256).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { allocStorage, gptConfig, numel, tensor, toF32, fromF32, type ActDType, type GptConfig, type Tensor } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
+import { writeDirAtomically } from './files.js';
 import { FT_STORAGE, ftLayout, writeFtTensor, type FtStorageType } from './ft.js';
 import { formatIni, pyFloatRepr } from './ini.js';
 import { castTo, concatColumns, gatherColumns, sliceRows, transpose2d } from './layout.js';
@@ -362,12 +363,7 @@ export async function convertNemoToFt(o: NemoConvertOptions): Promise<NemoConver
       }
       const layout = ftLayout(config, { tp, lmHead: !m.shareEmbeddings, file: o.inFile });
 
-      const out = resolve(o.outDir);
-      const createdOut = !existsSync(out);
-      const final = join(out, `${tp}-gpu`);
-      const partial = join(out, `.${tp}-gpu.partial-${process.pid}-${Date.now().toString(36)}`);
-      try {
-        mkdirSync(partial, { recursive: true });
+      const final = await writeDirAtomically(o.outDir, `${tp}-gpu`, (partial) => {
         writeFileSync(join(partial, 'config.ini'), nemoConfigIni(o, m, config, tp, storage, eos, bos));
         let done = 0;
         for (const t of layout) {
@@ -375,17 +371,7 @@ export async function convertNemoToFt(o: NemoConvertOptions): Promise<NemoConver
           o.onProgress?.({ tensorsDone: ++done, tensors: layout.length });
         }
         for (const [member, name] of tokFiles) writeFileSync(join(partial, name), archive.read(member));
-        if (existsSync(final)) {
-          const old = `${partial}.old`;
-          renameSync(final, old);
-          renameSync(partial, final);
-          rmSync(old, { recursive: true, force: true });
-        } else renameSync(partial, final);
-      } catch (e) {
-        rmSync(partial, { recursive: true, force: true });
-        if (createdOut && existsSync(out) && readdirSync(out).length === 0) rmSync(out, { recursive: true, force: true });
-        throw e;
-      }
+      });
       return { dir: final, files: readdirSync(final).length, config, nemo: m, tokenizer: tokFiles.map(([, n]) => n), eos, bos };
     } finally {
       weights.close();
