@@ -81,8 +81,26 @@ describe('trtllm serve (openai client, ref backend)', () => {
     expect(streamed).toBe(cut);
   });
 
+  it('logprobs: each token’s log-probability (the engine’s) and the top N by text, streamed or not; echo puts the prompt first', async () => {
+    const want = (await engine.generate([{ prompt: 'def hello(', maxNewTokens: 6, temperature: 0, endId: 0, logprobs: 2 }]))[0]!;
+    const r = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, logprobs: 2 });
+    const lp = r.choices[0]!.logprobs!;
+    expect(lp.token_logprobs).toEqual(want.logprobs!.map((l) => l.logProb));
+    expect(lp.tokens!.join('')).toBe(r.choices[0]!.text);
+    expect(lp.text_offset![0]).toBe(0);
+    expect(lp.top_logprobs!.every((t, i) => Object.keys(t).length <= 2 && t[lp.tokens![i]!] === lp.token_logprobs![i])).toBe(true); // greedy: the chosen token is the top one
+    let streamed: number[] = [];
+    for await (const c of await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, logprobs: 0, stream: true })) {
+      streamed = [...streamed, ...(c.choices[0]!.logprobs?.token_logprobs ?? [])];
+      expect(c.choices[0]!.logprobs?.top_logprobs ?? null).toBe(null);
+    }
+    expect(streamed).toEqual(lp.token_logprobs);
+    const e = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, echo: true });
+    expect(e.choices[0]!.text).toBe(`def hello(${await solo('def hello(', 6)}`);
+  });
+
   it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
-    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 2 }, 'logprobs'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3 }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
       const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
       expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
       expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);

@@ -3,7 +3,8 @@
  * JSON bodies and server-sent events need nothing more). Every request goes into the engine's
  * in-flight batching; the server only translates.
  *   POST /v1/completions  prompt (text, texts, token ids or lists of ids), n, max_tokens, temperature,
- *                         top_p, top_k, seed, stop, stream (SSE chunks, then `data: [DONE]`), usage
+ *                         top_p, top_k, seed, stop, logprobs (0 … 5: each token's and the top N),
+ *                         echo, stream (SSE chunks, then `data: [DONE]`), usage
  *   GET  /v1/models       the one model served
  *   GET  /health          {"status":"ok","running":n,"cancelled":c}: requests in the engine now, and
  *                         how many ended cancelled (their client went away) since the start
@@ -13,12 +14,12 @@
  * A client that disconnects cancels its requests (their KV blocks are freed at the next step); more
  * than --max_queue requests in the engine answers 429 with Retry-After; a bad request answers 400 with
  * an OpenAI-style error naming the field; SIGTERM / SIGINT stop accepting, finish what is running, exit.
- * n samples per prompt (seeds seed … seed + n − 1). Not yet: best_of, logprobs, echo, suffix (each
- * refused with 400, naming the field).
+ * n samples per prompt (seeds seed … seed + n − 1). Not yet: best_of, suffix, logit_bias, echo with
+ * logprobs (each refused with 400, naming the field).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Engine, type BackendName, type GenerateRequest } from '@trtllm/engine';
+import { Engine, type BackendName, type GenerateRequest, type TokenLogProbs } from '@trtllm/engine';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { defaultBackend, kernelOptions } from './run.js';
@@ -58,13 +59,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const UNSUPPORTED = ['best_of', 'logprobs', 'echo', 'suffix', 'logit_bias'] as const;
+const UNSUPPORTED = ['best_of', 'suffix', 'logit_bias'] as const;
 
 /** The engine requests of one completions body (one per prompt), checked field by field. */
-function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean } {
+function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean; echo: boolean } {
   for (const f of UNSUPPORTED) {
     const v = body[f];
-    if (v === undefined || v === null || (f === 'best_of' && v === 1) || (f === 'echo' && v === false)) continue;
+    if (v === undefined || v === null || (f === 'best_of' && v === 1)) continue;
     throw new BadRequest(`${f} is not supported by this server yet`, f);
   }
   const p = body['prompt'];
@@ -95,12 +96,35 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   else if (stop !== undefined && stop !== null) throw new BadRequest('stop must be a string or a list of at most 4 non-empty strings', 'stop');
   if (stopWords.length && !engine.tokenizer) throw new BadRequest('stop strings need a tokenizer', 'stop');
   const stream = body['stream'] === true;
+  // logprobs N: each new token's log-probability and the N most likely tokens' (OpenAI allows 0 … 5)
+  const logprobs = num('logprobs', (x) => Number.isInteger(x) && x >= 0 && x <= 5, 'an integer in [0, 5]');
+  const echo = body['echo'];
+  if (echo !== undefined && echo !== null && typeof echo !== 'boolean') throw new BadRequest(`echo must be true or false, got ${JSON.stringify(echo)}`, 'echo');
+  if (echo === true && logprobs !== undefined) throw new BadRequest("echo with logprobs (the prompt tokens' log-probabilities) is not supported by this server yet: ask for one of them", 'echo');
+  if (logprobs !== undefined && !engine.tokenizer) throw new BadRequest('logprobs name tokens by their text: the server needs a tokenizer', 'logprobs');
   return {
-    prompts, n, stream,
+    prompts, n, stream, echo: echo === true,
     request: {
       maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
-      ...(stopWords.length ? { stopWords } : {}),
+      ...(stopWords.length ? { stopWords } : {}), ...(logprobs !== undefined ? { logprobs } : {}),
     },
+  };
+}
+
+/** One new token as the client sees it: where its text starts in the choice's text, and its log-probabilities. */
+interface TokenOut {
+  readonly offset: number;
+  readonly lp: TokenLogProbs;
+}
+
+/** OpenAI's `logprobs` object for the tokens of a choice's text (each token's own text, top-N by their text). */
+function logprobsOf(engine: Engine, toks: readonly TokenOut[], top: number): Record<string, unknown> {
+  const tok = engine.tokenizer!;
+  return {
+    tokens: toks.map((t) => tok.decode([t.lp.token])),
+    token_logprobs: toks.map((t) => t.lp.logProb),
+    top_logprobs: top > 0 ? toks.map((t) => Object.fromEntries([...t.lp.top].reverse().map((e) => [tok.decode([e.id]), e.logProb]))) : null,
+    text_offset: toks.map((t) => t.offset),
   };
 }
 
@@ -185,7 +209,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
   const maxQueue = o.maxQueue ?? 256;
   const completions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readJson(req);
-    const { prompts, n, request, stream } = requestsOf(body, engine);
+    const { prompts, n, request, stream, echo } = requestsOf(body, engine);
     if (prompts.length * n > maxQueue) throw new BadRequest(`${prompts.length} prompts × n ${n} is ${prompts.length * n} completions, more than this server runs at once (${maxQueue})`, 'n');
     if (running + prompts.length * n > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
     const id = `cmpl-${Date.now().toString(36)}-${nextId++}`;
@@ -203,9 +227,12 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     try {
       const t0 = performance.now();
       /** One prompt through engine.stream: each token's text to `onText` (streaming), timings and counts to the metrics. */
-      const one = async (ask: GenerateRequest, onText?: (text: string) => void): Promise<{ text: string; prompt: number; generated: number; finish: string }> => {
+      const one = async (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[]) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => {
         const s = engine.stream(ask);
-        let text = '';
+        // echo: the choice's text starts with the prompt's
+        let text = echo ? (ask.prompt ?? engine.tokenizer?.decode(ask.tokens!) ?? '') : '';
+        const start = text.length;
+        const toks: TokenOut[] = [];
         let last = 0;
         for await (const e of s) {
           const now = performance.now();
@@ -213,38 +240,51 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
           else itl.observe((now - last) / 1000);
           last = now;
           tokens++;
+          if (e.logprobs) toks.push({ offset: text.length, lp: e.logprobs });
           text += e.text ?? '';
-          onText?.(text);
+          onText?.(text, toks);
         }
         const r = await s.result;
         finished.set(r.finishReason, (finished.get(r.finishReason) ?? 0) + 1);
         if (r.finishReason === 'cancelled') cancelled++;
-        return { text: cutAtStop(r.text ?? text, request.stopWords), prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason) };
+        const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
+        return { text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length || t.offset === start) };
       };
+      const top = request.logprobs;
       if (!stream) {
         const results = await Promise.all(asks.map((a) => one(a)));
         const usage = results.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.prompt, completion_tokens: u.completion_tokens + r.generated }), { prompt_tokens: 0, completion_tokens: 0 });
         send(res, 200, {
           id, object: 'text_completion', created, model: o.model,
-          choices: results.map((r, index) => ({ text: r.text, index, logprobs: null, finish_reason: r.finish })),
+          choices: results.map((r, index) => ({ text: r.text, index, logprobs: top !== undefined ? logprobsOf(engine, r.toks, top) : null, finish_reason: r.finish })),
           usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
         });
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const chunk = (index: number, text: string, finish: string | null): void => {
-        res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: o.model, choices: [{ text, index, logprobs: null, finish_reason: finish }] })}\n\n`);
+      const chunk = (index: number, text: string, finish: string | null, toks: readonly TokenOut[]): void => {
+        const logprobs = top !== undefined ? logprobsOf(engine, toks, top) : null;
+        res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: o.model, choices: [{ text, index, logprobs, finish_reason: finish }] })}\n\n`);
       };
       // hold back what could still be the start of a stop string; never send past one
       const holdBack = Math.max(0, ...(request.stopWords ?? []).map((w) => (typeof w === 'string' ? w.length - 1 : 0)));
       await Promise.all(asks.map(async (ask, index) => {
         let sent = 0;
-        const r = await one(ask, (text) => {
+        let sentToks = 0;
+        // a chunk carries the tokens whose text starts inside it
+        const upTo = (toks: readonly TokenOut[], end: number): readonly TokenOut[] => {
+          let k = sentToks;
+          while (k < toks.length && toks[k]!.offset < end) k++;
+          const out = toks.slice(sentToks, k);
+          sentToks = k;
+          return out;
+        };
+        const r = await one(ask, (text, toks) => {
           const cut = cutAtStop(text, request.stopWords);
           const safe = cut.length < text.length ? cut.length : Math.max(sent, text.length - holdBack);
-          if (safe > sent && !res.writableEnded) chunk(index, text.slice(sent, safe), null), (sent = safe);
+          if (safe > sent && !res.writableEnded) chunk(index, text.slice(sent, safe), null, upTo(toks, safe)), (sent = safe);
         });
-        if (!res.writableEnded) chunk(index, r.text.slice(sent), r.finish);
+        if (!res.writableEnded) chunk(index, r.text.slice(sent), r.finish, upTo(r.toks, Infinity));
       }));
       if (!res.writableEnded) res.end('data: [DONE]\n\n');
     } finally {

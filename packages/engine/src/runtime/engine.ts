@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor } from '@trtllm/ref-math';
+import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
@@ -79,6 +79,12 @@ export interface GenerateRequest extends SamplingOptions {
   readonly numBeams?: number;
   /** Beam scores are Σ log p / (new tokens)^lengthPenalty (default 1). */
   readonly lengthPenalty?: number;
+  /**
+   * Log-probabilities of the new tokens under the model's distribution (the raw logits; ref-math
+   * tokenLogProbs), and of the n most likely tokens at each position (0 … 20; 0: the chosen ones only).
+   * Not with beam search. The steps such a request is in bring their logits rows to the host.
+   */
+  readonly logprobs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -101,6 +107,8 @@ export interface GenerateResult {
   readonly finishReason: FinishReason;
   /** Beam search: every beam, best first (`tokens` is the first one's). */
   readonly beams?: readonly BeamResult[];
+  /** With `logprobs`: each new token's log-probability (and the most likely tokens'). */
+  readonly logprobs?: readonly TokenLogProbs[];
 }
 
 export interface StreamEvent {
@@ -115,6 +123,8 @@ export interface StreamEvent {
    * (the result's text shows them as U+FFFD).
    */
   readonly text?: string;
+  /** With `logprobs`: this token's log-probability (and the most likely tokens'). */
+  readonly logprobs?: TokenLogProbs;
 }
 
 interface Sequence extends Schedulable {
@@ -133,6 +143,9 @@ interface Sequence extends Schedulable {
   readonly width: number;
   readonly lengthPenalty: number;
   readonly task: number;
+  /** `logprobs`: how many most likely tokens to report per position (undefined: none asked). */
+  readonly topLogProbs: number | undefined;
+  readonly logProbs: TokenLogProbs[];
   /** Beam search state: the live beams (each in its own slot) and the finished hypotheses. */
   beams?: Beam[];
   /** Paged beam search: a slot's block table when it differs from its own blocks (full blocks shared with the beam it forked from). */
@@ -488,6 +501,8 @@ export class Engine {
     if (width > 1 && (r.temperature !== undefined || r.topK !== undefined || r.topP !== undefined || r.stopWords !== undefined)) {
       throw new EngineError('request', { what, expected: 'beam search without sampling options or stop words', got: 'numBeams > 1 with temperature/topK/topP/stopWords' });
     }
+    if (r.logprobs !== undefined && (!Number.isInteger(r.logprobs) || r.logprobs < 0 || r.logprobs > 20)) throw new EngineError('request', { what: `${what}.logprobs`, expected: 'an integer in 0 … 20', got: String(r.logprobs) });
+    if (r.logprobs !== undefined && width > 1) throw new EngineError('request', { what: `${what}.logprobs`, expected: 'sampling or greedy decoding (beam results carry their scores)', got: `logprobs with numBeams ${width}` });
     const lengthPenalty = r.lengthPenalty ?? 1;
     if (!Number.isFinite(lengthPenalty)) throw new EngineError('request', { what: `${what}.lengthPenalty`, expected: 'a finite number', got: String(lengthPenalty) });
     if (!this.#pool.fitsEver(prompt.length + maxNew, width)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache${width > 1 ? ` for ${width} beams` : ''}`, got: `${width > 1 ? `${width} × ` : ''}${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
@@ -505,6 +520,8 @@ export class Engine {
       width,
       lengthPenalty,
       task,
+      topLogProbs: r.logprobs,
+      logProbs: [],
       listeners: [],
     };
     this.#scheduler.submit(s);
@@ -520,7 +537,7 @@ export class Engine {
   #result(s: Sequence): GenerateResult {
     const text = this.#text(s.out, s.endId);
     const beams = s.width > 1 && s.finished ? { beams: s.finished.map((b) => ({ ...b, ...(this.tokenizer ? { text: this.#text(b.tokens, s.endId)! } : {}) })) } : {};
-    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}), ...beams };
+    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}), ...beams, ...(s.topLogProbs !== undefined ? { logprobs: [...s.logProbs] } : {}) };
   }
 
   /** Cancel a request: still waiting, it leaves now; running, at the next step (its blocks are freed then). */
@@ -587,7 +604,7 @@ export class Engine {
     const seen = (s: Sequence): readonly number[] => (s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out]);
     // a step of beam searches only: each beam's row reduced to its candidates on the backend
     const f32 = this.config.model.logitsDtype === 'f32';
-    const onDevice = f32 && batch.every((s) => s.width === 1);
+    const onDevice = f32 && batch.every((s) => s.width === 1 && s.topLogProbs === undefined);
     const beamsOnDevice = f32 && batch.every((s) => s.width > 1);
     const greedy = onDevice && batch.every((s) => s.sampler.plainGreedy(s.out.length, s.endId));
     const tokens = greedy
@@ -605,10 +622,13 @@ export class Engine {
         this.#beamStep(s, rows.map((r) => (reduced ? beamCandidatesFromRow(reduced, r, n) : beamCandidates(row(r), 2 * s.width))));
         continue;
       }
-      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(row(rows[0]!), seen(s), s.out.length, s.endId);
+      const x = tokens ? undefined : row(rows[0]!);
+      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(x!, seen(s), s.out.length, s.endId);
+      const lp = s.topLogProbs !== undefined ? tokenLogProbs(x!, token, s.topLogProbs) : undefined;
+      if (lp) s.logProbs.push(lp);
       s.out.push(token);
       s.nextTokens = 1;
-      for (const l of s.listeners) l({ token, index: s.out.length - 1 });
+      for (const l of s.listeners) l({ token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) });
       if (token === s.endId) this.#end(s, 'end');
       else if (s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id))) this.#end(s, 'stop');
       else if (s.out.length >= s.maxNew) this.#end(s, 'length');

@@ -5,7 +5,7 @@ import { mulberry32 } from '../model/weights.js';
 import { fromValues } from '../tensor.js';
 import { randomTensor, thrown } from '../testing/random.js';
 import { ShapeError } from '../errors.js';
-import { BEAM_WEIGHT_ONE, beamCandidateRows, beamCandidates, beamCandidatesFromRow, beamLogProbs, drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, type SamplingRow } from './sampling.js';
+import { BEAM_WEIGHT_ONE, beamCandidateRows, beamCandidates, beamCandidatesFromRow, beamLogProbs, drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, tokenLogProbs, type SamplingRow } from './sampling.js';
 
 const row = (o: Partial<SamplingRow> = {}): SamplingRow => ({ temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0, ...o });
 
@@ -104,6 +104,23 @@ describe('beam candidates', () => {
       beamLogProbs(c).forEach((lp, j) => expect(Math.abs(lp - (x[c.ids[j]!]! - lse))).toBeLessThan(1e-6));
       expect(c.logits[0]).toBe(max);
     }
+  });
+  it('tokenLogProbs: any token within 1e-6 of a float64 log-softmax, the top n in order, probabilities summing to 1', () => {
+    const x = randomTensor('f32', [50257], 24, 3).data as Float32Array;
+    let max = -Infinity;
+    for (const v of x) max = Math.max(max, v);
+    let sum = 0;
+    for (const v of x) sum += Math.exp(v - max);
+    const lse = max + Math.log(sum);
+    for (const token of [0, 17, 50256]) expect(Math.abs(tokenLogProbs(x, token).logProb - (x[token]! - lse))).toBeLessThan(1e-6);
+    const t = tokenLogProbs(x, 5, 3);
+    expect(t.top.map((e) => e.id)).toEqual(beamCandidates(x, 3).ids);
+    expect(t.top[0]!.logProb).toBeGreaterThanOrEqual(t.top[2]!.logProb);
+    expect(tokenLogProbs(x, 0).top).toEqual([]);
+    const ours = x[0]! - tokenLogProbs(x, 0).logProb; // the log-sum-exp every token's log-probability subtracts
+    let total = 0;
+    for (const v of x) total += Math.exp(v - ours);
+    expect(Math.abs(total - 1)).toBeLessThan(1e-5);
   });
   it('the first n in order (ties by id, NaN left out, −∞ last); weights: the max 2^32, far below it 0', () => {
     const c = beamCandidates([1, 3, NaN, 3, -Infinity, -40], 5);

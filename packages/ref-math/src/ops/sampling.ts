@@ -184,6 +184,26 @@ export function beamLogProbs(c: BeamCandidates): number[] {
   return c.logits.map((x) => x - lse);
 }
 
+/** A token's log-probability and, when asked, the n most likely tokens' (OpenAI's `logprobs`). */
+export interface TokenLogProbs {
+  readonly token: number;
+  readonly logProb: number;
+  /** The n most likely ids (x descending, id ascending) and their log-probabilities. */
+  readonly top: readonly { readonly id: number; readonly logProb: number }[];
+}
+
+/**
+ * The log-probability of `token` under the row's softmax (the model's distribution: the raw logits,
+ * before penalty, temperature, top-k or top-p), with beam search's arithmetic — x_token − (max + ln S −
+ * 32 ln 2), S the exact fixed-point sum — so every backend that reduces the row the same way gives the
+ * same float64; and the n most likely tokens' (n = 0: none).
+ */
+export function tokenLogProbs(x: ArrayLike<number>, token: number, n = 0): TokenLogProbs {
+  const c = beamCandidates(x, n);
+  const lse = c.max + (Math.log(c.weightSum) - 32 * Math.LN2);
+  return { token, logProb: x[token]! - lse, top: c.ids.map((id, j) => ({ id, logProb: c.logits[j]! - lse })) };
+}
+
 /**
  * The batched op the backends implement: i32 [R, 2n + 3] per row — n candidate ids (−1 past the
  * row's non-NaN count), the n logits' fp32 bits (0 there), the max's bits, and S as two uint32 halves
