@@ -23,19 +23,19 @@ const { values: v } = parseArgs({
   },
 });
 let dir = v.engine_dir;
-let temp;
-if (!dir) {
-  temp = mkdtempSync(join(tmpdir(), 'serve-load-'));
-  mkdirSync(join(temp, 'tok'));
-  copyFileSync(new URL('../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url), join(temp, 'tok', 'tokenizer.json'));
-  dir = join(temp, 'engine');
-  buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 64, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: join(temp, 'tok') });
-}
-const engine = await Engine.load(dir, { backend: v.backend ?? 'ref', ...(v.kernels ? { kernels: v.kernels } : {}) });
-const cfg = engine.config;
+const temp = dir ? undefined : mkdtempSync(join(tmpdir(), 'serve-load-'));
+let engine;
 const reports = [];
 let failed = false;
 try {
+  if (temp) {
+    mkdirSync(join(temp, 'tok'));
+    copyFileSync(new URL('../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url), join(temp, 'tok', 'tokenizer.json'));
+    dir = join(temp, 'engine');
+    buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 64, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: join(temp, 'tok') });
+  }
+  engine = await Engine.load(dir, { backend: v.backend ?? 'ref', ...(v.kernels ? { kernels: v.kernels } : {}) });
+  const cfg = engine.config;
   for (const c of (v.concurrency ?? '200').split(',').map(Number)) {
     const r = await runServeLoad(engine, {
       requests: Number(v.requests ?? 1000),
@@ -54,7 +54,7 @@ try {
     for (const e of r.errors) console.log(`  ${e}`);
   }
 } finally {
-  engine.dispose();
+  engine?.dispose();
   if (temp) rmSync(temp, { recursive: true, force: true });
 }
 const gpu = (v.backend ?? 'ref') === 'cuda' ? await gpuStatus() : undefined;

@@ -25,7 +25,7 @@ vocab.json + merges.txt), as TensorRT-LLM's examples/gpt/nemo_ckpt_convert.py wr
   -t, --storage-type T            float32 | float16 | bfloat16 (default float32)
   -p, --processes N               accepted for compatibility (one thread converts)
       --load-checkpoints-on-gpu   accepted for compatibility: conversion runs on the CPU
-      --verbose                   print each tensor as it is written
+      --verbose                   a line per tensor written (tensors done / all) instead of the progress bar
 
 Differences from the seed, on purpose: rotary_pct is written only when position_embedding_type is
 rope (the seed copies rotary_percentage for learned positions too); plain swiglu's separate

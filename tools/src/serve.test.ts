@@ -91,8 +91,9 @@ describe('trtllm serve (openai client, ref backend)', () => {
     expect(lp.top_logprobs!.every((t, i) => Object.keys(t).length <= 2 && t[lp.tokens![i]!] === lp.token_logprobs![i])).toBe(true); // greedy: the chosen token is the top one
     let streamed: number[] = [];
     for await (const c of await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, logprobs: 0, stream: true })) {
-      streamed = [...streamed, ...(c.choices[0]!.logprobs?.token_logprobs ?? [])];
-      expect(c.choices[0]!.logprobs?.top_logprobs ?? null).toBe(null);
+      expect(c.choices[0]!.logprobs).toBeTruthy();
+      streamed = [...streamed, ...c.choices[0]!.logprobs!.token_logprobs!];
+      expect(c.choices[0]!.logprobs!.top_logprobs).toBe(null);
     }
     expect(streamed).toEqual(lp.token_logprobs);
     const e = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, echo: true });

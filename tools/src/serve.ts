@@ -100,6 +100,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   const logprobs = num('logprobs', (x) => Number.isInteger(x) && x >= 0 && x <= 5, 'an integer in [0, 5]');
   const echo = body['echo'];
   if (echo !== undefined && echo !== null && typeof echo !== 'boolean') throw new BadRequest(`echo must be true or false, got ${JSON.stringify(echo)}`, 'echo');
+  if (echo === true && !engine.tokenizer && prompts.some((x) => typeof x !== 'string')) throw new BadRequest('echo of a token-id prompt needs a tokenizer to write it as text', 'echo');
   if (echo === true && logprobs !== undefined) throw new BadRequest("echo with logprobs (the prompt tokens' log-probabilities) is not supported by this server yet: ask for one of them", 'echo');
   if (logprobs !== undefined && !engine.tokenizer) throw new BadRequest('logprobs name tokens by their text: the server needs a tokenizer', 'logprobs');
   return {
@@ -111,19 +112,32 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   };
 }
 
-/** One new token as the client sees it: where its text starts in the choice's text, and its log-probabilities. */
+/** One new token as the client sees it: its text in the choice's text (from `offset`), and its log-probabilities. */
 interface TokenOut {
   readonly offset: number;
+  readonly text: string;
   readonly lp: TokenLogProbs;
 }
 
-/** OpenAI's `logprobs` object for the tokens of a choice's text (each token's own text, top-N by their text). */
+/**
+ * OpenAI's `logprobs` object for tokens of a choice: each token's text as it appears in the choice's
+ * text (so `tokens` joins to it), and the top N named by tokenText — most likely first, the first of any
+ * two that read the same.
+ */
 function logprobsOf(engine: Engine, toks: readonly TokenOut[], top: number): Record<string, unknown> {
   const tok = engine.tokenizer!;
+  const named = (t: TokenOut): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const e of t.lp.top) {
+      const key = tok.tokenText(e.id);
+      if (!(key in out)) out[key] = e.logProb;
+    }
+    return out;
+  };
   return {
-    tokens: toks.map((t) => tok.decode([t.lp.token])),
+    tokens: toks.map((t) => t.text),
     token_logprobs: toks.map((t) => t.lp.logProb),
-    top_logprobs: top > 0 ? toks.map((t) => Object.fromEntries([...t.lp.top].reverse().map((e) => [tok.decode([e.id]), e.logProb]))) : null,
+    top_logprobs: top > 0 ? toks.map(named) : null,
     text_offset: toks.map((t) => t.offset),
   };
 }
@@ -227,7 +241,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     try {
       const t0 = performance.now();
       /** One prompt through engine.stream: each token's text to `onText` (streaming), timings and counts to the metrics. */
-      const one = async (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[]) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => {
+      const one = async (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => {
         const s = engine.stream(ask);
         // echo: the choice's text starts with the prompt's
         let text = echo ? (ask.prompt ?? engine.tokenizer?.decode(ask.tokens!) ?? '') : '';
@@ -240,15 +254,16 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
           else itl.observe((now - last) / 1000);
           last = now;
           tokens++;
-          if (e.logprobs) toks.push({ offset: text.length, lp: e.logprobs });
+          if (e.logprobs) toks.push({ offset: text.length, text: e.text ?? '', lp: e.logprobs });
           text += e.text ?? '';
-          onText?.(text, toks);
+          onText?.(text, toks, start);
         }
         const r = await s.result;
         finished.set(r.finishReason, (finished.get(r.finishReason) ?? 0) + 1);
         if (r.finishReason === 'cancelled') cancelled++;
         const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
-        return { text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length || t.offset === start) };
+        // the tokens of what the client gets (not those completing a stop string, nor the end id)
+        return { text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) };
       };
       const top = request.logprobs;
       if (!stream) {
@@ -279,8 +294,8 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
           sentToks = k;
           return out;
         };
-        const r = await one(ask, (text, toks) => {
-          const cut = cutAtStop(text, request.stopWords);
+        const r = await one(ask, (text, toks, start) => {
+          const cut = text.slice(0, start) + cutAtStop(text.slice(start), request.stopWords); // a stop string in an echoed prompt does not count
           const safe = cut.length < text.length ? cut.length : Math.max(sent, text.length - holdBack);
           if (safe > sent && !res.writableEnded) chunk(index, text.slice(sent, safe), null, upTo(toks, safe)), (sent = safe);
         });

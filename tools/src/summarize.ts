@@ -23,7 +23,8 @@ export const SUMMARIZE_HELP = `Usage: trtllm summarize --engine_dir DIR --datase
   --output_len N (100)                  new tokens per summary
   --num_beams N (1)                     beam search; each beam scored on its own, as the seed does
   --check_accuracy                      exit 1 unless ROUGE-1 > --tensorrt_llm_rouge1_threshold (15)
-  --tokenizer DIR|gpt2                  when the engine dir has no tokenizer (default gpt2)
+  --tokenizer DIR|gpt2                  a tokenizer directory or file instead of the engine dir's; gpt2
+                                        (default): the stock GPT-2 vocabulary when the engine dir has none
   --output_json FILE                    write every prompt length, output, and score
   --backend ref|cuda                    default cuda when a GPU is usable, else ref
   --kernels production|reference        cuda kernels (default production; reference = bit-exact to ref)

@@ -95,6 +95,19 @@ export function nemoModelConfig(archive: NemoArchive): NemoModelConfig {
   if (groups !== undefined && groups !== null && groups !== numHeads) refuse('num_query_groups', `null or num_attention_heads (${numHeads}): FT checkpoints have no grouped-query layout`, groups);
   const act = str('activation', 'gelu');
   if (act !== 'gelu' && act !== 'fast-swiglu' && act !== 'swiglu') refuse('activation', 'gelu | fast-swiglu | swiglu', act, 'geglu, reglu and squared-relu have no kernel here');
+  // the engine's GELU is the tanh form: NeMo uses it with openai_gelu, or fused with the bias (bias_activation_fusion, the default); else erf
+  if (act === 'gelu' && cfg['openai_gelu'] !== true && (cfg['bias_activation_fusion'] === false || cfg['bias'] === false)) {
+    refuse('activation', 'the tanh GELU (openai_gelu: true, or gelu fused with its bias)', 'gelu in its erf form', 'the engine has no erf GELU kernel');
+  }
+  // what the engine computes in one way only: pre-LayerNorm blocks, 1/√d attention scores, no head scaling
+  const only = (key: string, want: unknown, fallback: unknown): void => {
+    const v = cfg[key] ?? fallback;
+    if (v !== want) refuse(key, `${JSON.stringify(want)} (the engine runs pre-LN GPT blocks with 1/√d attention)`, v);
+  };
+  only('transformer_block_type', 'pre_ln', 'pre_ln');
+  only('normalize_attention_scores', true, true);
+  only('headscale', false, false);
+  only('apply_residual_connection_post_layernorm', false, false);
   const norm = str('normalization', 'layernorm');
   if (norm !== 'layernorm' && norm !== 'layernorm1p') refuse('normalization', 'layernorm | layernorm1p', norm, 'RMSNorm has no kernel here');
   const pos = str('position_embedding_type', 'learned_absolute');
@@ -185,6 +198,7 @@ class NemoWeights {
     const wte = names.find((n) => n.endsWith('language_model.embedding.word_embeddings.weight'));
     if (!wte) {
       const mcore = names.some((n) => n.includes('decoder.layers.'));
+      this.close();
       throw new LoaderError('format', { file: first.path, item: 'language_model.embedding.word_embeddings.weight', expected: 'a NeMo Megatron GPT state dict (model.language_model.*)', got: `keys ${names.slice(0, 3).join(', ')}`, hint: mcore ? 'a Megatron-core checkpoint (model.decoder.layers.*): not read' : 'is this a GPT model?' });
     }
     this.#prefix = wte.slice(0, wte.length - 'language_model.embedding.word_embeddings.weight'.length);
@@ -234,7 +248,7 @@ class NemoWeights {
     if (path === 'lnF.gamma') return this.#gamma(this.read(0, last, 'encoder.final_layernorm.weight', [h]));
     if (path === 'lnF.beta') return this.read(0, last, 'encoder.final_layernorm.bias', [h]);
     const lm = /^layers\.(\d+)\.(\w+)\.(\w+)$/.exec(path);
-    if (!lm) throw new Error(`nemo-convert: no NeMo source for ${path}`);
+    if (!lm) throw new LoaderError('missing', { file: this.#archive.path, item: path, expected: 'a canonical GPT tensor nemo-convert maps', got: 'no NeMo source for it' });
     const perStage = m.numLayers / m.pp;
     const n = Number(lm[1]);
     const pp = Math.floor(n / perStage);
@@ -279,7 +293,7 @@ class NemoWeights {
         return concatColumns(perRank);
       }
       default:
-        throw new Error(`nemo-convert: no NeMo source for ${path}`);
+        throw new LoaderError('missing', { file: this.#archive.path, item: path, expected: 'a canonical GPT tensor nemo-convert maps', got: 'no NeMo source for it' });
     }
   }
 
@@ -326,12 +340,13 @@ export async function convertNemoToFt(o: NemoConvertOptions): Promise<NemoConver
     }
     // the tokenizer first: a model that cannot be tokenized is refused before anything is written
     const tokFiles: [member: string, name: string][] = m.tokenizer.model ? [[m.tokenizer.model, 'tokenizer.model']] : [[m.tokenizer.vocab!, 'vocab.json'], [m.tokenizer.merges!, 'merges.txt']];
+    // GPT-2 BPE: <|endoftext|> (50256) both; sentencepiece: its </s> and <s> control pieces (−1: none)
     let eos = 50256;
     let bos = 50256;
     if (m.tokenizer.model) {
       const sp = SentencePieceTokenizer.fromBytes(archive.read(m.tokenizer.model), `${o.inFile}:${m.tokenizer.model}`);
-      eos = sp.specialIds.eos ?? eos;
-      bos = sp.specialIds.bos ?? bos;
+      eos = sp.specialIds.eos ?? -1;
+      bos = sp.specialIds.bos ?? -1;
     }
     const weights = new NemoWeights(archive, m);
     try {
@@ -434,8 +449,9 @@ export async function readNemoPromptTable(file: string): Promise<{ readonly task
     const cfgFile = `${file}:model_config.yaml`;
     const templates = archive.config['task_templates'];
     if (!Array.isArray(templates) || templates.length === 0) throw new LoaderError('format', { file: cfgFile, item: 'task_templates', expected: 'a list of tasks (a prompt-learning .nemo)', got: JSON.stringify(templates) ?? 'none', hint: 'pass the p-tuning / prompt-tuning .nemo, not the base model' });
-    const member = [...archive.members.keys()].find((n) => n === 'model_weights.ckpt') ?? [...archive.members.keys()].find((n) => n === 'mp_rank_00/model_weights.ckpt');
-    if (!member) throw new LoaderError('missing', { file, item: 'model_weights.ckpt', expected: 'the prompt table weights', got: 'no such member' });
+    // prompt tables are not sharded: rank 0 (stage 0) holds them, wherever the archive puts its ranks
+    const size = (key: string): number => (typeof archive.config[key] === 'number' ? (archive.config[key] as number) : 1);
+    const member = archive.weightsMember(0, 0, size('tensor_model_parallel_size'), size('pipeline_model_parallel_size'));
     const ck = archive.checkpoint(member, { dict: ['prompt_table'] });
     try {
       const tasks: NemoPromptTask[] = [];

@@ -143,8 +143,8 @@ describe('nemo-convert refuses bad input with a typed error, writing nothing', (
   it('a state dict whose shapes contradict the config names the tensor and both shapes', async () => {
     const wide = await edited('wide', (y) => y.replace('ffn_hidden_size: 48', 'ffn_hidden_size: 64'));
     await expect(convertNemoToFt({ inFile: wide, outDir: out('w') })).rejects.toThrow(/model_weights\.ckpt: model\.language_model\.encoder\.layers\.0\.mlp\.dense_h_to_4h\.weight: expected \[128, 32\] \(from model_config\.yaml\), got \[96, 32\]/);
-    const tp4 = await edited('tp4', (y) => y.replace('pipeline_model_parallel_size: 2', 'pipeline_model_parallel_size: 1'));
-    await expect(convertNemoToFt({ inFile: tp4, outDir: out('p') })).rejects.toThrow(/model_weights\.ckpt: expected the weights of rank 0/);
+    const pp1 = await edited('pp1', (y) => y.replace('pipeline_model_parallel_size: 2', 'pipeline_model_parallel_size: 1'));
+    await expect(convertNemoToFt({ inFile: pp1, outDir: out('p') })).rejects.toThrow(/model_weights\.ckpt: expected the weights of rank 0/);
     expectNothing('w');
     expectNothing('p');
   });

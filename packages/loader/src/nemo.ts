@@ -84,6 +84,8 @@ export class NemoArchive {
       try {
         await pipeline(createReadStream(path), createGunzip(), createWriteStream(tar));
       } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code && !code.startsWith('Z_')) throw new LoaderError('io', { file: tar, expected: `room to inflate ${path} (a gzip'd .nemo is unpacked to a temporary tar)`, got: (e as Error).message, hint: 'free space there, or point TMPDIR elsewhere' });
         throw new LoaderError('format', { file: path, expected: 'a gzip-compressed tar', got: (e as Error).message, hint: 'the file is truncated or damaged' });
       }
       return new NemoArchive(path, tarMembers(tar, path), temp);
@@ -165,10 +167,11 @@ function directoryMembers(dir: string): Map<string, NemoMember> {
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
+      const st = statSync(p); // follows symlinks (a linked model_weights.ckpt is a member too)
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) {
         const name = relative(dir, p).split(/[\\/]/).join('/');
-        out.set(name, { name, file: p, offset: 0, length: statSync(p).size });
+        out.set(name, { name, file: p, offset: 0, length: st.size });
       }
     }
   };
@@ -215,7 +218,7 @@ export function tarMembers(file: string, label = file): Map<string, NemoMember> 
       else {
         if (type === 'File' || type === 'OldFile' || type === 'ContiguousFile') {
           const name = posix.normalize((h.path ?? '').replace(/^(\.\/)+/, ''));
-          if (name.startsWith('../') || name.startsWith('/')) throw new LoaderError('format', { file: label, item: h.path ?? '', expected: 'a member path inside the archive', got: 'a path outside it' });
+          if (name === '..' || name.startsWith('../') || name.startsWith('/')) throw new LoaderError('format', { file: label, item: h.path ?? '', expected: 'a member path inside the archive', got: 'a path outside it' });
           out.set(name, { name, file, offset: data, length });
         }
         ex = undefined; // an extended header applies to the next member only

@@ -277,9 +277,12 @@ export class SentencePieceTokenizer implements Tokenizer {
   readonly #trie: TrieNode | undefined;
   readonly #minScore: number;
   readonly #maxScore: number;
+  /** The model file, for errors. */
+  readonly #file: string;
 
   constructor(model: SentencePieceModel, file = 'tokenizer.model') {
     this.model = model;
+    this.#file = file;
     this.kind = `sentencepiece-${model.modelType}`;
     this.vocabSize = model.pieces.length;
     let minScore = 3.4028234663852886e38; // FLT_MAX
@@ -350,8 +353,13 @@ export class SentencePieceTokenizer implements Tokenizer {
   /** The piece of an id (`<0x41>`, `▁the`, …). */
   piece(id: number): string {
     const p = this.model.pieces[id];
-    if (!p) throw new LoaderError('format', { file: 'tokenizer.model', item: `id ${id}`, expected: `an id in [0, ${this.vocabSize})`, got: String(id) });
+    if (!p) throw new LoaderError('format', { file: this.#file, item: `id ${id}`, expected: `an id in [0, ${this.vocabSize})`, got: String(id) });
     return p.piece;
+  }
+
+  /** The piece with ▁ as a space (a byte piece stays <0xXX>; past the vocabulary: the unknown surface). */
+  tokenText(id: number): string {
+    return id >= this.vocabSize && Number.isInteger(id) ? this.model.unkSurface : this.piece(id).split(SPACE).join(' ');
   }
 
   /** Ids of `text` (no bos / eos added, as sentencepiece's encode). */
@@ -562,6 +570,7 @@ export class SentencePieceTokenizer implements Tokenizer {
     const n = this.model.normalizer;
     const byteOf = this.#byteOf;
     const unkSurface = this.model.unkSurface;
+    const file = this.#file;
     let pending: number[] = [];
     let emitted = 0;
     let atStart = true;
@@ -588,7 +597,7 @@ export class SentencePieceTokenizer implements Tokenizer {
     };
     return {
       push: (id: number): string => {
-        if (!Number.isInteger(id) || id < 0) throw new LoaderError('format', { file: 'tokenizer.model', item: `id ${id}`, expected: 'a token id ≥ 0', got: String(id) });
+        if (!Number.isInteger(id) || id < 0) throw new LoaderError('format', { file, item: `id ${id}`, expected: 'a token id ≥ 0', got: String(id) });
         // past the vocabulary: rows NeMo pads the model's vocabulary with (sentencepiece refuses them; a model may still emit one)
         const p = pieces[id] ?? { piece: '', score: 0, type: PIECE_TYPE.unknown };
         if (p.type === PIECE_TYPE.byte) {

@@ -3,7 +3,7 @@
  * BPE (`vocab.json` + `merges.txt`, or `tokenizer.json`).
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LoaderError } from './errors.js';
 import { SentencePieceTokenizer } from './sentencepiece.js';
 import { Gpt2Tokenizer, type Tokenizer } from './tokenizer.js';
@@ -18,6 +18,10 @@ export function openTokenizer(path: string): Tokenizer {
     if (existsSync(join(path, 'tokenizer.model'))) return SentencePieceTokenizer.fromFile(join(path, 'tokenizer.model'));
     return Gpt2Tokenizer.fromDir(path);
   }
-  if (path.endsWith('.json')) return Gpt2Tokenizer.fromTokenizerJson(path);
+  const name = basename(path);
+  if (name === 'vocab.json' || name === 'merges.txt') {
+    throw new LoaderError('format', { file: path, expected: 'a tokenizer file on its own (tokenizer.model or tokenizer.json)', got: `${name}, one half of a GPT-2 vocabulary`, hint: `pass the directory holding vocab.json and merges.txt: ${dirname(path)}` });
+  }
+  if (name.endsWith('.json')) return Gpt2Tokenizer.fromTokenizerJson(path);
   return SentencePieceTokenizer.fromFile(path);
 }

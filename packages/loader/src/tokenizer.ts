@@ -100,6 +100,8 @@ export interface Tokenizer {
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
   decoder(): IncrementalDecoder;
+  /** One token as text on its own, for naming it (e.g. OpenAI's top_logprobs keys): GPT-2 its bytes decoded, sentencepiece its piece with ▁ as a space. */
+  tokenText(id: number): string;
 }
 
 export class Gpt2Tokenizer implements Tokenizer {
@@ -307,6 +309,10 @@ export class Gpt2Tokenizer implements Tokenizer {
       }
     }
     return out;
+  }
+
+  tokenText(id: number): string {
+    return this.decode([id]);
   }
 
   decode(ids: readonly number[]): string {

@@ -85,8 +85,6 @@ export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize
   return out;
 }
 
-
-
 /** `--enable_fp8`: every linear layer's input range the checkpoint holds (convert --qformat fp8), keyed as Fp8Build's. */
 function checkpointFp8Ranges(checkpoint: FtCheckpoint): Map<string, { x: number }> {
   const out = new Map<string, { x: number }>();
@@ -149,16 +147,16 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
   const fp8 = o.fp8 ?? fp8FromCheckpoint;
   if (sq && fp8) throw new EngineError('config', { what: 'buildEngine', expected: 'SmoothQuant or FP8', got: 'both' });
   const quant = sq ? { ...resolved.quant, weights: { kind: 'smoothquant' as const, ...sq.mode } } : fp8 ? { ...resolved.quant, weights: { kind: 'fp8' as const } } : resolved.quant;
-  const kvNotes: string[] = []; // and other notes of this step
-  const kvScales = quant.kv === 'float' ? undefined : (o.kvCacheScales ?? checkpointKvScales(checkpoint, quant.kv, kvNotes, f.model_dir));
+  const notes: string[] = [];
+  const kvScales = quant.kv === 'float' ? undefined : (o.kvCacheScales ?? checkpointKvScales(checkpoint, quant.kv, notes, f.model_dir));
   if (kvScales && kvScales.length !== resolved.model.nLayer) throw new EngineError('config', { what: 'kvCacheScales', expected: `one {k, v} per layer (${resolved.model.nLayer})`, got: `${kvScales.length}` });
   kvScales?.forEach((s, i) => {
     if (!(s.k > 0 && s.v > 0 && Number.isFinite(s.k) && Number.isFinite(s.v))) throw new EngineError('config', { what: `kvCacheScales[${i}]`, expected: 'finite K and V scales > 0', got: `{k: ${s.k}, v: ${s.v}}` });
   });
   // a checkpoint that carries its tokenizer (nemo-convert writes tokenizer.model beside the weights) gives it to the engine
   const tokenizerDir = o.tokenizerDir ?? (checkpoint && TOKENIZER_FILES.some((n) => existsSync(join(checkpoint.dir, n))) ? checkpoint.dir : undefined);
-  if (o.tokenizerDir === undefined && tokenizerDir !== undefined) kvNotes.push(`tokenizer: the one in --model_dir ${tokenizerDir}`);
-  const config: BuildConfig = { ...resolved, quant, notes: [...resolved.notes, ...kvNotes], ...(kvScales ? { kvCacheScales: kvScales.map((s) => ({ k: Math.fround(s.k), v: Math.fround(s.v) })) } : {}) };
+  if (o.tokenizerDir === undefined && tokenizerDir !== undefined) notes.push(`tokenizer: the one in --model_dir ${tokenizerDir}`);
+  const config: BuildConfig = { ...resolved, quant, notes: [...resolved.notes, ...notes], ...(kvScales ? { kvCacheScales: kvScales.map((s) => ({ k: Math.fround(s.k), v: Math.fround(s.v) })) } : {}) };
   const dtype = config.model.dtype;
   let weights: GptWeights;
   if (checkpoint) {

@@ -222,6 +222,15 @@ export class Engine {
   static async #open(dir: string, build: BuildConfig, tokDir: string | undefined, o: EngineLoadOptions, rankWeights: (r: number, b: Backend<unknown>) => Map<string, unknown>): Promise<Engine> {
     const c = build.model;
     const w = build.worldSize;
+    // the tokenizer first: a bad one is refused before any device memory or worker process exists
+    let tokenizer: Tokenizer | undefined;
+    if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
+    else if (typeof o.tokenizer === 'string' && o.tokenizer !== 'gpt2') tokenizer = openTokenizer(o.tokenizer);
+    else if (tokDir !== undefined) tokenizer = openTokenizer(join(dir, tokDir));
+    else if (o.tokenizer === 'gpt2') tokenizer = Gpt2Tokenizer.gpt2();
+    if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
+      throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
+    }
     // One backend per rank, each with its weights and KV cache (one process; on cuda, one device)
     const ranks: { backend: Backend<unknown>; weights: Map<string, unknown> }[] = [];
     const maxSeq = build.maxInputLen + build.maxOutputLen;
@@ -289,14 +298,6 @@ export class Engine {
       for (const b of backends) b.dispose();
       group?.close();
       throw e;
-    }
-    let tokenizer: Tokenizer | undefined;
-    if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
-    else if (typeof o.tokenizer === 'string' && o.tokenizer !== 'gpt2') tokenizer = openTokenizer(o.tokenizer);
-    else if (tokDir !== undefined) tokenizer = openTokenizer(join(dir, tokDir));
-    else if (o.tokenizer === 'gpt2') tokenizer = Gpt2Tokenizer.gpt2();
-    if (tokenizer && tokenizer.vocabSize > c.vocabSize) {
-      throw new EngineError('config', { what: 'tokenizer', expected: `at most the engine's ${c.vocabSize} tokens`, got: `${tokenizer.vocabSize}`, hint: 'give the tokenizer of the model the engine was built from' });
     }
     const engine = new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, smoothQuantModeOf(build)), pool, tokenizer, group);
     engine.#rankWeights = ranks.map((r) => r.weights);

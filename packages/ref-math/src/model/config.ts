@@ -51,7 +51,6 @@ export interface GptConfig {
 
 export type GptConfigInput = Pick<GptConfig, 'vocabSize' | 'nPositions' | 'nEmbd' | 'nHead' | 'nLayer'> & Partial<GptConfig>;
 
-
 /** A complete, validated config from the required fields and any overrides. */
 export function gptConfig(input: GptConfigInput): GptConfig {
   const c: GptConfig = {

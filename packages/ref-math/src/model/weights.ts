@@ -176,7 +176,7 @@ export function randomGptWeightsPlan(config: GptConfig): RandomTensorPlan[] {
   const g = config.layernorm1p ? 0 : 1;
   const ln = (p: string): void => {
     t(`${p}.gamma`, [h], g, 0.1);
-    if (bias) t(`${p}.beta`, [h], 0, 0.02);
+    if (layernormBiasOf(config)) t(`${p}.beta`, [h], 0, 0.02);
   };
   for (let n = 0; n < config.nLayer; n++) {
     const p = `layers.${n}`;
