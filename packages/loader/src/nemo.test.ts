@@ -97,6 +97,22 @@ describe('nemo-convert (GPT-Next: RoPE on half of each head, fast-swiglu, layern
   });
 });
 
+const VARIANTS = JSON.parse(readFileSync(join(DIR, 'variants.json'), 'utf8')) as Record<string, { prompts: Prompt[] }>;
+
+describe.each(Object.keys(VARIANTS))('nemo-convert %s (every mapping path: QKV and MLP biases, swiglu’s dense_h_to_4h_2, learned positions, tied embeddings)', (name) => {
+  it.each([1, 2])('to TP %i: logits within 1e-4 of the torch reference at every position, greedy tokens identical', async (tp) => {
+    const r = await convertNemoToFt({ inFile: join(DIR, name), outDir: join(work, `${name}-${tp}`), tp });
+    const model = FtCheckpoint.open(r.dir).loadModel({ dtype: 'f32' });
+    for (const p of VARIANTS[name]!.prompts) {
+      const got = toF32(gptForward(model, createGptKvCache(model.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens: p.ids }], { logits: 'all' }));
+      let worst = 0;
+      p.logits.forEach((row, i) => row.forEach((x, j) => (worst = Math.max(worst, Math.abs(got[i * row.length + j]! - x)))));
+      expect(worst).toBeLessThan(1e-4);
+      expect(greedyGenerate(model, [p.ids], { maxNewTokens: p.greedy.length })[0]).toEqual(p.greedy);
+    }
+  });
+});
+
 describe('nemo-convert refuses bad input with a typed error, writing nothing', () => {
   const out = (name: string): string => join(work, 'bad', name);
   const expectNothing = (name: string): void => expect(existsSync(out(name))).toBe(false);
@@ -137,7 +153,11 @@ describe('nemo-convert refuses bad input with a typed error, writing nothing', (
     await expect(convertNemoToFt({ inFile: rms, outDir: out('c') })).rejects.toThrow(LoaderError);
     const gone = await edited('gone', (y) => y.replace(/model: nemo:9f1c\S+/, 'model: nemo:missing_tokenizer.model'));
     await expect(convertNemoToFt({ inFile: gone, outDir: out('d') })).rejects.toThrow(/tokenizer\.model: expected one archive member named \*missing_tokenizer\.model/);
-    for (const n of ['a', 'b', 'c', 'd']) expectNothing(n);
+    const erf = await edited('erf', (y) => y.replace('activation: fast-swiglu', 'activation: gelu'));
+    await expect(convertNemoToFt({ inFile: erf, outDir: out('e') })).rejects.toThrow(/activation: expected the tanh GELU .* got "gelu in its erf form"/);
+    const postLn = await edited('postln', (y) => y.replace('transformer_block_type: pre_ln', 'transformer_block_type: post_ln'));
+    await expect(convertNemoToFt({ inFile: postLn, outDir: out('f') })).rejects.toThrow(/transformer_block_type: expected "pre_ln"/);
+    for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) expectNothing(n);
   });
 
   it('a state dict whose shapes contradict the config names the tensor and both shapes', async () => {
