@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SHARED_DIR, sharedData } from '@trtllm/ref-math/testing';
 import { Gpt2Tokenizer } from './tokenizer.js';
@@ -81,8 +83,14 @@ describe('StarCoder-style tokenizer.json (Sequence [Digits individual, ByteLevel
   });
 });
 
-describe('Gpt2Tokenizer.gpt2(): GPT-2 ranks from js-tiktoken, no model files', () => {
+describe('Gpt2Tokenizer.gpt2(): GPT-2 ranks shipped with the package, no model files', () => {
   const tok = Gpt2Tokenizer.gpt2();
+  it('ships js-tiktoken’s GPT-2 ranks unchanged (data/gpt2-ranks.json.gz; js-tiktoken is a dev dependency only)', () => {
+    const shipped = JSON.parse(gunzipSync(readFileSync(new URL('../data/gpt2-ranks.json.gz', import.meta.url))).toString('utf8')) as { bpe_ranks: string; special_tokens: Record<string, number> };
+    const theirs = createRequire(import.meta.url)('js-tiktoken/ranks/gpt2') as { bpe_ranks: string; special_tokens: Record<string, number> };
+    expect(shipped.special_tokens).toEqual(theirs.special_tokens);
+    expect(shipped.bpe_ranks === theirs.bpe_ranks).toBe(true);
+  });
   it('equals HF GPT2TokenizerFast on the hard-case corpus (merge rank = rank of the merged token)', () => {
     expect(tok.vocabSize).toBe(50257);
     expect(tok.encode('Hello world<|endoftext|>')).toEqual([15496, 995, 50256]);

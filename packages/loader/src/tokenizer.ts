@@ -9,8 +9,8 @@
  *   5. look up each symbol's id.
  * Decoding inverts 5 → 3 and decodes UTF-8 with U+FFFD for invalid sequences (errors='replace').
  *
- * Without tokenizer files, `Gpt2Tokenizer.gpt2()` uses OpenAI's GPT-2 ranks as the js-tiktoken npm
- * package ships them (token bytes → rank). A ranks table has no merge list: the rank of a pair is
+ * Without tokenizer files, `Gpt2Tokenizer.gpt2()` uses OpenAI's GPT-2 ranks (token bytes → rank), as
+ * the js-tiktoken npm package ships them, kept in this package's data/gpt2-ranks.json.gz. A ranks table has no merge list: the rank of a pair is
  * the rank of the token its concatenation makes (tiktoken's rule). For GPT-2 this equals merges.txt
  * (token 256 + i is made by merge i, and a merged token's rank exceeds both parts'), checked on the
  * whole sotu validation set and the hard-case corpus.
@@ -21,8 +21,9 @@
  * refused by name rather than silently encoded differently.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { LoaderError } from './errors.js';
 
 const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -213,16 +214,16 @@ export class Gpt2Tokenizer implements Tokenizer {
     return new Gpt2Tokenizer(vocab, 'by-rank', ranks.special_tokens);
   }
 
-  /** OpenAI's GPT-2 vocabulary (50,257 tokens) from the js-tiktoken package: no model files needed. */
+  /** OpenAI's GPT-2 vocabulary (50,257 tokens), shipped with this package (data/gpt2-ranks.json.gz): no model files needed. */
   static gpt2(): Gpt2Tokenizer {
-    const require = createRequire(import.meta.url);
+    const file = fileURLToPath(new URL('../data/gpt2-ranks.json.gz', import.meta.url));
     let ranks: { bpe_ranks: string; special_tokens: Record<string, number> };
     try {
-      ranks = require('js-tiktoken/ranks/gpt2') as typeof ranks;
+      ranks = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as typeof ranks;
     } catch (e) {
-      throw new LoaderError('missing', { file: 'js-tiktoken/ranks/gpt2', expected: 'the js-tiktoken package', got: (e as Error).message, hint: 'npm install js-tiktoken, or give a model directory with vocab.json + merges.txt' });
+      throw new LoaderError('format', { file, expected: "the GPT-2 ranks this package ships (gzip'd JSON)", got: (e as Error).message, hint: 'reinstall @trtllm/loader, or give a model directory with vocab.json + merges.txt' });
     }
-    return Gpt2Tokenizer.fromTiktokenRanks(ranks, 'js-tiktoken/ranks/gpt2');
+    return Gpt2Tokenizer.fromTiktokenRanks(ranks, 'gpt2-ranks.json.gz');
   }
 
   get vocabSize(): number {

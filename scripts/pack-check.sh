@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The packages as a user meets them: `npm pack` every workspace package, install the tarballs into an
+# empty directory (dependencies from the registry, as a user's install does), then run the CLI and the
+# library from there — version, selftest, a random-weight engine built and run (ref backend; the cuda
+# backend too where the packed addon loads on a GPU). Prints the tarball sizes and the installed size.
+#
+#   bash scripts/pack-check.sh [WORK_DIR]        (after npm run build; default WORK_DIR: a temporary directory)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=${1:-$(mktemp -d)}
+mkdir -p "$work/packs" "$work/app"
+cd "$root"
+for p in ref-math quant loader cuda-kernels engine; do [ -f "packages/$p/dist/index.js" ] || { echo "pack-check: packages/$p/dist is missing: run npm run build first" >&2; exit 2; }; done
+npm pack --silent --pack-destination "$work/packs" -w @trtllm/ref-math -w @trtllm/quant -w @trtllm/loader -w @trtllm/cuda-kernels -w @trtllm/engine -w @trtllm/cli > "$work/packs/names.txt"
+echo "tarballs:"
+(cd "$work/packs" && for f in *.tgz; do printf '  %-36s %8s KiB\n' "$f" "$(( $(stat -c %s "$f") / 1024 ))"; done)
+cd "$work/app"
+npm init -y > /dev/null
+npm install --no-audit --no-fund --loglevel=error "$work"/packs/*.tgz
+echo "installed: $(du -sk node_modules | cut -f1) KiB in node_modules ($(ls node_modules | wc -l) top-level entries)"
+npx --no -- trtllm --version
+npx --no -- trtllm selftest | tail -1
+npx --no -- trtllm build --vocab_size 50257 --n_layer 2 --n_embd 32 --n_head 4 --n_positions 64 --dtype float32 --max_batch_size 2 --max_input_len 16 --max_output_len 8 --output_dir engine | tail -1
+npx --no -- trtllm run --engine_dir engine --backend ref --input_tokens <(printf '5,17,3\n') --max_output_len 8 --output_csv out.csv > /dev/null
+echo "run (ref): $(cat out.csv)"
+node --input-type=module -e "
+import { Engine } from '@trtllm/engine';
+import { Gpt2Tokenizer } from '@trtllm/loader';
+const e = await Engine.load('engine', { backend: 'ref' });
+const [r] = await e.generate([{ tokens: [5, 17, 3], maxNewTokens: 8, endId: null }]);
+console.log('library (ref):', r.tokens.join(','), '| GPT-2 vocabulary shipped:', Gpt2Tokenizer.gpt2().encode('Hello world').join(','));
+e.dispose();
+"
+if nvidia-smi > /dev/null 2>&1; then
+  npx --no -- trtllm run --engine_dir engine --backend cuda --input_tokens <(printf '5,17,3\n') --max_output_len 8 --output_csv out-cuda.csv > /dev/null && echo "run (cuda): $(cat out-cuda.csv)"
+fi
+echo "pack-check: ok ($work)"
