@@ -17,7 +17,7 @@ mkdirSync(tokDir);
 // a byte-level BPE of 1,200 tokens with <|endoftext|> = 0 (a StarCoder-style tokenizer.json fixture)
 copyFileSync(fileURLToPath(new URL('../../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url)), join(tokDir, 'tokenizer.json'));
 const dir = join(work, 'engine');
-buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 5, max_batch_size: 4, max_input_len: 32, max_output_len: 64, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: tokDir });
+buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 5, max_batch_size: 4, max_input_len: 32, max_output_len: 64, max_beam_width: 4, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: tokDir });
 
 let engine: Engine;
 let server: RunningServer;
@@ -100,8 +100,21 @@ describe('trtllm serve (openai client, ref backend)', () => {
     expect(e.choices[0]!.text).toBe(`def hello(${await solo('def hello(', 6)}`);
   });
 
+  it('best_of: with temperature 0 the n best beams of a beam search that wide; sampled, the n of best_of seeded samples with the highest Σ log p', async () => {
+    const beams = (await engine.generate([{ prompt: 'def hello(', maxNewTokens: 6, numBeams: 3 }]))[0]!.beams!;
+    const r = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, best_of: 3, n: 2 });
+    expect(r.choices.map((c) => c.text)).toEqual(beams.slice(0, 2).map((b) => b.text));
+    const samples = await engine.generate([0, 1, 2].map((i) => ({ prompt: 'x =', maxNewTokens: 6, temperature: 1.2, seed: 70 + i, endId: 0, logprobs: 0 })));
+    const sum = (l: readonly { logProb: number }[]): number => l.reduce((a, x) => a + x.logProb, 0);
+    const best = samples.map((x, i) => ({ text: x.text!, s: sum(x.logprobs!.slice(0, x.tokens[x.tokens.length - 1] === 0 ? -1 : undefined)), i })).sort((a, b) => b.s - a.s || a.i - b.i)[0]!;
+    const s = await client.completions.create({ model: 'tiny', prompt: 'x =', max_tokens: 6, temperature: 1.2, seed: 70, best_of: 3 });
+    expect(s.choices.map((c) => c.text)).toEqual([best.text]);
+    const wide = await client.completions.create({ model: 'tiny', prompt: 'x', max_tokens: 2, temperature: 0, best_of: 8 }).then(() => undefined, (x: unknown) => x);
+    expect((wide as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('best_of');
+  });
+
   it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
-    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3 }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
       const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
       expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
       expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);

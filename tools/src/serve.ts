@@ -14,8 +14,9 @@
  * A client that disconnects cancels its requests (their KV blocks are freed at the next step); more
  * than --max_queue requests in the engine answers 429 with Retry-After; a bad request answers 400 with
  * an OpenAI-style error naming the field; SIGTERM / SIGINT stop accepting, finish what is running, exit.
- * n samples per prompt (seeds seed … seed + n − 1). Not yet: best_of, suffix, logit_bias, echo with
- * logprobs (each refused with 400, naming the field).
+ * n samples per prompt (seeds seed … seed + n − 1); best_of k: with temperature 0 a beam search of k
+ * beams and its n best, else k samples ranked by Σ log p (not streamed). Not yet: suffix, logit_bias,
+ * echo with logprobs (each refused with 400, naming the field).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,13 +60,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const UNSUPPORTED = ['best_of', 'suffix', 'logit_bias'] as const;
+const UNSUPPORTED = ['suffix', 'logit_bias'] as const;
 
 /** The engine requests of one completions body (one per prompt), checked field by field. */
-function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean; echo: boolean } {
+function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; bestOf: number; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean; echo: boolean } {
   for (const f of UNSUPPORTED) {
     const v = body[f];
-    if (v === undefined || v === null || (f === 'best_of' && v === 1)) continue;
+    if (v === undefined || v === null) continue;
     throw new BadRequest(`${f} is not supported by this server yet`, f);
   }
   const p = body['prompt'];
@@ -89,6 +90,14 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   const topK = num('top_k', (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0');
   const seed = num('seed', (x) => Number.isInteger(x), 'an integer');
   const n = num('n', (x) => Number.isInteger(x) && x >= 1 && x <= 16, 'an integer in [1, 16]') ?? 1;
+  // best_of k: k candidates per prompt, the n best returned — greedy (temperature 0): beam search of
+  // width k (at most the engine's max_beam_width); sampled: k seeded samples ranked by Σ log p
+  const bestOf = num('best_of', (x) => Number.isInteger(x) && x >= n && x <= 16, `an integer in [n (${n}), 16]`) ?? n;
+  if (bestOf > n || (bestOf > 1 && body['best_of'] !== undefined)) {
+    if (body['stream'] === true) throw new BadRequest('best_of cannot be streamed (the best are known only at the end)', 'best_of');
+    if (body['temperature'] === 0 && bestOf > engine.config.maxBeamWidth) throw new BadRequest(`best_of ${bestOf} with temperature 0 is a beam search of ${bestOf} beams: this engine has max_beam_width ${engine.config.maxBeamWidth}`, 'best_of');
+    if (body['temperature'] === 0 && (body['stop'] !== undefined || body['logprobs'] !== undefined)) throw new BadRequest('best_of with temperature 0 (beam search) takes neither stop nor logprobs', 'best_of');
+  }
   const stop = body['stop'];
   let stopWords: string[] = [];
   if (typeof stop === 'string') stopWords = [stop];
@@ -104,7 +113,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   if (echo === true && logprobs !== undefined) throw new BadRequest("echo with logprobs (the prompt tokens' log-probabilities) is not supported by this server yet: ask for one of them", 'echo');
   if (logprobs !== undefined && !engine.tokenizer) throw new BadRequest('logprobs name tokens by their text: the server needs a tokenizer', 'logprobs');
   return {
-    prompts, n, stream, echo: echo === true,
+    prompts, n, bestOf, stream, echo: echo === true,
     request: {
       maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
       ...(stopWords.length ? { stopWords } : {}), ...(logprobs !== undefined ? { logprobs } : {}),
@@ -223,9 +232,12 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
   const maxQueue = o.maxQueue ?? 256;
   const completions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readJson(req);
-    const { prompts, n, request, stream, echo } = requestsOf(body, engine);
-    if (prompts.length * n > maxQueue) throw new BadRequest(`${prompts.length} prompts × n ${n} is ${prompts.length * n} completions, more than this server runs at once (${maxQueue})`, 'n');
-    if (running + prompts.length * n > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
+    const { prompts, n, bestOf, request, stream, echo } = requestsOf(body, engine);
+    // requests per prompt: n, or best_of samples to choose the n from (a beam search is one request)
+    const beams = bestOf > n && request.temperature === 0;
+    const per = beams ? 1 : bestOf;
+    if (prompts.length * per > maxQueue) throw new BadRequest(`${prompts.length} prompts × ${bestOf > n ? `best_of ${bestOf}` : `n ${n}`} is ${prompts.length * per} completions, more than this server runs at once (${maxQueue})`, bestOf > n ? 'best_of' : 'n');
+    if (running + prompts.length * per > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
     const id = `cmpl-${Date.now().toString(36)}-${nextId++}`;
     const created = Math.floor(Date.now() / 1000);
     // a client that goes away cancels what it asked for
@@ -236,7 +248,8 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     // n choices per prompt (choice index = prompt · n + i), sample i drawing from seed + i (the seed, or
     // one picked for the request, so the n samples differ and a given seed reproduces all of them)
     const base = request.seed ?? Math.floor(Math.random() * 2 ** 31);
-    const asks = prompts.flatMap((p) => Array.from({ length: n }, (_, i) => ({ ...request, seed: base + i, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }) as GenerateRequest));
+    const rank = bestOf > n && !beams; // sampled best_of: every sample's log-probabilities, to rank them
+    const asks = prompts.flatMap((p) => Array.from({ length: per }, (_, i) => ({ ...request, seed: base + i, ...(rank ? { logprobs: request.logprobs ?? 0 } : {}), ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }) as GenerateRequest));
     running += asks.length;
     try {
       const t0 = performance.now();
@@ -266,9 +279,28 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
         return { text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) };
       };
       const top = request.logprobs;
+      if (beams) {
+        // best_of with temperature 0: one beam search of best_of beams per prompt, its n best beams
+        const done = await engine.generate(prompts.map((p) => ({ maxNewTokens: request.maxNewTokens!, numBeams: bestOf, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal })));
+        const choices = done.flatMap((r, k) => r.beams!.slice(0, n).map((b, i) => {
+          const p = prompts[k]!;
+          const head = echo ? (typeof p === 'string' ? p : engine.tokenizer?.decode(p) ?? '') : '';
+          const ended = b.tokens[b.tokens.length - 1] === engine.tokenizer?.specialIds.eos;
+          return { text: head + (b.text ?? ''), index: k * n + i, logprobs: null, finish_reason: ended ? 'stop' : 'length' };
+        }));
+        const usage = done.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.promptTokens.length, completion_tokens: u.completion_tokens + r.beams!.reduce((a, b) => a + b.tokens.length, 0) }), { prompt_tokens: 0, completion_tokens: 0 });
+        send(res, 200, { id, object: 'text_completion', created, model: o.model, choices, usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+        return;
+      }
       if (!stream) {
-        const results = await Promise.all(asks.map((a) => one(a)));
-        const usage = results.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.prompt, completion_tokens: u.completion_tokens + r.generated }), { prompt_tokens: 0, completion_tokens: 0 });
+        const allResults = await Promise.all(asks.map((a) => one(a)));
+        let results = allResults;
+        if (rank) {
+          // best_of sampled: per prompt, the n samples of highest Σ log p (ties: the earlier seed)
+          const score = (r: (typeof results)[number]): number => r.toks.reduce((a, t) => a + t.lp.logProb, 0);
+          results = prompts.flatMap((_, k) => results.slice(k * per, (k + 1) * per).map((r, i) => ({ r, i, s: score(r) })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, n).map((x) => x.r));
+        }
+        const usage = (rank ? allResults : results).reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.prompt, completion_tokens: u.completion_tokens + r.generated }), { prompt_tokens: 0, completion_tokens: 0 });
         send(res, 200, {
           id, object: 'text_completion', created, model: o.model,
           choices: results.map((r, index) => ({ text: r.text, index, logprobs: top !== undefined ? logprobsOf(engine, r.toks, top) : null, finish_reason: r.finish })),
