@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { maxAbsDiff } from '@trtllm/ref-math/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGptKvCache, gptForward, greedyGenerate, toF32 } from '@trtllm/ref-math';
 import { LoaderError } from './errors.js';
@@ -27,12 +28,6 @@ const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as { c
 const work = mkdtempSync(join(tmpdir(), 'nemo-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The largest |got − want| over a [T, V] reference (rows of V) and the flat logits the engine or oracle gave. */
-function worstDiff(got: ArrayLike<number>, want: readonly (readonly number[])[]): number {
-  let worst = 0;
-  want.forEach((row, t) => row.forEach((x, j) => (worst = Math.max(worst, Math.abs(got[t * row.length + j]! - x)))));
-  return worst;
-}
 
 /** Every file of a converted checkpoint but config.ini (which names its input), as bytes. */
 function files(dir: string): Map<string, Buffer> {
@@ -47,7 +42,7 @@ describe('nemo-convert (GPT-Next: RoPE on half of each head, fast-swiglu, layern
     const model = FtCheckpoint.open(r.dir).loadModel({ dtype: 'f32' });
     for (const p of REF.prompts) {
       const got = toF32(gptForward(model, createGptKvCache(model.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens: p.ids }], { logits: 'all' }));
-      expect(worstDiff(got, p.logits)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(p.logits.flat(), got)).toBeLessThan(1e-4);
       expect(greedyGenerate(model, [p.ids], { maxNewTokens: p.greedy.length })[0]).toEqual(p.greedy);
     }
   });
@@ -110,7 +105,7 @@ describe.each(Object.keys(VARIANTS))('nemo-convert %s (every mapping path: QKV a
     const model = FtCheckpoint.open(r.dir).loadModel({ dtype: 'f32' });
     for (const p of VARIANTS[name]!.prompts) {
       const got = toF32(gptForward(model, createGptKvCache(model.config, { numSlots: 1 }), [{ slot: 0, start: 0, tokens: p.ids }], { logits: 'all' }));
-      expect(worstDiff(got, p.logits)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(p.logits.flat(), got)).toBeLessThan(1e-4);
       expect(greedyGenerate(model, [p.ids], { maxNewTokens: p.greedy.length })[0]).toEqual(p.greedy);
     }
   });

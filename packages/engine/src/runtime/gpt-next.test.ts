@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { maxAbsDiff } from '@trtllm/ref-math/testing';
 import { afterAll, expect, it } from 'vitest';
 import { convertNemoToFt, readNemoPromptTable } from '@trtllm/loader';
 import { argmax } from '@trtllm/ref-math';
@@ -24,12 +25,6 @@ const REF = JSON.parse(readFileSync(join(NEMO, 'reference.json'), 'utf8')) as Re
 const work = mkdtempSync(join(tmpdir(), 'trtllm-gpt-next-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The largest |got − want| over a [T, V] reference (rows of V) and the flat logits the engine or oracle gave. */
-function worstDiff(got: ArrayLike<number>, want: readonly (readonly number[])[]): number {
-  let worst = 0;
-  want.forEach((row, t) => row.forEach((x, j) => (worst = Math.max(worst, Math.abs(got[t * row.length + j]! - x)))));
-  return worst;
-}
 
 const ckpt32 = (await convertNemoToFt({ inFile: join(NEMO, 'gpt-next-tp2.nemo'), outDir: join(work, 'c32') })).dir;
 const ckpt16 = (await convertNemoToFt({ inFile: join(NEMO, 'gpt-next-bf16.nemo'), outDir: join(work, 'c16'), storage: 'bfloat16' })).dir;
@@ -47,7 +42,7 @@ describeBackends('GPT-Next from .nemo ≡ the torch reference', (v) => {
     try {
       for (const [i, p] of REF.prompts.entries()) {
         const got = engine.logits(p.ids);
-        expect(worstDiff(got, p.logits)).toBeLessThan(1e-4);
+        expect(maxAbsDiff(p.logits.flat(), got)).toBeLessThan(1e-4);
         if (v.name === 'ref') refLogits.set(`fp32-${i}`, got);
         else if (v.exact) expect(Array.from(got)).toEqual(Array.from(refLogits.get(`fp32-${i}`)!)); // the ref backend's bits
       }
@@ -98,7 +93,7 @@ describeBackends('GPT-Next from .nemo ≡ the torch reference', (v) => {
       engine.setPromptTable(table);
       for (const t of REF.prompt_tuning) {
         const got = engine.logits(t.ids, { promptTask: t.task });
-        expect(worstDiff(got, t.logits)).toBeLessThan(1e-4);
+        expect(maxAbsDiff(t.logits.flat(), got)).toBeLessThan(1e-4);
       }
       const out = await engine.generate(REF.prompt_tuning.map((t) => ({ tokens: t.ids, promptTask: t.task, maxNewTokens: 8, endId: null })));
       expect(out.map((r) => r.tokens)).toEqual(REF.prompt_tuning.map((t) => t.greedy));

@@ -12,6 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The testing entry's other helper: the largest |a − b| of two equally shaped arrays (also used by other packages' tests). */
+export { maxAbsDiff } from './reference64.js';
+
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 export const SHARED_DIR = process.env['TRTLLM_SHARED_DIR'] ?? resolve(repoRoot, '../shared');
