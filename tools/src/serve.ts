@@ -93,7 +93,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   // best_of k: k candidates per prompt, the n best returned — greedy (temperature 0): beam search of
   // width k (at most the engine's max_beam_width); sampled: k seeded samples ranked by Σ log p
   const bestOf = num('best_of', (x) => Number.isInteger(x) && x >= n && x <= 16, `an integer in [n (${n}), 16]`) ?? n;
-  if (bestOf > n || (bestOf > 1 && body['best_of'] !== undefined)) {
+  if (bestOf > n) {
     if (body['stream'] === true) throw new BadRequest('best_of cannot be streamed (the best are known only at the end)', 'best_of');
     if (body['temperature'] === 0 && bestOf > engine.config.maxBeamWidth) throw new BadRequest(`best_of ${bestOf} with temperature 0 is a beam search of ${bestOf} beams: this engine has max_beam_width ${engine.config.maxBeamWidth}`, 'best_of');
     if (body['temperature'] === 0 && (body['stop'] !== undefined || body['logprobs'] !== undefined)) throw new BadRequest('best_of with temperature 0 (beam search) takes neither stop nor logprobs', 'best_of');
