@@ -30,3 +30,11 @@ export async function withLibraryErrors(command: string, io: CliIO, body: () => 
     throw e;
   }
 }
+
+/** A flag that must be a positive integer (`fallback` when absent); else a usage error naming it. */
+export function positiveInt(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
+  return n;
+}

@@ -6,7 +6,7 @@
  */
 import { convertCalibrated, gpuStatus } from '@trtllm/engine';
 import { convertHfToFt, FT_STORAGE, Gpt2Tokenizer, HfGptCheckpoint, readCalibrationTexts, type FtStorageType, type HfGptKind } from '@trtllm/loader';
-import { parseFlags, withLibraryErrors } from './command.js';
+import { parseFlags, positiveInt, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 
@@ -54,13 +54,6 @@ transformers' in-memory config dump.
 
 /** -tp / -sq / -kv are multi-letter single-dash flags in the seed; node's parseArgs wants long names. */
 const ALIASES: Record<string, string> = { '-tp': '--tensor-parallelism', '-sq': '--smoothquant', '-kv': '--calibrate-kv-cache' };
-
-function positiveInt(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${v}'`);
-  return n;
-}
 
 export async function convert(argv: readonly string[], io: CliIO): Promise<number> {
   const values = parseFlags(argv.map((a) => ALIASES[a] ?? a), {

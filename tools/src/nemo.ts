@@ -5,7 +5,7 @@
  * `run --prompt_table` reads.
  */
 import { convertNemoToFt, FT_STORAGE, readNemoPromptTable, writeNpy, type FtStorageType } from '@trtllm/loader';
-import { parseFlags, withLibraryErrors } from './command.js';
+import { parseFlags, positiveInt, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 
@@ -69,10 +69,8 @@ export async function nemoConvert(argv: readonly string[], io: CliIO): Promise<n
   if (!inFile || !outDir) throw new UsageError(`-i/--in-file and -o/--out-dir are required\n\n${NEMO_CONVERT_HELP}`);
   const storage = values['storage-type'] ?? 'float32';
   if (!(storage in FT_STORAGE)) throw new UsageError(`-t/--storage-type must be one of ${Object.keys(FT_STORAGE).join(', ')}, got '${storage}'`);
-  const tpRaw = values['tensor-parallelism'] ?? '1';
-  const tp = Number(tpRaw);
-  if (!Number.isInteger(tp) || tp < 1) throw new UsageError(`-tp/--tensor-parallelism must be a positive integer, got '${tpRaw}'`);
-  if (values.processes !== undefined && !(Number.isInteger(Number(values.processes)) && Number(values.processes) >= 1)) throw new UsageError(`-p/--processes must be a positive integer, got '${values.processes}'`);
+  const tp = positiveInt('-tp/--tensor-parallelism', values['tensor-parallelism'], 1);
+  positiveInt('-p/--processes', values.processes, 1); // accepted, checked, unused
   const started = performance.now();
   return withLibraryErrors('nemo-convert', io, async () => {
     const bar = values.verbose ? undefined : progressBar(io, 'saving weights');
