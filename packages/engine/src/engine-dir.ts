@@ -18,6 +18,7 @@
  *       256 from there (offsets are relative to the data start), stored as the kernels read it.
  * Loading is one read of the file; tensors are views of that buffer (no copy).
  */
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openFile, readFully } from '@trtllm/loader';
@@ -185,6 +186,16 @@ export interface EngineDirConfig {
   /** Tokenizer files copied into the engine dir, if any. */
   readonly tokenizer?: string;
   readonly raw: Record<string, unknown>;
+}
+
+/**
+ * sha256 (hex) of an engine dir's `config.json`: tensor-parallel ranks on other hosts compare it with
+ * rank 0's before loading, so a different engine under the same path is refused, not run.
+ */
+export function engineConfigDigest(dir: string): string {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new EngineError('format', { what: file, expected: 'an engine directory (config.json + *.engine)', got: 'no config.json', hint: 'point --engine_dir at the output of trtllm build' });
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 export function readEngineConfig(dir: string): EngineDirConfig {

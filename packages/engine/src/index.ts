@@ -5,7 +5,7 @@
  */
 export { EngineError, type EngineErrorKind, type EngineErrorData } from './errors.js';
 export { resolveBuildConfig, DTYPE_NAMES, dtypeName, type BuildFlags, type BuildConfig, type CheckpointInfo, type ContextFmha, type DTypeName, type KvCacheLayoutConfig } from './build-config.js';
-export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, type EngineDirConfig } from './engine-dir.js';
+export { ENGINE_MAGIC, ENGINE_FORMAT_VERSION, engineFileName, writeEngineFile, readEngineFile, readEngineConfig, engineConfigJson, engineConfigDigest, type EngineDirConfig } from './engine-dir.js';
 export { buildEngine, buildEngineAsync, rankTensors, type BuildEngineOptions, type BuildResult } from './builder/build.js';
 export type { SmoothQuantBuild, Fp8Build } from './builder/smoothquant.js';
 export { convertCalibrated, calibrateModel, quantizeInMemory, smoothQuantModel, type CalibratedConvertOptions, type CalibratedConvertResult, type InMemoryQuantization } from './builder/convert-sq.js';
@@ -23,5 +23,8 @@ export type { TokenLogProbs } from '@trtllm/ref-math';
 export { rougeScores, rougeTokenize, bootstrapAggregate, Mt19937, ROUGE_TYPES, type RougeScore, type RougeScores, type RougeType, type AggregateScore } from './eval/rouge.js';
 export { beamStep, beamResults, beamScore, type BeamState, type BeamChoice, type Hypothesis } from './sampling/beam-search.js';
 export { nll, perplexityWindows } from './eval/perplexity.js';
+export { launchFromEnv, bindRankDevice, deviceForRank, expandHostlist, DEFAULT_MASTER_PORT, type Launch, type LauncherName } from './parallel/launch.js';
+export { serveLaunchedRank, type ServeRankOptions } from './parallel/launched-rank.js';
+export { rendezvousTimeoutMs, DEFAULT_RENDEZVOUS_TIMEOUT_MS } from './parallel/rendezvous.js';
 export { measureDevice, deviceMemoryInUse, type DeviceReport } from './runtime/device.js';
 export { gpuStatus, type GpuStatus } from './backends/kernels.js';

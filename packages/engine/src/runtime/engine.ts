@@ -6,14 +6,15 @@
  * only on the request (the graph is batch-invariant: every op's reduction order is per row, and
  * every request samples from its own seeded generator).
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type * as Cuda from '@trtllm/cuda-kernels';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
 import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
-import { engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
+import { engineConfigDigest, engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
 import { kvBlockBytes, kvCacheSpec } from '../kvcache/kv-spec.js';
@@ -24,7 +25,9 @@ import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampl
 import { Sampler, type SamplingOptions } from '../sampling/sampler.js';
 import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
 import { loadKernels } from '../backends/kernels.js';
-import { TpGroup } from './tp-group.js';
+import { bindRankDevice, type Launch } from '../parallel/launch.js';
+import { acceptRanks } from '../parallel/rendezvous.js';
+import { TpGroup, type RankChannel } from '../parallel/tp-group.js';
 
 export interface EngineLoadOptions {
   /** Default 'ref'. */
@@ -55,6 +58,14 @@ export interface EngineLoadOptions {
   readonly tensorParallel?: 'in-process' | 'processes';
   /** The world size the caller expects (e.g. `--world_size`); a different engine is refused. */
   readonly worldSize?: number;
+  /**
+   * This process is rank 0 of a launched job (`launchFromEnv()`: mpirun, srun, …): ranks 1 … W−1
+   * are the launcher's other processes, which call `serveLaunchedRank(launch)`; they are accepted at
+   * launch.masterAddr:masterPort instead of forked (implies tensorParallel 'processes').
+   */
+  readonly launch?: Launch;
+  /** How long rank 0 waits for launched ranks to join (default 300 s). */
+  readonly rendezvousTimeoutMs?: number;
   /**
    * Tokenizer: a Tokenizer, a tokenizer directory or file (a sentencepiece tokenizer.model, vocab.json +
    * merges.txt, tokenizer.json), which wins over the engine dir's; or 'gpt2', the stock GPT-2
@@ -222,6 +233,7 @@ export class Engine {
   static async #open(dir: string, build: BuildConfig, tokDir: string | undefined, o: EngineLoadOptions, rankWeights: (r: number, b: Backend<unknown>) => Map<string, unknown>): Promise<Engine> {
     const c = build.model;
     const w = build.worldSize;
+    if (o.launch && o.launch.worldSize > 1) bindRankDevice(o.launch); // before anything touches CUDA
     // the tokenizer first: a bad one is refused before any device memory or worker process exists
     let tokenizer: Tokenizer | undefined;
     if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
@@ -256,7 +268,12 @@ export class Engine {
       layout = { kind: 'contiguous', maxSeqLen: maxSeq };
     }
     if (o.worldSize !== undefined && o.worldSize !== w) throw new EngineError('config', { what: '--world_size', expected: `the engine's tensor_parallel (${w})`, got: String(o.worldSize), hint: `run with --world_size ${w}, or rebuild with --world_size ${o.worldSize}` });
-    const processes = o.tensorParallel === 'processes' && w > 1;
+    const launch = o.launch && o.launch.worldSize > 1 ? o.launch : undefined;
+    if (launch) {
+      if (launch.worldSize !== w) throw new EngineError('config', { what: `${launch.launcher}: ${launch.worldSize} ranks`, expected: `the engine's tensor_parallel (${w})`, got: String(launch.worldSize), hint: `launch ${w} ranks (mpirun -np ${w}, srun -n ${w}), or rebuild with --world_size ${launch.worldSize}` });
+      if (launch.rank !== 0) throw new EngineError('config', { what: `${launch.launcher} rank ${launch.rank}`, expected: 'rank 0 (the rank that loads the engine)', got: `rank ${launch.rank}`, hint: 'ranks ≥ 1 call serveLaunchedRank(launch) (the trtllm CLI does)' });
+    }
+    const processes = (o.tensorParallel === 'processes' || launch !== undefined) && w > 1;
     if (processes && o.backend !== 'cuda') throw new EngineError('config', { what: 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: "use tensorParallel 'in-process' on the ref backend" });
     // In-process ranks share rank 0's step: the production backend keeps per-step state (decode rows,
     // attention tiles) in each backend and only rank 0's would be set, so its other ranks would compute
@@ -288,11 +305,11 @@ export class Engine {
       if (processes) {
         const k = await loadKernels();
         const id = k.NcclCommunicator.uniqueId();
-        const started = await TpGroup.start({ dir, worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
-        group = started.group;
-        const comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }); // blocks until every worker joined
-        await started.ready;
-        dist = { worldSize: w, allReduce: (x) => comm.allReduceSum(x as never) };
+        const transport = launch ? (): Promise<RankChannel[]> => acceptRanks(launch, o.rendezvousTimeoutMs !== undefined ? { timeoutMs: o.rendezvousTimeoutMs } : {}) : undefined;
+        group = await TpGroup.start({ dir: resolve(dir), configDigest: engineConfigDigest(dir), worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) }, transport);
+        let comm: Cuda.NcclCommunicator | undefined;
+        await group.join(() => (comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }))); // blocks until every rank joined
+        dist = { worldSize: w, allReduce: (x) => comm!.allReduceSum(x as never) };
       }
     } catch (e) {
       for (const b of backends) b.dispose();

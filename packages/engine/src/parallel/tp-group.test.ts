@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { fromValues } from '@trtllm/ref-math';
 import type { StepChunk } from '../models/gpt.js';
-import { TpGroup, type RankChannel, type RankMessage, type WorkerInit, type WorkerReply } from './tp-group.js';
+import { spawnEach, TpGroup, type RankChannel, type RankMessage, type WorkerInit, type WorkerReply } from './tp-group.js';
 import { serveRank, type RankHandle } from './tp-rank.js';
 
 const tick = (): Promise<void> => new Promise((ok) => setImmediate(ok));
@@ -27,6 +27,7 @@ function inMemoryWorld(o: { failInit?: number; failForwardAt?: number } = {}) {
     ranks.push(fake);
     let forwards = 0;
     const handle: RankHandle = {
+      join: () => fake.log.push('join'),
       assignBlocks: (slot, blocks) => fake.log.push(`assign ${slot} [${blocks.join(',')}]`),
       copyKv: (op) => fake.log.push(`copyKv ${op.srcSlot}→${op.dstSlot} ${JSON.stringify(op.blockPairs)}`),
       upload: (table) => {
@@ -50,7 +51,7 @@ function inMemoryWorld(o: { failInit?: number; failForwardAt?: number } = {}) {
       },
       async (init: WorkerInit) => {
         fake.log.push(`init rank ${init.rank}/${init.worldSize} id ${init.ncclId.length} bytes ${init.kernels}`);
-        if (init.rank === o.failInit) throw new Error('ncclCommInitRank: unhandled system error');
+        if (init.rank === o.failInit) throw new Error('rank file missing');
         return handle;
       },
     );
@@ -63,7 +64,7 @@ function inMemoryWorld(o: { failInit?: number; failForwardAt?: number } = {}) {
           done(null);
         });
       },
-      on: (event: 'message' | 'exit', f: (x: unknown) => void) => toParent.on(event, f),
+      on: (event: 'message' | 'exit', f: (...x: unknown[]) => void) => toParent.on(event, f),
       get connected() {
         return connected;
       },
@@ -71,18 +72,23 @@ function inMemoryWorld(o: { failInit?: number; failForwardAt?: number } = {}) {
       unref: () => undefined,
     } as RankChannel;
   };
-  return { ranks, spawn };
+  return { ranks, spawn: spawnEach(spawn) };
 }
 
-const INIT = { dir: '/engine', worldSize: 3, layout: { kind: 'paged', tokensPerBlock: 8, numBlocks: 16, maxBlocksPerSeq: 4 }, numSlots: 4, ncclId: Array.from({ length: 128 }, (_, i) => i), kernels: 'production' } as const satisfies Omit<WorkerInit, 'rank'>;
+const INIT = { dir: '/engine', configDigest: 'c0ffee', worldSize: 3, layout: { kind: 'paged', tokensPerBlock: 8, numBlocks: 16, maxBlocksPerSeq: 4 }, numSlots: 4, ncclId: Array.from({ length: 128 }, (_, i) => i), kernels: 'production' } as const satisfies Omit<WorkerInit, 'rank'>;
 const chunk = (slot: number, start: number, n: number): StepChunk => ({ slot, start, tokens: Array.from({ length: n }, (_, i) => i) }) as StepChunk;
 
 describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', () => {
   it('init reaches every rank with its number and the NCCL id; each step sends the queued cache ops, then the forward, in order', async () => {
     const w = inMemoryWorld();
-    const { group, ready } = await TpGroup.start(INIT, w.spawn);
-    await ready;
+    const group = await TpGroup.start(INIT, w.spawn);
     expect(w.ranks.map((r) => r.log)).toEqual([['init rank 1/3 id 128 bytes production'], ['init rank 2/3 id 128 bytes production']]);
+    let rank0Joined = 0;
+    await group.join(() => {
+      // rank 0 blocks in ncclCommInitRank only once 'join' is written to every rank (here: delivered)
+      rank0Joined = w.ranks.filter((r) => r.log.at(-1) === 'join').length;
+    });
+    expect(rank0Joined).toBe(2);
     group.queue({ op: 'assign', slot: 2, blocks: [7, 3] });
     group.queue({ op: 'promptTable', table: fromValues('f16', [2, 3, 4], new Array(24).fill(0.5)) });
     group.queue({ op: 'copyKv', srcSlot: 2, dstSlot: 1, blockPairs: [[7, 9]] });
@@ -91,11 +97,12 @@ describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', (
     await tick();
     for (const r of w.ranks) {
       expect(r.log.slice(1)).toEqual([
+        'join',
         'assign 2 [7,3]',
         'promptTable f16 [2,3,4] Uint16Array', // the tensor arrives as a typed array, not a plain object
         'copyKv 2→1 [[7,9]]',
-        'forward 2:0+5 with table#3',
-        'forward 2:5+1 1:5+1 with table#3',
+        'forward 2:0+5 with table#4',
+        'forward 2:5+1 1:5+1 with table#4',
       ]);
     }
     group.close();
@@ -106,22 +113,38 @@ describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', (
 
   it('a rank that fails a step reports it, exits 1, and the next step on rank 0 throws naming the error', async () => {
     const w = inMemoryWorld({ failForwardAt: 2 });
-    const { group, ready } = await TpGroup.start(INIT, w.spawn);
-    await ready;
+    const group = await TpGroup.start(INIT, w.spawn);
+    await group.join(() => undefined);
     await group.step([chunk(0, 0, 3)]);
     await group.step([chunk(0, 3, 1)]);
     await tick();
     await tick();
     expect(w.ranks.map((r) => r.exitCode)).toEqual([1, 1]);
-    await expect(group.step([chunk(0, 4, 1)])).rejects.toThrow(/tensor-parallel worker: expected running, got cudaErrorIllegalAddress in attentionDecode/);
+    await expect(group.step([chunk(0, 4, 1)])).rejects.toThrow(/tensor-parallel worker: expected running, got rank 1: cudaErrorIllegalAddress in attentionDecode/);
   });
 
-  it('a rank that cannot start rejects ready with its rank and reason', async () => {
+  it('a rank that cannot load rejects start with its rank and reason, before any rank creates a communicator', async () => {
     const w = inMemoryWorld({ failInit: 2 });
-    const { ready } = await TpGroup.start(INIT, w.spawn);
-    await expect(ready).rejects.toThrow(/expected ready, got rank 2: ncclCommInitRank: unhandled system error/);
+    await expect(TpGroup.start(INIT, w.spawn)).rejects.toThrow(/tensor-parallel rank 2: expected loaded, got rank 2: rank file missing/);
     await tick();
-    expect(w.ranks.map((r) => r.exitCode)).toEqual([undefined, 1]);
+    await tick();
+    expect(w.ranks.map((r) => r.exitCode)).toEqual([0, 1]); // rank 1 was told to dispose
+    expect(w.ranks.flatMap((r) => r.log).filter((l) => l === 'join')).toEqual([]);
+  });
+
+  it('a rank that exits, or is killed, before loading names itself', async () => {
+    for (const [code, signal, why] of [
+      [137, null, 'rank 1 exited with code 137'],
+      [null, 'SIGKILL', 'rank 1 was killed by SIGKILL'],
+      [null, null, 'rank 1: its process ended or its connection was lost'],
+    ] as const) {
+      const exits: ((c: number | null, s: NodeJS.Signals | null) => void)[] = [];
+      const silent: RankChannel = { send: (_m: RankMessage, done: (e: Error | null) => void) => setImmediate(() => done(null)), on: (e: string, f: never) => e === 'exit' && exits.push(f), connected: true, disconnect: () => undefined, unref: () => undefined } as unknown as RankChannel;
+      const started = TpGroup.start({ ...INIT, worldSize: 2 }, spawnEach(() => silent));
+      await tick();
+      for (const f of exits) f(code, signal);
+      await expect(started).rejects.toThrow(`tensor-parallel rank 1: expected loaded, got ${why}`);
+    }
   });
 
   it('ops that arrive before the init completed are an error, not a silent no-op', async () => {
@@ -130,7 +153,7 @@ describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', (
     const port = new EventEmitter();
     serveRank({ on: (_e, f) => port.on('message', f), send: (m) => replies.push(m), exit: (c) => (exit = c) }, () => new Promise(() => undefined));
     port.emit('message', [{ op: 'forward', chunks: [] }] satisfies RankMessage);
-    expect(replies).toEqual([{ error: 'ops before the rank was ready: forward' }]);
+    expect(replies).toEqual([{ error: 'ops (forward) before the rank was loaded' }]);
     expect(exit).toBe(1);
   });
 });

@@ -1,0 +1,44 @@
+/**
+ * A worker rank on the cuda backend (parallel/tp-rank.ts's RankHandle), however it was started
+ * (forked: tp-worker.ts; launched: launched-rank.ts): checks that its engine dir is rank 0's
+ * (config.json digest), loads its rank's engine file on its GPU and sizes its KV cache as rank 0 said;
+ * 'join' then creates the NCCL communicator with rank 0's unique id.
+ */
+import type * as Cuda from '@trtllm/cuda-kernels';
+import { hostname } from 'node:os';
+import type { ActDType } from '@trtllm/ref-math';
+import { loadKernels } from '../backends/kernels.js';
+import { smoothQuantModeOf } from '../build-config.js';
+import { engineConfigDigest, readEngineConfig } from '../engine-dir.js';
+import { EngineError } from '../errors.js';
+import { kvCacheSpec } from '../kvcache/kv-spec.js';
+import { GptGraph } from '../models/gpt.js';
+import { createBackend, loadRankWeights } from '../runtime/engine.js';
+import type { WorkerInit } from './tp-group.js';
+import type { RankHandle } from './tp-rank.js';
+
+export async function cudaRank(o: WorkerInit): Promise<RankHandle> {
+  const digest = engineConfigDigest(o.dir);
+  if (digest !== o.configDigest) {
+    throw new EngineError('config', { what: `${hostname()}: ${o.dir}/config.json`, expected: `rank 0's engine (config.json sha256 ${o.configDigest.slice(0, 12)}…)`, got: `another engine (sha256 ${digest.slice(0, 12)}…)`, hint: 'every host needs the same engine dir at the same path: copy it, or put it on a shared file system' });
+  }
+  const k = await loadKernels();
+  const { build } = readEngineConfig(o.dir);
+  if (build.worldSize !== o.worldSize) throw new EngineError('config', { what: `${o.dir}: tensor_parallel`, expected: String(o.worldSize), got: String(build.worldSize) });
+  const backend = await createBackend('cuda', build, { kernels: o.kernels, cudaGraphs: false, ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
+  const weights = loadRankWeights(o.dir, build, o.rank, backend);
+  backend.createKvCache(kvCacheSpec(build, { numSlots: o.numSlots, layout: o.layout }));
+  let comm: Cuda.NcclCommunicator | undefined;
+  // SmoothQuant engines: the same INT8 mode as rank 0's graph (engine.ts)
+  const graph = new GptGraph<unknown>([{ backend, weights }], build.model, { worldSize: o.worldSize, allReduce: (x) => comm!.allReduceSum(x as Cuda.DeviceTensor<ActDType>) }, smoothQuantModeOf(build));
+  return {
+    join: () => {
+      comm = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
+    },
+    assignBlocks: (slot, blocks) => backend.assignBlocks(slot, blocks),
+    copyKv: (op) => backend.copyKv(op),
+    upload: (table) => backend.upload(table),
+    forward: (chunks, promptTable) => graph.forward(chunks, { logits: 'none', ...(promptTable !== undefined ? { promptTable } : {}) }),
+    dispose: () => backend.dispose(),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * A rank a launcher started (mpirun, srun: parallel/launch.ts). Rank 0 loads the engine with
+ * `Engine.load(dir, { backend: 'cuda', launch })` and runs the command; every other rank calls
+ * `serveLaunchedRank(launch)`, which joins rank 0 over TCP (rendezvous.ts) and serves it with a cuda
+ * rank (cuda-rank.ts) until rank 0 disposes the engine or goes away. Call launch.ts `bindRankDevice`
+ * first: it gives each rank its GPU by local rank, before anything in the process touches CUDA.
+ */
+import { EngineError } from '../errors.js';
+import { cudaRank } from './cuda-rank.js';
+import type { Launch } from './launch.js';
+import { joinRankZero } from './rendezvous.js';
+import type { WorkerInit } from './tp-group.js';
+import { serveRank, type RankHandle } from './tp-rank.js';
+
+export interface ServeRankOptions {
+  /** How long to wait for rank 0 to listen (default 300 s; the CLI reads TRTLLM_RENDEZVOUS_TIMEOUT). */
+  readonly timeoutMs?: number;
+  /** How the rank is made (default: a cuda rank on this process's GPU); tests record instead. */
+  readonly init?: (o: WorkerInit) => Promise<RankHandle>;
+  /** Where this rank's own messages go (default stderr). */
+  readonly log?: (line: string) => void;
+}
+
+/** Serve rank 0 as rank `launch.rank`; resolves with the exit code once done (0 after rank 0's dispose). */
+export async function serveLaunchedRank(launch: Launch, o: ServeRankOptions = {}): Promise<number> {
+  if (launch.rank === 0) throw new EngineError('config', { what: `${launch.launcher} rank 0`, expected: 'a rank ≥ 1 (rank 0 loads the engine)', got: 'rank 0', hint: "rank 0 calls Engine.load(dir, { backend: 'cuda', launch })" });
+  let done!: (code: number) => void;
+  const ended = new Promise<number>((ok) => (done = ok));
+  const port = await joinRankZero(launch, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.log ? { log: o.log } : {}), onEnd: done });
+  serveRank(port, o.init ?? cudaRank);
+  return ended;
+}
