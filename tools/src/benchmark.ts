@@ -18,7 +18,7 @@ import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
-import { defaultBackend, gemmAlgoFlag } from './run.js';
+import { defaultBackend, gemmAlgoFlag, tensorParallel } from './run.js';
 
 export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ...| --engine_dir DIR ...] [flags]
 
@@ -239,6 +239,9 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
   const quants = (v.quantization ?? '').split(',').map((q) => q.trim()).filter(Boolean);
   for (const q of quants) if (!(q in QUANTIZATIONS)) throw new UsageError(`--quantization: unknown '${q}' (${Object.keys(QUANTIZATIONS).join(', ')})`);
   if (quants.length && models.length === 0) throw new UsageError('--quantization builds quantized engines of --model shapes; an --engine_dir is benchmarked as it was built');
+  // under mpirun / srun the other ranks serve one engine: one --engine_dir, nothing built here
+  const launched = tensorParallel(undefined);
+  if (launched.launch && (models.length > 0 || (v.engine_dir ?? []).length !== 1)) throw new UsageError(`under ${launched.launch.launcher} (${launched.launch.worldSize} ranks), benchmark one tensor-parallel engine: exactly one --engine_dir and no --model`);
 
   return withLibraryErrors('benchmark', io, async () => {
     const device = backend === 'cuda' ? await measureDevice() : undefined;
@@ -304,7 +307,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           buildSec = (performance.now() - b0) / 1000;
         }
         const l0 = performance.now();
-        const engine = await Engine.load(dir, { backend, ...(backend === 'cuda' ? { kernels } : {}), ...(v.no_cuda_graphs ? { cudaGraphs: false } : {}), ...(gemmAlgo ? { gemmAlgo } : {}) });
+        const engine = await Engine.load(dir, { backend, ...(backend === 'cuda' ? { kernels } : {}), ...(v.no_cuda_graphs ? { cudaGraphs: false } : {}), ...(gemmAlgo ? { gemmAlgo } : {}), ...launched });
         const loadSec = (performance.now() - l0) / 1000;
         try {
           const c = engine.model;

@@ -166,6 +166,12 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(bad.err()).toMatch(/promptTask: expected a task in \[0, 2\), got 2/);
   });
 
+  it('run --input_tokens that does not exist: a usage error naming it (exit 2)', async () => {
+    const c = capture();
+    expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--input_tokens', join(work, 'missing.csv')], c.io)).toBe(2);
+    expect(c.err()).toMatch(/trtllm run: --input_tokens \S+missing\.csv: no such file \(a CSV of token ids/);
+  });
+
   it('run --world_size must match the engine', async () => {
     const c = capture();
     expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--world_size', '2'], c.io)).toBe(2);

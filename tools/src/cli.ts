@@ -3,7 +3,7 @@
  * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
  */
 import { readFileSync } from 'node:fs';
-import { gpuStatus } from '@trtllm/engine';
+import { bindRankDevice, EngineError, gpuStatus, launchFromEnv, rendezvousTimeoutMs, serveLaunchedRank } from '@trtllm/engine';
 import { UsageError, type CliIO } from './io.js';
 import { benchmark } from './benchmark.js';
 import { build } from './build.js';
@@ -18,6 +18,9 @@ import { serve } from './serve.js';
 export { type CliIO, UsageError } from './io.js';
 
 type Command = (argv: readonly string[], io: CliIO) => number | Promise<number>;
+
+/** The commands that load an engine, and so may run as one rank of a launched job (mpirun, srun). */
+const LAUNCHABLE = new Set(['run', 'summarize', 'perplexity', 'serve', 'benchmark']);
 
 const COMMANDS: Record<string, { readonly run: Command; readonly summary: string }> = {
   selftest: { run: selftest, summary: "run the oracle's golden checks and print its conformance table (no GPU needed)" },
@@ -64,6 +67,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     io.err(`trtllm: unknown command '${name}'\n\n${HELP}`);
     return 2;
   }
+  if (LAUNCHABLE.has(name) && !rest.some((a) => a === '--help' || a === '-h')) {
+    const ranked = await launchedRank(name, io);
+    if (ranked !== undefined) return ranked;
+  }
   try {
     return await command.run(rest, io);
   } catch (e) {
@@ -72,5 +79,24 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return 2;
     }
     throw e;
+  }
+}
+
+/**
+ * Under mpirun / srun (launchFromEnv), every rank gets its GPU by local rank before anything touches
+ * CUDA; rank 0 goes on to run the command (its Engine.load accepts the others), and ranks 1 … W−1
+ * serve rank 0 instead of running it: the returned exit code is theirs. undefined: go on.
+ */
+async function launchedRank(name: string, io: CliIO): Promise<number | undefined> {
+  try {
+    const launch = launchFromEnv();
+    if (!launch || launch.worldSize === 1) return undefined;
+    bindRankDevice(launch);
+    if (launch.rank === 0) return undefined;
+    return await serveLaunchedRank(launch, { timeoutMs: rendezvousTimeoutMs(), log: (l) => io.err(`${l}\n`) });
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    io.err(`trtllm ${name}: ${e.message}\n`);
+    return e.kind === 'config' ? 2 : 1;
   }
 }

@@ -11,7 +11,7 @@ import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
-import { defaultBackend, kernelOptions } from './run.js';
+import { defaultBackend, kernelOptions, tensorParallel } from './run.js';
 
 export const PERPLEXITY_HELP = `Usage: trtllm perplexity --engine_dir DIR --dataset_path TEXT [--window N] [--backend ref|cuda] [--kernels production|reference] [--gemm_algo POLICY] [--tokenizer DIR|gpt2]
 
@@ -34,7 +34,7 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
   const kernelFlags = kernelOptions(values);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   return withLibraryErrors('perplexity', io, async () => {
-    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, tokenizer: values.tokenizer ?? 'gpt2' });
+    const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, tokenizer: values.tokenizer ?? 'gpt2', ...tensorParallel(undefined) });
     const tok = engine.tokenizer!;
     const w = Number(values.window ?? 1024);
     const limit = engine.config.maxInputLen + engine.config.maxOutputLen;

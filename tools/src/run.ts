@@ -5,8 +5,8 @@
  * save the output ids (`--output_csv`, `--output_npy` [B, beams, T] = input + output, padded with the
  * end id, as the seed writes them).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { Engine, GEMM_ALGOS, gpuStatus, type BackendName, type GemmAlgo, type GenerateRequest, type KernelSet } from '@trtllm/engine';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Engine, GEMM_ALGOS, gpuStatus, launchFromEnv, rendezvousTimeoutMs, type BackendName, type GemmAlgo, type GenerateRequest, type KernelSet, type Launch } from '@trtllm/engine';
 import { readNpy, writeNpy } from '@trtllm/loader';
 import { fromValues } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -40,7 +40,8 @@ ${GEMM_ALGO_HELP}
                           text inputs get the virtual tokens V … V+Pt−1 in front
   --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0); --tasks, the seed's name, too
   --world_size N          run a TP-N engine as N processes, one GPU each, joined by NCCL (cuda);
-                          without it a multi-rank engine runs its ranks in this process
+                          without it a multi-rank engine runs its ranks in this process;
+                          under mpirun / srun the launcher's ranks are used (README: Many GPUs)
 `;
 
 export async function defaultBackend(): Promise<BackendName> {
@@ -66,15 +67,27 @@ export function kernelOptions(v: { readonly kernels?: string | undefined; readon
   return { ...kernelsFlag(v.kernels), ...gemmAlgoFlag(v.gemm_algo) };
 }
 
-/** `--world_size N` (N > 1): one process per rank (the seed launched ranks with mpirun; this CLI forks them). */
-export function tensorParallel(worldSize: string | undefined): { tensorParallel?: 'processes'; worldSize?: number } {
-  if (worldSize === undefined) return {};
-  const n = Number(worldSize);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--world_size must be a positive integer, got '${worldSize}'`);
+/**
+ * How a TP engine's ranks run: under a launcher (`mpirun -np N trtllm run …`, `srun`: this process is
+ * rank 0, cli.ts made the others serve it), or `--world_size N` (N > 1): one process per rank forked
+ * by this one. A `--world_size` that disagrees with the launcher's rank count is a usage error.
+ */
+export function tensorParallel(worldSize: string | undefined, launch: Launch | undefined = launchFromEnv()): { tensorParallel?: 'processes'; worldSize?: number; launch?: Launch; rendezvousTimeoutMs?: number } {
+  let n: number | undefined;
+  if (worldSize !== undefined) {
+    n = Number(worldSize);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--world_size must be a positive integer, got '${worldSize}'`);
+  }
+  if (launch && launch.worldSize > 1) {
+    if (n !== undefined && n !== launch.worldSize) throw new UsageError(`--world_size ${n}, but ${launch.launcher} started ${launch.worldSize} ranks: give the same number (or leave --world_size out)`);
+    return { launch, worldSize: launch.worldSize, rendezvousTimeoutMs: rendezvousTimeoutMs() };
+  }
+  if (n === undefined) return {};
   return n > 1 ? { tensorParallel: 'processes', worldSize: n } : { worldSize: n };
 }
 
 function readTokens(file: string, endId: number): number[][] {
+  if (!existsSync(file)) throw new UsageError(`--input_tokens ${file}: no such file (a CSV of token ids, one input per line, or a [B, T] .npy)`);
   if (file.endsWith('.npy')) {
     const a = readNpy(file);
     if (a.shape.length !== 2) throw new UsageError(`--input_tokens ${file}: expected a [B, T] array, got shape (${a.shape.join(', ')})`);

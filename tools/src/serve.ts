@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { Engine, type BackendName, type GenerateRequest, type TokenLogProbs } from '@trtllm/engine';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
-import { defaultBackend, kernelOptions } from './run.js';
+import { defaultBackend, kernelOptions, tensorParallel } from './run.js';
 
 export const SERVE_HELP = `Usage: trtllm serve --engine_dir DIR [--host 127.0.0.1] [--port 8000] [--max_queue 256] [--model NAME]
                     [--tokenizer DIR|gpt2] [--backend ref|cuda] [--kernels production|reference] [--gemm_algo POLICY]
@@ -408,7 +408,7 @@ export async function serve(argv: readonly string[], io: CliIO): Promise<number>
   if (backend !== 'ref' && backend !== 'cuda') throw new UsageError(`--backend must be ref or cuda, got '${v.backend}'`);
   const kernelFlags = kernelOptions(v);
   return withLibraryErrors('serve', io, async () => {
-    const engine = await Engine.load(v.engine_dir!, { backend, ...kernelFlags, ...(v.tokenizer ? { tokenizer: v.tokenizer } : {}) });
+    const engine = await Engine.load(v.engine_dir!, { backend, ...kernelFlags, ...(v.tokenizer ? { tokenizer: v.tokenizer } : {}), ...tensorParallel(undefined) });
     const model = v.model ?? v.engine_dir!.replace(/\/+$/, '').split('/').pop()!;
     const s = await startServer(engine, { host: v.host ?? '127.0.0.1', port, maxQueue, model });
     io.out(`serving ${model} on ${s.url} (${backend} backend): POST /v1/completions, GET /v1/models, GET /health, GET /metrics\n`);

@@ -274,7 +274,9 @@ export class Engine {
       if (launch.rank !== 0) throw new EngineError('config', { what: `${launch.launcher} rank ${launch.rank}`, expected: 'rank 0 (the rank that loads the engine)', got: `rank ${launch.rank}`, hint: 'ranks ≥ 1 call serveLaunchedRank(launch) (the trtllm CLI does)' });
     }
     const processes = (o.tensorParallel === 'processes' || launch !== undefined) && w > 1;
-    if (processes && o.backend !== 'cuda') throw new EngineError('config', { what: 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: "use tensorParallel 'in-process' on the ref backend" });
+    if (processes && o.backend !== 'cuda') {
+      throw new EngineError('config', { what: launch ? `${launch.launcher} with ${w} ranks` : 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: launch ? 'run on GPU hosts, or run the ref backend as one process (TRTLLM_LAUNCHER=none): it holds every rank' : "use tensorParallel 'in-process' on the ref backend" });
+    }
     // In-process ranks share rank 0's step: the production backend keeps per-step state (decode rows,
     // attention tiles) in each backend and only rank 0's would be set, so its other ranks would compute
     // garbage. Refused rather than wrong; the reference kernels simulate ranks on one GPU exactly.
