@@ -21,7 +21,8 @@ Weights:
   --no_bias                       no biases (random weights; the seed inverted this flag: we do not)
   -mq, --multi_query_mode         one K/V head (random weights)
   --random_seed N (0)
-  --threads N                     worker threads drawing random weights (default: every core; same bits for any N)
+  --threads N                     worker threads drawing random weights, each weight once, every rank's share
+                                  written in place (default: every core; the same bytes for any N)
   --tokenizer_dir DIR             copy vocab.json + merges.txt / tokenizer.json into the engine dir
 Precision and limits:
   --dtype float32|float16|bfloat16  (float16; with --model_dir: the checkpoint's, and an explicit
@@ -36,7 +37,8 @@ Kernel paths (plugins select the matching kernels; a bare flag takes --dtype):
   --remove_input_padding --paged_kv_cache --tokens_per_block N (64)
   --use_inflight_batching         turns on the attention plugin, paged KV cache and packed input
   --max_prompt_embedding_table_size N --use_parallel_embedding --embedding_sharding_dim 0|1
-  --use_embedding_sharing --parallel_build
+  --use_embedding_sharing
+  --parallel_build                accepted (the seed's): builds are parallel already, see --threads
   --output_dir DIR (gpt_outputs) --log_level L
 Quantization:
   --use_smooth_quant              SmoothQuant INT8 GEMMs from a convert -sq checkpoint (--model_dir):
@@ -129,7 +131,7 @@ export async function build(argv: readonly string[], io: CliIO): Promise<number>
   const started = performance.now();
   return withLibraryErrors('build', io, async () => {
     const bar = progressBar(io, 'writing engines');
-    const r = await buildEngineAsync({ flags: p.flags, outputDir: p.outputDir, threads: p.threads ?? 1, ...(p.tokenizerDir ? { tokenizerDir: p.tokenizerDir } : {}), onProgress: (d, t) => bar.update(d, t, `rank ${d}/${t}`) });
+    const r = await buildEngineAsync({ flags: p.flags, outputDir: p.outputDir, threads: p.threads ?? 1, ...(p.tokenizerDir ? { tokenizerDir: p.tokenizerDir } : {}), onProgress: (d, t, unit) => bar.update(d, t, `${unit} ${d}/${t}`) });
     bar.end();
     for (const n of r.notes) io.out(`note: ${n}\n`);
     const m = r.config.model;

@@ -42,7 +42,7 @@ export function engineFileName(c: BuildConfig, rank: number): string {
   return `gpt_${dtypeName(c.model.dtype)}_tp${c.worldSize}_rank${rank}.engine`;
 }
 
-interface TableEntry {
+export interface TableEntry {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
@@ -54,11 +54,34 @@ const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 /** Write one rank's tensors as an engine file. */
 export function writeEngineFile(path: string, rank: number, worldSize: number, tensors: ReadonlyMap<string, Tensor>): number {
+  const layout = engineFileLayout(rank, worldSize, [...tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })));
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, layout.header, 0, layout.header.length, 0);
+    for (const e of layout.entries) {
+      const t = tensors.get(e.name)!;
+      if (t.data.byteLength !== e.bytes) throw new EngineError('format', { what: `${path}: ${e.name}`, expected: `${e.bytes} bytes`, got: `${t.data.byteLength}` });
+      writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, e.bytes, layout.dataStart + e.offset);
+    }
+    ftruncateSync(fd, layout.end); // the file ends at the last tensor's padded end
+    return layout.end;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Where everything of an engine file goes, from the tensors' names, dtypes and shapes alone: the
+ * header (magic, version, table) and each tensor's offset from the data start. A builder that streams
+ * tensors in any order writes the header first and each tensor at `dataStart + offset`.
+ */
+export function engineFileLayout(rank: number, worldSize: number, tensors: readonly { readonly name: string; readonly dtype: DType; readonly shape: readonly number[] }[]): { header: Buffer; dataStart: number; entries: TableEntry[]; end: number } {
   const entries: TableEntry[] = [];
   let offset = 0;
-  for (const [name, t] of tensors) {
-    entries.push({ name, dtype: t.dtype, shape: t.shape, offset, bytes: t.data.byteLength });
-    offset = align(offset + t.data.byteLength);
+  for (const t of tensors) {
+    const bytes = numel(t.shape) * DTYPES[t.dtype].bytes;
+    entries.push({ name: t.name, dtype: t.dtype, shape: t.shape, offset, bytes });
+    offset = align(offset + bytes);
   }
   const json = Buffer.from(JSON.stringify({ rank, worldSize, tensors: entries }));
   const head = Buffer.alloc(16);
@@ -66,20 +89,7 @@ export function writeEngineFile(path: string, rank: number, worldSize: number, t
   head.writeUInt32LE(ENGINE_FORMAT_VERSION, 8);
   head.writeUInt32LE(json.length, 12);
   const dataStart = align(16 + json.length);
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, head, 0, 16, 0);
-    writeSync(fd, json, 0, json.length, 16);
-    for (const e of entries) {
-      const t = tensors.get(e.name)!;
-      writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, e.bytes, dataStart + e.offset);
-    }
-    const end = dataStart + offset; // the file ends at the last tensor's padded end
-    ftruncateSync(fd, end);
-    return end;
-  } finally {
-    closeSync(fd);
-  }
+  return { header: Buffer.concat([head, json]), dataStart, entries, end: dataStart + offset };
 }
 
 /**

@@ -13,13 +13,14 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fp8LinearsOf, FtCheckpoint, gatherColumns, kvAmaxFile, openTokenizer, seedKvScaleFile, TOKENIZER_FILES } from '@trtllm/loader';
+import { fp8LinearsOf, FtCheckpoint, kvAmaxFile, openTokenizer, seedKvScaleFile, TOKENIZER_FILES } from '@trtllm/loader';
 import { kvCacheScales as kvScalesOf } from '@trtllm/quant';
-import { randomGptWeights, type ActDType, type GptConfig, type GptWeights, type KvQuantScales, type Tensor } from '@trtllm/ref-math';
+import { gptWeightAt, randomGptWeights, type ActDType, type GptConfig, type GptWeights, type KvQuantScales, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
 import { randomWeights } from './random-weights.js';
-import { rankSplit } from './rank-split.js';
+import { rankPlan, takeFrom } from './rank-split.js';
+import { writeRandomRankFiles } from './stream-build.js';
 import { fp8RankTensors, smoothQuantRankTensors, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
 import { EngineError } from '../errors.js';
 
@@ -29,7 +30,8 @@ export interface BuildEngineOptions {
   readonly outputDir: string;
   /** Tokenizer files to copy into the engine dir (vocab.json + merges.txt and/or tokenizer.json). */
   readonly tokenizerDir?: string;
-  readonly onProgress?: (done: number, total: number) => void;
+  /** Progress in rank files written, or — a streamed random-weight build (buildEngineAsync) — in weights drawn. */
+  readonly onProgress?: (done: number, total: number, unit: 'rank' | 'weight') => void;
   /**
    * Build a SmoothQuant INT8 engine from these activation ranges (the linear layers' INT8 weights and
    * scales computed here); `--use_smooth_quant` builds take them from the checkpoint instead.
@@ -52,37 +54,9 @@ export interface BuildResult {
   readonly notes: readonly string[];
 }
 
-/** The tensors of rank `rank` of `worldSize`, named as the runtime reads them. */
+/** The tensors of rank `rank` of `worldSize`, named as the runtime reads them (rank-split.ts rankPlan says which and how). */
 export function rankTensors(c: GptConfig, w: GptWeights, rank: number, worldSize: number): Map<string, Tensor<ActDType>> {
-  const { qkv: qkvRanges, cols, rows } = rankSplit(c, rank, worldSize);
-  const out = new Map<string, Tensor<ActDType>>();
-  out.set('wte', w.wte);
-  if (w.wpe) out.set('wpe', w.wpe);
-  w.layers.forEach((l, n) => {
-    const p = `layers.${n}`;
-    out.set(`${p}.ln1.gamma`, l.ln1.gamma);
-    if (l.ln1.beta) out.set(`${p}.ln1.beta`, l.ln1.beta);
-    for (const part of ['q', 'k', 'v'] as const) {
-      out.set(`${p}.${part}.weight`, gatherColumns(l.qkv.weight, qkvRanges[part]));
-      if (l.qkv.bias) out.set(`${p}.${part}.bias`, gatherColumns(l.qkv.bias, qkvRanges[part]));
-    }
-    out.set(`${p}.attnOut.weight`, rows(l.attnOut.weight));
-    if (l.attnOut.bias) out.set(`${p}.attnOut.bias`, l.attnOut.bias);
-    out.set(`${p}.ln2.gamma`, l.ln2.gamma);
-    if (l.ln2.beta) out.set(`${p}.ln2.beta`, l.ln2.beta);
-    out.set(`${p}.fc.weight`, cols(l.fc.weight));
-    if (l.fc.bias) out.set(`${p}.fc.bias`, cols(l.fc.bias));
-    if (l.gate) {
-      out.set(`${p}.gate.weight`, cols(l.gate.weight));
-      if (l.gate.bias) out.set(`${p}.gate.bias`, cols(l.gate.bias));
-    }
-    out.set(`${p}.proj.weight`, rows(l.proj.weight));
-    if (l.proj.bias) out.set(`${p}.proj.bias`, l.proj.bias);
-  });
-  out.set('lnF.gamma', w.lnF.gamma);
-  if (w.lnF.beta) out.set('lnF.beta', w.lnF.beta);
-  if (w.lmHead) out.set('lmHead', w.lmHead);
-  return out;
+  return new Map(rankPlan(c, rank, worldSize, (path) => gptWeightAt(w, path) !== undefined).map((p) => [p.name, takeFrom(gptWeightAt(w, p.source)!, p.take)]));
 }
 
 /** `--enable_fp8`: every linear layer's input range the checkpoint holds (convert --qformat fp8), keyed as Fp8Build's. */
@@ -119,14 +93,20 @@ function checkpointKvScales(checkpoint: FtCheckpoint | undefined, kind: 'int8' |
   return scales;
 }
 
-/** The same as buildEngine; random weights are drawn on `threads` worker threads (bit-identical for any count). */
+/**
+ * The same engine as buildEngine. A random-weight float build streams: each weight is drawn once and
+ * every rank's share written into its file (stream-build.ts), on `threads` worker threads, without
+ * the model in memory — byte-identical to buildEngine for any thread count. Other builds (a
+ * checkpoint, quantized weights) go through buildEngine.
+ */
 export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number }): Promise<BuildResult> {
-  if (o.flags.model_dir !== undefined) return buildEngine(o);
-  const config = resolveBuildConfig(o.flags);
-  return buildEngine({ ...o, weights: await randomWeights(config.model, o.flags.random_seed ?? 0, o.threads ?? 1) });
+  if (o.flags.model_dir !== undefined || o.smoothQuant || o.fp8) return buildEngine(o);
+  const prep = prepareBuild(o);
+  if (prep.config.quant.weights.kind !== 'none') return buildEngine({ ...o, weights: await randomWeights(prep.config.model, o.flags.random_seed ?? 0, o.threads ?? 1) });
+  return finishBuild(prep, () => writeRandomRankFiles(prep.config, prep.partial, o.flags.random_seed ?? 0, { threads: o.threads ?? 1, ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!(d, t, 'weight') } : {}) }));
 }
 
-export function buildEngine(o: BuildEngineOptions & { /** Random weights already drawn for these flags. */ readonly weights?: GptWeights }): BuildResult {
+function prepareBuild(o: BuildEngineOptions): Prepared {
   const f = o.flags;
   let checkpoint: FtCheckpoint | undefined;
   if (f.model_dir !== undefined) checkpoint = FtCheckpoint.open(f.model_dir);
@@ -157,13 +137,6 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
   const tokenizerDir = o.tokenizerDir ?? (checkpoint && TOKENIZER_FILES.some((n) => existsSync(join(checkpoint.dir, n))) ? checkpoint.dir : undefined);
   if (o.tokenizerDir === undefined && tokenizerDir !== undefined) notes.push(`tokenizer: the one in --model_dir ${tokenizerDir}`);
   const config: BuildConfig = { ...resolved, quant, notes: [...resolved.notes, ...notes], ...(kvScales ? { kvCacheScales: kvScales.map((s) => ({ k: Math.fround(s.k), v: Math.fround(s.v) })) } : {}) };
-  const dtype = config.model.dtype;
-  let weights: GptWeights;
-  if (checkpoint) {
-    weights = checkpoint.loadModel({ dtype }).weights;
-  } else {
-    weights = o.weights ?? randomGptWeights(config.model, f.random_seed ?? 0);
-  }
   if (o.tokenizerDir !== undefined && !TOKENIZER_FILES.some((n) => existsSync(join(o.tokenizerDir!, n)))) {
     throw new EngineError('config', { what: `--tokenizer_dir ${o.tokenizerDir}`, expected: 'tokenizer.model (sentencepiece), vocab.json + merges.txt, or tokenizer.json', got: 'none of them' });
   }
@@ -175,7 +148,14 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
   const partial = join(dirname(out), `.${out.split(/[\\/]/).pop()}.partial-${process.pid}`);
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  try {
+  return { config, checkpoint, sq, fp8, tokenizerDir, out, partial, seed: f.random_seed ?? 0 };
+}
+
+export function buildEngine(o: BuildEngineOptions & { /** Random weights already drawn for these flags. */ readonly weights?: GptWeights }): BuildResult {
+  const prep = prepareBuild(o);
+  const { config, checkpoint, sq, fp8 } = prep;
+  return finishBuild(prep, () => {
+    const weights = checkpoint ? checkpoint.loadModel({ dtype: config.model.dtype }).weights : (o.weights ?? randomGptWeights(config.model, prep.seed));
     const files: string[] = [];
     let bytes = 0;
     for (let r = 0; r < config.worldSize; r++) {
@@ -186,33 +166,73 @@ export function buildEngine(o: BuildEngineOptions & { /** Random weights already
         tensors.delete(k.replace(/\.weight\.(int8|fp8)$/, '.weight')); // the quantized weight replaces the float one
         tensors.set(k, t);
       }
-      bytes += writeEngineFile(join(partial, name), r, config.worldSize, tensors);
+      bytes += writeEngineFile(join(prep.partial, name), r, config.worldSize, tensors);
       files.push(name);
-      o.onProgress?.(r + 1, config.worldSize);
+      o.onProgress?.(r + 1, config.worldSize, 'rank');
     }
-    let tokenizer: string | undefined;
-    if (tokenizerDir !== undefined) {
-      for (const n of TOKENIZER_FILES) {
-        if (existsSync(join(tokenizerDir, n))) {
-          cpSync(join(tokenizerDir, n), join(partial, n));
-          files.push(n);
-        }
-      }
-      tokenizer = '.';
-    }
-    const source = checkpoint ? { model_dir: checkpoint.dir, storage_dtype: checkpoint.storage } : { random_seed: f.random_seed ?? 0 };
-    // the engine dir records its tokenizer: where its files are, what kind, and its end / pad ids
-    const tok = tokenizer ? openTokenizer(partial) : undefined;
-    const tokenizerInfo = tok ? { tokenizer, tokenizer_kind: tok.kind, end_id: tok.specialIds.eos ?? null, pad_id: tok.specialIds.pad ?? null } : {};
-    writeEngineConfig(partial, config, { source, ...tokenizerInfo });
-    files.push('config.json');
-    if (existsSync(out)) rmSync(out, { recursive: true, force: true });
-    mkdirSync(dirname(out), { recursive: true });
-    renameSync(partial, out);
-    return { config, dir: out, files, bytes, notes: config.notes };
-  } catch (e) {
-    rmSync(partial, { recursive: true, force: true });
-    throw e;
-  }
+    return { files, bytes };
+  });
 }
 
+interface Prepared {
+  readonly config: BuildConfig;
+  readonly checkpoint: FtCheckpoint | undefined;
+  readonly sq: SmoothQuantBuild | undefined;
+  readonly fp8: Fp8Build | undefined;
+  readonly tokenizerDir: string | undefined;
+  /** The output dir, and the sibling `.partial` dir the files are written into (created, empty). */
+  readonly out: string;
+  readonly partial: string;
+  readonly seed: number;
+}
+
+/** Write the rank files into prep.partial (`ranks`), then the tokenizer and config.json, and move the dir into place; on failure nothing is left. */
+function finishBuild(prep: Prepared, ranks: () => Written): BuildResult;
+function finishBuild(prep: Prepared, ranks: () => Promise<Written>): Promise<BuildResult>;
+function finishBuild(prep: Prepared, ranks: () => Written | Promise<Written>): BuildResult | Promise<BuildResult> {
+  const { config, checkpoint, tokenizerDir, out, partial } = prep;
+  const fail = (e: unknown): never => {
+    rmSync(partial, { recursive: true, force: true });
+    throw e;
+  };
+  const finish = (written: Written): BuildResult => {
+    try {
+      const files = [...written.files];
+      let tokenizer: string | undefined;
+      if (tokenizerDir !== undefined) {
+        for (const n of TOKENIZER_FILES) {
+          if (existsSync(join(tokenizerDir, n))) {
+            cpSync(join(tokenizerDir, n), join(partial, n));
+            files.push(n);
+          }
+        }
+        tokenizer = '.';
+      }
+      const source = checkpoint ? { model_dir: checkpoint.dir, storage_dtype: checkpoint.storage } : { random_seed: prep.seed };
+      // the engine dir records its tokenizer: where its files are, what kind, and its end / pad ids
+      const tok = tokenizer ? openTokenizer(partial) : undefined;
+      const tokenizerInfo = tok ? { tokenizer, tokenizer_kind: tok.kind, end_id: tok.specialIds.eos ?? null, pad_id: tok.specialIds.pad ?? null } : {};
+      writeEngineConfig(partial, config, { source, ...tokenizerInfo });
+      files.push('config.json');
+      if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+      mkdirSync(dirname(out), { recursive: true });
+      renameSync(partial, out);
+      return { config, dir: out, files, bytes: written.bytes, notes: config.notes };
+    } catch (e) {
+      return fail(e);
+    }
+  };
+  let written: Written | Promise<Written>;
+  try {
+    written = ranks();
+  } catch (e) {
+    return fail(e);
+  }
+  return written instanceof Promise ? written.then(finish, fail) : finish(written);
+}
+
+/** The rank files written into the partial dir: their names and total bytes. */
+interface Written {
+  readonly files: readonly string[];
+  readonly bytes: number;
+}

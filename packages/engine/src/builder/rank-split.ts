@@ -39,3 +39,68 @@ export function rankSplit(c: GptConfig, rank: number, worldSize: number): RankSp
   };
 }
 
+/** How a rank takes its tensor from the whole one: all of it, some columns (last axis), or some rows. */
+export type Take = { readonly kind: 'whole' } | { readonly kind: 'cols'; readonly ranges: readonly ColumnRange[] } | { readonly kind: 'rows'; readonly start: number; readonly count: number };
+
+/** One tensor of a rank's engine file: its name there, the canonical weight it comes from (gptWeightAt's path), and how. */
+export interface RankTensorPlan {
+  readonly name: string;
+  readonly source: string;
+  readonly take: Take;
+}
+
+/**
+ * The tensors of rank `rank` of `worldSize` in engine-file order, as plans (no data): what
+ * rankTensors computes, for builders that fetch each source tensor once and write every rank's share
+ * (builder/stream-build.ts). `has(path)` says which optional weights (biases, β, wpe, gate, lmHead) exist.
+ */
+export function rankPlan(c: GptConfig, rank: number, worldSize: number, has: (path: string) => boolean): RankTensorPlan[] {
+  const split = rankSplit(c, rank, worldSize);
+  const whole: Take = { kind: 'whole' };
+  const cols = (n: number): Take => ({ kind: 'cols', ranges: [[(rank * n) / worldSize, n / worldSize]] });
+  const rows = (n: number): Take => ({ kind: 'rows', start: (rank * n) / worldSize, count: n / worldSize });
+  const out: RankTensorPlan[] = [];
+  const add = (name: string, source: string, take: Take = whole): void => {
+    if (has(source)) out.push({ name, source, take });
+  };
+  const i = c.intermediateSize;
+  add('wte', 'wte');
+  add('wpe', 'wpe');
+  for (let n = 0; n < c.nLayer; n++) {
+    const p = `layers.${n}`;
+    add(`${p}.ln1.gamma`, `${p}.ln1.gamma`);
+    add(`${p}.ln1.beta`, `${p}.ln1.beta`);
+    for (const part of ['q', 'k', 'v'] as const) {
+      add(`${p}.${part}.weight`, `${p}.qkv.weight`, { kind: 'cols', ranges: split.qkv[part] });
+      add(`${p}.${part}.bias`, `${p}.qkv.bias`, { kind: 'cols', ranges: split.qkv[part] });
+    }
+    add(`${p}.attnOut.weight`, `${p}.attnOut.weight`, rows(c.nHead * headSize(c)));
+    add(`${p}.attnOut.bias`, `${p}.attnOut.bias`);
+    add(`${p}.ln2.gamma`, `${p}.ln2.gamma`);
+    add(`${p}.ln2.beta`, `${p}.ln2.beta`);
+    add(`${p}.fc.weight`, `${p}.fc.weight`, cols(i));
+    add(`${p}.fc.bias`, `${p}.fc.bias`, cols(i));
+    add(`${p}.gate.weight`, `${p}.gate.weight`, cols(i));
+    add(`${p}.gate.bias`, `${p}.gate.bias`, cols(i));
+    add(`${p}.proj.weight`, `${p}.proj.weight`, rows(i));
+    add(`${p}.proj.bias`, `${p}.proj.bias`);
+  }
+  add('lnF.gamma', 'lnF.gamma');
+  add('lnF.beta', 'lnF.beta');
+  add('lmHead', 'lmHead');
+  return out;
+}
+
+/** A rank's share of a whole tensor. */
+export function takeFrom<D extends DType>(t: Tensor<D>, take: Take): Tensor<D> {
+  if (take.kind === 'whole') return t;
+  if (take.kind === 'cols') return gatherColumns(t, take.ranges);
+  return sliceRows(t, take.start, take.count);
+}
+
+/** The shape of a rank's share of a tensor of `shape`. */
+export function takeShape(shape: readonly number[], take: Take): number[] {
+  if (take.kind === 'whole') return [...shape];
+  if (take.kind === 'cols') return [...shape.slice(0, -1), take.ranges.reduce((a, [, n]) => a + n, 0)];
+  return [take.count, ...shape.slice(1)];
+}

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, AttrError } from '../errors.js';
-import { bitEqual, fromValues, type Tensor } from '../tensor.js';
+import { bitEqual, fromValues, toF32, type Tensor } from '../tensor.js';
 import { gptConfig, GPT_SHAPES, qkvWidth } from './config.js';
-import { gptWeightSpecs, normalSampler, randomGptWeights, randomGptWeightsPlan, seededRandom, uniformAt, validateGptWeights } from './weights.js';
+import { gptWeightSpecs, normalSampler, randomGptWeights, randomGptWeightsPlan, randomNormalsAt, randomTensor, seededRandom, uniformAt, validateGptWeights } from './weights.js';
 
 describe('gptConfig', () => {
   it('fills FT defaults (MHA, 4·H MLP, gelu, bias, learned positions, eps 1e-5, fp32 logits)', () => {
@@ -76,4 +76,17 @@ describe('randomGptWeights: every tensor drawn alone equals the sequential draw'
       }
     });
   }
+
+  it('a tensor drawn in chunks, or any run of its elements, is the tensor drawn at once (odd starts included)', () => {
+    const config = gptConfig({ vocabSize: 37, nPositions: 16, nEmbd: 15, nHead: 5, nLayer: 2, intermediateSize: 21, dtype: 'bf16' });
+    const plan = randomGptWeightsPlan(config);
+    expect(plan.some((p) => p.first % 2 === 1)).toBe(true);
+    for (const p of plan) {
+      const whole = randomTensor(5, p, 'bf16');
+      for (const chunk of [1, 7, 64]) expect(bitEqual(randomTensor(5, p, 'bf16', chunk), whole), `${p.path} chunk ${chunk}`).toBe(true);
+      const n = whole.data.length;
+      const mid = randomNormalsAt(5, p, 3, Math.max(0, n - 5));
+      expect(bitEqual(fromValues('bf16', [mid.length], mid), fromValues('bf16', [mid.length], Array.from(toF32(whole).subarray(3, n - 2)))), p.path).toBe(true);
+    }
+  });
 });

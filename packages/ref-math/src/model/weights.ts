@@ -6,7 +6,7 @@
  */
 import type { ActDType } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
-import { fromValues, type Tensor } from '../tensor.js';
+import { fromValues, tensor, type Tensor } from '../tensor.js';
 import { headSize, layernormBiasOf, qkvWidth, type GptConfig } from './config.js';
 
 export interface LinearWeights {
@@ -197,27 +197,41 @@ export function randomGptWeightsPlan(config: GptConfig): RandomTensorPlan[] {
 /**
  * One planned tensor, exactly as the sequential sampler draws it: normal g of the stream uses the
  * uniforms 2⌊g/2⌋ and 2⌊g/2⌋+1 (Box–Muller, normalSampler): even g → mean + std·r·cos θ, odd g →
- * mean + std·(r·sin θ); then one rounding to `dtype`. Any tensor can be drawn alone (in parallel).
+ * mean + std·(r·sin θ); then one rounding to `dtype`. Any tensor can be drawn alone (in parallel),
+ * and any run of its elements (randomNormalsAt): drawn `chunk` elements at a time, so a tensor of
+ * billions of elements needs its own storage and one chunk of float64, not eight bytes per element.
  */
-export function randomTensor(seed: number, p: RandomTensorPlan, dtype: ActDType): Tensor<ActDType> {
+export function randomTensor(seed: number, p: RandomTensorPlan, dtype: ActDType, chunk = 1 << 22): Tensor<ActDType> {
   const n = p.shape.reduce((a, b) => a * b, 1);
-  const values = new Float64Array(n);
+  if (n <= chunk) return fromValues(dtype, p.shape, randomNormalsAt(seed, p, 0, n));
+  const out = tensor(dtype, p.shape);
+  for (let k = 0; k < n; k += chunk) {
+    const m = Math.min(chunk, n - k);
+    (out.data as { set(a: ArrayLike<number>, o: number): void }).set(fromValues(dtype, [m], randomNormalsAt(seed, p, k, m)).data, k);
+  }
+  return out;
+}
+
+/** Elements start … start+count−1 of planned tensor `p`, as float64 normals before the dtype rounding. */
+export function randomNormalsAt(seed: number, p: RandomTensorPlan, start: number, count: number): Float64Array {
+  const values = new Float64Array(count);
   const { mean, std } = p;
   let k = 0;
-  let q = Math.floor(p.first / 2);
-  if (p.first % 2 === 1 && n > 0) {
+  const g = p.first + start;
+  let q = Math.floor(g / 2);
+  if (g % 2 === 1 && count > 0) {
     // starts on the second normal of a pair
     const radius = Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 2 * q)));
     values[k++] = mean + std * (radius * Math.sin(2 * Math.PI * uniformAt(seed, 2 * q + 1)));
     q++;
   }
-  for (; k < n; q++) {
+  for (; k < count; q++) {
     const radius = Math.sqrt(-2 * Math.log(1 - uniformAt(seed, 2 * q)));
     const angle = 2 * Math.PI * uniformAt(seed, 2 * q + 1);
     values[k++] = mean + std * radius * Math.cos(angle);
-    if (k < n) values[k++] = mean + std * (radius * Math.sin(angle));
+    if (k < count) values[k++] = mean + std * (radius * Math.sin(angle));
   }
-  return fromValues(dtype, p.shape, values);
+  return values;
 }
 
 /** Random weights for a config, deterministic in `seed` (randomGptWeightsPlan says how each is drawn). */
