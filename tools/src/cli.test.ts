@@ -132,7 +132,7 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
   it('build: random GPT-2-vocab engine with the seed flags; refusals exit 2 naming the flag', async () => {
     const c = capture();
     const code = await main(['build', '--vocab_size', '50257', '--n_layer', '1', '--n_embd', '32', '--n_head', '2', '--n_positions', '128', '--dtype', 'float32', '--max_batch_size', '4', '--max_input_len', '96', '--max_output_len', '24', '--max_beam_width', '2', '--use_gpt_attention_plugin', '--paged_kv_cache', '--remove_input_padding', '--tokens_per_block', '8', '--output_dir', engine], c.io);
-    expect(c.err()).toMatch(/writing engines \[#{30}\] 100% weight 16\/16/); // 1 layer with biases: 12 weights + wte, wpe, lnF γ β
+    expect(c.err()).toMatch(/writing engines \[#{30}\] 100% block 16\/16/); // 1 layer with biases: 12 weights + wte, wpe, lnF γ β, each one block
     expect(code).toBe(0);
     expect(c.out()).toMatch(/built .*engine: 1 layers, n_embd 32, n_head 2, vocab 50257, f32, tp 1, paged KV cache/);
     const bad = capture();

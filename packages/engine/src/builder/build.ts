@@ -30,8 +30,8 @@ export interface BuildEngineOptions {
   readonly outputDir: string;
   /** Tokenizer files to copy into the engine dir (vocab.json + merges.txt and/or tokenizer.json). */
   readonly tokenizerDir?: string;
-  /** Progress in rank files written, or — a streamed random-weight build (buildEngineAsync) — in weights drawn. */
-  readonly onProgress?: (done: number, total: number, unit: 'rank' | 'weight') => void;
+  /** Progress in rank files written, or — a streamed random-weight build (buildEngineAsync) — in blocks drawn (a weight, or rows of a large one). */
+  readonly onProgress?: (done: number, total: number, unit: 'rank' | 'block') => void;
   /**
    * Build a SmoothQuant INT8 engine from these activation ranges (the linear layers' INT8 weights and
    * scales computed here); `--use_smooth_quant` builds take them from the checkpoint instead.
@@ -99,11 +99,11 @@ function checkpointKvScales(checkpoint: FtCheckpoint | undefined, kind: 'int8' |
  * the model in memory — byte-identical to buildEngine for any thread count. Other builds (a
  * checkpoint, quantized weights) go through buildEngine.
  */
-export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number }): Promise<BuildResult> {
+export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number; /** Row blocks of a streamed weight (default stream-build.ts PIECE_ELEMENTS). */ readonly pieceElements?: number }): Promise<BuildResult> {
   if (o.flags.model_dir !== undefined || o.smoothQuant || o.fp8) return buildEngine(o);
   const prep = prepareBuild(o);
   if (prep.config.quant.weights.kind !== 'none') return buildEngine({ ...o, weights: await randomWeights(prep.config.model, o.flags.random_seed ?? 0, o.threads ?? 1) });
-  return finishBuild(prep, () => writeRandomRankFiles(prep.config, prep.partial, o.flags.random_seed ?? 0, { threads: o.threads ?? 1, ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!(d, t, 'weight') } : {}) }));
+  return finishBuild(prep, () => writeRandomRankFiles(prep.config, prep.partial, o.flags.random_seed ?? 0, { threads: o.threads ?? 1, ...(o.pieceElements ? { pieceElements: o.pieceElements } : {}), ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!(d, t, 'block') } : {}) }));
 }
 
 function prepareBuild(o: BuildEngineOptions): Prepared {

@@ -39,12 +39,17 @@ describe('streaming random-weight build', () => {
     });
   }
 
-  it.skipIf(!workerBuilt)('on 3 worker threads (build --parallel_build): the same bytes, and progress counts every weight', async () => {
+  it.skipIf(!workerBuilt)('on 3 worker threads, and with matrices drawn in row blocks: the same bytes; progress counts every block', async () => {
     const flags = SHAPES[0]![1];
     const ticks: [number, number][] = [];
     const a = await buildEngineAsync({ flags, outputDir: join(work, 'threads-1'), threads: 1 });
     const b = await buildEngineAsync({ flags, outputDir: join(work, 'threads-3'), threads: 3, onProgress: (d, t) => ticks.push([d, t]) });
     expect(files(b.dir)).toEqual(files(a.dir));
+    // matrices cut into blocks of 3 rows (odd element starts, row splits across blocks), on threads and not
+    const c = await buildEngineAsync({ flags, outputDir: join(work, 'blocks-3'), threads: 3, pieceElements: 3 * 32 + 5 });
+    const d = await buildEngineAsync({ flags, outputDir: join(work, 'blocks-1'), threads: 1, pieceElements: 3 * 32 + 5 });
+    expect(files(c.dir)).toEqual(files(a.dir));
+    expect(files(d.dir)).toEqual(files(a.dir));
     expect(ticks.map(([d]) => d)).toEqual(Array.from({ length: ticks.length }, (_, i) => i + 1));
     expect(ticks.at(-1)).toEqual([ticks.length, ticks.length]);
   });

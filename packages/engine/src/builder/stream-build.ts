@@ -6,28 +6,36 @@
  * says. Peak memory is about one weight tensor plus its largest share, per thread; the draw is the
  * model's once, not once per rank.
  *
- * With `threads` > 1 (build --parallel_build) the weights are dealt, largest first, to worker threads
- * (stream-worker.ts), each writing its shares into the same files with positioned writes to disjoint
- * ranges. Every weight is the same bits wherever it is drawn, so the files are byte-identical to the
- * sequential build, and to buildEngine from randomGptWeights (stream-build.test.ts).
+ * A large matrix is drawn in row blocks of at most PIECE_ELEMENTS (any run of a weight's normals can
+ * be drawn alone: ref-math randomNormalsAt), each block writing the rows of every share it holds; with
+ * `threads` > 1 the blocks are dealt, largest first, to worker threads (stream-worker.ts), which write
+ * into the same files with positioned writes to disjoint ranges — so one 256,000-row embedding no
+ * longer keeps a single thread busy while the others wait. Every element is the same bits wherever it
+ * is drawn: the files are byte-identical to the sequential build, and to buildEngine from
+ * randomGptWeights (stream-build.test.ts).
  */
 import { closeSync, openSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { compiledExecArgv, compiledWorker, dealLargestFirst } from '@trtllm/loader';
-import { randomGptWeightsPlan, randomTensor, type ActDType, type RandomTensorPlan } from '@trtllm/ref-math';
+import { compiledExecArgv, compiledWorker, dealLargestFirst, sliceRows } from '@trtllm/loader';
+import { DTYPES, randomGptWeightsPlan, randomTensor, type ActDType, type RandomTensorPlan, type Tensor } from '@trtllm/ref-math';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileLayout, engineFileName } from '../engine-dir.js';
 import { rankPlan, takeFrom, takeShape, type Take } from './rank-split.js';
 
-/** One weight to draw and where each rank's share of it goes. */
+/** Row blocks of at most this many elements are drawn and written as one job. */
+export const PIECE_ELEMENTS = 1 << 24;
+
+/** Rows `rowStart` … of one weight (all of a vector) to draw, and where each rank's share of the whole weight goes. */
 export interface StreamJob {
   readonly plan: RandomTensorPlan;
+  readonly rowStart: number;
+  readonly rowCount: number;
   readonly shares: readonly { readonly file: number; readonly position: number; readonly bytes: number; readonly take: Take }[];
 }
 
 /** The rank files of a random-weight build (headers, sizes) and the jobs that fill them. */
-export function streamPlan(config: BuildConfig, dir: string): { files: { path: string; header: Buffer; size: number }[]; jobs: StreamJob[] } {
+export function streamPlan(config: BuildConfig, dir: string, pieceElements = PIECE_ELEMENTS): { files: { path: string; header: Buffer; size: number }[]; jobs: StreamJob[] } {
   const weights = randomGptWeightsPlan(config.model);
   const byPath = new Map(weights.map((p) => [p.path, p]));
   const shares = new Map<string, StreamJob['shares'][number][]>(weights.map((p) => [p.path, []]));
@@ -38,21 +46,41 @@ export function streamPlan(config: BuildConfig, dir: string): { files: { path: s
     plans.forEach((p, i) => shares.get(p.source)!.push({ file: r, position: layout.dataStart + layout.entries[i]!.offset, bytes: layout.entries[i]!.bytes, take: p.take }));
     return { path: join(dir, engineFileName(config, r)), header: layout.header, size: layout.end };
   });
-  return { files, jobs: weights.map((plan) => ({ plan, shares: shares.get(plan.path)! })) };
+  const jobs = weights.flatMap((plan) => {
+    const rows = plan.shape.length === 2 ? plan.shape[0]! : 1;
+    const per = plan.shape.length === 2 ? Math.max(1, Math.floor(pieceElements / plan.shape[1]!)) : 1;
+    return Array.from({ length: Math.ceil(rows / per) }, (_, b): StreamJob => ({ plan, rowStart: b * per, rowCount: Math.min(per, rows - b * per), shares: shares.get(plan.path)! }));
+  });
+  return { files, jobs };
 }
 
 /**
- * Draw `jobs` and write their shares into the open files `fds` (one per rank); `done` after each
- * weight. What the main thread and each stream-worker run.
+ * Draw `jobs` and write their rows of every share into the open files `fds` (one per rank); `done`
+ * after each job. What the main thread and each stream-worker run.
  */
 export function runStreamJobs(seed: number, dtype: ActDType, jobs: readonly StreamJob[], fds: readonly number[], done: () => void): void {
   for (const job of jobs) {
-    const t = randomTensor(seed, job.plan, dtype);
+    const matrix = job.plan.shape.length === 2;
+    const cols = matrix ? job.plan.shape[1]! : job.plan.shape[0]!;
+    const block = matrix ? randomTensor(seed, { ...job.plan, shape: [job.rowCount, cols], first: job.plan.first + job.rowStart * cols }, dtype) : randomTensor(seed, job.plan, dtype);
+    const e = DTYPES[dtype].bytes;
     for (const s of job.shares) {
-      const part = takeFrom(t, s.take);
+      const t = s.take;
+      let part: Tensor;
+      let at: number; // bytes into the share
+      if (t.kind === 'rows') {
+        const a = Math.max(job.rowStart, t.start);
+        const b = Math.min(job.rowStart + job.rowCount, t.start + t.count);
+        if (a >= b) continue;
+        part = sliceRows(block, a - job.rowStart, b - a);
+        at = (a - t.start) * cols * e;
+      } else {
+        part = takeFrom(block, t);
+        at = job.rowStart * (part.data.byteLength / job.rowCount);
+      }
       const bytes = new Uint8Array(part.data.buffer, part.data.byteOffset, part.data.byteLength);
-      if (bytes.length !== s.bytes) throw new Error(`${job.plan.path}: a share of ${bytes.length} bytes where the table says ${s.bytes}`);
-      for (let at = 0; at < bytes.length; ) at += writeSync(fds[s.file]!, bytes, at, bytes.length - at, s.position + at);
+      if (at + bytes.length > s.bytes) throw new Error(`${job.plan.path} rows ${job.rowStart}+${job.rowCount}: past its share's ${s.bytes} bytes`);
+      for (let w = 0; w < bytes.length; ) w += writeSync(fds[s.file]!, bytes, w, bytes.length - w, s.position + at + w);
     }
     done();
   }
@@ -60,10 +88,10 @@ export function runStreamJobs(seed: number, dtype: ActDType, jobs: readonly Stre
 
 /**
  * Write the rank files of a random-weight build into `dir` (which exists), on `threads` threads;
- * returns their names and total bytes. `onProgress(weights done, weights)`.
+ * returns their names and total bytes. `onProgress(jobs done, jobs)` (a job: a weight, or a row block of a large one).
  */
-export async function writeRandomRankFiles(config: BuildConfig, dir: string, seed: number, o: { readonly threads?: number; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<{ files: string[]; bytes: number }> {
-  const { files, jobs } = streamPlan(config, dir);
+export async function writeRandomRankFiles(config: BuildConfig, dir: string, seed: number, o: { readonly threads?: number; readonly pieceElements?: number; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<{ files: string[]; bytes: number }> {
+  const { files, jobs } = streamPlan(config, dir, o.pieceElements);
   const fds = files.map((f) => {
     const fd = openSync(f.path, 'w');
     writeSync(fd, f.header, 0, f.header.length, 0);
@@ -76,7 +104,7 @@ export async function writeRandomRankFiles(config: BuildConfig, dir: string, see
     const url = (o.threads ?? 1) > 1 ? compiledWorker(import.meta.url, './stream-worker.js') : undefined;
     if (!url) runStreamJobs(seed, config.model.dtype, jobs, fds, tick);
     else {
-      const lists = dealLargestFirst(jobs.map((j) => j.plan.shape.reduce((a, b) => a * b, 1)), Math.min(o.threads!, jobs.length)).map((idx) => idx.map((i) => jobs[i]!));
+      const lists = dealLargestFirst(jobs.map((j) => j.rowCount * (j.plan.shape.length === 2 ? j.plan.shape[1]! : j.plan.shape[0]!)), Math.min(o.threads!, jobs.length)).map((idx) => idx.map((i) => jobs[i]!));
       await Promise.all(
         lists.map(
           (list) =>
