@@ -106,7 +106,9 @@ export interface ModelResult {
   /** The quantization (`--quantization`), when not fp16. */
   readonly quantization?: Quantization;
   readonly params: number;
-  /** Bytes of weights read per decode step (every parameter once, fp16). */
+  /** The engine's float dtype ('f16', 'bf16', 'f32'). */
+  readonly dtype?: string;
+  /** Bytes of weights read per decode step (every parameter once, in its stored dtype). */
   readonly weightBytes: number;
   /** KV-cache bytes per token position (all layers, K and V). */
   readonly kvBytesPerToken: number;
@@ -317,8 +319,9 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           const embeddingParams = c.vocabSize * c.nEmbd + (c.rotaryPct > 0 ? 0 : c.nPositions * c.nEmbd);
           const params = embeddingParams + linearParams;
           const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * (mode?.kv ? 1 : 2);
-          // weight bytes per decode step: INT8 / FP8 linear layers read one byte per weight, the rest two
-          const weightBytes = 2 * embeddingParams + (mode?.smoothQuant || mode?.fp8 ? 1 : 2) * linearParams;
+          // weight bytes per decode step: INT8 / FP8 linear layers read one byte per weight, the rest their dtype's
+          const floatBytes = c.dtype === 'f32' ? 4 : 2;
+          const weightBytes = floatBytes * embeddingParams + (mode?.smoothQuant || mode?.fp8 ? 1 : floatBytes) * linearParams;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
           const series: { d: (typeof decodings)[number]; points: BatchPoint[]; invariant: boolean }[] = [];
           for (const d of decodings) {
@@ -376,7 +379,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
             const base = t.quant ? t.name! : t.dir ? undefined : t.label;
             results.push({
               model: label, ...(greedy ? {} : { decoding: d.decoding, decodingSettings: d.settings!, greedyModel: t.label }), ...(base !== undefined && base !== label ? { base } : {}), ...(t.quant ? { quantization: t.quant } : {}),
-              params, weightBytes, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(greedy && prefill ? { prefill } : {}), batchInvariant: invariant,
+              params, dtype: c.dtype, weightBytes, kvBytesPerToken, ...(buildSec !== undefined ? { buildSec } : {}), loadSec, points, ...(greedy && prefill ? { prefill } : {}), batchInvariant: invariant,
               ...(greedy && steps ? { steps } : {}), ...(engine.gemmAlgo ? { gemmAlgo: engine.gemmAlgo } : {}),
             });
           }
@@ -412,10 +415,16 @@ const peerOf = (r: BenchmarkReport, model: string, mode: string, batch: number) 
 /** The peer's mode name for a series' decoding (hf_peer.py: eager, compiled, eager-sampled, compiled-beams, …). */
 const peerSuffix = (m: ModelResult): string => (m.decoding === 'sampled' ? '-sampled' : m.decoding === 'beams' ? '-beams' : '');
 
+/** The engines' float dtypes as the header names them ('fp16', 'bf16 and fp16'); reports from before the field say fp16. */
+function dtypesOf(r: BenchmarkReport): string {
+  const names: Record<string, string> = { f16: 'fp16', bf16: 'bf16', f32: 'fp32' };
+  return [...new Set(r.models.map((m) => names[m.dtype ?? 'f16'] ?? m.dtype!))].join(' and ');
+}
+
 export function benchmarkMarkdown(r: BenchmarkReport): string {
   const lines: string[] = [];
   const d = r.device;
-  lines.push(`Device: ${d ? `${d.name} — copy bandwidth ${d.copyGBs.toFixed(0)} GB/s, cuBLASLt f16 ${d.matmulTflops?.toFixed(0) ?? '—'} TFLOP/s, measured in this run` : 'CPU (ref backend)'}; backend ${r.backend}, kernels ${r.kernels}; fp16, greedy unless a row says sampled (seeded per request) or beams, input ${r.inputLen} / output ${r.outputLen} tokens, no early stop.`);
+  lines.push(`Device: ${d ? `${d.name} — copy bandwidth ${d.copyGBs.toFixed(0)} GB/s, cuBLASLt f16 ${d.matmulTflops?.toFixed(0) ?? '—'} TFLOP/s, measured in this run` : 'CPU (ref backend)'}; backend ${r.backend}, kernels ${r.kernels}; ${dtypesOf(r)}, greedy unless a row says sampled (seeded per request) or beams, input ${r.inputLen} / output ${r.outputLen} tokens, no early stop.`);
   if (r.peer) lines.push(`Peer: HF transformers ${r.peer.transformers ?? '?'} / torch ${r.peer.torch ?? '?'} on ${r.peer.device ?? '?'}, same weights, same device call: eager \`generate\` and \`cache_implementation="static"\` + torch.compile ("compiled").`);
   lines.push('');
   lines.push('| model | batch | TTFT ms | ms / step | tokens/s | × HF compiled | × HF eager | roofline ms / step | step ÷ roofline | GPU GiB |');
