@@ -6,7 +6,7 @@
 //
 //   node scripts/serve-load.mjs --engine_dir DIR [--backend ref|cuda] [--kernels production|reference]
 //        [--requests 1000] [--concurrency 200[,16,64…]] [--disconnect 0.1] [--max_prompt N] [--max_tokens N]
-//        [--no_solo_check] [--json FILE]
+//        [--no_solo_check] [--json FILE] [--tokenizer gpt2|DIR]   (an engine built without --tokenizer_dir needs --tokenizer)
 // Without --engine_dir: a small random-weight engine with a byte-level BPE (the CI test's), built in a
 // temporary directory. Needs the build (npm run build). Exits 1 if a request was lost, hung or differs.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { runServeLoad } from '../tools/dist/serve-load.js';
 const { values: v } = parseArgs({
   options: {
     engine_dir: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, requests: { type: 'string' }, concurrency: { type: 'string' },
-    disconnect: { type: 'string' }, max_prompt: { type: 'string' }, max_tokens: { type: 'string' }, no_solo_check: { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string' },
+    disconnect: { type: 'string' }, max_prompt: { type: 'string' }, max_tokens: { type: 'string' }, no_solo_check: { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string' }, tokenizer: { type: 'string' },
   },
 });
 let dir = v.engine_dir;
@@ -34,7 +34,7 @@ try {
     dir = join(temp, 'engine');
     buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 64, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: join(temp, 'tok') });
   }
-  engine = await Engine.load(dir, { backend: v.backend ?? 'ref', ...(v.kernels ? { kernels: v.kernels } : {}) });
+  engine = await Engine.load(dir, { backend: v.backend ?? 'ref', ...(v.kernels ? { kernels: v.kernels } : {}), ...(v.tokenizer ? { tokenizer: v.tokenizer } : {}) });
   const cfg = engine.config;
   for (const c of (v.concurrency ?? '200').split(',').map(Number)) {
     const r = await runServeLoad(engine, {

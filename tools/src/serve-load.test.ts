@@ -33,4 +33,15 @@ describe('trtllm serve under load (ref backend)', () => {
       engine.dispose();
     }
   }, 180_000);
+
+  it('an engine without a tokenizer is refused, not compared as empty texts', async () => {
+    const dir = join(work, 'bare');
+    buildEngine({ flags: { vocab_size: 64, n_layer: 1, n_embd: 16, n_head: 2, n_positions: 32, dtype: 'float32', max_batch_size: 2, max_input_len: 8, max_output_len: 4, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir });
+    const engine = await Engine.load(dir, { backend: 'ref' });
+    try {
+      await expect(runServeLoad(engine, { requests: 2, concurrency: 1, maxPrompt: 4, maxTokens: 2 })).rejects.toThrow(/compares completion texts: the engine has no tokenizer/);
+    } finally {
+      engine.dispose();
+    }
+  });
 });
