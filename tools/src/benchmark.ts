@@ -10,7 +10,7 @@
  * (weight + KV bytes ÷ copy bandwidth measured in this run). Writes a table, JSON, markdown and an
  * SVG plot of tokens/s against batch size.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type GenerateRequest, type KernelSet, type StepStats } from '@trtllm/engine';
@@ -161,6 +161,18 @@ const stepCount = (s: StepStats): number => s.eager + s.captured + s.replayed;
 type RequestOptions = (i: number) => Partial<GenerateRequest>;
 
 /** --sampling's settings: temperature=T,top_k=K,top_p=P (any of them). */
+/** `--peer FILE`: hf_peer.py's JSON. */
+function readPeer(file: string): PeerResults {
+  if (!existsSync(file)) throw new UsageError(`--peer ${file}: no such file (the JSON scripts/bench/hf_peer.py writes)`);
+  try {
+    const p = JSON.parse(readFileSync(file, 'utf8')) as PeerResults;
+    if (typeof p !== 'object' || p === null || typeof p.models !== 'object' || p.models === null) throw new Error('no "models" object');
+    return p;
+  } catch (e) {
+    throw new UsageError(`--peer ${file}: not hf_peer.py's JSON (${(e as Error).message})`);
+  }
+}
+
 export function parseSampling(spec: string): { temperature?: number; topK?: number; topP?: number } {
   const o: { temperature?: number; topK?: number; topP?: number } = {};
   for (const kv of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
@@ -237,7 +249,7 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
     ...(sampling ? [{ decoding: 'sampled' as const, settings: v.sampling!, options: (i: number) => ({ ...sampling, seed: i }) }] : []),
     ...(numBeams ? [{ decoding: 'beams' as const, settings: `${numBeams} beams`, options: () => ({ numBeams }) }] : []),
   ];
-  const peer = v.peer ? (JSON.parse(readFileSync(v.peer, 'utf8')) as PeerResults) : undefined;
+  const peer = v.peer ? readPeer(v.peer) : undefined;
   const quants = (v.quantization ?? '').split(',').map((q) => q.trim()).filter(Boolean);
   for (const q of quants) if (!(q in QUANTIZATIONS)) throw new UsageError(`--quantization: unknown '${q}' (${Object.keys(QUANTIZATIONS).join(', ')})`);
   if (quants.length && models.length === 0) throw new UsageError('--quantization builds quantized engines of --model shapes; an --engine_dir is benchmarked as it was built');

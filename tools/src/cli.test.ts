@@ -172,6 +172,23 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(c.err()).toMatch(/trtllm run: --input_tokens \S+missing\.csv: no such file \(a CSV of token ids/);
   });
 
+  it('missing or malformed input files are one-line usage errors (exit 2), never a stack', async () => {
+    writeFileSync(join(work, 'bad.jsonl'), '{"article": "a", "highlights": "b"}\n{not json\n');
+    writeFileSync(join(work, 'peer.json'), '{"device": "x"}');
+    const cases: [string[], RegExp][] = [
+      [['perplexity', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', join(work, 'nope.txt')], /trtllm perplexity: --dataset_path \S+nope\.txt: no such file/],
+      [['summarize', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', join(work, 'bad.jsonl')], /bad\.jsonl: line 2: not JSON \(.*\): expected one \{"article", "highlights"\} object per line/],
+      [['benchmark', '--engine_dir', engine, '--backend', 'ref', '--peer', join(work, 'nope.json')], /trtllm benchmark: --peer \S+nope\.json: no such file/],
+      [['benchmark', '--engine_dir', engine, '--backend', 'ref', '--peer', join(work, 'peer.json')], /--peer \S+peer\.json: not hf_peer\.py's JSON \(no "models" object\)/],
+    ];
+    for (const [argv, want] of cases) {
+      const c = capture();
+      expect(await main(argv, c.io), argv.join(' ')).toBe(2);
+      expect(c.err()).toMatch(want);
+      expect(c.err().trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('run --world_size must match the engine', async () => {
     const c = capture();
     expect(await main(['run', '--engine_dir', engine, '--backend', 'ref', '--world_size', '2'], c.io)).toBe(2);

@@ -6,7 +6,7 @@
  * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits. `--decode` scores
  * positions after a window's first through decode steps that read the KV cache (Engine.logits decodeFrom).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
@@ -31,6 +31,7 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
   }
   const datasetPath = values.dataset_path;
   if (!datasetPath) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
+  if (!existsSync(datasetPath) || statSync(datasetPath).isDirectory()) throw new UsageError(`--dataset_path ${datasetPath}: no such file (a text file; documents separated by <|doc|> lines)`);
   const kernelFlags = kernelOptions(values);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   return withLibraryErrors('perplexity', io, async () => {

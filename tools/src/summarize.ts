@@ -47,7 +47,12 @@ export function readArticles(path: string): Article[] {
       .split(/\r?\n/)
       .filter((l) => l.trim().length > 0)
       .map((l, n) => {
-        const j = JSON.parse(l) as Partial<Article>;
+        let j: Partial<Article>;
+        try {
+          j = JSON.parse(l) as Partial<Article>;
+        } catch (e) {
+          throw new UsageError(`${f}: line ${n + 1}: not JSON (${(e as Error).message}): expected one {"article", "highlights"} object per line`);
+        }
         if (typeof j.article !== 'string' || typeof j.highlights !== 'string') throw new UsageError(`${f}: line ${n + 1}: expected "article" and "highlights" strings`);
         return { article: j.article, highlights: j.highlights };
       }),
