@@ -31,8 +31,8 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
   }
   const datasetPath = values.dataset_path;
   if (!datasetPath) throw new UsageError(`--dataset_path is required\n\n${PERPLEXITY_HELP}`);
-  if (!existsSync(datasetPath) || statSync(datasetPath).isDirectory()) throw new UsageError(`--dataset_path ${datasetPath}: no such file (a text file; documents separated by <|doc|> lines)`);
   const kernelFlags = kernelOptions(values);
+  if (!existsSync(datasetPath) || statSync(datasetPath).isDirectory()) throw new UsageError(`--dataset_path ${datasetPath}: no such file (a text file; documents separated by <|doc|> lines)`);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;
   return withLibraryErrors('perplexity', io, async () => {
     const engine = await Engine.load(values.engine_dir ?? 'gpt_outputs', { backend, ...kernelFlags, tokenizer: values.tokenizer ?? 'gpt2', ...tensorParallel(undefined) });

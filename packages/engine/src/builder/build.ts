@@ -102,7 +102,16 @@ function checkpointKvScales(checkpoint: FtCheckpoint | undefined, kind: 'int8' |
 export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number; /** Row blocks of a streamed weight (default stream-build.ts PIECE_ELEMENTS). */ readonly pieceElements?: number }): Promise<BuildResult> {
   if (o.flags.model_dir !== undefined || o.smoothQuant || o.fp8) return buildEngine(o);
   const prep = prepareBuild(o);
-  if (prep.config.quant.weights.kind !== 'none') return buildEngine({ ...o, weights: await randomWeights(prep.config.model, o.flags.random_seed ?? 0, o.threads ?? 1) });
+  if (prep.config.quant.weights.kind !== 'none') {
+    let weights: GptWeights;
+    try {
+      weights = await randomWeights(prep.config.model, prep.seed, o.threads ?? 1);
+    } catch (e) {
+      rmSync(prep.partial, { recursive: true, force: true });
+      throw e;
+    }
+    return buildEngine({ ...o, weights });
+  }
   return finishBuild(prep, () => writeRandomRankFiles(prep.config, prep.partial, o.flags.random_seed ?? 0, { threads: o.threads ?? 1, ...(o.pieceElements ? { pieceElements: o.pieceElements } : {}), ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!(d, t, 'block') } : {}) }));
 }
 

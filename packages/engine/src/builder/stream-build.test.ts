@@ -39,6 +39,13 @@ describe('streaming random-weight build', () => {
     });
   }
 
+  it('matrices drawn in row blocks (3 rows: odd element starts, row splits across blocks), on this thread: the same bytes', async () => {
+    const flags = SHAPES[0]![1];
+    const a = await buildEngineAsync({ flags, outputDir: join(work, 'rows-whole'), threads: 1 });
+    const b = await buildEngineAsync({ flags, outputDir: join(work, 'rows-blocks'), threads: 1, pieceElements: 3 * 32 + 5 });
+    expect(files(b.dir)).toEqual(files(a.dir));
+  });
+
   it.skipIf(!workerBuilt)('on 3 worker threads, and with matrices drawn in row blocks: the same bytes; progress counts every block', async () => {
     const flags = SHAPES[0]![1];
     const ticks: [number, number][] = [];

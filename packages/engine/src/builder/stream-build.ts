@@ -105,17 +105,25 @@ export async function writeRandomRankFiles(config: BuildConfig, dir: string, see
     if (!url) runStreamJobs(seed, config.model.dtype, jobs, fds, tick);
     else {
       const lists = dealLargestFirst(jobs.map((j) => j.rowCount * (j.plan.shape.length === 2 ? j.plan.shape[1]! : j.plan.shape[0]!)), Math.min(o.threads!, jobs.length)).map((idx) => idx.map((i) => jobs[i]!));
-      await Promise.all(
-        lists.map(
-          (list) =>
-            new Promise<void>((ok, fail) => {
-              const w = new Worker(url, { workerData: { seed, dtype: config.model.dtype, jobs: list, paths: files.map((f) => f.path) }, execArgv: compiledExecArgv() });
-              w.on('message', (m: 'tensor' | 'done') => (m === 'tensor' ? tick() : ok()));
-              w.once('error', fail);
-              w.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`a build worker exited with code ${code}`))));
-            }),
-        ),
-      );
+      const workers: Worker[] = [];
+      try {
+        await Promise.all(
+          lists.map(
+            (list) =>
+              new Promise<void>((ok, fail) => {
+                const w = new Worker(url, { workerData: { seed, dtype: config.model.dtype, jobs: list, paths: files.map((f) => f.path) }, execArgv: compiledExecArgv() });
+                workers.push(w);
+                w.on('message', (m: 'tensor' | 'done') => (m === 'tensor' ? tick() : ok()));
+                w.once('error', fail);
+                w.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`a build worker exited with code ${code}`))));
+              }),
+          ),
+        );
+      } catch (e) {
+        // the first failure stops the others (they would draw on for hours at GPT-175B's size)
+        await Promise.all(workers.map((w) => w.terminate()));
+        throw e;
+      }
     }
   } finally {
     for (const fd of fds) closeSync(fd);

@@ -32,8 +32,17 @@ describe('launchFromEnv', () => {
     expect(launchFromEnv(SBATCH_SHELL)).toBeUndefined();
   });
 
-  it('mpirun inside a Slurm allocation is mpirun', () => {
+  it('the innermost launcher wins: mpirun, torchrun or Hydra inside a Slurm step (srun starts one agent per node)', () => {
     expect(launchFromEnv({ ...SLURM_STEP, ...OMPI })!.launcher).toBe('mpirun');
+    // `srun -N 2 --ntasks-per-node 1 torchrun --nproc-per-node 8 …`: SLURM_PROCID is the node's index
+    const torchrun = { RANK: '9', WORLD_SIZE: '16', LOCAL_RANK: '1', LOCAL_WORLD_SIZE: '8', TORCHELASTIC_RUN_ID: 'r1', MASTER_ADDR: 'gpu007', MASTER_PORT: '29400' };
+    expect(launchFromEnv({ ...SLURM_STEP, SLURM_PROCID: '1', SLURM_STEP_NUM_TASKS: '2', ...torchrun })).toMatchObject({ launcher: 'env', rank: 9, worldSize: 16, localRank: 1, masterPort: 29401 });
+    expect(launchFromEnv({ ...SLURM_STEP, SLURM_PROCID: '1', SLURM_STEP_NUM_TASKS: '2', PMI_RANK: '9', PMI_SIZE: '16', MPI_LOCALRANKID: '1', MASTER_ADDR: 'gpu007' })).toMatchObject({ launcher: 'mpiexec', rank: 9, worldSize: 16 });
+  });
+
+  it('ports: TRTLLM_MASTER_PORT wins; under torchrun MASTER_PORT + 1 (its agent store holds MASTER_PORT)', () => {
+    expect(launchFromEnv({ ...OMPI, MASTER_PORT: '6000', TRTLLM_MASTER_PORT: '7000' })!.masterPort).toBe(7000);
+    expect(launchFromEnv({ RANK: '0', WORLD_SIZE: '2', LOCAL_WORLD_SIZE: '2', MASTER_PORT: '6000' })!.masterPort).toBe(6000); // not torchrun: as given
   });
 
   it('reads MPICH / Intel MPI (Hydra) and torchrun-style variables', () => {
@@ -57,6 +66,7 @@ describe('launchFromEnv', () => {
     expect(() => launchFromEnv({ ...OMPI, OMPI_COMM_WORLD_SIZE: 'two' })).toThrow(/OMPI_COMM_WORLD_SIZE: expected an integer ≥ 1, got 'two'/);
     expect(() => launchFromEnv({ ...SLURM_STEP, SLURM_LOCALID: '-1' })).toThrow(/SLURM_LOCALID: expected an integer ≥ 0/);
     expect(() => launchFromEnv({ ...OMPI, MASTER_PORT: '70000' })).toThrow(/MASTER_PORT: expected a TCP port 1 … 65535, got '70000'/);
+    expect(() => launchFromEnv({ ...SLURM_STEP, SLURM_STEP_TASKS_PER_NODE: '8(2)' })).toThrow(/SLURM_STEP_TASKS_PER_NODE: expected Slurm's tasks per node \('8\(x2\),4'\), got '8\(2\)'/);
   });
 });
 
@@ -70,9 +80,15 @@ describe('deviceForRank / bindRankDevice', () => {
 
   it('binds once: a second call keeps the device', () => {
     const env: NodeJS.ProcessEnv = { CUDA_VISIBLE_DEVICES: '2,3' };
-    expect(bindRankDevice({ localRank: 1 }, env)).toBe('3');
-    expect(bindRankDevice({ localRank: 1 }, env)).toBe('3');
+    const rank = { localRank: 1, launcher: 'mpirun', localSize: 2 } as const;
+    expect(bindRankDevice(rank, env)).toBe('3');
+    expect(bindRankDevice(rank, env)).toBe('3');
     expect(env.CUDA_VISIBLE_DEVICES).toBe('3');
+  });
+
+  it('one device for several local ranks is shared by all of them: refused, except under srun (a task bound to its GPU)', () => {
+    expect(() => deviceForRank({ localRank: 1, launcher: 'mpirun', localSize: 2 }, '0')).toThrow(/CUDA_VISIBLE_DEVICES: expected a device for each of the 2 ranks on this host, got '0' \(one device\)/);
+    expect(deviceForRank({ localRank: 1, launcher: 'srun', localSize: 8 }, '5')).toBe('5');
   });
 });
 

@@ -5,14 +5,15 @@
  * `launchFromEnv` reads them into one `Launch`. Rank 0 runs the command (it schedules, samples and
  * writes the output); ranks 1 … W−1 serve it (parallel/rendezvous.ts). The local rank picks the GPU.
  *
- * Which launcher, in this order (the first whose variables are present wins; mpirun inside a Slurm
- * allocation is mpirun):
+ * Which launcher, in this order (the first whose variables are present wins): the innermost launcher
+ * first, srun last — mpirun inside a Slurm allocation is mpirun, and under `srun torchrun …` or
+ * Hydra's mpiexec under Slurm the processes inherit srun's variables of their *node's* task:
  *
  *   launcher  rank                  world size              local rank                local size
  *   mpirun    OMPI_COMM_WORLD_RANK  OMPI_COMM_WORLD_SIZE    OMPI_COMM_WORLD_LOCAL_RANK OMPI_COMM_WORLD_LOCAL_SIZE
- *   srun      SLURM_PROCID          SLURM_STEP_NUM_TASKS    SLURM_LOCALID             (from SLURM_STEP_TASKS_PER_NODE)
- *   mpiexec   PMI_RANK              PMI_SIZE                MPI_LOCALRANKID           MPI_LOCALNRANKS
  *   env       RANK                  WORLD_SIZE              LOCAL_RANK                LOCAL_WORLD_SIZE
+ *   mpiexec   PMI_RANK              PMI_SIZE                MPI_LOCALRANKID           MPI_LOCALNRANKS
+ *   srun      SLURM_PROCID          SLURM_STEP_NUM_TASKS    SLURM_LOCALID             (from SLURM_STEP_TASKS_PER_NODE)
  *
  * Slurm is read from the job *step* (SLURM_STEP_NUM_TASKS, set by srun), not SLURM_NTASKS: a batch
  * script's own shell also has SLURM_PROCID=0 and SLURM_NTASKS=N, and must not wait for N−1 ranks
@@ -21,9 +22,11 @@
  * Where rank 0 listens (MASTER_ADDR / MASTER_PORT, as torch.distributed names them): MASTER_ADDR if
  * set; else under srun the first host of SLURM_STEP_NODELIST (Slurm's block distribution puts task 0
  * there); else 127.0.0.1 when every rank is on this host; else it is an error that says to set it.
- * MASTER_PORT if set, else 29500 + (a hash of the job's id mod 2000), so two jobs on one host rarely
- * meet on a port; the job id (Open MPI's PMIx namespace or job id, Slurm's job.step, or
- * TRTLLM_JOB_KEY) is also checked when a rank joins, so a rank of another job is refused.
+ * TRTLLM_MASTER_PORT if set; else MASTER_PORT (under torchrun, MASTER_PORT + 1: torchrun's own store
+ * holds MASTER_PORT on rank 0's host); else 29500 + (a hash of the job's id mod 2000), so two jobs on
+ * one host rarely meet on a port. The job key (TRTLLM_JOB_KEY, else Open MPI's PMIx namespace or job
+ * id, Slurm's job.step, Hydra's KVS name) is checked when a rank joins, so a rank of another job is
+ * refused; exporting a random TRTLLM_JOB_KEY to every rank makes it a shared secret.
  */
 import { EngineError } from '../errors.js';
 
@@ -57,9 +60,9 @@ interface LauncherVars {
 
 const LAUNCHERS: readonly LauncherVars[] = [
   { name: 'mpirun', rank: 'OMPI_COMM_WORLD_RANK', size: 'OMPI_COMM_WORLD_SIZE', localRank: 'OMPI_COMM_WORLD_LOCAL_RANK', localSize: 'OMPI_COMM_WORLD_LOCAL_SIZE' },
-  { name: 'srun', rank: 'SLURM_PROCID', size: 'SLURM_STEP_NUM_TASKS', localRank: 'SLURM_LOCALID' },
-  { name: 'mpiexec', rank: 'PMI_RANK', size: 'PMI_SIZE', localRank: 'MPI_LOCALRANKID', localSize: 'MPI_LOCALNRANKS' },
   { name: 'env', rank: 'RANK', size: 'WORLD_SIZE', localRank: 'LOCAL_RANK', localSize: 'LOCAL_WORLD_SIZE' },
+  { name: 'mpiexec', rank: 'PMI_RANK', size: 'PMI_SIZE', localRank: 'MPI_LOCALRANKID', localSize: 'MPI_LOCALNRANKS' },
+  { name: 'srun', rank: 'SLURM_PROCID', size: 'SLURM_STEP_NUM_TASKS', localRank: 'SLURM_LOCALID' },
 ];
 
 export const DEFAULT_MASTER_PORT = 29500;
@@ -86,7 +89,7 @@ export function launchFromEnv(env: Env = process.env): Launch | undefined {
     localRank,
     ...(localSize !== undefined ? { localSize } : {}),
     masterAddr: masterAddr(vars.name, env, worldSize, localSize),
-    masterPort: env.MASTER_PORT !== undefined ? portVar(env.MASTER_PORT) : DEFAULT_MASTER_PORT + (jobKey ? fnv1a(jobKey) % 2000 : 0),
+    masterPort: masterPort(vars.name, env, jobKey),
     jobKey,
   };
 }
@@ -96,10 +99,16 @@ export function launchFromEnv(env: Env = process.env): Launch | undefined {
  * (or the user) set, the one device of a one-entry list (Slurm's `--gpus-per-task 1` binds each
  * task to its own), or the local rank itself.
  */
-export function deviceForRank(launch: Pick<Launch, 'localRank'>, visible: string | undefined): string {
+export function deviceForRank(launch: Pick<Launch, 'localRank'> & Partial<Pick<Launch, 'launcher' | 'localSize'>>, visible: string | undefined): string {
   const list = visible?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
   if (list.length === 0) return String(launch.localRank);
-  if (list.length === 1) return list[0]!;
+  if (list.length === 1) {
+    // srun binds a task to its own GPU (--gpus-per-task); anywhere else one device for several local ranks would be shared
+    if (launch.launcher !== undefined && launch.launcher !== 'srun' && (launch.localSize ?? 1) > 1) {
+      throw new EngineError('config', { what: 'CUDA_VISIBLE_DEVICES', expected: `a device for each of the ${launch.localSize} ranks on this host`, got: `'${visible}' (one device)`, hint: 'unset it (each local rank then takes the GPU of its number), or list one device per local rank' });
+    }
+    return list[0]!;
+  }
   const mine = list[launch.localRank];
   if (mine === undefined) throw new EngineError('config', { what: 'CUDA_VISIBLE_DEVICES', expected: `an entry for local rank ${launch.localRank}`, got: `'${visible}' (${list.length} devices)`, hint: 'start at most one rank per visible GPU on each host' });
   return mine;
@@ -109,9 +118,11 @@ export function deviceForRank(launch: Pick<Launch, 'localRank'>, visible: string
  * Set CUDA_VISIBLE_DEVICES to this rank's GPU (deviceForRank) and return it. It must run before
  * anything in this process touches CUDA (the CUDA runtime reads the variable once).
  */
-export function bindRankDevice(launch: Pick<Launch, 'localRank'>, env: NodeJS.ProcessEnv = process.env): string {
+export function bindRankDevice(launch: Pick<Launch, 'localRank'> & Partial<Pick<Launch, 'launcher' | 'localSize'>>, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TRTLLM_RANK_DEVICE !== undefined && env.TRTLLM_RANK_DEVICE === env.CUDA_VISIBLE_DEVICES) return env.TRTLLM_RANK_DEVICE; // bound already
   const device = deviceForRank(launch, env.CUDA_VISIBLE_DEVICES);
   env.CUDA_VISIBLE_DEVICES = device;
+  env.TRTLLM_RANK_DEVICE = device;
   return device;
 }
 
@@ -193,11 +204,24 @@ function slurmLocalSize(env: Env): number | undefined {
   const perNode = env.SLURM_STEP_TASKS_PER_NODE;
   const node = env.SLURM_NODEID !== undefined ? Number(env.SLURM_NODEID) : undefined;
   if (!perNode || node === undefined || !Number.isInteger(node)) return undefined;
-  const counts = perNode.split(',').flatMap((g) => {
+  const counts: number[] = [];
+  for (const g of perNode.split(',')) {
     const m = /^(\d+)(?:\(x(\d+)\))?$/.exec(g.trim());
-    return m ? new Array<number>(m[2] !== undefined ? Number(m[2]) : 1).fill(Number(m[1])) : [];
-  });
+    const times = m?.[2] !== undefined ? Number(m[2]) : 1;
+    if (!m || times > 100_000) throw new EngineError('config', { what: 'SLURM_STEP_TASKS_PER_NODE', expected: "Slurm's tasks per node ('8(x2),4')", got: `'${perNode}'` });
+    for (let i = 0; i < times && counts.length <= node; i++) counts.push(Number(m[1]));
+  }
   return counts[node];
+}
+
+function masterPort(launcher: LauncherName, env: Env, jobKey: string): number {
+  if (env.TRTLLM_MASTER_PORT !== undefined) return portVar(env.TRTLLM_MASTER_PORT, 'TRTLLM_MASTER_PORT');
+  if (env.MASTER_PORT !== undefined) {
+    const port = portVar(env.MASTER_PORT, 'MASTER_PORT');
+    // torchrun's agent keeps its TCPStore on MASTER_PORT of rank 0's host
+    return launcher === 'env' && env.TORCHELASTIC_RUN_ID !== undefined ? portVar(String(port + 1), 'MASTER_PORT + 1') : port;
+  }
+  return DEFAULT_MASTER_PORT + (jobKey ? fnv1a(jobKey) % 2000 : 0);
 }
 
 function jobKeyOf(launcher: LauncherName, env: Env): string {
@@ -214,9 +238,9 @@ function intVar(env: Env, name: string, min: number): number {
   return n;
 }
 
-function portVar(s: string): number {
+function portVar(s: string, name: string): number {
   const n = Number(s);
-  if (!/^\d+$/.test(s.trim()) || n < 1 || n > 65535) throw new EngineError('config', { what: 'MASTER_PORT', expected: 'a TCP port 1 … 65535', got: `'${s}'` });
+  if (!/^\d+$/.test(s.trim()) || n < 1 || n > 65535) throw new EngineError('config', { what: name, expected: 'a TCP port 1 … 65535', got: `'${s}'` });
   return n;
 }
 

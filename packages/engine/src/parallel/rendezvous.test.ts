@@ -4,10 +4,10 @@
 // error that names the rank: refusals at the door, ranks that never come, a rank 0 that never comes, a
 // rank whose connection drops, a rank 0 that goes away, a rank with another engine.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromValues } from '@trtllm/ref-math';
 import { engineConfigDigest } from '../engine-dir.js';
@@ -49,16 +49,36 @@ function recordingRank(log: string[]): (o: WorkerInit) => Promise<RankHandle> {
   };
 }
 
-/** A rank speaking the wire protocol by hand: its hello, then nothing (or whatever the test does). */
-function rawRank(port: number, hello: object): Promise<{ socket: ReturnType<typeof connect>; answer: unknown }> {
+const frame = (v: unknown): Buffer => {
+  const body = serialize(v);
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(body.length);
+  return Buffer.concat([head, body]);
+};
+
+/** A rank speaking the wire protocol by hand: its hello (byte by byte if asked), then rank 0's decoded answer. */
+function rawRank(port: number, hello: object, o: { byteByByte?: boolean } = {}): Promise<{ socket: Socket; answer: unknown }> {
   return new Promise((ok, fail) => {
     const socket = connect({ port, host: '127.0.0.1' }, () => {
-      const body = serialize({ hello: PROTOCOL, host: 'raw', ...hello });
-      const head = Buffer.alloc(4);
-      head.writeUInt32LE(body.length);
-      socket.write(Buffer.concat([head, body]));
+      const bytes = frame({ hello: PROTOCOL, host: 'raw', ...hello });
+      if (!o.byteByByte) socket.write(bytes);
+      else {
+        let i = 0;
+        const next = (): void => {
+          if (i < bytes.length) socket.write(bytes.subarray(i, ++i), () => setImmediate(next));
+        };
+        next();
+      }
     });
-    socket.once('data', (d: Buffer) => ok({ socket, answer: d.length > 4 ? 'answered' : undefined }));
+    let buf = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32LE(0)) {
+        socket.off('data', onData);
+        ok({ socket, answer: deserialize(buf.subarray(4, 4 + buf.readUInt32LE(0))) });
+      }
+    };
+    socket.on('data', onData);
     socket.on('error', fail);
   });
 }
@@ -124,7 +144,7 @@ describe('launched ranks over TCP (rendezvous)', () => {
     const busy = createServer().listen(0, '127.0.0.1');
     await new Promise((ok) => busy.once('listening', ok));
     const { port } = busy.address() as AddressInfo;
-    await expect(acceptRanks(launchAt(port, 0), { timeoutMs: 2_000 })).rejects.toThrow(/rendezvous at 127\.0\.0\.1:\d+ \(mpirun, rank 0\): expected a port to listen on, got EADDRINUSE .*set MASTER_PORT to a free one/);
+    await expect(acceptRanks(launchAt(port, 0), { timeoutMs: 2_000 })).rejects.toThrow(/rendezvous at 127\.0\.0\.1:\d+ \(mpirun, rank 0\): expected a port to listen on, got EADDRINUSE .*set MASTER_PORT \(or TRTLLM_MASTER_PORT\) to a free one/);
     busy.close();
   });
 
@@ -134,16 +154,11 @@ describe('launched ranks over TCP (rendezvous)', () => {
     const served = serveLaunchedRank(launchAt(port, 1), { init: recordingRank(log), timeoutMs: 5_000 });
     const accepted = acceptRanks(launchAt(port, 0), { timeoutMs: 5_000 });
     const raw = await rawRank(port, { rank: 2, worldSize: 3, jobKey: 'job-1' });
-    expect(raw.answer).toBe('answered');
+    expect(raw.answer).toEqual({ welcome: true });
     const channels = await accepted;
     // rank 2 loads (by hand) then dies: its socket closes without an {exit}
     const group = TpGroup.start(INIT, () => Promise.resolve(channels));
-    raw.socket.once('data', () => {
-      const body = serialize({ loaded: 2 });
-      const head = Buffer.alloc(4);
-      head.writeUInt32LE(body.length);
-      raw.socket.write(Buffer.concat([head, body]));
-    });
+    raw.socket.once('data', () => raw.socket.write(frame({ loaded: 2 })));
     const g = await group;
     raw.socket.destroy();
     await wait(100);
@@ -164,5 +179,27 @@ describe('launched ranks over TCP (rendezvous)', () => {
       new RegExp(`tensor-parallel rank 1: expected loaded, got rank 1: \\S+: ${dir}/config\\.json: expected rank 0's engine \\(config\\.json sha256 ffffffffffff…\\), got another engine \\(sha256 ${engineConfigDigest(dir).slice(0, 12)}…\\) \\(every host needs the same engine dir`),
     );
     expect(await served).toBe(1);
+  });
+
+  it('frames split byte by byte and frames coalesced in one write arrive whole, in order; a stranger is cut off', async () => {
+    const port = await freePort();
+    const accepted = acceptRanks(launchAt(port, 0, 2), { timeoutMs: 5_000 });
+    // a stranger's oversized first frame, and a hello that is not an object: neither joins
+    const stranger = connect({ port, host: '127.0.0.1' });
+    stranger.on('error', () => undefined);
+    const cut = new Promise((ok) => stranger.once('close', ok));
+    stranger.write(Buffer.from([0, 0, 16, 0])); // 1 MiB announced before any hello
+    await cut;
+    expect((await rawRank(port, { rank: 'one', worldSize: 2, jobKey: 'job-1' })).answer).toEqual({ refused: `a ${PROTOCOL} hello without its rank, worldSize, jobKey and host` });
+    const raw = await rawRank(port, { rank: 1, worldSize: 2, jobKey: 'job-1' }, { byteByByte: true });
+    expect(raw.answer).toEqual({ welcome: true });
+    const [channel] = await accepted;
+    const events: unknown[] = [];
+    channel!.on('message', (m) => events.push(m));
+    channel!.on('exit', (code) => events.push({ exitEvent: code }));
+    raw.socket.write(Buffer.concat([frame({ loaded: 1 }), frame({ ready: 1 }), frame({ exit: 0 })]));
+    await wait(100);
+    expect(events).toEqual([{ loaded: 1 }, { ready: 1 }, { exitEvent: 0 }]);
+    raw.socket.destroy();
   });
 });

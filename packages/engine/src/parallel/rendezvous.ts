@@ -1,7 +1,8 @@
 /**
- * How launched ranks find rank 0 (parallel/launch.ts): rank 0 listens on MASTER_ADDR:MASTER_PORT;
- * ranks 1 … W−1 connect (retrying until rank 0 is up or the timeout passes), say who they are, and are
- * welcomed or refused with the reason. The connection then carries the tensor-parallel protocol's
+ * How launched ranks find rank 0 (parallel/launch.ts): rank 0 listens on MASTER_PORT (every
+ * interface; loopback only for a loopback MASTER_ADDR); ranks 1 … W−1 connect to MASTER_ADDR
+ * (retrying until rank 0 is up or the timeout passes), say who they are, and are welcomed or refused
+ * with the reason. The connection then carries the tensor-parallel protocol's
  * control messages (parallel/tp-group.ts: the init with the NCCL unique id, each step's KV-cache ops
  * and chunks, 'dispose'), exactly what Node IPC carries for forked ranks; the tensors themselves
  * travel through NCCL. Works across hosts.
@@ -13,9 +14,11 @@
  * `{refused: reason}`. A rank ends with `{exit: code}` before it closes; a connection that closes
  * without one is a rank lost (its process died or its host became unreachable).
  *
- * The port is meant for the job's own hosts: a hello from another job (a different job key), a rank
- * number out of range or already taken, or a different world size is refused; payloads are
- * structured clones (data, never code).
+ * The port is meant for the job's own hosts: a hello from another job (a different job key — a random
+ * TRTLLM_JOB_KEY makes it a secret), a rank number out of range or already taken, a different world
+ * size or a malformed hello is refused; until its hello is answered a connection may send 64 KiB and
+ * must say hello within 10 s, and at most 64 such connections are held; payloads are structured
+ * clones (data, never code). A rank waits at most 10 s for the answer to its hello, then tries again.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -28,6 +31,12 @@ import type { RankPort } from './tp-rank.js';
 
 export const PROTOCOL = 'trtllm-tp/1';
 const MAX_FRAME = 2 ** 30;
+/** Frames before the hello is answered (a hello or its answer) are at most this big. */
+const HELLO_FRAME = 64 * 1024;
+/** How long a connection may take to say hello, and a rank may wait for rank 0's answer. */
+const HELLO_TIMEOUT_MS = 10_000;
+/** Connections that have not said hello yet, at most (more are closed at once). */
+const MAX_UNANNOUNCED = 64;
 /** How long ranks wait for each other to appear, unless TRTLLM_RENDEZVOUS_TIMEOUT (seconds) says otherwise. */
 export const DEFAULT_RENDEZVOUS_TIMEOUT_MS = 300_000;
 
@@ -41,13 +50,16 @@ interface Hello {
 
 /**
  * A connection's frames, both ways. Frames that arrive while nobody handles them (between the hello's
- * answer and the protocol taking over) wait in order for the next handler.
+ * answer and the protocol taking over) wait in order for the next handler. `maxFrame` is small until
+ * the hello is answered: a stranger on the port cannot make rank 0 buffer a gigabyte.
  */
 class FramedSocket {
-  #buffered: Buffer[] = [];
+  #chunks: Buffer[] = [];
   #length = 0;
+  #need: number | undefined;
   #handler: ((v: unknown) => void) | undefined;
   #pending: unknown[] = [];
+  maxFrame = HELLO_FRAME;
   onProtocolError: (e: Error) => void = () => undefined;
 
   constructor(readonly socket: Socket) {
@@ -63,6 +75,10 @@ class FramedSocket {
 
   write(value: unknown, done?: (e: Error | null) => void): void {
     const body = serialize(value);
+    if (body.length > MAX_FRAME) {
+      done?.(new Error(`a message of ${body.length} bytes (at most ${MAX_FRAME} go in one frame)`));
+      return;
+    }
     const head = Buffer.alloc(4);
     head.writeUInt32LE(body.length);
     if (this.socket.destroyed || this.socket.writableEnded) {
@@ -73,31 +89,55 @@ class FramedSocket {
   }
 
   #data(chunk: Buffer): void {
-    this.#buffered.push(chunk);
+    this.#chunks.push(chunk);
     this.#length += chunk.length;
-    while (this.#length >= 4) {
-      const all = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered);
-      this.#buffered = [all];
-      const size = all.readUInt32LE(0);
-      if (size > MAX_FRAME) return this.#fail(new Error(`a frame of ${size} bytes (at most ${MAX_FRAME})`));
-      if (all.length < 4 + size) return;
+    for (;;) {
+      if (this.#need === undefined) {
+        if (this.#length < 4) return;
+        const size = this.#take(4).readUInt32LE(0);
+        if (size > this.maxFrame) return this.#fail(new Error(`a frame of ${size} bytes (at most ${this.maxFrame} here)`));
+        this.#need = size;
+      }
+      if (this.#length < this.#need) return;
+      const body = this.#take(this.#need);
+      this.#need = undefined;
       let value: unknown;
       try {
-        value = deserialize(all.subarray(4, 4 + size));
+        value = deserialize(body);
       } catch (e) {
         return this.#fail(e as Error);
       }
-      const rest = all.subarray(4 + size);
-      this.#buffered = rest.length > 0 ? [rest] : [];
-      this.#length = rest.length;
       if (this.#handler) this.#handler(value);
       else this.#pending.push(value);
+      if (this.socket.destroyed) return;
     }
   }
 
+  /** The next n buffered bytes (copied only when they span chunks). */
+  #take(n: number): Buffer {
+    this.#length -= n;
+    const first = this.#chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let o = 0; o < n; ) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, n - o);
+      c.copy(out, o, 0, k);
+      o += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    return out;
+  }
+
   #fail(e: Error): void {
-    this.#buffered = [];
+    this.#chunks = [];
     this.#length = 0;
+    this.#need = undefined;
     this.onProtocolError(e);
     this.socket.destroy();
   }
@@ -114,7 +154,8 @@ function socketChannel(f: FramedSocket, rank: number): RankChannel {
   };
   f.onProtocolError = (e) => events.emit('message', { error: `rank ${rank}: protocol error: ${e.message}` } satisfies WorkerReply);
   f.handle((v) => {
-    if (isObject(v) && 'exit' in v) exit(typeof v.exit === 'number' ? v.exit : 1);
+    if (!isObject(v)) events.emit('message', { error: `rank ${rank}: protocol error: a reply that is not an object` } satisfies WorkerReply);
+    else if ('exit' in v) exit(typeof v.exit === 'number' ? v.exit : 1);
     else events.emit('message', v);
   });
   f.socket.on('error', () => undefined); // 'close' follows and reports it
@@ -135,15 +176,22 @@ function socketChannel(f: FramedSocket, rank: number): RankChannel {
  * rejects naming the ranks that never came (after `timeoutMs`) or a listen failure (port in use).
  * The listener closes once everyone is in.
  */
-export function acceptRanks(launch: Launch, o: { timeoutMs?: number; listenHost?: string } = {}): Promise<RankChannel[]> {
+export function acceptRanks(launch: Launch, o: { timeoutMs?: number; listenHost?: string; signal?: AbortSignal } = {}): Promise<RankChannel[]> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_RENDEZVOUS_TIMEOUT_MS;
   const joined = new Map<number, FramedSocket>();
+  const unannounced = new Set<Socket>();
+  const left: string[] = [];
   const where = `${launch.masterAddr}:${launch.masterPort}`;
   return new Promise((resolve, reject) => {
     let server: Server | undefined;
+    let done = false;
     const finish = (e: EngineError | undefined): void => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
+      o.signal?.removeEventListener('abort', aborted);
       server?.close();
+      for (const s of unannounced) s.destroy(); // strangers, and hellos still unanswered
       if (e) {
         for (const f of joined.values()) f.socket.destroy();
         reject(e);
@@ -155,14 +203,24 @@ export function acceptRanks(launch: Launch, o: { timeoutMs?: number; listenHost?
         new EngineError('backend', {
           what: `rendezvous at ${where} (${launch.launcher})`,
           expected: `ranks 1 … ${launch.worldSize - 1} within ${timeoutMs / 1000} s`,
-          got: `no rank ${missing.join(', ')}`,
+          got: `no rank ${missing.join(', ')}${left.length ? ` (${left.join('; ')})` : ''}`,
           hint: `start every rank with the same command; the other hosts must reach ${where} (MASTER_ADDR / MASTER_PORT); TRTLLM_RENDEZVOUS_TIMEOUT sets the wait in seconds`,
         }),
       );
     }, timeoutMs);
+    const aborted = (): void => finish(new EngineError('backend', { what: `rendezvous at ${where} (${launch.launcher}, rank 0)`, expected: 'ranks to join', got: 'cancelled: rank 0 failed first' }));
+    o.signal?.addEventListener('abort', aborted);
+    if (o.signal?.aborted) aborted();
     server = createServer((socket) => {
-      const f = new FramedSocket(socket);
       socket.on('error', () => undefined);
+      if (unannounced.size >= MAX_UNANNOUNCED) {
+        socket.destroy();
+        return;
+      }
+      unannounced.add(socket);
+      socket.once('close', () => unannounced.delete(socket));
+      socket.setTimeout(HELLO_TIMEOUT_MS, () => socket.destroy());
+      const f = new FramedSocket(socket);
       f.handle((v) => {
         f.handle(undefined);
         const why = refusal(v, launch, joined);
@@ -171,8 +229,15 @@ export function acceptRanks(launch: Launch, o: { timeoutMs?: number; listenHost?
           return;
         }
         const h = v as Hello;
+        unannounced.delete(socket);
+        socket.setTimeout(0);
+        f.maxFrame = MAX_FRAME;
         joined.set(h.rank, f);
-        socket.once('close', () => joined.get(h.rank) === f && joined.size < launch.worldSize - 1 && joined.delete(h.rank));
+        socket.once('close', () => {
+          if (done || joined.get(h.rank) !== f) return;
+          joined.delete(h.rank);
+          left.push(`rank ${h.rank} (${h.host}) joined, then its connection closed`);
+        });
         f.write({ welcome: true });
         if (joined.size === launch.worldSize - 1) finish(undefined);
       });
@@ -183,11 +248,11 @@ export function acceptRanks(launch: Launch, o: { timeoutMs?: number; listenHost?
           what: `rendezvous at ${where} (${launch.launcher}, rank 0)`,
           expected: 'a port to listen on',
           got: `${e.code ?? ''} ${e.message}`.trim(),
-          hint: e.code === 'EADDRINUSE' ? 'another job uses this port: set MASTER_PORT to a free one for every rank' : 'set MASTER_ADDR / MASTER_PORT to an address of this host',
+          hint: e.code === 'EADDRINUSE' ? 'another job uses this port: set MASTER_PORT (or TRTLLM_MASTER_PORT) to a free one for every rank' : 'set MASTER_ADDR / MASTER_PORT to an address of this host',
         }),
       ),
     );
-    server.listen({ port: launch.masterPort, host: o.listenHost ?? listenHostFor(launch.masterAddr) });
+    if (!done) server.listen({ port: launch.masterPort, host: o.listenHost ?? listenHostFor(launch.masterAddr) });
   });
 }
 
@@ -198,6 +263,7 @@ function listenHostFor(addr: string): string | undefined {
 
 function refusal(v: unknown, launch: Launch, joined: ReadonlyMap<number, unknown>): string | undefined {
   if (!isObject(v) || v.hello !== PROTOCOL) return `not a ${PROTOCOL} hello`;
+  if (typeof v.jobKey !== 'string' || typeof v.host !== 'string' || typeof v.rank !== 'number' || typeof v.worldSize !== 'number') return `a ${PROTOCOL} hello without its rank, worldSize, jobKey and host`;
   const h = v as unknown as Hello;
   if (h.jobKey !== launch.jobKey) return `rank ${h.rank} of job '${h.jobKey}' is not of this job ('${launch.jobKey}'): set a different MASTER_PORT per job`;
   if (h.worldSize !== launch.worldSize) return `rank ${h.rank} (${h.host}) was launched with world size ${h.worldSize}, rank 0 with ${launch.worldSize}`;
@@ -217,7 +283,7 @@ export async function joinRankZero(launch: Launch, o: { timeoutMs?: number; onEn
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const attempt = await tryJoin(launch);
+    const attempt = await tryJoin(launch, Math.max(250, Math.min(HELLO_TIMEOUT_MS, deadline - Date.now())));
     if ('port' in attempt) return wire(attempt.port, o.onEnd, o.log ?? ((l) => process.stderr.write(`${l}\n`)), launch.rank);
     if ('refused' in attempt) throw new EngineError('backend', { what: `rank ${launch.rank}: rendezvous at ${where}`, expected: 'to be welcomed by rank 0', got: `refused: ${attempt.refused}` });
     last = attempt.retry;
@@ -233,16 +299,20 @@ export async function joinRankZero(launch: Launch, o: { timeoutMs?: number; onEn
   }
 }
 
-function tryJoin(launch: Launch): Promise<{ port: FramedSocket } | { refused: string } | { retry: string }> {
+function tryJoin(launch: Launch, waitMs: number): Promise<{ port: FramedSocket } | { refused: string } | { retry: string }> {
   return new Promise((resolve) => {
     const socket = connect({ host: launch.masterAddr, port: launch.masterPort });
     const f = new FramedSocket(socket);
     let settled = false;
+    // something that accepts but never answers (another service on the port, a rank 0 stuck) is retried, not waited on
+    const timer = setTimeout(() => settle({ retry: `no answer to the hello within ${Math.round(waitMs / 100) / 10} s` }), waitMs);
     const settle = (r: { port: FramedSocket } | { refused: string } | { retry: string }): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       f.handle(undefined);
-      if (!('port' in r)) socket.destroy();
+      if ('port' in r) f.maxFrame = MAX_FRAME;
+      else socket.destroy();
       resolve(r);
     };
     socket.on('error', (e: NodeJS.ErrnoException) => settle({ retry: `${e.code ?? ''} ${e.message}`.trim() }));

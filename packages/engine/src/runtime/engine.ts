@@ -231,9 +231,40 @@ export class Engine {
   }
 
   static async #open(dir: string, build: BuildConfig, tokDir: string | undefined, o: EngineLoadOptions, rankWeights: (r: number, b: Backend<unknown>) => Map<string, unknown>): Promise<Engine> {
+    const w = build.worldSize;
+    if (o.worldSize !== undefined && o.worldSize !== w) throw new EngineError('config', { what: '--world_size', expected: `the engine's tensor_parallel (${w})`, got: String(o.worldSize), hint: `run with --world_size ${w}, or rebuild with --world_size ${o.worldSize}` });
+    const launch = o.launch && o.launch.worldSize > 1 ? o.launch : undefined;
+    if (launch) {
+      if (launch.worldSize !== w) throw new EngineError('config', { what: `${launch.launcher}: ${launch.worldSize} ranks`, expected: `the engine's tensor_parallel (${w})`, got: String(launch.worldSize), hint: `launch ${w} ranks (mpirun -np ${w}, srun -n ${w}), or rebuild with --world_size ${launch.worldSize}` });
+      if (launch.rank !== 0) throw new EngineError('config', { what: `${launch.launcher} rank ${launch.rank}`, expected: 'rank 0 (the rank that loads the engine)', got: `rank ${launch.rank}`, hint: 'ranks ≥ 1 call serveLaunchedRank(launch) (the trtllm CLI does)' });
+    }
+    const processes = (o.tensorParallel === 'processes' || launch !== undefined) && w > 1;
+    if (processes && o.backend !== 'cuda') {
+      throw new EngineError('config', { what: launch ? `${launch.launcher} with ${w} ranks` : 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: launch ? 'run on GPU hosts, or run the ref backend as one process (TRTLLM_LAUNCHER=none): it holds every rank' : "use tensorParallel 'in-process' on the ref backend" });
+    }
+    // In-process ranks share rank 0's step: the production backend keeps per-step state (decode rows,
+    // attention tiles) in each backend and only rank 0's would be set, so its other ranks would compute
+    // garbage. Refused rather than wrong; the reference kernels simulate ranks on one GPU exactly.
+    if (w > 1 && !processes && o.backend === 'cuda' && (o.kernels ?? 'production') === 'production') {
+      throw new EngineError('config', { what: 'tensorParallel', expected: `'processes' (one GPU per rank) for a ${w}-rank engine on production kernels`, got: "'in-process'", hint: "load with tensorParallel: 'processes' (trtllm run --world_size does), or kernels: 'reference' to run every rank in this process" });
+    }
+    if (!launch) return Engine.#openRanks(dir, build, tokDir, o, rankWeights, processes, undefined);
+    bindRankDevice(launch); // before anything touches CUDA
+    // listen at once: the other ranks wait for rank 0 from their start, not from the end of its load
+    const stop = new AbortController();
+    const accepting = acceptRanks(launch, { ...(o.rendezvousTimeoutMs !== undefined ? { timeoutMs: o.rendezvousTimeoutMs } : {}), signal: stop.signal });
+    accepting.catch(() => undefined); // awaited by TpGroup.start
+    try {
+      return await Engine.#openRanks(dir, build, tokDir, o, rankWeights, processes, () => accepting);
+    } catch (e) {
+      stop.abort();
+      throw e;
+    }
+  }
+
+  static async #openRanks(dir: string, build: BuildConfig, tokDir: string | undefined, o: EngineLoadOptions, rankWeights: (r: number, b: Backend<unknown>) => Map<string, unknown>, processes: boolean, transport: (() => Promise<RankChannel[]>) | undefined): Promise<Engine> {
     const c = build.model;
     const w = build.worldSize;
-    if (o.launch && o.launch.worldSize > 1) bindRankDevice(o.launch); // before anything touches CUDA
     // the tokenizer first: a bad one is refused before any device memory or worker process exists
     let tokenizer: Tokenizer | undefined;
     if (typeof o.tokenizer === 'object') tokenizer = o.tokenizer;
@@ -267,22 +298,6 @@ export class Engine {
       pool = new BlockPool({ numBlocks: slots, tokensPerBlock: maxSeq, numSlots: slots, maxBlocksPerSeq: 1 });
       layout = { kind: 'contiguous', maxSeqLen: maxSeq };
     }
-    if (o.worldSize !== undefined && o.worldSize !== w) throw new EngineError('config', { what: '--world_size', expected: `the engine's tensor_parallel (${w})`, got: String(o.worldSize), hint: `run with --world_size ${w}, or rebuild with --world_size ${o.worldSize}` });
-    const launch = o.launch && o.launch.worldSize > 1 ? o.launch : undefined;
-    if (launch) {
-      if (launch.worldSize !== w) throw new EngineError('config', { what: `${launch.launcher}: ${launch.worldSize} ranks`, expected: `the engine's tensor_parallel (${w})`, got: String(launch.worldSize), hint: `launch ${w} ranks (mpirun -np ${w}, srun -n ${w}), or rebuild with --world_size ${launch.worldSize}` });
-      if (launch.rank !== 0) throw new EngineError('config', { what: `${launch.launcher} rank ${launch.rank}`, expected: 'rank 0 (the rank that loads the engine)', got: `rank ${launch.rank}`, hint: 'ranks ≥ 1 call serveLaunchedRank(launch) (the trtllm CLI does)' });
-    }
-    const processes = (o.tensorParallel === 'processes' || launch !== undefined) && w > 1;
-    if (processes && o.backend !== 'cuda') {
-      throw new EngineError('config', { what: launch ? `${launch.launcher} with ${w} ranks` : 'tensorParallel: processes', expected: "backend 'cuda' (NCCL between GPUs)", got: `backend '${o.backend ?? 'ref'}'`, hint: launch ? 'run on GPU hosts, or run the ref backend as one process (TRTLLM_LAUNCHER=none): it holds every rank' : "use tensorParallel 'in-process' on the ref backend" });
-    }
-    // In-process ranks share rank 0's step: the production backend keeps per-step state (decode rows,
-    // attention tiles) in each backend and only rank 0's would be set, so its other ranks would compute
-    // garbage. Refused rather than wrong; the reference kernels simulate ranks on one GPU exactly.
-    if (w > 1 && !processes && o.backend === 'cuda' && (o.kernels ?? 'production') === 'production') {
-      throw new EngineError('config', { what: 'tensorParallel', expected: `'processes' (one GPU per rank) for a ${w}-rank engine on production kernels`, got: "'in-process'", hint: "load with tensorParallel: 'processes' (trtllm run --world_size does), or kernels: 'reference' to run every rank in this process" });
-    }
     const local = processes ? 1 : w; // ranks held by this process
     const backends: Backend<unknown>[] = [];
     let group: TpGroup | undefined;
@@ -307,7 +322,6 @@ export class Engine {
       if (processes) {
         const k = await loadKernels();
         const id = k.NcclCommunicator.uniqueId();
-        const transport = launch ? (): Promise<RankChannel[]> => acceptRanks(launch, o.rendezvousTimeoutMs !== undefined ? { timeoutMs: o.rendezvousTimeoutMs } : {}) : undefined;
         group = await TpGroup.start({ dir: resolve(dir), configDigest: engineConfigDigest(dir), worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) }, transport);
         let comm: Cuda.NcclCommunicator | undefined;
         await group.join(() => (comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }))); // blocks until every rank joined
