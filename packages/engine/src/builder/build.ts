@@ -20,7 +20,7 @@ import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName }
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
 import { randomWeights } from './random-weights.js';
 import { rankPlan, takeFrom } from './rank-split.js';
-import { writeRandomRankFiles } from './stream-build.js';
+import { writeCheckpointRankFiles, writeRandomRankFiles } from './stream-build.js';
 import { fp8RankTensors, smoothQuantRankTensors, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
 import { EngineError } from '../errors.js';
 
@@ -30,8 +30,11 @@ export interface BuildEngineOptions {
   readonly outputDir: string;
   /** Tokenizer files to copy into the engine dir (vocab.json + merges.txt and/or tokenizer.json). */
   readonly tokenizerDir?: string;
-  /** Progress in rank files written, or — a streamed random-weight build (buildEngineAsync) — in blocks drawn (a weight, or rows of a large one). */
-  readonly onProgress?: (done: number, total: number, unit: 'rank' | 'block') => void;
+  /**
+   * Progress: in weights written (a float build from a checkpoint), in blocks drawn (a random-weight
+   * build through buildEngineAsync: a weight, or rows of a large one), else in rank files written.
+   */
+  readonly onProgress?: (done: number, total: number, unit: 'rank' | 'block' | 'weight') => void;
   /**
    * Build a SmoothQuant INT8 engine from these activation ranges (the linear layers' INT8 weights and
    * scales computed here); `--use_smooth_quant` builds take them from the checkpoint instead.
@@ -163,6 +166,8 @@ function prepareBuild(o: BuildEngineOptions): Prepared {
 export function buildEngine(o: BuildEngineOptions & { /** Random weights already drawn for these flags. */ readonly weights?: GptWeights }): BuildResult {
   const prep = prepareBuild(o);
   const { config, checkpoint, sq, fp8 } = prep;
+  // a float build from a checkpoint streams weight by weight (stream-build.ts): the model is never in memory
+  if (checkpoint && !sq && !fp8) return finishBuild(prep, () => writeCheckpointRankFiles(config, prep.partial, checkpoint, o.onProgress && ((d, t) => o.onProgress!(d, t, 'weight'))));
   return finishBuild(prep, () => {
     const weights = checkpoint ? checkpoint.loadModel({ dtype: config.model.dtype }).weights : (o.weights ?? randomGptWeights(config.model, prep.seed));
     const files: string[] = [];

@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { convertHfToFt, FtCheckpoint } from '@trtllm/loader';
 import type { BuildFlags } from '../build-config.js';
-import { buildEngine, buildEngineAsync } from './build.js';
+import { engineFileName, writeEngineFile } from '../engine-dir.js';
+import { buildEngine, buildEngineAsync, rankTensors } from './build.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-stream-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -66,4 +68,26 @@ describe('streaming random-weight build', () => {
     await expect(buildEngineAsync({ flags: { ...SHAPES[0]![1], n_head: 3 }, outputDir: out, threads: 1 })).rejects.toThrow(/model shape flags/);
     expect(readdirSync(work).filter((f) => f.includes('refused'))).toEqual([]);
   });
+
+  // a float build from an FT checkpoint streams weight by weight: the same rank files as rankTensors of the loaded model
+  const FIXTURES = fileURLToPath(new URL('../../../loader/fixtures/tiny/', import.meta.url));
+  for (const [name, hf, tp, worldSize, dtype] of [
+    ['GPT-2 fp32 checkpoint TP 2 → TP 4 engine in fp16', 'gpt2/st-fp32', 2, 4, 'float16'],
+    ['GPTBigCode multi-query fp16 checkpoint TP 1 → TP 2 engine', 'bigcode-mqa/st-fp32', 1, 2, undefined],
+  ] as const) {
+    it(`from a checkpoint: ${name}, the bytes of the in-memory layout`, async () => {
+      const ft = await convertHfToFt({ inDir: join(FIXTURES, hf), outDir: join(work, `ft-${name}`), storage: dtype ? 'float32' : 'float16', tp });
+      const flags: BuildFlags = { model_dir: ft.dir, world_size: worldSize, max_input_len: 8, max_output_len: 8, ...(dtype ? { dtype } : {}) };
+      const ticks: number[] = [];
+      const built = buildEngine({ flags, outputDir: join(work, `ckpt-${name}`), onProgress: (d, _t, unit) => unit === 'weight' && ticks.push(d) });
+      const checkpoint = FtCheckpoint.open(ft.dir);
+      const model = checkpoint.loadModel({ dtype: built.config.model.dtype });
+      expect(ticks).toHaveLength(checkpoint.layout.length); // streamed: one tick per weight
+      for (let r = 0; r < worldSize; r++) {
+        const want = join(work, `want-${r}.engine`);
+        writeEngineFile(want, r, worldSize, rankTensors(built.config.model, model.weights, r, worldSize));
+        expect(readFileSync(join(built.dir, engineFileName(built.config, r))).equals(readFileSync(want)), `rank ${r}`).toBe(true);
+      }
+    });
+  }
 });

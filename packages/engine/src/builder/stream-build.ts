@@ -1,5 +1,5 @@
 /**
- * Random-weight engines of any size (GPT-175B's shape, GPT-530B's) without the model in memory:
+ * Engines of any size (GPT-175B's shape, GPT-530B's) without the model in memory. Random weights:
  * every rank's engine file is laid out from the shapes alone (engine-dir.ts engineFileLayout) and
  * created with its header; then each canonical weight is drawn once (ref-math randomTensor, in
  * chunks) and every rank's share of it (rank-split.ts rankPlan) is written where that rank's table
@@ -12,12 +12,14 @@
  * into the same files with positioned writes to disjoint ranges — so one 256,000-row embedding no
  * longer keeps a single thread busy while the others wait. Every element is the same bits wherever it
  * is drawn: the files are byte-identical to the sequential build, and to buildEngine from
- * randomGptWeights (stream-build.test.ts).
+ * randomGptWeights (stream-build.test.ts). A float build from an FT checkpoint goes the same way one
+ * weight at a time (writeCheckpointRankFiles: read with its TP shards merged, cast, every share
+ * written), so it too holds one weight, never the model.
  */
 import { closeSync, openSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { compiledExecArgv, compiledWorker, dealLargestFirst, sliceRows } from '@trtllm/loader';
+import { castTo, compiledExecArgv, compiledWorker, dealLargestFirst, sliceRows, type FtCheckpoint } from '@trtllm/loader';
 import { DTYPES, randomGptWeightsPlan, randomTensor, type ActDType, type RandomTensorPlan, type Tensor } from '@trtllm/ref-math';
 import type { BuildConfig } from '../build-config.js';
 import { engineFileLayout, engineFileName } from '../engine-dir.js';
@@ -34,24 +36,74 @@ export interface StreamJob {
   readonly shares: readonly { readonly file: number; readonly position: number; readonly bytes: number; readonly take: Take }[];
 }
 
-/** The rank files of a random-weight build (headers, sizes) and the jobs that fill them. */
-export function streamPlan(config: BuildConfig, dir: string, pieceElements = PIECE_ELEMENTS): { files: { path: string; header: Buffer; size: number }[]; jobs: StreamJob[] } {
-  const weights = randomGptWeightsPlan(config.model);
-  const byPath = new Map(weights.map((p) => [p.path, p]));
-  const shares = new Map<string, StreamJob['shares'][number][]>(weights.map((p) => [p.path, []]));
+/** Where every rank's share of each canonical weight goes in the rank files (headers, sizes, positions). */
+interface RankFiles {
+  readonly files: { path: string; header: Buffer; size: number }[];
+  readonly shares: ReadonlyMap<string, StreamJob['shares'][number][]>;
+}
+
+/** The rank files of a build whose canonical weights have these shapes, laid out before any data exists. */
+function rankFiles(config: BuildConfig, dir: string, shapes: ReadonlyMap<string, readonly number[]>): RankFiles {
+  const shares = new Map<string, StreamJob['shares'][number][]>([...shapes.keys()].map((p) => [p, []]));
   const files = Array.from({ length: config.worldSize }, (_, r) => {
-    const plans = rankPlan(config.model, r, config.worldSize, (path) => byPath.has(path));
-    const dtype = config.model.dtype;
-    const layout = engineFileLayout(r, config.worldSize, plans.map((p) => ({ name: p.name, dtype, shape: takeShape(byPath.get(p.source)!.shape, p.take) })));
+    const plans = rankPlan(config.model, r, config.worldSize, (path) => shapes.has(path));
+    const layout = engineFileLayout(r, config.worldSize, plans.map((p) => ({ name: p.name, dtype: config.model.dtype, shape: takeShape(shapes.get(p.source)!, p.take) })));
     plans.forEach((p, i) => shares.get(p.source)!.push({ file: r, position: layout.dataStart + layout.entries[i]!.offset, bytes: layout.entries[i]!.bytes, take: p.take }));
     return { path: join(dir, engineFileName(config, r)), header: layout.header, size: layout.end };
   });
+  return { files, shares };
+}
+
+/** Create the rank files with their headers, at their final size; returns the open fds. */
+function createRankFiles(files: RankFiles['files']): number[] {
+  return files.map((f) => {
+    const fd = openSync(f.path, 'w');
+    writeSync(fd, f.header, 0, f.header.length, 0);
+    ftruncateSync(fd, f.size);
+    return fd;
+  });
+}
+
+/** Write one whole canonical weight's shares (every rank's) into the open rank files. */
+function writeShares(t: Tensor, shares: readonly StreamJob['shares'][number][], fds: readonly number[], what: string): void {
+  for (const s of shares) {
+    const part = takeFrom(t, s.take);
+    const bytes = new Uint8Array(part.data.buffer, part.data.byteOffset, part.data.byteLength);
+    if (bytes.length !== s.bytes) throw new Error(`${what}: a share of ${bytes.length} bytes where the table says ${s.bytes}`);
+    for (let w = 0; w < bytes.length; ) w += writeSync(fds[s.file]!, bytes, w, bytes.length - w, s.position + w);
+  }
+}
+
+/** The rank files of a random-weight build (headers, sizes) and the jobs that fill them. */
+export function streamPlan(config: BuildConfig, dir: string, pieceElements = PIECE_ELEMENTS): { files: { path: string; header: Buffer; size: number }[]; jobs: StreamJob[] } {
+  const weights = randomGptWeightsPlan(config.model);
+  const { files, shares } = rankFiles(config, dir, new Map(weights.map((p) => [p.path, p.shape])));
   const jobs = weights.flatMap((plan) => {
     const rows = plan.shape.length === 2 ? plan.shape[0]! : 1;
     const per = plan.shape.length === 2 ? Math.max(1, Math.floor(pieceElements / plan.shape[1]!)) : 1;
     return Array.from({ length: Math.ceil(rows / per) }, (_, b): StreamJob => ({ plan, rowStart: b * per, rowCount: Math.min(per, rows - b * per), shares: shares.get(plan.path)! }));
   });
   return { files, jobs };
+}
+
+/**
+ * The rank files of a float build from an FT checkpoint, written weight by weight: each canonical
+ * weight is read (its TP shards merged), cast to the engine dtype and every rank's share written,
+ * so memory holds one weight at a time, never the model. Byte-identical to rankTensors of the loaded
+ * model (stream-build.test.ts).
+ */
+export function writeCheckpointRankFiles(config: BuildConfig, dir: string, checkpoint: FtCheckpoint, onProgress?: (done: number, total: number) => void): { files: string[]; bytes: number } {
+  const { files, shares } = rankFiles(config, dir, new Map(checkpoint.layout.map((t) => [t.spec.path, t.spec.shape])));
+  const fds = createRankFiles(files);
+  try {
+    checkpoint.layout.forEach((t, i) => {
+      writeShares(castTo(checkpoint.read(t), config.model.dtype), shares.get(t.spec.path)!, fds, t.spec.path);
+      onProgress?.(i + 1, checkpoint.layout.length);
+    });
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+  return { files: files.map((f) => f.path.slice(dir.length + 1)), bytes: files.reduce((a, f) => a + f.size, 0) };
 }
 
 /**
@@ -92,12 +144,7 @@ export function runStreamJobs(seed: number, dtype: ActDType, jobs: readonly Stre
  */
 export async function writeRandomRankFiles(config: BuildConfig, dir: string, seed: number, o: { readonly threads?: number; readonly pieceElements?: number; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<{ files: string[]; bytes: number }> {
   const { files, jobs } = streamPlan(config, dir, o.pieceElements);
-  const fds = files.map((f) => {
-    const fd = openSync(f.path, 'w');
-    writeSync(fd, f.header, 0, f.header.length, 0);
-    ftruncateSync(fd, f.size);
-    return fd;
-  });
+  const fds = createRankFiles(files);
   let done = 0;
   const tick = (): void => o.onProgress?.(++done, jobs.length);
   try {
