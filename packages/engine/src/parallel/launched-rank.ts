@@ -26,7 +26,9 @@ export async function serveLaunchedRank(launch: Launch, o: ServeRankOptions = {}
   if (launch.rank === 0) throw new EngineError('config', { what: `${launch.launcher} rank 0`, expected: 'a rank ≥ 1 (rank 0 loads the engine)', got: 'rank 0', hint: "rank 0 calls Engine.load(dir, { backend: 'cuda', launch })" });
   let done!: (code: number) => void;
   const ended = new Promise<number>((ok) => (done = ok));
-  const port = await joinRankZero(launch, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.log ? { log: o.log } : {}), onEnd: done });
-  serveRank(port, o.init ?? cudaRank);
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const port = await joinRankZero(launch, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), log, onEnd: done });
+  // a failure goes to rank 0, and to this rank's own log (on another host it is the only trace there)
+  serveRank({ on: port.on, exit: port.exit, send: (m) => ('error' in m && log(`trtllm: ${m.error}`), port.send(m)) }, o.init ?? cudaRank);
   return ended;
 }

@@ -179,6 +179,7 @@ describe('launched ranks over TCP (rendezvous)', () => {
       new RegExp(`tensor-parallel rank 1: expected loaded, got rank 1: \\S+: ${dir}/config\\.json: expected rank 0's engine \\(config\\.json sha256 ffffffffffff…\\), got another engine \\(sha256 ${engineConfigDigest(dir).slice(0, 12)}…\\) \\(every host needs the same engine dir`),
     );
     expect(await served).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^trtllm: rank 1: \S+: .*config\.json: expected rank 0's engine/)]); // the rank's own log says it too
   });
 
   it('frames split byte by byte and frames coalesced in one write arrive whole, in order; a stranger is cut off', async () => {
