@@ -12,6 +12,7 @@
 #   4. the engine suite (packages/engine/scripts/gpu-engine-suite.mjs): the stages that need no outside
 #      data, with reference kernels (bit-exact claims) and with production kernels; tpnccl too where
 #      two GPUs are present;
+#   5. with two GPUs, the CLI's tensor-parallel ranks as launchers start them (tp-launch-check.mjs);
 # and exits non-zero if any of them failed. Reports go to $OUT (default gpu-report/).
 #
 #   npm run test:gpu                    # or: OUT=dir bash scripts/gpu/run-all.sh
@@ -54,5 +55,7 @@ stages=tiny,gpt2ref,beamtp
 [ "$gpus" -ge 2 ] && stages+=,tpnccl
 step engine-reference node packages/engine/scripts/gpu-engine-suite.mjs --out "$out/engine-reference" --stages "$stages" --kernels reference
 step engine-production node packages/engine/scripts/gpu-engine-suite.mjs --out "$out/engine-production" --stages tiny,ifb,production --kernels production
+# the CLI's ranks as launchers start them: --world_size, launcher variables over TCP, two "hosts" on NCCL's sockets, mpirun, faults
+[ "$gpus" -ge 2 ] && step tp-launch node scripts/gpu/tp-launch-check.mjs --out "$out/tp-launch"
 echo "run-all: $(grep -c 'exit 0' "$out/summary.txt") of $(wc -l < "$out/summary.txt") steps passed; reports in $out"
 exit $status
