@@ -68,7 +68,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return 2;
   }
   if (LAUNCHABLE.has(name) && !rest.some((a) => a === '--help' || a === '-h')) {
-    const ranked = await launchedRank(name, io);
+    const ranked = await launchedRank(name, rest, io);
     if (ranked !== undefined) return ranked;
   }
   try {
@@ -87,16 +87,25 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
  * CUDA; rank 0 goes on to run the command (its Engine.load accepts the others), and ranks 1 … W−1
  * serve rank 0 instead of running it: the returned exit code is theirs. undefined: go on.
  */
-async function launchedRank(name: string, io: CliIO): Promise<number | undefined> {
+async function launchedRank(name: string, argv: readonly string[], io: CliIO): Promise<number | undefined> {
   try {
     const launch = launchFromEnv();
     if (!launch || launch.worldSize === 1) return undefined;
     bindRankDevice(launch);
     if (launch.rank === 0) return undefined;
-    return await serveLaunchedRank(launch, { timeoutMs: rendezvousTimeoutMs(), log: (l) => io.err(`${l}\n`) });
+    return await serveLaunchedRank(launch, { timeoutMs: rendezvousTimeoutMs(), log: (l) => io.err(`${l}\n`), engineDir: engineDirFlag(argv) });
   } catch (e) {
     if (!(e instanceof EngineError)) throw e;
     io.err(`trtllm ${name}: ${e.message}\n`);
     return e.kind === 'config' ? 2 : 1;
   }
+}
+
+/** The command's `--engine_dir` (its default, gpt_outputs, as run / summarize / perplexity use): a rank loads the engine on its own host's path. */
+function engineDirFlag(argv: readonly string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--engine_dir' && argv[i + 1] !== undefined) return argv[i + 1]!;
+    if (argv[i]!.startsWith('--engine_dir=')) return argv[i]!.slice('--engine_dir='.length);
+  }
+  return 'gpt_outputs';
 }

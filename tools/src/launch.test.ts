@@ -66,7 +66,8 @@ describe('trtllm under a launcher (mpirun / srun variables)', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('rank 1 of `mpirun -np 2 trtllm run` serves rank 0 instead of running: hello, init → its failure named by rank, exit 1', async () => {
-    const r0 = await bareRankZero(() => ({ dir: engine, configDigest: '0'.repeat(64), rank: 1, worldSize: 2, layout: { kind: 'contiguous', maxSeqLen: 12 }, numSlots: 2, ncclId: [], kernels: 'production' }));
+    // rank 0's path is not this host's: the rank loads its own --engine_dir, and checks it is rank 0's engine
+    const r0 = await bareRankZero(() => ({ dir: '/rank-0-host/tp2', configDigest: '0'.repeat(64), rank: 1, worldSize: 2, layout: { kind: 'contiguous', maxSeqLen: 12 }, numSlots: 2, ncclId: [], kernels: 'production' }));
     Object.assign(process.env, { OMPI_COMM_WORLD_RANK: '1', OMPI_COMM_WORLD_SIZE: '2', OMPI_COMM_WORLD_LOCAL_RANK: '1', OMPI_COMM_WORLD_LOCAL_SIZE: '2', MASTER_PORT: String(r0.port), TRTLLM_JOB_KEY: 'j', CUDA_VISIBLE_DEVICES: '' });
     const c = capture();
     expect(await main(['run', '--engine_dir', engine, '--input_text', 'never run by this rank'], c.io)).toBe(1);

@@ -20,7 +20,7 @@ import type { RankHandle } from './tp-rank.js';
 export async function cudaRank(o: WorkerInit): Promise<RankHandle> {
   const digest = engineConfigDigest(o.dir);
   if (digest !== o.configDigest) {
-    throw new EngineError('config', { what: `${hostname()}: ${o.dir}/config.json`, expected: `rank 0's engine (config.json sha256 ${o.configDigest.slice(0, 12)}…)`, got: `another engine (sha256 ${digest.slice(0, 12)}…)`, hint: 'every host needs the same engine dir at the same path: copy it, or put it on a shared file system' });
+    throw new EngineError('config', { what: `${hostname()}: ${o.dir}/config.json`, expected: `rank 0's engine (config.json sha256 ${o.configDigest.slice(0, 12)}…)`, got: `another engine (sha256 ${digest.slice(0, 12)}…)`, hint: "each rank's engine dir must hold rank 0's engine: copy it to every host, or put it on a shared file system" });
   }
   const k = await loadKernels();
   const { build } = readEngineConfig(o.dir);

@@ -5,6 +5,7 @@
  * rank (cuda-rank.ts) until rank 0 disposes the engine or goes away. Call launch.ts `bindRankDevice`
  * first: it gives each rank its GPU by local rank, before anything in the process touches CUDA.
  */
+import { resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import { cudaRank } from './cuda-rank.js';
 import type { Launch } from './launch.js';
@@ -19,6 +20,11 @@ export interface ServeRankOptions {
   readonly init?: (o: WorkerInit) => Promise<RankHandle>;
   /** Where this rank's own messages go (default stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * This rank's engine dir (the CLI: its own `--engine_dir`, resolved on this host), else rank 0's
+   * path. Either way it must hold rank 0's engine: its config.json digest is compared first.
+   */
+  readonly engineDir?: string;
 }
 
 /** Serve rank 0 as rank `launch.rank`; resolves with the exit code once done (0 after rank 0's dispose). */
@@ -29,6 +35,8 @@ export async function serveLaunchedRank(launch: Launch, o: ServeRankOptions = {}
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const port = await joinRankZero(launch, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), log, onEnd: done });
   // a failure goes to rank 0, and to this rank's own log (on another host it is the only trace there)
-  serveRank({ on: port.on, exit: port.exit, send: (m) => ('error' in m && log(`trtllm: ${m.error}`), port.send(m)) }, o.init ?? cudaRank);
+  const init = o.init ?? cudaRank;
+  const dir = o.engineDir !== undefined ? resolve(o.engineDir) : undefined;
+  serveRank({ on: port.on, exit: port.exit, send: (m) => ('error' in m && log(`trtllm: ${m.error}`), port.send(m)) }, (w) => init(dir !== undefined ? { ...w, dir } : w));
   return ended;
 }

@@ -176,7 +176,7 @@ describe('launched ranks over TCP (rendezvous)', () => {
     const served = serveLaunchedRank(launchAt(port, 1, 2), { init: cudaRank, timeoutMs: 5_000, log: (l) => lines.push(l) });
     const started = TpGroup.start({ ...INIT, worldSize: 2, dir, configDigest: 'f'.repeat(64) }, () => acceptRanks(launchAt(port, 0, 2), { timeoutMs: 5_000 }));
     await expect(started).rejects.toThrow(
-      new RegExp(`tensor-parallel rank 1: expected loaded, got rank 1: \\S+: ${dir}/config\\.json: expected rank 0's engine \\(config\\.json sha256 ffffffffffff…\\), got another engine \\(sha256 ${engineConfigDigest(dir).slice(0, 12)}…\\) \\(every host needs the same engine dir`),
+      new RegExp(`tensor-parallel rank 1: expected loaded, got rank 1: \\S+: ${dir}/config\\.json: expected rank 0's engine \\(config\\.json sha256 ffffffffffff…\\), got another engine \\(sha256 ${engineConfigDigest(dir).slice(0, 12)}…\\) \\(each rank's engine dir must hold rank 0's engine`),
     );
     expect(await served).toBe(1);
     expect(lines).toEqual([expect.stringMatching(/^trtllm: rank 1: \S+: .*config\.json: expected rank 0's engine/)]); // the rank's own log says it too
