@@ -147,6 +147,33 @@ describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', (
     }
   });
 
+  it('a rank killed after it joined fails the next step, named; one ending after dispose is no failure', async () => {
+    const exits: ((c: number | null, s: NodeJS.Signals | null) => void)[] = [];
+    const replies: ((m: WorkerReply) => void)[] = [];
+    const worker: RankChannel = {
+      send: (m: RankMessage, done: (e: Error | null) => void) => setImmediate(() => {
+        done(null);
+        if (m === 'join') replies.forEach((f) => f({ ready: 1 }));
+        else if (!Array.isArray(m) && m !== 'dispose') replies.forEach((f) => f({ loaded: 1 }));
+      }),
+      on: (e: string, f: never) => (e === 'exit' ? exits.push(f) : replies.push(f)),
+      connected: true,
+      disconnect: () => undefined,
+      unref: () => undefined,
+    } as unknown as RankChannel;
+    const group = await TpGroup.start({ ...INIT, worldSize: 2 }, spawnEach(() => worker));
+    await group.join(() => undefined);
+    await group.step([chunk(0, 0, 3)]);
+    for (const f of exits) f(null, 'SIGKILL');
+    await expect(group.step([chunk(0, 3, 1)])).rejects.toThrow(/tensor-parallel worker: expected running, got rank 1 was killed by SIGKILL/);
+    const before = exits.length;
+    const calm = await TpGroup.start({ ...INIT, worldSize: 2 }, spawnEach(() => worker));
+    await calm.join(() => undefined);
+    calm.close();
+    for (const f of exits.slice(before)) f(null, 'SIGTERM'); // the exit a dispose causes
+    await expect(calm.step([chunk(0, 0, 1)])).resolves.toBeUndefined();
+  });
+
   it('ops that arrive before the init completed are an error, not a silent no-op', async () => {
     const replies: WorkerReply[] = [];
     let exit: number | undefined;
