@@ -18,7 +18,6 @@ import { kvCacheScales as kvScalesOf } from '@trtllm/quant';
 import { gptWeightAt, randomGptWeights, type ActDType, type GptConfig, type GptWeights, type KvQuantScales, type Tensor } from '@trtllm/ref-math';
 import { resolveBuildConfig, type BuildConfig, type BuildFlags, type DTypeName } from '../build-config.js';
 import { engineFileName, writeEngineConfig, writeEngineFile } from '../engine-dir.js';
-import { randomWeights } from './random-weights.js';
 import { rankPlan, takeFrom } from './rank-split.js';
 import { writeCheckpointRankFiles, writeRandomRankFiles } from './stream-build.js';
 import { fp8RankTensors, smoothQuantRankTensors, type Fp8Build, type SmoothQuantBuild } from './smoothquant.js';
@@ -100,21 +99,12 @@ function checkpointKvScales(checkpoint: FtCheckpoint | undefined, kind: 'int8' |
  * The same engine as buildEngine. A random-weight float build streams: each weight is drawn once and
  * every rank's share written into its file (stream-build.ts), on `threads` worker threads, without
  * the model in memory — byte-identical to buildEngine for any thread count. Other builds (a
- * checkpoint, quantized weights) go through buildEngine.
+ * checkpoint, quantized weights given in memory) go through buildEngine.
  */
 export async function buildEngineAsync(o: BuildEngineOptions & { readonly threads?: number; /** Row blocks of a streamed weight (default stream-build.ts PIECE_ELEMENTS). */ readonly pieceElements?: number }): Promise<BuildResult> {
   if (o.flags.model_dir !== undefined || o.smoothQuant || o.fp8) return buildEngine(o);
+  // without a checkpoint the weights are float: build-config refuses --use_smooth_quant / --enable_fp8 there
   const prep = prepareBuild(o);
-  if (prep.config.quant.weights.kind !== 'none') {
-    let weights: GptWeights;
-    try {
-      weights = await randomWeights(prep.config.model, prep.seed, o.threads ?? 1);
-    } catch (e) {
-      rmSync(prep.partial, { recursive: true, force: true });
-      throw e;
-    }
-    return buildEngine({ ...o, weights });
-  }
   return finishBuild(prep, () => writeRandomRankFiles(prep.config, prep.partial, o.flags.random_seed ?? 0, { threads: o.threads ?? 1, ...(o.pieceElements ? { pieceElements: o.pieceElements } : {}), ...(o.onProgress ? { onProgress: (d: number, t: number) => o.onProgress!(d, t, 'block') } : {}) }));
 }
 

@@ -17,6 +17,9 @@ export interface RankSplit {
   readonly qkv: Readonly<Record<'q' | 'k' | 'v', ColumnRange[]>>;
   /** Where q, k and v start in the fused QKV width. */
   readonly qkvOffset: Readonly<Record<'q' | 'k' | 'v', number>>;
+  /** The share of a column-parallel width n (the last axis) / row-parallel height n. */
+  colsOf(n: number): Take;
+  rowsOf(n: number): Take;
   cols<D extends DType>(t: Tensor<D>): Tensor<D>;
   rows<D extends DType>(t: Tensor<D>): Tensor<D>;
 }
@@ -28,14 +31,15 @@ export function rankSplit(c: GptConfig, rank: number, worldSize: number): RankSp
   const kvCols = kvWhole ? hs : (c.nKvHead / worldSize) * hs;
   const kvFirst = kvWhole ? 0 : rank * kvCols;
   const qkvOffset = { q: 0, k: c.nHead * hs, v: (c.nHead + c.nKvHead) * hs };
+  const colsOf = (n: number): Take => ({ kind: 'cols', ranges: [[(rank * n) / worldSize, n / worldSize]] });
+  const rowsOf = (n: number): Take => ({ kind: 'rows', start: (rank * n) / worldSize, count: n / worldSize });
   return {
     qkv: { q: [[rank * qCols, qCols]], k: [[qkvOffset.k + kvFirst, kvCols]], v: [[qkvOffset.v + kvFirst, kvCols]] },
     qkvOffset,
-    cols: (t) => {
-      const n = t.shape[t.shape.length - 1]! / worldSize;
-      return gatherColumns(t, [[rank * n, n]]);
-    },
-    rows: (t) => sliceRows(t, (rank * t.shape[0]!) / worldSize, t.shape[0]! / worldSize),
+    colsOf,
+    rowsOf,
+    cols: (t) => takeFrom(t, colsOf(t.shape[t.shape.length - 1]!)),
+    rows: (t) => takeFrom(t, rowsOf(t.shape[0]!)),
   };
 }
 
@@ -57,8 +61,7 @@ export interface RankTensorPlan {
 export function rankPlan(c: GptConfig, rank: number, worldSize: number, has: (path: string) => boolean): RankTensorPlan[] {
   const split = rankSplit(c, rank, worldSize);
   const whole: Take = { kind: 'whole' };
-  const cols = (n: number): Take => ({ kind: 'cols', ranges: [[(rank * n) / worldSize, n / worldSize]] });
-  const rows = (n: number): Take => ({ kind: 'rows', start: (rank * n) / worldSize, count: n / worldSize });
+  const { colsOf: cols, rowsOf: rows } = split;
   const out: RankTensorPlan[] = [];
   const add = (name: string, source: string, take: Take = whole): void => {
     if (has(source)) out.push({ name, source, take });

@@ -64,13 +64,18 @@ function createRankFiles(files: RankFiles['files']): number[] {
   });
 }
 
+/** All of `bytes` at `position` (a positioned write may write less than asked). */
+function writeAt(fd: number, bytes: Uint8Array, position: number): void {
+  for (let w = 0; w < bytes.length; ) w += writeSync(fd, bytes, w, bytes.length - w, position + w);
+}
+
 /** Write one whole canonical weight's shares (every rank's) into the open rank files. */
 function writeShares(t: Tensor, shares: readonly StreamJob['shares'][number][], fds: readonly number[], what: string): void {
   for (const s of shares) {
     const part = takeFrom(t, s.take);
     const bytes = new Uint8Array(part.data.buffer, part.data.byteOffset, part.data.byteLength);
     if (bytes.length !== s.bytes) throw new Error(`${what}: a share of ${bytes.length} bytes where the table says ${s.bytes}`);
-    for (let w = 0; w < bytes.length; ) w += writeSync(fds[s.file]!, bytes, w, bytes.length - w, s.position + w);
+    writeAt(fds[s.file]!, bytes, s.position);
   }
 }
 
@@ -132,7 +137,7 @@ export function runStreamJobs(seed: number, dtype: ActDType, jobs: readonly Stre
       }
       const bytes = new Uint8Array(part.data.buffer, part.data.byteOffset, part.data.byteLength);
       if (at + bytes.length > s.bytes) throw new Error(`${job.plan.path} rows ${job.rowStart}+${job.rowCount}: past its share's ${s.bytes} bytes`);
-      for (let w = 0; w < bytes.length; ) w += writeSync(fds[s.file]!, bytes, w, bytes.length - w, s.position + at + w);
+      writeAt(fds[s.file]!, bytes, s.position + at);
     }
     done();
   }
