@@ -49,11 +49,11 @@ writeFileSync(input, ['464,3290,373', '15496,995', '40,1101,257,1402,290', '818,
 const freePort = () => new Promise((ok) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
 const runArgs = (engine, csv) => [cli, 'run', '--engine_dir', engine, '--backend', 'cuda', '--input_tokens', input, '--max_output_len', '24', '--output_csv', csv];
 
-/** One process; resolves with its exit code (null: killed at the limit), output and seconds. */
+/** One process (node, unless o.command says otherwise); resolves with its exit code (null: killed at the limit), output and seconds. */
 function proc(args, env, o = {}) {
   return new Promise((ok) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(o.command ?? process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     p.stdout.on('data', (d) => (log += d));
     p.stderr.on('data', (d) => (log += d));
@@ -81,7 +81,7 @@ const reference = tokens(want);
 async function launched(name, envOf, o = {}) {
   const port = String(await freePort());
   const csv = join(work, `${name.replace(/\W+/g, '-')}.csv`);
-  const runs = await Promise.all([0, 1].map((r) => proc(runArgs(o.engineOf?.(r) ?? tp2, csv), { MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, TRTLLM_RENDEZVOUS_TIMEOUT: '60', ...envOf(r) }, o.rank?.(r) ?? {})));
+  const runs = await Promise.all([0, 1].map((r) => proc(runArgs(o.engineOf?.(r) ?? tp2, csv), { MASTER_ADDR: '127.0.0.1', MASTER_PORT: port, TRTLLM_RENDEZVOUS_TIMEOUT: '60', ...envOf(r) })));
   return { runs, got: tokens(csv) };
 }
 const torchrunEnv = (r) => ({ RANK: String(r), WORLD_SIZE: '2', LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: '2', CUDA_VISIBLE_DEVICES: '0,1' });
@@ -107,14 +107,7 @@ const torchrunEnv = (r) => ({ RANK: String(r), WORLD_SIZE: '2', LOCAL_RANK: Stri
 // 4. mpirun, where Open MPI is installed
 if (spawnSync('sh', ['-c', 'command -v mpirun']).status === 0) {
   const csv = join(work, 'mpirun.csv');
-  const m = await new Promise((ok) => {
-    const p = spawn('sh', ['-c', `mpirun --allow-run-as-root -np 2 ${process.execPath} ${runArgs(tp2, csv).map((a) => `'${a}'`).join(' ')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    p.stdout.on('data', (d) => (log += d));
-    p.stderr.on('data', (d) => (log += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), limitMs);
-    p.on('exit', (code) => { clearTimeout(timer); ok({ code, log }); });
-  });
+  const m = await proc(['--allow-run-as-root', '-np', '2', process.execPath, ...runArgs(tp2, csv)], {}, { command: 'mpirun' });
   const got = tokens(csv);
   record('mpirun -np 2', m.code === 0 && got === reference, { summary: `exit ${m.code}, tokens ${got === reference ? 'equal to TP 1' : 'DIFFER'}`, log: m.log });
 } else results.push({ name: 'mpirun -np 2', ok: true, skipped: 'no mpirun on this machine' });

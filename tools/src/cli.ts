@@ -3,6 +3,7 @@
  * and returns an exit code; bad usage is a UsageError (exit 2) whose message names the flag and the fix.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { bindRankDevice, EngineError, gpuStatus, launchFromEnv, rendezvousTimeoutMs, serveLaunchedRank } from '@trtllm/engine';
 import { UsageError, type CliIO } from './io.js';
 import { benchmark } from './benchmark.js';
@@ -103,9 +104,6 @@ async function launchedRank(name: string, argv: readonly string[], io: CliIO): P
 
 /** The command's `--engine_dir` (its default, gpt_outputs, as run / summarize / perplexity use): a rank loads the engine on its own host's path. */
 function engineDirFlag(argv: readonly string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--engine_dir' && argv[i + 1] !== undefined) return argv[i + 1]!;
-    if (argv[i]!.startsWith('--engine_dir=')) return argv[i]!.slice('--engine_dir='.length);
-  }
-  return 'gpt_outputs';
+  const { values } = parseArgs({ args: [...argv], options: { engine_dir: { type: 'string' } }, strict: false, allowPositionals: true });
+  return typeof values.engine_dir === 'string' ? values.engine_dir : 'gpt_outputs';
 }
