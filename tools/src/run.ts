@@ -41,7 +41,7 @@ ${GEMM_ALGO_HELP}
   --prompt_tasks T[,T…]   the task of each input (one value: every input; default 0); --tasks, the seed's name, too
   --world_size N          run a TP-N engine as N processes, one GPU each, joined by NCCL (cuda);
                           without it a multi-rank engine runs its ranks in this process;
-                          under mpirun / srun the launcher's ranks are used (README: Many GPUs)
+                          under mpirun / srun the launcher's ranks are used (docs/engine.md)
 `;
 
 export async function defaultBackend(): Promise<BackendName> {
