@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { buildEngineAsync, type BuildFlags, type DTypeName } from '@trtllm/engine';
-import { withLibraryErrors } from './command.js';
+import { positiveInt, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 
@@ -117,8 +117,7 @@ export function parseBuildFlags(argv: readonly string[]): { flags: BuildFlags; o
   }
   if (flags['embedding_sharding_dim'] !== undefined && ![0, 1].includes(flags['embedding_sharding_dim'] as number)) throw new UsageError('--embedding_sharding_dim must be 0 or 1');
   const tokenizerDir = values['tokenizer_dir'] as string | undefined;
-  const threads = values['threads'] === undefined ? availableParallelism() : Number(values['threads']);
-  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got '${String(values['threads'])}'`);
+  const threads = positiveInt('--threads', values['threads'] as string | undefined, availableParallelism());
   return { flags: flags as BuildFlags, outputDir: (values['output_dir'] as string | undefined) ?? 'gpt_outputs', ...(tokenizerDir ? { tokenizerDir } : {}), threads, logLevel: (values['log_level'] as string | undefined) ?? 'info' };
 }
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Engine, GEMM_ALGOS, gpuStatus, launchFromEnv, rendezvousTimeoutMs, type BackendName, type GemmAlgo, type GenerateRequest, type KernelSet, type Launch } from '@trtllm/engine';
 import { readNpy, writeNpy } from '@trtllm/loader';
 import { fromValues } from '@trtllm/ref-math';
-import { parseFlags, withLibraryErrors } from './command.js';
+import { parseFlags, positiveInt, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 
 /** The help line of --gemm_algo, shared by the commands that load engines. */
@@ -73,11 +73,7 @@ export function kernelOptions(v: { readonly kernels?: string | undefined; readon
  * by this one. A `--world_size` that disagrees with the launcher's rank count is a usage error.
  */
 export function tensorParallel(worldSize: string | undefined, launch: Launch | undefined = launchFromEnv()): { tensorParallel?: 'processes'; worldSize?: number; launch?: Launch; rendezvousTimeoutMs?: number } {
-  let n: number | undefined;
-  if (worldSize !== undefined) {
-    n = Number(worldSize);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--world_size must be a positive integer, got '${worldSize}'`);
-  }
+  const n = worldSize === undefined ? undefined : positiveInt('--world_size', worldSize, 1);
   if (launch && launch.worldSize > 1) {
     if (n !== undefined && n !== launch.worldSize) throw new UsageError(`--world_size ${n}, but ${launch.launcher} started ${launch.worldSize} ranks: give the same number (or leave --world_size out)`);
     return { launch, worldSize: launch.worldSize, rendezvousTimeoutMs: rendezvousTimeoutMs() };

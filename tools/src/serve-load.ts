@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Engine } from '@trtllm/engine';
 import { UsageError } from './io.js';
-import { mulberry32 } from '@trtllm/ref-math';
+import { seededRandom } from '@trtllm/ref-math';
 import { startServer } from './serve.js';
 
 export interface LoadOptions {
@@ -74,8 +74,7 @@ function percentile(xs: readonly number[], p: number): number {
 export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<LoadReport> {
   // completions are compared by text, and streamed deltas timed by text: an engine without a tokenizer would compare '' with ''
   if (!engine.tokenizer) throw new UsageError('the load test compares completion texts: the engine has no tokenizer (build with --tokenizer_dir, or load it with a tokenizer: serve-load.mjs --tokenizer gpt2)');
-  const draw = mulberry32(o.seed ?? 1);
-  const random = (): number => draw() / 2 ** 32;
+  const random = seededRandom(o.seed ?? 1);
   const vocab = engine.model.vocabSize;
   const dropShare = o.disconnect ?? 0.1;
   const plan: Planned[] = Array.from({ length: o.requests }, (): Planned => {

@@ -10,7 +10,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootstrapAggregate, Engine, ROUGE_TYPES, rougeScores, type BackendName, type RougeScores } from '@trtllm/engine';
-import { parseFlags, withLibraryErrors } from './command.js';
+import { parseFlags, positiveInt, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
 import { defaultBackend, kernelOptions, tensorParallel } from './run.js';
@@ -74,16 +74,11 @@ export async function summarize(argv: readonly string[], io: CliIO): Promise<num
     io.out(SUMMARIZE_HELP);
     return 0;
   }
-  const int = (flag: string, v: string | undefined, fallback: number): number => {
-    const n = v === undefined ? fallback : Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${String(v)}'`);
-    return n;
-  };
-  const numBeams = int('num_beams', values.num_beams, 1);
+  const numBeams = positiveInt('--num_beams', values.num_beams, 1);
   if (!values.dataset_path) throw new UsageError(`--dataset_path is required\n\n${SUMMARIZE_HELP}`);
-  const batchSize = int('batch_size', values.batch_size, 1);
-  const maxIte = int('max_ite', values.max_ite, 20);
-  const outputLen = int('output_len', values.output_len, 100);
+  const batchSize = positiveInt('--batch_size', values.batch_size, 1);
+  const maxIte = positiveInt('--max_ite', values.max_ite, 20);
+  const outputLen = positiveInt('--output_len', values.output_len, 100);
   const threshold = Number(values.tensorrt_llm_rouge1_threshold ?? 15);
   const kernelFlags = kernelOptions(values);
   const backend = (values.backend ?? (await defaultBackend())) as BackendName;

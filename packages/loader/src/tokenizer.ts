@@ -105,6 +105,8 @@ export interface Tokenizer {
   tokenText(id: number): string;
 }
 
+let gpt2Tokenizer: Gpt2Tokenizer | undefined;
+
 export class Gpt2Tokenizer implements Tokenizer {
   readonly kind = 'gpt2-bpe';
   readonly #encoder: ReadonlyMap<string, number>;
@@ -216,6 +218,12 @@ export class Gpt2Tokenizer implements Tokenizer {
 
   /** OpenAI's GPT-2 vocabulary (50,257 tokens), shipped with this package (data/gpt2-ranks.json.gz): no model files needed. */
   static gpt2(): Gpt2Tokenizer {
+    // read, inflate and parse the shipped ranks once per process (every Engine.load with 'gpt2' asks)
+    gpt2Tokenizer ??= Gpt2Tokenizer.#readGpt2();
+    return gpt2Tokenizer;
+  }
+
+  static #readGpt2(): Gpt2Tokenizer {
     const file = fileURLToPath(new URL('../data/gpt2-ranks.json.gz', import.meta.url));
     let ranks: { bpe_ranks: string; special_tokens: Record<string, number> };
     try {

@@ -200,9 +200,14 @@ function firstInOrder(x: ArrayLike<number>, n: number): number[] {
   return top;
 }
 
+/** The row's log-sum-exp from its reduction, in float64: max + ln S − 32 ln 2 (S = Σ rni(exp(x − max)·2^32)). */
+function logSumExp(c: BeamCandidates): number {
+  return c.max + (Math.log(c.weightSum) - 32 * Math.LN2);
+}
+
 /** Each candidate's log-probability in float64: x_i − (max + ln S − 32 ln 2). */
 export function beamLogProbs(c: BeamCandidates): number[] {
-  const lse = c.max + (Math.log(c.weightSum) - 32 * Math.LN2);
+  const lse = logSumExp(c);
   return c.logits.map((x) => x - lse);
 }
 
@@ -222,7 +227,7 @@ export interface TokenLogProbs {
  */
 export function tokenLogProbs(x: ArrayLike<number>, token: number, n = 0): TokenLogProbs {
   const c = beamCandidates(x, n);
-  const lse = c.max + (Math.log(c.weightSum) - 32 * Math.LN2);
+  const lse = logSumExp(c);
   return { token, logProb: x[token]! - lse, top: c.ids.map((id, j) => ({ id, logProb: c.logits[j]! - lse })) };
 }
 
