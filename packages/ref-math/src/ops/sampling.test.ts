@@ -127,6 +127,17 @@ describe('beam candidates', () => {
     expect(c.ids).toEqual([1, 3, 0, 5, 4]);
     expect(c.weightSum).toBe(2 * BEAM_WEIGHT_ONE + Math.round(Math.fround(Math.exp(-2)) * BEAM_WEIGHT_ONE) + 0); // e^−43 · 2^32 rounds to 0
   });
+  it('the scan that keeps n in order (n ≤ 64) and the sort (n > 64) agree: ties, NaN and ±∞ included', () => {
+    const draw = mulberry32(17);
+    for (let row = 0; row < 20; row++) {
+      // a coarse grid makes many ties; some NaN and ±∞
+      const x = Float32Array.from({ length: 3000 }, () => {
+        const u = draw() / 2 ** 32;
+        return u < 0.01 ? NaN : u < 0.02 ? -Infinity : u < 0.025 ? Infinity : Math.round((draw() / 2 ** 32) * 40) / 4;
+      });
+      expect(beamCandidates(x, 65).ids.slice(0, 64), `row ${row}`).toEqual(beamCandidates(x, 64).ids);
+    }
+  });
   it('packed rows: ids (−1 past the candidates), logit bits, max bits, S in two halves; unpacked back', () => {
     const x = fromValues('f32', [2, 3], [0.5, 2, -1, NaN, NaN, 7]);
     const packed = beamCandidateRows(x, 2).data as Int32Array;
