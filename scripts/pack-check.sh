@@ -10,8 +10,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=${1:-$(mktemp -d)}
 mkdir -p "$work/packs" "$work/app"
 cd "$root"
-for p in ref-math quant loader cuda-kernels engine; do [ -f "packages/$p/dist/index.js" ] || { echo "pack-check: packages/$p/dist is missing: run npm run build first" >&2; exit 2; }; done
-npm pack --silent --pack-destination "$work/packs" -w @trtllm/ref-math -w @trtllm/quant -w @trtllm/loader -w @trtllm/cuda-kernels -w @trtllm/engine -w @trtllm/cli > "$work/packs/names.txt"
+# package dir → its dist entry; one list for the build check and for npm pack
+declare -A entry=([packages/ref-math]=index.js [packages/quant]=index.js [packages/loader]=index.js [packages/cuda-kernels]=index.js [packages/engine]=index.js [tools]=cli.js)
+ws=()
+for d in packages/ref-math packages/quant packages/loader packages/cuda-kernels packages/engine tools; do
+  [ -f "$d/dist/${entry[$d]}" ] || { echo "pack-check: $d/dist/${entry[$d]} is missing: run npm run build first" >&2; exit 2; }
+  ws+=(-w "$d")
+done
+npm pack --silent --pack-destination "$work/packs" "${ws[@]}" > "$work/packs/names.txt"
 echo "tarballs:"
 (cd "$work/packs" && for f in *.tgz; do printf '  %-36s %8s KiB\n' "$f" "$(( $(stat -c %s "$f") / 1024 ))"; done)
 cd "$work/app"
