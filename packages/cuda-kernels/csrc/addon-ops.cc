@@ -40,6 +40,25 @@ Napi::Value Int8GemmLt(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value Int8GemmDecode(const Napi::CallbackInfo& info) {
+  return guard(info, "int8GemmDecode", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeInt8GemmDecode({.a = (const int8_t*)a.ptr("a"), .b = (const int8_t*)a.ptr("b"), .alphaRow = (const float*)a.ptr("alphaRow"), .alphaCol = (const float*)a.ptr("alphaCol"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .perToken = a.flag("perToken"), .perChannel = a.flag("perChannel"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Int8GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
+  return guard(info, "int8GemmDecodeUnsupported", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), int8GemmDecodeUnsupported(a.i32("n"), a.i32("k")));
+  });
+}
+Napi::Value Int8GemmDecodePlan(const Napi::CallbackInfo& info) {
+  return guard(info, "int8GemmDecodePlan", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), int8GemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.i32("multiprocessors")));
+  });
+}
 Napi::Value Fp8GemmLt(const Napi::CallbackInfo& info) {
   return guard(info, "fp8GemmLt", [&]() -> Napi::Value {
     Args a(info, 0);
@@ -301,6 +320,9 @@ void opBindings(std::vector<Binding>& out) {
       {"int8Gemm", Int8Gemm},
       {"smoothQuantEpilogue", SmoothQuantEpilogue},
       {"int8GemmLt", Int8GemmLt},
+      {"int8GemmDecode", Int8GemmDecode},
+      {"int8GemmDecodeUnsupported", Int8GemmDecodeUnsupported},
+      {"int8GemmDecodePlan", Int8GemmDecodePlan},
       {"fp8GemmLt", Fp8GemmLt},
       {"fp8GemmLtUnsupported", Fp8GemmLtUnsupported},
       {"fp8GemmLtAlgorithms", Fp8GemmLtAlgorithms},

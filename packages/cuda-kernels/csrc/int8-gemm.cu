@@ -2,8 +2,8 @@
 // epilogue y = cast_T(fp32(fp32(acc) · fp32(αcol·αrow))), then + bias in T (ref-math/src/ops/int8-gemm.ts).
 #include <algorithm>
 
-#include "numerics.cuh"
 #include "launch.cuh"
+#include "smoothquant.cuh"
 
 namespace trt {
 
@@ -22,14 +22,6 @@ __global__ void int8GemmKernel(Int8GemmParams p) {
   p.c[idx] = int8Dot(p.a, p.b, (int)(idx / p.n), (int)(idx % p.n), p.m, p.n, p.k, p.transB);
 }
 
-// y = T(fp32(acc)·fp32(αcol·αrow)), then + bias in T
-__device__ __forceinline__ float dequantAcc(int32_t acc, const float* alphaRow, const float* alphaCol, const void* bias, int i, int j, bool perToken, bool perChannel, DType d) {
-  const float alpha = fmul(alphaCol[perChannel ? j : 0], alphaRow[perToken ? i : 0]);
-  float y = roundTo(d, fmul(__int2float_rn(acc), alpha));
-  if (bias) y = roundTo(d, fadd(y, loadf(d, bias, j)));
-  return y;
-}
-
 __global__ void smoothQuantGemmKernel(SmoothQuantGemmParams p) {
   const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= (size_t)p.m * p.n) return;
@@ -39,7 +31,7 @@ __global__ void smoothQuantGemmKernel(SmoothQuantGemmParams p) {
 }
 
 // The epilogue over a tensor-core GEMM's int32 output, then GELU and + residual, each rounded to T as
-// the separate ops round (gelu: activation.cu, residualAdd: residual.cu). Elementwise: exact, tier 1.
+// the separate ops round (smoothquant.cuh). Elementwise: exact, tier 1.
 // A block row per output row (no index division), four consecutive columns per thread (one 16-byte
 // int32 load where N allows), the output dtype a template parameter.
 constexpr int kEpiThreads = 128;
@@ -61,10 +53,7 @@ __global__ void smoothQuantEpilogueKernel(SmoothQuantEpilogueParams p) {
     for (int t = 0; t < 4; t++) {
       const int j = j0 + t;
       if (j >= p.n) break;
-      float y = dequantAcc(acc[t], p.alphaRow, p.alphaCol, p.bias, i, j, p.perToken, p.perChannel, D);
-      if (p.gelu) y = roundTo(D, geluF32(y));
-      if (p.residual) y = fadd(loadf(D, p.residual, base + j), y);
-      storef(D, p.out, base + j, y);
+      smoothQuantFinish(acc[t], p.alphaRow, p.alphaCol, p.bias, p.residual, p.out, i, j, base + j, p.perToken, p.perChannel, p.gelu, D);
     }
   }
 }

@@ -63,6 +63,27 @@ void invokeInt8GemmLt(const Int8GemmLtParams& p, cudaStream_t s);
 std::string int8GemmLtUnsupported(int n, int k);
 std::string int8GemmLtAlgorithms();
 
+// int8-gemm-decode.cu — production SmoothQuant linear for the few rows of a decode step: a [M,K] ·
+// b [N,K]ᵀ int8 on tensor cores (mma.sync m16n8k32, int32 sums) with the whole epilogue fused (scales,
+// + bias, GELU, + residual: smoothquant.cuh). Exact (tier 1): equal to int8GemmLt + smoothQuantEpilogue.
+struct Int8GemmDecodeParams {
+  const int8_t* a;                                // [M, K], 16-byte aligned
+  const int8_t* b;                                // [N, K], 16-byte aligned
+  const float* alphaRow; const float* alphaCol;   // [M] or [1]; [N] or [1]
+  const void* bias;                               // [N] in outDtype, or null
+  const void* residual;                           // [M, N] in outDtype, or null
+  void* out;                                      // [M, N] in outDtype
+  int m, n, k;
+  bool perToken, perChannel, gelu;
+  DType outDtype;
+  int32_t* ws = nullptr; int* counters = nullptr; int wsRows = 0;  // set by invokeInt8GemmDecode (split-K workspace)
+};
+void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s);
+/** Why (N, K) has no int8 decode GEMM (the caller then uses int8GemmLt + smoothQuantEpilogue), or "" if it has one. */
+std::string int8GemmDecodeUnsupported(int n, int k);
+/** The int8 decode GEMM's launch plan for (N, K, M) on a device of `sms` SMs, as JSON — host arithmetic only. */
+std::string int8GemmDecodePlan(int n, int k, int m, int sms);
+
 // quantize.cu
 struct QuantizePerTensorParams { const void* x; int8_t* q; size_t n; float scale; DType xDtype; };
 void invokeQuantizePerTensor(const QuantizePerTensorParams& p, cudaStream_t s);

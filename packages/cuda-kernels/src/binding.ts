@@ -96,6 +96,11 @@ export interface NativeAddon {
   int8GemmLt(p: NativeParams): void;
   int8GemmLtUnsupported(p: NativeParams): string;
   int8GemmLtAlgorithms(): string;
+  /** The SmoothQuant linear for decode rows in one kernel (tier 1) — see ops/int8-gemm.ts int8GemmDecode. */
+  int8GemmDecode(p: NativeParams): void;
+  int8GemmDecodeUnsupported(p: NativeParams): string;
+  /** Its launch plan as JSON (host arithmetic; no GPU needed). */
+  int8GemmDecodePlan(p: NativeParams): string;
   fp8GemmLt(p: NativeParams): void;
   fp8GemmLtUnsupported(p: NativeParams): string;
   fp8GemmLtAlgorithms(): string;

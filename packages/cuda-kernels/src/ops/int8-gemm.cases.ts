@@ -2,7 +2,8 @@
  * Kernel cases of op `int8-gemm` (tier 1, exact): int8 × int8 → int32 and the four SmoothQuant
  * epilogue modes (per-tensor / per-token activations × per-tensor / per-channel weights); the
  * production pair — cuBLASLt tensor-core INT8 (int8GemmLt, weight [N, K]) and the epilogue over its
- * int32 output with GELU and the residual — exact as well.
+ * int32 output with GELU and the residual — exact as well; and int8GemmDecode, the two in one kernel for
+ * decode rows, exact against the oracle's composition smoothQuantEpilogue(int8Gemm(a, bᵀ)).
  */
 import * as ref from '@trtllm/ref-math';
 import { type ActDType } from '@trtllm/ref-math';
@@ -62,6 +63,29 @@ export function epilogueCase(name: string, m: number, n: number, mode: ref.Smoot
   });
 }
 
+/**
+ * int8GemmDecode: a [M, K] · bᵀ, b [N, K], with the whole epilogue. The oracle is the composition of the
+ * two ref-math ops it fuses: smoothQuantEpilogue({ acc: int8Gemm({ a, b }, { transB: true }), … }).
+ */
+export function int8DecodeCase(name: string, m: number, k: number, n: number, mode: ref.SmoothQuantMode, outDtype: ActDType, o: { gelu?: boolean; residual?: boolean; bias?: boolean } = {}): KernelCase {
+  const a = rnd('i8', [m, k], 11 * m + k);
+  const b = rnd('i8', [n, k], 7 * n + 3 * k);
+  const alphaRow = rnd('f32', [mode.perToken ? m : 1], 12, 1e-4, 2e-4);
+  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], 13, 1e-3, 3e-3);
+  const bias = o.bias === false ? undefined : rnd(outDtype, [n], 14);
+  const residual = o.residual ? rnd(outDtype, [m, n], 15) : undefined;
+  const attrs = { outDtype, mode, gelu: o.gelu ?? false };
+  const extras = { ...(bias ? { bias } : {}), ...(residual ? { residual } : {}) };
+  return caseOf({
+    name, op: 'int8-gemm', dtype: `i8→${outDtype}`,
+    shape: `[${m},${k}]·[${n},${k}]ᵀ ${mode.perToken ? 'per-token' : 'per-tensor'}/${mode.perChannel ? 'per-channel' : 'per-tensor'}${bias ? ' +bias' : ''}${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}`,
+    tier: 1, production: true, host: { a, b, alphaRow, alphaCol, bias, residual },
+    ref: () => [ref.smoothQuantEpilogue({ acc: ref.int8Gemm({ a, b }, { transB: true }), alphaRow, alphaCol, ...extras }, attrs)],
+    launch: (d) => [gpu.int8GemmDecode({ a: d['a'] as never, b: d['b'] as never, alphaRow: d['alphaRow'] as never, alphaCol: d['alphaCol'] as never, ...(bias ? { bias: d['bias'] as never } : {}), ...(residual ? { residual: d['residual'] as never } : {}) }, attrs)],
+    bytes: bytesOf(a, b, ...(bias ? [bias] : []), ...(residual ? [residual] : [])) + m * n * ref.DTYPES[outDtype].bytes, flops: 2 * m * n * k,
+  });
+}
+
 export function int8GemmCases(): KernelCase[] {
   return [
     int8LtCase('int8 gemm tensor cores', 7, 16, 12),
@@ -74,6 +98,15 @@ export function int8GemmCases(): KernelCase[] {
     epilogueCase('smoothquant epilogue +residual', 9, 20, { perToken: false, perChannel: true }, 'f16', { residual: true }),
     epilogueCase('smoothquant epilogue, N not a multiple of 4', 3, 7, { perToken: true, perChannel: true }, 'f16', { gelu: true, residual: true }),
     epilogueCase('smoothquant epilogue gelu +residual f32', 5, 12, { perToken: false, perChannel: false }, 'f32', { gelu: true, residual: true }),
+    // int8GemmDecode: token groups of 1 / 2 / 4 / 8 and two passes, K in and not in whole 64-k steps,
+    // N past a 16-output tile, split K (the gpt2-xl projection, 6400 → 1600), every epilogue option
+    int8DecodeCase('int8 decode gemm, one row', 1, 768, 2304, { perToken: true, perChannel: true }, 'f16'),
+    int8DecodeCase('int8 decode gemm, gpt2-xl proj split K', 3, 6400, 1600, { perToken: true, perChannel: true }, 'f16', { residual: true }),
+    int8DecodeCase('int8 decode gemm, K not a whole step, N not a whole tile', 9, 784, 40, { perToken: false, perChannel: true }, 'bf16', { gelu: true }),
+    int8DecodeCase('int8 decode gemm, 17 rows per-tensor', 17, 256, 100, { perToken: false, perChannel: false }, 'f16', { bias: false, residual: true }),
+    int8DecodeCase('int8 decode gemm, 33 rows f32 gelu +residual', 33, 128, 48, { perToken: true, perChannel: false }, 'f32', { gelu: true, residual: true }),
+    int8DecodeCase('int8 decode gemm, 64 rows gpt2 fc', 64, 768, 3072, { perToken: true, perChannel: true }, 'f16', { gelu: true }),
+    int8DecodeCase('int8 decode gemm, 70 rows (two passes), K 16', 70, 16, 24, { perToken: true, perChannel: true }, 'bf16', { residual: true }),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
     int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),

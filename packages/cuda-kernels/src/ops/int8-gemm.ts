@@ -1,15 +1,16 @@
 /**
  * int8-gemm on the device — exact int32 GEMM and the SmoothQuant epilogue: reference kernels
- * (csrc/int8-gemm.cu), and the production pair int8GemmLt (cuBLASLt tensor-core INT8, csrc/int8-gemm-lt.cu)
- * + smoothQuantEpilogue. All tier 1: an int32 sum is exact in any order, the epilogue is elementwise.
+ * (csrc/int8-gemm.cu); the production pair int8GemmLt (cuBLASLt tensor-core INT8, csrc/int8-gemm-lt.cu)
+ * + smoothQuantEpilogue; and int8GemmDecode (csrc/int8-gemm-decode.cu), the two in one kernel for the
+ * few rows of a decode step. All tier 1: an int32 sum is exact in any order, the epilogue is elementwise.
  */
 import {
   expectAttr, expectDType, expectShape, matmulLayout,
   type ActDType, type Int8GemmAttrs, type Int8GemmInputs, type SmoothQuantEpilogueAttrs, type SmoothQuantEpilogueInputs, type SmoothQuantGemmAttrs, type SmoothQuantGemmInputs,
 } from '@trtllm/ref-math';
-import { addon } from '../binding.js';
+import { addon, addonIfBuilt } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
-import { native } from '../errors.js';
+import { CudaUnavailableError, native } from '../errors.js';
 import { code, type OnDevice } from '../launch.js';
 
 export function int8Gemm(inputs: OnDevice<Int8GemmInputs>, attrs: Int8GemmAttrs = {}, stream?: Stream): DeviceTensor<'i32'> {
@@ -101,4 +102,92 @@ export function smoothQuantEpilogue(inputs: OnDevice<SmoothQuantEpilogueInputs>,
     }),
   );
   return out;
+}
+
+/** int8GemmDecode's inputs: a [M, K] and b [N, K] (K contiguous) with the SmoothQuant epilogue's tensors. */
+export interface Int8GemmDecodeInputs {
+  readonly a: DeviceTensor<'i8'>;
+  readonly b: DeviceTensor<'i8'>;
+  /** [M] with per-token scales, else [1]. */
+  readonly alphaRow: DeviceTensor<'f32'>;
+  /** [N] with per-channel scales, else [1]. */
+  readonly alphaCol: DeviceTensor<'f32'>;
+  readonly bias?: DeviceTensor<ActDType>;
+  readonly residual?: DeviceTensor<ActDType>;
+}
+
+/** Why (N, K) has no int8 decode GEMM ('' when it has one); the caller then runs int8GemmLt + smoothQuantEpilogue. */
+export function int8GemmDecodeUnsupported(n: number, k: number): string {
+  return native('int8GemmDecodeUnsupported', () => addon().int8GemmDecodeUnsupported({ n, k }));
+}
+
+/**
+ * The SmoothQuant linear layer in one kernel for the few rows of a decode step: a · bᵀ int8 on tensor
+ * cores (mma.sync, int32 sums), then the epilogue — scales, + bias, GELU, + residual — on the sums.
+ * Equal bit for bit to smoothQuantEpilogue(int8GemmLt(a, b)) and to the oracle
+ * ref-math smoothQuantEpilogue({ acc: int8Gemm({ a, b }, { transB: true }), … }) for every M: tier 1.
+ * Needs K a multiple of 16 (int8GemmDecodeUnsupported says why not) and 16-byte aligned a and b.
+ */
+export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: SmoothQuantEpilogueAttrs, stream?: Stream): DeviceTensor<ActDType> {
+  const op = 'int8GemmDecode';
+  const { a, b, alphaRow, alphaCol, bias, residual } = inputs;
+  const { outDtype, mode } = attrs;
+  expectDType(op, 'inputs.a', a, ['i8']);
+  expectDType(op, 'inputs.b', b, ['i8']);
+  const l = matmulLayout(op, a, b, false, true);
+  const why = int8GemmDecodeUnsupported(l.n, l.k);
+  expectAttr(op, 'inputs.b', why === '', why, `[${b.shape.join(', ')}]`);
+  expectDType(op, 'inputs.alphaRow', alphaRow, ['f32']);
+  expectDType(op, 'inputs.alphaCol', alphaCol, ['f32']);
+  expectShape(op, 'inputs.alphaRow', alphaRow, [mode.perToken ? l.m : 1]);
+  expectShape(op, 'inputs.alphaCol', alphaCol, [mode.perChannel ? l.n : 1]);
+  expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
+  if (bias) {
+    expectDType(op, 'inputs.bias', bias, [outDtype]);
+    expectShape(op, 'inputs.bias', bias, [l.n]);
+  }
+  if (residual) {
+    expectDType(op, 'inputs.residual', residual, [outDtype]);
+    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
+  }
+  const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
+  native(op, () =>
+    addon().int8GemmDecode({
+      a: a.ptr, b: b.ptr, alphaRow: alphaRow.ptr, alphaCol: alphaCol.ptr, bias: bias?.ptr, residual: residual?.ptr, out: out.ptr, m: l.m, n: l.n, k: l.k,
+      perToken: mode.perToken, perChannel: mode.perChannel, gelu: attrs.gelu ?? false, outDtype: code(outDtype), stream: stream?.handle,
+    }),
+  );
+  return out;
+}
+
+/**
+ * How int8GemmDecode runs one shape: blocks [n tiles of 16, row passes, K splits], warps per block,
+ * 64-k steps, token groups of 8 per pass. Any plan gives the same bits (int32 sums); it only places work.
+ */
+export interface Int8GemmDecodePlan {
+  readonly grid: readonly [number, number, number];
+  readonly threads: number;
+  readonly stepK: number;
+  readonly steps: number;
+  readonly splits: number;
+  readonly stepsPerSplit: number;
+  readonly warps: number;
+  readonly tileN: number;
+  readonly tokenGroups: number;
+}
+
+/** int8GemmDecode's launch plan for (N, K, M) on a device of `multiprocessors` SMs (default: the current GPU's) — host arithmetic. */
+export function int8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Int8GemmDecodePlan {
+  const op = 'int8GemmDecodePlan';
+  for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
+  const lib = addonIfBuilt();
+  if (!lib) throw new CudaUnavailableError('the native addon is not built (npm run build in packages/cuda-kernels)');
+  let sms = multiprocessors;
+  if (sms === undefined) {
+    const info = lib.deviceInfo();
+    if (!info.available || info.multiprocessors === undefined) throw new CudaUnavailableError(`${op}: no usable GPU to plan for (${info.reason ?? 'no device'}); pass the SM count`);
+    sms = info.multiprocessors;
+  }
+  expectAttr(op, 'multiprocessors', Number.isInteger(sms) && sms > 0 && sms < 2 ** 31, 'a positive integer', sms);
+  return JSON.parse(native(op, () => lib.int8GemmDecodePlan({ n: s.n, k: s.k, m: s.m, multiprocessors: sms }))) as Int8GemmDecodePlan;
 }

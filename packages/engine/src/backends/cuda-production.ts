@@ -56,6 +56,13 @@ interface CapturedStep {
   readonly temps: T[];
 }
 
+/**
+ * Rows up to which a SmoothQuant layer runs as one int8GemmDecode kernel (decode steps up to batch 64);
+ * above, cuBLASLt's IMMA + the epilogue kernel, faster for prompt-sized M. Measured on gpt2-xl shapes:
+ * docs/quantization.md.
+ */
+const INT8_DECODE_ROWS = 64;
+
 /** A SmoothQuant layer's input in int8 and its row dequantization scales ([T] per token, or the layer's [1]). */
 interface Quantized {
   readonly q: Cuda.DeviceTensor<'i8'>;
@@ -173,8 +180,11 @@ export class CudaProductionBackend extends CudaBackend {
   }
   /**
    * A SmoothQuant layer: quantize x (with `norm`: LayerNorm and quantize in one kernel, once per (x, γ)
-   * in a step — q, k, v share it), int8 GEMM on tensor cores into int32, then the epilogue (scales,
-   * bias, GELU, residual).
+   * in a step — q, k, v share it), then the int8 GEMM and its epilogue (scales, bias, GELU, residual):
+   * for at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies, one kernel
+   * (int8GemmDecode: the weights streamed once); otherwise cuBLASLt's IMMA into int32, then the
+   * epilogue kernel. Both are exact (tier 1), so which one runs never changes a bit — batch invariance
+   * holds across the switch.
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
@@ -187,9 +197,24 @@ export class CudaProductionBackend extends CudaBackend {
       if (w.mode.perToken) keep(quantized.alphaRow);
     }
     const { q, alphaRow } = quantized;
-    const acc = keep(this.k.int8GemmLt({ a: q, b: w.weight as Cuda.DeviceTensor<'i8'> }, this.stream));
-    const inputs = { acc, alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
-    return this.k.smoothQuantEpilogue(inputs, { outDtype: x.dtype as ActDType, mode: w.mode, gelu }, this.stream);
+    const b = w.weight as Cuda.DeviceTensor<'i8'>;
+    const epilogue = { alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
+    const attrs = { outDtype: x.dtype as ActDType, mode: w.mode, gelu };
+    if (q.shape[0]! <= INT8_DECODE_ROWS && this.#int8DecodeGemm(b)) return this.k.int8GemmDecode({ a: q, b, ...epilogue }, attrs, this.stream);
+    const acc = keep(this.k.int8GemmLt({ a: q, b }, this.stream));
+    return this.k.smoothQuantEpilogue({ acc, ...epilogue }, attrs, this.stream);
+  }
+  /** Whether this int8 weight [N, K] may go through int8GemmDecode: policy and shape only. */
+  #int8DecodeGemm(w: Cuda.DeviceTensor<'i8'>): boolean {
+    if (this.gemmAlgo !== 'batch-invariant' && this.gemmAlgo !== 'decode-kernel') return false;
+    const [n, k] = w.shape as [number, number];
+    const key = `${n}:${k}:i8`;
+    let ok = this.#decodeShapes.get(key);
+    if (ok === undefined) {
+      ok = this.k.int8GemmDecodeUnsupported(n, k) === '';
+      this.#decodeShapes.set(key, ok);
+    }
+    return ok;
   }
   /**
    * An FP8 layer: (LayerNorm, once per step,) quantize x with the static scale, then the FP8 GEMM on

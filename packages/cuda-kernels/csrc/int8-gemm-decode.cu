@@ -1,0 +1,218 @@
+// int8-gemm-decode — production SmoothQuant linear layer for the few rows of a decode step (tier 1):
+//   out = epilogue(a [M,K] · b [N,K]ᵀ)   int8 × int8 → int32 on tensor cores, then the SmoothQuant
+// epilogue of smoothquant.cuh (scales, + bias, GELU, + residual) on the sums, in one kernel.
+//
+// Why a kernel of our own: at decode sizes the layer is memory-bound, and the cuBLASLt route
+// (int8GemmLt into an int32 [M,N], then smoothQuantEpilogue) costs two launches and an int32 round
+// trip for a GEMM whose only job is to stream N·K weight bytes once. Here the weights are streamed
+// once, straight into mma.sync fragments, and the epilogue runs on the block's sums.
+//
+// Exactness by construction: int32 addition (two's-complement wrap-around) is associative and
+// commutative, so every split of K — across lanes, warps and blocks — gives the oracle's sum bit for
+// bit; the epilogue is smoothquant.cuh's, the oracle's sequence. The result is equal to int8GemmLt +
+// smoothQuantEpilogue and to ref-math smoothQuantEpilogue(int8Gemm(a, b, transB)) for every M, so
+// mixing this kernel (decode rows) and cuBLASLt (prompts) never breaks batch invariance.
+//
+// Layout: a block owns 16 outputs along N (one mma A tile: the weights are the 16-row operand) and a
+// range of K; the tokens are the mma's 8 columns, in groups of 8 (TG groups per pass of the grid's y).
+// A step is 64 k: lane (g, t) loads 16 bytes of weight rows n0 + g and n0 + 8 + g at k = 64s + 16t, and
+// 16 bytes of its token's row at the same k. Inside a step k is permuted: the mma's k slots 4t … 4t + 3
+// and 16 + 4t … take bytes 0–3 and 4–7 of the lane's 16 (bytes 8–15 feed a second mma) — the same
+// permutation on both operands, so the products and their sum are unchanged. The warps of a block take
+// steps s, s + W, …; the first U steps' weights are loaded before pdlWait() (programmatic dependent
+// launch: they stream while the previous kernel finishes). Partial sums: warps through shared memory,
+// blocks along z (split K, from (N, K, SM count) only) through a workspace summed by the tile's last
+// block to arrive.
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include "launch.cuh"
+#include "mma.cuh"
+#include "smoothquant.cuh"
+
+namespace trt {
+namespace {
+
+constexpr int kStepK = 64;    // k per step: 16 bytes per lane, 4 lanes per weight row
+constexpr int kTileN = 16;    // outputs per block along N: one mma A tile
+constexpr int kMaxWarps = 8;  // warps per block splitting the block's steps
+constexpr int kMaxSplits = 16;
+
+struct Int8DecodeShape {
+  int steps;     // K steps of 64 k
+  int warps;     // threads / 32
+  int splits;    // blocks along z, each a contiguous range of steps
+  int perSplit;  // steps per split
+};
+// From (N, K) and the device's SM count only: split K until there are about two blocks per SM, each
+// split at least four steps; then about two steps per warp.
+Int8DecodeShape int8DecodeShape(int n, int k, int sms) {
+  const int steps = (k + kStepK - 1) / kStepK;
+  const int tiles = (n + kTileN - 1) / kTileN;
+  const int perSplit = std::min(steps, std::max({4, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
+  const int splits = (steps + perSplit - 1) / perSplit;
+  const int warps = std::max(1, std::min(kMaxWarps, (perSplit + 1) / 2));
+  return {steps, warps, splits, perSplit};
+}
+
+/** Token groups of 8 per pass for M rows: 1, 2, 4 or 8 (at most 64 rows a pass). */
+int tokenGroups(int m) { return m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8; }
+
+__device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights: no L1 allocation
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+
+template <DType O>
+__device__ __forceinline__ void finish(const Int8GemmDecodeParams& p, int m, int n, int32_t acc) {
+  smoothQuantFinish(acc, p.alphaRow, p.alphaCol, p.bias, p.residual, p.out, m, n, (size_t)m * p.n + n, p.perToken, p.perChannel, p.gelu, O);
+}
+
+template <DType O, int TG>
+__global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmDecodeParams p, Int8DecodeShape sh) {
+  constexpr int U = TG <= 2 ? 4 : 2;  // steps loaded ahead
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * 8 * TG;
+  const int K = p.k, N = p.n;
+  const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
+  // weight rows past N and token rows past M read a valid row; their results are dropped
+  const int8_t* wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
+  const int8_t* xRow[TG];
+#pragma unroll
+  for (int q = 0; q < TG; q++) xRow[q] = p.a + (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
+
+  pdlLaunchDependents();
+  int32_t acc[TG][4];
+#pragma unroll
+  for (int q = 0; q < TG; q++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) acc[q][e] = 0;
+
+  for (int first = s0 + warp; first < s1; first += U * sh.warps) {
+    uint4 w[U][2];
+    int kc[U];  // the lane's 16 k of each step, clamped inside the row (the K mask at use)
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      kc[u] = min(min(first + u * sh.warps, s1 - 1) * kStepK + 16 * t, K - 16);
+#pragma unroll
+      for (int h = 0; h < 2; h++) w[u][h] = ldStream(wRow[h] + kc[u]);
+    }
+    if (first == s0 + warp) pdlWait();  // the first weights are on their way; a is the previous kernel's output
+#pragma unroll
+    for (int u = 0; u < U; u++) {  // this lane's 16 k past K (K % 16 = 0: all or none): zero weights, zero products
+      if ((first + u * sh.warps) * kStepK + 16 * t + 16 > K) w[u][0] = w[u][1] = make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int q = 0; q < TG; q++) {
+      uint4 x[U];
+#pragma unroll
+      for (int u = 0; u < U; u++) x[u] = *reinterpret_cast<const uint4*>(xRow[q] + kc[u]);
+#pragma unroll
+      for (int u = 0; u < U; u++) {
+        if (first + u * sh.warps >= s1) continue;  // warp-uniform
+        const uint32_t lo[4] = {w[u][0].x, w[u][1].x, w[u][0].y, w[u][1].y};  // bytes 0–7 of rows g, g + 8
+        const uint32_t hi[4] = {w[u][0].z, w[u][1].z, w[u][0].w, w[u][1].w};  // bytes 8–15
+        mma16832s8(acc[q], lo, x[u].x, x[u].y);
+        mma16832s8(acc[q], hi, x[u].z, x[u].w);
+      }
+    }
+  }
+
+  pdlWait();  // (returns at once when already waited)
+  // warps' partials summed through shared memory, one token group at a time; lane (g, t)'s accumulator
+  // e holds output n = n0 + g (+ 8 for e ≥ 2), token 8q + 2t + (e & 1)
+  __shared__ int32_t red[kMaxWarps * 128];
+#pragma unroll
+  for (int q = 0; q < TG; q++) {
+    if (m0 + 8 * q >= p.m) break;  // block-uniform
+#pragma unroll
+    for (int e = 0; e < 4; e++) red[warp * 128 + e * 32 + lane] = acc[q][e];
+    __syncthreads();
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+      uint32_t v = (uint32_t)red[i];  // unsigned: the wrap-around is defined
+      for (int s = 1; s < sh.warps; s++) v += (uint32_t)red[s * 128 + i];
+      const int e = i >> 5, l = i & 31;
+      const int n = n0 + (l >> 2) + (e >= 2 ? 8 : 0), m = m0 + 8 * q + 2 * (l & 3) + (e & 1);
+      if (m >= p.m || n >= N) continue;
+      if (sh.splits == 1) finish<O>(p, m, n, (int32_t)v);
+      else p.ws[((size_t)blockIdx.z * p.wsRows + m) * N + n] = (int32_t)v;
+    }
+    __syncthreads();
+  }
+  if (sh.splits == 1) return;
+  // split K: the tile's last block to arrive adds every split's partials and finishes
+  __shared__ bool last;
+  __threadfence();  // this block's partials visible device-wide before it is counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int* c = p.counters + blockIdx.y * gridDim.x + blockIdx.x;
+    last = atomicAdd(c, 1) == sh.splits - 1;
+    if (last) *c = 0;  // every split has arrived: reset for the next call (or graph replay)
+  }
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  const int rows = min(8 * TG, p.m - m0);
+  for (int i = threadIdx.x; i < rows * kTileN; i += blockDim.x) {
+    const int m = m0 + i / kTileN, n = n0 + i % kTileN;
+    if (n >= N) continue;
+    uint32_t v = 0;
+    for (int z = 0; z < sh.splits; z++) v += (uint32_t)__ldcg(p.ws + ((size_t)z * p.wsRows + m) * N + n);
+    finish<O>(p, m, n, (int32_t)v);
+  }
+}
+
+int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
+
+template <DType O>
+void launchInt8Decode(const Int8GemmDecodeParams& p, cudaStream_t s) {
+  const Int8DecodeShape sh = int8DecodeShape(p.n, p.k, multiprocessors());
+  const int tg = tokenGroups(p.m), passes = (p.m + 8 * tg - 1) / (8 * tg);
+  const int tiles = (p.n + kTileN - 1) / kTileN;
+  const dim3 grid(tiles, passes, sh.splits);
+  Int8GemmDecodeParams q = p;
+  if (sh.splits > 1) {  // the split partials and the tiles' arrival counters
+    q.wsRows = passes * 8 * tg;
+    q.ws = static_cast<int32_t*>(streamScratch(s, "int8GemmDecode partials", (size_t)sh.splits * q.wsRows * p.n * sizeof(int32_t), false));
+    q.counters = static_cast<int*>(streamScratch(s, "int8GemmDecode counters", (size_t)tiles * passes * sizeof(int), true));
+  }
+  auto* kernel = tg == 1 ? int8GemmDecodeKernel<O, 1> : tg == 2 ? int8GemmDecodeKernel<O, 2> : tg == 4 ? int8GemmDecodeKernel<O, 4> : int8GemmDecodeKernel<O, 8>;
+  TRT_LAUNCH_PDL("int8GemmDecode", kernel, grid, dim3(32 * sh.warps), 0, s, q, sh);
+}
+
+}  // namespace
+
+std::string int8GemmDecodeUnsupported(int n, int k) {
+  if (k < 16 || k % 16 != 0) return "K a multiple of 16 (16-byte rows of a and b), got K=" + std::to_string(k);
+  if (n < 1) return "N ≥ 1, got N=" + std::to_string(n);
+  return "";
+}
+
+std::string int8GemmDecodePlan(int n, int k, int m, int sms) {
+  const Int8DecodeShape sh = int8DecodeShape(n, k, sms);
+  const int tg = tokenGroups(m);
+  std::ostringstream o;
+  o << "{\"grid\":[" << (n + kTileN - 1) / kTileN << "," << (m + 8 * tg - 1) / (8 * tg) << "," << sh.splits << "],\"threads\":" << 32 * sh.warps
+    << ",\"stepK\":" << kStepK << ",\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
+    << ",\"tileN\":" << kTileN << ",\"tokenGroups\":" << tg << "}";
+  return o.str();
+}
+
+void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s) {
+  const std::string why = int8GemmDecodeUnsupported(p.n, p.k);
+  if (!why.empty()) throw CudaError("int8GemmDecode: needs " + why);
+  for (const void* q : {static_cast<const void*>(p.a), static_cast<const void*>(p.b)}) {
+    if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("int8GemmDecode: a and b must be 16-byte aligned (a view at an odd offset?)");
+  }
+  if (p.m == 0) return;
+  switch (p.outDtype) {
+    case DType::F32: launchInt8Decode<DType::F32>(p, s); break;
+    case DType::F16: launchInt8Decode<DType::F16>(p, s); break;
+    case DType::BF16: launchInt8Decode<DType::BF16>(p, s); break;
+    default: throw CudaError("int8GemmDecode: output dtype must be f32, f16 or bf16");
+  }
+}
+
+}  // namespace trt
