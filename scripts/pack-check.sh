@@ -5,6 +5,8 @@
 # backend too where the packed addon loads on a GPU). Prints the tarball sizes and the installed size.
 #
 #   bash scripts/pack-check.sh [WORK_DIR]        (after npm run build; default WORK_DIR: a temporary directory)
+#   PACK_CHECK_SOURCE_BUILD=1 bash scripts/pack-check.sh   also damage the installed addon and let the
+#                                                install step rebuild it from source (needs nvcc, cmake)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=${1:-$(mktemp -d)}
@@ -37,6 +39,13 @@ const [r] = await e.generate([{ tokens: [5, 17, 3], maxNewTokens: 8, endId: null
 console.log('library (ref):', r.tokens.join(','), '| GPT-2 vocabulary shipped:', Gpt2Tokenizer.gpt2().encode('Hello world').join(','));
 e.dispose();
 "
+if [ -n "${PACK_CHECK_SOURCE_BUILD:-}" ]; then
+  # the install step's fallback: a prebuilt addon that does not load here is built from the shipped csrc/ (needs nvcc, cmake)
+  addon=node_modules/@trtllm/cuda-kernels/build/Release/trtllm_cuda.node
+  printf 'damaged' > "$addon"
+  npm rebuild @trtllm/cuda-kernels --foreground-scripts 2>&1 | grep '@trtllm/cuda-kernels:'
+  node -e "process.dlopen({ exports: {} }, '$PWD/$addon')" && echo "source build: the rebuilt addon loads ($(( $(stat -c %s "$addon") / 1024 )) KiB)"
+fi
 if nvidia-smi > /dev/null 2>&1; then
   npx --no -- trtllm run --engine_dir engine --backend cuda --input_tokens <(printf '5,17,3\n') --max_output_len 8 --output_csv out-cuda.csv > /dev/null && echo "run (cuda): $(cat out-cuda.csv)"
 fi

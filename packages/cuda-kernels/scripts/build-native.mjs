@@ -1,37 +1,18 @@
 #!/usr/bin/env node
-// Builds the CUDA addon (build/Release/trtllm_cuda.node) with cmake-js. Finds nvcc (CUDACXX, then
-// /usr/local/cuda*/bin, then PATH, resolving wrapper scripts), and when something is missing says
-// exactly what and how to get it. No GPU is needed to build; without nvcc or cmake it skips the addon.
+// Builds the CUDA addon (build/Release/trtllm_cuda.node) with cmake-js. Finds nvcc, cmake and cmake-js
+// (toolkit.mjs), and when something is missing says exactly what and how to get it. No GPU is needed
+// to build; without nvcc or cmake it skips the addon.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findCmake, findCmakeJs, findNvcc } from './toolkit.mjs';
 
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fail = (msg) => {
   console.error(`build-native: ${msg}`);
   process.exit(1);
 };
-
-function findNvcc() {
-  const candidates = [];
-  if (process.env.CUDACXX) candidates.push(process.env.CUDACXX);
-  for (const dir of ['/usr/local/cuda/bin', ...(existsSync('/usr/local') ? readdirSync('/usr/local').filter((d) => d.startsWith('cuda-')).sort().reverse().map((d) => `/usr/local/${d}/bin`) : [])]) {
-    candidates.push(join(dir, 'nvcc'));
-  }
-  const which = spawnSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' });
-  if (which.status === 0) candidates.push(which.stdout.trim());
-  for (const c of candidates) {
-    if (!c || !existsSync(c)) continue;
-    let real = realpathSync(c);
-    // A shell wrapper (`exec /path/to/nvcc "$@"`) hides the toolkit root that CMake derives from nvcc's path.
-    const text = readFileSync(real).subarray(0, 256).toString('latin1');
-    const m = /^#!.*\n(?:.*\n)*?\s*exec\s+(\S+nvcc)\b/m.exec(text);
-    if (m && existsSync(m[1])) real = realpathSync(m[1]);
-    return real;
-  }
-  return undefined;
-}
 
 // Without a CUDA toolkit the addon is skipped, not failed: the ref backend (and `npm start`) need no
 // CUDA. TRTLLM_REQUIRE_CUDA=1 turns a missing toolkit into an error (GPU machines, release builds).
@@ -44,13 +25,13 @@ const nvcc = findNvcc();
 if (!nvcc) {
   missing('nvcc (the CUDA compiler) was not found: set CUDACXX=/path/to/nvcc, or install the CUDA toolkit (e.g. `pip install nvidia-cuda-nvcc` or the cuda-nvcc apt package from NVIDIA\'s repository). No GPU is needed to build.');
 }
-const cmake = spawnSync('cmake', ['--version'], { encoding: 'utf8' });
-if (cmake.status !== 0) missing('cmake was not found: install it (`apt-get install cmake`, ≥ 3.18).');
+const cmake = findCmake();
+if (!cmake) missing('cmake was not found: install it (`apt-get install cmake`, ≥ 3.18).');
+const bin = findCmakeJs(pkg);
+if (!bin) missing('cmake-js (an optional dependency of @trtllm/cuda-kernels) is not installed: install without --omit=optional.');
 const version = execFileSync(nvcc, ['--version'], { encoding: 'utf8' }).match(/release (\S+),/)?.[1] ?? '?';
-console.log(`build-native: nvcc ${version} at ${nvcc}; ${cmake.stdout.split('\n')[0]}`);
+console.log(`build-native: nvcc ${version} at ${nvcc}; ${cmake}`);
 
-const cmakeJs = join(pkg, 'node_modules/.bin/cmake-js');
-const bin = existsSync(cmakeJs) ? cmakeJs : resolve(pkg, '../../node_modules/.bin/cmake-js');
 const args = ['compile', '--directory', pkg, '--out', join(pkg, 'build'), `--CDCMAKE_CUDA_COMPILER=${nvcc}`];
 if (process.env.TRTLLM_CUDA_ARCHS) args.push(`--CDTRTLLM_CUDA_ARCHS=${process.env.TRTLLM_CUDA_ARCHS}`);
 const r = spawnSync(bin, args, { stdio: 'inherit', cwd: pkg });

@@ -147,7 +147,10 @@ export interface NativeAddon {
 }
 
 export const ADDON_PATH = fileURLToPath(new URL('../build/Release/trtllm_cuda.node', import.meta.url));
-const REBUILD = 'build it with `npm run build -w @trtllm/cuda-kernels` (needs nvcc and cmake, no GPU)';
+/** How to (re)build the addon: in this repository's workspace, its build; in an installed package, npm's install step (scripts/install.mjs). */
+const REBUILD = existsSync(fileURLToPath(new URL('../src/index.ts', import.meta.url)))
+  ? 'build it with `npm run build -w @trtllm/cuda-kernels` (needs nvcc and cmake, no GPU)'
+  : 'rebuild it from source with `npm rebuild @trtllm/cuda-kernels --foreground-scripts` (needs nvcc and cmake, no GPU)';
 
 let loaded: { addon: NativeAddon; info: DeviceInfo } | { error: string } | undefined;
 

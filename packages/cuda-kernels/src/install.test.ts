@@ -1,0 +1,54 @@
+// The install step of the packed package (scripts/install.mjs): keep a prebuilt addon that loads,
+// build from source where it does not and a toolkit is present, else one line — never a failed
+// install unless TRTLLM_REQUIRE_CUDA=1.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { installPlan, probeAddon } from '../scripts/install.mjs';
+
+const scripts = fileURLToPath(new URL('../scripts/', import.meta.url));
+const built = fileURLToPath(new URL('../build/Release/trtllm_cuda.node', import.meta.url));
+const toolkit = { nvcc: '/usr/local/cuda/bin/nvcc', cmake: 'cmake version 3.25.1', cmakeJs: '/x/cmake-js' };
+const work = mkdtempSync(join(tmpdir(), 'trtllm-install-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('install step of the packed @trtllm/cuda-kernels', () => {
+  it('plans: nothing in the workspace, keep what loads, build where it does not and a toolkit is there, else one line', () => {
+    expect(installPlan({ workspace: true, prebuilt: 'absent', toolkit: {}, requireCuda: true }).action).toBe('none');
+    expect(installPlan({ workspace: false, prebuilt: 'loads', toolkit: {}, requireCuda: false }).action).toBe('keep');
+    const build = installPlan({ workspace: false, prebuilt: 'Error: invalid ELF header', toolkit, requireCuda: false });
+    expect(build).toEqual({ action: 'build', message: 'the prebuilt CUDA addon does not load here (Error: invalid ELF header): building it from source with /usr/local/cuda/bin/nvcc' });
+    const skip = installPlan({ workspace: false, prebuilt: 'absent', toolkit: { cmake: toolkit.cmake }, requireCuda: false });
+    expect(skip.action).toBe('skip');
+    expect(skip.message).toBe('the prebuilt CUDA addon is not in the package, and building it needs nvcc (the CUDA toolkit), cmake-js (an optional dependency: install without --omit=optional): the ref backend works without it; for the cuda backend install them, then run `npm rebuild @trtllm/cuda-kernels`');
+    expect(installPlan({ workspace: false, prebuilt: 'absent', toolkit: { cmake: toolkit.cmake }, requireCuda: true }).action).toBe('fail');
+  });
+
+  it('probes in a child process: absent, a damaged file named by its error, the built addon loads', () => {
+    expect(probeAddon(join(work, 'none.node'))).toBe('absent');
+    const damaged = join(work, 'damaged.node');
+    writeFileSync(damaged, 'not a shared object');
+    expect(probeAddon(damaged)).toMatch(/Error.*(invalid ELF header|too short|file too short)/i);
+    if (existsSync(built)) expect(probeAddon(built)).toBe('loads');
+  });
+
+  it('installed without cmake-js and with a damaged prebuilt addon: exit 0, one line, the file left as it was', () => {
+    const pkg = join(work, 'node_modules/@trtllm/cuda-kernels');
+    mkdirSync(join(pkg, 'scripts'), { recursive: true });
+    mkdirSync(join(pkg, 'build/Release'), { recursive: true });
+    for (const f of ['install.mjs', 'toolkit.mjs', 'build-native.mjs']) copyFileSync(join(scripts, f), join(pkg, 'scripts', f));
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@trtllm/cuda-kernels', type: 'module' }));
+    writeFileSync(join(pkg, 'build/Release/trtllm_cuda.node'), 'damaged');
+    const r = spawnSync(process.execPath, [join(pkg, 'scripts/install.mjs')], { encoding: 'utf8', env: { ...process.env, TRTLLM_REQUIRE_CUDA: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^@trtllm\/cuda-kernels: the prebuilt CUDA addon does not load here \(.*\), and building it needs .*cmake-js.*npm rebuild @trtllm\/cuda-kernels`$/);
+    expect(readFileSync(join(pkg, 'build/Release/trtllm_cuda.node'), 'utf8')).toBe('damaged');
+    const strict = spawnSync(process.execPath, [join(pkg, 'scripts/install.mjs')], { encoding: 'utf8', env: { ...process.env, TRTLLM_REQUIRE_CUDA: '1' } });
+    expect(strict.status).toBe(1);
+  });
+});
