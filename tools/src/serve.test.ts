@@ -102,8 +102,15 @@ describe('trtllm serve (openai client, ref backend)', () => {
 
   it('best_of: with temperature 0 the n best beams of a beam search that wide; sampled, the n of best_of seeded samples with the highest Σ log p', async () => {
     const beams = (await engine.generate([{ prompt: 'def hello(', maxNewTokens: 6, numBeams: 3 }]))[0]!.beams!;
+    const metric = async (series: string): Promise<number> => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+    const [tokens0, ttft0, length0] = [await metric('trtllm_generated_tokens_total'), await metric('trtllm_time_to_first_token_seconds_count'), await metric('trtllm_requests_total{finish_reason="length"}')];
     const r = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 6, temperature: 0, best_of: 3, n: 2 });
     expect(r.choices.map((c) => c.text)).toEqual(beams.slice(0, 2).map((b) => b.text));
+    expect(r.choices.map((c) => c.finish_reason)).toEqual(beams.slice(0, 2).map((b) => (b.finishReason === 'length' ? 'length' : 'stop')));
+    // the beam search is in the metrics: one request ended, its tokens counted, its time to first (= every) token
+    expect(await metric('trtllm_generated_tokens_total')).toBe(tokens0 + r.usage!.completion_tokens);
+    expect(await metric('trtllm_time_to_first_token_seconds_count')).toBe(ttft0 + 1);
+    expect(await metric('trtllm_requests_total{finish_reason="length"}')).toBe(length0 + (beams[0]!.finishReason === 'length' ? 1 : 0));
     const samples = await engine.generate([0, 1, 2].map((i) => ({ prompt: 'x =', maxNewTokens: 6, temperature: 1.2, seed: 70 + i, endId: 0, logprobs: 0 })));
     const sum = (l: readonly { logProb: number }[]): number => l.reduce((a, x) => a + x.logProb, 0);
     const best = samples.map((x, i) => ({ text: x.text!, s: sum(x.logprobs!.slice(0, x.tokens[x.tokens.length - 1] === 0 ? -1 : undefined)), i })).sort((a, b) => b.s - a.s || a.i - b.i)[0]!;

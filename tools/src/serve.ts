@@ -20,7 +20,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Engine, type BackendName, type GenerateRequest, type TokenLogProbs } from '@trtllm/engine';
+import { Engine, type BackendName, type FinishReason, type GenerateRequest, type TokenLogProbs } from '@trtllm/engine';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { defaultBackend, kernelOptions, tensorParallel } from './run.js';
@@ -63,7 +63,7 @@ export interface RunningServer {
 const UNSUPPORTED = ['suffix', 'logit_bias'] as const;
 
 /** The engine requests of one completions body (one per prompt), checked field by field. */
-function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; bestOf: number; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean; echo: boolean } {
+function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (string | number[])[]; n: number; bestOf: number; /** best_of > n at temperature 0: one beam search of best_of beams per prompt */ beams: boolean; request: Omit<GenerateRequest, 'prompt' | 'tokens'>; stream: boolean; echo: boolean } {
   for (const f of UNSUPPORTED) {
     const v = body[f];
     if (v === undefined || v === null) continue;
@@ -93,10 +93,11 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   // best_of k: k candidates per prompt, the n best returned — greedy (temperature 0): beam search of
   // width k (at most the engine's max_beam_width); sampled: k seeded samples ranked by Σ log p
   const bestOf = num('best_of', (x) => Number.isInteger(x) && x >= n && x <= 16, `an integer in [n (${n}), 16]`) ?? n;
+  const beams = bestOf > n && temperature === 0;
   if (bestOf > n) {
     if (body['stream'] === true) throw new BadRequest('best_of cannot be streamed (the best are known only at the end)', 'best_of');
-    if (body['temperature'] === 0 && bestOf > engine.config.maxBeamWidth) throw new BadRequest(`best_of ${bestOf} with temperature 0 is a beam search of ${bestOf} beams: this engine has max_beam_width ${engine.config.maxBeamWidth}`, 'best_of');
-    if (body['temperature'] === 0 && (body['stop'] !== undefined || body['logprobs'] !== undefined)) throw new BadRequest('best_of with temperature 0 (beam search) takes neither stop nor logprobs', 'best_of');
+    if (beams && bestOf > engine.config.maxBeamWidth) throw new BadRequest(`best_of ${bestOf} with temperature 0 is a beam search of ${bestOf} beams: this engine has max_beam_width ${engine.config.maxBeamWidth}`, 'best_of');
+    if (beams && (body['stop'] !== undefined || body['logprobs'] !== undefined)) throw new BadRequest('best_of with temperature 0 (beam search) takes neither stop nor logprobs', 'best_of');
   }
   const stop = body['stop'];
   let stopWords: string[] = [];
@@ -113,7 +114,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   if (echo === true && logprobs !== undefined) throw new BadRequest("echo with logprobs (the prompt tokens' log-probabilities) is not supported by this server yet: ask for one of them", 'echo');
   if (logprobs !== undefined && !engine.tokenizer) throw new BadRequest('logprobs name tokens by their text: the server needs a tokenizer', 'logprobs');
   return {
-    prompts, n, bestOf, stream, echo: echo === true,
+    prompts, n, bestOf, beams, stream, echo: echo === true,
     request: {
       maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
       ...(stopWords.length ? { stopWords } : {}), ...(logprobs !== undefined ? { logprobs } : {}),
@@ -232,9 +233,8 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
   const maxQueue = o.maxQueue ?? 256;
   const completions = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readJson(req);
-    const { prompts, n, bestOf, request, stream, echo } = requestsOf(body, engine);
+    const { prompts, n, bestOf, beams, request, stream, echo } = requestsOf(body, engine);
     // requests per prompt: n, or best_of samples to choose the n from (a beam search is one request)
-    const beams = bestOf > n && request.temperature === 0;
     const per = beams ? 1 : bestOf;
     if (prompts.length * per > maxQueue) throw new BadRequest(`${prompts.length} prompts × ${bestOf > n ? `best_of ${bestOf}` : `n ${n}`} is ${prompts.length * per} completions, more than this server runs at once (${maxQueue})`, bestOf > n ? 'best_of' : 'n');
     if (running + prompts.length * per > maxQueue) return error(res, 429, `the server holds ${running} requests (at most ${maxQueue}): retry shortly`, null, 'rate_limit_error', { 'retry-after': '1' });
@@ -253,11 +253,17 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
     running += asks.length;
     try {
       const t0 = performance.now();
+      /** echo: a choice's text starts with its prompt's. */
+      const head = (p: string | readonly number[]): string => (!echo ? '' : typeof p === 'string' ? p : engine.tokenizer?.decode(p) ?? '');
+      /** A request's end in the metrics. */
+      const ended = (reason: FinishReason): void => {
+        finished.set(reason, (finished.get(reason) ?? 0) + 1);
+        if (reason === 'cancelled') cancelled++;
+      };
       /** One prompt through engine.stream: each token's text to `onText` (streaming), timings and counts to the metrics. */
       const one = async (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => {
         const s = engine.stream(ask);
-        // echo: the choice's text starts with the prompt's
-        let text = echo ? (ask.prompt ?? engine.tokenizer?.decode(ask.tokens!) ?? '') : '';
+        let text = head(ask.prompt ?? ask.tokens!);
         const start = text.length;
         const toks: TokenOut[] = [];
         let last = 0;
@@ -272,8 +278,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
           onText?.(text, toks, start);
         }
         const r = await s.result;
-        finished.set(r.finishReason, (finished.get(r.finishReason) ?? 0) + 1);
-        if (r.finishReason === 'cancelled') cancelled++;
+        ended(r.finishReason);
         const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
         // the tokens of what the client gets (not those completing a stop string, nor the end id)
         return { text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) };
@@ -281,14 +286,16 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
       const top = request.logprobs;
       if (beams) {
         // best_of with temperature 0: one beam search of best_of beams per prompt, its n best beams
-        const done = await engine.generate(prompts.map((p) => ({ maxNewTokens: request.maxNewTokens!, numBeams: bestOf, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal })));
-        const choices = done.flatMap((r, k) => r.beams!.slice(0, n).map((b, i) => {
-          const p = prompts[k]!;
-          const head = echo ? (typeof p === 'string' ? p : engine.tokenizer?.decode(p) ?? '') : '';
-          const ended = b.tokens[b.tokens.length - 1] === engine.tokenizer?.specialIds.eos;
-          return { text: head + (b.text ?? ''), index: k * n + i, logprobs: null, finish_reason: ended ? 'stop' : 'length' };
+        // (its tokens reach the client together, when the search ends: that is its time to first token)
+        const done = await Promise.all(prompts.map(async (p) => {
+          const [r] = await engine.generate([{ maxNewTokens: request.maxNewTokens!, numBeams: bestOf, ...(typeof p === 'string' ? { prompt: p } : { tokens: p }), signal: abort.signal }]);
+          ttft.observe((performance.now() - t0) / 1000);
+          ended(r!.finishReason);
+          return r!;
         }));
-        const usage = done.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.promptTokens.length, completion_tokens: u.completion_tokens + r.beams!.reduce((a, b) => a + b.tokens.length, 0) }), { prompt_tokens: 0, completion_tokens: 0 });
+        const choices = done.flatMap((r, k) => (r.beams ?? []).slice(0, n).map((b, i) => ({ text: head(prompts[k]!) + (b.text ?? ''), index: k * n + i, logprobs: null, finish_reason: finishOf(b.finishReason) })));
+        const usage = done.reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.promptTokens.length, completion_tokens: u.completion_tokens + (r.beams ?? []).reduce((a, b) => a + b.tokens.length, 0) }), { prompt_tokens: 0, completion_tokens: 0 });
+        tokens += usage.completion_tokens;
         send(res, 200, { id, object: 'text_completion', created, model: o.model, choices, usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
         return;
       }

@@ -292,6 +292,7 @@ describeBackends('beam search', (v) => {
       // denominator): the same beams as this float64 search, scores within its stated 1e-6
       const close = (got: readonly { score: number }[], want: readonly { score: number }[]): void => got.forEach((b, i) => expect(Math.abs(b.score - want[i]!.score)).toBeLessThan(1e-6));
       expect(three!.beams!.map((b) => b.tokens)).toEqual(want3.map((b) => b.tokens));
+      expect(three!.beams!.map((b) => b.finishReason)).toEqual(want3.map((b) => (b.tokens.at(-1) === endId ? 'end' : 'length')));
       close(three!.beams!, want3);
       expect(four!.beams!.map((b) => b.tokens)).toEqual(want4.map((b) => b.tokens));
       close(four!.beams!, want4);

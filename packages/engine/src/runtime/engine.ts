@@ -105,6 +105,8 @@ export interface BeamResult {
   readonly text?: string;
   /** Σ log p / length^lengthPenalty. */
   readonly score: number;
+  /** 'end': the beam ended with the end id (its last token); 'length': it reached maxNewTokens. */
+  readonly finishReason: 'end' | 'length';
 }
 
 export type FinishReason = 'length' | 'end' | 'stop' | 'cancelled';
@@ -730,7 +732,7 @@ export class Engine {
     best.tokens.forEach((token, index) => {
       for (const l of s.listeners) l({ token, index });
     });
-    this.#end(s, best.tokens[best.tokens.length - 1] === s.endId ? 'end' : 'length');
+    this.#end(s, best.finishReason);
   }
 }
 

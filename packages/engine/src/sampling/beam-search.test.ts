@@ -39,7 +39,7 @@ describe('beam search scoring', () => {
     expect(next.map((c) => c.token)).toEqual([1, 2]); // the k live beams skip the end id
     // k 1, two beams both ending first: the end id at rank 0 finishes, the one at rank 1 (= k) does not
     const two = beamStep([{ tokens: [4], logProb: -0.1 }, { tokens: [5], logProb: -0.2 }], [row(0.9, 0.1), row(0.9, 0.1)], 1, 0, 1);
-    expect(two.ended.map((h) => h.tokens)).toEqual([[4, 0]]);
+    expect(two.ended.map((h) => [h.tokens, h.finishReason])).toEqual([[[4, 0], 'end']]);
     expect(two.next.map((c) => [c.parent, c.token])).toEqual([[0, 1]]);
     const late = beamStep(parents, [row(0.5, 0.3, 0.15, 0.05)], 2, 3, 1); // end id 3 is 4th: no hypothesis
     expect(late.ended).toEqual([]);
@@ -51,10 +51,10 @@ describe('beam search scoring', () => {
     expect(beamScore(-6, 4, 0)).toBe(-6);
   });
   it('done when k hypotheses are in and no live beam can beat the worst; at maxNew the live beams finish too', () => {
-    const finished = [{ tokens: [1, 0], score: -1 }, { tokens: [2, 0], score: -2 }];
+    const finished = [{ tokens: [1, 0], score: -1, finishReason: 'end' as const }, { tokens: [2, 0], score: -2, finishReason: 'end' as const }];
     expect(beamResults([{ tokens: [3, 4], logProb: -1 }], finished, 2, 10, 1)).toBeUndefined(); // live −0.5 beats −2
     expect(beamResults([{ tokens: [3, 4], logProb: -5 }], finished, 2, 10, 1)).toEqual(finished); // live −2.5 cannot
     const atMax = beamResults([{ tokens: [3, 4], logProb: -1 }], [finished[1]!], 2, 2, 1);
-    expect(atMax).toEqual([{ tokens: [3, 4], score: -0.5 }, finished[1]]); // best first, live beam included
+    expect(atMax).toEqual([{ tokens: [3, 4], score: -0.5, finishReason: 'length' }, finished[1]]); // best first, live beam included (finished by length)
   });
 });

@@ -20,6 +20,8 @@ export interface BeamState {
 export interface Hypothesis {
   readonly tokens: readonly number[];
   readonly score: number;
+  /** 'end': it ended with the end id; 'length': a live beam finished at maxNew. */
+  readonly finishReason: 'end' | 'length';
 }
 
 /** A continuation chosen this step: the parent beam's index and the appended token. */
@@ -49,7 +51,7 @@ export function beamStep(parents: readonly BeamState[], rows: readonly BeamCandi
     if (c.token === endId) {
       if (rank < k) {
         const tokens = [...parents[c.parent]!.tokens, c.token];
-        ended.push({ tokens, score: beamScore(c.logProb, tokens.length, lengthPenalty) });
+        ended.push({ tokens, score: beamScore(c.logProb, tokens.length, lengthPenalty), finishReason: 'end' });
       }
       continue;
     }
@@ -68,6 +70,6 @@ export function beamResults(live: readonly BeamState[], finished: readonly Hypot
     done = worst >= Math.max(...live.map((b) => beamScore(b.logProb, b.tokens.length, lengthPenalty)));
   }
   if (!done) return undefined;
-  const all = generated >= maxNew ? [...finished, ...live.map((b) => ({ tokens: b.tokens, score: beamScore(b.logProb, b.tokens.length, lengthPenalty) }))] : [...finished];
+  const all = generated >= maxNew ? [...finished, ...live.map((b) => ({ tokens: b.tokens, score: beamScore(b.logProb, b.tokens.length, lengthPenalty), finishReason: 'length' as const }))] : [...finished];
   return all.sort((a, b) => b.score - a.score).slice(0, k);
 }
