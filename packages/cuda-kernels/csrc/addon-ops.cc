@@ -240,7 +240,10 @@ Napi::Value LayerNormFast(const Napi::CallbackInfo& info) {
       p.qScale = (float*)a.ptr("qScale", true);
       if (!p.qScale) p.qStatic = a.f32("qStatic");
     }
-    if (!p.y && !p.q) throw ArgError("params.y and params.q: expected at least one output");
+    p.qFp8 = (uint8_t*)a.ptr("qFp8", true);
+    if (p.qFp8) p.fp8Scale = a.f32("fp8Scale");  // FP8: the static multiplier
+    if (p.q && p.qFp8) throw ArgError("params.q and params.qFp8: expected one quantized output");
+    if (!p.y && !p.q && !p.qFp8) throw ArgError("params.y, params.q and params.qFp8: expected at least one output");
     invokeLayerNormFast(p, a.stream());
     return info.Env().Undefined();
   });

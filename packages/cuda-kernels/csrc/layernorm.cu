@@ -1,6 +1,7 @@
 // layernorm — one thread per row, the oracle's two-pass order (ref-math/src/ops/layernorm.ts):
 // mean = fp32(Σx / H); var = fp32(Σ fp32(d²) / H); rstd = fp32(1 / sqrt(var + eps));
-// y = cast_T(fp32(fp32(d · rstd) · γ') + β). Fused quant: per-token int8 of the rounded y.
+// y = cast_T(fp32(fp32(d · rstd) · γ') + β). Fused quant: per-token int8 of the rounded y (the production
+// kernel below also per-tensor int8 and e4m3).
 #include "numerics.cuh"
 #include "launch.cuh"
 
@@ -88,7 +89,7 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
                              return d * d;
                            }), shared) / (float)p.cols + p.eps);
   }
-  if (!p.q) {  // the plain LayerNorm: y through the dtype's own store conversion (no software rounding)
+  if (!p.q && !p.qFp8) {  // the plain LayerNorm: y through the dtype's own store conversion (no software rounding)
 #pragma unroll
     for (int i = 0; i < PER; i++) {
       const int h = lane + i * lanes;
@@ -101,6 +102,14 @@ __global__ void __launch_bounds__(256) layerNormFastKernel(LayerNormFastParams p
     const int h = lane + i * lanes;
     v[i] = h < p.cols ? roundTo(D, lnApply(v[i], mean, rstd, g[i], b[i], p.weightPlusOne)) : 0.f;  // y as stored
     if (p.y && h < p.cols) Io<D>::store(p.y, base + h, v[i]);
+  }
+  if (p.qFp8) {  // FP8: e4m3 of the rounded y, as quantizeFp8 computes it (elementwise: exact)
+#pragma unroll
+    for (int i = 0; i < PER; i++) {
+      const int h = lane + i * lanes;
+      if (h < p.cols) p.qFp8[base + h] = toFp8Bits(fmul(v[i], p.fp8Scale));
+    }
+    return;
   }
   // SmoothQuant: int8 of the rounded y, as quantizePerToken / quantizePerTensor compute it (max is exact in any order)
   float qs = p.qStatic;

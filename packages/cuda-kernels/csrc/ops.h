@@ -286,6 +286,10 @@ struct LayerNormFastParams {
   int8_t* q = nullptr;
   float* qScale = nullptr;
   float qStatic = 0.f;
+  // FP8: the rounded output also quantized to e4m3 with the static multiplier fp8Scale (fp8.cu's
+  // quantizeFp8 arithmetic: e4m3(fp32(y · fp8Scale)))
+  uint8_t* qFp8 = nullptr;
+  float fp8Scale = 0.f;
 };
 void invokeLayerNormFast(const LayerNormFastParams& p, cudaStream_t s);
 

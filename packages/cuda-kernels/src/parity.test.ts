@@ -8,8 +8,8 @@ import { addon } from './binding.js';
 import { CudaEvent, CudaGraph, DeviceTensor, pinnedStorage, Stream } from './device.js';
 import { FreedTensorError } from './errors.js';
 import { parityVerdict, runParity } from './harness.js';
-import { embeddingLookup, gemm, gemmDecode, gemmDecodePlan, gemmLt, layerNorm, layerNormFast, layerNormFastQuant, qkvPrepare, uploadKvCache } from './ops/index.js';
-import { assignBlocks, bitEqual, createKvCache, layerNorm as refLayerNorm, quantizePerTensor as refQuantizePerTensor, quantizePerToken as refQuantizePerToken, type ActDType, type KvCacheDType } from '@trtllm/ref-math';
+import { embeddingLookup, gemm, gemmDecode, gemmDecodePlan, gemmLt, layerNorm, layerNormFast, layerNormFastFp8, layerNormFastQuant, qkvPrepare, uploadKvCache } from './ops/index.js';
+import { assignBlocks, bitEqual, createKvCache, layerNorm as refLayerNorm, quantizeFp8 as refQuantizeFp8, quantizePerTensor as refQuantizePerTensor, quantizePerToken as refQuantizePerToken, type ActDType, type KvCacheDType } from '@trtllm/ref-math';
 
 const avail = isAvailable();
 const title = avail.ok ? `GPU parity on ${avail.device.name}` : `GPU parity (skipped: ${avail.reason})`;
@@ -113,7 +113,7 @@ describe.skipIf(!avail.ok)(title, () => {
       bias?.free();
     }
   }, 60_000);
-  it("layerNormFastQuant: its y is layerNormFast's, bit for bit, and its int8 and scales are exactly quantizePerToken / quantizePerTensor of that y", () => {
+  it("layerNormFastQuant / layerNormFastFp8: y is layerNormFast's, bit for bit, and the int8 and scales are exactly quantizePerToken / quantizePerTensor of that y, the e4m3 quantizeFp8's", () => {
     const wave = (n: number, f: number, s = 1, o = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * s + o);
     for (const [dt, rows, cols, perToken] of [['f16', 9, 768, true], ['bf16', 3, 4096, true], ['f16', 5, 1600, false], ['f32', 4, 300, true]] as const) {
       const x = DeviceTensor.from(fromValues(dt, [rows, cols], wave(rows * cols, 0.37, 2, 0.3)));
@@ -130,6 +130,12 @@ describe.skipIf(!avail.ok)(title, () => {
       } else {
         expect(bitEqual(r.q.toHost(), refQuantizePerTensor({ x: y }, { scale: 25.5 })), `${dt} ${rows}×${cols} q`).toBe(true);
       }
+      // FP8 (--enable_fp8 engines): e4m3 of the same y, exactly quantizeFp8's
+      const f = layerNormFastFp8({ x, gamma, beta }, { scale: 60, keepOutput: true });
+      expect(bitEqual(f.y!.toHost(), y), `${dt} ${rows}×${cols} fp8 y`).toBe(true);
+      expect(bitEqual(f.q.toHost(), refQuantizeFp8({ x: y }, { scale: 60 })), `${dt} ${rows}×${cols} fp8 q`).toBe(true);
+      f.q.free();
+      f.y!.free();
     }
   });
   it("gemmDecode's fused LayerNorm and KV-cache write give the bits of layerNormFast → gemmDecode → qkvPrepare", () => {

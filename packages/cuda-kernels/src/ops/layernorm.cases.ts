@@ -63,7 +63,26 @@ export function layerNormFastCases(): KernelCase[] {
       },
       bytes: bytesOf(x) * 2.5, flops: 8 * rows * cols });
   };
+  // FP8: the same LayerNorm, its rounded output quantized to e4m3 in the kernel (oracle: layerNorm → quantizeFp8)
+  const f8Tol = nmse(1e-3, 'e4m3 of the production LayerNorm output (within 1e-6 NMSE of the oracle): a value may round to the neighbouring e4m3 step');
+  const lnf8 = (name: string, dt: ActDType, rows: number, cols: number) => {
+    const x = rnd(dt, [rows, cols], rows + cols, 2, 0.5);
+    const gamma = rnd(dt, [cols], cols + 1, 0.2, 1);
+    const beta = rnd(dt, [cols], cols + 2, 0.1);
+    return caseOf({ name, op: 'layernorm', dtype: `${dt}→e4m3 fast`, shape: `[${rows},${cols}]`, tier: 3, tolerance: f8Tol, host: { x, gamma, beta }, production: true,
+      ref: () => {
+        const y = ref.layerNorm({ x, gamma, beta });
+        return [ref.quantizeFp8({ x: y }, { scale: 60 }), y];
+      },
+      launch: (d) => {
+        const r = gpu.layerNormFastFp8({ x: d['x'] as never, gamma: d['gamma'] as never, beta: d['beta'] as never }, { scale: 60, keepOutput: true });
+        return [r.q, r.y!];
+      },
+      bytes: bytesOf(x) * 2.5, flops: 8 * rows * cols });
+  };
   return [
+    lnf8('layerNormFast + e4m3 f16 gpt2', 'f16', 9, 768),
+    lnf8('layerNormFast + e4m3 bf16, a block per row', 'bf16', 3, 4096),
     ln('layerNormFast f16 gpt2', 'f16', 7, 768),
     ln('layerNormFast bf16 santacoder', 'bf16', 3, 2048),
     ln('layerNormFast f32 odd', 'f32', 5, 1601),

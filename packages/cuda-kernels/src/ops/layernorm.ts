@@ -81,3 +81,26 @@ export function layerNormFastQuant(
   );
   return { q, ...(scale ? { scale } : {}), ...(y ? { y } : {}) };
 }
+
+/**
+ * FP8: layerNormFast's output quantized to e4m3 in the same kernel with the static multiplier `scale`
+ * — q = e4m3(fp32(y · scale)), as quantizeFp8 — of the output as rounded to T. `keepOutput` also
+ * returns y. Tier 3 like layerNormFast (its sums); the quantization of y is exact.
+ */
+export function layerNormFastFp8(inputs: OnDevice<LayerNormInputs>, attrs: LayerNormAttrs & { readonly scale: number; readonly keepOutput?: boolean }, stream?: Stream): { q: DeviceTensor<'fp8e4m3'>; y?: DeviceTensor<ActDType> } {
+  const op = 'layerNormFastFp8';
+  const { x, gamma, beta } = inputs;
+  const [rows, cols] = checkLayerNorm(inputs);
+  expectDType(op, 'inputs.gamma', gamma, [x.dtype]);
+  if (beta) expectDType(op, 'inputs.beta', beta, [x.dtype]);
+  expectAttr(op, 'attrs.scale', Number.isFinite(attrs.scale) && attrs.scale > 0, 'a finite scale > 0', attrs.scale);
+  const q = DeviceTensor.empty('fp8e4m3', [rows, cols]);
+  const y = attrs.keepOutput ? DeviceTensor.empty(x.dtype, [rows, cols]) : undefined;
+  native(op, () =>
+    addon().layerNormFast({
+      x: x.ptr, gamma: gamma.ptr, beta: beta?.ptr, y: y?.ptr, rows, cols, eps: attrs.eps ?? DEFAULT_LAYERNORM_EPS,
+      weightPlusOne: attrs.weightPlusOne ?? false, dtype: code(x.dtype), qFp8: q.ptr, fp8Scale: attrs.scale, stream: stream?.handle,
+    }),
+  );
+  return { q, ...(y ? { y } : {}) };
+}

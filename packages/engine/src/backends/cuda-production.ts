@@ -106,6 +106,8 @@ export class CudaProductionBackend extends CudaBackend {
   readonly #normed = new Map<T, Map<T, T>>();
   /** The same for SmoothQuant layers: LayerNorm + quantize outputs by (input, γ). */
   readonly #normQuant = new Map<T, Map<T, Quantized>>();
+  /** The same for FP8 layers: LayerNorm + e4m3 outputs by (input, γ), then by the consumer's static scale. */
+  readonly #normFp8 = new Map<T, Map<T, Map<number, Cuda.DeviceTensor<'fp8e4m3'>>>>();
   /**
    * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
    * wall time) and between CUDA events around the step's kernels (device time), summed.
@@ -217,16 +219,16 @@ export class CudaProductionBackend extends CudaBackend {
     return ok;
   }
   /**
-   * An FP8 layer: (LayerNorm, once per step,) quantize x with the static scale, then the FP8 GEMM on
-   * tensor cores with the bias in its epilogue (fp8GemmLt, scales read on the device; what tensor cores
-   * cannot run takes the reference order inside it). Then GELU and + residual.
+   * An FP8 layer: quantize x with the static scale (with `norm`: LayerNorm and quantize in one kernel,
+   * layerNormFastFp8, once per (x, γ, scale) in a step), then the FP8 GEMM on tensor cores with the
+   * bias in its epilogue (fp8GemmLt, scales read on the device; what tensor cores cannot run takes the
+   * reference order inside it). Then GELU and + residual.
    */
   #fp8Linear(x: T, w: Fp8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
     if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside runStep', got: 'outside a step' });
-    const xin = norm ? this.#normalized(x, norm) : x;
     const s = this.fp8Scales(w);
-    const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
+    const q = norm ? this.#normQuantizedFp8(x, norm, s.scaleX, keep) : keep(this.k.quantizeFp8({ x: act(x) }, { scale: s.scaleX }, this.stream));
     const inputs = { a: q, b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}) };
     let y: T = this.k.fp8GemmLt(inputs, { outDtype: x.dtype as ActDType }, this.stream);
     if (gelu) y = this.k.gelu({ x: act(keep(y)) }, this.stream);
@@ -259,6 +261,17 @@ export class CudaProductionBackend extends CudaBackend {
       const s = this.staticScale(w);
       return { q: keep(this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: false, scale: s.scaleX } }, this.stream).q), alphaRow: s.alphaRow };
     });
+  }
+  /** LayerNorm(x) quantized to e4m3 with `scale` in one kernel, once per (x, γ, scale) in a step, freed with the step. */
+  #normQuantizedFp8(x: T, n: NormInput<T>, scale: number, keep: <U extends T>(t: U) => U): Cuda.DeviceTensor<'fp8e4m3'> {
+    const byScale = this.#oncePerStep(this.#normFp8, x, n, () => new Map<number, Cuda.DeviceTensor<'fp8e4m3'>>());
+    let q = byScale.get(scale);
+    if (!q) {
+      const inputs = n.beta ? { x: act(x), gamma: act(n.gamma), beta: act(n.beta) } : { x: act(x), gamma: act(n.gamma) };
+      q = keep(this.k.layerNormFastFp8(inputs, { ...this.#normAttrs(n), scale }, this.stream).q);
+      byScale.set(scale, q);
+    }
+    return q;
   }
   /** LayerNorm(x) as its own kernel, once per (x, γ) in a step, freed with the step. */
   #normalized(x: T, n: NormInput<T>): T {
@@ -373,6 +386,7 @@ export class CudaProductionBackend extends CudaBackend {
     this.#keep = keep;
     this.#normed.clear();
     this.#normQuant.clear();
+    this.#normFp8.clear();
     const step: StepInputs<T> = {
       tokens: t, keep, sequences: host.sequences,
       ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
@@ -416,6 +430,7 @@ export class CudaProductionBackend extends CudaBackend {
       this.#keep = undefined;
       this.#normed.clear();
       this.#normQuant.clear();
+      this.#normFp8.clear();
       if (owned) {
         this.stream!.synchronize();
         for (const x of temps) x.free();
