@@ -43,7 +43,8 @@ Napi::Value Int8GemmLt(const Napi::CallbackInfo& info) {
 Napi::Value Int8GemmDecode(const Napi::CallbackInfo& info) {
   return guard(info, "int8GemmDecode", [&]() -> Napi::Value {
     Args a(info, 0);
-    invokeInt8GemmDecode({.a = (const int8_t*)a.ptr("a"), .b = (const int8_t*)a.ptr("b"), .alphaRow = (const float*)a.ptr("alphaRow"), .alphaCol = (const float*)a.ptr("alphaCol"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .perToken = a.flag("perToken"), .perChannel = a.flag("perChannel"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype")}, a.stream());
+    const void* x = a.ptr("x", true);  // activations quantized inside instead of a
+    invokeInt8GemmDecode({.a = x ? nullptr : (const int8_t*)a.ptr("a"), .b = (const int8_t*)a.ptr("b"), .alphaRow = (const float*)a.ptr("alphaRow", x && a.flag("perToken")), .alphaCol = (const float*)a.ptr("alphaCol"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .perToken = a.flag("perToken"), .perChannel = a.flag("perChannel"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype"), .x = x, .qStatic = x ? a.f32("qStatic") : 0.f}, a.stream());
     return info.Env().Undefined();
   });
 }

@@ -23,13 +23,22 @@
 // launch: they stream while the previous kernel finishes). Partial sums: warps through shared memory,
 // blocks along z (split K, from (N, K, SM count) only) through a workspace summed by the tile's last
 // block to arrive.
+//
+// With x (the activations in T, at most kQuantizeRows rows) instead of a, the kernel also quantizes
+// them, as quantizePerToken / quantizePerTensor do: per token, each block finds its rows' maxima (exact
+// in any order) and their multipliers fp32(127 / rowMax) and αrow = fp32(rowMax / 127); per tensor, the
+// static multiplier and the given αrow. Each lane then quantizes its 16 k of its token as it loads them
+// — the same int8 values, so the same bits — and the separate quantize kernel (a launch and a round
+// trip) is gone. The rows are re-read by every block, which is why this way is for few rows.
 #include <algorithm>
 #include <sstream>
 #include <string>
 
 #include "launch.cuh"
 #include "mma.cuh"
+#include "reduce.cuh"
 #include "smoothquant.cuh"
+#include "typed.cuh"
 
 namespace trt {
 namespace {
@@ -38,6 +47,7 @@ constexpr int kStepK = 64;    // k per step: 16 bytes per lane, 4 lanes per weig
 constexpr int kTileN = 16;    // outputs per block along N: one mma A tile
 constexpr int kMaxWarps = 8;  // warps per block splitting the block's steps
 constexpr int kMaxSplits = 16;
+constexpr int kQuantizeRows = 16;  // rows up to which x may be given instead of a (each block re-reads them)
 
 struct Int8DecodeShape {
   int steps;     // K steps of 64 k
@@ -65,12 +75,32 @@ __device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights
   return v;
 }
 
-template <DType O>
-__device__ __forceinline__ void finish(const Int8GemmDecodeParams& p, int m, int n, int32_t acc) {
-  smoothQuantFinish(acc, p.alphaRow, p.alphaCol, p.bias, p.residual, p.out, m, n, (size_t)m * p.n + n, p.perToken, p.perChannel, p.gelu, O);
+/** Output (m, n)'s epilogue; with QX the row's αrow is the block's own (`qxAlpha`), else p.alphaRow's. */
+template <DType O, bool QX>
+__device__ __forceinline__ void finish(const Int8GemmDecodeParams& p, int m, int n, int32_t acc, float qxAlpha) {
+  const float rowAlpha = QX ? qxAlpha : p.alphaRow[p.perToken ? m : 0];
+  smoothQuantFinishRow(acc, rowAlpha, p.alphaCol, p.bias, p.residual, p.out, n, (size_t)m * p.n + n, p.perChannel, p.gelu, O);
 }
 
-template <DType O, int TG>
+/** The 16 int8 of T activations at x[at …], quantized with the multiplier qs (quantizeInt8: the quantize kernels' arithmetic). */
+template <DType X>
+__device__ __forceinline__ uint4 quantize16(const void* x, size_t at, float qs) {
+  uint32_t w[4] = {0, 0, 0, 0};
+#pragma unroll
+  for (int v = 0; v < 16 / Io<X>::kVec; v++) {
+    float f[Io<X>::kVec];
+    Io<X>::load16(x, at + v * Io<X>::kVec, f);
+#pragma unroll
+    for (int e = 0; e < Io<X>::kVec; e++) {
+      const int b = v * Io<X>::kVec + e;  // byte b of the 16: register b / 4, lane of it b % 4 (k ascending)
+      w[b >> 2] |= (uint32_t)(uint8_t)quantizeInt8(f[e], qs) << (8 * (b & 3));
+    }
+  }
+  return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+// QX: x (T = O) is quantized here; else a is int8 and αrow comes from p.alphaRow
+template <DType O, int TG, bool QX>
 __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmDecodeParams p, Int8DecodeShape sh) {
   constexpr int U = TG <= 2 ? 4 : 2;  // steps loaded ahead
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
@@ -79,11 +109,46 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
   const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
   // weight rows past N and token rows past M read a valid row; their results are dropped
   const int8_t* wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
-  const int8_t* xRow[TG];
+  size_t xAt[TG];  // element offset of the lane's token row in each group
 #pragma unroll
-  for (int q = 0; q < TG; q++) xRow[q] = p.a + (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
+  for (int q = 0; q < TG; q++) xAt[q] = (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
+  const int rows = min(8 * TG, p.m - m0);
+  // QX: each row's quantize multiplier and αrow (rows of this pass)
+  __shared__ float rowQs[8 * TG], rowAlpha[8 * TG];
 
   pdlLaunchDependents();
+  if constexpr (QX) {
+    // the first steps' weights toward L2 while the previous kernel finishes; then the rows' maxima
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      const int step = s0 + warp + u * sh.warps;
+      if (step < s1) {
+#pragma unroll
+        for (int h = 0; h < 2; h++) asm volatile("prefetch.global.L2 [%0];" ::"l"(wRow[h] + min(step * kStepK + 16 * t, K - 16)));
+      }
+    }
+    pdlWait();  // x is the previous kernel's output
+    if (p.perToken) {
+      for (int r = warp; r < rows; r += sh.warps) {
+        const size_t base = (size_t)(m0 + r) * K;
+        float mx = 9.999999974752427e-7f;  // fp32(1e-6): quantizePerToken's floor
+        for (int k = lane * Io<O>::kVec; k < K; k += 32 * Io<O>::kVec) {
+          float f[Io<O>::kVec];
+          Io<O>::load16(p.x, base + k, f);
+#pragma unroll
+          for (int e = 0; e < Io<O>::kVec; e++) mx = fmaxf(mx, fabsf(f[e]));
+        }
+        mx = warpMax(mx);  // exact in any order
+        if (lane == 0) rowQs[r] = fdiv(127.f, mx), rowAlpha[r] = fdiv(mx, 127.f);
+      }
+    } else if (threadIdx.x < rows) {
+      rowQs[threadIdx.x] = p.qStatic, rowAlpha[threadIdx.x] = p.alphaRow[0];
+    }
+    __syncthreads();
+  }
+  float qsOf[TG];  // QX: the lane's token's multiplier in each group
+#pragma unroll
+  for (int q = 0; q < TG; q++) qsOf[q] = QX ? rowQs[min(8 * q + g, rows - 1)] : 0.f;  // a token past M quantizes a valid row; its results are dropped
   int32_t acc[TG][4];
 #pragma unroll
   for (int q = 0; q < TG; q++)
@@ -108,7 +173,10 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
     for (int q = 0; q < TG; q++) {
       uint4 x[U];
 #pragma unroll
-      for (int u = 0; u < U; u++) x[u] = *reinterpret_cast<const uint4*>(xRow[q] + kc[u]);
+      for (int u = 0; u < U; u++) {
+        if constexpr (QX) x[u] = quantize16<O>(p.x, xAt[q] + kc[u], qsOf[q]);
+        else x[u] = *reinterpret_cast<const uint4*>(p.a + xAt[q] + kc[u]);
+      }
 #pragma unroll
       for (int u = 0; u < U; u++) {
         if (first + u * sh.warps >= s1) continue;  // warp-uniform
@@ -136,7 +204,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
       const int e = i >> 5, l = i & 31;
       const int n = n0 + (l >> 2) + (e >= 2 ? 8 : 0), m = m0 + 8 * q + 2 * (l & 3) + (e & 1);
       if (m >= p.m || n >= N) continue;
-      if (sh.splits == 1) finish<O>(p, m, n, (int32_t)v);
+      if (sh.splits == 1) finish<O, QX>(p, m, n, (int32_t)v, QX ? rowAlpha[m - m0] : 0.f);
       else p.ws[((size_t)blockIdx.z * p.wsRows + m) * N + n] = (int32_t)v;
     }
     __syncthreads();
@@ -154,13 +222,12 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
   __syncthreads();
   if (!last) return;
   __threadfence();
-  const int rows = min(8 * TG, p.m - m0);
   for (int i = threadIdx.x; i < rows * kTileN; i += blockDim.x) {
     const int m = m0 + i / kTileN, n = n0 + i % kTileN;
     if (n >= N) continue;
     uint32_t v = 0;
     for (int z = 0; z < sh.splits; z++) v += (uint32_t)__ldcg(p.ws + ((size_t)z * p.wsRows + m) * N + n);
-    finish<O>(p, m, n, (int32_t)v);
+    finish<O, QX>(p, m, n, (int32_t)v, QX ? rowAlpha[m - m0] : 0.f);
   }
 }
 
@@ -178,7 +245,8 @@ void launchInt8Decode(const Int8GemmDecodeParams& p, cudaStream_t s) {
     q.ws = static_cast<int32_t*>(streamScratch(s, "int8GemmDecode partials", (size_t)sh.splits * q.wsRows * p.n * sizeof(int32_t), false));
     q.counters = static_cast<int*>(streamScratch(s, "int8GemmDecode counters", (size_t)tiles * passes * sizeof(int), true));
   }
-  auto* kernel = tg == 1 ? int8GemmDecodeKernel<O, 1> : tg == 2 ? int8GemmDecodeKernel<O, 2> : tg == 4 ? int8GemmDecodeKernel<O, 4> : int8GemmDecodeKernel<O, 8>;
+  auto* kernel = p.x ? (tg == 1 ? int8GemmDecodeKernel<O, 1, true> : int8GemmDecodeKernel<O, 2, true>)
+                     : tg == 1 ? int8GemmDecodeKernel<O, 1, false> : tg == 2 ? int8GemmDecodeKernel<O, 2, false> : tg == 4 ? int8GemmDecodeKernel<O, 4, false> : int8GemmDecodeKernel<O, 8, false>;
   TRT_LAUNCH_PDL("int8GemmDecode", kernel, grid, dim3(32 * sh.warps), 0, s, q, sh);
 }
 
@@ -203,9 +271,10 @@ std::string int8GemmDecodePlan(int n, int k, int m, int sms) {
 void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s) {
   const std::string why = int8GemmDecodeUnsupported(p.n, p.k);
   if (!why.empty()) throw CudaError("int8GemmDecode: needs " + why);
-  for (const void* q : {static_cast<const void*>(p.a), static_cast<const void*>(p.b)}) {
-    if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("int8GemmDecode: a and b must be 16-byte aligned (a view at an odd offset?)");
+  for (const void* q : {p.x ? p.x : static_cast<const void*>(p.a), static_cast<const void*>(p.b)}) {
+    if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("int8GemmDecode: a (or x) and b must be 16-byte aligned (a view at an odd offset?)");
   }
+  if (p.x && p.m > kQuantizeRows) throw CudaError("int8GemmDecode: x (quantized inside) takes at most " + std::to_string(kQuantizeRows) + " rows, got M=" + std::to_string(p.m) + ": quantize first and pass a");
   if (p.m == 0) return;
   switch (p.outDtype) {
     case DType::F32: launchInt8Decode<DType::F32>(p, s); break;

@@ -77,6 +77,9 @@ struct Int8GemmDecodeParams {
   bool perToken, perChannel, gelu;
   DType outDtype;
   int32_t* ws = nullptr; int* counters = nullptr; int wsRows = 0;  // set by invokeInt8GemmDecode (split-K workspace)
+  // Instead of a: x [M, K] in outDtype (M ≤ 16), quantized inside — per token, or per tensor with the
+  // multiplier qStatic (αrow then alphaRow[0]) — as quantizePerToken / quantizePerTensor do.
+  const void* x = nullptr; float qStatic = 0.f;
 };
 void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s);
 /** Why (N, K) has no int8 decode GEMM (the caller then uses int8GemmLt + smoothQuantEpilogue), or "" if it has one. */

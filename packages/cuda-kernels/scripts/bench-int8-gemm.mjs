@@ -3,16 +3,16 @@
 // 1600×4800 QKV, 1600×6400 FC, 6400×1600 proj): for each M, the fastest fp16 production GEMM (cuBLASLt
 // with the bias in its epilogue; at M ≤ 64 also the fp16 decode GEMMs, [K,N] as the engine's linear
 // layers and [N,K]), the INT8 GEMM alone (cuBLASLt IMMA, int32 out), the INT8 layer as cuBLASLt runs
-// it (per-token quantize + IMMA + the epilogue with the bias) and, at M ≤ 64, as the engine's decode
-// steps run it (per-token quantize + int8GemmDecode, the GEMM and epilogue in one kernel), and
-// int8GemmDecode alone. Ratios are fp16 time / INT8 time (> 1: INT8 faster). Writes int8-gemm.md and
-// .json to --out.
+// it (per-token quantize + IMMA + the epilogue with the bias), and at M ≤ 64 int8GemmDecode on int8
+// activations (the GEMM and the epilogue in one kernel) and the INT8 layer as decode steps run it
+// (at M ≤ 16 int8GemmDecode quantizing inside: one kernel). Ratios are fp16 time / INT8 time (> 1:
+// INT8 faster). Writes int8-gemm.md and .json to --out.
 //   node packages/cuda-kernels/scripts/bench-int8-gemm.mjs --out DIR [--iters N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tensor } from '@trtllm/ref-math';
-import { isAvailable, DeviceTensor, runPerf, measureCeilings, gemmLt, gemmDecode, gemmDecodeUnsupported, int8GemmLt, int8GemmLtAlgorithms, int8GemmDecode, quantizePerToken, smoothQuantEpilogue } from '../dist/index.js';
+import { isAvailable, DeviceTensor, runPerf, measureCeilings, gemmLt, gemmDecode, gemmDecodeUnsupported, int8GemmLt, int8GemmLtAlgorithms, int8GemmDecode, INT8_DECODE_QUANTIZE_ROWS, quantizePerToken, smoothQuantEpilogue } from '../dist/index.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'gpu-report' }, iters: { type: 'string', default: '20' } } });
 mkdirSync(values.out, { recursive: true });
@@ -69,10 +69,14 @@ for (const [name, k, n] of SHAPES) {
       const sq = { outDtype: 'f16', mode: { perToken: true, perChannel: true } };
       cases.push(
         mk('int8 decode GEMM + epilogue (one kernel)', () => [int8GemmDecode({ a: q, b: w8, alphaRow, alphaCol: scaleW, bias }, sq)], m * k + k * n + 2 * m * n),
-        mk('int8 decode layer (quantize + decode GEMM)', () => {
-          const p = quantizePerToken({ x });
-          return [p.q, p.scale, int8GemmDecode({ a: p.q, b: w8, alphaRow: p.scale, alphaCol: scaleW, bias }, sq)];
-        }, 3 * m * k + k * n + 2 * m * n),
+        // as the engine's decode steps run a layer without a LayerNorm before it: at most 16 rows, the
+        // quantization inside the decode GEMM (one kernel); more, quantizePerToken first
+        m <= INT8_DECODE_QUANTIZE_ROWS
+          ? mk('int8 decode layer', () => [int8GemmDecode({ a: x, b: w8, alphaCol: scaleW, bias }, sq)], 2 * m * k + k * n + 2 * m * n)
+          : mk('int8 decode layer', () => {
+            const p = quantizePerToken({ x });
+            return [p.q, p.scale, int8GemmDecode({ a: p.q, b: w8, alphaRow: p.scale, alphaCol: scaleW, bias }, sq)];
+          }, 3 * m * k + k * n + 2 * m * n),
       );
     }
     const perf = runPerf(cases, ceilings(), { iters: Number(values.iters) });
@@ -83,7 +87,7 @@ for (const [name, k, n] of SHAPES) {
       shape: name, m, k, n,
       fp16Ms: t[fp16Case].msPerRun, fp16Kernel,
       int8GemmMs: t['int8 IMMA (int32 out)'].msPerRun, int8LayerMs: t['int8 layer (quantize + IMMA + epilogue)'].msPerRun,
-      ...(m <= DECODE_ROWS ? { int8DecodeGemmMs: t['int8 decode GEMM + epilogue (one kernel)'].msPerRun, int8DecodeLayerMs: t['int8 decode layer (quantize + decode GEMM)'].msPerRun } : {}),
+      ...(m <= DECODE_ROWS ? { int8DecodeGemmMs: t['int8 decode GEMM + epilogue (one kernel)'].msPerRun, int8DecodeLayerMs: t['int8 decode layer'].msPerRun } : {}),
       errors: perf.filter((p) => p.error).map((p) => `${p.name}: ${p.error}`),
     };
     row.gemmRatio = row.fp16Ms / row.int8GemmMs;
@@ -103,7 +107,7 @@ for (const [name, k, n] of SHAPES) {
 
 const md = [
   `# SmoothQuant INT8 vs fp16 GEMMs, gpt2-xl shapes\n\n${header}\n`,
-  'fp16: the fastest of cuBLASLt (+bias epilogue) and, at M ≤ 64, the decode GEMMs. INT8 GEMM: cuBLASLt IMMA, int32 out. INT8 layer (cuBLASLt): per-token quantize + IMMA + epilogue (scales, bias). At M ≤ 64: int8GemmDecode (the GEMM and the epilogue in one kernel) alone, and the INT8 layer as decode steps run it (per-token quantize + int8GemmDecode). Ratio = fp16 ms / INT8 ms.\n',
+  'fp16: the fastest of cuBLASLt (+bias epilogue) and, at M ≤ 64, the decode GEMMs. INT8 GEMM: cuBLASLt IMMA, int32 out. INT8 layer (cuBLASLt): per-token quantize + IMMA + epilogue (scales, bias). At M ≤ 64: int8GemmDecode (the GEMM and the epilogue in one kernel) alone, and the INT8 layer as decode steps run it without a LayerNorm before it (M ≤ 16: int8GemmDecode quantizing inside, one kernel; else per-token quantize + int8GemmDecode). Ratio = fp16 ms / INT8 ms.\n',
   '| GEMM | M | K×N | fp16 ms | INT8 GEMM ms | ×fp16 | INT8 layer (cuBLASLt) ms | ×fp16 | int8GemmDecode ms | ×fp16 | INT8 layer (decode) ms | ×fp16 |',
   '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => {

@@ -86,6 +86,32 @@ export function int8DecodeCase(name: string, m: number, k: number, n: number, mo
   });
 }
 
+/**
+ * int8GemmDecode with float activations, quantized inside. The oracle: quantizePerToken (or
+ * quantizePerTensor with the multiplier) → smoothQuantEpilogue(int8Gemm(q, bᵀ)) with those row scales.
+ */
+export function int8DecodeQuantizingCase(name: string, m: number, k: number, n: number, mode: ref.SmoothQuantMode, outDtype: ActDType, o: { gelu?: boolean; residual?: boolean } = {}): KernelCase {
+  const x = rnd(outDtype, [m, k], 17 * m + k, 1.5);
+  const b = rnd('i8', [n, k], 5 * n + 3 * k);
+  const quantScale = 40.5;
+  const staticAlpha = ref.fromValues('f32', [1], [Math.fround(1 / quantScale)]);
+  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], 19, 1e-3, 3e-3);
+  const bias = rnd(outDtype, [n], 20);
+  const residual = o.residual ? rnd(outDtype, [m, n], 21) : undefined;
+  const attrs = { outDtype, mode, gelu: o.gelu ?? false, ...(mode.perToken ? {} : { quantScale }) };
+  return caseOf({
+    name, op: 'int8-gemm', dtype: `${outDtype}→i8→${outDtype}`,
+    shape: `[${m},${k}]·[${n},${k}]ᵀ quantized inside ${mode.perToken ? 'per-token' : 'per-tensor'}/${mode.perChannel ? 'per-channel' : 'per-tensor'} +bias${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}`,
+    tier: 1, production: true, host: { x, b, alphaCol, bias, residual, ...(mode.perToken ? {} : { staticAlpha }) },
+    ref: () => {
+      const q = mode.perToken ? ref.quantizePerToken({ x }) : { q: ref.quantizePerTensor({ x }, { scale: quantScale }), scale: staticAlpha };
+      return [ref.smoothQuantEpilogue({ acc: ref.int8Gemm({ a: q.q, b }, { transB: true }), alphaRow: q.scale, alphaCol, bias, ...(residual ? { residual } : {}) }, attrs)];
+    },
+    launch: (d) => [gpu.int8GemmDecode({ a: d['x'] as never, b: d['b'] as never, alphaCol: d['alphaCol'] as never, bias: d['bias'] as never, ...(mode.perToken ? {} : { alphaRow: d['staticAlpha'] as never }), ...(residual ? { residual: d['residual'] as never } : {}) }, attrs)],
+    bytes: bytesOf(x, b, bias, ...(residual ? [residual] : [])) + m * n * ref.DTYPES[outDtype].bytes, flops: 2 * m * n * k,
+  });
+}
+
 export function int8GemmCases(): KernelCase[] {
   return [
     int8LtCase('int8 gemm tensor cores', 7, 16, 12),
@@ -107,6 +133,10 @@ export function int8GemmCases(): KernelCase[] {
     int8DecodeCase('int8 decode gemm, 33 rows f32 gelu +residual', 33, 128, 48, { perToken: true, perChannel: false }, 'f32', { gelu: true, residual: true }),
     int8DecodeCase('int8 decode gemm, 64 rows gpt2 fc', 64, 768, 3072, { perToken: true, perChannel: true }, 'f16', { gelu: true }),
     int8DecodeCase('int8 decode gemm, 70 rows (two passes), K 16', 70, 16, 24, { perToken: true, perChannel: true }, 'bf16', { residual: true }),
+    // … and with float activations quantized inside (decode steps' dense and proj inputs)
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, one row', 1, 768, 2304, { perToken: true, perChannel: true }, 'f16', { gelu: true }),
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 11 rows split K', 11, 3072, 768, { perToken: true, perChannel: true }, 'bf16', { residual: true }),
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per tensor, 16 rows f32', 16, 256, 40, { perToken: false, perChannel: false }, 'f32', { gelu: true }),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
     int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),

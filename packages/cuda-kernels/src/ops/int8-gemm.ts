@@ -106,15 +106,29 @@ export function smoothQuantEpilogue(inputs: OnDevice<SmoothQuantEpilogueInputs>,
 
 /** int8GemmDecode's inputs: a [M, K] and b [N, K] (K contiguous) with the SmoothQuant epilogue's tensors. */
 export interface Int8GemmDecodeInputs {
-  readonly a: DeviceTensor<'i8'>;
+  /**
+   * The int8 activations — or, for at most INT8_DECODE_QUANTIZE_ROWS rows, the activations in the
+   * output dtype, quantized inside the kernel as quantizePerToken / quantizePerTensor would (then
+   * alphaRow is their scales: computed inside per token, given per tensor).
+   */
+  readonly a: DeviceTensor<'i8'> | DeviceTensor<ActDType>;
   readonly b: DeviceTensor<'i8'>;
-  /** [M] with per-token scales, else [1]. */
-  readonly alphaRow: DeviceTensor<'f32'>;
+  /** [M] with per-token scales, else [1]; absent when a is quantized inside per token. */
+  readonly alphaRow?: DeviceTensor<'f32'>;
   /** [N] with per-channel scales, else [1]. */
   readonly alphaCol: DeviceTensor<'f32'>;
   readonly bias?: DeviceTensor<ActDType>;
   readonly residual?: DeviceTensor<ActDType>;
 }
+
+/** int8GemmDecode's attributes: the epilogue's, and for activations quantized inside per tensor, the multiplier. */
+export interface Int8GemmDecodeAttrs extends SmoothQuantEpilogueAttrs {
+  /** Per tensor with float a: q = sat(rni(fp32(a · quantScale))) (quantizePerTensor's scale). */
+  readonly quantScale?: number;
+}
+
+/** Rows up to which int8GemmDecode takes float activations and quantizes them itself. */
+export const INT8_DECODE_QUANTIZE_ROWS = 16;
 
 /** Why (N, K) has no int8 decode GEMM ('' when it has one); the caller then runs int8GemmLt + smoothQuantEpilogue. */
 export function int8GemmDecodeUnsupported(n: number, k: number): string {
@@ -126,22 +140,34 @@ export function int8GemmDecodeUnsupported(n: number, k: number): string {
  * cores (mma.sync, int32 sums), then the epilogue — scales, + bias, GELU, + residual — on the sums.
  * Equal bit for bit to smoothQuantEpilogue(int8GemmLt(a, b)) and to the oracle
  * ref-math smoothQuantEpilogue({ acc: int8Gemm({ a, b }, { transB: true }), … }) for every M: tier 1.
+ * With float `a` (≤ 16 rows) the quantization runs inside too, giving quantizePerToken's /
+ * quantizePerTensor's int8 and scales, so the result equals that op followed by this one.
  * Needs K a multiple of 16 (int8GemmDecodeUnsupported says why not) and 16-byte aligned a and b.
  */
-export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: SmoothQuantEpilogueAttrs, stream?: Stream): DeviceTensor<ActDType> {
+export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDecodeAttrs, stream?: Stream): DeviceTensor<ActDType> {
   const op = 'int8GemmDecode';
   const { a, b, alphaRow, alphaCol, bias, residual } = inputs;
   const { outDtype, mode } = attrs;
-  expectDType(op, 'inputs.a', a, ['i8']);
+  expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
+  const inside = a.dtype !== 'i8'; // float activations: quantized in the kernel
+  expectDType(op, 'inputs.a', a, inside ? [outDtype] : ['i8']);
   expectDType(op, 'inputs.b', b, ['i8']);
   const l = matmulLayout(op, a, b, false, true);
   const why = int8GemmDecodeUnsupported(l.n, l.k);
   expectAttr(op, 'inputs.b', why === '', why, `[${b.shape.join(', ')}]`);
-  expectDType(op, 'inputs.alphaRow', alphaRow, ['f32']);
+  if (inside) {
+    expectAttr(op, 'inputs.a', l.m <= INT8_DECODE_QUANTIZE_ROWS, `at most ${INT8_DECODE_QUANTIZE_ROWS} rows of float activations (more: quantize first, pass int8)`, `${l.m} rows`);
+    if (!mode.perToken) expectAttr(op, 'attrs.quantScale', attrs.quantScale !== undefined && Number.isFinite(attrs.quantScale) && attrs.quantScale > 0, 'a finite multiplier > 0 (per-tensor quantization inside)', attrs.quantScale);
+  }
+  // the row scales: given, except for activations quantized inside per token (computed there)
+  const rowScales = inside && mode.perToken ? undefined : alphaRow;
+  if (!(inside && mode.perToken)) expectAttr(op, 'inputs.alphaRow', alphaRow !== undefined, 'the row scales', 'none');
+  if (rowScales) {
+    expectDType(op, 'inputs.alphaRow', rowScales, ['f32']);
+    expectShape(op, 'inputs.alphaRow', rowScales, [mode.perToken ? l.m : 1]);
+  }
   expectDType(op, 'inputs.alphaCol', alphaCol, ['f32']);
-  expectShape(op, 'inputs.alphaRow', alphaRow, [mode.perToken ? l.m : 1]);
   expectShape(op, 'inputs.alphaCol', alphaCol, [mode.perChannel ? l.n : 1]);
-  expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
   if (bias) {
     expectDType(op, 'inputs.bias', bias, [outDtype]);
     expectShape(op, 'inputs.bias', bias, [l.n]);
@@ -153,7 +179,8 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: SmoothQuantE
   const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
   native(op, () =>
     addon().int8GemmDecode({
-      a: a.ptr, b: b.ptr, alphaRow: alphaRow.ptr, alphaCol: alphaCol.ptr, bias: bias?.ptr, residual: residual?.ptr, out: out.ptr, m: l.m, n: l.n, k: l.k,
+      ...(inside ? { x: a.ptr, qStatic: attrs.quantScale ?? 0 } : { a: a.ptr }), b: b.ptr, alphaRow: rowScales?.ptr, alphaCol: alphaCol.ptr,
+      bias: bias?.ptr, residual: residual?.ptr, out: out.ptr, m: l.m, n: l.n, k: l.k,
       perToken: mode.perToken, perChannel: mode.perChannel, gelu: attrs.gelu ?? false, outDtype: code(outDtype), stream: stream?.handle,
     }),
   );

@@ -184,13 +184,24 @@ export class CudaProductionBackend extends CudaBackend {
    * A SmoothQuant layer: quantize x (with `norm`: LayerNorm and quantize in one kernel, once per (x, γ)
    * in a step — q, k, v share it), then the int8 GEMM and its epilogue (scales, bias, GELU, residual):
    * for at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies, one kernel
-   * (int8GemmDecode: the weights streamed once); otherwise cuBLASLt's IMMA into int32, then the
-   * epilogue kernel. Both are exact (tier 1), so which one runs never changes a bit — batch invariance
+   * (int8GemmDecode: the weights streamed once; for at most 16 rows without a LayerNorm, the
+   * quantization inside it too); otherwise cuBLASLt's IMMA into int32, then the epilogue kernel. Both are exact (tier 1), so which one runs never changes a bit — batch invariance
    * holds across the switch.
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
     if (!keep) throw new EngineError('backend', { what: 'SmoothQuant linear', expected: 'inside runStep', got: 'outside a step' });
+    const b = w.weight as Cuda.DeviceTensor<'i8'>;
+    const alphaCol = w.scaleW as Cuda.DeviceTensor<'f32'>;
+    const extras = { ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
+    const attrs = { outDtype: x.dtype as ActDType, mode: w.mode, gelu };
+    // a few rows without a LayerNorm before them (attention output → dense, GELU output → proj): the
+    // decode GEMM quantizes them itself, one launch instead of two
+    if (!norm && x.shape[0]! <= this.k.INT8_DECODE_QUANTIZE_ROWS && this.#int8DecodeGemm(b)) {
+      if (w.mode.perToken) return this.k.int8GemmDecode({ a: act(x), b, alphaCol, ...extras }, attrs, this.stream);
+      const s = this.staticScale(w);
+      return this.k.int8GemmDecode({ a: act(x), b, alphaRow: s.alphaRow, alphaCol, ...extras }, { ...attrs, quantScale: s.scaleX }, this.stream);
+    }
     let quantized: Quantized;
     if (norm) quantized = this.#normQuantized(x, norm, w);
     else {
@@ -199,9 +210,7 @@ export class CudaProductionBackend extends CudaBackend {
       if (w.mode.perToken) keep(quantized.alphaRow);
     }
     const { q, alphaRow } = quantized;
-    const b = w.weight as Cuda.DeviceTensor<'i8'>;
-    const epilogue = { alphaRow, alphaCol: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
-    const attrs = { outDtype: x.dtype as ActDType, mode: w.mode, gelu };
+    const epilogue = { alphaRow, alphaCol, ...extras };
     if (q.shape[0]! <= INT8_DECODE_ROWS && this.#int8DecodeGemm(b)) return this.k.int8GemmDecode({ a: q, b, ...epilogue }, attrs, this.stream);
     const acc = keep(this.k.int8GemmLt({ a: q, b }, this.stream));
     return this.k.smoothQuantEpilogue({ acc, ...epilogue }, attrs, this.stream);
