@@ -57,11 +57,12 @@ interface CapturedStep {
 }
 
 /**
- * Rows up to which a SmoothQuant layer runs as one int8GemmDecode kernel (decode steps up to batch 64);
- * above, cuBLASLt's IMMA + the epilogue kernel, faster for prompt-sized M. Measured on gpt2-xl shapes:
- * docs/quantization.md.
+ * Rows up to which a SmoothQuant layer runs as one int8GemmDecode kernel; above, cuBLASLt's IMMA + the
+ * epilogue kernel, faster from 32 rows (gpt2-xl shapes, H100, 2026-12-07: docs/quantization.md).
  */
-const INT8_DECODE_ROWS = 64;
+const INT8_DECODE_ROWS = 16;
+/** Rows up to which int8GemmDecode also quantizes a layer input without a LayerNorm before it (the same measurement). */
+const INT8_DECODE_QUANTIZE_ROWS = 8;
 
 /** A SmoothQuant layer's input in int8 and its row dequantization scales ([T] per token, or the layer's [1]). */
 interface Quantized {
@@ -184,9 +185,10 @@ export class CudaProductionBackend extends CudaBackend {
    * A SmoothQuant layer: quantize x (with `norm`: LayerNorm and quantize in one kernel, once per (x, γ)
    * in a step — q, k, v share it), then the int8 GEMM and its epilogue (scales, bias, GELU, residual):
    * for at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies, one kernel
-   * (int8GemmDecode: the weights streamed once; for at most 16 rows without a LayerNorm, the
-   * quantization inside it too); otherwise cuBLASLt's IMMA into int32, then the epilogue kernel. Both are exact (tier 1), so which one runs never changes a bit — batch invariance
-   * holds across the switch.
+   * (int8GemmDecode: the weights streamed once; for at most INT8_DECODE_QUANTIZE_ROWS rows without a
+   * LayerNorm, the quantization inside it too); otherwise cuBLASLt's IMMA into int32, then the
+   * epilogue kernel. All exact (tier 1), so which one runs never changes a bit: batch invariance holds
+   * across the switch.
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
@@ -197,7 +199,7 @@ export class CudaProductionBackend extends CudaBackend {
     const attrs = { outDtype: x.dtype as ActDType, mode: w.mode, gelu };
     // a few rows without a LayerNorm before them (attention output → dense, GELU output → proj): the
     // decode GEMM quantizes them itself, one launch instead of two
-    if (!norm && x.shape[0]! <= this.k.INT8_DECODE_QUANTIZE_ROWS && this.#int8DecodeGemm(b)) {
+    if (!norm && x.shape[0]! <= INT8_DECODE_QUANTIZE_ROWS && this.#int8DecodeGemm(b)) {
       if (w.mode.perToken) return this.k.int8GemmDecode({ a: act(x), b, alphaCol, ...extras }, attrs, this.stream);
       const s = this.staticScale(w);
       return this.k.int8GemmDecode({ a: act(x), b, alphaRow: s.alphaRow, alphaCol, ...extras }, { ...attrs, quantScale: s.scaleX }, this.stream);
