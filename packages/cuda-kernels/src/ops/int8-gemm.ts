@@ -13,6 +13,33 @@ import { DeviceTensor, type Stream } from '../device.js';
 import { CudaUnavailableError, native } from '../errors.js';
 import { code, type OnDevice } from '../launch.js';
 
+/**
+ * The SmoothQuant epilogue's operands for an [m, n] result: the output dtype; row scales [m] per token
+ * or [1] (`alphaRow` null where the kernel computes them); column scales [n] per channel or [1]; the
+ * bias [n] and the residual [m, n] in the output dtype.
+ */
+function checkEpilogue(
+  op: string, m: number, n: number, attrs: { readonly outDtype: ActDType; readonly mode: { readonly perToken: boolean; readonly perChannel: boolean } },
+  o: { readonly alphaRow: DeviceTensor | null; readonly alphaCol: DeviceTensor; readonly bias?: DeviceTensor | undefined; readonly residual?: DeviceTensor | undefined },
+): void {
+  const { outDtype, mode } = attrs;
+  expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
+  if (o.alphaRow) {
+    expectDType(op, 'inputs.alphaRow', o.alphaRow, ['f32']);
+    expectShape(op, 'inputs.alphaRow', o.alphaRow, [mode.perToken ? m : 1]);
+  }
+  expectDType(op, 'inputs.alphaCol', o.alphaCol, ['f32']);
+  expectShape(op, 'inputs.alphaCol', o.alphaCol, [mode.perChannel ? n : 1]);
+  if (o.bias) {
+    expectDType(op, 'inputs.bias', o.bias, [outDtype]);
+    expectShape(op, 'inputs.bias', o.bias, [n]);
+  }
+  if (o.residual) {
+    expectDType(op, 'inputs.residual', o.residual, [outDtype]);
+    expectShape(op, 'inputs.residual', o.residual, [m, n]);
+  }
+}
+
 export function int8Gemm(inputs: OnDevice<Int8GemmInputs>, attrs: Int8GemmAttrs = {}, stream?: Stream): DeviceTensor<'i32'> {
   const { a, b } = inputs;
   expectDType('int8Gemm', 'inputs.a', a, ['i8']);
@@ -30,15 +57,7 @@ export function smoothQuantGemm(inputs: OnDevice<SmoothQuantGemmInputs>, attrs: 
   expectDType(op, 'inputs.a', a, ['i8']);
   expectDType(op, 'inputs.b', b, ['i8']);
   const l = matmulLayout(op, a, b, false, attrs.transB);
-  expectDType(op, 'inputs.alphaRow', alphaRow, ['f32']);
-  expectDType(op, 'inputs.alphaCol', alphaCol, ['f32']);
-  expectShape(op, 'inputs.alphaRow', alphaRow, [mode.perToken ? l.m : 1]);
-  expectShape(op, 'inputs.alphaCol', alphaCol, [mode.perChannel ? l.n : 1]);
-  expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [l.n]);
-  }
+  checkEpilogue(op, l.m, l.n, attrs, { alphaRow, alphaCol, bias });
   const c = DeviceTensor.empty(outDtype, [l.m, l.n]);
   native(op, () =>
     addon().int8Gemm({
@@ -81,19 +100,7 @@ export function smoothQuantEpilogue(inputs: OnDevice<SmoothQuantEpilogueInputs>,
   const { outDtype, mode } = attrs;
   expectDType(op, 'inputs.acc', acc, ['i32']);
   const [m, n] = expectShape(op, 'inputs.acc', acc, ['M', 'N']) as [number, number];
-  expectDType(op, 'inputs.alphaRow', alphaRow, ['f32']);
-  expectDType(op, 'inputs.alphaCol', alphaCol, ['f32']);
-  expectShape(op, 'inputs.alphaRow', alphaRow, [mode.perToken ? m : 1]);
-  expectShape(op, 'inputs.alphaCol', alphaCol, [mode.perChannel ? n : 1]);
-  expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [n]);
-  }
-  if (residual) {
-    expectDType(op, 'inputs.residual', residual, [outDtype]);
-    expectShape(op, 'inputs.residual', residual, [m, n]);
-  }
+  checkEpilogue(op, m, n, attrs, { alphaRow, alphaCol, bias, residual });
   const out = DeviceTensor.empty(outDtype, [m, n]);
   native(op, () =>
     addon().smoothQuantEpilogue({
@@ -162,20 +169,7 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDeco
   // the row scales: given, except for activations quantized inside per token (computed there)
   const rowScales = inside && mode.perToken ? undefined : alphaRow;
   if (!(inside && mode.perToken)) expectAttr(op, 'inputs.alphaRow', alphaRow !== undefined, 'the row scales', 'none');
-  if (rowScales) {
-    expectDType(op, 'inputs.alphaRow', rowScales, ['f32']);
-    expectShape(op, 'inputs.alphaRow', rowScales, [mode.perToken ? l.m : 1]);
-  }
-  expectDType(op, 'inputs.alphaCol', alphaCol, ['f32']);
-  expectShape(op, 'inputs.alphaCol', alphaCol, [mode.perChannel ? l.n : 1]);
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [l.n]);
-  }
-  if (residual) {
-    expectDType(op, 'inputs.residual', residual, [outDtype]);
-    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
-  }
+  checkEpilogue(op, l.m, l.n, attrs, { alphaRow: rowScales ?? null, alphaCol, bias, residual });
   const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
   native(op, () =>
     addon().int8GemmDecode({
