@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AttrError, RefMathError, ShapeError } from './errors.js';
-import { bitEqual, decodeValue, encodeValue, fromValues, reshape, roundTo, tensor, toF32, toValues } from './tensor.js';
+import { bitEqual, decodeValue, encodeValue, fromF32, fromValues, reshape, roundTo, tensor, toF32, toValues } from './tensor.js';
 import { DTYPES, allocStorage, isDType } from './dtype.js';
 import { thrown } from './testing/random.js';
 
@@ -18,6 +18,19 @@ describe('tensors', () => {
     expect(roundTo('f16', 0.1)).toBe(0.0999755859375);
     expect(decodeValue('fp8e4m3', encodeValue('fp8e4m3', 1000))).toBe(448);
     expect(Array.from(toF32(fromValues('i8', [2], [-128, 127])))).toEqual([-128, 127]);
+  });
+  it('toF32 / fromF32 of f16 and bf16 (the bulk paths every cast takes) equal decodeValue / encodeValue on every bit pattern', () => {
+    for (const dtype of ['f16', 'bf16'] as const) {
+      const all = tensor(dtype, [65536], Uint16Array.from({ length: 65536 }, (_, b) => b));
+      const values = toF32(all);
+      for (let b = 0; b < 65536; b++) expect(Object.is(values[b], Math.fround(decodeValue(dtype, b))), `${dtype} 0x${b.toString(16)}`).toBe(true);
+      // back: every finite value, the midpoint of each pair of neighbours (a tie: to even), ±overflow, NaN
+      const finite = Array.from(values).filter((v) => Number.isFinite(v));
+      const mids = Array.from({ length: 0x7f7f }, (_, b) => (values[b]! + values[b + 1]!) / 2).filter((v) => Number.isFinite(v));
+      const probes = Float32Array.from([...finite, ...mids, ...mids.map((v) => -v), 1e30, -1e30, Infinity, NaN]);
+      const back = fromF32(dtype, [probes.length], probes);
+      for (let i = 0; i < probes.length; i++) expect(back.data[i], `${dtype} ${probes[i]}`).toBe(encodeValue(dtype, probes[i]!));
+    }
   });
   it('rejects length/shape mismatches and fractional or out-of-range integers', () => {
     expect(() => tensor('f32', [2, 2], new Float32Array(3))).toThrow(/expected 4 elements for shape \[2, 2\], got 3/);

@@ -124,7 +124,15 @@ export function toValues(t: Tensor): Float64Array {
 export function toF32(t: Tensor): Float32Array {
   if (t.dtype === 'f32') return t.data as Float32Array;
   const out = new Float32Array(t.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = decodeValue(t.dtype, t.data[i]!);
+  const data = t.data;
+  if (t.dtype === 'f16') {
+    for (let i = 0; i < out.length; i++) out[i] = fromF16Bits(data[i]!); // the same decode, without the per-element dispatch
+  } else if (t.dtype === 'bf16') {
+    const bits = new Uint32Array(out.buffer); // bf16 bits are the upper half of the binary32
+    for (let i = 0; i < out.length; i++) bits[i] = data[i]! << 16;
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = decodeValue(t.dtype, data[i]!);
+  }
   return out;
 }
 
@@ -133,6 +141,11 @@ export function fromF32<D extends DType>(dtype: D, shape: readonly number[], val
   const t = tensor(dtype, shape);
   if (dtype === 'f32') {
     (t.data as Float32Array).set(values);
+    return t;
+  }
+  if (dtype === 'f16' || dtype === 'bf16') {
+    const encode = dtype === 'f16' ? toF16Bits : toBf16Bits; // the same rounding, without the per-element dispatch
+    for (let i = 0; i < values.length; i++) t.data[i] = encode(values[i]!);
     return t;
   }
   for (let i = 0; i < values.length; i++) t.data[i] = encodeValue(dtype, values[i]!);

@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertHfToFt, fp8AmaxFile, FtCheckpoint, kvAmaxFile, loadHfGpt, readFtFp8Amax, readFtKvCache, seedKvScaleFile } from '@trtllm/loader';
+import { castTo, convertHfToFt, fp8AmaxFile, FtCheckpoint, kvAmaxFile, loadHfGpt, readFtFp8Amax, readFtKvCache, seedKvScaleFile } from '@trtllm/loader';
+import { mapGptWeights, type GptWeights, type Tensor } from '@trtllm/ref-math';
 import { kvAmaxOfQkv, seedKvScale } from '@trtllm/quant';
 import { readEngineFile } from '../engine-dir.js';
 import { Engine } from '../runtime/engine.js';
 import { buildEngine } from './build.js';
-import { calibrateModel, convertCalibrated, quantizeInMemory } from './convert-sq.js';
+import { calibrateModel, convertCalibrated, quantizeInMemory, smoothQuantModel } from './convert-sq.js';
 
 const HF = resolve(dirname(fileURLToPath(import.meta.url)), '../../../loader/fixtures/tiny/gpt2/st-fp32');
 const work = mkdtempSync(join(tmpdir(), 'trtllm-convert-kv-'));
@@ -149,6 +150,26 @@ describe('convert --qformat fp8 → build --enable_fp8 [--fp8_kv_cache] (ref bac
     expect('actRanges' in sqb ? sqb.actRanges.size : 0).toBe(4 * nLayer);
     expect(sq.weights.layers[0]!.ln1.gamma.data).not.toEqual(model.weights.layers[0]!.ln1.gamma.data); // smoothed
     await expect(quantizeInMemory(model, PROMPTS, { fp8: true, smoothQuant: { alpha: 0.5, mode: { perToken: true, perChannel: true } } })).rejects.toThrow(/expected SmoothQuant or FP8, got both/);
+  });
+  it('quantizeInMemory of an fp16 model: the smoothed tensors cast back exactly as a cast of the whole model would, the others the model’s own (no copy)', async () => {
+    const c16 = { ...model.config, dtype: 'f16' as const };
+    const model16 = { config: c16, weights: mapGptWeights(c16, model.weights, (t) => castTo(t, 'f16')) };
+    const mode = { perToken: true, perChannel: true };
+    const got = (await quantizeInMemory(model16, PROMPTS, { smoothQuant: { alpha: 0.5, mode } })).weights;
+    const cal = await calibrateModel(model16, PROMPTS);
+    const want = mapGptWeights(c16, smoothQuantModel(cal.model, cal.stats, 0.5).weights, (t) => castTo(t, 'f16'));
+    const flat = (w: GptWeights): [string, Tensor][] => {
+      const out: [string, Tensor][] = [];
+      mapGptWeights(c16, w, (t, spec) => (out.push([spec.path, t]), t));
+      return out;
+    };
+    const wantAll = new Map(flat(want));
+    const gotAll = flat(got);
+    expect(gotAll.map(([n]) => n)).toEqual([...wantAll.keys()]);
+    for (const [name, t] of gotAll) expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(wantAll.get(name)!.data.buffer, wantAll.get(name)!.data.byteOffset, wantAll.get(name)!.data.byteLength)), name).toBe(true);
+    expect(got.layers[0]!.attnOut.weight).toBe(model16.weights.layers[0]!.attnOut.weight);
+    expect(got.wte).toBe(model16.weights.wte);
+    expect(got.layers[0]!.fc.weight).not.toBe(model16.weights.layers[0]!.fc.weight);
   });
   it('--enable_fp8 from a checkpoint without the ranges names the missing file and the fix; -sq with fp8 is refused', async () => {
     const plain = join(work, 'plain', '2-gpu');

@@ -155,12 +155,28 @@ export async function quantizeInMemory(
   const out: { weights: GptWeights; smoothQuant?: SmoothQuantBuild; fp8?: Fp8Build; kvCacheScales?: KvQuantScales[]; backend: string } = { weights: model.weights, backend };
   if (q.smoothQuant) {
     const r = smoothQuantModel(m32, stats, q.smoothQuant.alpha);
-    out.weights = c.dtype === 'f32' ? r.weights : mapGptWeights(c, r.weights, (t) => castTo(t, c.dtype));
+    out.weights = c.dtype === 'f32' ? r.weights : backToDtype(model.weights, r.weights, c.dtype);
     out.smoothQuant = { mode: q.smoothQuant.mode, actRanges: r.actRanges };
   }
   if (q.fp8) out.fp8 = { actRanges: new Map([...fp8RangesOf(c, stats)].map(([k, x]) => [k, { x }])) };
   if (q.kv) out.kvCacheScales = kvRangesOf(c, stats).map((r) => kvCacheScales(r.amax, q.kv!));
   return out;
+}
+
+/**
+ * The smoothed fp32 weights in the model's dtype again: what smoothing changed — LN1, LN2 and the QKV
+ * and FC weights — cast once (the bits mapGptWeights(castTo) gives); every other tensor is the
+ * model's own, as casting it to fp32 and back would give the same bits (that round trip of the
+ * whole model was most of a gpt2-xl quantization's host time).
+ */
+function backToDtype(original: GptWeights, smoothed: GptWeights, dtype: GptConfig['dtype']): GptWeights {
+  const cast = <D extends Tensor>(t: D): D => castTo(t, dtype) as D;
+  const ln = (n: GptLayerWeights['ln1']): GptLayerWeights['ln1'] => (n.beta ? { gamma: cast(n.gamma), beta: cast(n.beta) } : { gamma: cast(n.gamma) });
+  const layers = original.layers.map((l, n): GptLayerWeights => {
+    const s = smoothed.layers[n]!;
+    return { ...l, ln1: ln(s.ln1), ln2: ln(s.ln2), qkv: { ...l.qkv, weight: cast(s.qkv.weight) }, fc: { ...l.fc, weight: cast(s.fc.weight) } };
+  });
+  return { ...original, layers };
 }
 
 /**
