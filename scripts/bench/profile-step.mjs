@@ -7,20 +7,20 @@
 // A first, unprofiled generate warms up (cuBLASLt tuning, first-use setup); the second is the profiled
 // region (cudaProfilerStart/Stop). Without --graphs the decode steps launch kernel by kernel.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { availableParallelism } from 'node:os';
 import { buildEngine, buildEngineAsync, Engine, quantizeInMemory, randomWeights, resolveBuildConfig } from '@trtllm/engine';
 import { SHAPES } from '../../tools/dist/benchmark.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'gpt2' }, batch: { type: 'string', default: '1' }, input: { type: 'string', default: '128' }, steps: { type: 'string', default: '4' }, graphs: { type: 'boolean' }, gemm_algo: { type: 'string' }, smooth_quant: { type: 'boolean' } } });
 const [b, input, steps] = [Number(values.batch), Number(values.input), Number(values.steps)];
 const dir = mkdtempSync(join(tmpdir(), 'profile-'));
+const vocab = SHAPES[values.model].vocab_size; // ids inside every shape's vocabulary (santacoder: 49,280)
 const flags = { ...SHAPES[values.model], dtype: 'float16', max_batch_size: b, max_input_len: input, max_output_len: steps + 1, use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16' };
 if (values.smooth_quant) {
   const config = resolveBuildConfig(flags).model;
-  const prompts = Array.from({ length: 4 }, (_, i) => Array.from({ length: input }, (_, j) => (i * 104729 + j * 7919) % 50000));
+  const prompts = Array.from({ length: 4 }, (_, i) => Array.from({ length: input }, (_, j) => (i * 104729 + j * 7919) % vocab));
   const mode = { perToken: true, perChannel: true };
   const q = await quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, prompts, { smoothQuant: { alpha: 0.5, mode } }, { backend: { backend: 'cuda', kernels: 'production' } });
   buildEngine({ flags, outputDir: dir, weights: q.weights, smoothQuant: q.smoothQuant }); // random weights: the SmoothQuant tensors come in memory, not from a -sq checkpoint
@@ -28,7 +28,7 @@ if (values.smooth_quant) {
   await buildEngineAsync({ flags, outputDir: dir, threads: 16 });
 }
 const e = await Engine.load(dir, { backend: 'cuda', kernels: 'production', cudaGraphs: values.graphs ?? false, ...(values.gemm_algo ? { gemmAlgo: values.gemm_algo } : {}) });
-const reqs = Array.from({ length: b }, (_, i) => ({ tokens: Array.from({ length: input }, (_, j) => (i * 7919 + j * 104729) % 50000), maxNewTokens: steps + 1, endId: null }));
+const reqs = Array.from({ length: b }, (_, i) => ({ tokens: Array.from({ length: input }, (_, j) => (i * 7919 + j * 104729) % vocab), maxNewTokens: steps + 1, endId: null }));
 await e.generate(reqs);
 const k = await import('@trtllm/cuda-kernels');
 k.addonIfBuilt().profilerRange(true);

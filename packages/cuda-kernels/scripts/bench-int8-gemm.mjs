@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // SmoothQuant INT8 linear layers against fp16 on the same GPU, same run, gpt2-xl shapes (K×N =
-// 1600×4800 QKV, 1600×6400 FC, 6400×1600 proj): for each M, the fastest fp16 production GEMM (cuBLASLt
-// with the bias in its epilogue; at M ≤ 64 also the fp16 decode GEMMs, [K,N] as the engine's linear
+// 1600×4800 QKV, 1600×1600 dense, 1600×6400 FC, 6400×1600 proj): for each M, the fastest fp16
+// production GEMM (cuBLASLt with the bias in its epilogue; at M ≤ 64 also the fp16 decode GEMMs, [K,N] as the engine's linear
 // layers and [N,K]), the INT8 GEMM alone (cuBLASLt IMMA, int32 out), the INT8 layer as cuBLASLt runs
 // it (per-token quantize + IMMA + the epilogue with the bias), and at M ≤ 64 int8GemmDecode on int8
-// activations (the GEMM and the epilogue in one kernel) and the INT8 layer as decode steps run it
-// (at M ≤ 16 int8GemmDecode quantizing inside: one kernel). Ratios are fp16 time / INT8 time (> 1:
-// INT8 faster). Writes int8-gemm.md and .json to --out.
+// activations (the GEMM and the epilogue in one kernel) and the INT8 layer without a LayerNorm before
+// it both ways: per-token quantize + int8GemmDecode, and at M ≤ 16 int8GemmDecode quantizing inside
+// (one kernel). Ratios are fp16 time / INT8 time (> 1: INT8 faster). Writes int8-gemm.md and .json to --out.
 //   node packages/cuda-kernels/scripts/bench-int8-gemm.mjs --out DIR [--iters N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tensor } from '@trtllm/ref-math';
-import { isAvailable, DeviceTensor, runPerf, measureCeilings, gemmLt, gemmDecode, gemmDecodeUnsupported, int8GemmLt, int8GemmLtAlgorithms, int8GemmDecode, INT8_DECODE_QUANTIZE_ROWS, quantizePerToken, smoothQuantEpilogue } from '../dist/index.js';
+import { isAvailable, DeviceTensor, runPerf, measureCeilings, gemmLt, gemmDecode, gemmDecodeUnsupported, int8GemmLt, int8GemmLtAlgorithms, int8GemmDecode, INT8_DECODE_MAX_QUANTIZE_ROWS, quantizePerToken, smoothQuantEpilogue } from '../dist/index.js';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'gpu-report' }, iters: { type: 'string', default: '20' } } });
 mkdirSync(values.out, { recursive: true });
@@ -38,9 +38,9 @@ function hostData(dtype, shape, seed) {
 let measured;
 const ceilings = () => (measured ??= measureCeilings());
 
-const SHAPES = [['qkv', 1600, 4800], ['fc', 1600, 6400], ['proj', 6400, 1600]];
+const SHAPES = [['qkv', 1600, 4800], ['dense', 1600, 1600], ['fc', 1600, 6400], ['proj', 6400, 1600]];
 const MS = [1, 8, 16, 32, 64, 512, 1024, 2048];
-const DECODE_ROWS = 64; // the engine's INT8_DECODE_ROWS
+const DECODE_ROWS = 64; // int8GemmDecode is timed up to here (the engine uses it up to 16 rows: where it wins below)
 const rows = [];
 for (const [name, k, n] of SHAPES) {
   const w16 = DeviceTensor.from(hostData('f16', [k, n], 1));
@@ -69,16 +69,15 @@ for (const [name, k, n] of SHAPES) {
       const sq = { outDtype: 'f16', mode: { perToken: true, perChannel: true } };
       cases.push(
         mk('int8 decode GEMM + epilogue (one kernel)', () => [int8GemmDecode({ a: q, b: w8, alphaRow, alphaCol: scaleW, bias }, sq)], m * k + k * n + 2 * m * n),
-        // as the engine's decode steps run a layer without a LayerNorm before it: at most 16 rows, the
-        // quantization inside the decode GEMM (one kernel); more, quantizePerToken first
-        m <= INT8_DECODE_QUANTIZE_ROWS
-          ? mk('int8 decode layer', () => [int8GemmDecode({ a: x, b: w8, alphaCol: scaleW, bias }, sq)], 2 * m * k + k * n + 2 * m * n)
-          : mk('int8 decode layer', () => {
-            const p = quantizePerToken({ x });
-            return [p.q, p.scale, int8GemmDecode({ a: p.q, b: w8, alphaRow: p.scale, alphaCol: scaleW, bias }, sq)];
-          }, 3 * m * k + k * n + 2 * m * n),
+        // a layer without a LayerNorm before it (dense, proj): quantizePerToken first, then the decode GEMM
+        mk('int8 decode layer', () => {
+          const p = quantizePerToken({ x });
+          return [p.q, p.scale, int8GemmDecode({ a: p.q, b: w8, alphaRow: p.scale, alphaCol: scaleW, bias }, sq)];
+        }, 3 * m * k + k * n + 2 * m * n),
       );
     }
+    // … or the decode GEMM quantizing them itself (one kernel; each block re-reads the rows)
+    if (m <= INT8_DECODE_MAX_QUANTIZE_ROWS) cases.push(mk('int8 decode layer, quantized inside', () => [int8GemmDecode({ a: x, b: w8, alphaCol: scaleW, bias }, { outDtype: 'f16', mode: { perToken: true, perChannel: true } })], 2 * m * k + k * n + 2 * m * n));
     const perf = runPerf(cases, ceilings(), { iters: Number(values.iters) });
     const t = Object.fromEntries(perf.map((p) => [p.name, p]));
     const fp16Kinds = [['fp16 cuBLASLt +bias', 'cuBLASLt'], ['fp16 decode GEMM [K,N] +bias', 'decode GEMM [K,N]'], ['fp16 decode GEMM [N,K] +bias', 'decode GEMM [N,K]']].filter(([c]) => t[c]);
@@ -88,6 +87,7 @@ for (const [name, k, n] of SHAPES) {
       fp16Ms: t[fp16Case].msPerRun, fp16Kernel,
       int8GemmMs: t['int8 IMMA (int32 out)'].msPerRun, int8LayerMs: t['int8 layer (quantize + IMMA + epilogue)'].msPerRun,
       ...(m <= DECODE_ROWS ? { int8DecodeGemmMs: t['int8 decode GEMM + epilogue (one kernel)'].msPerRun, int8DecodeLayerMs: t['int8 decode layer'].msPerRun } : {}),
+      ...(t['int8 decode layer, quantized inside'] ? { int8InsideLayerMs: t['int8 decode layer, quantized inside'].msPerRun } : {}),
       errors: perf.filter((p) => p.error).map((p) => `${p.name}: ${p.error}`),
     };
     row.gemmRatio = row.fp16Ms / row.int8GemmMs;
@@ -97,7 +97,8 @@ for (const [name, k, n] of SHAPES) {
       row.decodeLayerRatio = row.fp16Ms / row.int8DecodeLayerMs;
     }
     rows.push(row);
-    const decode = row.int8DecodeGemmMs === undefined ? '' : `, int8 decode GEMM ${row.int8DecodeGemmMs.toFixed(4)} ms (×${row.decodeGemmRatio.toFixed(2)}), decode layer ${row.int8DecodeLayerMs.toFixed(4)} ms (×${row.decodeLayerRatio.toFixed(2)})`;
+    const inside = row.int8InsideLayerMs === undefined ? '' : `, quantized inside ${row.int8InsideLayerMs.toFixed(4)} ms (×${(row.fp16Ms / row.int8InsideLayerMs).toFixed(2)})`;
+    const decode = row.int8DecodeGemmMs === undefined ? '' : `, int8 decode GEMM ${row.int8DecodeGemmMs.toFixed(4)} ms (×${row.decodeGemmRatio.toFixed(2)}), decode layer ${row.int8DecodeLayerMs.toFixed(4)} ms (×${row.decodeLayerRatio.toFixed(2)})${inside}`;
     console.log(`${name} M=${m}: fp16 ${row.fp16Ms.toFixed(4)} ms (${row.fp16Kernel}), int8 GEMM ${row.int8GemmMs.toFixed(4)} ms (×${row.gemmRatio.toFixed(2)}), int8 layer ${row.int8LayerMs.toFixed(4)} ms (×${row.layerRatio.toFixed(2)})${decode}${row.errors.length ? ` ERRORS ${row.errors.join('; ')}` : ''}`);
     for (const t of [x, q, alphaRow]) t.free();
   }
@@ -107,11 +108,12 @@ for (const [name, k, n] of SHAPES) {
 
 const md = [
   `# SmoothQuant INT8 vs fp16 GEMMs, gpt2-xl shapes\n\n${header}\n`,
-  'fp16: the fastest of cuBLASLt (+bias epilogue) and, at M ≤ 64, the decode GEMMs. INT8 GEMM: cuBLASLt IMMA, int32 out. INT8 layer (cuBLASLt): per-token quantize + IMMA + epilogue (scales, bias). At M ≤ 64: int8GemmDecode (the GEMM and the epilogue in one kernel) alone, and the INT8 layer as decode steps run it without a LayerNorm before it (M ≤ 16: int8GemmDecode quantizing inside, one kernel; else per-token quantize + int8GemmDecode). Ratio = fp16 ms / INT8 ms.\n',
-  '| GEMM | M | K×N | fp16 ms | INT8 GEMM ms | ×fp16 | INT8 layer (cuBLASLt) ms | ×fp16 | int8GemmDecode ms | ×fp16 | INT8 layer (decode) ms | ×fp16 |',
-  '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  'fp16: the fastest of cuBLASLt (+bias epilogue) and, at M ≤ 64, the decode GEMMs. INT8 GEMM: cuBLASLt IMMA, int32 out. INT8 layer (cuBLASLt): per-token quantize + IMMA + epilogue (scales, bias). At M ≤ 64: int8GemmDecode (the GEMM and the epilogue in one kernel) on int8 activations, and the INT8 layer without a LayerNorm before it: per-token quantize + int8GemmDecode, and at M ≤ 16 int8GemmDecode quantizing inside (one kernel). Ratio = fp16 ms / INT8 ms.\n',
+  '| GEMM | M | K×N | fp16 ms | INT8 GEMM ms | ×fp16 | INT8 layer (cuBLASLt) ms | ×fp16 | int8GemmDecode ms | ×fp16 | INT8 layer (quantize + decode) ms | ×fp16 | INT8 layer (quantized inside) ms | ×fp16 |',
+  '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => {
-    const decode = r.int8DecodeGemmMs === undefined ? '— | — | — | —' : `${r.int8DecodeGemmMs.toFixed(4)} | ${r.decodeGemmRatio.toFixed(2)} | ${r.int8DecodeLayerMs.toFixed(4)} | ${r.decodeLayerRatio.toFixed(2)}`;
+    const inside = r.int8InsideLayerMs === undefined ? '— | —' : `${r.int8InsideLayerMs.toFixed(4)} | ${(r.fp16Ms / r.int8InsideLayerMs).toFixed(2)}`;
+    const decode = r.int8DecodeGemmMs === undefined ? '— | — | — | — | — | —' : `${r.int8DecodeGemmMs.toFixed(4)} | ${r.decodeGemmRatio.toFixed(2)} | ${r.int8DecodeLayerMs.toFixed(4)} | ${r.decodeLayerRatio.toFixed(2)} | ${inside}`;
     return `| ${r.shape} | ${r.m} | ${r.k}×${r.n} | ${r.fp16Ms.toFixed(4)} (${r.fp16Kernel}) | ${r.int8GemmMs.toFixed(4)} | ${r.gemmRatio.toFixed(2)} | ${r.int8LayerMs.toFixed(4)} | ${r.layerRatio.toFixed(2)} | ${decode} |`;
   }),
   '',

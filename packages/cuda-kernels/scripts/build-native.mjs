@@ -34,7 +34,7 @@ console.log(`build-native: nvcc ${version} at ${nvcc}; ${cmake}`);
 
 const args = ['compile', '--directory', pkg, '--out', join(pkg, 'build'), `--CDCMAKE_CUDA_COMPILER=${nvcc}`];
 if (process.env.TRTLLM_CUDA_ARCHS) args.push(`--CDTRTLLM_CUDA_ARCHS=${process.env.TRTLLM_CUDA_ARCHS}`);
-const r = spawnSync(bin, args, { stdio: 'inherit', cwd: pkg });
+const r = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit', cwd: pkg }); // cmake-js's bin is a Node script: no exec bit needed
 if (r.status !== 0) fail(`cmake-js failed (exit ${r.status}); the compiler output above names the file and line.`);
 if (!existsSync(join(pkg, 'build/Release/trtllm_cuda.node'))) fail('the build finished but build/Release/trtllm_cuda.node is missing');
 console.log('build-native: build/Release/trtllm_cuda.node');

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCmake, findCmakeJs, findNvcc } from './toolkit.mjs';
 
-const REBUILD = 'then run `npm rebuild @trtllm/cuda-kernels`';
+const REBUILD = 'then run `npm rebuild @trtllm/cuda-kernels --foreground-scripts`';
 
 /**
  * What the install step does, from what it found:

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { addonIfBuilt } from './binding.js';
 import { gemmDecodePlan, type DecodeGemmDevice } from './ops/gemm.js';
+import { int8GemmDecodePlan } from './ops/int8-gemm.js';
 
 const h200: DecodeGemmDevice = { multiprocessors: 132, computeMajor: 9, sharedMemoryOptin: 232_448 };
 const a100: DecodeGemmDevice = { multiprocessors: 108, computeMajor: 8, sharedMemoryOptin: 166_912 };
@@ -72,5 +73,17 @@ describe.skipIf(!built)(built ? 'gemmDecode launch plan (no GPU needed)' : 'gemm
     expect(() => gemmDecodePlan({ n: 0, k: 768, m: 1 }, h200)).toThrow(/gemmDecodePlan.*n.*a positive integer/);
     expect(() => gemmDecodePlan({ n: 768, k: 768, m: 1.5 }, h200)).toThrow(/m.*a positive integer/);
     expect(() => gemmDecodePlan({ n: 768, k: 768, m: 1 }, { ...h200, multiprocessors: 0 })).toThrow(/device\.multiprocessors/);
+  });
+  it('int8GemmDecode: split K from (N, K, SM count) only — the gpt2-xl proj and gpt2 proj split on 132 SMs, qkv and fc do not; token groups of 8 per pass', () => {
+    const at = (n: number, k: number, m: number) => int8GemmDecodePlan({ n, k, m }, 132);
+    expect([at(4800, 1600, 1).splits, at(6400, 1600, 1).splits, at(1600, 6400, 1).splits, at(768, 3072, 1).splits]).toEqual([1, 1, 3, 6]);
+    for (const m of [1, 3, 8, 9, 16, 17, 33, 64, 70]) {
+      const p = at(1600, 6400, m);
+      expect([p.splits, p.stepsPerSplit, p.warps, p.steps, p.grid[0], p.grid[2]], `M ${m}`).toEqual([3, 38, 8, 100, 100, 3]); // ⌈100 steps · 100 tiles / 264⌉ = 38 steps a split
+      expect(p.grid[1] * 8 * p.tokenGroups, `M ${m}`).toBeGreaterThanOrEqual(m);
+    }
+    expect([1, 8, 9, 16, 17, 33, 70].map((m) => at(768, 768, m).tokenGroups)).toEqual([1, 1, 2, 2, 4, 8, 8]);
+    expect(at(768, 784, 1).steps).toBe(13); // K 784: a last step of 16 k
+    expect(() => int8GemmDecodePlan({ n: 768, k: 768, m: 0 }, 132)).toThrow(/int8GemmDecodePlan.*m.*a positive integer/);
   });
 });

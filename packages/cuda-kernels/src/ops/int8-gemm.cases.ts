@@ -137,6 +137,8 @@ export function int8GemmCases(): KernelCase[] {
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, one row', 1, 768, 2304, { perToken: true, perChannel: true }, 'f16', { gelu: true }),
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 11 rows split K', 11, 3072, 768, { perToken: true, perChannel: true }, 'bf16', { residual: true }),
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per tensor, 16 rows f32', 16, 256, 40, { perToken: false, perChannel: false }, 'f32', { gelu: true }),
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per tensor f16, split K', 4, 3072, 768, { perToken: false, perChannel: true }, 'f16', { residual: true }),
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 5 rows in one group', 5, 1600, 1600, { perToken: true, perChannel: true }, 'f16'),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
     int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),

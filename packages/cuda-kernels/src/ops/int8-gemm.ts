@@ -114,7 +114,7 @@ export function smoothQuantEpilogue(inputs: OnDevice<SmoothQuantEpilogueInputs>,
 /** int8GemmDecode's inputs: a [M, K] and b [N, K] (K contiguous) with the SmoothQuant epilogue's tensors. */
 export interface Int8GemmDecodeInputs {
   /**
-   * The int8 activations — or, for at most INT8_DECODE_QUANTIZE_ROWS rows, the activations in the
+   * The int8 activations — or, for at most INT8_DECODE_MAX_QUANTIZE_ROWS rows, the activations in the
    * output dtype, quantized inside the kernel as quantizePerToken / quantizePerTensor would (then
    * alphaRow is their scales: computed inside per token, given per tensor).
    */
@@ -134,8 +134,8 @@ export interface Int8GemmDecodeAttrs extends SmoothQuantEpilogueAttrs {
   readonly quantScale?: number;
 }
 
-/** Rows up to which int8GemmDecode takes float activations and quantizes them itself. */
-export const INT8_DECODE_QUANTIZE_ROWS = 16;
+/** Rows up to which int8GemmDecode takes float activations and quantizes them itself (each block re-reads them). */
+export const INT8_DECODE_MAX_QUANTIZE_ROWS = 16;
 
 /** Why (N, K) has no int8 decode GEMM ('' when it has one); the caller then runs int8GemmLt + smoothQuantEpilogue. */
 export function int8GemmDecodeUnsupported(n: number, k: number): string {
@@ -163,12 +163,13 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDeco
   const why = int8GemmDecodeUnsupported(l.n, l.k);
   expectAttr(op, 'inputs.b', why === '', why, `[${b.shape.join(', ')}]`);
   if (inside) {
-    expectAttr(op, 'inputs.a', l.m <= INT8_DECODE_QUANTIZE_ROWS, `at most ${INT8_DECODE_QUANTIZE_ROWS} rows of float activations (more: quantize first, pass int8)`, `${l.m} rows`);
+    expectAttr(op, 'inputs.a', l.m <= INT8_DECODE_MAX_QUANTIZE_ROWS, `at most ${INT8_DECODE_MAX_QUANTIZE_ROWS} rows of float activations (more: quantize first, pass int8)`, `${l.m} rows`);
     if (!mode.perToken) expectAttr(op, 'attrs.quantScale', attrs.quantScale !== undefined && Number.isFinite(attrs.quantScale) && attrs.quantScale > 0, 'a finite multiplier > 0 (per-tensor quantization inside)', attrs.quantScale);
   }
   // the row scales: given, except for activations quantized inside per token (computed there)
-  const rowScales = inside && mode.perToken ? undefined : alphaRow;
-  if (!(inside && mode.perToken)) expectAttr(op, 'inputs.alphaRow', alphaRow !== undefined, 'the row scales', 'none');
+  const computed = inside && mode.perToken;
+  const rowScales = computed ? undefined : alphaRow;
+  expectAttr(op, 'inputs.alphaRow', computed ? alphaRow === undefined : alphaRow !== undefined, computed ? 'none (computed in the kernel with float activations per token)' : 'the row scales', alphaRow ? `[${alphaRow.shape.join(', ')}]` : 'none');
   checkEpilogue(op, l.m, l.n, attrs, { alphaRow: rowScales ?? null, alphaCol, bias, residual });
   const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
   native(op, () =>

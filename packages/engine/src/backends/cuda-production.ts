@@ -61,8 +61,6 @@ interface CapturedStep {
  * epilogue kernel, faster from 32 rows (gpt2-xl shapes, H100, 2026-12-07: docs/quantization.md).
  */
 const INT8_DECODE_ROWS = 16;
-/** Rows up to which int8GemmDecode also quantizes a layer input without a LayerNorm before it (the same measurement). */
-const INT8_DECODE_QUANTIZE_ROWS = 8;
 
 /** A SmoothQuant layer's input in int8 and its row dequantization scales ([T] per token, or the layer's [1]). */
 interface Quantized {
@@ -185,9 +183,9 @@ export class CudaProductionBackend extends CudaBackend {
    * A SmoothQuant layer: quantize x (with `norm`: LayerNorm and quantize in one kernel, once per (x, γ)
    * in a step — q, k, v share it), then the int8 GEMM and its epilogue (scales, bias, GELU, residual):
    * for at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies, one kernel
-   * (int8GemmDecode: the weights streamed once; for at most INT8_DECODE_QUANTIZE_ROWS rows without a
-   * LayerNorm, the quantization inside it too); otherwise cuBLASLt's IMMA into int32, then the
-   * epilogue kernel. All exact (tier 1), so which one runs never changes a bit: batch invariance holds
+   * (int8GemmDecode: the weights streamed once); otherwise cuBLASLt's IMMA into int32, then the
+   * epilogue kernel. (int8GemmDecode can also quantize a layer input itself; the engine quantizes first
+   * until that is timed against quantize + GEMM in one run: each of its blocks re-reads the rows.) All exact (tier 1), so which one runs never changes a bit: batch invariance holds
    * across the switch.
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
@@ -197,13 +195,6 @@ export class CudaProductionBackend extends CudaBackend {
     const alphaCol = w.scaleW as Cuda.DeviceTensor<'f32'>;
     const extras = { ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
     const attrs = { outDtype: x.dtype as ActDType, mode: w.mode, gelu };
-    // a few rows without a LayerNorm before them (attention output → dense, GELU output → proj): the
-    // decode GEMM quantizes them itself, one launch instead of two
-    if (!norm && x.shape[0]! <= INT8_DECODE_QUANTIZE_ROWS && this.#int8DecodeGemm(b)) {
-      if (w.mode.perToken) return this.k.int8GemmDecode({ a: act(x), b, alphaCol, ...extras }, attrs, this.stream);
-      const s = this.staticScale(w);
-      return this.k.int8GemmDecode({ a: act(x), b, alphaRow: s.alphaRow, alphaCol, ...extras }, { ...attrs, quantScale: s.scaleX }, this.stream);
-    }
     let quantized: Quantized;
     if (norm) quantized = this.#normQuantized(x, norm, w);
     else {
