@@ -18,6 +18,7 @@ import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
+import { progressBar } from './progress.js';
 import { defaultBackend, gemmAlgoFlag, tensorParallel } from './run.js';
 
 export const BENCHMARK_HELP = `Usage: trtllm benchmark [--model NAME[=HF_DIR] ...| --engine_dir DIR ...] [flags]
@@ -299,9 +300,16 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           };
           if (mode && !modelDir) {
             quantized ??= (async () => {
+              // minutes for a large model (random weights, fp32 calibration, smoothing on the host): say what runs
+              const q0 = performance.now();
+              io.err(`${t.label}: random weights, calibration on ${calibration.length} prompts (${backend}), quantization in memory…\n`);
               const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
               const q = { ...(mode.smoothQuant ? { smoothQuant: { alpha: 0.5, mode: mode.smoothQuant } } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kv: mode.kv } : {}) };
-              return quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, q, { backend: calibBackend });
+              const bar = progressBar(io, `${t.label}: calibrating`);
+              const r = await quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, q, { backend: calibBackend, onCalibrate: (done, total) => bar.update(done, total) });
+              bar.end();
+              io.err(`${t.label}: quantized in ${((performance.now() - q0) / 1000).toFixed(1)} s\n`);
+              return r;
             })();
             const q = await quantized;
             buildEngine({ flags, outputDir: join(scratch!, name), weights: q.weights, ...(q.smoothQuant ? { smoothQuant: q.smoothQuant } : {}), ...(q.fp8 ? { fp8: q.fp8 } : {}), ...(q.kvCacheScales ? { kvCacheScales: q.kvCacheScales } : {}) });

@@ -175,13 +175,18 @@ export function toF16Bits(x: number): number {
 
 let f16Table: Float32Array | undefined;
 
-/** The value of fp16 bits (exact). Table-driven: this sits in every oracle loop over fp16 data. */
-export function fromF16Bits(bits: number): number {
+/** The value of every fp16 bit pattern, indexed by the bits (decodeMiniFloat's, exact), made once. */
+export function f16Values(): Float32Array {
   if (f16Table === undefined) {
     f16Table = new Float32Array(65536);
     for (let b = 0; b < 65536; b++) f16Table[b] = decodeMiniFloat(F16, b);
   }
-  return f16Table[bits & 0xffff]!;
+  return f16Table;
+}
+
+/** The value of fp16 bits (exact). Table-driven: this sits in every oracle loop over fp16 data. */
+export function fromF16Bits(bits: number): number {
+  return (f16Table ?? f16Values())[bits & 0xffff]!;
 }
 
 /** bf16 bits of x rounded to nearest even; overflow → ±Infinity. */
