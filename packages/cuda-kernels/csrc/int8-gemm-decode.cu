@@ -28,8 +28,9 @@
 // them, as quantizePerToken / quantizePerTensor do: per token, each block finds its rows' maxima (exact
 // in any order) and their multipliers fp32(127 / rowMax) and αrow = fp32(rowMax / 127); per tensor, the
 // static multiplier and the given αrow. Each lane then quantizes its 16 k of its token as it loads them
-// — the same int8 values, so the same bits — and the separate quantize kernel (a launch and a round
-// trip) is gone. The rows are re-read by every block, which is why this way is for few rows.
+// — the same int8 values, so the same bits — with no quantize kernel before it. Every block re-reads
+// the rows for their maxima, which is why this way is for few rows (and why the engine quantizes
+// first until the two ways are timed in one run: docs/quantization.md).
 #include <algorithm>
 #include <sstream>
 #include <string>
