@@ -184,9 +184,9 @@ export class CudaProductionBackend extends CudaBackend {
    * in a step — q, k, v share it), then the int8 GEMM and its epilogue (scales, bias, GELU, residual):
    * for at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies, one kernel
    * (int8GemmDecode: the weights streamed once); otherwise cuBLASLt's IMMA into int32, then the
-   * epilogue kernel. (int8GemmDecode can also quantize a layer input itself; the engine quantizes first
-   * until that is timed against quantize + GEMM in one run: each of its blocks re-reads the rows.) All exact (tier 1), so which one runs never changes a bit: batch invariance holds
-   * across the switch.
+   * epilogue kernel. All exact (tier 1), so which one runs never changes a bit: batch invariance holds
+   * across the switch. (int8GemmDecode can also quantize a layer input itself; the engine quantizes
+   * first until that is timed against quantize + GEMM in one run: each of its blocks re-reads the rows.)
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
