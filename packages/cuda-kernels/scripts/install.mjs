@@ -46,6 +46,8 @@ function main() {
   const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const addonPath = join(pkg, 'build/Release/trtllm_cuda.node');
   if (existsSync(join(pkg, 'src/index.ts'))) return; // the workspace: npm run build builds the addon
+  const aside = `${addonPath}.prebuilt`; // where the prebuilt waits during a source build
+  if (existsSync(aside) && !existsSync(addonPath)) renameSync(aside, addonPath); // an earlier build was interrupted
   const facts = {
     workspace: false,
     prebuilt: probeAddon(addonPath),
@@ -57,7 +59,6 @@ function main() {
   if (plan.action === 'fail') process.exit(1);
   if (plan.action !== 'build') return;
   // the prebuilt file (if any) waits aside: it comes back if the source build fails
-  const aside = `${addonPath}.prebuilt`;
   if (existsSync(addonPath)) renameSync(addonPath, aside);
   const r = spawnSync(process.execPath, [join(pkg, 'scripts/build-native.mjs')], { stdio: 'inherit', env: { ...process.env, TRTLLM_REQUIRE_CUDA: '1' } });
   const built = r.status === 0 ? probeAddon(addonPath) : `the build failed (exit ${r.status})`;

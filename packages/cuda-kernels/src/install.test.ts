@@ -2,7 +2,7 @@
 // build from source where it does not and a toolkit is present, else one line — never a failed
 // install unless TRTLLM_REQUIRE_CUDA=1.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ describe('install step of the packed @trtllm/cuda-kernels', () => {
     if (existsSync(built)) expect(probeAddon(built)).toBe('loads');
   });
 
-  it.skipIf(cmakeJsReachable)(cmakeJsReachable ? 'installed without cmake-js (skipped: cmake-js resolves from the temporary directory, so the step would build)' : 'installed without cmake-js and with a damaged prebuilt addon: exit 0, one line, the file left as it was', () => {
+  it.skipIf(cmakeJsReachable)(cmakeJsReachable ? 'installed without cmake-js (skipped: cmake-js resolves from the temporary directory, so the step would build)' : 'installed without cmake-js and with a damaged prebuilt addon: exit 0, one line, the file left as it was (or put back, after an interrupted build)', () => {
     const pkg = join(work, 'node_modules/@trtllm/cuda-kernels');
     mkdirSync(join(pkg, 'scripts'), { recursive: true });
     mkdirSync(join(pkg, 'build/Release'), { recursive: true });
@@ -58,6 +58,11 @@ describe('install step of the packed @trtllm/cuda-kernels', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^@trtllm\/cuda-kernels: the prebuilt CUDA addon does not load here \(.*\), and building it needs .*cmake-js.*npm rebuild @trtllm\/cuda-kernels --foreground-scripts`$/);
+    expect(readFileSync(join(pkg, 'build/Release/trtllm_cuda.node'), 'utf8')).toBe('damaged');
+    // a source build interrupted earlier left the prebuilt aside: it is put back first
+    renameSync(join(pkg, 'build/Release/trtllm_cuda.node'), join(pkg, 'build/Release/trtllm_cuda.node.prebuilt'));
+    const again = spawnSync(process.execPath, [join(pkg, 'scripts/install.mjs')], { encoding: 'utf8', env: { ...process.env, TRTLLM_REQUIRE_CUDA: '' } });
+    expect([again.status, again.stdout]).toEqual([0, r.stdout]);
     expect(readFileSync(join(pkg, 'build/Release/trtllm_cuda.node'), 'utf8')).toBe('damaged');
     const strict = spawnSync(process.execPath, [join(pkg, 'scripts/install.mjs')], { encoding: 'utf8', env: { ...process.env, TRTLLM_REQUIRE_CUDA: '1' } });
     expect(strict.status).toBe(1);
