@@ -85,6 +85,13 @@ export function roundTo(dtype: DType, x: number): number {
   return decodeValue(dtype, encodeValue(dtype, x));
 }
 
+/** `values` rounded into an f16 / bf16 tensor: encodeValue's rounding, without its per-element dispatch. */
+function encodeHalves<D extends DType>(t: Tensor<D>, values: ArrayLike<number>): Tensor<D> {
+  const encode = t.dtype === 'f16' ? toF16Bits : toBf16Bits;
+  for (let i = 0; i < values.length; i++) t.data[i] = encode(values[i]!);
+  return t;
+}
+
 /**
  * A tensor of `dtype` holding `values` rounded to that dtype. Integer dtypes take integers only
  * (a fractional or out-of-range value is an error, not a silent rounding).
@@ -95,11 +102,7 @@ export function fromValues<D extends DType>(dtype: D, shape: readonly number[], 
     throw new ShapeError({ op: 'fromValues', what: 'values.length', expected: `${t.data.length}`, got: `${values.length}` });
   }
   const isInt = !DTYPES[dtype].isFloat;
-  if (dtype === 'f16' || dtype === 'bf16') {
-    const encode = dtype === 'f16' ? toF16Bits : toBf16Bits; // the same rounding, without the per-element dispatch
-    for (let i = 0; i < values.length; i++) t.data[i] = encode(values[i]!);
-    return t;
-  }
+  if (dtype === 'f16' || dtype === 'bf16') return encodeHalves(t, values);
   const [lo, hi] = dtype === 'i8' ? [-128, 127] : [-(2 ** 31), 2 ** 31 - 1];
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -145,11 +148,7 @@ export function fromF32<D extends DType>(dtype: D, shape: readonly number[], val
     (t.data as Float32Array).set(values);
     return t;
   }
-  if (dtype === 'f16' || dtype === 'bf16') {
-    const encode = dtype === 'f16' ? toF16Bits : toBf16Bits; // the same rounding, without the per-element dispatch
-    for (let i = 0; i < values.length; i++) t.data[i] = encode(values[i]!);
-    return t;
-  }
+  if (dtype === 'f16' || dtype === 'bf16') return encodeHalves(t, values);
   for (let i = 0; i < values.length; i++) t.data[i] = encodeValue(dtype, values[i]!);
   return t;
 }
