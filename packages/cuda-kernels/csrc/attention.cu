@@ -296,16 +296,7 @@ __global__ void __launch_bounds__(kDecThreads) attentionDecodeKernel(AttentionDe
   // The last split block of (row, head group) to finish merges the splits in ascending order:
   // out = Σ_s e^{m_s − M}·acc_s / Σ_s e^{m_s − M}·l_s (an arrival counter; the order is fixed).
   const int splits = min((int)gridDim.z, pos / SPLIT + 1);  // the blocks that got past `j0 > pos`
-  __shared__ bool last;
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    int* c = p.counters + (size_t)r * gridDim.y + blockIdx.y;
-    last = atomicAdd(c, 1) == splits - 1;
-    if (last) *c = 0;  // every split has arrived: reset for the next call (or graph replay)
-  }
-  __syncthreads();
-  if (!last || !active) return;
+  if (!lastBlockToArrive(p.counters + (size_t)r * gridDim.y + blockIdx.y, splits) || !active) return;
   __threadfence();
   float mx = -INFINITY;
   for (int s = 0; s < splits; s++) mx = fmaxf(mx, __ldcg(part + s * (HS + 2) + HS));

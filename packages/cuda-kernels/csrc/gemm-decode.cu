@@ -54,12 +54,6 @@ DecodeShape decodeShape(int n, int k, int sms) {
   return {steps, tileN, warps, splits, perSplit};
 }
 
-__device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights: no L1 allocation
-  uint4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-  return v;
-}
-
 __device__ __forceinline__ int rowOf(const GemmDecodeParams& p, int m) {  // m < p.m
   return p.rows ? min(max(p.rows[m], 0), p.aRows - 1) : m;
 }
@@ -78,16 +72,7 @@ __device__ __forceinline__ void finish(const GemmDecodeParams& p, int m, int n, 
 // tile's last block to arrive sums them in split order and finishes. Called by the whole block.
 template <DType O>
 __device__ void reduceSplits(const GemmDecodeParams& p, const DecodeShape& sh, int m0, int rows, int n0) {
-  __shared__ bool last;
-  __threadfence();  // this block's partials visible device-wide before it is counted
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    int* c = p.counters + blockIdx.y * gridDim.x + blockIdx.x;
-    last = atomicAdd(c, 1) == sh.splits - 1;
-    if (last) *c = 0;  // every split has arrived: reset for the next call (or graph replay)
-  }
-  __syncthreads();
-  if (!last) return;
+  if (!lastBlockToArrive(p.counters + blockIdx.y * gridDim.x + blockIdx.x, sh.splits)) return;
   __threadfence();
   // all splits' partials of an output group are loaded before they are summed (in z order)
   const int vec = p.n % 4 == 0 ? 4 : 1, groups = rows * sh.tileN / vec;
@@ -583,8 +568,6 @@ __global__ void __launch_bounds__(kTbMaxWarps * 32) gemmDecodeTbKernel(GemmDecod
   }
   if (sh.splits > 1) reduceSplits<O>(p, sh, m0, MT * 16, n0);
 }
-
-int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
 
 template <DType D, DType O>
 void launchDecodeTb(const GemmDecodeParams& p, cudaStream_t s) {

@@ -70,12 +70,6 @@ Int8DecodeShape int8DecodeShape(int n, int k, int sms) {
 /** Token groups of 8 per pass for M rows: 1, 2, 4 or 8 (at most 64 rows a pass). */
 int tokenGroups(int m) { return m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8; }
 
-__device__ __forceinline__ uint4 ldStream(const void* p) {  // read-once weights: no L1 allocation
-  uint4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-  return v;
-}
-
 /** Output (m, n)'s epilogue; with QX the row's αrow is the block's own (`qxAlpha`), else p.alphaRow's. */
 template <DType O, bool QX>
 __device__ __forceinline__ void finish(const Int8GemmDecodeParams& p, int m, int n, int32_t acc, float qxAlpha) {
@@ -212,16 +206,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
   }
   if (sh.splits == 1) return;
   // split K: the tile's last block to arrive adds every split's partials and finishes
-  __shared__ bool last;
-  __threadfence();  // this block's partials visible device-wide before it is counted
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    int* c = p.counters + blockIdx.y * gridDim.x + blockIdx.x;
-    last = atomicAdd(c, 1) == sh.splits - 1;
-    if (last) *c = 0;  // every split has arrived: reset for the next call (or graph replay)
-  }
-  __syncthreads();
-  if (!last) return;
+  if (!lastBlockToArrive(p.counters + blockIdx.y * gridDim.x + blockIdx.x, sh.splits)) return;
   __threadfence();
   for (int i = threadIdx.x; i < rows * kTileN; i += blockDim.x) {
     const int m = m0 + i / kTileN, n = n0 + i % kTileN;
@@ -231,8 +216,6 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
     finish<O, QX>(p, m, n, (int32_t)v, QX ? rowAlpha[m - m0] : 0.f);
   }
 }
-
-int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
 
 template <DType O>
 void launchInt8Decode(const Int8GemmDecodeParams& p, cudaStream_t s) {

@@ -39,6 +39,24 @@ __device__ __forceinline__ void pdlLaunchDependents() {
 #endif
 }
 
+/**
+ * The split-K / split-row handshake of the production kernels: whether this block is the last of
+ * `arrivals` blocks to count at `counter` (a zeroed streamScratch counter). Every block fences its
+ * writes before it counts, so the last one — after its own __threadfence() — reads them all; the last
+ * one resets the counter for the next call (or graph replay). Called by the whole block.
+ */
+__device__ __forceinline__ bool lastBlockToArrive(int* counter, int arrivals) {
+  __shared__ bool last;
+  __threadfence();  // this block's writes visible device-wide before it is counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    last = atomicAdd(counter, 1) == arrivals - 1;
+    if (last) *counter = 0;  // every block has arrived: reset for the next call (or graph replay)
+  }
+  __syncthreads();
+  return last;
+}
+
 /** Whether production kernels launch with PDL: compute capability ≥ 9.0 and TRTLLM_PDL ≠ "0" (read once). */
 inline bool pdlEnabled() {
   static const bool on = [] {
@@ -63,6 +81,9 @@ int deviceAttribute() {
   if (dev < 64) cached[dev] = v;
   return v;
 }
+
+/** The current device's SM count (what the production kernels' split plans are made for), read once. */
+inline int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
 
 /** Whether the last launch asking for both a cluster and PDL was refused (then clusters launch without PDL). */
 inline std::atomic<bool>& pdlRefusedWithClusters() {

@@ -12,6 +12,13 @@
 
 namespace trt {
 
+/** 16 bytes of read-once data (the decode GEMMs' weights): no L1 allocation. */
+__device__ __forceinline__ uint4 ldStream(const void* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+
 /** c += a · b on tensor cores (m16n8k16, row.col, fp32 accumulation), f16 or bf16 inputs. */
 template <DType D>
 __device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
