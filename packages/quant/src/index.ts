@@ -7,7 +7,7 @@
  */
 export { QuantError, type QuantErrorData } from './errors.js';
 export { QUANT_MODE, NO_QUANT, quantModeOf, quantConfigOf, kvCacheDTypeOf, type QuantConfig, type WeightQuant, type KvCacheQuant } from './quant-mode.js';
-export { generateInt8, columnAbsMax, type ActRange, type Int8Weights } from './int8-weights.js';
+export { generateInt8, generateInt8Weight, columnAbsMax, type ActRange, type Int8Weights } from './int8-weights.js';
 export { smoothingScales, applySmoothing } from './smoothing.js';
 export { generateFp8, FP8_E4M3_MAX, type Fp8Weights } from './fp8-weights.js';
 export { kvCacheScale, kvCacheScales, kvAmaxOfQkv, seedKvScale, type KvAmax, type KvScaleKind } from './kv-scales.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromValues, rni, tensor, toF32 } from '@trtllm/ref-math';
 import { QuantError } from './errors.js';
-import { generateInt8, type Int8Weights } from './int8-weights.js';
+import { generateInt8, generateInt8Weight, type Int8Weights } from './int8-weights.js';
 
 interface Case {
   name: string;
@@ -54,6 +54,26 @@ describe(`generateInt8 ≡ the seed's generate_int8 under numpy 1.x (${fixture.m
       }
     });
   }
+  for (const c of fixture.cases) {
+    it(`${c.name}: generateInt8Weight gives the arrays a per-tensor and a per-channel engine read`, () => {
+      const { weight, range } = inputs(c);
+      for (const perChannel of [false, true]) {
+        const got = generateInt8Weight(weight, range, { qkv: c.qkv, perChannel });
+        const want = c.outputs[perChannel ? 'weight.int8.col' : 'weight.int8']!;
+        expect(hex(got.weight.data), `${perChannel}`).toBe(want.hex);
+        expect(hexF32(got.scaleW.data as Float32Array)).toBe(c.outputs[perChannel ? 'scale_w_quant_orig.col' : 'scale_w_quant_orig']!.hex);
+        expect(hexF32(got.scaleX.data as Float32Array)).toBe(c.outputs.scale_x_orig_quant!.hex);
+      }
+    });
+  }
+  it('every quarter from −300 to 300 and the non-finite values: sat127(rni(·)) of the product, per tensor and per column', () => {
+    const vals = [...Array.from({ length: 2401 }, (_, i) => i / 4 - 300), Infinity, -Infinity, NaN];
+    const w = fromValues('f32', [1, vals.length], vals);
+    const got = generateInt8(w, { x: 1, y: 1, w: new Float32Array(vals.length).fill(127) });
+    const want = Int8Array.from(vals, (v) => Math.max(-127, Math.min(127, rni(v))));
+    expect(hex(got['weight.int8'].data)).toBe(hex(want));
+    expect(hex(got['weight.int8.col'].data)).toBe(hex(want));
+  });
   it('ties round half to even and products past ±127 clip to ±127 (not −128)', () => {
     const w = fromValues('f32', [1, 6], [0.5, 1.5, 2.5, -0.5, -2.5, -200]);
     const got = generateInt8(w, { x: 1, y: 1, w: new Float32Array(6).fill(127) });

@@ -15,7 +15,7 @@
  * parts are then H, HS and HS columns wide). Gated MLPs (swiglu) are refused with a typed error.
  */
 import { gatherColumns, transpose2d, type Int8Arrays, type Int8LinearName } from '@trtllm/loader';
-import { generateFp8, generateInt8, type ActRange } from '@trtllm/quant';
+import { generateFp8, generateInt8Weight, type ActRange, type generateInt8 } from '@trtllm/quant';
 import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import { rankSplit } from './rank-split.js';
@@ -47,11 +47,20 @@ export function int8Input(c: GptConfig, linear: Int8LinearName, w: Storage): { w
   return { w: tensor(w.dtype, [k, 3, n / 3], w.data as never) as Storage, o: { qkv: true } };
 }
 
-/** A layer's INT8 weights and scales: from the checkpoint, or quantized here from its calibrated range. */
-function int8Of(c: GptConfig, sq: SmoothQuantBuild, layer: number, linear: Int8LinearName, w: Tensor<ActDType>): Int8Arrays {
-  if ('int8' in sq) return sq.int8(layer, linear);
+/**
+ * A layer's INT8 weight for the mode (per channel: `weight.int8.col` and `scale_w_quant_orig.col`,
+ * else `weight.int8` and `scale_w_quant_orig`) and its scale_x_orig_quant: from the checkpoint, or
+ * quantized here from its calibrated range (only the weight the mode reads: half of generateInt8's work).
+ */
+function int8Of(c: GptConfig, sq: SmoothQuantBuild, layer: number, linear: Int8LinearName, w: Tensor<ActDType>): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'>; scaleX: Tensor<'f32'> } {
+  const perChannel = sq.mode.perChannel;
+  if ('int8' in sq) {
+    const q = sq.int8(layer, linear);
+    const pick = perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig };
+    return { ...(pick as { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> }), scaleX: q.scale_x_orig_quant as Tensor<'f32'> };
+  }
   const g = int8Input(c, linear, storage(w, `layers.${layer}.${linear}.weight`));
-  return generateInt8(g.w, range(sq, `layers.${layer}.${linear}`), g.o);
+  return generateInt8Weight(g.w, range(sq, `layers.${layer}.${linear}`), { ...g.o, perChannel });
 }
 
 function range(sq: { readonly actRanges: ReadonlyMap<string, ActRange> }, key: string): ActRange {
@@ -66,28 +75,24 @@ export function smoothQuantRankTensors(c: GptConfig, w: GptWeights, rank: number
   if (c.activation === 'swiglu') throw new EngineError('config', { what: 'SmoothQuant', expected: 'a GELU MLP', got: 'swiglu (gated MLP)', hint: 'the converter does not quantize gated MLPs; build this model unquantized' });
   const split = rankSplit(c, rank, worldSize);
   const out = new Map<string, Tensor>();
-  const pick = (q: Int8Arrays): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> } =>
-    (sq.mode.perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig }) as { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> };
   w.layers.forEach((l, n) => {
     const p = `layers.${n}`;
     // QKV: one GEMM for the converter (one per-tensor scale per Q, K, V part), three per-part matrices here
     const [k, width] = l.qkv.weight.shape as [number, number];
-    const q = int8Of(c, sq, n, 'qkv', l.qkv.weight);
-    const { weight, scaleW } = pick(q);
+    const { weight, scaleW, scaleX } = int8Of(c, sq, n, 'qkv', l.qkv.weight);
     const w2 = tensor('i8', [k, width], weight.data);
     const s1 = tensor('f32', [width], scaleW.data);
     for (const part of ['q', 'k', 'v'] as const) {
       out.set(`${p}.${part}.weight.int8`, transpose2d(gatherColumns(w2, split.qkv[part])));
       out.set(`${p}.${part}.scale_w_quant_orig`, sq.mode.perChannel ? gatherColumns(s1, split.qkv[part]) : tensor('f32', [1], Float32Array.of(s1.data[split.qkvOffset[part]]!)));
-      out.set(`${p}.${part}.scale_x_orig_quant`, q.scale_x_orig_quant as Tensor<'f32'>);
+      out.set(`${p}.${part}.scale_x_orig_quant`, scaleX);
     }
     // attnOut, proj: row-parallel (rows split, scales over the whole output); fc: column-parallel
     for (const [name, lin, parallel] of [['attnOut', l.attnOut, 'rows'], ['fc', l.fc, 'cols'], ['proj', l.proj, 'rows']] as const) {
-      const g = int8Of(c, sq, n, name, lin.weight);
-      const { weight: wi, scaleW: sw } = pick(g);
+      const { weight: wi, scaleW: sw, scaleX: sx } = int8Of(c, sq, n, name, lin.weight);
       out.set(`${p}.${name}.weight.int8`, transpose2d(parallel === 'rows' ? split.rows(wi) : split.cols(wi)));
       out.set(`${p}.${name}.scale_w_quant_orig`, sq.mode.perChannel && parallel === 'cols' ? split.cols(sw) : sw);
-      out.set(`${p}.${name}.scale_x_orig_quant`, g.scale_x_orig_quant as Tensor<'f32'>);
+      out.set(`${p}.${name}.scale_x_orig_quant`, sx);
     }
   });
   return out;
