@@ -44,7 +44,8 @@ Napi::Value Int8GemmDecode(const Napi::CallbackInfo& info) {
   return guard(info, "int8GemmDecode", [&]() -> Napi::Value {
     Args a(info, 0);
     const void* x = a.ptr("x", true);  // activations quantized inside instead of a
-    invokeInt8GemmDecode({.a = x ? nullptr : (const int8_t*)a.ptr("a"), .b = (const int8_t*)a.ptr("b"), .alphaRow = (const float*)a.ptr("alphaRow", x && a.flag("perToken")), .alphaCol = (const float*)a.ptr("alphaCol"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .perToken = a.flag("perToken"), .perChannel = a.flag("perChannel"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype"), .x = x, .qStatic = x ? a.f32("qStatic") : 0.f}, a.stream());
+    const void* lnGamma = a.ptr("lnGamma", true);  // with x: a LayerNorm first
+    invokeInt8GemmDecode({.a = x ? nullptr : (const int8_t*)a.ptr("a"), .b = (const int8_t*)a.ptr("b"), .alphaRow = (const float*)a.ptr("alphaRow", x && a.flag("perToken")), .alphaCol = (const float*)a.ptr("alphaCol"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .perToken = a.flag("perToken"), .perChannel = a.flag("perChannel"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype"), .x = x, .qStatic = x ? a.f32("qStatic") : 0.f, .lnGamma = lnGamma, .lnBeta = lnGamma ? a.ptr("lnBeta", true) : nullptr, .lnEps = lnGamma ? a.f32("lnEps") : 0.f, .lnPlusOne = lnGamma && a.flag("lnPlusOne")}, a.stream());
     return info.Env().Undefined();
   });
 }

@@ -31,11 +31,19 @@
 // — the same int8 values, so the same bits — with no quantize kernel before it. Every block re-reads
 // the rows for their maxima, which is why this way is for few rows (and why the engine quantizes
 // first until the two ways are timed in one run: docs/quantization.md).
+//
+// With x and a LayerNorm's γ (β) too (at most kNormRows rows, K ≤ kLnMaxK), the kernel takes the
+// LayerNorm's input: each block normalizes its rows as layerNormFast does — a warp per row, the row in
+// registers, layernorm.cuh's sums, y rounded to T — and quantizes that y as layerNormFastQuant does (the
+// same int8 and αrow, so the same bits as layerNormFastQuant → int8GemmDecode), into a shared-memory
+// slab of rows × K bytes that the main loop reads in place of a. The decode step's QKV and FC layers
+// then run as one kernel each, as the fp16 decode GEMM with its fused LayerNorm does.
 #include <algorithm>
 #include <sstream>
 #include <string>
 
 #include "launch.cuh"
+#include "layernorm.cuh"
 #include "mma.cuh"
 #include "reduce.cuh"
 #include "smoothquant.cuh"
@@ -49,6 +57,11 @@ constexpr int kTileN = 16;    // outputs per block along N: one mma A tile
 constexpr int kMaxWarps = 8;  // warps per block splitting the block's steps
 constexpr int kMaxSplits = 16;
 constexpr int kQuantizeRows = 16;  // rows up to which x may be given instead of a (each block re-reads them)
+constexpr int kLnMaxK = 2048;      // the fused LayerNorm: a row in a warp's registers (64 per lane), layerNormFast's warp way
+constexpr int kNormRows = 8;       // rows up to which the LayerNorm may be fused (one token group: 8 rows of int8 in shared memory)
+
+/** What the kernel's activations are: int8 a, float x quantized inside, or a LayerNorm's input x normalized and quantized inside. */
+enum class XIn { Int8, Quantize, Norm };
 
 struct Int8DecodeShape {
   int steps;     // K steps of 64 k
@@ -94,9 +107,114 @@ __device__ __forceinline__ uint4 quantize16(const void* x, size_t at, float qs) 
   return make_uint4(w[0], w[1], w[2], w[3]);
 }
 
-// QX: x (T = O) is quantized here; else a is int8 and αrow comes from p.alphaRow
-template <DType O, int TG, bool QX>
-__global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmDecodeParams p, Int8DecodeShape sh) {
+/**
+ * The fused LayerNorm: rows [m0, m0 + rows) of x normalized with layerNormFast's bits, then quantized as
+ * layerNormFastQuant does — per token with the row's own multiplier, per tensor with qStatic — into
+ * slab[r · K …]; αrow of each row into rowAlpha. The block's 8 warps share each row: layerNormFast's
+ * warp way has lane ℓ add its elements ℓ + 32i (i < 64) serially in 8 groups of 8, then the groups
+ * pairwise (layernorm.cuh laneSum); here warp w adds group w of every lane (its 8 elements), the 8
+ * group sums meet in shared memory, and every warp adds them in laneSum's pairwise order and then
+ * across lanes (warpSum) — the same operations in the same order, so the same mean and rstd, 8 times
+ * as parallel. The R ≥ rows rows go together (their loads in flight at once, four barriers in all); a
+ * row past M re-reads the last row and is dropped. The row maximum is exact in any order. γ and β (fp32) come
+ * from shared memory, and every load sits outside a branch (clamped indices, then selects).
+ */
+template <DType O, int R>
+__device__ __forceinline__ void normalizeQuantizeRows(const Int8GemmDecodeParams& p, int m0, int rows, int8_t* slab, const float* gamma, const float* beta, float* red, float* rowAlpha) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, K = p.k;
+  static_assert(kLnMaxK / 32 == 8 * kMaxWarps, "a lane's 64 elements of a row: 8 groups of 8, one group per warp");
+  // red[r · 256 + w · 32 + ℓ]: warp w's group sum of lane ℓ in row r; each warp adds a row's 8 in laneSum's pairwise order, then across the lanes
+  auto rowSums = [&](const float (&groupSum)[R], float (&out)[R]) {
+#pragma unroll
+    for (int r = 0; r < R; r++) red[r * 256 + warp * 32 + lane] = groupSum[r];
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+      float g[kMaxWarps];
+#pragma unroll
+      for (int j = 0; j < kMaxWarps; j++) g[j] = red[r * 256 + j * 32 + lane];
+#pragma unroll
+      for (int w = 1; w < kMaxWarps; w *= 2)
+#pragma unroll
+        for (int j = 0; j < kMaxWarps; j += 2 * w) g[j] = g[j] + g[j + w];
+      out[r] = warpSum(0.f + g[0]);
+    }
+    __syncthreads();  // red is written again next
+  };
+  int col[8];
+#pragma unroll
+  for (int e = 0; e < 8; e++) col[e] = lane + 32 * (8 * warp + e);
+  float v[R][8];
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+    const size_t base = (size_t)(m0 + min(r, rows - 1)) * K;
+#pragma unroll
+    for (int e = 0; e < 8; e++) v[r][e] = Io<O>::load(p.x, base + min(col[e], K - 1));
+  }
+  float part[R], mean[R], rstd[R];
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+#pragma unroll
+    for (int e = 0; e < 8; e++) v[r][e] = col[e] < K ? v[r][e] : 0.f;
+    float s = v[r][0];
+#pragma unroll
+    for (int e = 1; e < 8; e++) s = s + v[r][e];
+    part[r] = s;
+  }
+  rowSums(part, mean);
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+    mean[r] = mean[r] / (float)K;
+    float d2 = 0.f;
+#pragma unroll
+    for (int e = 0; e < 8; e++) {
+      const float d = col[e] < K ? v[r][e] - mean[r] : 0.f;
+      d2 = e == 0 ? d * d : d2 + d * d;
+    }
+    part[r] = d2;
+  }
+  rowSums(part, rstd);
+  float mx[R];
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+    rstd[r] = rsqrtf(rstd[r] / (float)K + p.lnEps);
+    mx[r] = 9.999999974752427e-7f;  // fp32(1e-6): quantizePerToken's floor (the zeros past the row change no maximum)
+#pragma unroll
+    for (int e = 0; e < 8; e++) {
+      const int h = min(col[e], K - 1);
+      const float y = roundTo(O, lnApply(v[r][e], mean[r], rstd[r], gamma[h], beta[h], p.lnPlusOne));  // y as layerNormFast stores it
+      v[r][e] = col[e] < K ? y : 0.f;
+      mx[r] = fmaxf(mx[r], fabsf(v[r][e]));
+    }
+  }
+  if (p.perToken) {  // each row's maximum over the block (exact in any order)
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+      const float m = warpMax(mx[r]);
+      if (lane == 0) red[r * kMaxWarps + warp] = m;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+      for (int j = 0; j < kMaxWarps; j++) mx[r] = fmaxf(mx[r], red[r * kMaxWarps + j]);
+  }
+#pragma unroll
+  for (int r = 0; r < R; r++) {
+    if (r >= rows) break;  // block-uniform
+    const float qs = p.perToken ? fdiv(127.f, mx[r]) : p.qStatic;
+#pragma unroll
+    for (int e = 0; e < 8; e++) {
+      if (col[e] < K) slab[(size_t)r * K + col[e]] = quantizeInt8(v[r][e], qs);
+    }
+    if (threadIdx.x == 0) rowAlpha[r] = p.perToken ? fdiv(mx[r], 127.f) : p.alphaRow[0];
+  }
+}
+
+// X: int8 a (αrow from p.alphaRow), float x (T = O) quantized here, or a LayerNorm's input x normalized and quantized here
+template <DType O, int TG, XIn X>
+__global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8GemmDecodeKernel(Int8GemmDecodeParams p, Int8DecodeShape sh) {
+  constexpr bool QX = X != XIn::Int8;  // αrow is the block's own (rowAlpha)
   constexpr int U = TG <= 2 ? 4 : 2;  // steps loaded ahead
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * 8 * TG;
@@ -108,8 +226,10 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
 #pragma unroll
   for (int q = 0; q < TG; q++) xAt[q] = (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
   const int rows = min(8 * TG, p.m - m0);
-  // QX: each row's quantize multiplier and αrow (rows of this pass)
+  // QX: each row's quantize multiplier and αrow (rows of this pass); Norm: γ and β as fp32 (K each), then
+  // the rows' int8 (rows × K bytes)
   __shared__ float rowQs[8 * TG], rowAlpha[8 * TG];
+  extern __shared__ __align__(16) float normShared[];
 
   pdlLaunchDependents();
   if constexpr (QX) {
@@ -122,16 +242,34 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
         for (int h = 0; h < 2; h++) asm volatile("prefetch.global.L2 [%0];" ::"l"(wRow[h] + min(step * kStepK + 16 * t, K - 16)));
       }
     }
+    if constexpr (X == XIn::Norm) {  // γ and β (weights, not the previous kernel's output) into shared memory first
+      for (int h = threadIdx.x; h < K; h += blockDim.x) {
+        normShared[h] = Io<O>::load(p.lnGamma, h);
+        normShared[K + h] = p.lnBeta ? Io<O>::load(p.lnBeta, h) : 0.f;
+      }
+    }
     pdlWait();  // x is the previous kernel's output
-    if (p.perToken) {
+    if constexpr (X == XIn::Norm) {
+      __syncthreads();
+      __shared__ float red[kNormRows * kMaxWarps * 32];  // the rows' group sums, then squares, then warp maxima
+      int8_t* slab = reinterpret_cast<int8_t*>(normShared + 2 * K);
+      if (rows == 1) normalizeQuantizeRows<O, 1>(p, m0, rows, slab, normShared, normShared + K, red, rowAlpha);
+      else if (rows == 2) normalizeQuantizeRows<O, 2>(p, m0, rows, slab, normShared, normShared + K, red, rowAlpha);
+      else if (rows <= 4) normalizeQuantizeRows<O, 4>(p, m0, rows, slab, normShared, normShared + K, red, rowAlpha);
+      else normalizeQuantizeRows<O, kNormRows>(p, m0, rows, slab, normShared, normShared + K, red, rowAlpha);
+    } else if (p.perToken) {
       for (int r = warp; r < rows; r += sh.warps) {
         const size_t base = (size_t)(m0 + r) * K;
         float mx = 9.999999974752427e-7f;  // fp32(1e-6): quantizePerToken's floor
-        for (int k = lane * Io<O>::kVec; k < K; k += 32 * Io<O>::kVec) {
-          float f[Io<O>::kVec];
-          Io<O>::load16(p.x, base + k, f);
+        // 8 loads of 16 bytes in flight per pass (clamped: a load past the row re-reads its last 16 bytes, which changes no maximum)
+        for (int k0 = lane * Io<O>::kVec; k0 < K; k0 += 8 * 32 * Io<O>::kVec) {
+          float f[8][Io<O>::kVec];
 #pragma unroll
-          for (int e = 0; e < Io<O>::kVec; e++) mx = fmaxf(mx, fabsf(f[e]));
+          for (int j = 0; j < 8; j++) Io<O>::load16(p.x, base + min(k0 + j * 32 * Io<O>::kVec, K - Io<O>::kVec), f[j]);
+#pragma unroll
+          for (int j = 0; j < 8; j++)
+#pragma unroll
+            for (int e = 0; e < Io<O>::kVec; e++) mx = fmaxf(mx, fabsf(f[j][e]));
         }
         mx = warpMax(mx);  // exact in any order
         if (lane == 0) rowQs[r] = fdiv(127.f, mx), rowAlpha[r] = fdiv(mx, 127.f);
@@ -143,7 +281,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
   }
   float qsOf[TG];  // QX: the lane's token's multiplier in each group
 #pragma unroll
-  for (int q = 0; q < TG; q++) qsOf[q] = QX ? rowQs[min(8 * q + g, rows - 1)] : 0.f;  // a token past M quantizes a valid row; its results are dropped
+  for (int q = 0; q < TG; q++) qsOf[q] = X == XIn::Quantize ? rowQs[min(8 * q + g, rows - 1)] : 0.f;  // a token past M quantizes a valid row; its results are dropped
   int32_t acc[TG][4];
 #pragma unroll
   for (int q = 0; q < TG; q++)
@@ -169,7 +307,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32) int8GemmDecodeKernel(Int8GemmD
       uint4 x[U];
 #pragma unroll
       for (int u = 0; u < U; u++) {
-        if constexpr (QX) x[u] = quantize16<O>(p.x, xAt[q] + kc[u], qsOf[q]);
+        if constexpr (X == XIn::Norm) x[u] = *reinterpret_cast<const uint4*>(reinterpret_cast<const int8_t*>(normShared + 2 * K) + (size_t)min(8 * q + g, rows - 1) * K + kc[u]);  // a token past M reads a valid row
+        else if constexpr (QX) x[u] = quantize16<O>(p.x, xAt[q] + kc[u], qsOf[q]);
         else x[u] = *reinterpret_cast<const uint4*>(p.a + xAt[q] + kc[u]);
       }
 #pragma unroll
@@ -229,9 +368,14 @@ void launchInt8Decode(const Int8GemmDecodeParams& p, cudaStream_t s) {
     q.ws = static_cast<int32_t*>(streamScratch(s, "int8GemmDecode partials", (size_t)sh.splits * q.wsRows * p.n * sizeof(int32_t), false));
     q.counters = static_cast<int*>(streamScratch(s, "int8GemmDecode counters", (size_t)tiles * passes * sizeof(int), true));
   }
-  auto* kernel = p.x ? (tg == 1 ? int8GemmDecodeKernel<O, 1, true> : int8GemmDecodeKernel<O, 2, true>)
-                     : tg == 1 ? int8GemmDecodeKernel<O, 1, false> : tg == 2 ? int8GemmDecodeKernel<O, 2, false> : tg == 4 ? int8GemmDecodeKernel<O, 4, false> : int8GemmDecodeKernel<O, 8, false>;
-  TRT_LAUNCH_PDL("int8GemmDecode", kernel, grid, dim3(32 * sh.warps), 0, s, q, sh);
+  auto* kernel = p.lnGamma ? int8GemmDecodeKernel<O, 1, XIn::Norm>
+                 : p.x     ? (tg == 1 ? int8GemmDecodeKernel<O, 1, XIn::Quantize> : int8GemmDecodeKernel<O, 2, XIn::Quantize>)
+                 : tg == 1 ? int8GemmDecodeKernel<O, 1, XIn::Int8> : tg == 2 ? int8GemmDecodeKernel<O, 2, XIn::Int8> : tg == 4 ? int8GemmDecodeKernel<O, 4, XIn::Int8> : int8GemmDecodeKernel<O, 8, XIn::Int8>;
+  // the fused LayerNorm's γ, β (fp32) and 8 rows of int8: ≤ 16 + 16 KiB at K 2048, within the 48 KiB needing no opt-in
+  const size_t normBytes = p.lnGamma ? (size_t)2 * p.k * sizeof(float) + (size_t)8 * p.k : 0;
+  Int8DecodeShape shape = sh;
+  if (p.lnGamma) shape.warps = kMaxWarps;  // the fused LayerNorm shares each row among 8 warps (a warp with no K steps adds zeros)
+  TRT_LAUNCH_PDL("int8GemmDecode", kernel, grid, dim3(32 * shape.warps), normBytes, s, q, shape);
 }
 
 }  // namespace
@@ -259,6 +403,11 @@ void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s) {
     if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("int8GemmDecode: a (or x) and b must be 16-byte aligned (a view at an odd offset?)");
   }
   if (p.x && p.m > kQuantizeRows) throw CudaError("int8GemmDecode: x (quantized inside) takes at most " + std::to_string(kQuantizeRows) + " rows, got M=" + std::to_string(p.m) + ": quantize first and pass a");
+  if (p.lnGamma) {
+    if (!p.x) throw CudaError("int8GemmDecode: the fused LayerNorm needs x (its float input), not int8 a");
+    if (p.m > kNormRows) throw CudaError("int8GemmDecode: the fused LayerNorm takes at most " + std::to_string(kNormRows) + " rows, got M=" + std::to_string(p.m) + ": run layerNormFastQuant first and pass a");
+    if (p.k > kLnMaxK) throw CudaError("int8GemmDecode: the fused LayerNorm takes K ≤ " + std::to_string(kLnMaxK) + ", got K=" + std::to_string(p.k) + ": run layerNormFastQuant first and pass a");
+  }
   if (p.m == 0) return;
   switch (p.outDtype) {
     case DType::F32: launchInt8Decode<DType::F32>(p, s); break;

@@ -80,6 +80,9 @@ struct Int8GemmDecodeParams {
   // Instead of a: x [M, K] in outDtype (M ≤ 16), quantized inside — per token, or per tensor with the
   // multiplier qStatic (αrow then alphaRow[0]) — as quantizePerToken / quantizePerTensor do.
   const void* x = nullptr; float qStatic = 0.f;
+  // With x: a LayerNorm over x's rows first (γ, β [K] in outDtype; β may be null; K ≤ 2048), its output
+  // quantized as layerNormFastQuant does — the same bits as layerNormFastQuant → this GEMM on int8 a.
+  const void* lnGamma = nullptr; const void* lnBeta = nullptr; float lnEps = 0.f; bool lnPlusOne = false;
 };
 void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s);
 /** Why (N, K) has no int8 decode GEMM (the caller then uses int8GemmLt + smoothQuantEpilogue), or "" if it has one. */

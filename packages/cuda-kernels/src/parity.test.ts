@@ -8,7 +8,7 @@ import { addon } from './binding.js';
 import { CudaEvent, CudaGraph, DeviceTensor, pinnedStorage, Stream } from './device.js';
 import { FreedTensorError } from './errors.js';
 import { parityVerdict, runParity } from './harness.js';
-import { embeddingLookup, gemm, gemmDecode, gemmDecodePlan, gemmLt, layerNorm, layerNormFast, layerNormFastFp8, layerNormFastQuant, qkvPrepare, uploadKvCache } from './ops/index.js';
+import { embeddingLookup, gemm, gemmDecode, gemmDecodePlan, gemmLt, int8GemmDecode, layerNorm, layerNormFast, layerNormFastFp8, layerNormFastQuant, qkvPrepare, uploadKvCache } from './ops/index.js';
 import { assignBlocks, bitEqual, createKvCache, layerNorm as refLayerNorm, quantizeFp8 as refQuantizeFp8, quantizePerTensor as refQuantizePerTensor, quantizePerToken as refQuantizePerToken, type ActDType, type KvCacheDType } from '@trtllm/ref-math';
 
 const avail = isAvailable();
@@ -195,6 +195,52 @@ describe.skipIf(!avail.ok)(title, () => {
     expect(error.toHost().data[0]).toBe(2);
     expect(() => gemmDecode({ a, b: w, kvWrite: { cache, layer: 0, slots, positions, numHeads: 11, error } })).toThrow(/numHeads/);
     [cache.pools[0]!, cache.blockTable!, a, w, slots, positions, error, y].forEach((t) => t.free());
+  }, 60_000);
+  it("int8GemmDecode's fused LayerNorm gives the bits of layerNormFastQuant → int8GemmDecode, per token and per tensor, for 1 to 8 rows", () => {
+    const wave = (n: number, f: number, s = 1, o = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f) * s + o);
+    const ints = (n: number, f: number) => Int8Array.from({ length: n }, (_, i) => Math.round(Math.sin(i * f + 0.3) * 127));
+    // gpt2-xl's QKV (split-free) and a split-K shape; santacoder's K 2048 without β and with layernorm1p; f32 at K 784
+    const shapes: { dt: ActDType; k: number; n: number; beta: boolean; plusOne: boolean; gelu: boolean; residual: boolean }[] = [
+      { dt: 'f16', k: 1600, n: 4800, beta: true, plusOne: false, gelu: false, residual: false },
+      { dt: 'bf16', k: 2048, n: 768, beta: false, plusOne: true, gelu: true, residual: true },
+      { dt: 'f32', k: 784, n: 40, beta: true, plusOne: false, gelu: true, residual: false },
+    ];
+    for (const sh of shapes) {
+      const x = DeviceTensor.from(fromValues(sh.dt, [16, sh.k], wave(16 * sh.k, 0.37, 2, 0.3)));
+      const gamma = DeviceTensor.from(fromValues(sh.dt, [sh.k], wave(sh.k, 0.07, 0.2, sh.plusOne ? 0 : 1)));
+      const beta = sh.beta ? DeviceTensor.from(fromValues(sh.dt, [sh.k], wave(sh.k, 0.05, 0.1))) : undefined;
+      const b = DeviceTensor.from(fromValues('i8', [sh.n, sh.k], ints(sh.n * sh.k, 0.13)));
+      const alphaCol = DeviceTensor.from(fromValues('f32', [sh.n], wave(sh.n, 0.9, 5e-4, 2e-3)));
+      const bias = DeviceTensor.from(fromValues(sh.dt, [sh.n], wave(sh.n, 0.3)));
+      const residual = DeviceTensor.from(fromValues(sh.dt, [16, sh.n], wave(16 * sh.n, 0.21)));
+      const norm = beta ? { gamma, beta } : { gamma };
+      const ln = { eps: 1e-5, weightPlusOne: sh.plusOne };
+      for (const perToken of [true, false]) {
+        const mode = { perToken, perChannel: true };
+        const staticAlpha = DeviceTensor.from(fromValues('f32', [1], [Math.fround(1 / 25.5)]));
+        for (const m of [1, 3, 5, 8]) {
+          const xm = x.view(0, [m, sh.k]);
+          const extras = { bias, ...(sh.residual ? { residual: residual.view(0, [m, sh.n]) } : {}) };
+          const attrs = { outDtype: sh.dt, mode, gelu: sh.gelu, ...ln, ...(perToken ? {} : { quantScale: 25.5 }) };
+          const fused = int8GemmDecode({ a: xm, b, alphaCol, norm, ...extras, ...(perToken ? {} : { alphaRow: staticAlpha }) }, attrs);
+          const q = layerNormFastQuant({ x: xm, ...norm }, { ...ln, quant: perToken ? { perToken: true } : { perToken: false, scale: 25.5 } });
+          const apart = int8GemmDecode({ a: q.q, b, alphaCol, alphaRow: perToken ? q.scale! : staticAlpha, ...extras }, { outDtype: sh.dt, mode, gelu: sh.gelu });
+          expect(bitEqual(fused.toHost(), apart.toHost()), `${sh.dt} K ${sh.k} N ${sh.n} ${perToken ? 'per token' : 'per tensor'} M ${m}`).toBe(true);
+          [fused, apart, q.q, ...(q.scale ? [q.scale] : [])].forEach((t) => t.free());
+        }
+        staticAlpha.free();
+      }
+      // typed errors: int8 a with a LayerNorm, more rows than one token group, K past the fused way's limit
+      expect(() => int8GemmDecode({ a: x.view(0, [9, sh.k]), b, alphaCol, norm }, { outDtype: sh.dt, mode: { perToken: true, perChannel: true } })).toThrow(/at most 8 rows/);
+      expect(() => int8GemmDecode({ a: DeviceTensor.empty('i8', [1, sh.k]), b, alphaCol, alphaRow: alphaCol.view(0, [1]), norm }, { outDtype: sh.dt, mode: { perToken: true, perChannel: true } })).toThrow(/inputs\.norm/);
+      [x, gamma, b, alphaCol, bias, residual, ...(beta ? [beta] : [])].forEach((t) => t.free());
+    }
+    const wide = DeviceTensor.empty('f16', [1, 2064]);
+    const g = DeviceTensor.empty('f16', [2064]);
+    const bw = DeviceTensor.empty('i8', [16, 2064]);
+    const ac = DeviceTensor.empty('f32', [16]);
+    expect(() => int8GemmDecode({ a: wide, b: bw, alphaCol: ac, norm: { gamma: g } }, { outDtype: 'f16', mode: { perToken: true, perChannel: true } })).toThrow(/at most 8 rows and K ≤ 2048 with the fused LayerNorm/);
+    [wide, g, bw, ac].forEach((t) => t.free());
   }, 60_000);
   it('the caching allocator reuses freed blocks of the same size', () => {
     const a = DeviceTensor.empty('f32', [1 << 20]);

@@ -5,7 +5,7 @@
  * few rows of a decode step. All tier 1: an int32 sum is exact in any order, the epilogue is elementwise.
  */
 import {
-  expectAttr, expectDType, expectShape, matmulLayout,
+  DEFAULT_LAYERNORM_EPS, expectAttr, expectDType, expectShape, matmulLayout,
   type ActDType, type Int8GemmAttrs, type Int8GemmInputs, type SmoothQuantEpilogueAttrs, type SmoothQuantEpilogueInputs, type SmoothQuantGemmAttrs, type SmoothQuantGemmInputs,
 } from '@trtllm/ref-math';
 import { addon, addonIfBuilt } from '../binding.js';
@@ -126,16 +126,33 @@ export interface Int8GemmDecodeInputs {
   readonly alphaCol: DeviceTensor<'f32'>;
   readonly bias?: DeviceTensor<ActDType>;
   readonly residual?: DeviceTensor<ActDType>;
+  /**
+   * With float `a`: a LayerNorm's γ (and β), [K] in the output dtype — `a` is then the LayerNorm's input,
+   * normalized inside as layerNormFast does and quantized as layerNormFastQuant does (at most
+   * INT8_DECODE_MAX_NORM_ROWS rows, K ≤ INT8_DECODE_MAX_NORM_K): the bits of layerNormFastQuant →
+   * int8GemmDecode, in one kernel.
+   */
+  readonly norm?: { readonly gamma: DeviceTensor<ActDType>; readonly beta?: DeviceTensor<ActDType> };
 }
 
-/** int8GemmDecode's attributes: the epilogue's, and for activations quantized inside per tensor, the multiplier. */
+/** int8GemmDecode's attributes: the epilogue's, for activations quantized inside per tensor the multiplier, and the fused LayerNorm's. */
 export interface Int8GemmDecodeAttrs extends SmoothQuantEpilogueAttrs {
   /** Per tensor with float a: q = sat(rni(fp32(a · quantScale))) (quantizePerTensor's scale). */
   readonly quantScale?: number;
+  /** With `norm`: the LayerNorm's ε (default 1e-5, the engine's). */
+  readonly eps?: number;
+  /** With `norm`: γ' = γ + 1 (NeMo's layernorm1p). */
+  readonly weightPlusOne?: boolean;
 }
 
 /** Rows up to which int8GemmDecode takes float activations and quantizes them itself (each block re-reads them). */
 export const INT8_DECODE_MAX_QUANTIZE_ROWS = 16;
+
+/** The widest row (K) int8GemmDecode's fused LayerNorm takes: a row in one warp's registers, 64 per lane. */
+export const INT8_DECODE_MAX_NORM_K = 2048;
+
+/** Rows up to which int8GemmDecode's LayerNorm may be fused (one token group of 8: its int8 rows in shared memory). */
+export const INT8_DECODE_MAX_NORM_ROWS = 8;
 
 /** Why (N, K) has no int8 decode GEMM ('' when it has one); the caller then runs int8GemmLt + smoothQuantEpilogue. */
 export function int8GemmDecodeUnsupported(n: number, k: number): string {
@@ -148,12 +165,14 @@ export function int8GemmDecodeUnsupported(n: number, k: number): string {
  * Equal bit for bit to smoothQuantEpilogue(int8GemmLt(a, b)) and to the oracle
  * ref-math smoothQuantEpilogue({ acc: int8Gemm({ a, b }, { transB: true }), … }) for every M: tier 1.
  * With float `a` (≤ 16 rows) the quantization runs inside too, giving quantizePerToken's /
- * quantizePerTensor's int8 and scales, so the result equals that op followed by this one.
+ * quantizePerTensor's int8 and scales, so the result equals that op followed by this one; with `norm`
+ * too, a LayerNorm runs first (layerNormFastQuant's arithmetic: the bits of that op followed by this
+ * one; tier 3 against the oracle, as the LayerNorm).
  * Needs K a multiple of 16 (int8GemmDecodeUnsupported says why not) and 16-byte aligned a and b.
  */
 export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDecodeAttrs, stream?: Stream): DeviceTensor<ActDType> {
   const op = 'int8GemmDecode';
-  const { a, b, alphaRow, alphaCol, bias, residual } = inputs;
+  const { a, b, alphaRow, alphaCol, bias, residual, norm } = inputs;
   const { outDtype, mode } = attrs;
   expectAttr(op, 'attrs.outDtype', ['f32', 'f16', 'bf16'].includes(outDtype), 'f32 | f16 | bf16', outDtype);
   const inside = a.dtype !== 'i8'; // float activations: quantized in the kernel
@@ -166,6 +185,16 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDeco
     expectAttr(op, 'inputs.a', l.m <= INT8_DECODE_MAX_QUANTIZE_ROWS, `at most ${INT8_DECODE_MAX_QUANTIZE_ROWS} rows of float activations (more: quantize first, pass int8)`, `${l.m} rows`);
     if (!mode.perToken) expectAttr(op, 'attrs.quantScale', attrs.quantScale !== undefined && Number.isFinite(attrs.quantScale) && attrs.quantScale > 0, 'a finite multiplier > 0 (per-tensor quantization inside)', attrs.quantScale);
   }
+  if (norm) {
+    expectAttr(op, 'inputs.norm', inside, 'float a (the LayerNorm\'s input) with a LayerNorm', 'int8 a');
+    expectAttr(op, 'inputs.a', l.k <= INT8_DECODE_MAX_NORM_K && l.m <= INT8_DECODE_MAX_NORM_ROWS, `at most ${INT8_DECODE_MAX_NORM_ROWS} rows and K ≤ ${INT8_DECODE_MAX_NORM_K} with the fused LayerNorm (more: layerNormFastQuant first, then int8 a)`, `[${l.m}, ${l.k}]`);
+    for (const [key, t] of [['inputs.norm.gamma', norm.gamma], ['inputs.norm.beta', norm.beta]] as const) {
+      if (!t) continue;
+      expectDType(op, key, t, [outDtype]);
+      expectShape(op, key, t, [l.k]);
+    }
+    if (attrs.eps !== undefined) expectAttr(op, 'attrs.eps', Number.isFinite(attrs.eps) && attrs.eps >= 0, 'a finite ε ≥ 0', attrs.eps);
+  }
   // the row scales: given, except for activations quantized inside per token (computed there)
   const computed = inside && mode.perToken;
   const rowScales = computed ? undefined : alphaRow;
@@ -175,6 +204,7 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDeco
   native(op, () =>
     addon().int8GemmDecode({
       ...(inside ? { x: a.ptr, qStatic: attrs.quantScale ?? 0 } : { a: a.ptr }), b: b.ptr, alphaRow: rowScales?.ptr, alphaCol: alphaCol.ptr,
+      ...(norm ? { lnGamma: norm.gamma.ptr, lnBeta: norm.beta?.ptr, lnEps: attrs.eps ?? DEFAULT_LAYERNORM_EPS, lnPlusOne: attrs.weightPlusOne ?? false } : {}),
       bias: bias?.ptr, residual: residual?.ptr, out: out.ptr, m: l.m, n: l.n, k: l.k,
       perToken: mode.perToken, perChannel: mode.perChannel, gelu: attrs.gelu ?? false, outDtype: code(outDtype), stream: stream?.handle,
     }),
