@@ -62,11 +62,12 @@ interface CapturedStep {
  */
 const INT8_DECODE_ROWS = 16;
 
-/** A SmoothQuant layer's input in int8 and its row dequantization scales ([T] per token, or the layer's [1]). */
-interface Quantized {
-  readonly q: Cuda.DeviceTensor<'i8'>;
-  readonly alphaRow: Cuda.DeviceTensor<'f32'>;
-}
+/**
+ * Rows up to which a SmoothQuant layer's LayerNorm runs inside its int8GemmDecode (every block
+ * normalizes the rows again): gpt2-xl per token + per channel, H100, 2026-12-07, ms per step — 1 row
+ * 3.138 fused vs 3.182 LayerNorm first; 2 rows 3.657 vs 3.264 (docs/quantization.md).
+ */
+const INT8_NORM_FUSED_ROWS = 1;
 
 /** How many graphs to keep (one per decode batch size seen); the least recently used goes first. */
 const MAX_GRAPHS = 64;
@@ -103,8 +104,6 @@ export class CudaProductionBackend extends CudaBackend {
   /** The running step's `keep`, and its LayerNorm outputs by (input, γ) — a LayerNorm read by two linears runs once. */
   #keep: (<U extends T>(t: U) => U) | undefined;
   readonly #normed = new Map<T, Map<T, T>>();
-  /** The same for SmoothQuant layers: LayerNorm + quantize outputs by (input, γ). */
-  readonly #normQuant = new Map<T, Map<T, Quantized>>();
   /** The same for FP8 layers: LayerNorm + e4m3 outputs by (input, γ), then by the consumer's static scale. */
   readonly #normFp8 = new Map<T, Map<T, Map<number, Cuda.DeviceTensor<'fp8e4m3'>>>>();
   /**
@@ -116,12 +115,19 @@ export class CudaProductionBackend extends CudaBackend {
 
   /** The fused attention kernels have this model's head size (64 or 128). */
   readonly #fusedAttention: boolean;
+  /**
+   * Decode rows of a SmoothQuant layer without a LayerNorm (attention output → dense, GELU output →
+   * proj) quantized inside int8GemmDecode rather than by a quantize kernel before it (the same bits);
+   * TRTLLM_INT8_QUANTIZE_INSIDE=0 turns it off, for A/B timings.
+   */
+  readonly #int8QuantizeInside: boolean;
 
   private constructor(k: typeof Cuda, o: ProductionOptions) {
     super(k, o.rope, new k.Stream());
     this.#o = o;
     this.gemmAlgo = o.gemmAlgo ?? 'batch-invariant';
     this.fusesNorm = process.env['TRTLLM_FUSED_DECODE'] !== '0';
+    this.#int8QuantizeInside = process.env['TRTLLM_INT8_QUANTIZE_INSIDE'] !== '0';
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
     // sampling: settings per output row (ops/sampling.ts packSampling); seen: the penalized rows' tokens, grown on demand
@@ -180,13 +186,18 @@ export class CudaProductionBackend extends CudaBackend {
     return out;
   }
   /**
-   * A SmoothQuant layer: quantize x (with `norm`: LayerNorm and quantize in one kernel, once per (x, γ)
-   * in a step — q, k, v share it), then the int8 GEMM and its epilogue (scales, bias, GELU, residual):
-   * for at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies, one kernel
-   * (int8GemmDecode: the weights streamed once); otherwise cuBLASLt's IMMA into int32, then the
-   * epilogue kernel. All exact (tier 1), so which one runs never changes a bit: batch invariance holds
-   * across the switch. (int8GemmDecode can also quantize a layer input itself; the engine quantizes
-   * first until that is timed against quantize + GEMM in one run: each of its blocks re-reads the rows.)
+   * A SmoothQuant layer, by rows (every way gives the same bits — int32 sums are exact, and each
+   * LayerNorm here has layerNormFast's arithmetic — so which one runs never changes a bit and batch
+   * invariance holds across the switches; which is fastest was measured on gpt2-xl, H100, 2026-12-07:
+   * docs/quantization.md):
+   * - one row with `norm` (the fused decode on, K ≤ 2048): one int8GemmDecode that normalizes,
+   *   quantizes and multiplies (each of its blocks normalizes the row: worth it for one row only);
+   * - otherwise `norm` first as layerNormFast (once per (x, γ) in a step), then
+   * - at most INT8_DECODE_ROWS rows under the decode-kernel and batch-invariant policies: int8GemmDecode
+   *   quantizing x inside (TRTLLM_INT8_QUANTIZE_INSIDE=0: a quantize kernel before it);
+   * - more rows: a quantize kernel, cuBLASLt's IMMA into int32, then the epilogue kernel.
+   * (layerNormFastQuant, LayerNorm and quantize in one kernel, measured slower than layerNormFast and
+   * quantizePerToken as two: its software rounding of y; it is not used here.)
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
@@ -195,16 +206,21 @@ export class CudaProductionBackend extends CudaBackend {
     const alphaCol = w.scaleW as Cuda.DeviceTensor<'f32'>;
     const extras = { ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
     const attrs = { outDtype: x.dtype as ActDType, mode: w.mode, gelu };
-    let quantized: Quantized;
-    if (norm) quantized = this.#normQuantized(x, norm, w);
-    else {
-      quantized = this.quantizeActivation(x, w);
-      keep(quantized.q);
-      if (w.mode.perToken) keep(quantized.alphaRow);
+    const rows = x.shape[0]!;
+    const decode = rows <= INT8_DECODE_ROWS && this.#int8DecodeGemm(b);
+    const fuseNorm = norm !== undefined && decode && this.fusesNorm && rows <= INT8_NORM_FUSED_ROWS && b.shape[1]! <= this.k.INT8_DECODE_MAX_NORM_K;
+    const input = norm && !fuseNorm ? this.#normalized(x, norm) : x;
+    if (fuseNorm || (decode && this.#int8QuantizeInside && rows <= this.k.INT8_DECODE_MAX_QUANTIZE_ROWS)) {
+      // float rows into the kernel: per token their scales are computed there; per tensor, the static multiplier
+      const s = w.mode.perToken ? undefined : this.staticScale(w);
+      const n = fuseNorm ? { norm: norm!.beta ? { gamma: act(norm!.gamma), beta: act(norm!.beta) } : { gamma: act(norm!.gamma) } } : {};
+      return this.k.int8GemmDecode({ a: act(input), b, alphaCol, ...extras, ...(s ? { alphaRow: s.alphaRow } : {}), ...n }, { ...attrs, ...(s ? { quantScale: s.scaleX } : {}), ...(fuseNorm ? this.#normAttrs(norm!) : {}) }, this.stream);
     }
-    const { q, alphaRow } = quantized;
+    const { q, alphaRow } = this.quantizeActivation(input, w);
+    keep(q);
+    if (w.mode.perToken) keep(alphaRow);
     const epilogue = { alphaRow, alphaCol, ...extras };
-    if (q.shape[0]! <= INT8_DECODE_ROWS && this.#int8DecodeGemm(b)) return this.k.int8GemmDecode({ a: q, b, ...epilogue }, attrs, this.stream);
+    if (decode) return this.k.int8GemmDecode({ a: q, b, ...epilogue }, attrs, this.stream);
     const acc = keep(this.k.int8GemmLt({ a: q, b }, this.stream));
     return this.k.smoothQuantEpilogue({ acc, ...epilogue }, attrs, this.stream);
   }
@@ -252,17 +268,6 @@ export class CudaProductionBackend extends CudaBackend {
   }
   #normAttrs(n: NormInput<T>): { eps: number; weightPlusOne: boolean } {
     return { eps: n.eps, weightPlusOne: n.weightPlusOne };
-  }
-  /** LayerNorm(x) quantized for a SmoothQuant layer in one kernel, once per (x, γ) in a step, freed with the step. */
-  #normQuantized(x: T, n: NormInput<T>, w: Int8Linear<T>): Quantized {
-    return this.#oncePerStep(this.#normQuant, x, n, (keep, inputs) => {
-      if (w.mode.perToken) {
-        const o = this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: true } }, this.stream);
-        return { q: keep(o.q), alphaRow: keep(o.scale!) };
-      }
-      const s = this.staticScale(w);
-      return { q: keep(this.k.layerNormFastQuant(inputs, { ...this.#normAttrs(n), quant: { perToken: false, scale: s.scaleX } }, this.stream).q), alphaRow: s.alphaRow };
-    });
   }
   /** LayerNorm(x) quantized to e4m3 with `scale` in one kernel, once per (x, γ, scale) in a step, freed with the step. */
   #normQuantizedFp8(x: T, n: NormInput<T>, scale: number, keep: <U extends T>(t: U) => U): Cuda.DeviceTensor<'fp8e4m3'> {
@@ -387,7 +392,6 @@ export class CudaProductionBackend extends CudaBackend {
     const keep = <U extends T>(x: U): U => (temps.push(x), x);
     this.#keep = keep;
     this.#normed.clear();
-    this.#normQuant.clear();
     this.#normFp8.clear();
     const step: StepInputs<T> = {
       tokens: t, keep, sequences: host.sequences,
@@ -431,7 +435,6 @@ export class CudaProductionBackend extends CudaBackend {
       this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
       this.#keep = undefined;
       this.#normed.clear();
-      this.#normQuant.clear();
       this.#normFp8.clear();
       if (owned) {
         this.stream!.synchronize();
