@@ -3,27 +3,28 @@
 //   ncu --profile-from-start off --cache-control none --metrics gpu__time_duration.sum --csv \
 //     node scripts/bench/profile-step.mjs [--model gpt2] [--batch 1] [--input 128] [--steps 4] [--graphs] [--gemm_algo decode-kernel] [--smooth_quant]
 // --smooth_quant: a SmoothQuant INT8 engine (per token, per channel, α 0.5) of the same random weights,
-// calibrated on 4 prompts on the cuda backend, as trtllm benchmark --quantization int8_sq_per_token_channel builds it.
+// calibrated on 16 prompts on the cuda backend, as trtllm benchmark --quantization int8_sq_per_token_channel builds it.
 // A first, unprofiled generate warms up (cuBLASLt tuning, first-use setup); the second is the profiled
 // region (cudaProfilerStart/Stop). Without --graphs the decode steps launch kernel by kernel.
+// --engine_dir DIR: profile that engine (its shape still named by --model, for the prompt ids' vocabulary).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildEngine, buildEngineAsync, Engine, quantizeInMemory, randomWeights, resolveBuildConfig } from '@trtllm/engine';
+import { buildEngineAsync, Engine } from '@trtllm/engine';
 import { SHAPES } from '../../tools/dist/benchmark.js';
+import { buildQuantizedEngine } from './quantized-engine.mjs';
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'gpt2' }, batch: { type: 'string', default: '1' }, input: { type: 'string', default: '128' }, steps: { type: 'string', default: '4' }, graphs: { type: 'boolean' }, gemm_algo: { type: 'string' }, smooth_quant: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'gpt2' }, batch: { type: 'string', default: '1' }, input: { type: 'string', default: '128' }, steps: { type: 'string', default: '4' }, graphs: { type: 'boolean' }, gemm_algo: { type: 'string' }, smooth_quant: { type: 'boolean' }, engine_dir: { type: 'string' } } });
 const [b, input, steps] = [Number(values.batch), Number(values.input), Number(values.steps)];
-const dir = mkdtempSync(join(tmpdir(), 'profile-'));
+const dir = values.engine_dir ?? mkdtempSync(join(tmpdir(), 'profile-'));
 const vocab = SHAPES[values.model].vocab_size; // ids inside every shape's vocabulary (santacoder: 49,280)
 const flags = { ...SHAPES[values.model], dtype: 'float16', max_batch_size: b, max_input_len: input, max_output_len: steps + 1, use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16' };
-if (values.smooth_quant) {
-  const config = resolveBuildConfig(flags).model;
-  const prompts = Array.from({ length: 4 }, (_, i) => Array.from({ length: input }, (_, j) => (i * 104729 + j * 7919) % vocab));
-  const mode = { perToken: true, perChannel: true };
-  const q = await quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, prompts, { smoothQuant: { alpha: 0.5, mode } }, { backend: { backend: 'cuda', kernels: 'production' } });
-  buildEngine({ flags, outputDir: dir, weights: q.weights, smoothQuant: q.smoothQuant }); // random weights: the SmoothQuant tensors come in memory, not from a -sq checkpoint
+if (values.engine_dir) {
+  // an engine built before (quantized-engine.mjs, trtllm build): profiled as it is
+} else if (values.smooth_quant) {
+  // random weights: the SmoothQuant tensors come in memory, not from a -sq checkpoint (quantized-engine.mjs, the benchmark's recipe)
+  await buildQuantizedEngine({ shape: values.model, quantization: 'int8_sq_per_token_channel', outputDir: dir, backend: 'cuda', limits: { batch: b, input, output: steps + 1 } });
 } else {
   await buildEngineAsync({ flags, outputDir: dir, threads: 16 });
 }
@@ -38,4 +39,4 @@ k.addonIfBuilt().profilerRange(false);
 console.log(`profile-step: ${values.model}${values.smooth_quant ? ' SmoothQuant INT8' : ''} batch ${b}, ${input} + ${steps + 1} tokens in ${(performance.now() - t0).toFixed(1)} ms; ${JSON.stringify(e.stepStats)}`);
 e.dispose();
 console.log(k.gemmLtAlgorithms());
-rmSync(dir, { recursive: true, force: true });
+if (!values.engine_dir) rmSync(dir, { recursive: true, force: true });
