@@ -29,15 +29,15 @@
 // in any order) and their multipliers fp32(127 / rowMax) and αrow = fp32(rowMax / 127); per tensor, the
 // static multiplier and the given αrow. Each lane then quantizes its 16 k of its token as it loads them
 // — the same int8 values, so the same bits — with no quantize kernel before it. Every block re-reads
-// the rows for their maxima, which is why this way is for few rows (and why the engine quantizes
-// first until the two ways are timed in one run: docs/quantization.md).
+// the rows for their maxima, which is why this way is for few rows (the engine uses it up to 16 rows:
+// faster than a quantize kernel first on gpt2-xl, docs/quantization.md).
 //
 // With x and a LayerNorm's γ (β) too (at most kNormRows rows, K ≤ kLnMaxK), the kernel takes the
-// LayerNorm's input: each block normalizes its rows as layerNormFast does — a warp per row, the row in
-// registers, layernorm.cuh's sums, y rounded to T — and quantizes that y as layerNormFastQuant does (the
-// same int8 and αrow, so the same bits as layerNormFastQuant → int8GemmDecode), into a shared-memory
-// slab of rows × K bytes that the main loop reads in place of a. The decode step's QKV and FC layers
-// then run as one kernel each, as the fp16 decode GEMM with its fused LayerNorm does.
+// LayerNorm's input: each block normalizes its rows with layerNormFast's arithmetic — the row shared by
+// the block's 8 warps, its sums in layernorm.cuh's order, y rounded to T — and quantizes that y as
+// layerNormFastQuant does (the same int8 and αrow, so the same bits as layerNormFastQuant →
+// int8GemmDecode), into a shared-memory slab of rows × K bytes that the main loop reads in place of a.
+// Every block normalizes the rows again, so this pays off for one row only (the engine's use).
 #include <algorithm>
 #include <sstream>
 #include <string>
@@ -57,7 +57,7 @@ constexpr int kTileN = 16;    // outputs per block along N: one mma A tile
 constexpr int kMaxWarps = 8;  // warps per block splitting the block's steps
 constexpr int kMaxSplits = 16;
 constexpr int kQuantizeRows = 16;  // rows up to which x may be given instead of a (each block re-reads them)
-constexpr int kLnMaxK = 2048;      // the fused LayerNorm: a row in a warp's registers (64 per lane), layerNormFast's warp way
+constexpr int kLnMaxK = 2048;      // the fused LayerNorm: 64 elements of a row per lane, layerNormFast's warp way (8 groups of 8: one per warp)
 constexpr int kNormRows = 8;       // rows up to which the LayerNorm may be fused (one token group: 8 rows of int8 in shared memory)
 
 /** What the kernel's activations are: int8 a, float x quantized inside, or a LayerNorm's input x normalized and quantized inside. */

@@ -148,7 +148,7 @@ export interface Int8GemmDecodeAttrs extends SmoothQuantEpilogueAttrs {
 /** Rows up to which int8GemmDecode takes float activations and quantizes them itself (each block re-reads them). */
 export const INT8_DECODE_MAX_QUANTIZE_ROWS = 16;
 
-/** The widest row (K) int8GemmDecode's fused LayerNorm takes: a row in one warp's registers, 64 per lane. */
+/** The widest row (K) int8GemmDecode's fused LayerNorm takes: 64 elements of a row per lane (layerNormFast's warp way). */
 export const INT8_DECODE_MAX_NORM_K = 2048;
 
 /** Rows up to which int8GemmDecode's LayerNorm may be fused (one token group of 8: its int8 rows in shared memory). */
