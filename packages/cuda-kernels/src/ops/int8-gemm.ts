@@ -215,6 +215,7 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDeco
 /**
  * How int8GemmDecode runs one shape: blocks [n tiles of 16, row passes, K splits], warps per block,
  * 64-k steps, token groups of 8 per pass. Any plan gives the same bits (int32 sums); it only places work.
+ * With the fused LayerNorm (`norm`) the blocks always have 8 warps, which share each row's LayerNorm.
  */
 export interface Int8GemmDecodePlan {
   readonly grid: readonly [number, number, number];

@@ -116,9 +116,9 @@ export class CudaProductionBackend extends CudaBackend {
   /** The fused attention kernels have this model's head size (64 or 128). */
   readonly #fusedAttention: boolean;
   /**
-   * Decode rows of a SmoothQuant layer without a LayerNorm (attention output → dense, GELU output →
-   * proj) quantized inside int8GemmDecode rather than by a quantize kernel before it (the same bits);
-   * TRTLLM_INT8_QUANTIZE_INSIDE=0 turns it off, for A/B timings.
+   * A SmoothQuant layer's float rows that go to int8GemmDecode (≤ 16: the attention and GELU outputs,
+   * and a LayerNorm's output where the LayerNorm is not fused) quantized inside it rather than by a
+   * quantize kernel before it (the same bits); TRTLLM_INT8_QUANTIZE_INSIDE=0 turns it off, for A/B timings.
    */
   readonly #int8QuantizeInside: boolean;
 
