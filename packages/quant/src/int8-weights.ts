@@ -20,7 +20,7 @@
  * numpy 2 computes some of them differently. Every scale is stored as fp32. Checked against numpy
  * 1.24 running the same expressions (fixtures/int8-weights-reference.json).
  */
-import { fromF16Bits, tensor, toF16Bits, toF32, type Tensor } from '@trtllm/ref-math';
+import { fromF16Bits, rni, tensor, toF16Bits, toF32, type Tensor } from '@trtllm/ref-math';
 import { QuantError } from './errors.js';
 
 /** Calibrated activation ranges of one GEMM (smoothquant.py's act_range entry). */
@@ -51,14 +51,9 @@ export interface Int8Weights {
 const f32 = Math.fround;
 const f16 = (x: number): number => fromF16Bits(toF16Bits(x));
 
-/**
- * sat127(rni(v)) for v an fp32 or fp16 value: round half to even, then clamp to [−127, 127] (NaN stays
- * NaN, which an Int8Array stores as 0). Math.round rounds halves up; a value with a half has
- * |v| < 2^23, where `r & 1` reads r's parity, and is moved down to the even neighbour.
- */
+/** sat127(rni(v)): round half to even, then clamp to [−127, 127] (NaN stays NaN, which an Int8Array stores as 0). */
 function quantize127(v: number): number {
-  let r = Math.round(v);
-  if (r - v === 0.5 && (r & 1) !== 0) r -= 1;
+  const r = rni(v);
   return r > 127 ? 127 : r < -127 ? -127 : r;
 }
 
