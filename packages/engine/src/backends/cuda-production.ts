@@ -104,8 +104,6 @@ export class CudaProductionBackend extends CudaBackend {
   /** The running step's `keep`, and its LayerNorm outputs by (input, γ) — a LayerNorm read by two linears runs once. */
   #keep: (<U extends T>(t: U) => U) | undefined;
   readonly #normed = new Map<T, Map<T, T>>();
-  /** The same for FP8 layers: LayerNorm + e4m3 outputs by (input, γ), then by the consumer's static scale. */
-  readonly #normFp8 = new Map<T, Map<T, Map<number, Cuda.DeviceTensor<'fp8e4m3'>>>>();
   /**
    * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
    * wall time) and between CUDA events around the step's kernels (device time), summed.
@@ -237,16 +235,18 @@ export class CudaProductionBackend extends CudaBackend {
     return ok;
   }
   /**
-   * An FP8 layer: quantize x with the static scale (with `norm`: LayerNorm and quantize in one kernel,
-   * layerNormFastFp8, once per (x, γ, scale) in a step), then the FP8 GEMM on tensor cores with the
-   * bias in its epilogue (fp8GemmLt, scales read on the device; what tensor cores cannot run takes the
-   * reference order inside it). Then GELU and + residual.
+   * An FP8 layer: (`norm` first as layerNormFast, once per (x, γ) in a step,) quantize x with the static
+   * scale, then the FP8 GEMM on tensor cores with the bias in its epilogue (fp8GemmLt, scales read on
+   * the device; what tensor cores cannot run takes the reference order inside it). Then GELU and +
+   * residual. (layerNormFastFp8 gives the same e4m3 in one kernel but rounds y in software, as
+   * layerNormFastQuant does, which measured slower than the two kernels for SmoothQuant.)
    */
   #fp8Linear(x: T, w: Fp8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
     if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside runStep', got: 'outside a step' });
     const s = this.fp8Scales(w);
-    const q = norm ? this.#normQuantizedFp8(x, norm, s.scaleX, keep) : keep(this.k.quantizeFp8({ x: act(x) }, { scale: s.scaleX }, this.stream));
+    const xin = norm ? this.#normalized(x, norm) : x;
+    const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
     const inputs = { a: q, b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}) };
     let y: T = this.k.fp8GemmLt(inputs, { outDtype: x.dtype as ActDType }, this.stream);
     if (gelu) y = this.k.gelu({ x: act(keep(y)) }, this.stream);
@@ -268,17 +268,6 @@ export class CudaProductionBackend extends CudaBackend {
   }
   #normAttrs(n: NormInput<T>): { eps: number; weightPlusOne: boolean } {
     return { eps: n.eps, weightPlusOne: n.weightPlusOne };
-  }
-  /** LayerNorm(x) quantized to e4m3 with `scale` in one kernel, once per (x, γ, scale) in a step, freed with the step. */
-  #normQuantizedFp8(x: T, n: NormInput<T>, scale: number, keep: <U extends T>(t: U) => U): Cuda.DeviceTensor<'fp8e4m3'> {
-    const byScale = this.#oncePerStep(this.#normFp8, x, n, () => new Map<number, Cuda.DeviceTensor<'fp8e4m3'>>());
-    let q = byScale.get(scale);
-    if (!q) {
-      const inputs = n.beta ? { x: act(x), gamma: act(n.gamma), beta: act(n.beta) } : { x: act(x), gamma: act(n.gamma) };
-      q = keep(this.k.layerNormFastFp8(inputs, { ...this.#normAttrs(n), scale }, this.stream).q);
-      byScale.set(scale, q);
-    }
-    return q;
   }
   /** LayerNorm(x) as its own kernel, once per (x, γ) in a step, freed with the step. */
   #normalized(x: T, n: NormInput<T>): T {
@@ -392,7 +381,6 @@ export class CudaProductionBackend extends CudaBackend {
     const keep = <U extends T>(x: U): U => (temps.push(x), x);
     this.#keep = keep;
     this.#normed.clear();
-    this.#normFp8.clear();
     const step: StepInputs<T> = {
       tokens: t, keep, sequences: host.sequences,
       ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
@@ -435,7 +423,6 @@ export class CudaProductionBackend extends CudaBackend {
       this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
       this.#keep = undefined;
       this.#normed.clear();
-      this.#normFp8.clear();
       if (owned) {
         this.stream!.synchronize();
         for (const x of temps) x.free();
