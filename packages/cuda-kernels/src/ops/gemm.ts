@@ -1,9 +1,9 @@
 /** gemm on the device — reference order, bit-exact to ref-math gemm (csrc/gemm.cu). */
 import { DEFAULT_LAYERNORM_EPS, expectAttr, expectDType, expectShape, matmulLayout, type ActDType, type GemmAttrs, type GemmInputs, type LayerNormAttrs } from '@trtllm/ref-math';
-import { addon, addonIfBuilt, type NativeParams } from '../binding.js';
+import { addon, type NativeParams } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
-import { CudaUnavailableError, native } from '../errors.js';
-import { code, type OnDevice } from '../launch.js';
+import { native } from '../errors.js';
+import { code, currentPlanDevice, planAddon, type OnDevice } from '../launch.js';
 import { kvView, type DeviceKvCache } from './kv-cache.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
@@ -269,14 +269,8 @@ export interface GemmDecodePlan {
 export function gemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number; readonly transB?: boolean; /** with inputs.norm */ readonly layerNorm?: boolean }, device?: DecodeGemmDevice): GemmDecodePlan {
   const op = 'gemmDecodePlan';
   for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
-  const a = addonIfBuilt();
-  if (!a) throw new CudaUnavailableError('the native addon is not built (npm run build in packages/cuda-kernels)');
-  let d = device;
-  if (!d) {
-    const info = a.deviceInfo();
-    if (!info.available || info.multiprocessors === undefined || info.sharedMemoryOptin === undefined) throw new CudaUnavailableError(`${op}: no usable GPU to plan for (${info.reason ?? 'no device'}); pass \`device\``);
-    d = { multiprocessors: info.multiprocessors, computeMajor: Number((info.computeCapability ?? '0').split('.')[0]), sharedMemoryOptin: info.sharedMemoryOptin };
-  }
+  const a = planAddon();
+  const d = device ?? currentPlanDevice(op, a, '`device`');
   for (const key of ['multiprocessors', 'computeMajor', 'sharedMemoryOptin'] as const) expectAttr(op, `device.${key}`, Number.isInteger(d[key]) && d[key] > 0 && d[key] < 2 ** 31, 'a positive integer', d[key]);
   const text = native(op, () => a.gemmDecodePlan({ n: s.n, k: s.k, m: s.m, transB: s.transB ?? false, layerNorm: s.layerNorm ?? false, ...d }));
   return JSON.parse(text) as GemmDecodePlan;

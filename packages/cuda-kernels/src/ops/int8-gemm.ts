@@ -8,10 +8,10 @@ import {
   DEFAULT_LAYERNORM_EPS, expectAttr, expectDType, expectShape, matmulLayout,
   type ActDType, type Int8GemmAttrs, type Int8GemmInputs, type SmoothQuantEpilogueAttrs, type SmoothQuantEpilogueInputs, type SmoothQuantGemmAttrs, type SmoothQuantGemmInputs,
 } from '@trtllm/ref-math';
-import { addon, addonIfBuilt } from '../binding.js';
+import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
-import { CudaUnavailableError, native } from '../errors.js';
-import { code, type OnDevice } from '../launch.js';
+import { native } from '../errors.js';
+import { code, currentPlanDevice, planAddon, type OnDevice } from '../launch.js';
 
 /**
  * The SmoothQuant epilogue's operands for an [m, n] result: the output dtype; row scales [m] per token
@@ -233,14 +233,8 @@ export interface Int8GemmDecodePlan {
 export function int8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Int8GemmDecodePlan {
   const op = 'int8GemmDecodePlan';
   for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
-  const lib = addonIfBuilt();
-  if (!lib) throw new CudaUnavailableError('the native addon is not built (npm run build in packages/cuda-kernels)');
-  let sms = multiprocessors;
-  if (sms === undefined) {
-    const info = lib.deviceInfo();
-    if (!info.available || info.multiprocessors === undefined) throw new CudaUnavailableError(`${op}: no usable GPU to plan for (${info.reason ?? 'no device'}); pass the SM count`);
-    sms = info.multiprocessors;
-  }
+  const lib = planAddon();
+  const sms = multiprocessors ?? currentPlanDevice(op, lib, 'the SM count').multiprocessors;
   expectAttr(op, 'multiprocessors', Number.isInteger(sms) && sms > 0 && sms < 2 ** 31, 'a positive integer', sms);
   return JSON.parse(native(op, () => lib.int8GemmDecodePlan({ n: s.n, k: s.k, m: s.m, multiprocessors: sms }))) as Int8GemmDecodePlan;
 }
