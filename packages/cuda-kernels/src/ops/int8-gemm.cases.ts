@@ -88,62 +88,44 @@ export function int8DecodeCase(name: string, m: number, k: number, n: number, mo
 
 /**
  * int8GemmDecode with float activations, quantized inside. The oracle: quantizePerToken (or
- * quantizePerTensor with the multiplier) → smoothQuantEpilogue(int8Gemm(q, bᵀ)) with those row scales.
+ * quantizePerTensor with the multiplier) → smoothQuantEpilogue(int8Gemm(q, bᵀ)) with those row scales;
+ * tier 1. With `norm`, the activations are a LayerNorm's input, normalized inside too: the oracle runs
+ * layerNorm first, and the case is tier 3 as that LayerNorm — where the production LayerNorm's y sits
+ * one rounding away from the oracle's, its int8 may be the neighbouring step (that the kernel equals
+ * layerNormFastQuant → int8GemmDecode bit for bit is parity.test.ts's check).
  */
-export function int8DecodeQuantizingCase(name: string, m: number, k: number, n: number, mode: ref.SmoothQuantMode, outDtype: ActDType, o: { gelu?: boolean; residual?: boolean } = {}): KernelCase {
-  const x = rnd(outDtype, [m, k], 17 * m + k, 1.5);
-  const b = rnd('i8', [n, k], 5 * n + 3 * k);
-  const quantScale = 40.5;
+export function int8DecodeQuantizingCase(
+  name: string, m: number, k: number, n: number, mode: ref.SmoothQuantMode, outDtype: ActDType,
+  o: { gelu?: boolean; residual?: boolean; norm?: { beta?: boolean; plusOne?: boolean } } = {},
+): KernelCase {
+  const norm = o.norm;
+  // each variant's own inputs (the cases that ran on the GPU keep theirs)
+  const v = norm ? { x: [23 * m + k, 2, 0.5], b: 3 * n + 5 * k, quantScale: 25.5, seeds: [29, 31, 37] } : { x: [17 * m + k, 1.5, 0], b: 5 * n + 3 * k, quantScale: 40.5, seeds: [19, 20, 21] };
+  const x = rnd(outDtype, [m, k], v.x[0]!, v.x[1]!, v.x[2]!);
+  const gamma = norm ? rnd(outDtype, [k], k + 1, 0.2, norm.plusOne ? 0 : 1) : undefined;
+  const beta = norm && norm.beta !== false ? rnd(outDtype, [k], k + 2, 0.1) : undefined;
+  const b = rnd('i8', [n, k], v.b);
+  const quantScale = v.quantScale;
   const staticAlpha = ref.fromValues('f32', [1], [Math.fround(1 / quantScale)]);
-  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], 19, 1e-3, 3e-3);
-  const bias = rnd(outDtype, [n], 20);
-  const residual = o.residual ? rnd(outDtype, [m, n], 21) : undefined;
-  const attrs = { outDtype, mode, gelu: o.gelu ?? false, ...(mode.perToken ? {} : { quantScale }) };
+  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], v.seeds[0]!, 1e-3, 3e-3);
+  const bias = rnd(outDtype, [n], v.seeds[1]!);
+  const residual = o.residual ? rnd(outDtype, [m, n], v.seeds[2]!) : undefined;
+  const ln = { eps: 1e-5, weightPlusOne: norm?.plusOne ?? false };
+  const attrs = { outDtype, mode, gelu: o.gelu ?? false, ...(norm ? ln : {}), ...(mode.perToken ? {} : { quantScale }) };
+  const modes = `${mode.perToken ? 'per-token' : 'per-tensor'}/${mode.perChannel ? 'per-channel' : 'per-tensor'} +bias${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}`;
   return caseOf({
-    name, op: 'int8-gemm', dtype: `${outDtype}→i8→${outDtype}`,
-    shape: `[${m},${k}]·[${n},${k}]ᵀ quantized inside ${mode.perToken ? 'per-token' : 'per-tensor'}/${mode.perChannel ? 'per-channel' : 'per-tensor'} +bias${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}`,
-    tier: 1, production: true, host: { x, b, alphaCol, bias, residual, ...(mode.perToken ? {} : { staticAlpha }) },
-    ref: () => {
-      const q = mode.perToken ? ref.quantizePerToken({ x }) : { q: ref.quantizePerTensor({ x }, { scale: quantScale }), scale: staticAlpha };
-      return [ref.smoothQuantEpilogue({ acc: ref.int8Gemm({ a: q.q, b }, { transB: true }), alphaRow: q.scale, alphaCol, bias, ...(residual ? { residual } : {}) }, attrs)];
-    },
-    launch: (d) => [gpu.int8GemmDecode({ a: d['x'] as never, b: d['b'] as never, alphaCol: d['alphaCol'] as never, bias: d['bias'] as never, ...(mode.perToken ? {} : { alphaRow: d['staticAlpha'] as never }), ...(residual ? { residual: d['residual'] as never } : {}) }, attrs)],
-    bytes: bytesOf(x, b, bias, ...(residual ? [residual] : [])) + m * n * ref.DTYPES[outDtype].bytes, flops: 2 * m * n * k,
-  });
-}
-
-/**
- * int8GemmDecode with a LayerNorm's input and γ (β): normalized, quantized and multiplied in one kernel.
- * The oracle: layerNorm → quantizePerToken (or quantizePerTensor) → smoothQuantEpilogue(int8Gemm(q, bᵀ)).
- * Tier 3, as the LayerNorm: where the production LayerNorm's y sits one rounding away from the oracle's,
- * its int8 may be the neighbouring step (that the kernel equals layerNormFastQuant → int8GemmDecode bit
- * for bit is parity.test.ts's check).
- */
-export function int8DecodeNormCase(name: string, m: number, k: number, n: number, mode: ref.SmoothQuantMode, outDtype: ActDType, o: { beta?: boolean; plusOne?: boolean; gelu?: boolean; residual?: boolean } = {}): KernelCase {
-  const x = rnd(outDtype, [m, k], 23 * m + k, 2, 0.5);
-  const gamma = rnd(outDtype, [k], k + 1, 0.2, o.plusOne ? 0 : 1);
-  const beta = o.beta === false ? undefined : rnd(outDtype, [k], k + 2, 0.1);
-  const b = rnd('i8', [n, k], 3 * n + 5 * k);
-  const quantScale = 25.5;
-  const staticAlpha = ref.fromValues('f32', [1], [Math.fround(1 / quantScale)]);
-  const alphaCol = rnd('f32', [mode.perChannel ? n : 1], 29, 1e-3, 3e-3);
-  const bias = rnd(outDtype, [n], 31);
-  const residual = o.residual ? rnd(outDtype, [m, n], 37) : undefined;
-  const ln = { eps: 1e-5, weightPlusOne: o.plusOne ?? false };
-  const attrs = { outDtype, mode, gelu: o.gelu ?? false, ...ln, ...(mode.perToken ? {} : { quantScale }) };
-  return caseOf({
-    name, op: 'int8-gemm', dtype: `${outDtype}→LN→i8→${outDtype}`,
-    shape: `[${m},${k}]·[${n},${k}]ᵀ LayerNorm${beta ? '' : ' (no β)'}${o.plusOne ? ' 1p' : ''} ${mode.perToken ? 'per-token' : 'per-tensor'}/${mode.perChannel ? 'per-channel' : 'per-tensor'} +bias${o.gelu ? ' gelu' : ''}${residual ? ' +residual' : ''}`,
-    tier: 3, tolerance: nmse(1e-4, 'int8 of the production LayerNorm output (within 1e-6 NMSE of the oracle): an activation may round to the neighbouring step'),
+    name, op: 'int8-gemm', dtype: norm ? `${outDtype}→LN→i8→${outDtype}` : `${outDtype}→i8→${outDtype}`,
+    shape: `[${m},${k}]·[${n},${k}]ᵀ ${norm ? `LayerNorm${beta ? '' : ' (no β)'}${norm.plusOne ? ' 1p' : ''}` : 'quantized inside'} ${modes}`,
+    ...(norm ? { tier: 3 as const, tolerance: nmse(1e-4, 'int8 of the production LayerNorm output (within 1e-6 NMSE of the oracle): an activation may round to the neighbouring step') } : { tier: 1 as const }),
     production: true, host: { x, gamma, beta, b, alphaCol, bias, residual, ...(mode.perToken ? {} : { staticAlpha }) },
     ref: () => {
-      const y = ref.layerNorm(beta ? { x, gamma, beta } : { x, gamma }, ln);
+      const y = gamma ? ref.layerNorm(beta ? { x, gamma, beta } : { x, gamma }, ln) : x;
       const q = mode.perToken ? ref.quantizePerToken({ x: y }) : { q: ref.quantizePerTensor({ x: y }, { scale: quantScale }), scale: staticAlpha };
       return [ref.smoothQuantEpilogue({ acc: ref.int8Gemm({ a: q.q, b }, { transB: true }), alphaRow: q.scale, alphaCol, bias, ...(residual ? { residual } : {}) }, attrs)];
     },
     launch: (d) => [gpu.int8GemmDecode({
       a: d['x'] as never, b: d['b'] as never, alphaCol: d['alphaCol'] as never, bias: d['bias'] as never,
-      norm: beta ? { gamma: d['gamma'] as never, beta: d['beta'] as never } : { gamma: d['gamma'] as never },
+      ...(gamma ? { norm: beta ? { gamma: d['gamma'] as never, beta: d['beta'] as never } : { gamma: d['gamma'] as never } } : {}),
       ...(mode.perToken ? {} : { alphaRow: d['staticAlpha'] as never }), ...(residual ? { residual: d['residual'] as never } : {}),
     }, attrs)],
     bytes: bytesOf(x, b, bias, ...(residual ? [residual] : [])) + m * n * ref.DTYPES[outDtype].bytes, flops: 2 * m * n * k,
@@ -179,11 +161,11 @@ export function int8GemmCases(): KernelCase[] {
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 5 rows in one group', 5, 1600, 1600, { perToken: true, perChannel: true }, 'f16'),
     // … and with a LayerNorm's input (decode steps' QKV and FC, at most 8 rows): gpt2-xl's QKV and FC rows,
     // santacoder's K 2048 (the fused way's limit) without β and with layernorm1p, per tensor
-    int8DecodeNormCase('int8 decode gemm, LayerNorm fused per token, gpt2-xl qkv one row', 1, 1600, 4800, { perToken: true, perChannel: true }, 'f16'),
-    int8DecodeNormCase('int8 decode gemm, LayerNorm fused per token, gpt2-xl fc 8 rows gelu', 8, 1600, 6400, { perToken: true, perChannel: true }, 'f16', { gelu: true }),
-    int8DecodeNormCase('int8 decode gemm, LayerNorm fused per token, 7 rows bf16 +residual', 7, 768, 768, { perToken: true, perChannel: false }, 'bf16', { residual: true }),
-    int8DecodeNormCase('int8 decode gemm, LayerNorm fused, K 2048 no β 1p per tensor', 3, 2048, 2304, { perToken: false, perChannel: true }, 'bf16', { beta: false, plusOne: true }),
-    int8DecodeNormCase('int8 decode gemm, LayerNorm fused per token f32, K 784', 5, 784, 40, { perToken: true, perChannel: true }, 'f32', { gelu: true }),
+    int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused per token, gpt2-xl qkv one row', 1, 1600, 4800, { perToken: true, perChannel: true }, 'f16', { norm: {} }),
+    int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused per token, gpt2-xl fc 8 rows gelu', 8, 1600, 6400, { perToken: true, perChannel: true }, 'f16', { gelu: true, norm: {} }),
+    int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused per token, 7 rows bf16 +residual', 7, 768, 768, { perToken: true, perChannel: false }, 'bf16', { residual: true, norm: {} }),
+    int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused, K 2048 no β 1p per tensor', 3, 2048, 2304, { perToken: false, perChannel: true }, 'bf16', { norm: { beta: false, plusOne: true } }),
+    int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused per token f32, K 784', 5, 784, 40, { perToken: true, perChannel: true }, 'f32', { gelu: true, norm: {} }),
     int8Case('int8 gemm odd', 7, 13, 11, undefined),
     int8Case('int8 gemm Bᵀ', 5, 64, 3, undefined, 'f16', true),
     int8Case('smoothquant per-tensor', 7, 13, 11, { perToken: false, perChannel: false }),
