@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildEngine, gpuStatus, quantizeInMemory, randomWeights, resolveBuildConfig } from '@trtllm/engine';
-import { QUANTIZATIONS, SHAPES } from '../../tools/dist/benchmark.js';
+import { inMemoryQuantization, QUANTIZATIONS, SHAPES } from '../../tools/dist/benchmark.js';
 
 /**
  * Build the engine: `shape` one of SHAPES, `quantization` one of QUANTIZATIONS, limits as the benchmark's
@@ -28,9 +28,8 @@ export async function buildQuantizedEngine({ shape, quantization, limits, output
   const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
   const vocab = Math.min(config.vocabSize, 50000);
   const calibration = Array.from({ length: 16 }, (_, i) => Array.from({ length: limits.input }, (_, j) => (i * 104729 + j * 7919) % vocab));
-  const q = { ...(mode.smoothQuant ? { smoothQuant: { alpha: 0.5, mode: mode.smoothQuant } } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kv: mode.kv } : {}) };
   const weights = await randomWeights(config, 0, availableParallelism());
-  const r = await quantizeInMemory({ config, weights }, calibration, q, { backend: { backend, ...(backend === 'cuda' ? { kernels: 'production' } : {}) }, ...(onProgress ? { onCalibrate: onProgress } : {}) });
+  const r = await quantizeInMemory({ config, weights }, calibration, inMemoryQuantization(mode), { backend: { backend, ...(backend === 'cuda' ? { kernels: 'production' } : {}) }, ...(onProgress ? { onCalibrate: onProgress } : {}) });
   buildEngine({ flags, outputDir, weights: r.weights, ...(r.smoothQuant ? { smoothQuant: r.smoothQuant } : {}), ...(r.fp8 ? { fp8: r.fp8 } : {}), ...(r.kvCacheScales ? { kvCacheScales: r.kvCacheScales } : {}) });
   return { flags, backend: r.backend };
 }

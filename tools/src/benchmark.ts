@@ -13,7 +13,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type DeviceReport, type GenerateRequest, type KernelSet, type StepStats } from '@trtllm/engine';
+import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type InMemoryQuantization, type DeviceReport, type GenerateRequest, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
@@ -72,6 +72,11 @@ export const QUANTIZATIONS = {
   int8_kv_cache: { kv: 'int8' },
 } as const satisfies Record<string, QuantizationSpec>;
 export type Quantization = keyof typeof QUANTIZATIONS;
+
+/** What quantizeInMemory is asked for a `--quantization` value: SmoothQuant with α 0.5 (the seed benchmark's), FP8 GEMMs, the KV cache. */
+export function inMemoryQuantization(mode: QuantizationSpec): InMemoryQuantization {
+  return { ...(mode.smoothQuant ? { smoothQuant: { alpha: 0.5, mode: mode.smoothQuant } } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kv: mode.kv } : {}) };
+}
 
 /** The random-weight shapes the issue names (fp16). */
 export const SHAPES: Readonly<Record<string, Partial<BuildFlags>>> = {
@@ -304,9 +309,8 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
               const q0 = performance.now();
               io.err(`${t.label}: random weights, calibration on ${calibration.length} prompts (${backend}), quantization in memory…\n`);
               const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
-              const q = { ...(mode.smoothQuant ? { smoothQuant: { alpha: 0.5, mode: mode.smoothQuant } } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kv: mode.kv } : {}) };
               const bar = progressBar(io, `${t.label}: calibrating`);
-              const r = await quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, q, { backend: calibBackend, onCalibrate: (done, total) => bar.update(done, total) });
+              const r = await quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, inMemoryQuantization(mode), { backend: calibBackend, onCalibrate: (done, total) => bar.update(done, total) });
               bar.end();
               io.err(`${t.label}: quantized in ${((performance.now() - q0) / 1000).toFixed(1)} s\n`);
               return r;
