@@ -7,9 +7,14 @@
 //   node scripts/serve-load.mjs --engine_dir DIR [--backend ref|cuda] [--kernels production|reference]
 //        [--requests 1000] [--concurrency 200[,16,64…]] [--disconnect 0.1] [--max_prompt N] [--max_tokens N]
 //        [--no_solo_check] [--json FILE] [--tokenizer gpt2|DIR]   (an engine built without --tokenizer_dir needs --tokenizer)
+//        [--fixed --per_client K --offline BENCHMARK.json] [--warmup]
+// --fixed: every request exactly --max_prompt prompt tokens and --max_tokens new ones (ignore_eos), K
+// requests per client (--per_client, instead of --requests); with --offline (`trtllm benchmark --json` of
+// the same engine, input / output lengths the same) each concurrency's tokens/s is set beside the
+// offline batch of that size: the serving overhead. --warmup runs each load once unmeasured first.
 // Without --engine_dir: a small random-weight engine with a byte-level BPE (the CI test's), built in a
 // temporary directory. Needs the build (npm run build). Exits 1 if a request was lost, hung or differs.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +25,7 @@ const { values: v } = parseArgs({
   options: {
     engine_dir: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, requests: { type: 'string' }, concurrency: { type: 'string' },
     disconnect: { type: 'string' }, max_prompt: { type: 'string' }, max_tokens: { type: 'string' }, no_solo_check: { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string' }, tokenizer: { type: 'string' },
+    fixed: { type: 'boolean' }, per_client: { type: 'string' }, offline: { type: 'string' }, warmup: { type: 'boolean' },
   },
 });
 let dir = v.engine_dir;
@@ -36,21 +42,28 @@ try {
   }
   engine = await Engine.load(dir, { backend: v.backend ?? 'ref', ...(v.kernels ? { kernels: v.kernels } : {}), ...(v.tokenizer ? { tokenizer: v.tokenizer } : {}) });
   const cfg = engine.config;
+  // the offline benchmark's tokens/s by batch size (its first model: this engine)
+  const offline = v.offline ? new Map(JSON.parse(readFileSync(v.offline, 'utf8')).models[0].points.map((p) => [p.batch, p.tokensPerSec])) : undefined;
   for (const c of (v.concurrency ?? '200').split(',').map(Number)) {
-    const r = await runServeLoad(engine, {
-      requests: Number(v.requests ?? 1000),
+    const options = {
+      requests: v.per_client ? Number(v.per_client) * c : Number(v.requests ?? 1000),
+      fixed: Boolean(v.fixed),
       concurrency: c,
-      disconnect: Number(v.disconnect ?? 0.1),
+      disconnect: Number(v.disconnect ?? (v.fixed ? 0 : 0.1)),
       maxPrompt: Number(v.max_prompt ?? Math.min(cfg.maxInputLen, 512)),
       maxTokens: Number(v.max_tokens ?? Math.min(cfg.maxOutputLen, 128)),
       seed: Number(v.seed ?? 1),
       checkSolo: !v.no_solo_check,
       maxQueue: Math.max(256, c),
-    });
-    reports.push(r);
+    };
+    // --warmup: the same load once unmeasured first (CUDA graphs captured, pools grown), as the offline benchmark warms up
+    if (v.warmup) await runServeLoad(engine, { ...options, checkSolo: false });
+    const r = await runServeLoad(engine, options);
+    const off = offline?.get(c);
+    reports.push(off ? { ...r, offlineTokensPerSecond: off, overhead: 1 - r.tokensPerSecond / off } : r);
     const bad = r.lost || r.mismatched || r.runningAfter || r.blocksUsedAfter;
     failed ||= Boolean(bad);
-    console.log(`concurrency ${c}: ${r.requests} requests, ${r.completed} completed, ${r.disconnected} disconnected, ${r.lost} lost, ${r.mismatched} differ from solo, ${r.retried} 429s retried; after: ${r.runningAfter} running, ${r.blocksUsedAfter} blocks used; ${r.seconds.toFixed(1)} s, ${r.completionTokens} tokens, ${r.tokensPerSecond.toFixed(0)} tokens/s; TTFT p50 ${r.ttftMs.p50.toFixed(1)} p99 ${r.ttftMs.p99.toFixed(1)} ms; inter-token p50 ${r.itlMs.p50.toFixed(2)} p99 ${r.itlMs.p99.toFixed(2)} ms${bad ? '  FAILED' : ''}`);
+    console.log(`concurrency ${c} (clients on ${r.clients}): ${r.requests} requests, ${r.completed} completed, ${r.disconnected} disconnected, ${r.lost} lost, ${r.mismatched} differ from solo, ${r.retried} 429s retried; after: ${r.runningAfter} running, ${r.blocksUsedAfter} blocks used; ${r.seconds.toFixed(1)} s, ${r.completionTokens} tokens, ${r.tokensPerSecond.toFixed(0)} tokens/s; TTFT p50 ${r.ttftMs.p50.toFixed(1)} p99 ${r.ttftMs.p99.toFixed(1)} ms; inter-token p50 ${r.itlMs.p50.toFixed(2)} p99 ${r.itlMs.p99.toFixed(2)} ms${off ? `; offline batch ${c}: ${off.toFixed(0)} tokens/s, serving overhead ${(100 * (1 - r.tokensPerSecond / off)).toFixed(1)} %` : ''}${bad ? '  FAILED' : ''}`);
     for (const e of r.errors) console.log(`  ${e}`);
   }
 } finally {

@@ -2,7 +2,7 @@
 // clients): requests of mixed prompt and output lengths from concurrent clients, half streamed, some
 // clients leaving mid-stream; nothing lost or hung, every completion equal to its solo run, and no
 // request running and no KV block used at the end.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,14 +13,20 @@ import { runServeLoad } from './serve-load.js';
 const work = mkdtempSync(join(tmpdir(), 'trtllm-load-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** A 2-layer random-weight engine with a byte-level BPE of 1,200 tokens, built once. */
+function tinyEngine(): string {
+  const dir = join(work, 'engine');
+  if (existsSync(dir)) return dir;
+  const tok = join(work, 'tok');
+  mkdirSync(tok);
+  copyFileSync(fileURLToPath(new URL('../../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url)), join(tok, 'tokenizer.json'));
+  buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 16, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: tok });
+  return dir;
+}
+
 describe('trtllm serve under load (ref backend)', () => {
   it('150 requests from 40 clients, 10 % leaving mid-stream: 0 lost, 0 mismatched, all blocks free', async () => {
-    const tok = join(work, 'tok');
-    mkdirSync(tok);
-    copyFileSync(fileURLToPath(new URL('../../packages/loader/fixtures/tiny/tokenizers/starcoder-style.tokenizer.json', import.meta.url)), join(tok, 'tokenizer.json'));
-    const dir = join(work, 'engine');
-    buildEngine({ flags: { vocab_size: 1200, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 128, dtype: 'float32', random_seed: 9, max_batch_size: 16, max_input_len: 32, max_output_len: 32, use_inflight_batching: true, tokens_per_block: 8 }, outputDir: dir, tokenizerDir: tok });
-    const engine = await Engine.load(dir, { backend: 'ref' });
+    const engine = await Engine.load(tinyEngine(), { backend: 'ref' });
     try {
       const r = await runServeLoad(engine, { requests: 150, concurrency: 40, disconnect: 0.1, maxPrompt: 32, maxTokens: 24, seed: 3, timeoutMs: 120_000 });
       expect(r.errors).toEqual([]);
@@ -33,6 +39,17 @@ describe('trtllm serve under load (ref backend)', () => {
       engine.dispose();
     }
   }, 180_000);
+
+  it('fixed lengths (the offline benchmark’s shape): every request its max_tokens exactly, each equal to its solo run', async () => {
+    const engine = await Engine.load(tinyEngine(), { backend: 'ref' });
+    try {
+      const r = await runServeLoad(engine, { requests: 12, concurrency: 4, disconnect: 0, maxPrompt: 8, maxTokens: 6, fixed: true, seed: 5 });
+      expect({ lost: r.lost, mismatched: r.mismatched, completed: r.completed, disconnected: r.disconnected }).toEqual({ lost: 0, mismatched: 0, completed: 12, disconnected: 0 });
+      expect(r.completionTokens).toBe(12 * 6);
+    } finally {
+      engine.dispose();
+    }
+  }, 60_000);
 
   it('an engine without a tokenizer is refused, not compared as empty texts', async () => {
     const dir = join(work, 'bare');

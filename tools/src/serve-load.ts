@@ -6,10 +6,12 @@
  * and every KV block free. Reports tokens/s, time to first token and inter-token latency (client side:
  * when each server-sent event arrives), p50 / p99.
  */
-import { setMaxListeners } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import type { Engine } from '@trtllm/engine';
-import { UsageError } from './io.js';
+import { compiledExecArgv, compiledWorker } from '@trtllm/loader';
 import { seededRandom } from '@trtllm/ref-math';
+import { UsageError } from './io.js';
+import { runClients, type ClientResults, type PlannedRequest } from './serve-load-clients.js';
 import { startServer } from './serve.js';
 
 export interface LoadOptions {
@@ -20,6 +22,11 @@ export interface LoadOptions {
   /** Prompt lengths are drawn from [1, maxPrompt], output lengths from [1, maxTokens]. */
   readonly maxPrompt: number;
   readonly maxTokens: number;
+  /**
+   * Every request exactly maxPrompt prompt tokens and maxTokens new tokens (`ignore_eos`): the shape of
+   * `trtllm benchmark`'s offline batches, so that the two rates can be compared (the serving overhead).
+   */
+  readonly fixed?: boolean;
   readonly seed?: number;
   /** Give up on the whole run after this long (a hung request fails the run). */
   readonly timeoutMs?: number;
@@ -27,6 +34,8 @@ export interface LoadOptions {
   readonly checkSolo?: boolean;
   /** The server's --max_queue (default 256, the CLI's); a 429 is retried after its Retry-After, as clients do. */
   readonly maxQueue?: number;
+  /** Run the clients on this thread even where their worker is built (default: a worker thread). */
+  readonly clientsHere?: boolean;
 }
 
 export interface LoadReport {
@@ -52,16 +61,10 @@ export interface LoadReport {
   readonly tokensPerSecond: number;
   readonly ttftMs: { readonly p50: number; readonly p99: number };
   readonly itlMs: { readonly p50: number; readonly p99: number };
+  /** Where the clients ran: on a worker thread of their own, or sharing the server's thread (from sources, not built). */
+  readonly clients: 'worker thread' | 'this thread';
   /** When fewer clients disconnected than planned (a short request can end before its client leaves). */
   readonly note?: string;
-}
-
-interface Planned {
-  readonly prompt: number[];
-  readonly maxTokens: number;
-  readonly stream: boolean;
-  /** Disconnect after this many events (streamed requests only). */
-  readonly dropAfter?: number;
 }
 
 function percentile(xs: readonly number[], p: number): number {
@@ -77,104 +80,31 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
   const random = seededRandom(o.seed ?? 1);
   const vocab = engine.model.vocabSize;
   const dropShare = o.disconnect ?? 0.1;
-  const plan: Planned[] = Array.from({ length: o.requests }, (): Planned => {
-    const prompt = Array.from({ length: 1 + Math.floor(random() * o.maxPrompt) }, () => Math.floor(random() * vocab));
-    const maxTokens = 1 + Math.floor(random() * o.maxTokens);
+  const plan: PlannedRequest[] = Array.from({ length: o.requests }, (): PlannedRequest => {
+    const prompt = Array.from({ length: o.fixed ? o.maxPrompt : 1 + Math.floor(random() * o.maxPrompt) }, () => Math.floor(random() * vocab));
+    const maxTokens = o.fixed ? o.maxTokens : 1 + Math.floor(random() * o.maxTokens);
     const drop = random() < dropShare;
     const stream = drop || random() < 0.5;
-    return drop ? { prompt, maxTokens: Math.max(maxTokens, 4), stream, dropAfter: 1 + Math.floor(random() * 3) } : { prompt, maxTokens, stream };
+    const eos = o.fixed ? { ignoreEos: true } : {};
+    return drop ? { prompt, maxTokens: Math.max(maxTokens, 4), stream, ...eos, dropAfter: 1 + Math.floor(random() * 3) } : { prompt, maxTokens, stream, ...eos };
   });
   const server = await startServer(engine, { port: 0, model: 'load', maxQueue: o.maxQueue ?? 256 });
-  let retried = 0;
-  const served = new Map<number, string>();
-  let disconnected = 0;
-  const ttft: number[] = [];
-  const itl: number[] = [];
-  const started = performance.now();
-  const deadline = new AbortController();
-  setMaxListeners(0, deadline.signal); // one listener per request in flight
-  const timer = setTimeout(() => deadline.abort(), o.timeoutMs ?? 600_000);
-  const one = async (i: number): Promise<void> => {
-    const p = plan[i]!;
-    const abort = new AbortController();
-    const onDeadline = (): void => abort.abort();
-    deadline.signal.addEventListener('abort', onDeadline);
-    const t0 = performance.now();
-    try {
-      let res: Response;
-      for (;;) {
-        res = await fetch(`${server.url}/v1/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'load', prompt: p.prompt, max_tokens: p.maxTokens, temperature: 0, stream: p.stream }),
-          signal: abort.signal,
+  const timeoutMs = o.timeoutMs ?? 600_000;
+  // the clients on a worker thread of their own where the package is built (a real server's clients are
+  // other processes; sharing this event loop, they took a third of it at 64 clients); from sources, here
+  const worker = o.clientsHere ? undefined : compiledWorker(import.meta.url, './serve-load-worker.js');
+  const c = worker
+    ? await new Promise<ClientResults>((ok, fail) => {
+        const w = new Worker(worker, { workerData: { url: server.url, plan, concurrency: o.concurrency, timeoutMs }, execArgv: compiledExecArgv() });
+        w.once('message', (m: ClientResults) => {
+          ok(m);
+          void w.terminate();
         });
-        if (res.status !== 429) break;
-        await res.text();
-        retried++;
-        await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
-      }
-      if (res.status !== 200) throw new Error(`request ${i}: HTTP ${res.status} ${await res.text()}`);
-      if (!p.stream) {
-        const body = (await res.json()) as { choices: { text: string }[] };
-        served.set(i, body.choices[0]!.text);
-        return;
-      }
-      // server-sent events: `data: {json}` … `data: [DONE]`
-      const reader = res.body!.getReader();
-      const decoder = new TextDecoder();
-      let buffered = '';
-      let text = '';
-      let events = 0;
-      let last = t0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffered += decoder.decode(value, { stream: true });
-        let cut: number;
-        while ((cut = buffered.indexOf('\n\n')) >= 0) {
-          const event = buffered.slice(0, cut);
-          buffered = buffered.slice(cut + 2);
-          const data = event.replace(/^data: /, '');
-          if (data === '[DONE]') {
-            served.set(i, text);
-            return;
-          }
-          const chunk = JSON.parse(data) as { choices: { text: string }[] };
-          const now = performance.now();
-          if (events === 0) ttft.push(now - t0);
-          else itl.push(now - last);
-          last = now;
-          events++;
-          text += chunk.choices[0]?.text ?? '';
-          if (p.dropAfter !== undefined && events >= p.dropAfter) {
-            abort.abort(); // the client goes away mid-stream
-            disconnected++;
-            return;
-          }
-        }
-      }
-      throw new Error(`request ${i}: the stream ended without [DONE]`);
-    } catch (e) {
-      if (abort.signal.aborted && p.dropAfter !== undefined) return;
-      throw e;
-    } finally {
-      deadline.signal.removeEventListener('abort', onDeadline);
-    }
-  };
-  // C clients, each taking the next planned request when its last one ends
-  let next = 0;
-  const failures: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(o.concurrency, o.requests) }, async () => {
-      while (next < plan.length) {
-        const i = next++;
-        await one(i).catch((e: unknown) => failures.push(e));
-      }
-    }),
-  );
-  clearTimeout(timer);
-  const seconds = (performance.now() - started) / 1000;
+        w.once('error', fail);
+      })
+    : await runClients(server.url, plan, o.concurrency, timeoutMs);
+  const served = new Map(c.served);
+  const seconds = c.ms / 1000;
   // the server notices disconnects asynchronously: wait for it to settle
   for (let k = 0; k < 200 && (server.running() > 0 || engine.load.running > 0); k++) await new Promise((r) => setTimeout(r, 10));
   const runningAfter = server.running();
@@ -192,20 +122,20 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
   if (o.checkSolo ?? true) {
     for (const [i, text] of served) {
       const p = plan[i]!;
-      const [solo] = await engine.generate([{ tokens: p.prompt, maxNewTokens: p.maxTokens, temperature: 0 }]);
+      const [solo] = await engine.generate([{ tokens: p.prompt, maxNewTokens: p.maxTokens, temperature: 0, ...(p.ignoreEos ? { endId: null } : {}) }]);
       if (solo!.text !== text) mismatches.push({ prompt: p.prompt, maxTokens: p.maxTokens, served: text, solo: solo!.text ?? '' });
     }
   }
-  if (failures.length > 0 && failures.length === o.requests) throw failures[0];
+  if (c.failures.length > 0 && c.failures.length === o.requests) throw new Error(c.failures[0]);
   const planned = plan.filter((p) => p.dropAfter !== undefined).length;
   return {
     requests: o.requests,
     concurrency: o.concurrency,
     completed: served.size,
-    disconnected,
-    retried,
-    lost: o.requests - served.size - disconnected,
-    errors: failures.slice(0, 5).map((e) => (e instanceof Error ? e.message : String(e))),
+    disconnected: c.disconnected,
+    retried: c.retried,
+    lost: o.requests - served.size - c.disconnected,
+    errors: c.failures.slice(0, 5),
     mismatched: mismatches.length,
     mismatches: mismatches.slice(0, 5),
     runningAfter,
@@ -213,8 +143,9 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
     seconds,
     completionTokens,
     tokensPerSecond: completionTokens / seconds,
-    ttftMs: { p50: percentile(ttft, 50), p99: percentile(ttft, 99) },
-    itlMs: { p50: percentile(itl, 50), p99: percentile(itl, 99) },
-    ...(planned !== disconnected ? { note: `${planned} disconnects planned, ${disconnected} happened (a request may end before its client leaves)` } : {}),
+    ttftMs: { p50: percentile(c.ttft, 50), p99: percentile(c.ttft, 99) },
+    itlMs: { p50: percentile(c.itl, 50), p99: percentile(c.itl, 99) },
+    clients: worker ? 'worker thread' : 'this thread',
+    ...(planned !== c.disconnected ? { note: `${planned} disconnects planned, ${c.disconnected} happened (a request may end before its client leaves)` } : {}),
   };
 }

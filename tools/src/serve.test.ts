@@ -120,8 +120,29 @@ describe('trtllm serve (openai client, ref backend)', () => {
     expect((wide as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('best_of');
   });
 
+  it('ignore_eos and min_tokens (vLLM’s extensions): the end id ends nothing / is masked that long, as the engine’s endId null / minNewTokens', async () => {
+    // a seeded sample that draws the end id (0) as its 4th token (found by trying seeds; asserted below)
+    const req = { prompt: 'def f(', max_tokens: 24, temperature: 2, seed: 361 };
+    const gen = { prompt: req.prompt, maxNewTokens: 24, temperature: 2, seed: 361 };
+    const post = async (extra: object): Promise<{ choices: { text: string; finish_reason: string }[]; usage: { completion_tokens: number } }> =>
+      (await (await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', ...req, ...extra }) })).json()) as never;
+    const plain = await post({});
+    expect(plain.usage.completion_tokens).toBe(4); // the end id counts as a token of the completion
+    expect(plain.choices[0]!.finish_reason).toBe('stop');
+    const all = await post({ ignore_eos: true });
+    const [free] = await engine.generate([{ ...gen, endId: null }]);
+    expect(all.usage.completion_tokens).toBe(24);
+    expect(all.choices[0]!.finish_reason).toBe('length');
+    expect(all.choices[0]!.text).toBe(engine.tokenizer!.decode(free!.tokens));
+    const min = await post({ min_tokens: plain.usage.completion_tokens + 2 });
+    const [masked] = await engine.generate([{ ...gen, minNewTokens: plain.usage.completion_tokens + 2 }]);
+    expect(min.usage.completion_tokens).toBe(masked!.tokens.length);
+    expect(min.usage.completion_tokens).toBeGreaterThanOrEqual(plain.usage.completion_tokens + 2);
+    expect(min.choices[0]!.text).toBe(masked!.text);
+  });
+
   it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
-    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop']] as const) {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'], [{ ignore_eos: 'yes' }, 'ignore_eos'], [{ max_tokens: 4, min_tokens: 5 }, 'min_tokens']] as const) {
       const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
       expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
       expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);

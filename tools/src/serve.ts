@@ -4,7 +4,10 @@
  * in-flight batching; the server only translates.
  *   POST /v1/completions  prompt (text, texts, token ids or lists of ids), n, max_tokens, temperature,
  *                         top_p, top_k, seed, stop, logprobs (0 … 5: each token's and the top N),
- *                         echo, stream (SSE chunks, then `data: [DONE]`), usage
+ *                         echo, stream (SSE chunks, then `data: [DONE]`), usage; and two fields
+ *                         vLLM's and TensorRT-LLM's servers take beyond OpenAI's: ignore_eos (the end
+ *                         id ends nothing: exactly max_tokens tokens, what a load test needs) and
+ *                         min_tokens (the end id is masked until that many tokens)
  *   GET  /v1/models       the one model served
  *   GET  /health          {"status":"ok","running":n,"cancelled":c}: requests in the engine now, and
  *                         how many ended cancelled (their client went away) since the start
@@ -113,11 +116,15 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   if (echo === true && !engine.tokenizer && prompts.some((x) => typeof x !== 'string')) throw new BadRequest('echo of a token-id prompt needs a tokenizer to write it as text', 'echo');
   if (echo === true && logprobs !== undefined) throw new BadRequest("echo with logprobs (the prompt tokens' log-probabilities) is not supported by this server yet: ask for one of them", 'echo');
   if (logprobs !== undefined && !engine.tokenizer) throw new BadRequest('logprobs name tokens by their text: the server needs a tokenizer', 'logprobs');
+  const ignoreEos = body['ignore_eos'];
+  if (ignoreEos !== undefined && ignoreEos !== null && typeof ignoreEos !== 'boolean') throw new BadRequest(`ignore_eos must be true or false, got ${JSON.stringify(ignoreEos)}`, 'ignore_eos');
+  const minTokens = num('min_tokens', (x) => Number.isInteger(x) && x >= 0 && x <= maxTokens, `an integer in [0, max_tokens (${maxTokens})]`);
   return {
     prompts, n, bestOf, beams, stream, echo: echo === true,
     request: {
       maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
       ...(stopWords.length ? { stopWords } : {}), ...(logprobs !== undefined ? { logprobs } : {}),
+      ...(ignoreEos === true ? { endId: null } : {}), ...(minTokens ? { minNewTokens: minTokens } : {}),
     },
   };
 }
