@@ -101,6 +101,8 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
           void w.terminate();
         });
         w.once('error', fail);
+        // after its message this settles nothing; before it, a worker that exits would leave the load waiting forever
+        w.once('exit', (code) => fail(new Error(`the load test's client thread exited (code ${code}) before reporting`)));
       })
     : await runClients(server.url, plan, o.concurrency, timeoutMs);
   const served = new Map(c.served);

@@ -1,9 +1,10 @@
 // What building the CUDA addon needs, found on this machine: nvcc, cmake and cmake-js. Shared by
 // build-native.mjs (the build) and install.mjs (npm's install step for an installed package).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** nvcc: CUDACXX, then /usr/local/cuda*\/bin, then PATH — resolving wrapper scripts to the real compiler. */
 export function findNvcc() {
@@ -43,4 +44,26 @@ export function findCmakeJs(pkg) {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What the addon build's outcome depends on beyond the sources, as one line: nvcc (its real path,
+ * size and time), cmake's version, whether cmake-js resolves. nx hashes it into the build target's
+ * inputs (package.json "nx"), so a build cached where the toolkit was missing (the addon skipped) is
+ * never replayed where it is present, nor the other way round — the cache lives in the home
+ * directory, shared by every clone on the machine.
+ */
+export function toolkitFingerprint(pkg) {
+  const nvcc = findNvcc();
+  let stamp = 'none';
+  if (nvcc) {
+    const s = statSync(nvcc);
+    stamp = `${nvcc}:${s.size}:${Math.floor(s.mtimeMs)}`;
+  }
+  return `nvcc=${stamp} cmake=${findCmake() ?? 'none'} cmake-js=${findCmakeJs(pkg) ? 'yes' : 'none'}`;
+}
+
+// `node scripts/toolkit.mjs --fingerprint`: the line above (nx runs it as a runtime input)
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url)) && process.argv[2] === '--fingerprint') {
+  console.log(toolkitFingerprint(resolve(dirname(fileURLToPath(import.meta.url)), '..')));
 }

@@ -68,3 +68,29 @@ describe('install step of the packed @trtllm/cuda-kernels', () => {
     expect(strict.status).toBe(1);
   });
 });
+
+describe('the addon build in the nx cache', () => {
+  // nx keeps its cache in the home directory, shared by every clone: a build cached where the toolkit
+  // was missing (addon skipped) must not be replayed where it is present — the toolkit's fingerprint
+  // is one of the build target's inputs
+  const fingerprint = (env: Record<string, string>): string => spawnSync(process.execPath, [join(scripts, 'toolkit.mjs'), '--fingerprint'], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout.trim();
+  it('the fingerprint names the nvcc found and changes with it', () => {
+    const a = join(work, 'nvcc-a');
+    const b = join(work, 'nvcc-b');
+    writeFileSync(a, '#!/bin/sh\n');
+    writeFileSync(b, '#!/bin/sh\n# another toolkit\n');
+    const fa = fingerprint({ CUDACXX: a });
+    expect(fa).toMatch(new RegExp(`^nvcc=${a}:10:\\d+ cmake=.+ cmake-js=(yes|none)$`));
+    expect(fingerprint({ CUDACXX: b })).not.toBe(fa);
+  });
+  it('is an input of the cuda-kernels build target, with the variables the build reads', () => {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { nx: { targets: { build: { inputs: unknown[] } } } };
+    const inputs = pkg.nx.targets.build.inputs;
+    expect(inputs).toEqual(expect.arrayContaining(['production', '^production', { env: 'CUDACXX' }, { env: 'TRTLLM_REQUIRE_CUDA' }, { runtime: 'node packages/cuda-kernels/scripts/toolkit.mjs --fingerprint' }]));
+    // nx runs it from the workspace root
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const r = spawnSync('sh', ['-c', 'node packages/cuda-kernels/scripts/toolkit.mjs --fingerprint'], { cwd: root, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^nvcc=\S+ cmake=.+ cmake-js=(yes|none)\n$/);
+  });
+});
