@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's two commands on a machine without the CUDA toolkit, made from this one: a clean clone of
-# HEAD (with ../shared beside it, as CI has it), then `npm ci && npm start` and `npm test` in a private mount namespace where every
-# /usr/local/cuda* directory and /usr/local/bin (nvcc's wrapper) are empty. Passes when both commands
-# succeed, the addon build was skipped with its one line, and no test failed. Needs root and
-# unshare (util-linux); about as long as CI (≈ 10 min on 2 cores).
+# HEAD (with ../shared beside it, as CI has it), then `npm ci && npm start` and `npm test` in a private
+# mount namespace where every /usr/local/cuda* directory and /usr/local/bin (nvcc's wrapper) are empty.
+# Passes when both commands succeed, the addon build was skipped with its one line, and no test
+# failed. Needs root and unshare (util-linux); about as long as CI (≈ 10 min on 2 cores).
 #   bash scripts/no-cuda-check.sh [WORK_DIR]     (default: a temporary directory; the log is WORK_DIR/no-cuda.log)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -91,7 +91,7 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
   const server = await startServer(engine, { port: 0, model: 'load', maxQueue: o.maxQueue ?? 256 });
   const timeoutMs = o.timeoutMs ?? 600_000;
   // the clients on a worker thread of their own where the package is built (a real server's clients are
-  // other processes; sharing this event loop, they took a third of it at 64 clients); from sources, here
+  // other processes; sharing this event loop, their work counted as serving overhead); from sources, here
   const worker = o.clientsHere ? undefined : compiledWorker(import.meta.url, './serve-load-worker.js');
   const c = worker
     ? await new Promise<ClientResults>((ok, fail) => {
