@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The table of an A/B run (scripts/bench/ab.sh): for each model and batch, the median over rounds of
 // ms / step and TTFT of build A (earlier) and build B (this checkout), and B ÷ A; then the 924-token
-// prefill. The noise beside each ratio: the widest spread of one build's rounds, (max − min) / median
-// of A's or B's ms / step (TTFT for the prefill) — a ratio within it is no difference this run can
-// show. Reads DIR/{a,b}-<round>.json (trtllm benchmark --json).
+// prefill. The noise beside the ms / step ratio: the widest spread of one build's rounds, (max − min)
+// / median of A's or B's ms / step (TTFT for the prefill row; '–' with one round) — a ratio within it
+// is no difference this run can show. Reads DIR/{a,b}-<round>.json (trtllm benchmark --json).
 //   node scripts/bench/ab-table.mjs DIR
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,9 +37,9 @@ for (const f of readdirSync(dir).filter((n) => /^[ab]-\d+\.json$/.test(n)).sort(
   }
 }
 const n = (x, d = 3) => (x === undefined ? '–' : x.toFixed(d));
-/** (max − min) / median of a build's rounds; 0 for one round. */
-const spread = (xs) => (xs.length ? (Math.max(...xs) - Math.min(...xs)) / median(xs) : 0);
-const pct = (x) => `${(100 * x).toFixed(1)} %`;
+/** (max − min) / median of a build's rounds; undefined below two rounds (no spread to see). */
+const spread = (xs) => (xs.length >= 2 ? (Math.max(...xs) - Math.min(...xs)) / median(xs) : undefined);
+const pct = (x) => (x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)} %`);
 const lines = [
   `A/B on ${device || 'an unnamed device'}: median over rounds; B = this checkout, A = the earlier build; ratio B ÷ A (< 1: B faster).`,
   '',
@@ -55,7 +55,8 @@ for (const [key, b] of runs.b) {
   const ta = median(a.ttft);
   const tb = median(b.ttft);
   // the noise of what the row compares: ms / step, or TTFT where there is none (the prefill row)
-  const noise = sa && sb ? Math.max(spread(a.step), spread(b.step)) : Math.max(spread(a.ttft), spread(b.ttft));
+  const [na, nb] = sa && sb ? [spread(a.step), spread(b.step)] : [spread(a.ttft), spread(b.ttft)];
+  const noise = na === undefined || nb === undefined ? undefined : Math.max(na, nb);
   lines.push(`| ${model} | ${batch} | ${n(sa)} | ${n(sb)} | ${sa && sb ? n(sb / sa) : '–'} | ${pct(noise)} | ${n(ta, 2)} | ${n(tb, 2)} | ${n(tb / ta)} |`);
 }
 console.log(lines.join('\n'));

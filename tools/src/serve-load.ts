@@ -93,7 +93,9 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
   // the clients on a worker thread of their own where the package is built (a real server's clients are
   // other processes; sharing this event loop, their work counted as serving overhead); from sources, here
   const worker = o.clientsHere ? undefined : compiledWorker(import.meta.url, './serve-load-worker.js');
-  const c = worker
+  let c: ClientResults;
+  try {
+    c = worker
     ? await new Promise<ClientResults>((ok, fail) => {
         const w = new Worker(worker, { workerData: { url: server.url, plan, concurrency: o.concurrency, timeoutMs }, execArgv: compiledExecArgv() });
         w.once('message', (m: ClientResults) => {
@@ -105,6 +107,10 @@ export async function runServeLoad(engine: Engine, o: LoadOptions): Promise<Load
         w.once('exit', (code) => fail(new Error(`the load test's client thread exited (code ${code}) before reporting`)));
       })
     : await runClients(server.url, plan, o.concurrency, timeoutMs);
+  } catch (e) {
+    await server.close(); // the client thread failed: the server must not outlive the run
+    throw e;
+  }
   const served = new Map(c.served);
   const seconds = c.ms / 1000;
   // the server notices disconnects asynchronously: wait for it to settle

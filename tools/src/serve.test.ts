@@ -142,7 +142,7 @@ describe('trtllm serve (openai client, ref backend)', () => {
   });
 
   it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
-    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'], [{ ignore_eos: 'yes' }, 'ignore_eos'], [{ max_tokens: 4, min_tokens: 5 }, 'min_tokens']] as const) {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'], [{ ignore_eos: 'yes' }, 'ignore_eos'], [{ max_tokens: 4, min_tokens: 5 }, 'min_tokens'], [{ temperature: 0, best_of: 2, ignore_eos: true }, 'best_of']] as const) {
       const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
       expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
       expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);

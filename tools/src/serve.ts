@@ -101,6 +101,7 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
     if (body['stream'] === true) throw new BadRequest('best_of cannot be streamed (the best are known only at the end)', 'best_of');
     if (beams && bestOf > engine.config.maxBeamWidth) throw new BadRequest(`best_of ${bestOf} with temperature 0 is a beam search of ${bestOf} beams: this engine has max_beam_width ${engine.config.maxBeamWidth}`, 'best_of');
     if (beams && (body['stop'] !== undefined || body['logprobs'] !== undefined)) throw new BadRequest('best_of with temperature 0 (beam search) takes neither stop nor logprobs', 'best_of');
+    if (beams && (body['ignore_eos'] !== undefined || body['min_tokens'] !== undefined)) throw new BadRequest('best_of with temperature 0 (beam search) takes neither ignore_eos nor min_tokens (its beams end at the end id)', 'best_of');
   }
   const stop = body['stop'];
   let stopWords: string[] = [];

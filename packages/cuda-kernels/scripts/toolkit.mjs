@@ -64,6 +64,6 @@ export function toolkitFingerprint(pkg) {
 }
 
 // `node scripts/toolkit.mjs --fingerprint`: the line above (nx runs it as a runtime input)
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url)) && process.argv[2] === '--fingerprint') {
+if (process.argv[2] === '--fingerprint' && process.argv[1] && existsSync(process.argv[1]) && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   console.log(toolkitFingerprint(resolve(dirname(fileURLToPath(import.meta.url)), '..')));
 }
