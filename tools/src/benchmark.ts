@@ -78,6 +78,51 @@ export function inMemoryQuantization(mode: QuantizationSpec): InMemoryQuantizati
   return { ...(mode.smoothQuant ? { smoothQuant: { alpha: 0.5, mode: mode.smoothQuant } } : {}), ...(mode.fp8 ? { fp8: true } : {}), ...(mode.kv ? { kv: mode.kv } : {}) };
 }
 
+/** The limits an engine is built for: max batch size, input and output lengths. */
+export interface EngineLimits {
+  readonly batch: number;
+  readonly input: number;
+  readonly output: number;
+}
+
+/**
+ * The benchmark's build flags for `base` (a random-weight shape and dtype, or a model_dir) at these
+ * limits: in-flight batching, context FMHA, the fp16 GEMM plugin, max_num_tokens batch × input, and
+ * the quantization mode's KV cache.
+ */
+export function engineFlags(base: BuildFlags, limits: EngineLimits, mode?: QuantizationSpec): BuildFlags {
+  return {
+    ...base,
+    max_batch_size: limits.batch, max_input_len: limits.input, max_output_len: limits.output,
+    max_num_tokens: Math.max(limits.batch * limits.input, limits.input), use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16',
+    ...(mode?.kv === 'int8' ? { int8_kv_cache: true } : mode?.kv === 'fp8' ? { fp8_kv_cache: true } : {}),
+  };
+}
+
+/** The prompts a quantized benchmark engine is calibrated on: 16 of the input length (requests 1000 … 1015's). */
+export function calibrationPrompts(inputLen: number, vocab: number): number[][] {
+  return Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocab));
+}
+
+/**
+ * A quantized random-weight model: the weights of seed 0 for `flags`' model (its float engine's),
+ * calibrated on `calibration` and quantized in memory as `mode` asks. buildQuantized makes its engine.
+ */
+export async function quantizeRandomWeights(
+  flags: BuildFlags,
+  calibration: readonly (readonly number[])[],
+  mode: QuantizationSpec,
+  o: { readonly backend: { readonly backend: BackendName; readonly kernels?: KernelSet }; readonly onCalibrate?: (done: number, total: number) => void },
+): ReturnType<typeof quantizeInMemory> {
+  const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
+  return quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, inMemoryQuantization(mode), o);
+}
+
+/** An engine of quantizeRandomWeights' model, built into `outputDir` with `flags`. */
+export function buildQuantized(flags: BuildFlags, outputDir: string, q: Awaited<ReturnType<typeof quantizeInMemory>>): void {
+  buildEngine({ flags, outputDir, weights: q.weights, ...(q.smoothQuant ? { smoothQuant: q.smoothQuant } : {}), ...(q.fp8 ? { fp8: q.fp8 } : {}), ...(q.kvCacheScales ? { kvCacheScales: q.kvCacheScales } : {}) });
+}
+
 /** The random-weight shapes the issue names (fp16). */
 export const SHAPES: Readonly<Record<string, Partial<BuildFlags>>> = {
   gpt2: { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024, hidden_act: 'gelu' },
@@ -287,36 +332,34 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           return ck.config.vocabSize;
         };
         const vocab = mode ? vocabOf() : 0; // once: an HF checkpoint's header is opened for it
-        const calibration = mode ? Array.from({ length: 16 }, (_, i) => prompt(1000 + i, inputLen, vocab)) : [];
+        const calibration = mode ? calibrationPrompts(inputLen, vocab) : [];
         const calibBackend = { backend, ...(backend === 'cuda' ? { kernels } : {}) } as const;
         /** A quantized random-weight model: the fp16 engine's weights (seed 0), calibrated once, and what the mode needs of it. */
         let quantized: ReturnType<typeof quantizeInMemory> | undefined;
-        const kvFlags: BuildFlags = mode?.kv === 'int8' ? { int8_kv_cache: true } : mode?.kv === 'fp8' ? { fp8_kv_cache: true } : {};
         /** An engine of this target's weights for these limits (random weights, or the converted HF checkpoint). */
         const buildFor = async (name: string, limits: { batch: number; input: number; output: number }): Promise<string> => {
-          const flags: BuildFlags = {
-            ...(modelDir ? { model_dir: modelDir } : { ...SHAPES[t.name!], dtype: 'float16' }),
-            max_batch_size: limits.batch, max_input_len: limits.input, max_output_len: limits.output,
-            max_num_tokens: Math.max(limits.batch * limits.input, limits.input), use_inflight_batching: true, enable_context_fmha: true, use_gemm_plugin: 'float16',
-            ...(numBeams ? { max_beam_width: numBeams } : {}),
-            ...kvFlags,
-            ...(mode?.smoothQuant && modelDir ? { use_smooth_quant: true, per_token: mode.smoothQuant.perToken, per_channel: mode.smoothQuant.perChannel } : {}),
-            ...(mode?.fp8 && modelDir ? { enable_fp8: true } : {}),
-          };
+          const flags = engineFlags(
+            {
+              ...(modelDir ? { model_dir: modelDir } : { ...SHAPES[t.name!], dtype: 'float16' }),
+              ...(numBeams ? { max_beam_width: numBeams } : {}),
+              ...(mode?.smoothQuant && modelDir ? { use_smooth_quant: true, per_token: mode.smoothQuant.perToken, per_channel: mode.smoothQuant.perChannel } : {}),
+              ...(mode?.fp8 && modelDir ? { enable_fp8: true } : {}),
+            },
+            limits,
+            mode,
+          );
           if (mode && !modelDir) {
             quantized ??= (async () => {
               // minutes for a large model (random weights, fp32 calibration, smoothing on the host): say what runs
               const q0 = performance.now();
               io.err(`${t.label}: random weights, calibration on ${calibration.length} prompts (${backend}), quantization in memory…\n`);
-              const config = resolveBuildConfig({ ...flags, int8_kv_cache: false, fp8_kv_cache: false }).model;
               const bar = progressBar(io, `${t.label}: calibrating`);
-              const r = await quantizeInMemory({ config, weights: await randomWeights(config, 0, availableParallelism()) }, calibration, inMemoryQuantization(mode), { backend: calibBackend, onCalibrate: (done, total) => bar.update(done, total) });
+              const r = await quantizeRandomWeights(flags, calibration, mode, { backend: calibBackend, onCalibrate: (done, total) => bar.update(done, total) });
               bar.end();
               io.err(`${t.label}: quantized in ${((performance.now() - q0) / 1000).toFixed(1)} s\n`);
               return r;
             })();
-            const q = await quantized;
-            buildEngine({ flags, outputDir: join(scratch!, name), weights: q.weights, ...(q.smoothQuant ? { smoothQuant: q.smoothQuant } : {}), ...(q.fp8 ? { fp8: q.fp8 } : {}), ...(q.kvCacheScales ? { kvCacheScales: q.kvCacheScales } : {}) });
+            buildQuantized(flags, join(scratch!, name), await quantized);
           } else {
             await buildEngineAsync({ flags, outputDir: join(scratch!, name), threads: availableParallelism() });
           }
