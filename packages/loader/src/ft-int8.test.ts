@@ -83,6 +83,19 @@ describe('ft-int8', () => {
     writeFtFiles(dir, new Map([['model.layers.0.attention.query_key_value.weight.int8.1.bin', bad]]));
     expect(() => readFtInt8(dir, mqa, 2, 0, 'qkv')).toThrow(/weight\.int8\.1\.bin.*expected the multi-query K\/V columns equal to rank 0, got a difference in row 1/);
   });
+  it('reads only the arrays asked for (an engine: its mode’s weight and scales), the same as the whole read', () => {
+    const dir = join(work, 'some');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFtFiles(dir, ftInt8Files(config, 0, 'fc', 2, arrays('fc')));
+    const names = ['weight.int8.col', 'scale_w_quant_orig.col', 'scale_x_orig_quant'] as const;
+    const whole = readFtInt8(dir, config, 2, 0, 'fc');
+    for (const r of [0, 1]) rmSync(join(dir, `model.layers.0.mlp.dense_h_to_4h.weight.int8.${r}.bin`)); // the per-tensor weight, not asked for
+    const got = readFtInt8(dir, config, 2, 0, 'fc', names);
+    expect(Object.keys(got).sort()).toEqual([...names].sort());
+    for (const name of names) expect(Array.from(got[name].data), name).toEqual(Array.from(whole[name].data));
+    expect(() => readFtInt8(dir, config, 2, 0, 'fc')).toThrow(/weight\.int8\.0\.bin.*convert with -sq/);
+  });
   it('a missing file says to convert with -sq; a truncated one, a zero or NaN scale are typed errors naming the file', () => {
     const dir = join(work, 'tp2');
     expect(() => readFtInt8(join(work, 'none'), config, 1, 0, 'fc')).toThrow(/convert with -sq/);

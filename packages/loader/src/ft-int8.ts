@@ -110,11 +110,12 @@ export function ftInt8Files(config: GptConfig, layer: number, linear: Int8Linear
 }
 
 /**
- * One layer's INT8 arrays from the checkpoint in `dir` (split `tp` ways), whole again: every file
- * checked for presence and size, every scale for being finite and > 0, multi-query K/V for being the
- * same on every rank.
+ * One layer's INT8 arrays from the checkpoint in `dir` (split `tp` ways), whole again — `names` of
+ * them (default all; an engine reads only its mode's weight and scales): every file checked for
+ * presence and size, every scale for being finite and > 0, multi-query K/V for being the same on
+ * every rank.
  */
-export function readFtInt8(dir: string, config: GptConfig, tp: number, layer: number, linear: Int8LinearName): Int8Arrays {
+export function readFtInt8<N extends Int8ArrayName = Int8ArrayName>(dir: string, config: GptConfig, tp: number, layer: number, linear: Int8LinearName, names: readonly N[] = INT8_ARRAYS as readonly Int8ArrayName[] as readonly N[]): Pick<Int8Arrays, N> {
   const base = int8BaseKey(layer, linear);
   const shapes = int8Shapes(config, linear);
   const read = (file: string, dtype: DType, shape: readonly number[], item: string): Tensor => {
@@ -123,8 +124,8 @@ export function readFtInt8(dir: string, config: GptConfig, tp: number, layer: nu
     if (t) return t;
     throw new LoaderError('missing', { file: path, item, expected: `${numel(shape) * DTYPES[dtype].bytes} bytes (${shape.join('×')} ${dtype})`, got: 'no such file', hint: 'this checkpoint has no SmoothQuant INT8 weights: convert with -sq (e.g. trtllm convert -sq 0.5 --calib-dataset FILE), or build without --use_smooth_quant' });
   };
-  const out = {} as Record<Int8ArrayName, Tensor>;
-  for (const name of INT8_ARRAYS) {
+  const out = {} as Record<N, Tensor>;
+  for (const name of names) {
     const dtype = name.startsWith('weight') ? 'i8' : 'f32';
     const full = shapes[name];
     const item = `layers.${layer}.${linear} ${name}`;

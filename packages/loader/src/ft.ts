@@ -27,7 +27,7 @@ import { LoaderError } from './errors.js';
 import { openFile, readFully } from './files.js';
 import { parseIni } from './ini.js';
 import { castTo, gatherColumns, sliceRows, tensorBytes, type ColumnRange } from './layout.js';
-import { readFtInt8, type Int8Arrays, type Int8LinearName } from './ft-int8.js';
+import { readFtInt8, type Int8ArrayName, type Int8Arrays, type Int8LinearName } from './ft-int8.js';
 import { readFtKvCache, type FtKvCacheCalibration } from './ft-kv.js';
 import { readFtFp8Amax, type Fp8LinearName } from './ft-fp8.js';
 
@@ -335,8 +335,8 @@ export class FtCheckpoint {
   }
 
   /** One layer's SmoothQuant INT8 arrays, ranks merged (ft-int8.ts; typed errors name a missing or bad file). */
-  readInt8(layer: number, linear: Int8LinearName): Int8Arrays {
-    return readFtInt8(this.dir, this.config, this.tp, layer, linear);
+  readInt8<N extends Int8ArrayName = Int8ArrayName>(layer: number, linear: Int8LinearName, names?: readonly N[]): Pick<Int8Arrays, N> {
+    return readFtInt8(this.dir, this.config, this.tp, layer, linear, names);
   }
 
   /** True when config.ini says the checkpoint was converted with -kv (calibrate_kv_cache = True). */

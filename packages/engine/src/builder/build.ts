@@ -118,7 +118,7 @@ function prepareBuild(o: BuildEngineOptions): Prepared {
   );
   // --use_smooth_quant: the INT8 weights and scales the checkpoint holds (convert -sq)
   const fromCheckpoint: SmoothQuantBuild | undefined = resolved.quant.weights.kind === 'smoothquant' && checkpoint
-    ? { mode: { perToken: resolved.quant.weights.perToken, perChannel: resolved.quant.weights.perChannel }, int8: (layer, linear) => checkpoint!.readInt8(layer, linear) }
+    ? { mode: { perToken: resolved.quant.weights.perToken, perChannel: resolved.quant.weights.perChannel }, int8: (layer, linear, names) => checkpoint!.readInt8(layer, linear, names) }
     : undefined;
   if (fromCheckpoint && checkpoint!.smoothQuantAlpha === undefined) {
     throw new EngineError('config', { what: `--use_smooth_quant with --model_dir ${f.model_dir}`, expected: 'a SmoothQuant checkpoint (config.ini smoothquant = α, INT8 files beside the float ones)', got: `smoothquant = ${checkpoint!.ini.get('smoothquant') ?? 'absent'}`, hint: 'convert with trtllm convert -sq 0.5 --calib-dataset FILE' });

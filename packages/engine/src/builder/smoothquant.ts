@@ -14,7 +14,7 @@
  * scale per Q, K and V part — for multi-query models too (beyond the seed, which refuses them: the
  * parts are then H, HS and HS columns wide). Gated MLPs (swiglu) are refused with a typed error.
  */
-import { gatherColumns, transpose2d, type Int8Arrays, type Int8LinearName } from '@trtllm/loader';
+import { gatherColumns, transpose2d, type Int8ArrayName, type Int8Arrays, type Int8LinearName } from '@trtllm/loader';
 import { generateFp8, generateInt8Weight, type ActRange, type generateInt8 } from '@trtllm/quant';
 import { headSize, tensor, type ActDType, type GptConfig, type GptWeights, type SmoothQuantMode, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
@@ -26,7 +26,7 @@ import { rankSplit } from './rank-split.js';
  */
 export type SmoothQuantBuild =
   | { readonly mode: SmoothQuantMode; /** Calibrated ranges per GEMM: `layers.<n>.qkv`, `.attnOut`, `.fc`, `.proj`. */ readonly actRanges: ReadonlyMap<string, ActRange> }
-  | { readonly mode: SmoothQuantMode; /** A layer's whole arrays (FtCheckpoint.readInt8). */ readonly int8: (layer: number, linear: Int8LinearName) => Int8Arrays };
+  | { readonly mode: SmoothQuantMode; /** A layer's arrays of these names (FtCheckpoint.readInt8). */ readonly int8: (layer: number, linear: Int8LinearName, names: readonly Int8ArrayName[]) => Partial<Int8Arrays> };
 
 type Storage = Tensor<'f32' | 'f16'>;
 
@@ -55,9 +55,10 @@ export function int8Input(c: GptConfig, linear: Int8LinearName, w: Storage): { w
 function int8Of(c: GptConfig, sq: SmoothQuantBuild, layer: number, linear: Int8LinearName, w: Tensor<ActDType>): { weight: Tensor<'i8'>; scaleW: Tensor<'f32'>; scaleX: Tensor<'f32'> } {
   const perChannel = sq.mode.perChannel;
   if ('int8' in sq) {
-    const q = sq.int8(layer, linear);
-    const pick = perChannel ? { weight: q['weight.int8.col'], scaleW: q['scale_w_quant_orig.col'] } : { weight: q['weight.int8'], scaleW: q.scale_w_quant_orig };
-    return { ...(pick as { weight: Tensor<'i8'>; scaleW: Tensor<'f32'> }), scaleX: q.scale_x_orig_quant as Tensor<'f32'> };
+    // only the files the mode reads (a per-channel engine never reads weight.int8, nor a per-tensor one weight.int8.col)
+    const [weight, scaleW] = perChannel ? (['weight.int8.col', 'scale_w_quant_orig.col'] as const) : (['weight.int8', 'scale_w_quant_orig'] as const);
+    const q = sq.int8(layer, linear, [weight, scaleW, 'scale_x_orig_quant']);
+    return { weight: q[weight] as Tensor<'i8'>, scaleW: q[scaleW] as Tensor<'f32'>, scaleX: q.scale_x_orig_quant as Tensor<'f32'> };
   }
   const g = int8Input(c, linear, storage(w, `layers.${layer}.${linear}.weight`));
   return generateInt8Weight(g.w, range(sq, `layers.${layer}.${linear}`), { ...g.o, perChannel });
