@@ -5,6 +5,7 @@
  * backend's tensor handle. The KV cache lives in the backend; the graph names layers and slots.
  */
 import type { ActDType, AttentionSequence, KvCacheSpec, SamplingRow, Tensor } from '@trtllm/ref-math';
+import { EngineError } from '../errors.js';
 
 export type BackendName = 'ref' | 'cuda';
 
@@ -16,7 +17,7 @@ export interface StepStats {
   readonly eager: number;
   readonly captured: number;
   readonly replayed: number;
-  /** Host wall time inside the backend's step, ms, summed. */
+  /** Host wall time inside the backend's step (launching it and collecting it), ms, summed. */
   readonly stepMs: number;
   /** Device time from the step's first kernel to its last, ms, summed (CUDA events). */
   readonly gpuMs: number;
@@ -120,6 +121,24 @@ export interface StepInputs<T> {
  */
 export type StepOutput = 'logits' | 'tokens' | 'sampled' | 'beams';
 
+/** A launched step (Backend.launchStep). */
+export interface PendingStep {
+  /** Wait for the step and return its output on the host (empty for a step without one); once only. */
+  collect(): Float32Array | Int32Array;
+}
+
+/** A step that has already finished: `collect` returns `output`, once. */
+export function finishedStep(output: Float32Array | Int32Array): PendingStep {
+  let taken = false;
+  return {
+    collect: () => {
+      if (taken) throw new EngineError('backend', { what: 'PendingStep.collect', expected: 'one call per step', got: 'a second call' });
+      taken = true;
+      return output;
+    },
+  };
+}
+
 export interface Backend<T> {
   readonly name: BackendName;
   /** Step counters, where the backend keeps them (production cuda). */
@@ -132,6 +151,11 @@ export interface Backend<T> {
    * graph passes `norm` only to a backend that says so, and only without tensor parallelism.
    */
   readonly fusesNorm?: boolean;
+  /**
+   * launchStep returns once the step is queued, before it has run (production cuda): the engine then
+   * launches the next step before it hands this one's tokens to their listeners.
+   */
+  readonly asyncSteps?: boolean;
   /** A host tensor (weights, ids, positions) as a backend tensor. */
   upload(t: Tensor): T;
   free(t: T): void;
@@ -178,12 +202,16 @@ export interface Backend<T> {
    */
   beamCandidates(logits: T, n: number, step: StepInputs<T>): T;
   /**
-   * Run one forward step: put `host` on the backend, run `body` (which returns the step's output
-   * tensor: fp32 logits, or i32 tokens; nothing for a worker rank) and bring that output to the host; every tensor passed to
-   * `step.keep` is freed afterwards. `capture` names a step shape that repeats (decode steps of one
-   * batch size): a backend with CUDA graphs replays the step instead of re-issuing its kernels.
+   * Start one forward step: put `host` on the backend and run `body` (which returns the step's output
+   * tensor: fp32 logits, or i32 tokens; nothing for a worker rank); its output comes to the host at
+   * `collect`, and every tensor passed to `step.keep` is freed then. A device backend returns once the
+   * step's work is queued, so the host is free until `collect` (the engine hands the previous step's
+   * tokens to their listeners meanwhile); `ref` and the reference kernels have finished by then. One
+   * step at a time: collect it before launching the next. `capture` names a step shape that repeats
+   * (decode steps of one batch size): a backend with CUDA graphs replays the step instead of
+   * re-issuing its kernels.
    */
-  runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput; readonly capture?: string }): Float32Array | Int32Array;
+  launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput; readonly capture?: string }): PendingStep;
   /** fp32 values on the host (logits). */
   toF32(t: T): Float32Array;
   /** An i32 tensor's values on the host (tokens, packed beam candidates: every bit kept). */

@@ -2,11 +2,11 @@
  * The graph's block ops written as ref-math's op sequence, for backends whose every op is an oracle
  * op or its bit-exact kernel (`ref`, and `cuda` with reference kernels): linear = gemm (or the
  * backend's quantized product) → gelu → residualAdd; selfAttention = the q/k/v GEMMs, RoPE, attention, then the cache write (the oracle
- * gptForward's order); runStep = upload, run, download, free.
+ * gptForward's order); a step = upload, run, download, free, finished when launchStep returns.
  */
 import { fromValues, type SamplingRow, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
+import { finishedStep, type Backend, type Fp8Linear, type Int8Linear, type LinearWeights, type PendingStep, type StepHost, type StepInputs, type StepOutput } from './backend.js';
 
 /** x·W (+ bias) of a quantized linear layer (SmoothQuant INT8 or FP8), the backend's own. */
 export type QuantizedProduct<T> = (x: T, w: Int8Linear<T> | Fp8Linear<T>) => T;
@@ -62,7 +62,7 @@ export function stepSampling<T>(step: StepInputs<T>): readonly SamplingRow[] {
   return step.sampling;
 }
 
-export function composeRunStep<T>(b: Backend<T>, host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput }): Float32Array | Int32Array {
+export function composeLaunchStep<T>(b: Backend<T>, host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { readonly output: StepOutput }): PendingStep {
   const temps: T[] = [];
   const keep = <U extends T>(x: U): U => (temps.push(x), x);
   try {
@@ -73,8 +73,7 @@ export function composeRunStep<T>(b: Backend<T>, host: StepHost, body: (step: St
       ...(host.sampling ? { sampling: host.sampling } : {}),
     };
     const out = body(step);
-    if (out === undefined) return new Float32Array(0);
-    return o.output === 'logits' ? b.toF32(out) : b.toI32(out);
+    return finishedStep(out === undefined ? new Float32Array(0) : o.output === 'logits' ? b.toF32(out) : b.toI32(out));
   } finally {
     for (const t of temps) b.free(t);
   }

@@ -9,6 +9,8 @@
  * host synchronization inside a step: the step's inputs sit in fixed device buffers filled by async
  * copies from pinned memory, index errors land in one device flag read with the step's output, and a
  * decode step seen twice (same batch size) is captured into a CUDA graph and replayed from then on.
+ * launchStep returns once the step is queued (its output is copied to pinned memory by the stream);
+ * the host waits only in PendingStep.collect, so the engine's host work overlaps the device.
  * SmoothQuant INT8 layers: the activation quantized per token (one block per row) or per tensor, the
  * int8 × int8 → int32 product on tensor cores (cuBLASLt IMMA; weights [N, K]), then one epilogue kernel
  * with the scales, bias, GELU and residual — every one of them exact (tier 1), so an INT8 layer gives
@@ -23,10 +25,17 @@ import type * as Cuda from '@trtllm/cuda-kernels';
 import { tensor, type ActDType, type LayerNormInputs } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
-import type { Fp8Linear, GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from './backend.js';
+import type { Fp8Linear, GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, PendingStep, StepHost, StepInputs, StepOutput } from './backend.js';
 import { composeSelfAttention } from './compose.js';
 import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
 import { loadKernels } from './kernels.js';
+
+/** A launched step's output and, for an eager step, the tensors it frees once collected. */
+interface InFlight {
+  readonly out: T | undefined;
+  readonly temps: readonly T[];
+  readonly owned: boolean;
+}
 
 export interface ProductionOptions {
   readonly rope?: RopeOptions;
@@ -107,10 +116,13 @@ export class CudaProductionBackend extends CudaBackend {
   #eager = false;
   readonly #normed = new Map<T, Map<T, T>>();
   /**
-   * Counters for reports: steps run eagerly, captured, replayed; milliseconds inside runStep (host
-   * wall time) and between CUDA events around the step's kernels (device time), summed.
+   * Counters for reports: steps run eagerly, captured, replayed; milliseconds in launchStep and collect
+   * (host wall time) and between CUDA events around the step's kernels (device time), summed.
    */
   readonly stats = { eager: 0, captured: 0, replayed: 0, stepMs: 0, gpuMs: 0 };
+  readonly asyncSteps = true;
+  /** The step launched and not yet collected (launchStep → PendingStep.collect). */
+  #inFlight: InFlight | undefined;
   readonly #events: [Cuda.CudaEvent, Cuda.CudaEvent];
 
   /** The fused attention kernels have this model's head size (64 or 128). */
@@ -201,7 +213,7 @@ export class CudaProductionBackend extends CudaBackend {
    */
   #int8Linear(x: T, w: Int8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
-    if (!keep) throw new EngineError('backend', { what: 'SmoothQuant linear', expected: 'inside runStep', got: 'outside a step' });
+    if (!keep) throw new EngineError('backend', { what: 'SmoothQuant linear', expected: 'inside launchStep', got: 'outside a step' });
     const b = w.weight as Cuda.DeviceTensor<'i8'>;
     const alphaCol = w.scaleW as Cuda.DeviceTensor<'f32'>;
     const extras = { ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
@@ -259,7 +271,7 @@ export class CudaProductionBackend extends CudaBackend {
    */
   #fp8Linear(x: T, w: Fp8Linear<T>, residual: T | undefined, gelu: boolean, norm?: NormInput<T>): T {
     const keep = this.#keep;
-    if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside runStep', got: 'outside a step' });
+    if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside launchStep', got: 'outside a step' });
     const s = this.fp8Scales(w);
     const xin = norm ? this.#normalized(x, norm) : x;
     const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
@@ -296,7 +308,7 @@ export class CudaProductionBackend extends CudaBackend {
     let r = byGamma.get(n.gamma);
     if (r === undefined) {
       const keep = this.#keep;
-      if (!keep) throw new EngineError('backend', { what: 'linear with a LayerNorm', expected: 'inside runStep', got: 'outside a step' });
+      if (!keep) throw new EngineError('backend', { what: 'linear with a LayerNorm', expected: 'inside launchStep', got: 'outside a step' });
       r = make(keep, n.beta ? { x: act(x), gamma: act(n.gamma), beta: act(n.beta) } : { x: act(x), gamma: act(n.gamma) });
       byGamma.set(n.gamma, r);
     }
@@ -362,7 +374,8 @@ export class CudaProductionBackend extends CudaBackend {
     return out;
   }
 
-  override runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): Float32Array | Int32Array {
+  override launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): PendingStep {
+    if (this.#inFlight) throw new EngineError('backend', { what: 'launchStep', expected: 'the step in flight collected first (one step at a time)', got: 'a second launch' });
     const t = host.ids.length;
     this.kv(); // a disposed backend (or one without its cache) is a typed error before any device call
     if (t > this.#o.maxTokens) throw new EngineError('request', { what: 'step', expected: `at most ${this.#o.maxTokens} tokens (max_num_tokens)`, got: String(t) });
@@ -431,17 +444,18 @@ export class CudaProductionBackend extends CudaBackend {
         this.stats.eager++;
       }
       this.#events[1].record(this.stream);
-      const result = this.#download(out, o.output);
-      this.stats.gpuMs += this.#events[1].elapsedSince(this.#events[0]);
+      const read = this.#downloadAsync(out, o.output);
       this.stats.stepMs += performance.now() - t0;
-      this.#checkError();
-      return result;
+      // from here the step is the handle's: collect waits for it, reads its output and frees its tensors
+      const done = { out, temps: owned ? temps : [], owned };
+      this.#inFlight = done;
+      return { collect: () => this.#collect(done, read) };
     } finally {
       this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
       this.#keep = undefined;
       this.#eager = false;
       this.#normed.clear();
-      if (owned) {
+      if (owned && !this.#inFlight) { // the step failed before its handle existed
         this.stream!.synchronize();
         for (const x of temps) x.free();
         if (out && !temps.includes(out)) out.free();
@@ -449,7 +463,37 @@ export class CudaProductionBackend extends CudaBackend {
     }
   }
 
+  /** The launched step `s`: wait for the stream, then its output, the counters and the index-error flag. */
+  #collect(s: InFlight, read: () => Float32Array | Int32Array): Float32Array | Int32Array {
+    if (this.#inFlight !== s) throw new EngineError('backend', { what: 'PendingStep.collect', expected: 'one call per step, before the backend is disposed', got: 'a step already collected, or a disposed backend' });
+    const t0 = performance.now();
+    try {
+      this.stream!.synchronize();
+      this.#release(s);
+      const result = read();
+      this.stats.gpuMs += this.#events[1].elapsedSince(this.#events[0]);
+      this.stats.stepMs += performance.now() - t0;
+      this.#checkError();
+      return result;
+    } finally {
+      this.#release(s); // also when the synchronization reports a device error
+    }
+  }
+
+  /** An eager step's tensors go back to the allocator once the stream has passed them; the step is no longer in flight. */
+  #release(s: InFlight): void {
+    if (this.#inFlight !== s) return;
+    this.#inFlight = undefined;
+    if (!s.owned) return;
+    for (const x of s.temps) x.free();
+    if (s.out && !s.temps.includes(s.out)) s.out.free();
+  }
+
   override dispose(): void {
+    if (this.#inFlight) {
+      this.stream!.synchronize();
+      this.#release(this.#inFlight);
+    }
     this.#events.forEach((e) => e.destroy());
     for (const g of this.#graphs.values()) this.#drop(g);
     this.#graphs.clear();
@@ -519,23 +563,24 @@ export class CudaProductionBackend extends CudaBackend {
     this.#onDevice[f] = Int32Array.from(v);
   }
 
-  #download(out: T | undefined, output: StepOutput): Float32Array | Int32Array {
+  /**
+   * Queue the copies of the index-error flag and of the step's output into pinned memory; the returned
+   * reader copies the output out of it (call it after the stream is synchronized).
+   */
+  #downloadAsync(out: T | undefined, output: StepOutput): () => Float32Array | Int32Array {
     this.#error.downloadAsync(this.#errorHost, this.stream!);
-    if (out === undefined) {
-      this.stream!.synchronize();
-      return new Float32Array(0);
-    }
+    if (out === undefined) return () => new Float32Array(0);
     const n = out.bytes / 4;
     if (output !== 'logits') {
       if ((this.#outI32?.length ?? 0) < n) this.#outI32 = this.k.pinnedStorage('i32', n);
-      (out as Cuda.DeviceTensor<'i32'>).downloadAsync(this.#outI32!, this.stream!);
-      this.stream!.synchronize();
-      return this.#outI32!.slice(0, n);
+      const host = this.#outI32!;
+      (out as Cuda.DeviceTensor<'i32'>).downloadAsync(host, this.stream!);
+      return () => host.slice(0, n);
     }
     if ((this.#outF32?.length ?? 0) < n) this.#outF32 = this.k.pinnedStorage('f32', n);
-    (out as Cuda.DeviceTensor<'f32'>).downloadAsync(this.#outF32!, this.stream!);
-    this.stream!.synchronize();
-    return this.#outF32!.slice(0, n);
+    const host = this.#outF32!;
+    (out as Cuda.DeviceTensor<'f32'>).downloadAsync(host, this.stream!);
+    return () => host.slice(0, n);
   }
 
   #checkError(): void {

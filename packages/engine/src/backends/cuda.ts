@@ -12,8 +12,8 @@ import type * as Cuda from '@trtllm/cuda-kernels';
 import { loadKernels } from './kernels.js';
 import { assignBlocks, createKvCache, ropeTable, tensor, toF32, type ActDType, type AttentionSequence, type KvCache, type KvCacheSpec, type Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend, Fp8Linear, Int8Linear, KernelSet, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention, i32Values, stepSampling } from './compose.js';
+import type { Backend, Fp8Linear, Int8Linear, KernelSet, LinearWeights, PendingStep, StepHost, StepInputs, StepOutput } from './backend.js';
+import { composeLinear, composeLaunchStep, composeSelfAttention, i32Values, stepSampling } from './compose.js';
 
 export type T = Cuda.DeviceTensor;
 export type Act = Cuda.DeviceTensor<ActDType>;
@@ -188,8 +188,8 @@ export class CudaBackend implements Backend<T> {
     const workspace = step.keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
     return this.k.beamCandidateRows({ x: logits, workspace }, n, this.stream);
   }
-  runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): Float32Array | Int32Array {
-    return composeRunStep(this, host, body, o);
+  launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): PendingStep {
+    return composeLaunchStep(this, host, body, o);
   }
   toF32(t: T): Float32Array {
     return toF32(t.toHost(this.stream));

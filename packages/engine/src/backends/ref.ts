@@ -9,8 +9,8 @@ import {
   swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
-import type { Backend, Fp8Linear, Int8Linear, LinearWeights, StepHost, StepInputs, StepOutput } from './backend.js';
-import { composeLinear, composeRunStep, composeSelfAttention, i32Values, stepSampling } from './compose.js';
+import type { Backend, Fp8Linear, Int8Linear, LinearWeights, PendingStep, StepHost, StepInputs, StepOutput } from './backend.js';
+import { composeLinear, composeLaunchStep, composeSelfAttention, i32Values, stepSampling } from './compose.js';
 
 type T = Tensor;
 /** ref-math's ops check dtypes at run time; these only narrow the static type. */
@@ -102,8 +102,8 @@ export class RefBackend implements Backend<T> {
   beamCandidates(logits: T, n: number): T {
     return beamCandidateRows(logits as Tensor<'f32'>, n);
   }
-  runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
-    return composeRunStep(this, host, body, o);
+  launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): PendingStep {
+    return composeLaunchStep(this, host, body, o);
   }
   toF32(t: T): Float32Array {
     return toF32(t);

@@ -8,7 +8,7 @@
  * (absMaxColumns, exact) until `activationStats()` brings them to the host once.
  */
 import type { ActDType, AttentionSequence, KvCacheSpec, Tensor } from '@trtllm/ref-math';
-import type { Backend, BackendName, LinearWeights, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
+import type { Backend, BackendName, LinearWeights, PendingStep, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
 import { composeSelfAttention } from '../backends/compose.js';
 
 /** One linear layer's calibration: max |x| per input channel [K], max |y| per output channel [N]. */
@@ -129,8 +129,8 @@ export class ObservingBackend<T> implements Backend<T> {
   beamCandidates(logits: T, n: number, step: StepInputs<T>): T {
     return this.#b.beamCandidates(logits, n, step);
   }
-  runStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): Float32Array | Int32Array {
-    return this.#b.runStep(host, body, { output: o.output }); // never captured: the maxima change every step
+  launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): PendingStep {
+    return this.#b.launchStep(host, body, { output: o.output }); // never captured: the maxima change every step
   }
   toF32(t: T): Float32Array {
     return this.#b.toF32(t);

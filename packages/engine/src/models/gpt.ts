@@ -33,7 +33,7 @@
  * NCCL), `allReduce` replaces the in-process sum: with 2 ranks the two are bit-identical.
  */
 import { fromValues, headSize, type GptConfig, type SamplingRow, type SmoothQuantMode } from '@trtllm/ref-math';
-import type { Backend, LinearWeights, NormInput, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
+import type { Backend, LinearWeights, NormInput, PendingStep, StepHost, StepInputs, StepOutput } from '../backends/backend.js';
 import { EngineError } from '../errors.js';
 
 /** One sequence's new tokens in a step. */
@@ -45,6 +45,13 @@ export interface StepChunk {
   /** Prompt-table task of the sequence (tokens ≥ V are its virtual tokens). */
   readonly task?: number;
 }
+
+/** What a launched step returns per chunk (GptGraph.launch), with the prompt table when the engine has one. */
+export type StepRequest<T> = { readonly promptTable?: T } & (
+  | { readonly output: 'logits' | 'tokens' }
+  | { readonly output: 'sampled'; readonly sampling: readonly SamplingRow[] }
+  | { readonly output: 'beams'; readonly beams: number }
+);
 
 /** Rank weights on the backend, by engine tensor name (builder/build.ts rankTensors). */
 export type GraphWeights<T> = ReadonlyMap<string, T>;
@@ -97,12 +104,12 @@ export class GptGraph<T> {
 
   /** One step; returns fp32 logits [chunks, V] of each chunk's last token (all tokens with `all`; none with `none`: a worker rank). */
   forward(chunks: readonly StepChunk[], o: { readonly logits: 'last' | 'all' | 'none'; /** [numTasks, Pt, H] on rank 0's backend. */ readonly promptTable?: T } = { logits: 'last' }): Float32Array {
-    return this.#run(chunks, o.logits, 'logits', o.promptTable) as Float32Array;
+    return this.#launch(chunks, o.logits, 'logits', o.promptTable).collect() as Float32Array;
   }
 
   /** One step; returns each chunk's greedy next token (argmax of its last logits, on the backend). */
   greedyTokens(chunks: readonly StepChunk[], o: { readonly promptTable?: T } = {}): Int32Array {
-    return this.#run(chunks, 'last', 'tokens', o.promptTable) as Int32Array;
+    return this.launch(chunks, { output: 'tokens', ...o }).collect() as Int32Array;
   }
 
   /**
@@ -110,8 +117,7 @@ export class GptGraph<T> {
    * `sampling[i]` (ref-math sampleRows: penalty, ban, greedy or temperature / top-k / top-p and the draw).
    */
   sampledTokens(chunks: readonly StepChunk[], sampling: readonly SamplingRow[], o: { readonly promptTable?: T } = {}): Int32Array {
-    if (sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(sampling.length) });
-    return this.#run(chunks, 'last', 'sampled', o.promptTable, sampling) as Int32Array;
+    return this.launch(chunks, { output: 'sampled', sampling, ...o }).collect() as Int32Array;
   }
 
   /**
@@ -120,10 +126,21 @@ export class GptGraph<T> {
    * with beamCandidatesFromRow).
    */
   beamCandidates(chunks: readonly StepChunk[], n: number, o: { readonly promptTable?: T } = {}): Int32Array {
-    return this.#run(chunks, 'last', 'beams', o.promptTable, undefined, n) as Int32Array;
+    return this.launch(chunks, { output: 'beams', beams: n, ...o }).collect() as Int32Array;
   }
 
-  #run(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number): Float32Array | Int32Array {
+  /**
+   * Start one step that returns a row per chunk (its last token's): fp32 logits [chunks, V] ('logits'),
+   * or the token picked on the backend ('tokens', 'sampled' with a settings row per chunk), or the
+   * beam-search reduction ('beams', n candidates). `collect` brings the output to the host; until then
+   * the host is free (Backend.launchStep). The synchronous forms above are launch + collect.
+   */
+  launch(chunks: readonly StepChunk[], o: StepRequest<T>): PendingStep {
+    if (o.output === 'sampled' && o.sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(o.sampling.length) });
+    return this.#launch(chunks, 'last', o.output, o.promptTable, o.output === 'sampled' ? o.sampling : undefined, o.output === 'beams' ? o.beams : undefined);
+  }
+
+  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number): PendingStep {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -237,6 +254,6 @@ export class GptGraph<T> {
       if (output === 'beams') return keep(b.beamCandidates(logits, beams!, s));
       return logits;
     };
-    return b.runStep(host, body, capture === undefined ? { output } : { output, capture });
+    return b.launchStep(host, body, capture === undefined ? { output } : { output, capture });
   }
 }

@@ -6,16 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { argmax, createGptKvCache, fromF32, fromValues, greedyGenerate, gptForward, randomGptWeights, toF32 } from '@trtllm/ref-math';
 import { buildEngine } from '../builder/build.js';
 import type { BuildFlags } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from '../backends/backend.js';
-import { BACKEND_VARIANTS, describeBackends } from '../testing/backends.js';
+import { BACKEND_VARIANTS, describeBackends, STEP_AHEAD } from '../testing/backends.js';
 import { fileURLToPath } from 'node:url';
 import { Gpt2Tokenizer } from '@trtllm/loader';
 import { Sampler } from '../sampling/sampler.js';
+import { GptGraph } from '../models/gpt.js';
 import { Engine } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-engine-'));
@@ -69,7 +70,7 @@ describeBackends('token selection on the backend', (v) => {
     expect(mixed.slice(0, PROMPTS.length).map((r) => r.tokens)).toEqual(alone);
     engine.dispose();
   });
-}, BACKEND_VARIANTS.filter((x) => x.exact));
+}, [...BACKEND_VARIANTS.filter((x) => x.exact), STEP_AHEAD]);
 
 // Sampled requests: each step's token is ref-math's sampleToken of that step's logits with the
 // request's settings and its seeded draw — on the device for every backend. The replay asks the engine
@@ -102,7 +103,7 @@ describeBackends('sampling on the backend', (v) => {
     expect(got[3]!.tokens.slice(0, 5)).not.toContain(3); // the end id is banned before 5 new tokens
     engine.dispose();
   });
-}, BACKEND_VARIANTS.filter((x) => x.exact));
+}, [...BACKEND_VARIANTS.filter((x) => x.exact), STEP_AHEAD]);
 
 describeBackends('sampling on the backend, batch invariance', (v) => {
   it('a seeded sampled request gets the same tokens alone and in a batch of others', async () => {
@@ -225,7 +226,7 @@ describeBackends('in-flight batching', (v) => {
     await expect(engine.generate(['text'])).rejects.toThrow(/request 0\.prompt: expected token ids \(this engine has no tokenizer\)/);
     engine.dispose();
   });
-}, BACKEND_VARIANTS.filter((x) => x.exact));
+}, [...BACKEND_VARIANTS.filter((x) => x.exact), STEP_AHEAD]);
 
 describeBackends('beam search', (v) => {
   /** An independent beam search on the oracle: every candidate's logits from a fresh full forward (no KV cache reuse). */
@@ -307,7 +308,7 @@ describeBackends('beam search', (v) => {
       engine.dispose();
     });
   }
-}, BACKEND_VARIANTS.filter((x) => x.exact));
+}, [...BACKEND_VARIANTS.filter((x) => x.exact), STEP_AHEAD]);
 
 describe('tensor parallelism (the ref backend runs the ranks in one process)', () => {
   const variants: readonly [string, BuildFlags][] = [
@@ -401,6 +402,58 @@ describeBackends('failures', (v) => {
     await expect((async () => {
       for await (const _ of stream) void _;
     })()).rejects.toThrow(/kv cache/);
+  });
+  it("a step that fails after others: each request's tokens of the steps before it, then the error", async () => {
+    const [solo] = await (async () => {
+      const e = await Engine.load(failDir, v.options);
+      const r = await e.generate([{ tokens: [4], maxNewTokens: 8, endId: null }]);
+      e.dispose();
+      return r;
+    })();
+    const engine = await Engine.load(failDir, v.options);
+    const stream = engine.stream({ tokens: [4], maxNewTokens: 8, endId: null });
+    const seen: number[] = [];
+    await expect((async () => {
+      for await (const e of stream) {
+        seen.push(e.token);
+        if (e.index === 2) engine.dispose(); // the next step to launch finds no KV cache
+      }
+    })()).rejects.toThrow(/kv cache/);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen).toEqual(solo!.tokens.slice(0, seen.length));
+  });
+}, [...BACKEND_VARIANTS, STEP_AHEAD]);
+
+describe('one step ahead', () => {
+  // the order of launches and token events, seen through GptGraph.launch: ahead, step k + 1 is on the
+  // backend before step k's token reaches the stream; in step, each token arrives before the next launch
+  const launchesAndTokens = async (o: { readonly stepAhead?: boolean }, maxNewTokens: number): Promise<{ log: string[]; tokens: readonly number[] }> => {
+    const log: string[] = [];
+    const original = GptGraph.prototype.launch;
+    const spy = vi.spyOn(GptGraph.prototype, 'launch').mockImplementation(function (this: GptGraph<unknown>, ...args: Parameters<typeof original>) {
+      log.push('launch');
+      return original.apply(this, args);
+    });
+    try {
+      const engine = await Engine.load(failDir, o);
+      const stream = engine.stream({ tokens: [4, 9], maxNewTokens, endId: null });
+      for await (const e of stream) log.push(`token ${e.index}`);
+      const { tokens } = await stream.result;
+      engine.dispose();
+      return { log, tokens };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+  it("ahead, step k + 1 is launched before step k's token is handed over; in step, after; the tokens are the same", async () => {
+    const ahead = await launchesAndTokens({ stepAhead: true }, 4);
+    const inStep = await launchesAndTokens({ stepAhead: false }, 4);
+    expect(ahead.log).toEqual(['launch', 'launch', 'token 0', 'launch', 'token 1', 'launch', 'token 2', 'token 3']);
+    expect(inStep.log).toEqual(['launch', 'token 0', 'launch', 'token 1', 'launch', 'token 2', 'launch', 'token 3']);
+    expect(ahead.tokens).toEqual(inStep.tokens);
+  });
+  it('is off by default on the ref backend (it would only hand each token over a step later)', async () => {
+    expect((await launchesAndTokens({}, 2)).log).toEqual(['launch', 'token 0', 'launch', 'token 1']);
   });
 });
 

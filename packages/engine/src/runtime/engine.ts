@@ -11,14 +11,14 @@ import type * as Cuda from '@trtllm/cuda-kernels';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
 import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
-import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type StepStats } from '../backends/backend.js';
+import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
 import { engineConfigDigest, engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
 import { kvBlockBytes, kvCacheSpec } from '../kvcache/kv-spec.js';
-import { GptGraph, type Distributed, type StepChunk } from '../models/gpt.js';
+import { GptGraph, type Distributed, type StepChunk, type StepRequest } from '../models/gpt.js';
 import { mergeQkv, ObservingBackend, type ActivationStats } from '../calibration/observing-backend.js';
 import { rankTensors } from '../builder/build.js';
 import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampling/beam-search.js';
@@ -72,6 +72,13 @@ export interface EngineLoadOptions {
    * vocabulary, used only when the engine dir records no tokenizer.
    */
   readonly tokenizer?: Tokenizer | string;
+  /**
+   * Launch step k + 1 before handing step k's tokens to their listeners, so that their work (a
+   * server's writes, a stream's text) and the I/O between steps overlap the device; each request's
+   * tokens are the same either way. Default: on where the backend's steps run asynchronously (cuda
+   * production kernels) unless TRTLLM_STEP_AHEAD=0; on `ref` it only hands each token over one step later.
+   */
+  readonly stepAhead?: boolean;
 }
 
 export interface GenerateRequest extends SamplingOptions {
@@ -169,6 +176,21 @@ interface Sequence extends Schedulable {
   readonly listeners: ((e: StreamEvent | FinishReason | Error) => void)[];
 }
 
+/** A step on the backend, not yet collected: its sequences, each one's rows, and what it returns. */
+interface LaunchedStep {
+  readonly batch: readonly Sequence[];
+  readonly rowsOf: ReadonlyMap<Sequence, readonly number[]>;
+  /** Beam candidates per row ('beams'). */
+  readonly n: number;
+  readonly output: StepOutput;
+  readonly pending: PendingStep;
+}
+
+/** The tokens a sequence's sampler sees: its prompt and what it generated. */
+function seenTokens(s: Sequence): readonly number[] {
+  return s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out];
+}
+
 /** A live beam: its state and the slot holding its KV cache. */
 interface Beam extends BeamState {
   readonly slot: number;
@@ -187,6 +209,10 @@ export class Engine {
   readonly #pool: BlockPool;
   readonly #scheduler: Scheduler<Sequence>;
   #pumping = false;
+  /** EngineLoadOptions.stepAhead as resolved at load. */
+  #ahead = false;
+  /** Inside the pump: listener calls held until the next step is launched (#emit). */
+  #deferred: (() => void)[] | undefined;
   /** Steps run so far (for reports). */
   steps = 0;
 
@@ -335,6 +361,7 @@ export class Engine {
       throw e;
     }
     const engine = new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, smoothQuantModeOf(build)), pool, tokenizer, group);
+    engine.#ahead = o.stepAhead ?? (process.env['TRTLLM_STEP_AHEAD'] !== '0' && ranks[0]!.backend.asyncSteps === true);
     engine.#rankWeights = ranks.map((r) => r.weights);
     return engine;
   }
@@ -586,26 +613,46 @@ export class Engine {
   #end(s: Sequence, why: FinishReason): void {
     s.done = why;
     this.#scheduler.finish(s);
-    for (const l of s.listeners) l(why);
+    this.#emit(s, why);
   }
 
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
+    // one step ahead (EngineLoadOptions.stepAhead): step k + 1 is launched before step k's listeners run
+    const ahead = this.#ahead;
+    let inFlight: LaunchedStep | undefined;
     try {
       // let the caller's other submissions of this tick join the first step
       await new Promise<void>((r) => setImmediate(r));
-      while (this.#scheduler.running + this.#scheduler.waiting > 0) {
+      while (inFlight || this.#scheduler.running + this.#scheduler.waiting > 0) {
+        const notes: (() => void)[] = [];
+        this.#deferred = notes;
         try {
-          await this.#step();
+          if (inFlight) {
+            const done = inFlight;
+            inFlight = undefined;
+            this.#apply(done);
+          }
+          inFlight = await this.#launch();
+          if (inFlight && !ahead) {
+            const done = inFlight;
+            inFlight = undefined;
+            this.#apply(done);
+          }
         } catch (e) {
-          // a failed step (device error, a dead worker rank) ends every request with that error; the engine stays usable if the cause is gone
+          // a failed step (device error, a dead worker rank) ends every request with that error, after the
+          // events of the step before it; the engine stays usable if the cause is gone
+          inFlight = undefined;
           for (const s of this.#scheduler.all()) {
             s.failed = true;
             this.#scheduler.finish(s);
-            for (const l of s.listeners) l(e as Error);
+            this.#emit(s, e as Error);
           }
+        } finally {
+          this.#deferred = undefined;
         }
+        for (const note of notes) note();
         await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
@@ -613,12 +660,22 @@ export class Engine {
     }
   }
 
-  async #step(): Promise<void> {
+  /** Tell a sequence's listeners; inside the pump, once the next step is launched (#pump). */
+  #emit(s: Sequence, e: StreamEvent | FinishReason | Error): void {
+    const call = (): void => {
+      for (const l of s.listeners) l(e);
+    };
+    if (this.#deferred) this.#deferred.push(call);
+    else call();
+  }
+
+  /** Schedule the next step and launch it on the backend; undefined when nothing is left to run. */
+  async #launch(): Promise<LaunchedStep | undefined> {
     const { decode, admitted } = this.#scheduler.schedule();
     const live = [...decode, ...admitted];
     for (const s of live) if (s.signal?.aborted || s.cancelled) this.#end(s, 'cancelled');
     const batch = live.filter((s) => !s.done);
-    if (batch.length === 0) return;
+    if (batch.length === 0) return undefined;
     if (this.config.kvCache.kind === 'paged') for (const s of admitted) if (!s.done) s.slots!.forEach((slot, i) => this.#assign(slot, s.blocks![i]!));
     // one chunk per sequence, or per live beam; the prompt runs once, on the first slot
     const chunks: StepChunk[] = [];
@@ -636,20 +693,29 @@ export class Engine {
     await this.#group?.step(chunks); // workers get the step before this process blocks in NCCL
     const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
     // no beams: the backend picks the tokens — argmax when every row is plain greedy, else the sampling
-    // op with each row's settings and draw — and only ids come back; beams score fp32 logits on the host
-    const seen = (s: Sequence): readonly number[] => (s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out]);
-    // a step of beam searches only: each beam's row reduced to its candidates on the backend
+    // op with each row's settings and draw — and only ids come back; a step of beam searches only: each
+    // beam's row reduced to its candidates on the backend; anything else (logprobs, fp16 logits, beams
+    // beside other requests): fp32 logits, scored on the host
     const f32 = this.config.model.logitsDtype === 'f32';
     const onDevice = f32 && batch.every((s) => s.width === 1 && s.topLogProbs === undefined);
     const beamsOnDevice = f32 && batch.every((s) => s.width > 1);
     const greedy = onDevice && batch.every((s) => s.sampler.plainGreedy(s.out.length, s.endId));
-    const tokens = greedy
-      ? this.#graph.greedyTokens(chunks, prompt)
-      : onDevice ? this.#graph.sampledTokens(chunks, batch.map((s) => s.sampler.row(s.sampler.penalizes ? seen(s) : [], s.out.length, s.endId)), prompt) : undefined;
     const n = 2 * Math.max(...batch.map((s) => s.width));
-    const reduced = beamsOnDevice ? this.#graph.beamCandidates(chunks, n, prompt) : undefined;
-    const logits = tokens || reduced ? new Float32Array(0) : this.#graph.forward(chunks, { logits: 'last', ...prompt });
+    const request: StepRequest<unknown> = greedy ? { output: 'tokens', ...prompt }
+      : onDevice ? { output: 'sampled', sampling: batch.map((s) => s.sampler.row(s.sampler.penalizes ? seenTokens(s) : [], s.out.length, s.endId)), ...prompt }
+        : beamsOnDevice ? { output: 'beams', beams: n, ...prompt }
+          : { output: 'logits', ...prompt };
+    return { batch, rowsOf, n, output: request.output, pending: this.#graph.launch(chunks, request) };
+  }
+
+  /** Collect a launched step and hand each sequence its token (or its beams' candidates); end those that are done. */
+  #apply(l: LaunchedStep): void {
+    const { batch, rowsOf, n } = l;
+    const out = l.pending.collect();
     this.steps++;
+    const tokens = l.output === 'tokens' || l.output === 'sampled' ? (out as Int32Array) : undefined;
+    const reduced = l.output === 'beams' ? (out as Int32Array) : undefined;
+    const logits = l.output === 'logits' ? (out as Float32Array) : new Float32Array(0);
     const v = this.config.model.vocabSize;
     const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);
     for (const s of batch) {
@@ -659,12 +725,12 @@ export class Engine {
         continue;
       }
       const x = tokens ? undefined : row(rows[0]!);
-      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(x!, seen(s), s.out.length, s.endId);
+      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(x!, seenTokens(s), s.out.length, s.endId);
       const lp = s.topLogProbs !== undefined ? tokenLogProbs(x!, token, s.topLogProbs) : undefined;
       if (lp) s.logProbs.push(lp);
       s.out.push(token);
       s.nextTokens = 1;
-      for (const l of s.listeners) l({ token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) });
+      this.#emit(s, { token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) });
       if (token === s.endId) this.#end(s, 'end');
       else if (s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id))) this.#end(s, 'stop');
       else if (s.out.length >= s.maxNew) this.#end(s, 'length');
@@ -729,9 +795,7 @@ export class Engine {
     s.finished = results;
     const best = results[0]!;
     s.out.push(...best.tokens);
-    best.tokens.forEach((token, index) => {
-      for (const l of s.listeners) l({ token, index });
-    });
+    best.tokens.forEach((token, index) => this.#emit(s, { token, index }));
     this.#end(s, best.finishReason);
   }
 }

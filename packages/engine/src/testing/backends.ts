@@ -32,6 +32,13 @@ export const BACKEND_VARIANTS: readonly BackendVariant[] = [
   { name: 'cuda production kernels', options: { backend: 'cuda', kernels: 'production' }, exact: false, unavailable: GPU.ok ? undefined : GPU.reason },
 ];
 
+/**
+ * The ref backend with the engine one step ahead (EngineLoadOptions.stepAhead: step k + 1 launched
+ * before step k's listeners run, as on cuda production kernels): the runtime's logic in that order on
+ * any machine, with the ref backend's bits.
+ */
+export const STEP_AHEAD: BackendVariant = { name: 'ref, one step ahead', options: { backend: 'ref', stepAhead: true }, exact: true, unavailable: undefined };
+
 /** `describe(title)` once per backend variant; a variant that cannot run is skipped, its title saying why. */
 export function describeBackends(title: string, body: (v: BackendVariant) => void, variants: readonly BackendVariant[] = BACKEND_VARIANTS): void {
   for (const v of variants) {
