@@ -26,7 +26,8 @@
 //
 // With x (the activations in T, at most kQuantizeRows rows) instead of a, the kernel also quantizes
 // them, as quantizePerToken / quantizePerTensor do: per token, each block finds its rows' maxima (exact
-// in any order) and their multipliers fp32(127 / rowMax) and αrow = fp32(rowMax / 127); per tensor, the
+// in any order; with fewer rows than warps the warps split each row) and their multipliers
+// fp32(127 / rowMax) and αrow = fp32(rowMax / 127); per tensor, the
 // static multiplier and the given αrow. Each lane then quantizes its 16 k of its token as it loads them
 // — the same int8 values, so the same bits — with no quantize kernel before it. Every block re-reads
 // the rows for their maxima, which is why this way is for few rows (the engine uses it up to 16 rows:
@@ -243,9 +244,20 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
       }
     }
     if constexpr (X == XIn::Norm) {  // γ and β (weights, not the previous kernel's output) into shared memory first
-      for (int h = threadIdx.x; h < K; h += blockDim.x) {
-        normShared[h] = Io<O>::load(p.lnGamma, h);
-        normShared[K + h] = p.lnBeta ? Io<O>::load(p.lnBeta, h) : 0.f;
+      // 8 of each per thread in flight at once (K ≤ 2048 = 8 · 256: one pass), then stored
+      for (int h0 = threadIdx.x; h0 < K; h0 += 8 * blockDim.x) {
+        float gv[8], bv[8];
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          const int h = min(h0 + j * (int)blockDim.x, K - 1);
+          gv[j] = Io<O>::load(p.lnGamma, h);
+          bv[j] = p.lnBeta ? Io<O>::load(p.lnBeta, h) : 0.f;
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          const int h = h0 + j * (int)blockDim.x;
+          if (h < K) normShared[h] = gv[j], normShared[K + h] = bv[j];
+        }
       }
     }
     pdlWait();  // x is the previous kernel's output
@@ -258,21 +270,33 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
       else if (rows <= 4) normalizeQuantizeRows<O, 4>(p, m0, rows, slab, normShared, normShared + K, red, rowAlpha);
       else normalizeQuantizeRows<O, kNormRows>(p, m0, rows, slab, normShared, normShared + K, red, rowAlpha);
     } else if (p.perToken) {
-      for (int r = warp; r < rows; r += sh.warps) {
+      // each row's maximum (exact in any order): with fewer rows than warps, each row is shared by
+      // `parts` warps (one row at batch 1: the whole block reads it in one pass of loads), else a warp per row
+      __shared__ float partMax[kQuantizeRows * kMaxWarps];
+      const int parts = max(1, sh.warps / rows);
+      for (int item = warp; item < rows * parts; item += sh.warps) {
+        const int r = item / parts, part = item % parts;
         const size_t base = (size_t)(m0 + r) * K;
+        const int stride = parts * 32 * Io<O>::kVec;
         float mx = 9.999999974752427e-7f;  // fp32(1e-6): quantizePerToken's floor
         // 8 loads of 16 bytes in flight per pass (clamped: a load past the row re-reads its last 16 bytes, which changes no maximum)
-        for (int k0 = lane * Io<O>::kVec; k0 < K; k0 += 8 * 32 * Io<O>::kVec) {
+        for (int k0 = (part * 32 + lane) * Io<O>::kVec; k0 < K; k0 += 8 * stride) {
           float f[8][Io<O>::kVec];
 #pragma unroll
-          for (int j = 0; j < 8; j++) Io<O>::load16(p.x, base + min(k0 + j * 32 * Io<O>::kVec, K - Io<O>::kVec), f[j]);
+          for (int j = 0; j < 8; j++) Io<O>::load16(p.x, base + min(k0 + j * stride, K - Io<O>::kVec), f[j]);
 #pragma unroll
           for (int j = 0; j < 8; j++)
 #pragma unroll
             for (int e = 0; e < Io<O>::kVec; e++) mx = fmaxf(mx, fabsf(f[j][e]));
         }
-        mx = warpMax(mx);  // exact in any order
-        if (lane == 0) rowQs[r] = fdiv(127.f, mx), rowAlpha[r] = fdiv(mx, 127.f);
+        mx = warpMax(mx);
+        if (lane == 0) partMax[r * kMaxWarps + part] = mx;
+      }
+      __syncthreads();
+      if (threadIdx.x < rows) {
+        float mx = partMax[threadIdx.x * kMaxWarps];
+        for (int part = 1; part < parts; part++) mx = fmaxf(mx, partMax[threadIdx.x * kMaxWarps + part]);
+        rowQs[threadIdx.x] = fdiv(127.f, mx), rowAlpha[threadIdx.x] = fdiv(mx, 127.f);
       }
     } else if (threadIdx.x < rows) {
       rowQs[threadIdx.x] = p.qStatic, rowAlpha[threadIdx.x] = p.alphaRow[0];

@@ -159,6 +159,8 @@ export function int8GemmCases(): KernelCase[] {
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per tensor, 16 rows f32', 16, 256, 40, { perToken: false, perChannel: false }, 'f32', { gelu: true }),
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per tensor f16, split K', 4, 3072, 768, { perToken: false, perChannel: true }, 'f16', { residual: true }),
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 5 rows in one group', 5, 1600, 1600, { perToken: true, perChannel: true }, 'f16'),
+    // one row of gpt2-xl's proj input (K 6400): the block's warps split the row for its maximum
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, gpt2-xl proj one row', 1, 6400, 1600, { perToken: true, perChannel: true }, 'f16', { residual: true }),
     // … and with a LayerNorm's input (decode steps' QKV and FC, at most 8 rows): gpt2-xl's QKV and FC rows,
     // santacoder's K 2048 (the fused way's limit) without β and with layernorm1p, per tensor
     int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused per token, gpt2-xl qkv one row', 1, 1600, 4800, { perToken: true, perChannel: true }, 'f16', { norm: {} }),
