@@ -66,10 +66,12 @@ interface CapturedStep {
 }
 
 /**
- * Rows up to which a SmoothQuant layer runs as one int8GemmDecode kernel; above, cuBLASLt's IMMA + the
- * epilogue kernel, faster from 32 rows (gpt2-xl shapes, H100, 2026-12-07: docs/quantization.md).
+ * Rows up to which a SmoothQuant layer runs as one int8GemmDecode kernel; above, a quantize kernel,
+ * cuBLASLt's IMMA and the epilogue kernel. The whole gpt2-xl SQ step (per token + per channel, H100,
+ * 2026-12-07, fp16 engine in the same call, docs/quantization.md): 8 rows 3.634 ms (fp16 3.440), but 16
+ * rows through int8GemmDecode (two token groups, the rows quantized inside) 6.810 (fp16 3.684).
  */
-const INT8_DECODE_ROWS = 16;
+const INT8_DECODE_ROWS = 8;
 
 /**
  * Rows up to which a SmoothQuant layer's LayerNorm runs inside its int8GemmDecode (every block
