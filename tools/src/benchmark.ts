@@ -385,10 +385,12 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           const linearParams = c.nLayer * (c.nEmbd * (c.nHead + 2 * c.nKvHead) * hsz + c.nEmbd * c.nEmbd + 2 * c.nEmbd * c.intermediateSize);
           const embeddingParams = c.vocabSize * c.nEmbd + (c.rotaryPct > 0 ? 0 : c.nPositions * c.nEmbd);
           const params = embeddingParams + linearParams;
-          const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * (mode?.kv ? 1 : 2);
-          // weight bytes per decode step: INT8 / FP8 linear layers read one byte per weight, the rest their dtype's
+          // bytes per decode step from the engine's own quantization (an --engine_dir engine too): INT8 / FP8
+          // linear layers read one byte per weight and an int8 / fp8 cache one per element, the rest their dtype's
           const floatBytes = c.dtype === 'f32' ? 4 : 2;
-          const weightBytes = floatBytes * embeddingParams + (mode?.smoothQuant || mode?.fp8 ? 1 : floatBytes) * linearParams;
+          const q = engine.config.quant;
+          const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * (q.kv === 'float' ? floatBytes : 1);
+          const weightBytes = floatBytes * embeddingParams + (q.weights.kind === 'none' ? floatBytes : 1) * linearParams;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
           const series: { d: (typeof decodings)[number]; points: BatchPoint[]; invariant: boolean }[] = [];
           for (const d of decodings) {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Engine, nll } from '@trtllm/engine';
+import { buildEngine, Engine, nll } from '@trtllm/engine';
 import { FtCheckpoint, readNpy, writeNpy } from '@trtllm/loader';
 import { sharedData } from '@trtllm/ref-math/testing';
-import type { BenchmarkReport } from './benchmark.js';
+import { buildQuantized, calibrationPrompts, engineFlags, QUANTIZATIONS, quantizeRandomWeights, type BenchmarkReport } from './benchmark.js';
 import { main } from './cli.js';
 
 function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
@@ -279,6 +279,18 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect([kv8.weightBytes, kv8.kvBytesPerToken]).toEqual([fp16.weightBytes, fp16.kvBytesPerToken / 2]);
     const row = c.out().split('\n').find((l) => l.startsWith('| gpt2 int8_sq_per_token_channel | 1 |'))!;
     expect(row.split('|')[6]!.trim()).toBe((sq.points[0]!.tokensPerSec / 100).toFixed(2)); // × the fp16 HF peer
+    // an engine directory counts its own quantization in the roofline's bytes, as --quantization's engines do
+    const tiny = { vocab_size: 64, n_layer: 1, n_embd: 32, n_head: 2, n_positions: 32, dtype: 'float16' } as const;
+    const mode = { ...QUANTIZATIONS.int8_sq_per_token_channel, ...QUANTIZATIONS.int8_kv_cache };
+    const flags = engineFlags(tiny, { batch: 1, input: 6, output: 3 }, mode);
+    const dirs = { float: join(work, 'bench-float'), sqkv: join(work, 'bench-sqkv') };
+    buildEngine({ flags: engineFlags(tiny, { batch: 1, input: 6, output: 3 }), outputDir: dirs.float });
+    buildQuantized(flags, dirs.sqkv, await quantizeRandomWeights(flags, calibrationPrompts(6, 64), mode, { backend: { backend: 'ref' } }));
+    const dj = join(work, 'dirs.json');
+    expect(await main(['benchmark', '--engine_dir', dirs.float, '--engine_dir', dirs.sqkv, '--backend', 'ref', '--batch_sizes', '1', '--input_len', '6', '--output_len', '3', '--prefill_len', '0', '--runs', '1', '--warmup', '0', '--json', dj], capture().io)).toBe(0);
+    const [f, q] = (JSON.parse(readFileSync(dj, 'utf8')) as BenchmarkReport).models as [BenchmarkReport['models'][0], BenchmarkReport['models'][0]];
+    const linear = 1 * (32 * 3 * 32 + 32 * 32 + 2 * 32 * 128); // per layer: qkv, dense, fc and proj weights
+    expect([f.weightBytes - q.weightBytes, q.kvBytesPerToken]).toEqual([linear, f.kvBytesPerToken / 2]); // one byte per INT8 weight and KV element
     const bad = capture();
     expect(await main(['benchmark', '--quantization', 'int4'], bad.io)).toBe(2);
     expect(bad.err()).toMatch(/--quantization: unknown 'int4' \(int8_sq_per_tensor, /);
