@@ -445,10 +445,10 @@ describe('one step ahead', () => {
       spy.mockRestore();
     }
   };
-  it("ahead, step k + 1 is launched before step k's token is handed over; in step, after; the tokens are the same", async () => {
+  it("ahead, step k + 1 is launched before step k's token is handed over (the first token before it); in step, after; the tokens are the same", async () => {
     const ahead = await launchesAndTokens({ stepAhead: true }, 4);
     const inStep = await launchesAndTokens({ stepAhead: false }, 4);
-    expect(ahead.log).toEqual(['launch', 'launch', 'token 0', 'launch', 'token 1', 'launch', 'token 2', 'token 3']);
+    expect(ahead.log).toEqual(['launch', 'token 0', 'launch', 'launch', 'token 1', 'launch', 'token 2', 'token 3']);
     expect(inStep.log).toEqual(['launch', 'token 0', 'launch', 'token 1', 'launch', 'token 2', 'launch', 'token 3']);
     expect(ahead.tokens).toEqual(inStep.tokens);
   });

@@ -74,9 +74,11 @@ export interface EngineLoadOptions {
   readonly tokenizer?: Tokenizer | string;
   /**
    * Launch step k + 1 before handing step k's tokens to their listeners, so that their work (a
-   * server's writes, a stream's text) and the I/O between steps overlap the device; each request's
+   * server's writes, a stream's text) and the I/O between steps overlap the device — except a
+   * request's first token, handed over before that launch (time to first token); each request's
    * tokens are the same either way. Default: on where the backend's steps run asynchronously (cuda
-   * production kernels) unless TRTLLM_STEP_AHEAD=0; on `ref` it only hands each token over one step later.
+   * production kernels); TRTLLM_STEP_AHEAD=0 / 1 turns it off / on for any backend (A/B runs). On
+   * `ref` it only hands each token over one step later.
    */
   readonly stepAhead?: boolean;
 }
@@ -186,6 +188,13 @@ interface LaunchedStep {
   readonly pending: PendingStep;
 }
 
+/** The listener calls of one turn of the pump: those of sequences whose first token is among them, and the rest. */
+interface Notes {
+  readonly first: (() => void)[];
+  readonly rest: (() => void)[];
+  readonly firsts: Set<Sequence>;
+}
+
 /** The tokens a sequence's sampler sees: its prompt and what it generated. */
 function seenTokens(s: Sequence): readonly number[] {
   return s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out];
@@ -212,7 +221,7 @@ export class Engine {
   /** EngineLoadOptions.stepAhead as resolved at load. */
   #ahead = false;
   /** Inside the pump: listener calls held until the next step is launched (#emit). */
-  #deferred: (() => void)[] | undefined;
+  #deferred: Notes | undefined;
   /** Steps run so far (for reports). */
   steps = 0;
 
@@ -361,7 +370,8 @@ export class Engine {
       throw e;
     }
     const engine = new Engine(dir, build, ranks.map((r) => r.backend), new GptGraph(ranks, c, dist, smoothQuantModeOf(build)), pool, tokenizer, group);
-    engine.#ahead = o.stepAhead ?? (process.env['TRTLLM_STEP_AHEAD'] !== '0' && ranks[0]!.backend.asyncSteps === true);
+    const env = process.env['TRTLLM_STEP_AHEAD'];
+    engine.#ahead = o.stepAhead ?? (env === '1' || (env !== '0' && ranks[0]!.backend.asyncSteps === true));
     engine.#rankWeights = ranks.map((r) => r.weights);
     return engine;
   }
@@ -626,13 +636,20 @@ export class Engine {
       // let the caller's other submissions of this tick join the first step
       await new Promise<void>((r) => setImmediate(r));
       while (inFlight || this.#scheduler.running + this.#scheduler.waiting > 0) {
-        const notes: (() => void)[] = [];
+        const notes: Notes = { first: [], rest: [], firsts: new Set() };
         this.#deferred = notes;
         try {
           if (inFlight) {
             const done = inFlight;
             inFlight = undefined;
             this.#apply(done);
+          }
+          if (ahead && notes.first.length > 0) {
+            // a request's first token does not wait for the next launch (a step with a new prompt is
+            // slow to enqueue): its events go out now, and the next turn of the event loop lets the
+            // consumers (a server's write) run before the launch
+            for (const note of notes.first.splice(0)) note();
+            await new Promise<void>((r) => setImmediate(r));
           }
           inFlight = await this.#launch();
           if (inFlight && !ahead) {
@@ -652,7 +669,7 @@ export class Engine {
         } finally {
           this.#deferred = undefined;
         }
-        for (const note of notes) note();
+        for (const note of [...notes.first, ...notes.rest]) note();
         await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
@@ -660,13 +677,18 @@ export class Engine {
     }
   }
 
-  /** Tell a sequence's listeners; inside the pump, once the next step is launched (#pump). */
+  /**
+   * Tell a sequence's listeners; inside the pump, once the next step is launched (#pump) — except a
+   * request's first token and whatever follows it in the same step, which go out before that launch.
+   */
   #emit(s: Sequence, e: StreamEvent | FinishReason | Error): void {
     const call = (): void => {
       for (const l of s.listeners) l(e);
     };
-    if (this.#deferred) this.#deferred.push(call);
-    else call();
+    const d = this.#deferred;
+    if (!d) return call();
+    if (typeof e === 'object' && !(e instanceof Error) && e.index === 0) d.firsts.add(s);
+    (d.firsts.has(s) ? d.first : d.rest).push(call);
   }
 
   /** Schedule the next step and launch it on the backend; undefined when nothing is left to run. */
