@@ -21,7 +21,22 @@ import { parseArgs } from 'node:util';
 import { buildEngine, Engine, gpuStatus } from '@trtllm/engine';
 import { runServeLoad } from '../tools/dist/serve-load.js';
 
-const { values: v } = parseArgs({
+/** parseArgs, with an unknown or malformed flag named on one line with the usage (exit 2), not a stack trace. */
+function parseLoadArgs(config) {
+  if (process.argv.includes('--help')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    console.error(`serve-load: ${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const USAGE = 'usage: node scripts/serve-load.mjs [--engine_dir DIR] [--backend ref|cuda] [--kernels production|reference] [--requests N] [--concurrency C[,C…]] [--disconnect F] [--max_prompt N] [--max_tokens N] [--no_solo_check] [--json FILE] [--seed N] [--tokenizer gpt2|DIR] [--fixed --per_client K --offline BENCHMARK.json] [--warmup]';
+const { values: v } = parseLoadArgs({
   options: {
     engine_dir: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, requests: { type: 'string' }, concurrency: { type: 'string' },
     disconnect: { type: 'string' }, max_prompt: { type: 'string' }, max_tokens: { type: 'string' }, no_solo_check: { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string' }, tokenizer: { type: 'string' },
