@@ -164,6 +164,19 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+// streamQuery(stream) → true when everything queued on it has finished, false while work is pending
+// (cudaStreamQuery's cudaErrorNotReady, which is not an error); a real error throws.
+Napi::Value StreamQuery(const Napi::CallbackInfo& info) {
+  return guard(info, "streamQuery", [&]() -> Napi::Value {
+    const cudaError_t e = cudaStreamQuery((cudaStream_t)bigToPtr(info[0], "stream"));
+    if (e == cudaErrorNotReady) {
+      if (cudaPeekAtLastError() == cudaErrorNotReady) (void)cudaGetLastError();  // not an error: leave nothing behind
+      return Napi::Boolean::New(info.Env(), false);
+    }
+    TRT_CUDA(e);
+    return Napi::Boolean::New(info.Env(), true);
+  });
+}
 Napi::Value EventCreate(const Napi::CallbackInfo& info) {
   return guard(info, "eventCreate", [&]() -> Napi::Value {
     cudaEvent_t e = nullptr;
@@ -218,6 +231,7 @@ void memoryBindings(std::vector<Binding>& out) {
       {"streamCreate", StreamCreate},
       {"streamDestroy", StreamDestroy},
       {"synchronize", Synchronize},
+      {"streamQuery", StreamQuery},
       {"eventCreate", EventCreate},
       {"eventRecord", EventRecord},
       {"eventElapsed", EventElapsed},

@@ -173,7 +173,8 @@ Napi::Value MeasureMatmulPeak(const Napi::CallbackInfo& info) {
 }
 
 // NCCL: ncclUniqueId() → Uint8Array(128); ncclCommInit(nranks, id, rank) → BigInt handle;
-// allReduceSum({send, recv, count, dtype, comm, stream}); ncclCommDestroy(handle).
+// allReduceSum({send, recv, count, dtype, comm, stream}); ncclCommDestroy(handle); ncclCommAbort(handle);
+// ncclCommAsyncError(handle) → "" or NCCL's error string.
 Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
   return guard(info, "ncclUniqueId", [&]() -> Napi::Value {
     Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), 128);
@@ -193,6 +194,17 @@ Napi::Value NcclCommDestroy(const Napi::CallbackInfo& info) {
   return guard(info, "ncclCommDestroy", [&]() -> Napi::Value {
     ncclCommFree((void*)bigToPtr(info[0], "comm"));
     return info.Env().Undefined();
+  });
+}
+Napi::Value NcclCommAbort(const Napi::CallbackInfo& info) {
+  return guard(info, "ncclCommAbort", [&]() -> Napi::Value {
+    ncclCommAbortHandle((void*)bigToPtr(info[0], "comm"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value NcclCommAsyncError(const Napi::CallbackInfo& info) {
+  return guard(info, "ncclCommAsyncError", [&]() -> Napi::Value {
+    return Napi::String::New(info.Env(), ncclCommAsyncError((void*)bigToPtr(info[0], "comm")));
   });
 }
 Napi::Value AllReduceSum(const Napi::CallbackInfo& info) {
@@ -220,6 +232,8 @@ void runtimeBindings(std::vector<Binding>& out) {
       {"ncclUniqueId", NcclUniqueId},
       {"ncclCommInit", NcclCommInit},
       {"ncclCommDestroy", NcclCommDestroy},
+      {"ncclCommAbort", NcclCommAbort},
+      {"ncclCommAsyncError", NcclCommAsyncError},
       {"allReduceSum", AllReduceSum},
   });
 }

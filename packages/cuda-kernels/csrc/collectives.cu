@@ -37,6 +37,14 @@ void* ncclCommInit(int nranks, const char id[128], int rank) {
 
 void ncclCommFree(void* comm) { ncclCheck(ncclOrThrow().CommDestroy((dyn::ncclComm_t)comm), "ncclCommDestroy"); }
 
+void ncclCommAbortHandle(void* comm) { ncclCheck(ncclOrThrow().CommAbort((dyn::ncclComm_t)comm), "ncclCommAbort"); }
+
+std::string ncclCommAsyncError(void* comm) {
+  int r = 0;
+  ncclCheck(ncclOrThrow().CommGetAsyncError((dyn::ncclComm_t)comm, &r), "ncclCommGetAsyncError");
+  return r == 0 ? std::string() : std::string(ncclOrThrow().GetErrorString(r)) + " (ncclResult " + std::to_string(r) + ")";
+}
+
 void invokeAllReduceSum(const void* send, void* recv, size_t count, DType dtype, void* comm, cudaStream_t s) {
   const int t = dtype == DType::F32 ? dyn::ncclFloat32 : dtype == DType::F16 ? dyn::ncclFloat16 : dtype == DType::BF16 ? dyn::ncclBfloat16 : -1;
   if (t < 0) throw CudaError("allReduceSum: dtype must be f32, f16 or bf16");

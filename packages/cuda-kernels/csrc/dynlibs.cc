@@ -72,7 +72,8 @@ const Nccl* nccl(LibraryStatus* out) {
     const bool ok = bind(h, "ncclGetVersion", lib.GetVersion, st) && bind(h, "ncclGetErrorString", lib.GetErrorString, st) &&
                     bind(h, "ncclGetUniqueId", lib.GetUniqueId, st) && bind(h, "ncclCommInitRank", lib.CommInitRank, st) &&
                     bind(h, "ncclCommDestroy", lib.CommDestroy, st) && bind(h, "ncclAllReduce", lib.AllReduce, st) &&
-                    bind(h, "ncclAllGather", lib.AllGather, st);
+                    bind(h, "ncclAllGather", lib.AllGather, st) && bind(h, "ncclCommAbort", lib.CommAbort, st) &&
+                    bind(h, "ncclCommGetAsyncError", lib.CommGetAsyncError, st);
     if (!ok) return;
     int v = 0;
     if (lib.GetVersion(&v) != 0) {

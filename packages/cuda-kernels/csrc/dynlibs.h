@@ -74,6 +74,8 @@ struct Nccl {
   ncclResult_t (*CommDestroy)(ncclComm_t);
   ncclResult_t (*AllReduce)(const void* send, void* recv, size_t count, int dtype, int op, ncclComm_t, cudaStream_t);
   ncclResult_t (*AllGather)(const void* send, void* recv, size_t count, int dtype, ncclComm_t, cudaStream_t);
+  ncclResult_t (*CommAbort)(ncclComm_t);  // a collective waiting on a dead or hung rank returns; the communicator is gone
+  ncclResult_t (*CommGetAsyncError)(ncclComm_t, ncclResult_t*);
 };
 
 /** A library found (or not): its loaded path and version, or why it could not be loaded. */

@@ -369,6 +369,10 @@ inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)(
 void ncclUniqueId(char out[128]);
 void* ncclCommInit(int nranks, const char id[128], int rank);
 void ncclCommFree(void* comm);
+/** ncclCommAbort: collectives waiting on a dead or hung rank return; the communicator cannot be used again (then free it). */
+void ncclCommAbortHandle(void* comm);
+/** ncclCommGetAsyncError: "" while the communicator is healthy, else NCCL's error string (a peer gone, a network error). */
+std::string ncclCommAsyncError(void* comm);
 void invokeAllReduceSum(const void* send, void* recv, size_t count, DType dtype, void* comm, cudaStream_t s);
 
 }  // namespace trt

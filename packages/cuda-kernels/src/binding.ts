@@ -70,6 +70,8 @@ export interface NativeAddon {
   streamDestroy(stream: DevicePtr): void;
   /** Synchronize one stream, or the whole device when none is given. */
   synchronize(stream?: DevicePtr): void;
+  /** Whether everything queued on the stream has finished (cudaStreamQuery; an error throws). */
+  streamQuery(stream: DevicePtr): boolean;
   eventCreate(): DevicePtr;
   eventRecord(event: DevicePtr, stream?: DevicePtr): void;
   /** Milliseconds between two recorded events (waits for the second). */
@@ -84,6 +86,10 @@ export interface NativeAddon {
   /** A communicator for this process's current device as `rank` of `nranks` (blocks until all ranks join). */
   ncclCommInit(nranks: number, id: Uint8Array, rank: number): DevicePtr;
   ncclCommDestroy(comm: DevicePtr): void;
+  /** ncclCommAbort: collectives waiting on a dead or hung rank return; the communicator is unusable after. */
+  ncclCommAbort(comm: DevicePtr): void;
+  /** ncclCommGetAsyncError: '' while healthy, else NCCL's error string. */
+  ncclCommAsyncError(comm: DevicePtr): string;
   /** recv = Σ over ranks of send (NCCL ring order), count elements; waits for the stream. */
   allReduceSum(params: NativeParams): void;
   /** cuBLASLt and NCCL as found by dlopen ($TRTLLM_CUBLASLT_PATH / $TRTLLM_NCCL_PATH, then the sonames). */

@@ -132,6 +132,10 @@ export class Stream {
   synchronize(): void {
     native('synchronize', () => addon().synchronize(this.handle));
   }
+  /** Whether everything queued so far has finished (never blocks; a device error throws). */
+  query(): boolean {
+    return native('streamQuery', () => addon().streamQuery(this.handle));
+  }
   destroy(): void {
     native('streamDestroy', () => addon().streamDestroy(this.handle));
   }

@@ -45,6 +45,22 @@ export class NcclCommunicator {
     return out;
   }
 
+  /**
+   * End every collective of this communicator that waits on a rank gone or hung (ncclCommAbort): they
+   * return, and the communicator is released — it cannot be used again.
+   */
+  abort(): void {
+    if (this.#comm !== undefined) native('ncclCommAbort', () => addon().ncclCommAbort(this.#comm!));
+    this.#comm = undefined;
+  }
+
+  /** NCCL's asynchronous error of this communicator ('' while healthy: no peer lost, no network error). */
+  asyncError(): string {
+    const comm = this.#comm;
+    if (comm === undefined) return 'the communicator was destroyed or aborted';
+    return native('ncclCommAsyncError', () => addon().ncclCommAsyncError(comm));
+  }
+
   destroy(): void {
     if (this.#comm !== undefined) native('ncclCommDestroy', () => addon().ncclCommDestroy(this.#comm!));
     this.#comm = undefined;

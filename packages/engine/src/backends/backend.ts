@@ -6,6 +6,7 @@
  */
 import type { ActDType, AttentionSequence, KvCacheSpec, SamplingRow, Tensor } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
+import type { CollectiveWatch } from '../parallel/collective-watch.js';
 
 export type BackendName = 'ref' | 'cuda';
 
@@ -156,6 +157,12 @@ export interface Backend<T> {
    * launches the next step before it hands this one's tokens to their listeners.
    */
   readonly asyncSteps?: boolean;
+  /**
+   * Ranks joined by NCCL (production cuda): from now on a step's collect waits on its collectives at
+   * most `w.timeoutMs` and aborts the communicator past it or on NCCL's asynchronous error
+   * (parallel/collective-watch.ts).
+   */
+  watchCollectives?(w: CollectiveWatch): void;
   /** A host tensor (weights, ids, positions) as a backend tensor. */
   upload(t: Tensor): T;
   free(t: T): void;

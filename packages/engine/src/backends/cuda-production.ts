@@ -29,6 +29,7 @@ import type { Fp8Linear, GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInp
 import { composeSelfAttention } from './compose.js';
 import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
 import { loadKernels } from './kernels.js';
+import { waitForCollectives, type CollectiveWatch } from '../parallel/collective-watch.js';
 
 /** A launched step's output and, for an eager step, the tensors it frees once collected. */
 interface InFlight {
@@ -125,6 +126,8 @@ export class CudaProductionBackend extends CudaBackend {
   readonly asyncSteps = true;
   /** The step launched and not yet collected (launchStep → PendingStep.collect). */
   #inFlight: InFlight | undefined;
+  /** Ranks joined by NCCL: how a step's collect waits on its collectives (watchCollectives). */
+  #watch: CollectiveWatch | undefined;
   readonly #events: [Cuda.CudaEvent, Cuda.CudaEvent];
 
   /** The fused attention kernels have this model's head size (64 or 128). */
@@ -465,11 +468,19 @@ export class CudaProductionBackend extends CudaBackend {
     }
   }
 
-  /** The launched step `s`: wait for the stream, then its output, the counters and the index-error flag. */
+  watchCollectives(w: CollectiveWatch): void {
+    this.#watch = w;
+  }
+
+  /**
+   * The launched step `s`: wait for the stream (bounded when its collectives are watched), then its
+   * output, the counters and the index-error flag.
+   */
   #collect(s: InFlight, read: () => Float32Array | Int32Array): Float32Array | Int32Array {
     if (this.#inFlight !== s) throw new EngineError('backend', { what: 'PendingStep.collect', expected: 'one call per step, before the backend is disposed', got: 'a step already collected, or a disposed backend' });
     const t0 = performance.now();
     try {
+      if (this.#watch) waitForCollectives(() => this.stream!.query(), this.#watch);
       this.stream!.synchronize();
       this.#release(s);
       const result = read();

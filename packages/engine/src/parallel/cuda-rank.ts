@@ -14,6 +14,7 @@ import { EngineError } from '../errors.js';
 import { kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph } from '../models/gpt.js';
 import { createBackend, loadRankWeights } from '../runtime/engine.js';
+import { collectiveTimeoutMs } from './collective-watch.js';
 import type { WorkerInit } from './tp-group.js';
 import type { RankHandle } from './tp-rank.js';
 
@@ -33,7 +34,9 @@ export async function cudaRank(o: WorkerInit): Promise<RankHandle> {
   const graph = new GptGraph<unknown>([{ backend, weights }], build.model, { worldSize: o.worldSize, allReduce: (x) => comm!.allReduceSum(x as Cuda.DeviceTensor<ActDType>) }, smoothQuantModeOf(build));
   return {
     join: () => {
-      comm = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
+      const c = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
+      comm = c;
+      backend.watchCollectives?.({ rank: o.rank, worldSize: o.worldSize, timeoutMs: collectiveTimeoutMs(), asyncError: () => c.asyncError(), abort: () => c.abort() });
     },
     assignBlocks: (slot, blocks) => backend.assignBlocks(slot, blocks),
     copyKv: (op) => backend.copyKv(op),

@@ -27,6 +27,7 @@ import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
 import { loadKernels } from '../backends/kernels.js';
 import { bindRankDevice, type Launch } from '../parallel/launch.js';
 import { acceptRanks } from '../parallel/rendezvous.js';
+import { collectiveTimeoutMs } from '../parallel/collective-watch.js';
 import { TpGroup, type RankChannel } from '../parallel/tp-group.js';
 
 export interface EngineLoadOptions {
@@ -363,6 +364,8 @@ export class Engine {
         let comm: Cuda.NcclCommunicator | undefined;
         await group.join(() => (comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }))); // blocks until every rank joined
         dist = { worldSize: w, allReduce: (x) => comm!.allReduceSum(x as never) };
+        // a rank that dies or hangs inside an all-reduce fails this one's step within the limit, named
+        backends[0]!.watchCollectives?.({ rank: 0, worldSize: w, timeoutMs: collectiveTimeoutMs(), asyncError: () => comm!.asyncError(), abort: () => comm!.abort() });
       }
     } catch (e) {
       for (const b of backends) b.dispose();
