@@ -173,7 +173,8 @@ Napi::Value MeasureMatmulPeak(const Napi::CallbackInfo& info) {
 }
 
 // NCCL: ncclUniqueId() → Uint8Array(128); ncclCommInit(nranks, id, rank) → BigInt handle;
-// allReduceSum({send, recv, count, dtype, comm, stream}); ncclCommDestroy(handle); ncclCommAbort(handle);
+// allReduceSum({send, recv, count, dtype, comm, stream}) (queued on `stream`; waited for without one);
+// ncclCommDestroy(handle); ncclCommAbort(handle) (frees it too);
 // ncclCommAsyncError(handle) → "" or NCCL's error string.
 Napi::Value NcclUniqueId(const Napi::CallbackInfo& info) {
   return guard(info, "ncclUniqueId", [&]() -> Napi::Value {
@@ -212,7 +213,9 @@ Napi::Value AllReduceSum(const Napi::CallbackInfo& info) {
     Args a(info, 0);
     Napi::Value comm = a.raw("comm");
     invokeAllReduceSum(a.ptr("send"), a.ptr("recv"), a.size("count"), a.dtype("dtype"), (void*)bigToPtr(comm, "comm"), a.stream());
-    TRT_CUDA(cudaStreamSynchronize(a.stream()));
+    // on a given stream the all-reduce is queued in its order (the caller collects the stream, with a
+    // bound if it wants one); on the default stream it is waited for here, as before
+    if (a.stream() == nullptr) TRT_CUDA(cudaStreamSynchronize(nullptr));
     return info.Env().Undefined();
   });
 }

@@ -369,7 +369,7 @@ inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)(
 void ncclUniqueId(char out[128]);
 void* ncclCommInit(int nranks, const char id[128], int rank);
 void ncclCommFree(void* comm);
-/** ncclCommAbort: collectives waiting on a dead or hung rank return; the communicator cannot be used again (then free it). */
+/** ncclCommAbort: collectives waiting on a dead or hung rank return, and the communicator is freed (never destroy it after). */
 void ncclCommAbortHandle(void* comm);
 /** ncclCommGetAsyncError: "" while the communicator is healthy, else NCCL's error string (a peer gone, a network error). */
 std::string ncclCommAsyncError(void* comm);

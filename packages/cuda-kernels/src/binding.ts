@@ -90,7 +90,7 @@ export interface NativeAddon {
   ncclCommAbort(comm: DevicePtr): void;
   /** ncclCommGetAsyncError: '' while healthy, else NCCL's error string. */
   ncclCommAsyncError(comm: DevicePtr): string;
-  /** recv = Σ over ranks of send (NCCL ring order), count elements; waits for the stream. */
+  /** recv = Σ over ranks of send (NCCL ring order), count elements; queued on params.stream, or on the default stream and waited for. */
   allReduceSum(params: NativeParams): void;
   /** cuBLASLt and NCCL as found by dlopen ($TRTLLM_CUBLASLT_PATH / $TRTLLM_NCCL_PATH, then the sonames). */
   libraryInfo(): { readonly cublasLt: LibraryStatus; readonly nccl: LibraryStatus };

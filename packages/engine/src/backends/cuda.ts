@@ -61,6 +61,14 @@ export class CudaBackend implements Backend<T> {
     return new CudaBackend(await loadKernels(), o.rope);
   }
 
+  /**
+   * Σ over the ranks of `x` through `comm` (tensor parallelism across processes), queued on this
+   * backend's stream after the kernels that wrote x — so a step's collect waits for it, with the
+   * collective watch's bound; on the reference kernels' default stream it is waited for at once.
+   */
+  allReduceSum(comm: Cuda.NcclCommunicator, x: T): T {
+    return comm.allReduceSum(act(x), this.stream);
+  }
   upload(t: Tensor): T {
     return this.k.DeviceTensor.from(t, this.stream);
   }

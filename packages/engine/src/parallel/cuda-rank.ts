@@ -14,6 +14,7 @@ import { EngineError } from '../errors.js';
 import { kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph } from '../models/gpt.js';
 import { createBackend, loadRankWeights } from '../runtime/engine.js';
+import type { CudaBackend } from '../backends/cuda.js';
 import { collectiveTimeoutMs } from './collective-watch.js';
 import type { WorkerInit } from './tp-group.js';
 import type { RankHandle } from './tp-rank.js';
@@ -31,12 +32,14 @@ export async function cudaRank(o: WorkerInit): Promise<RankHandle> {
   backend.createKvCache(kvCacheSpec(build, { numSlots: o.numSlots, layout: o.layout }));
   let comm: Cuda.NcclCommunicator | undefined;
   // SmoothQuant engines: the same INT8 mode as rank 0's graph (engine.ts)
-  const graph = new GptGraph<unknown>([{ backend, weights }], build.model, { worldSize: o.worldSize, allReduce: (x) => comm!.allReduceSum(x as Cuda.DeviceTensor<ActDType>) }, smoothQuantModeOf(build));
+  const cuda = backend as unknown as CudaBackend;
+  const graph = new GptGraph<unknown>([{ backend, weights }], build.model, { worldSize: o.worldSize, allReduce: (x) => cuda.allReduceSum(comm!, x as Cuda.DeviceTensor<ActDType>) }, smoothQuantModeOf(build));
+  const timeoutMs = collectiveTimeoutMs(); // a bad TRTLLM_NCCL_TIMEOUT fails before this rank joins
   return {
     join: () => {
       const c = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
       comm = c;
-      backend.watchCollectives?.({ rank: o.rank, worldSize: o.worldSize, timeoutMs: collectiveTimeoutMs(), asyncError: () => c.asyncError(), abort: () => c.abort() });
+      backend.watchCollectives?.({ rank: o.rank, worldSize: o.worldSize, timeoutMs, asyncError: () => c.asyncError(), abort: () => c.abort() });
     },
     assignBlocks: (slot, blocks) => backend.assignBlocks(slot, blocks),
     copyKv: (op) => backend.copyKv(op),

@@ -13,6 +13,7 @@ import { quantModeOf } from '@trtllm/quant';
 import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
+import type { CudaBackend } from '../backends/cuda.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
 import { engineConfigDigest, engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
@@ -361,11 +362,13 @@ export class Engine {
         const k = await loadKernels();
         const id = k.NcclCommunicator.uniqueId();
         group = await TpGroup.start({ dir: resolve(dir), configDigest: engineConfigDigest(dir), worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) }, transport);
+        const timeoutMs = collectiveTimeoutMs(); // a bad TRTLLM_NCCL_TIMEOUT fails before any rank joins
         let comm: Cuda.NcclCommunicator | undefined;
         await group.join(() => (comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }))); // blocks until every rank joined
-        dist = { worldSize: w, allReduce: (x) => comm!.allReduceSum(x as never) };
+        const cuda = backends[0] as unknown as CudaBackend; // processes: the cuda backend (ref is refused above)
+        dist = { worldSize: w, allReduce: (x) => cuda.allReduceSum(comm!, x as never) };
         // a rank that dies or hangs inside an all-reduce fails this one's step within the limit, named
-        backends[0]!.watchCollectives?.({ rank: 0, worldSize: w, timeoutMs: collectiveTimeoutMs(), asyncError: () => comm!.asyncError(), abort: () => comm!.abort() });
+        backends[0]!.watchCollectives?.({ rank: 0, worldSize: w, timeoutMs, asyncError: () => comm!.asyncError(), abort: () => comm!.abort() });
       }
     } catch (e) {
       for (const b of backends) b.dispose();
