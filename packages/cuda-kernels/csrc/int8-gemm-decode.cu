@@ -30,8 +30,8 @@
 // fp32(127 / rowMax) and αrow = fp32(rowMax / 127); per tensor, the
 // static multiplier and the given αrow. Each lane then quantizes its 16 k of its token as it loads them
 // — the same int8 values, so the same bits — with no quantize kernel before it. Every block re-reads
-// the rows for their maxima, which is why this way is for few rows (the engine uses it up to 16 rows:
-// faster than a quantize kernel first on gpt2-xl, docs/quantization.md).
+// the rows for their maxima, which is why this way is for few rows (the engine uses it up to 8 rows;
+// at 16 the whole gpt2-xl step through it measured 1.85× the fp16 step, docs/quantization.md).
 //
 // With x and a LayerNorm's γ (β) too (at most kNormRows rows, K ≤ kLnMaxK), the kernel takes the
 // LayerNorm's input: each block normalizes its rows with layerNormFast's arithmetic — the row shared by

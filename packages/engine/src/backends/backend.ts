@@ -200,12 +200,12 @@ export interface Backend<T> {
   argmax(logits: T): T;
   /**
    * i32 [R]: each row's next token from fp32 logits [R, V] with the step's sampling settings
-   * (ref-math sampleRows: the same token on every backend, tier 2). Inside runStep only.
+   * (ref-math sampleRows: the same token on every backend, tier 2). Inside launchStep only.
    */
   sample(logits: T, step: StepInputs<T>): T;
   /**
    * i32 [R, 2n + 3]: each row of fp32 logits [R, V] reduced for beam search — its first n candidates,
-   * max and exact weight sum (ref-math beamCandidateRows; the same on every backend, tier 2). Inside runStep only.
+   * max and exact weight sum (ref-math beamCandidateRows; the same on every backend, tier 2). Inside launchStep only.
    */
   beamCandidates(logits: T, n: number, step: StepInputs<T>): T;
   /**

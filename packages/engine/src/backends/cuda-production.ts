@@ -31,6 +31,12 @@ import { act, CudaBackend, i32, type RopeOptions, type T } from './cuda.js';
 import { loadKernels } from './kernels.js';
 import { waitForCollectives, type CollectiveWatch } from '../parallel/collective-watch.js';
 
+/** Free a step's tensors and its output (when the output is not one of them). */
+function freeStep(temps: readonly T[], out: T | undefined): void {
+  for (const x of temps) x.free();
+  if (out && !temps.includes(out)) out.free();
+}
+
 /** A launched step's output and, for an eager step, the tensors it frees once collected. */
 interface InFlight {
   readonly out: T | undefined;
@@ -133,7 +139,7 @@ export class CudaProductionBackend extends CudaBackend {
   /** The fused attention kernels have this model's head size (64 or 128). */
   readonly #fusedAttention: boolean;
   /**
-   * A SmoothQuant layer's float rows that go to int8GemmDecode (≤ 16: the attention and GELU outputs,
+   * A SmoothQuant layer's float rows that go to int8GemmDecode (≤ INT8_DECODE_ROWS: the attention and GELU outputs,
    * and a LayerNorm's output where the LayerNorm is not fused) quantized inside it rather than by a
    * quantize kernel before it (the same bits); TRTLLM_INT8_QUANTIZE_INSIDE=0 turns it off, for A/B timings.
    */
@@ -462,8 +468,7 @@ export class CudaProductionBackend extends CudaBackend {
       this.#normed.clear();
       if (owned && !this.#inFlight) { // the step failed before its handle existed
         this.stream!.synchronize();
-        for (const x of temps) x.free();
-        if (out && !temps.includes(out)) out.free();
+        freeStep(temps, out);
       }
     }
   }
@@ -479,9 +484,11 @@ export class CudaProductionBackend extends CudaBackend {
   #collect(s: InFlight, read: () => Float32Array | Int32Array): Float32Array | Int32Array {
     if (this.#inFlight !== s) throw new EngineError('backend', { what: 'PendingStep.collect', expected: 'one call per step, before the backend is disposed', got: 'a step already collected, or a disposed backend' });
     const t0 = performance.now();
+    let streamDone = false;
     try {
       if (this.#watch) waitForCollectives(() => this.stream!.query(), this.#watch);
       this.stream!.synchronize();
+      streamDone = true;
       this.#release(s);
       const result = read();
       this.stats.gpuMs += this.#events[1].elapsedSince(this.#events[0]);
@@ -489,23 +496,31 @@ export class CudaProductionBackend extends CudaBackend {
       this.#checkError();
       return result;
     } finally {
-      this.#release(s); // also when the synchronization reports a device error
+      this.#release(s, streamDone); // a device error or an aborted collective: no longer in flight
     }
   }
 
-  /** An eager step's tensors go back to the allocator once the stream has passed them; the step is no longer in flight. */
-  #release(s: InFlight): void {
+  /**
+   * The step is no longer in flight; an eager step's tensors go back to the allocator — once the stream
+   * has passed them. A step whose collectives were aborted may still have work queued: its tensors are
+   * left to the process (freeing them could hand their memory to a kernel still queued).
+   */
+  #release(s: InFlight, streamDone = true): void {
     if (this.#inFlight !== s) return;
     this.#inFlight = undefined;
-    if (!s.owned) return;
-    for (const x of s.temps) x.free();
-    if (s.out && !s.temps.includes(s.out)) s.out.free();
+    if (s.owned && streamDone) freeStep(s.temps, s.out);
   }
 
   override dispose(): void {
     if (this.#inFlight) {
-      this.stream!.synchronize();
-      this.#release(this.#inFlight);
+      const s = this.#inFlight;
+      try {
+        if (this.#watch) waitForCollectives(() => this.stream!.query(), this.#watch); // a hung collective must not hang dispose
+        this.stream!.synchronize();
+        this.#release(s);
+      } catch {
+        this.#release(s, false); // disposing: the step's failure has no one to go to
+      }
     }
     this.#events.forEach((e) => e.destroy());
     for (const g of this.#graphs.values()) this.#drop(g);
@@ -716,7 +731,6 @@ export class CudaProductionBackend extends CudaBackend {
   #drop(g: CapturedStep): void {
     this.stream!.synchronize();
     g.graph.destroy();
-    for (const x of g.temps) x.free();
-    if (g.out && !g.temps.includes(g.out)) g.out.free();
+    freeStep(g.temps, g.out);
   }
 }

@@ -14,7 +14,7 @@ import { EngineError } from '../errors.js';
 import { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from '../backends/backend.js';
 import { BACKEND_VARIANTS, describeBackends, STEP_AHEAD } from '../testing/backends.js';
 import { fileURLToPath } from 'node:url';
-import { Gpt2Tokenizer } from '@trtllm/loader';
+import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
 import { Sampler } from '../sampling/sampler.js';
 import { GptGraph } from '../models/gpt.js';
 import { Engine } from './engine.js';
@@ -138,14 +138,40 @@ describe('streaming', () => {
     expect(naiveDiffers).toBe(2);
     engine.dispose();
   });
-  it('leaving the loop early cancels the request and frees its blocks', async () => {
-    const engine = await Engine.load(dir, { kvCacheBlocks: 6 });
+  it.each([false, true])('leaving the loop early cancels the request and frees its blocks (stepAhead %s)', async (stepAhead) => {
+    const engine = await Engine.load(dir, { kvCacheBlocks: 6, stepAhead });
     const stream = engine.stream({ tokens: [5, 17, 3], maxNewTokens: 16, endId: null });
     for await (const e of stream) if (e.index === 2) break;
     const r = await stream.result;
     expect(r.finishReason).toBe('cancelled');
-    expect(r.tokens.length).toBeLessThanOrEqual(4);
+    expect(r.tokens.length).toBe(3);
     expect(engine.logits([1, 2, 3]).length).toBe(3 * 1200); // idle again: nothing holds a slot
+    engine.dispose();
+  });
+});
+
+describe('a result that cannot be made', () => {
+  it.each([false, true])("a tokenizer that refuses to decode rejects the stream's result; the engine serves the next request (stepAhead %s)", async (stepAhead) => {
+    // decode throws (as a tokenizer does for an id outside its vocabulary): the result is the one
+    // thing that decodes the whole output, after the last token
+    const refusing: Tokenizer = {
+      kind: 'test', vocabSize: 97, specialIds: {}, encode: () => [1], tokenText: (id) => String(id),
+      decode: () => {
+        throw new Error('decode: expected ids in the vocabulary, got one outside it');
+      },
+      decoder: () => ({ push: () => '', flush: () => '' }),
+    };
+    const engine = await Engine.load(failDir, { tokenizer: refusing, stepAhead });
+    const stream = engine.stream({ tokens: [4, 9], maxNewTokens: 3, endId: null });
+    const seen: number[] = [];
+    for await (const e of stream) seen.push(e.token);
+    expect(seen).toHaveLength(3);
+    await expect(stream.result).rejects.toThrow(/decode: expected ids in the vocabulary/);
+    await expect(engine.generate([{ tokens: [4, 9], maxNewTokens: 3, endId: null }])).rejects.toThrow(/decode: expected ids/); // generate decodes too
+    const next = engine.stream({ tokens: [5], maxNewTokens: 2, endId: null });
+    const tokens: number[] = [];
+    for await (const e of next) tokens.push(e.token);
+    expect(tokens).toHaveLength(2); // the engine went on
     engine.dispose();
   });
 });
@@ -204,7 +230,7 @@ describeBackends('in-flight batching', (v) => {
       if (seen.length === 3) ac.abort();
     }
     expect((await a.result).finishReason).toBe('cancelled');
-    expect((await a.result).tokens.length).toBeLessThanOrEqual(4);
+    expect((await a.result).tokens).toEqual(seen); // no token after the abort, one step ahead too
     expect((await c.result)).toMatchObject({ finishReason: 'cancelled', tokens: [] });
     expect((await b.result)).toMatchObject({ finishReason: 'length' });
     expect((await b.result).tokens.length).toBe(16);
@@ -453,7 +479,12 @@ describe('one step ahead', () => {
     expect(ahead.tokens).toEqual(inStep.tokens);
   });
   it('is off by default on the ref backend (it would only hand each token over a step later)', async () => {
-    expect((await launchesAndTokens({}, 2)).log).toEqual(['launch', 'token 0', 'launch', 'token 1']);
+    vi.stubEnv('TRTLLM_STEP_AHEAD', ''); // the default, whatever the environment says
+    try {
+      expect((await launchesAndTokens({}, 2)).log).toEqual(['launch', 'token 0', 'launch', 'token 1']);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

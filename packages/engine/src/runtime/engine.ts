@@ -197,6 +197,22 @@ interface Notes {
   readonly firsts: Set<Sequence>;
 }
 
+/**
+ * Call listeners in order. One that throws does not stop the others or the engine: its error is
+ * rethrown on its own (an uncaught exception, as a throwing EventEmitter listener's) once all have run.
+ */
+function deliver(notes: readonly (() => void)[]): void {
+  for (const note of notes) {
+    try {
+      note();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+}
+
 /** The tokens a sequence's sampler sees: its prompt and what it generated. */
 function seenTokens(s: Sequence): readonly number[] {
   return s.out.length === 0 ? s.prompt : [...s.prompt, ...s.out];
@@ -427,7 +443,17 @@ export class Engine {
       queue.push(e);
       wake?.();
     });
-    const result = new Promise<GenerateResult>((ok, fail) => s.listeners.push((e) => (e instanceof Error ? fail(e) : typeof e === 'string' && ok(this.#result(s)))));
+    const result = new Promise<GenerateResult>((ok, fail) =>
+      s.listeners.push((e) => {
+        if (e instanceof Error) return fail(e);
+        if (typeof e !== 'string') return;
+        try {
+          ok(this.#result(s));
+        } catch (err) {
+          fail(err); // e.g. the tokenizer refusing an id: the result rejects, the engine goes on
+        }
+      }),
+    );
     result.catch(() => undefined); // a caller that only iterates gets the error from the iterator
     const iterate = async function* (): AsyncGenerator<StreamEvent> {
       try {
@@ -654,7 +680,7 @@ export class Engine {
             // a request's first token does not wait for the next launch (a step with a new prompt is
             // slow to enqueue): its events go out now, and the next turn of the event loop lets the
             // consumers (a server's write) run before the launch
-            for (const note of notes.first.splice(0)) note();
+            deliver(notes.first.splice(0));
             await new Promise<void>((r) => setImmediate(r));
           }
           inFlight = await this.#launch();
@@ -675,7 +701,7 @@ export class Engine {
         } finally {
           this.#deferred = undefined;
         }
-        for (const note of [...notes.first, ...notes.rest]) note();
+        deliver([...notes.first, ...notes.rest]);
         await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
@@ -747,6 +773,11 @@ export class Engine {
     const v = this.config.model.vocabSize;
     const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);
     for (const s of batch) {
+      // cancelled while its step was in flight (one step ahead): it ends where it was, as in step
+      if (s.cancelled || s.signal?.aborted) {
+        this.#end(s, 'cancelled');
+        continue;
+      }
       const rows = rowsOf.get(s)!;
       if (s.width > 1) {
         this.#beamStep(s, rows.map((r) => (reduced ? beamCandidatesFromRow(reduced, r, n) : beamCandidates(row(r), 2 * s.width))));
