@@ -23,7 +23,7 @@ import { runServeLoad } from '../tools/dist/serve-load.js';
 
 /** parseArgs, with an unknown or malformed flag named on one line with the usage (exit 2), not a stack trace. */
 function parseLoadArgs(config) {
-  if (process.argv.includes('--help')) {
+  if (process.argv.slice(2).some((a, i, all) => a === '--help' && !/^--(?!no_solo_check|fixed|warmup)/.test(all[i - 1] ?? ''))) {
     console.log(USAGE);
     process.exit(0);
   }
@@ -43,6 +43,21 @@ const { values: v } = parseLoadArgs({
     fixed: { type: 'boolean' }, per_client: { type: 'string' }, offline: { type: 'string' }, warmup: { type: 'boolean' },
   },
 });
+// numbers: whole ones ≥ 1 (a share in [0, 1] for --disconnect, any whole --seed); one named line and exit 2 otherwise
+for (const [flag, ok, what] of [
+  ['requests', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'], ['max_prompt', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'],
+  ['max_tokens', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'], ['per_client', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'],
+  ['disconnect', (x) => x >= 0 && x <= 1, 'a share in [0, 1]'], ['seed', (x) => Number.isInteger(x), 'a whole number'],
+]) {
+  if (v[flag] !== undefined && !ok(Number(v[flag]))) {
+    console.error(`serve-load: --${flag}: expected ${what}, got ${JSON.stringify(v[flag])}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+if (v.concurrency !== undefined && !v.concurrency.split(',').every((c) => Number.isInteger(Number(c)) && Number(c) >= 1)) {
+  console.error(`serve-load: --concurrency: expected whole numbers ≥ 1, comma-separated, got ${JSON.stringify(v.concurrency)}\n${USAGE}`);
+  process.exit(2);
+}
 let dir = v.engine_dir;
 const temp = dir ? undefined : mkdtempSync(join(tmpdir(), 'serve-load-'));
 let engine;
