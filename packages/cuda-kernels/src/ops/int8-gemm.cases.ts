@@ -161,6 +161,11 @@ export function int8GemmCases(): KernelCase[] {
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 5 rows in one group', 5, 1600, 1600, { perToken: true, perChannel: true }, 'f16'),
     // one row of gpt2-xl's proj input (K 6400): the block's warps split the row for its maximum
     int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, gpt2-xl proj one row', 1, 6400, 1600, { perToken: true, perChannel: true }, 'f16', { residual: true }),
+    // (132 SMs) fewer rows than warps: 2 rows over 5 warps (2 parts each, one warp idle), 3 over 8 (2 parts, two idle);
+    // more rows than warps: 4 rows over 2 warps (a warp per row, two rows each)
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 2 rows split over warps bf16', 2, 1600, 1600, { perToken: true, perChannel: true }, 'bf16'),
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 3 rows split over warps +residual', 3, 6400, 1600, { perToken: true, perChannel: false }, 'f16', { residual: true }),
+    int8DecodeQuantizingCase('int8 decode gemm, quantized inside per token, 4 rows over 2 warps f32', 4, 784, 40, { perToken: true, perChannel: true }, 'f32', { gelu: true }),
     // … and with a LayerNorm's input (decode steps' QKV and FC, at most 8 rows): gpt2-xl's QKV and FC rows,
     // santacoder's K 2048 (the fused way's limit) without β and with layernorm1p, per tensor
     int8DecodeQuantizingCase('int8 decode gemm, LayerNorm fused per token, gpt2-xl qkv one row', 1, 1600, 4800, { perToken: true, perChannel: true }, 'f16', { norm: {} }),
