@@ -486,10 +486,8 @@ export class CudaProductionBackend extends CudaBackend {
     const t0 = performance.now();
     let streamDone = false;
     try {
-      if (this.#watch) waitForCollectives(() => this.stream!.query(), this.#watch);
-      this.stream!.synchronize();
+      this.#waitStream();
       streamDone = true;
-      this.#release(s);
       const result = read();
       this.stats.gpuMs += this.#events[1].elapsedSince(this.#events[0]);
       this.stats.stepMs += performance.now() - t0;
@@ -498,6 +496,12 @@ export class CudaProductionBackend extends CudaBackend {
     } finally {
       this.#release(s, streamDone); // a device error or an aborted collective: no longer in flight
     }
+  }
+
+  /** Wait for the stream: bounded by the collective watch when ranks are joined by NCCL, else blocking. */
+  #waitStream(): void {
+    if (this.#watch) waitForCollectives(() => this.stream!.query(), this.#watch);
+    this.stream!.synchronize();
   }
 
   /**
@@ -515,8 +519,7 @@ export class CudaProductionBackend extends CudaBackend {
     if (this.#inFlight) {
       const s = this.#inFlight;
       try {
-        if (this.#watch) waitForCollectives(() => this.stream!.query(), this.#watch); // a hung collective must not hang dispose
-        this.stream!.synchronize();
+        this.#waitStream(); // a hung collective must not hang dispose
         this.#release(s);
       } catch {
         this.#release(s, false); // disposing: the step's failure has no one to go to

@@ -6,6 +6,9 @@
  * deadline has not passed, it waits; otherwise it aborts the communicator (ncclCommAbort: the
  * collective returns) and fails with a typed error that names the rank and the limit.
  */
+import type * as Cuda from '@trtllm/cuda-kernels';
+import type { Backend } from '../backends/backend.js';
+import type { CudaBackend } from '../backends/cuda.js';
 import { EngineError } from '../errors.js';
 
 /** How long one step may wait on its collectives, unless TRTLLM_NCCL_TIMEOUT (seconds) says otherwise. */
@@ -62,4 +65,15 @@ export function waitForCollectives(done: () => boolean, w: CollectiveWatch, cloc
     }
     clock.pause(POLL_MS);
   }
+}
+
+/**
+ * This rank's NCCL communicator on its backend (rank 0 and workers alike): every later step's collect
+ * watched, and the all-reduce the graph calls, queued on the backend's stream. Across processes the
+ * backend is cuda (ref is refused before any rank starts).
+ */
+export function joinCollectives(backend: Backend<unknown>, comm: Cuda.NcclCommunicator, o: { readonly rank: number; readonly worldSize: number; readonly timeoutMs: number }): (x: unknown) => unknown {
+  backend.watchCollectives?.({ ...o, asyncError: () => comm.asyncError(), abort: () => comm.abort() });
+  const cuda = backend as unknown as CudaBackend;
+  return (x) => cuda.allReduceSum(comm, x as Cuda.DeviceTensor);
 }

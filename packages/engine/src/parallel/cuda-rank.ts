@@ -4,9 +4,7 @@
  * (config.json digest), loads its rank's engine file on its GPU and sizes its KV cache as rank 0 said;
  * 'join' then creates the NCCL communicator with rank 0's unique id.
  */
-import type * as Cuda from '@trtllm/cuda-kernels';
 import { hostname } from 'node:os';
-import type { ActDType } from '@trtllm/ref-math';
 import { loadKernels } from '../backends/kernels.js';
 import { smoothQuantModeOf } from '../build-config.js';
 import { engineConfigDigest, readEngineConfig } from '../engine-dir.js';
@@ -14,8 +12,7 @@ import { EngineError } from '../errors.js';
 import { kvCacheSpec } from '../kvcache/kv-spec.js';
 import { GptGraph } from '../models/gpt.js';
 import { createBackend, loadRankWeights } from '../runtime/engine.js';
-import type { CudaBackend } from '../backends/cuda.js';
-import { collectiveTimeoutMs } from './collective-watch.js';
+import { collectiveTimeoutMs, joinCollectives } from './collective-watch.js';
 import type { WorkerInit } from './tp-group.js';
 import type { RankHandle } from './tp-rank.js';
 
@@ -30,16 +27,13 @@ export async function cudaRank(o: WorkerInit): Promise<RankHandle> {
   const backend = await createBackend('cuda', build, { kernels: o.kernels, cudaGraphs: false, ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) });
   const weights = loadRankWeights(o.dir, build, o.rank, backend);
   backend.createKvCache(kvCacheSpec(build, { numSlots: o.numSlots, layout: o.layout }));
-  let comm: Cuda.NcclCommunicator | undefined;
+  let allReduce: ((x: unknown) => unknown) | undefined;
   // SmoothQuant engines: the same INT8 mode as rank 0's graph (engine.ts)
-  const cuda = backend as unknown as CudaBackend;
-  const graph = new GptGraph<unknown>([{ backend, weights }], build.model, { worldSize: o.worldSize, allReduce: (x) => cuda.allReduceSum(comm!, x as Cuda.DeviceTensor<ActDType>) }, smoothQuantModeOf(build));
+  const graph = new GptGraph<unknown>([{ backend, weights }], build.model, { worldSize: o.worldSize, allReduce: (x) => allReduce!(x) }, smoothQuantModeOf(build));
   const timeoutMs = collectiveTimeoutMs(); // a bad TRTLLM_NCCL_TIMEOUT fails before this rank joins
   return {
     join: () => {
-      const c = k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) });
-      comm = c;
-      backend.watchCollectives?.({ rank: o.rank, worldSize: o.worldSize, timeoutMs, asyncError: () => c.asyncError(), abort: () => c.abort() });
+      allReduce = joinCollectives(backend, k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) }), { rank: o.rank, worldSize: o.worldSize, timeoutMs });
     },
     assignBlocks: (slot, blocks) => backend.assignBlocks(slot, blocks),
     copyKv: (op) => backend.copyKv(op),

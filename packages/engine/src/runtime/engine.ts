@@ -7,13 +7,11 @@
  * every request samples from its own seeded generator).
  */
 import { join, resolve } from 'node:path';
-import type * as Cuda from '@trtllm/cuda-kernels';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
 import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
-import type { CudaBackend } from '../backends/cuda.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
 import { engineConfigDigest, engineFileName, readEngineConfig, readEngineFile } from '../engine-dir.js';
 import { EngineError } from '../errors.js';
@@ -28,7 +26,7 @@ import { Scheduler, type Schedulable } from '../scheduler/scheduler.js';
 import { loadKernels } from '../backends/kernels.js';
 import { bindRankDevice, type Launch } from '../parallel/launch.js';
 import { acceptRanks } from '../parallel/rendezvous.js';
-import { collectiveTimeoutMs } from '../parallel/collective-watch.js';
+import { collectiveTimeoutMs, joinCollectives } from '../parallel/collective-watch.js';
 import { TpGroup, type RankChannel } from '../parallel/tp-group.js';
 
 export interface EngineLoadOptions {
@@ -379,12 +377,10 @@ export class Engine {
         const id = k.NcclCommunicator.uniqueId();
         group = await TpGroup.start({ dir: resolve(dir), configDigest: engineConfigDigest(dir), worldSize: w, layout, numSlots: pool.numSlots, ncclId: Array.from(id), kernels: o.kernels ?? 'production', ...(o.gemmAlgo ? { gemmAlgo: o.gemmAlgo } : {}) }, transport);
         const timeoutMs = collectiveTimeoutMs(); // a bad TRTLLM_NCCL_TIMEOUT fails before any rank joins
-        let comm: Cuda.NcclCommunicator | undefined;
-        await group.join(() => (comm = k.NcclCommunicator.init({ worldSize: w, rank: 0, id }))); // blocks until every rank joined
-        const cuda = backends[0] as unknown as CudaBackend; // processes: the cuda backend (ref is refused above)
-        dist = { worldSize: w, allReduce: (x) => cuda.allReduceSum(comm!, x as never) };
-        // a rank that dies or hangs inside an all-reduce fails this one's step within the limit, named
-        backends[0]!.watchCollectives?.({ rank: 0, worldSize: w, timeoutMs, asyncError: () => comm!.asyncError(), abort: () => comm!.abort() });
+        let allReduce: ((x: unknown) => unknown) | undefined;
+        // blocks until every rank joined; then a rank that dies or hangs inside an all-reduce fails this one's step within the limit, named
+        await group.join(() => (allReduce = joinCollectives(backends[0]!, k.NcclCommunicator.init({ worldSize: w, rank: 0, id }), { rank: 0, worldSize: w, timeoutMs })));
+        dist = { worldSize: w, allReduce: (x) => allReduce!(x) };
       }
     } catch (e) {
       for (const b of backends) b.dispose();
@@ -670,12 +666,13 @@ export class Engine {
       while (inFlight || this.#scheduler.running + this.#scheduler.waiting > 0) {
         const notes: Notes = { first: [], rest: [], firsts: new Set() };
         this.#deferred = notes;
+        const applyInFlight = (): void => {
+          const done = inFlight;
+          inFlight = undefined; // collected or failed, it is no longer in flight
+          if (done) this.#apply(done);
+        };
         try {
-          if (inFlight) {
-            const done = inFlight;
-            inFlight = undefined;
-            this.#apply(done);
-          }
+          applyInFlight();
           if (ahead && notes.first.length > 0) {
             // a request's first token does not wait for the next launch (a step with a new prompt is
             // slow to enqueue): its events go out now, and the next turn of the event loop lets the
@@ -684,11 +681,7 @@ export class Engine {
             await new Promise<void>((r) => setImmediate(r));
           }
           inFlight = await this.#launch();
-          if (inFlight && !ahead) {
-            const done = inFlight;
-            inFlight = undefined;
-            this.#apply(done);
-          }
+          if (!ahead) applyInFlight();
         } catch (e) {
           // a failed step (device error, a dead worker rank) ends every request with that error, after the
           // events of the step before it; the engine stays usable if the cause is gone
