@@ -23,12 +23,13 @@ import { runServeLoad } from '../tools/dist/serve-load.js';
 
 /** parseArgs, with an unknown or malformed flag named on one line with the usage (exit 2), not a stack trace. */
 function parseLoadArgs(config) {
-  if (process.argv.slice(2).some((a, i, all) => a === '--help' && !/^--(?!no_solo_check|fixed|warmup)/.test(all[i - 1] ?? ''))) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   try {
-    return parseArgs(config);
+    const parsed = parseArgs({ ...config, options: { ...config.options, help: { type: 'boolean' } } });
+    if (parsed.values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return parsed;
   } catch (e) {
     console.error(`serve-load: ${e.message}\n${USAGE}`);
     process.exit(2);
