@@ -18,7 +18,7 @@ export { GptGraph, type StepChunk, type GraphWeights } from './models/gpt.js';
 export { BlockPool } from './kvcache/block-pool.js';
 export { Scheduler, type Schedulable } from './scheduler/scheduler.js';
 export { Sampler, type SamplingOptions } from './sampling/sampler.js';
-export { Engine, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamEvent, type FinishReason } from './runtime/engine.js';
+export { Engine, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamCallbacks, type StreamEvent, type FinishReason } from './runtime/engine.js';
 export type { TokenLogProbs } from '@trtllm/ref-math';
 export { rougeScores, rougeTokenize, bootstrapAggregate, Mt19937, ROUGE_TYPES, type RougeScore, type RougeScores, type RougeType, type AggregateScore } from './eval/rouge.js';
 export { beamStep, beamResults, beamScore, type BeamState, type BeamChoice, type Hypothesis } from './sampling/beam-search.js';

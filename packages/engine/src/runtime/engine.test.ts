@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Gpt2Tokenizer, type Tokenizer } from '@trtllm/loader';
 import { Sampler } from '../sampling/sampler.js';
 import { GptGraph } from '../models/gpt.js';
-import { Engine } from './engine.js';
+import { Engine, type GenerateResult } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-engine-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -146,6 +146,52 @@ describe('streaming', () => {
     expect(r.finishReason).toBe('cancelled');
     expect(r.tokens.length).toBe(3);
     expect(engine.logits([1, 2, 3]).length).toBe(3 * 1200); // idle again: nothing holds a slot
+    engine.dispose();
+  });
+  it.each([false, true])("listen: the events and results of stream, callbacks in the engine's delivery (stepAhead %s)", async (stepAhead) => {
+    const engine = await Engine.load(dir, { tokenizer, stepAhead });
+    // seeds 29 and 63 split characters over tokens: token 13 of seed 29 and tokens 0 and 1 of seed 63
+    // are inside one, so 14 and 2 new tokens end those requests mid-character
+    const asks = [[1, 16], [29, 16], [29, 14], [63, 16], [63, 2]].map(([seed, maxNewTokens]) => ({ tokens: [5, 17, 3], maxNewTokens, endId: null, temperature: 1.5, seed }));
+    const streamed = await Promise.all(asks.map(async (q) => {
+      const s = engine.stream(q);
+      const events = [];
+      for await (const e of s) events.push(e);
+      return { events, result: await s.result };
+    }));
+    const listened = await Promise.all(asks.map((q) => new Promise<{ events: unknown[]; result: unknown }>((ok, fail) => {
+      const events: unknown[] = [];
+      engine.listen(q, { onToken: (e) => events.push(e), onEnd: (result) => ok({ events, result }), onError: fail });
+    })));
+    expect(listened).toEqual(streamed);
+    // the open bytes of a request that ends mid-character come with its last token, in both
+    expect(streamed.some(({ events }) => (events.at(-1) as { text: string }).text.includes('\ufffd'))).toBe(true);
+    engine.dispose();
+  });
+  it('listen: cancel() ends the request (onEnd, cancelled); a tokenizer that refuses an id calls onError once and the engine goes on', async () => {
+    const engine = await Engine.load(dir, { tokenizer });
+    const cancelled = await new Promise<GenerateResult>((ok, fail) => {
+      const h = engine.listen({ tokens: [5, 17, 3], maxNewTokens: 16, endId: null }, {
+        onToken: (e) => e.index === 2 && h.cancel(),
+        onEnd: ok,
+        onError: fail,
+      });
+    });
+    expect([cancelled.finishReason, cancelled.tokens.length]).toEqual(['cancelled', 3]);
+    const refusing: Tokenizer = { ...tokenizer, kind: 'test', encode: () => [1], tokenText: (id) => String(id), decode: () => '', specialIds: {}, vocabSize: 1200,
+      decoder: () => ({ push: (id) => { if (id >= 0) throw new Error(`decoder: id ${id} refused`); return ''; }, flush: () => '' }) };
+    const strict = await Engine.load(dir, { tokenizer: refusing });
+    const calls: string[] = [];
+    await new Promise<void>((ok) => {
+      strict.listen({ tokens: [5, 17, 3], maxNewTokens: 4, endId: null }, {
+        onToken: () => calls.push('token'),
+        onEnd: () => calls.push('end'),
+        onError: (e) => (calls.push(e.message.replace(/\d+/, 'N')), setTimeout(ok, 20)),
+      });
+    });
+    expect(calls).toEqual(['decoder: id N refused']);
+    expect((await strict.generate([{ tokens: [5], maxNewTokens: 2, endId: null }]))[0]!.tokens).toHaveLength(2); // the engine went on
+    strict.dispose();
     engine.dispose();
   });
 });

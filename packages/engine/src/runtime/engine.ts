@@ -149,6 +149,16 @@ export interface StreamEvent {
   readonly logprobs?: TokenLogProbs;
 }
 
+/** Engine.listen's callbacks. */
+export interface StreamCallbacks {
+  /** Each token as its step hands it over (with its text when the engine has a tokenizer). */
+  readonly onToken: (e: StreamEvent) => void;
+  /** The request ended: its result, after its last token. */
+  readonly onEnd: (r: GenerateResult) => void;
+  /** The request failed: a failed step, or a text or result the tokenizer could not make. */
+  readonly onError: (e: Error) => void;
+}
+
 interface Sequence extends Schedulable {
   readonly prompt: readonly number[];
   readonly out: number[];
@@ -174,8 +184,11 @@ interface Sequence extends Schedulable {
   tables?: Map<number, readonly number[]>;
   finished?: Hypothesis[];
   done?: FinishReason;
-  /** Every event of the sequence: tokens, then how it ended — or the error that ended the step it was in. */
-  readonly listeners: ((e: StreamEvent | FinishReason | Error) => void)[];
+  /**
+   * Every event of the sequence: tokens, then how it ended — or the error that ended the step it was in.
+   * `last` marks the token after which the sequence ends (its finish reason follows in the same step).
+   */
+  readonly listeners: ((e: StreamEvent | FinishReason | Error, last: boolean) => void)[];
 }
 
 /** A step on the backend, not yet collected: its sequences, each one's rows, and what it returns. */
@@ -432,11 +445,11 @@ export class Engine {
   stream(request: GenerateRequest | string): AsyncIterable<StreamEvent> & { readonly result: Promise<GenerateResult> } {
     const s = this.#submit(typeof request === 'string' ? { prompt: request } : request, 0);
     const cancel = (): void => this.#cancel(s);
-    const decoder = this.tokenizer?.decoder();
-    const queue: (StreamEvent | FinishReason | Error)[] = [];
+    const withText = this.#textEvents(s);
+    const queue: [StreamEvent | FinishReason | Error, boolean][] = [];
     let wake: (() => void) | undefined;
-    s.listeners.push((e) => {
-      queue.push(e);
+    s.listeners.push((e, last) => {
+      queue.push([e, last]);
       wake?.();
     });
     const result = new Promise<GenerateResult>((ok, fail) =>
@@ -455,23 +468,59 @@ export class Engine {
       try {
         for (;;) {
           while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          const e = queue.shift()!;
+          const [e, last] = queue.shift()!;
           if (e instanceof Error) throw e;
           if (typeof e === 'string') return;
-          if (!decoder) {
-            yield e;
-            continue;
-          }
-          // a step hands over a token and, when it ends the request, its finish reason together
-          const last = typeof queue[0] === 'string';
-          const text = (e.token === s.endId ? '' : decoder.push(e.token)) + (last ? decoder.flush() : '');
-          yield { ...e, text };
+          yield withText(e, last); // a tokenizer that refuses an id throws here, to the consumer
         }
       } finally {
         cancel(); // a consumer that stops early (break, return, throw) ends the request
       }
     };
     return { [Symbol.asyncIterator]: iterate, result };
+  }
+
+  /**
+   * One request with callbacks instead of an async iterator: `onToken` runs for each token as its step
+   * hands it over — synchronously, in the engine's delivery, with no promise or task per token, which
+   * is what a server writing thousands of tokens a second wants — then `onEnd` with the result, or
+   * `onError` once (a failed step, or a result or text the tokenizer cannot make; the request is then
+   * cancelled and nothing more is called). Events and text are those of `stream()`.
+   */
+  listen(request: GenerateRequest | string, on: StreamCallbacks): { cancel(): void } {
+    const s = this.#submit(typeof request === 'string' ? { prompt: request } : request, 0);
+    const cancel = (): void => this.#cancel(s);
+    const withText = this.#textEvents(s);
+    let failed = false;
+    const fail = (e: Error): void => {
+      failed = true;
+      cancel();
+      on.onError(e);
+    };
+    s.listeners.push((e, last) => {
+      if (failed) return;
+      if (e instanceof Error) return fail(e);
+      let event: StreamEvent | GenerateResult;
+      try {
+        event = typeof e === 'string' ? this.#result(s) : withText(e, last);
+      } catch (err) {
+        return fail(err as Error);
+      }
+      if (typeof e === 'string') on.onEnd(event as GenerateResult);
+      else on.onToken(event as StreamEvent);
+    });
+    return { cancel };
+  }
+
+  /**
+   * A sequence's token events with their text when the engine has a tokenizer: each token's bytes
+   * through one incremental decoder, the end id adding nothing, and the token the sequence ends on
+   * (`last`) also carrying what is still open.
+   */
+  #textEvents(s: Sequence): (e: StreamEvent, last: boolean) => StreamEvent {
+    const decoder = this.tokenizer?.decoder();
+    if (!decoder) return (e) => e;
+    return (e, last) => ({ ...e, text: (e.token === s.endId ? '' : decoder.push(e.token)) + (last ? decoder.flush() : '') });
   }
 
   /**
@@ -706,9 +755,9 @@ export class Engine {
    * Tell a sequence's listeners; inside the pump, once the next step is launched (#pump) — except a
    * request's first token and whatever follows it in the same step, which go out before that launch.
    */
-  #emit(s: Sequence, e: StreamEvent | FinishReason | Error): void {
+  #emit(s: Sequence, e: StreamEvent | FinishReason | Error, last = false): void {
     const call = (): void => {
-      for (const l of s.listeners) l(e);
+      for (const l of s.listeners) l(e, last);
     };
     const d = this.#deferred;
     if (!d) return call();
@@ -782,10 +831,11 @@ export class Engine {
       if (lp) s.logProbs.push(lp);
       s.out.push(token);
       s.nextTokens = 1;
-      this.#emit(s, { token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) });
-      if (token === s.endId) this.#end(s, 'end');
-      else if (s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id))) this.#end(s, 'stop');
-      else if (s.out.length >= s.maxNew) this.#end(s, 'length');
+      const why: FinishReason | undefined = token === s.endId ? 'end'
+        : s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id)) ? 'stop'
+          : s.out.length >= s.maxNew ? 'length' : undefined;
+      this.#emit(s, { token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) }, why !== undefined);
+      if (why) this.#end(s, why);
     }
   }
 
@@ -847,7 +897,7 @@ export class Engine {
     s.finished = results;
     const best = results[0]!;
     s.out.push(...best.tokens);
-    best.tokens.forEach((token, index) => this.#emit(s, { token, index }));
+    best.tokens.forEach((token, index) => this.#emit(s, { token, index }, index === best.tokens.length - 1));
     this.#end(s, best.finishReason);
   }
 }
