@@ -183,16 +183,18 @@ class Histogram {
     this.#bounds = bounds;
     this.#counts = bounds.map(() => 0);
   }
+  /** One observation, counted in the first bucket that holds it (text() makes the counts cumulative). */
   observe(seconds: number): void {
-    this.#bounds.forEach((b, i) => {
-      if (seconds <= b) this.#counts[i]!++;
-    });
+    let i = 0;
+    while (i < this.#bounds.length && seconds > this.#bounds[i]!) i++;
+    if (i < this.#bounds.length) this.#counts[i]!++;
     this.#sum += seconds;
     this.#n++;
   }
   text(name: string, help: string): string {
     const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
-    this.#bounds.forEach((b, i) => lines.push(`${name}_bucket{le="${b}"} ${this.#counts[i]}`));
+    let below = 0;
+    this.#bounds.forEach((b, i) => lines.push(`${name}_bucket{le="${b}"} ${(below += this.#counts[i]!)}`));
     lines.push(`${name}_bucket{le="+Inf"} ${this.#n}`, `${name}_sum ${this.#sum}`, `${name}_count ${this.#n}`);
     return lines.join('\n');
   }
@@ -268,29 +270,40 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
         finished.set(reason, (finished.get(reason) ?? 0) + 1);
         if (reason === 'cancelled') cancelled++;
       };
-      /** One prompt through engine.stream: each token's text to `onText` (streaming), timings and counts to the metrics. */
-      const one = async (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => {
-        const s = engine.stream(ask);
+      /**
+       * One prompt through engine.listen (callbacks in the engine's delivery: no promise per token):
+       * each token's text to `onText` (streaming), timings and counts to the metrics.
+       */
+      const one = (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => new Promise((ok, fail) => {
         let text = head(ask.prompt ?? ask.tokens!);
         const start = text.length;
         const toks: TokenOut[] = [];
         let last = 0;
-        for await (const e of s) {
-          const now = performance.now();
-          if (e.index === 0) ttft.observe((now - t0) / 1000);
-          else itl.observe((now - last) / 1000);
-          last = now;
-          tokens++;
-          if (e.logprobs) toks.push({ offset: text.length, text: e.text ?? '', lp: e.logprobs });
-          text += e.text ?? '';
-          onText?.(text, toks, start);
-        }
-        const r = await s.result;
-        ended(r.finishReason);
-        const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
-        // the tokens of what the client gets (not those completing a stop string, nor the end id)
-        return { text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) };
-      };
+        const handle = engine.listen(ask, {
+          onToken: (e) => {
+            try {
+              const now = performance.now();
+              if (e.index === 0) ttft.observe((now - t0) / 1000);
+              else itl.observe((now - last) / 1000);
+              last = now;
+              tokens++;
+              if (e.logprobs) toks.push({ offset: text.length, text: e.text ?? '', lp: e.logprobs });
+              text += e.text ?? '';
+              onText?.(text, toks, start);
+            } catch (err) {
+              handle.cancel(); // this request's failure is its own: the engine and the others go on
+              fail(err);
+            }
+          },
+          onEnd: (r) => {
+            ended(r.finishReason);
+            const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
+            // the tokens of what the client gets (not those completing a stop string, nor the end id)
+            ok({ text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) });
+          },
+          onError: fail,
+        });
+      });
       const top = request.logprobs;
       if (beams) {
         // best_of with temperature 0: one beam search of best_of beams per prompt, its n best beams
@@ -324,12 +337,16 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      // a chunk is JSON.stringify({ id, object, created, model, choices: [{ text, index, logprobs, finish_reason }] }),
+      // written from its parts: the same bytes, without building and walking the object per token
+      const opening = `data: {"id":${JSON.stringify(id)},"object":"text_completion","created":${created},"model":${JSON.stringify(o.model)},"choices":[{"text":`;
       const chunk = (index: number, text: string, finish: string | null, toks: readonly TokenOut[]): void => {
-        const logprobs = top !== undefined ? logprobsOf(engine, toks, top) : null;
-        res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: o.model, choices: [{ text, index, logprobs, finish_reason: finish }] })}\n\n`);
+        const logprobs = top !== undefined ? JSON.stringify(logprobsOf(engine, toks, top)) : 'null';
+        res.write(`${opening}${JSON.stringify(text)},"index":${index},"logprobs":${logprobs},"finish_reason":${JSON.stringify(finish)}}]}\n\n`);
       };
       // hold back what could still be the start of a stop string; never send past one
-      const holdBack = Math.max(0, ...(request.stopWords ?? []).map((w) => (typeof w === 'string' ? w.length - 1 : 0)));
+      const stopWords = request.stopWords?.length ? request.stopWords : undefined;
+      const holdBack = Math.max(0, ...(stopWords ?? []).map((w) => (typeof w === 'string' ? w.length - 1 : 0)));
       await Promise.all(asks.map(async (ask, index) => {
         let sent = 0;
         let sentToks = 0;
@@ -342,7 +359,8 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
           return out;
         };
         const r = await one(ask, (text, toks, start) => {
-          const cut = text.slice(0, start) + cutAtStop(text.slice(start), request.stopWords); // a stop string in an echoed prompt does not count
+          // without stop strings all of the text is safe (and no copy of it is made per token)
+          const cut = stopWords ? text.slice(0, start) + cutAtStop(text.slice(start), stopWords) : text; // a stop string in an echoed prompt does not count
           const safe = cut.length < text.length ? cut.length : Math.max(sent, text.length - holdBack);
           if (safe > sent && !res.writableEnded) chunk(index, text.slice(sent, safe), null, upTo(toks, safe)), (sent = safe);
         });
