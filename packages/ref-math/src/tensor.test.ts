@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AttrError, RefMathError, ShapeError } from './errors.js';
-import { bitEqual, decodeValue, encodeValue, fromF32, fromValues, reshape, roundTo, tensor, toF32, toValues } from './tensor.js';
+import { bitEqual, decodeValue, encodeValue, fromF32, fromValues, markConstant, reshape, roundTo, tensor, toF32, toValues } from './tensor.js';
 import { DTYPES, allocStorage, isDType } from './dtype.js';
 import { thrown } from './testing/random.js';
 
@@ -53,5 +53,22 @@ describe('tensors', () => {
     expect(bitEqual(a, fromValues('f32', [2], [1, Number.NaN]))).toBe(true);
     expect(bitEqual(a, reshape(a, [1, 2]))).toBe(false);
     expect(bitEqual(fromValues('f32', [1], [0]), fromValues('f32', [1], [-0]))).toBe(false);
+  });
+});
+
+describe('constant tensors (markConstant)', () => {
+  it('a constant is decoded once: the same fp32 values, the same array on every read and through a reshaped view', () => {
+    const w = markConstant(fromValues('f16', [2, 3], [0.1, -2, 3.5, 65504, -0.0001, 7]));
+    const first = toF32(w);
+    expect(Array.from(first)).toEqual(Array.from(toF32(fromValues('f16', [2, 3], [0.1, -2, 3.5, 65504, -0.0001, 7]))));
+    expect(toF32(w)).toBe(first);
+    expect(toF32(reshape(w, [3, 2]))).toBe(first);
+  });
+  it('any other tensor is read anew: one written after a read (a KV cache, an output) shows its new values', () => {
+    const kv = fromValues('bf16', [4], [1, 2, 3, 4]);
+    expect(Array.from(toF32(kv))).toEqual([1, 2, 3, 4]);
+    kv.data[2] = encodeValue('bf16', -8);
+    expect(Array.from(toF32(kv))).toEqual([1, 2, -8, 4]);
+    expect(toF32(kv)).not.toBe(toF32(kv));
   });
 });

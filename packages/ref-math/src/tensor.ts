@@ -122,11 +122,44 @@ export function toValues(t: Tensor): Float64Array {
 }
 
 /**
+ * Tensors that are read many times and never written — a model's weights — can be marked constant:
+ * `toF32` then decodes such a tensor once and hands out the same fp32 values after (on the `ref`
+ * backend a decode step would otherwise decode every weight matrix to multiply one row by it; the
+ * values, and so every result, are the same either way). Kept per data array (a reshaped view shares
+ * them), at most CONSTANT_F32_BUDGET bytes in all; past that a constant is decoded on every read, as
+ * any other tensor is.
+ */
+export const CONSTANT_F32_BUDGET = 2 * 2 ** 30;
+const constantData = new WeakSet<object>();
+const keptF32 = new WeakMap<object, Float32Array>();
+let keptBytes = 0;
+const released = new FinalizationRegistry<number>((bytes) => void (keptBytes -= bytes));
+
+/** Mark `t` as never written again (see CONSTANT_F32_BUDGET); returns `t`. */
+export function markConstant<T extends Tensor>(t: T): T {
+  constantData.add(t.data);
+  return t;
+}
+
+/**
  * The real values of a float or int8 tensor as fp32 (exact: every f16/bf16/fp8/i8 value is a
- * binary32 number). This is how every oracle op reads its float inputs.
+ * binary32 number). This is how every oracle op reads its float inputs. The array may be the
+ * tensor's own (f32) or a kept copy (a constant's): read it, never write it.
  */
 export function toF32(t: Tensor): Float32Array {
   if (t.dtype === 'f32') return t.data as Float32Array;
+  const kept = keptF32.get(t.data);
+  if (kept) return kept;
+  const out = decodeF32(t);
+  if (constantData.has(t.data) && keptBytes + out.byteLength <= CONSTANT_F32_BUDGET) {
+    keptF32.set(t.data, out);
+    keptBytes += out.byteLength;
+    released.register(t.data, out.byteLength);
+  }
+  return out;
+}
+
+function decodeF32(t: Tensor): Float32Array {
   const out = new Float32Array(t.data.length);
   const data = t.data;
   if (t.dtype === 'f16') {

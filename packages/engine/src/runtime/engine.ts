@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { beamCandidates, beamCandidatesFromRow, headSize, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
+import { beamCandidates, beamCandidatesFromRow, headSize, markConstant, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
@@ -912,7 +912,7 @@ export function loadRankWeights(dir: string, build: BuildConfig, r: number, back
     // float tensors in the model's dtype; SmoothQuant's INT8 weights in i8 and their scales in f32
     const want = name.endsWith('.weight.int8') ? 'i8' : name.endsWith('.weight.fp8') ? 'fp8e4m3' : /\.scale_[a-z_]+$/.test(name) ? 'f32' : build.model.dtype;
     if (t.dtype !== want) throw new EngineError('format', { what: `${path}: ${name}`, expected: want, got: t.dtype, hint: 'rebuild the engine' });
-    weights.set(name, backend.upload(t));
+    weights.set(name, backend.upload(markConstant(t))); // read from the file for this engine only: never written (the ref backend decodes it once)
   }
   return weights;
 }

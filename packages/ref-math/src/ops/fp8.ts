@@ -32,9 +32,10 @@ export function quantizeFp8(inputs: Fp8QuantizeInputs, attrs: Fp8QuantizeAttrs):
 export function dequantizeFp8(inputs: Fp8DequantizeInputs, attrs: Fp8DequantizeAttrs): Tensor<ActDType> {
   expectDType('dequantizeFp8', 'inputs.q', inputs.q, ['fp8e4m3']);
   positiveScale('dequantizeFp8', 'attrs.scale', attrs.scale);
-  const v = toF32(inputs.q);
+  const q = toF32(inputs.q);
   const s = f32(attrs.scale);
-  for (let i = 0; i < v.length; i++) v[i] = f32(v[i]! * s);
+  const v = new Float32Array(q.length);
+  for (let i = 0; i < v.length; i++) v[i] = f32(q[i]! * s);
   return fromF32(attrs.outDtype, inputs.q.shape, v);
 }
 
