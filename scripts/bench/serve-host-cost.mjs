@@ -5,8 +5,9 @@
 // launch, each token's delivery, text, JSON and socket write; one step ahead hides that work behind
 // the device's only while it is shorter than the step (gpt2 at 64 clients on an H100: about 1 ms for
 // 64 tokens, so ~15 µs of host work per token is the whole budget). Here the step is computed by
-// the oracle on the same thread; its samples (ref-math, the ref backend, the model graph) are set
-// apart, and what is left is what a GPU server would pay. Prints µs per served token by category and
+// the oracle on the same thread; its samples (ref-math, the ref backend, the model graph — whose own
+// host part, a few µs a step, goes with them) are set apart, and what is left is what a GPU server
+// would pay. Prints µs per served token by category and
 // the host functions with the most inclusive time.
 //
 //   node scripts/bench/serve-host-cost.mjs [--engine_dir DIR] [--concurrency 64] [--per_client 4]
