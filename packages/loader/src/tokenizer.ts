@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { LoaderError } from './errors.js';
+import { openTail, Utf8Stream } from './utf8-stream.js';
 
 const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
@@ -118,6 +119,9 @@ export class Gpt2Tokenizer implements Tokenizer {
   readonly #byteChar = byteToChar();
   readonly #charByte: ReadonlyMap<string, number>;
   readonly #cache = new Map<string, number[]>();
+  /** Per id, filled as ids are decoded: a token's bytes, and its text (null: it leaves a character open). */
+  readonly #tokenBytes: Uint8Array[] = [];
+  readonly #tokenText: (string | null)[] = [];
 
   readonly #pre: PreTokenizer;
 
@@ -244,17 +248,40 @@ export class Gpt2Tokenizer implements Tokenizer {
     return eos === undefined ? {} : { eos, pad: eos };
   }
 
-  /** Streaming decode: TextDecoder's stream mode holds a character split across tokens until it completes. */
+  /**
+   * Streaming decode (utf8-stream.ts: TextDecoder's stream mode, which holds a character split across
+   * tokens until it completes). A token that leaves no character open, met while none is open, is
+   * its own text, decoded once per id and kept: most tokens cost one lookup.
+   */
   decoder(): IncrementalDecoder {
-    const utf8 = new TextDecoder('utf-8', { fatal: false });
+    const utf8 = new Utf8Stream();
     return {
       push: (id) => {
         const tok = this.#token(id);
-        if (this.#special.has(tok)) return utf8.decode() + tok;
-        return utf8.decode(Uint8Array.from(tok, (ch) => this.#charByte.get(ch) ?? 0x3f), { stream: true });
+        if (this.#special.has(tok)) return utf8.flush() + tok;
+        if (!utf8.open) {
+          const whole = this.#wholeText(id, tok);
+          if (whole !== undefined) return whole;
+        }
+        return utf8.push(this.#bytes(id, tok));
       },
-      flush: () => utf8.decode(),
+      flush: () => utf8.flush(),
     };
+  }
+
+  /** A token's bytes (its byte-level characters mapped back), kept per id. */
+  #bytes(id: number, tok: string): Uint8Array {
+    return (this.#tokenBytes[id] ??= Uint8Array.from(tok, (ch) => this.#charByte.get(ch) ?? 0x3f));
+  }
+
+  /** A token's text when its bytes leave no character open (else undefined), kept per id. */
+  #wholeText(id: number, tok: string): string | undefined {
+    let t = this.#tokenText[id];
+    if (t === undefined) {
+      const b = this.#bytes(id, tok);
+      t = this.#tokenText[id] = openTail(b) === b.length ? new TextDecoder('utf-8').decode(b) : null;
+    }
+    return t ?? undefined;
   }
 
   /** The vocabulary string of an id, or a LoaderError naming it. */
