@@ -186,7 +186,7 @@ class Histogram {
   /** One observation, counted in the first bucket that holds it (text() makes the counts cumulative). */
   observe(seconds: number): void {
     let i = 0;
-    while (i < this.#bounds.length && seconds > this.#bounds[i]!) i++;
+    while (i < this.#bounds.length && !(seconds <= this.#bounds[i]!)) i++; // NaN counts in no bucket but +Inf
     if (i < this.#bounds.length) this.#counts[i]!++;
     this.#sum += seconds;
     this.#n++;
@@ -279,8 +279,10 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
         const start = text.length;
         const toks: TokenOut[] = [];
         let last = 0;
+        let stopped = false; // this request failed in its own callback: nothing more of it counts
         const handle = engine.listen(ask, {
           onToken: (e) => {
+            if (stopped) return;
             try {
               const now = performance.now();
               if (e.index === 0) ttft.observe((now - t0) / 1000);
@@ -291,11 +293,13 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
               text += e.text ?? '';
               onText?.(text, toks, start);
             } catch (err) {
+              stopped = true;
               handle.cancel(); // this request's failure is its own: the engine and the others go on
               fail(err);
             }
           },
           onEnd: (r) => {
+            if (stopped) return;
             ended(r.finishReason);
             const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
             // the tokens of what the client gets (not those completing a stop string, nor the end id)

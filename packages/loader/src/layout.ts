@@ -91,7 +91,7 @@ export function sliceRows<D extends DType>(t: Tensor<D>, start: number, count: n
 /** The same values in `dtype`: exact when widening, round-to-nearest-even when narrowing. */
 export function castTo<D extends ActDType>(t: Tensor, dtype: D): Tensor<D> {
   if (t.dtype === dtype) return t as Tensor<D>;
-  if (dtype === 'f32') return tensor('f32', t.shape, toF32(t)) as Tensor<D>; // toF32 made a new array: no second copy
+  if (dtype === 'f32') return tensor('f32', t.shape, Float32Array.from(toF32(t))) as Tensor<D>; // its own array: toF32's may be a constant's kept values
   return fromF32(dtype, t.shape, toF32(t));
 }
 

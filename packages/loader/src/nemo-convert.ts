@@ -300,8 +300,8 @@ class NemoWeights {
   /** layernorm1p stores γ − 1: add 1 in the checkpoint's dtype (as the seed does, before the storage cast). */
   #gamma(t: Tensor): Tensor {
     if (!this.#m.layernorm1p) return t;
-    const f = toF32(t);
-    for (let i = 0; i < f.length; i++) f[i] = Math.fround(f[i]! + 1);
+    // a new array: toF32's is the tensor's own for f32 (writing it changed the checkpoint's γ in place)
+    const f = Float32Array.from(toF32(t), (v) => Math.fround(v + 1));
     return fromF32(t.dtype as ActDType, t.shape, f);
   }
 

@@ -279,7 +279,7 @@ export class Gpt2Tokenizer implements Tokenizer {
     let t = this.#tokenText[id];
     if (t === undefined) {
       const b = this.#bytes(id, tok);
-      t = this.#tokenText[id] = openTail(b) === b.length ? new TextDecoder('utf-8').decode(b) : null;
+      t = this.#tokenText[id] = openTail(b) === b.length ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(b) : null;
     }
     return t ?? undefined;
   }
@@ -365,7 +365,7 @@ export class Gpt2Tokenizer implements Tokenizer {
         text += tok;
         continue;
       }
-      for (const ch of tok) bytes.push(this.#charByte.get(ch) ?? 0x3f);
+      for (const byte of this.#bytes(id, tok)) bytes.push(byte);
     }
     flush();
     return text;

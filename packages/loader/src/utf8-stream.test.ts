@@ -19,8 +19,9 @@ function rng(seed: number): () => number {
   };
 }
 
-// bytes that decide UTF-8's cases: ASCII, continuations at both ends, every kind of lead and non-lead
-const EDGE = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff];
+// bytes that decide UTF-8's cases: ASCII, continuations at both ends, every kind of lead and non-lead,
+// and EF BB BF (a byte-order mark: text here, kept wherever it comes)
+const EDGE = [0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbb, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff];
 
 describe('Utf8Stream', () => {
   it('gives TextDecoder stream mode’s text after every push and at the end (20,000 random runs of byte tokens)', () => {
@@ -29,7 +30,7 @@ describe('Utf8Stream', () => {
     let held = 0;
     for (let run = 0; run < 20000; run++) {
       const ours = new Utf8Stream();
-      const theirs = new TextDecoder('utf-8');
+      const theirs = new TextDecoder('utf-8', { ignoreBOM: true });
       const tokens = 1 + (next() % 6);
       for (let t = 0; t < tokens; t++) {
         const b = Uint8Array.from({ length: 1 + (next() % 4) }, () => EDGE[next() % EDGE.length]!);
@@ -66,7 +67,7 @@ describe('the GPT-2 decoder on Utf8Stream', () => {
     let open = 0;
     for (let run = 0; run < 2000; run++) {
       const d = tok.decoder();
-      const ref = new TextDecoder('utf-8');
+      const ref = new TextDecoder('utf-8', { ignoreBOM: true });
       for (let t = 0; t < 12; t++) {
         const id = next() % 50256; // <|endoftext|> (50256) aside: a special token flushes
         const text = d.push(id);
@@ -76,5 +77,14 @@ describe('the GPT-2 decoder on Utf8Stream', () => {
       expect(d.flush()).toBe(ref.decode());
     }
     expect(open).toBeGreaterThan(50); // ids that leave a character open were drawn (85 with these seeds)
+  });
+  it('keeps byte-order marks, as decode does: a BOM split over tokens, at the start and inside', () => {
+    const tok = Gpt2Tokenizer.gpt2();
+    for (const text of ['a\ufeffb \ufeff', '\ufeffstart', 'x\ufeff\ufeff']) {
+      const ids = tok.encode(text);
+      const d = tok.decoder();
+      expect(ids.map((id) => d.push(id)).join('') + d.flush()).toBe(tok.decode(ids));
+      expect(tok.decode(ids)).toBe(text);
+    }
   });
 });

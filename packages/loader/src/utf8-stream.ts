@@ -1,5 +1,6 @@
 /**
- * Incremental UTF-8 decoding of a token stream: the same text as TextDecoder's stream mode (WHATWG
+ * Incremental UTF-8 decoding of a token stream: the same text as TextDecoder's stream mode with every
+ * byte-order mark kept as text (WHATWG
  * Encoding: invalid bytes become U+FFFD as soon as they are known to be invalid, a valid but
  * unfinished character is held until its last byte comes, and the end turns a held one into one
  * U+FFFD), in a form that lets a tokenizer skip the decoder for a token that opens and closes its own
@@ -32,10 +33,12 @@ export function openTail(b: Uint8Array): number {
   return b.length;
 }
 
-/** Bytes in, text out, as TextDecoder('utf-8').decode(bytes, { stream: true }) gives it. */
+/** Bytes in, text out, as TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes, { stream: true }) gives it. */
 export class Utf8Stream {
   #held: Uint8Array = EMPTY;
-  readonly #utf8 = new TextDecoder('utf-8');
+  // ignoreBOM: a byte-order mark is text here (Buffer's decode, the whole result's, keeps it); a
+  // decoder that skipped it would drop every one, since each decode call starts a new stream
+  readonly #utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
   /** Whether a character is open (bytes held for it). */
   get open(): boolean {

@@ -486,8 +486,9 @@ export class Engine {
    * is what a server writing thousands of tokens a second wants — then `onEnd` with the result, or
    * `onError` once (a failed step, or a result or text the tokenizer cannot make; the request is then
    * cancelled and nothing more is called). Events and text are those of `stream()`. A callback that
-   * throws does not stop the engine or other requests: its error is rethrown on its own, as a throwing
-   * EventEmitter listener's is (catch inside the callback to handle it).
+   * throws does not stop the step's other deliveries; its error is then thrown on its own, as an
+   * uncaught exception (as a throwing EventEmitter listener's is), which ends the process unless it is
+   * handled: catch inside the callback.
    */
   listen(request: GenerateRequest | string, on: StreamCallbacks): { cancel(): void } {
     const s = this.#submit(typeof request === 'string' ? { prompt: request } : request, 0);
