@@ -48,6 +48,18 @@ describe('gemm', () => {
     expect(bitEqual(gemm({ a: transpose(a), b }, { transA: true }), ref)).toBe(true);
     expect(bitEqual(gemm({ a, b: transpose(b) }, { transB: true }), ref)).toBe(true);
     expect(bitEqual(gemm({ a: transpose(a), b: transpose(b) }, { transA: true, transB: true }), ref)).toBe(true);
+    // fp32 with magnitudes 2^−20 … 2^20 and signed zeros, where any other order of adding would show:
+    // B as stored (read row by row) and Bᵀ (read along K) take the two loops of matmulF32
+    const wide = (shape: [number, number], seed: number): Tensor<'f32'> => {
+      const r = randomTensor('f32', shape, seed);
+      const scale = randomTensor('f32', shape, seed + 100);
+      return fromValues('f32', shape, Array.from(toValues(r), (v, i) => (i % 17 === 0 ? -0 : v * 2 ** Math.round(toValues(scale)[i]! * 10))));
+    };
+    const x = wide([6, 33], 3);
+    const w = wide([33, 9], 4);
+    const y = gemm({ a: x, b: w });
+    expect(bitEqual(gemm({ a: x, b: transpose(w) }, { transB: true }), y)).toBe(true);
+    expect(bitEqual(gemm({ a: transpose(x), b: w }, { transA: true }), y)).toBe(true);
   });
   it('adds the bias in fp32 before the single output cast', () => {
     // acc = 2049 (fp32), bias 1 → 2050 → f16 2050. Casting first would give f16(2049) = 2048 (tie → even), + 1 → 2048.

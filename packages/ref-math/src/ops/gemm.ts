@@ -62,6 +62,19 @@ export function matmulF32(av: Float32Array, bv: Float32Array, l: MatmulLayout): 
   // property read, which in this innermost loop costs 4×.
   const round = Math.fround;
   const acc = new Float32Array(m * n);
+  if (bCol === 1 && bRow === n) {
+    // B stored row by row (not transposed): walk each row of B once per row of A, adding
+    // fp32(a[i, p]·b[p, j]) to every acc[i, j] — p still ascending for each acc[i, j], each step
+    // rounded, so the same bits as the loop below, reading B in the order it is stored
+    for (let i = 0; i < m; i++) {
+      const row = acc.subarray(i * n, (i + 1) * n);
+      for (let p = 0, ai = i * aRow, bi = 0; p < k; p++, ai += aCol, bi += n) {
+        const x = av[ai]!;
+        for (let j = 0; j < n; j++) row[j] = round(row[j]! + round(x * bv[bi + j]!));
+      }
+    }
+    return acc;
+  }
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
