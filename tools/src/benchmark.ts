@@ -13,9 +13,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type InMemoryQuantization, type DeviceReport, type GenerateRequest, type KernelSet, type StepStats } from '@trtllm/engine';
+import { buildEngine, buildEngineAsync, convertCalibrated, deviceMemoryInUse, Engine, kvBytesPerToken as engineKvBytesPerToken, measureDevice, quantizeInMemory, randomWeights, resolveBuildConfig, type BackendName, type GemmAlgo, type BuildFlags, type InMemoryQuantization, type DeviceReport, type GenerateRequest, type KernelSet, type StepStats } from '@trtllm/engine';
 import { convertHfToFt, HfGptCheckpoint } from '@trtllm/loader';
-import { seededRandom } from '@trtllm/ref-math';
+import { DTYPES, seededRandom } from '@trtllm/ref-math';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
@@ -387,10 +387,9 @@ export async function benchmark(argv: readonly string[], io: CliIO): Promise<num
           const params = embeddingParams + linearParams;
           // bytes per decode step from the engine's own quantization (an --engine_dir engine too): INT8 / FP8
           // linear layers read one byte per weight and an int8 / fp8 cache one per element, the rest their dtype's
-          const floatBytes = c.dtype === 'f32' ? 4 : 2;
-          const q = engine.config.quant;
-          const kvBytesPerToken = c.nLayer * 2 * c.nKvHead * hsz * (q.kv === 'float' ? floatBytes : 1);
-          const weightBytes = floatBytes * embeddingParams + (q.weights.kind === 'none' ? floatBytes : 1) * linearParams;
+          const floatBytes = DTYPES[c.dtype].bytes;
+          const kvBytesPerToken = engineKvBytesPerToken(engine.config);
+          const weightBytes = floatBytes * embeddingParams + (engine.config.quant.weights.kind === 'none' ? floatBytes : 1) * linearParams;
           io.out(`${t.label}: ${(params / 1e6).toFixed(0)} M parameters${buildSec !== undefined ? `, built in ${buildSec.toFixed(1)} s` : ''}, loaded in ${loadSec.toFixed(2)} s\n`);
           const series: { d: (typeof decodings)[number]; points: BatchPoint[]; invariant: boolean }[] = [];
           for (const d of decodings) {

@@ -16,6 +16,7 @@ export { AUTO_DECODE_KERNEL_ROWS, GEMM_ALGOS, resolveGemmAlgo } from './backends
 export { RefBackend } from './backends/ref.js';
 export { GptGraph, type StepChunk, type GraphWeights } from './models/gpt.js';
 export { BlockPool } from './kvcache/block-pool.js';
+export { kvBytesPerToken } from './kvcache/kv-spec.js';
 export { Scheduler, type Schedulable } from './scheduler/scheduler.js';
 export { Sampler, type SamplingOptions } from './sampling/sampler.js';
 export { Engine, type EngineLoadOptions, type GenerateRequest, type GenerateResult, type StreamCallbacks, type StreamEvent, type FinishReason } from './runtime/engine.js';

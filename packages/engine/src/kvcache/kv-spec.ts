@@ -14,6 +14,15 @@ export function kvCacheSpec(build: BuildConfig, o: { readonly numSlots: number; 
   return { numLayers: c.nLayer, numSlots: o.numSlots, numKvHeads: c.nKvHead === 1 ? 1 : c.nKvHead / build.worldSize, headSize: headSize(c), dtype: kvCacheDTypeOf(c.dtype, build.quant.kv), layout: o.layout, ...(build.kvCacheScales ? { scales: build.kvCacheScales } : {}) };
 }
 
+/**
+ * KV-cache bytes of one token of context over the whole engine (every layer and rank, K and V) in the
+ * engine's cache dtype: what a decode step reads per token of context.
+ */
+export function kvBytesPerToken(build: BuildConfig): number {
+  const c = build.model;
+  return c.nLayer * 2 * c.nKvHead * headSize(c) * DTYPES[kvCacheDTypeOf(c.dtype, build.quant.kv)].bytes;
+}
+
 /** Bytes of one paged block (every layer, K and V) of a spec. */
 export function kvBlockBytes(spec: KvCacheSpec, tokensPerBlock: number): number {
   return spec.numLayers * 2 * spec.numKvHeads * tokensPerBlock * spec.headSize * DTYPES[spec.dtype].bytes;
