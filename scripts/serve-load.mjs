@@ -17,46 +17,33 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildEngine, Engine, gpuStatus } from '@trtllm/engine';
 import { runServeLoad } from '../tools/dist/serve-load.js';
-
-/** parseArgs, with an unknown or malformed flag named on one line with the usage (exit 2), not a stack trace. */
-function parseLoadArgs(config) {
-  try {
-    const parsed = parseArgs({ ...config, options: { ...config.options, help: { type: 'boolean' } } });
-    if (parsed.values.help) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    return parsed;
-  } catch (e) {
-    console.error(`serve-load: ${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-}
+import { parseFlags, positiveInt } from '../tools/dist/command.js';
+import { UsageError } from '../tools/dist/io.js';
 
 const USAGE = 'usage: node scripts/serve-load.mjs [--engine_dir DIR] [--backend ref|cuda] [--kernels production|reference] [--requests N] [--concurrency C[,C…]] [--disconnect F] [--max_prompt N] [--max_tokens N] [--no_solo_check] [--json FILE] [--seed N] [--tokenizer gpt2|DIR] [--fixed --per_client K --offline BENCHMARK.json] [--warmup]';
-const { values: v } = parseLoadArgs({
-  options: {
+// the CLI's flag parsing and checks (tools/src/command.ts): a bad flag or number is one named line with
+// the usage and exit 2, not a stack trace
+let v;
+try {
+  v = parseFlags(process.argv.slice(2), {
     engine_dir: { type: 'string' }, backend: { type: 'string' }, kernels: { type: 'string' }, requests: { type: 'string' }, concurrency: { type: 'string' },
     disconnect: { type: 'string' }, max_prompt: { type: 'string' }, max_tokens: { type: 'string' }, no_solo_check: { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string' }, tokenizer: { type: 'string' },
-    fixed: { type: 'boolean' }, per_client: { type: 'string' }, offline: { type: 'string' }, warmup: { type: 'boolean' },
-  },
-});
-// numbers: whole ones ≥ 1 (a share in [0, 1] for --disconnect, any whole --seed); one named line and exit 2 otherwise
-for (const [flag, ok, what] of [
-  ['requests', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'], ['max_prompt', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'],
-  ['max_tokens', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'], ['per_client', (x) => Number.isInteger(x) && x >= 1, 'a whole number ≥ 1'],
-  ['disconnect', (x) => x >= 0 && x <= 1, 'a share in [0, 1]'], ['seed', (x) => Number.isInteger(x), 'a whole number'],
-]) {
-  if (v[flag] !== undefined && !ok(Number(v[flag]))) {
-    console.error(`serve-load: --${flag}: expected ${what}, got ${JSON.stringify(v[flag])}\n${USAGE}`);
-    process.exit(2);
+    fixed: { type: 'boolean' }, per_client: { type: 'string' }, offline: { type: 'string' }, warmup: { type: 'boolean' }, help: { type: 'boolean' },
+  }, USAGE);
+  if (v.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
-}
-if (v.concurrency !== undefined && !v.concurrency.split(',').every((c) => Number.isInteger(Number(c)) && Number(c) >= 1)) {
-  console.error(`serve-load: --concurrency: expected whole numbers ≥ 1, comma-separated, got ${JSON.stringify(v.concurrency)}\n${USAGE}`);
+  for (const flag of ['requests', 'max_prompt', 'max_tokens', 'per_client']) positiveInt(`--${flag}`, v[flag], 1);
+  for (const c of v.concurrency?.split(',') ?? []) positiveInt('--concurrency', c, 1);
+  const share = Number(v.disconnect ?? 0);
+  if (!(share >= 0 && share <= 1)) throw new UsageError(`--disconnect must be a share in [0, 1], got '${v.disconnect}'`);
+  if (v.seed !== undefined && !Number.isInteger(Number(v.seed))) throw new UsageError(`--seed must be an integer, got '${v.seed}'`);
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`serve-load: ${e.message.split('\n\n')[0]}\n${USAGE}`);
   process.exit(2);
 }
 let dir = v.engine_dir;
