@@ -452,17 +452,7 @@ export class Engine {
       queue.push([e, last]);
       wake?.();
     });
-    const result = new Promise<GenerateResult>((ok, fail) =>
-      s.listeners.push((e) => {
-        if (e instanceof Error) return fail(e);
-        if (typeof e !== 'string') return;
-        try {
-          ok(this.#result(s));
-        } catch (err) {
-          fail(err); // e.g. the tokenizer refusing an id: the result rejects, the engine goes on
-        }
-      }),
-    );
+    const result = new Promise<GenerateResult>((ok, fail) => this.#whenEnded(s, ok, fail));
     result.catch(() => undefined); // a caller that only iterates gets the error from the iterator
     const iterate = async function* (): AsyncGenerator<StreamEvent> {
       try {
@@ -501,18 +491,39 @@ export class Engine {
       on.onError(e);
     };
     s.listeners.push((e, last) => {
-      if (failed) return;
-      if (e instanceof Error) return fail(e);
-      let event: StreamEvent | GenerateResult;
+      if (failed || typeof e !== 'object' || e instanceof Error) return;
+      let event: StreamEvent;
       try {
-        event = typeof e === 'string' ? this.#result(s) : withText(e, last);
+        event = withText(e, last);
       } catch (err) {
         return fail(err as Error);
       }
-      if (typeof e === 'string') on.onEnd(event as GenerateResult);
-      else on.onToken(event as StreamEvent);
+      on.onToken(event);
+    });
+    this.#whenEnded(s, (r) => {
+      if (!failed) on.onEnd(r);
+    }, (e) => {
+      if (!failed) fail(e);
     });
     return { cancel };
+  }
+
+  /**
+   * Once `s` has ended: its result to `ok` — or to `fail` the error of the step that ended it, or the
+   * one making the result threw (a tokenizer refusing an id; the engine goes on).
+   */
+  #whenEnded(s: Sequence, ok: (r: GenerateResult) => void, fail: (e: Error) => void): void {
+    s.listeners.push((e) => {
+      if (e instanceof Error) return fail(e);
+      if (typeof e !== 'string') return;
+      let r: GenerateResult;
+      try {
+        r = this.#result(s);
+      } catch (err) {
+        return fail(err as Error);
+      }
+      ok(r);
+    });
   }
 
   /**
