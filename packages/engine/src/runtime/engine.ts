@@ -433,8 +433,7 @@ export class Engine {
   /** Run requests to completion (they are batched in flight); results in request order. */
   async generate(requests: readonly (GenerateRequest | string | readonly number[])[]): Promise<GenerateResult[]> {
     const seqs = requests.map((r, i) => this.#submit(typeof r === 'string' ? { prompt: r } : isTokenArray(r) ? { tokens: r } : r, i));
-    await Promise.all(seqs.map((s) => new Promise<void>((done, fail) => s.listeners.push((e) => (e instanceof Error ? fail(e) : typeof e === 'string' && done())))));
-    return seqs.map((s) => this.#result(s));
+    return Promise.all(seqs.map((s) => new Promise<GenerateResult>((ok, fail) => this.#whenEnded(s, ok, fail))));
   }
 
   /**
