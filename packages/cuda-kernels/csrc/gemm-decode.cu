@@ -22,6 +22,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "cluster.cuh"
 #include "kv-cache.cuh"
 #include "launch.cuh"
 #include "layernorm.cuh"
@@ -219,22 +220,6 @@ __device__ __forceinline__ uint32_t swizzled(int row, int half) { return row * 3
 // Weight rows of 128 bytes: 16-byte chunk c of k row r sits at chunk c ^ (r % 8), so the 8 rows an
 // ldmatrix reads at one logical chunk sit on distinct banks.
 __device__ __forceinline__ uint32_t weightAt(int row, int chunk) { return row * 128 + ((chunk ^ (row & 7)) * 16); }
-
-// The block's partial sums of the other blocks of its cluster (rank r), or its own outside clusters.
-__device__ __forceinline__ const float* clusterPart(float* mine, int rank) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  return cooperative_groups::this_cluster().map_shared_rank(mine, rank);
-#else
-  return mine;
-#endif
-}
-__device__ __forceinline__ void clusterSync() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  cooperative_groups::this_cluster().sync();
-#else
-  __syncthreads();
-#endif
-}
 
 // The QKV GEMM's cache write. kvTarget: where output column n of token `row` goes in the cache — the
 // element offset, −1 without storage, −2 for a q column. It reads only the step's inputs (slots,
@@ -465,8 +450,8 @@ __global__ void __launch_bounds__(kKnWarps * 32) gemmDecodeKnKernel(GemmDecodePa
     for (int i = first; i < rows * kKnTileN; i += C * blockDim.x) {
       const int m = m0 + i / kKnTileN, n = n0 + i % kKnTileN;
       if (n >= N) continue;
-      float v = clusterPart(part, 0)[i];
-      for (int r = 1; r < C; r++) v = fadd(v, clusterPart(part, r)[i]);
+      float v = clusterAt(part, 0)[i];
+      for (int r = 1; r < C; r++) v = fadd(v, clusterAt(part, r)[i]);
       if (p.bias) v = fadd(v, biasS[i % kKnTileN]);
       if (p.gelu) v = geluF32(v);
       const size_t at = (size_t)rowOf(p, m) * N + n;

@@ -2,25 +2,33 @@
 // repetition penalty and a banned id, then greedy argmax or temperature / top-k / top-p and the
 // request's uint32 draw. The same token as the oracle for the same inputs (tier 2): the penalty and the
 // weights are the spec's fp32 steps (__fdiv_rn / __fmul_rn, expF32), every sum is an exact integer sum
-// of fixed-point weights, so no order of adding can change a bit.
+// of fixed-point weights, so no order of adding — and no split of the row — can change a bit.
 //
-// One block per row. Without a sort: the spec's "first candidate, in order (x descending, id
-// ascending), whose cumulative weight exceeds X" is found by a radix descent over a 64-bit key that
-// sorts like that order — (x's order-preserving bits) << 32 | (2^32 − 1 − id), larger first — eight
-// bits a pass from the top: a histogram of counts and weight sums per bin over the keys still in
-// play, the bin where the running sum crosses X, then that bin's keys only. A bin holding one key
-// ends the descent. Top-k is the crossing of counts at k − 1, top-p the crossing of weights at
-// ⌈p · S⌉ − 1, the draw the crossing of weights at ⌊r · S / 2^32⌋, each among the keys at or after
-// the previous cut-off. The candidates (positive weight) are compacted into a workspace of keys and
-// weights, which the descents read; after the top-k and the top-p cut only the survivors are copied
-// on (a second list), so the later descents search k or a few hundred keys, not the vocabulary; a
-// warp with no key in play skips a pass's histogram.
+// Without a sort: the spec's "first candidate, in order (x descending, id ascending), whose cumulative
+// weight exceeds X" is found by a radix descent over a 64-bit key that sorts like that order —
+// (x's order-preserving bits) << 32 | (2^32 − 1 − id), larger first — eight bits a pass from the top:
+// a histogram of counts and weight sums per bin over the keys still in play, the bin where the
+// running sum crosses X, then that bin's keys only. A bin holding one key ends the descent. Top-k is
+// the crossing of counts at k − 1, top-p the crossing of weights at ⌈p · S⌉ − 1, the draw the crossing
+// of weights at ⌊r · S / 2^32⌋, each among the keys at or after the previous cut-off.
 //
-// Beam search's reduction (beamCandidatesKernel) uses the same pieces: the max, an exact sum of
-// fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates.
+// A row is split over a team of C blocks: a thread-block cluster on Hopper (C = 1, 2, 4 or 8, from the
+// row count and the SM count only), one block elsewhere. Each block owns a contiguous slice of the
+// vocabulary: it finds its slice's argmax and compacts its slice's candidates (positive weight) into
+// its part of the row's workspace; a pass of a descent histograms the block's own keys, and every
+// block then adds the team's histograms bin by bin through distributed shared memory — the same
+// integer sums in every block, so every block takes the same bin and the team stays in step with no
+// leader. After the top-k and the top-p cut each block copies only its survivors on (a second list);
+// inside a descent, once the keys in play are at most a quarter of the list, the next pass copies
+// them to the free list as it counts them, so the passes after it search a few hundred keys, not the
+// vocabulary. A warp with no key in play skips a pass's histogram.
+//
+// Beam search's reduction (beamCandidatesKernel, one block per row) uses the same pieces: the max, an
+// exact sum of fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates.
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
 
+#include "cluster.cuh"
 #include "numerics.cuh"
 #include "launch.cuh"
 
@@ -31,6 +39,8 @@ namespace {
 
 using u64 = unsigned long long;
 constexpr int kSampleBlock = 1024;
+constexpr int kMaxSampleTeam = 8;           // the portable cluster size
+constexpr int kMinTeamSlice = 2048;         // logits per block below which a row is not split further
 constexpr int kBins = 256;
 constexpr float kWeightOne = 16777216.f;  // 2^24: ref-math SAMPLING_WEIGHT_ONE
 constexpr int kMaxBeamCandidates = 1024;  // kept in shared memory for the final sort
@@ -53,17 +63,62 @@ struct Row {
   uint32_t draw;
 };
 
+/**
+ * A block's shared state. What the team's blocks read from each other (`cnt`, `sum`, `xa`, `xb`) is
+ * double-buffered by the parity of the team's exchange count: a block writes buffer e % 2 for its
+ * exchange e only after the team's barrier of exchange e − 1, which every block passes only after
+ * reading buffer e % 2 of exchange e − 2.
+ */
 struct Shared {
-  uint32_t cnt[kBins];
-  u64 sum[kBins];
-  u64 best;      // a block's max key
-  u64 total;     // Σ weights of the candidates
-  uint32_t count;  // candidates compacted so far
+  uint32_t cnt[2][kBins];  // this block's histogram of a pass: counts …
+  u64 sum[2][kBins];       // … and weight sums per bin
+  u64 xa[2], xb[2];        // this block's scalars for an exchange
+  uint32_t mcnt[kBins];    // the team's histogram (every block adds the same integers)
+  u64 msum[kBins];
+  u64 ra, rb;              // an exchange's result
+  uint32_t count;  // entries compacted so far (this block)
+  u64 total;       // Σ weights of this block's candidates
   // a descent's step, from warp 0 to the block
   int bin;
-  u64 beforeCount, beforeWeight, rest;
-  bool single;
+  u64 beforeCount, beforeWeight, rest, binCount, binWeight;
   u64 found;
+};
+
+/**
+ * The blocks working on one row: `size` blocks of a cluster (1: the block alone) and how many
+ * exchanges they have made. Every block of a team makes the same calls in the same order (each
+ * decision is taken from the team's sums, the same in every block).
+ */
+struct Team {
+  int size;
+  int ex = 0;
+  __device__ void sync() const {
+    if (size > 1) clusterSync();
+    else __syncthreads();
+  }
+  /** Shared-memory address `mine` in the block of rank r. */
+  template <typename T>
+  __device__ T* at(T* mine, int r) const { return size > 1 ? clusterAt(mine, r) : mine; }
+  /**
+   * The team's Σ a and Σ b (sum) or max a (max, b unused) of one value per block (thread 0's), in
+   * every thread of every block.
+   */
+  __device__ void exchange(Shared& sh, u64 a, u64 b, bool max, u64& ra, u64& rb) {
+    const int buf = ex++ & 1;
+    if (threadIdx.x == 0) sh.xa[buf] = a, sh.xb[buf] = b;
+    sync();
+    if (threadIdx.x == 0) {
+      u64 x = 0, y = 0;
+      for (int r = 0; r < size; r++) {
+        const u64 ar = *at(&sh.xa[buf], r), br = *at(&sh.xb[buf], r);
+        x = max ? (x > ar ? x : ar) : x + ar, y += br;
+      }
+      sh.ra = x, sh.rb = y;
+    }
+    __syncthreads();
+    ra = sh.ra, rb = sh.rb;
+    __syncthreads();  // sh.ra / sh.rb are rewritten by the next exchange
+  }
 };
 
 /**
@@ -81,11 +136,13 @@ __device__ __forceinline__ int claimSlot(uint32_t* count, bool keep) {
 /** Block-wide max of a u64 (every thread gets it). */
 __device__ u64 blockMaxKey(Shared& sh, u64 v) {
   for (int o = 16; o > 0; o >>= 1) v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
-  if (threadIdx.x == 0) sh.best = 0;
+  if (threadIdx.x == 0) sh.ra = 0;
   __syncthreads();
-  if (threadIdx.x % 32 == 0) atomicMax(&sh.best, v);
+  if (threadIdx.x % 32 == 0) atomicMax(&sh.ra, v);
   __syncthreads();
-  return sh.best;
+  const u64 best = sh.ra;
+  __syncthreads();
+  return best;
 }
 
 /** The crossing found by a descent: its key, the counts and weights of the keys before it, its weight. */
@@ -93,37 +150,61 @@ struct Crossing {
   u64 key, beforeCount, beforeWeight, weight;
 };
 
+/** A list of (key, weight) entries in this block's part of a row's workspace; `ws` null when only counting. */
+struct List {
+  u64* keys;
+  uint32_t* ws;
+  int n;
+};
+
 /**
- * Among the compacted candidates with key ≥ lo, the first in key order (descending) whose inclusive
- * running value — 1 per key (byWeight false) or its weight — exceeds `x`. The caller guarantees one
- * exists (x < the total value of those keys). `ws` may be null when counting.
+ * Among the team's compacted candidates with key ≥ lo, the first in key order (descending) whose
+ * inclusive running value — 1 per key (byWeight false) or its weight — exceeds `x`. The caller
+ * guarantees one exists (x < the total value of those keys). `list` is this block's part, `inTeam`
+ * the team's count of keys in the lists; `spare` (keys and weights, room for `list.n`, or keys null)
+ * is free for the descent to narrow its list into.
  */
-__device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, int n, bool byWeight, u64 x, u64 lo) {
+__device__ Crossing crossing(Shared& sh, Team& team, List list, u64 inTeam, List spare, bool byWeight, u64 x, u64 lo) {
   const auto warp = cg::tiled_partition<32>(cg::this_thread_block());
-  const int lane = threadIdx.x % 32;
   u64 prefix = 0, mask = 0, beforeCount = 0, beforeWeight = 0;
+  bool narrow = false, narrowed = false;
   for (int shift = 56; shift >= 0; shift -= 8) {
-    for (int b = threadIdx.x; b < kBins; b += blockDim.x) sh.cnt[b] = 0, sh.sum[b] = 0;
+    const int buf = team.ex++ & 1;
+    for (int b = threadIdx.x; b < kBins; b += blockDim.x) sh.cnt[buf][b] = 0, sh.sum[buf][b] = 0;
+    if (threadIdx.x == 0) sh.count = 0;
     __syncthreads();
-    for (int base = 0; base < n; base += blockDim.x) {  // whole warps each round: the partition needs every lane
+    for (int base = 0; base < list.n; base += blockDim.x) {  // whole warps each round: the partition needs every lane
       const int i = base + (int)threadIdx.x;
-      const u64 k = i < n ? keys[i] : 0;
-      const bool in = i < n && k >= lo && (k & mask) == prefix;
+      const u64 k = i < list.n ? list.keys[i] : 0;
+      const bool in = i < list.n && k >= lo && (k & mask) == prefix;
       if (__ballot_sync(0xffffffffu, in) == 0) continue;  // no key of this warp in play (uniform: the whole warp skips)
+      const uint32_t w0 = in && list.ws ? list.ws[i] : 0u;
+      if (narrow) {  // keep the keys in play for the passes after this one
+        const int at = claimSlot(&sh.count, in);
+        if (in) spare.keys[at] = k, spare.ws[at] = w0;
+      }
       const uint32_t bin = in ? (uint32_t)(k >> shift) & 0xffu : kBins;  // kBins: not counted
       const auto group = cg::labeled_partition(warp, bin);
-      const uint32_t w = cg::reduce(group, in && ws ? ws[i] : 0u, cg::plus<uint32_t>());  // ≤ 32 · 2^24; no weights: counts only
+      const uint32_t w = cg::reduce(group, w0, cg::plus<uint32_t>());  // ≤ 32 · 2^24; no weights: counts only
       if (in && group.thread_rank() == 0) {
-        atomicAdd(&sh.cnt[bin], group.size());
-        atomicAdd(&sh.sum[bin], (u64)w);
+        atomicAdd(&sh.cnt[buf][bin], group.size());
+        atomicAdd(&sh.sum[buf][bin], (u64)w);
       }
+    }
+    team.sync();  // every block's histogram is complete and visible to the team
+    if (narrow) list = {spare.keys, spare.ws, (int)sh.count}, narrowed = true, narrow = false;
+    for (int b = threadIdx.x; b < kBins; b += blockDim.x) {  // the team's histogram, added in rank order
+      u64 c = 0, s = 0;
+      for (int r = 0; r < team.size; r++) c += *team.at(&sh.cnt[buf][b], r), s += *team.at(&sh.sum[buf][b], r);
+      sh.mcnt[b] = (uint32_t)c, sh.msum[b] = s;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
       // lane l holds bins 255 − 8l … 248 − 8l (the largest keys first); a scan over lanes finds the one
       // whose bins hold the crossing, that lane walks its 8 bins
+      const int lane = threadIdx.x;
       u64 c = 0, s = 0;
-      for (int j = 0; j < 8; j++) c += sh.cnt[kBins - 1 - 8 * lane - j], s += sh.sum[kBins - 1 - 8 * lane - j];
+      for (int j = 0; j < 8; j++) c += sh.mcnt[kBins - 1 - 8 * lane - j], s += sh.msum[kBins - 1 - 8 * lane - j];
       u64 ic = c, is = s;
       for (int o = 1; o < 32; o <<= 1) {
         const u64 pc = __shfl_up_sync(0xffffffffu, ic, o), ps = __shfl_up_sync(0xffffffffu, is, o);
@@ -135,52 +216,56 @@ __device__ Crossing crossing(Shared& sh, const u64* keys, const uint32_t* ws, in
         u64 bc = ic - c, bs = is - s;  // before this lane's bins
         for (int j = 0; j < 8; j++) {
           const int b = kBins - 1 - 8 * lane - j;
-          const u64 v = byWeight ? sh.sum[b] : sh.cnt[b];
+          const u64 v = byWeight ? sh.msum[b] : sh.mcnt[b];
           if ((byWeight ? bs : bc) + v > x) {
             sh.bin = b;
             sh.rest = x - (byWeight ? bs : bc);
             sh.beforeCount = bc, sh.beforeWeight = bs;
-            sh.single = sh.cnt[b] == 1;
+            sh.binCount = sh.mcnt[b], sh.binWeight = sh.msum[b];
             break;
           }
-          bc += sh.cnt[b], bs += sh.sum[b];
+          bc += sh.mcnt[b], bs += sh.msum[b];
         }
       }
     }
     __syncthreads();
-    const int b = sh.bin;
-    prefix |= (u64)b << shift;
+    prefix |= (u64)sh.bin << shift;
     mask |= (u64)0xff << shift;
     x = sh.rest;
     beforeCount += sh.beforeCount, beforeWeight += sh.beforeWeight;
-    const u64 weight = sh.sum[b];
-    if (sh.single) {  // one key left in play: find it (at shift 0 the prefix is the key)
+    const u64 weight = sh.binWeight, inBin = sh.binCount;
+    __syncthreads();  // sh's step fields are rewritten by the next pass
+    if (inBin == 1) {  // one key left in play: find it (at shift 0 the prefix is the key)
       if (shift > 0) {
+        if (threadIdx.x == 0) sh.found = 0;
         __syncthreads();
-        for (int i = threadIdx.x; i < n; i += blockDim.x) {
-          const u64 k = keys[i];
-          if (k >= lo && (k & mask) == prefix) sh.found = k;
+        for (int i = threadIdx.x; i < list.n; i += blockDim.x) {
+          const u64 k = list.keys[i];
+          if (k >= lo && (k & mask) == prefix) sh.found = k;  // in one block of the team only
         }
         __syncthreads();
-        prefix = sh.found;
+        u64 found, unused;
+        team.exchange(sh, sh.found, 0, true, found, unused);
+        prefix = found;
       }
-      __syncthreads();  // sh is reused by the next descent
       return {prefix, beforeCount, beforeWeight, weight};
     }
-    __syncthreads();
+    // narrow the next pass's list when the keys in play are at most a quarter of it (once: the spare is one list)
+    narrow = !narrowed && spare.keys && inBin * 4 <= inTeam;
+    if (narrow) inTeam = inBin;
   }
   return {prefix, beforeCount, beforeWeight, 0};  // not reached: keys are unique, so the last bin holds one
 }
 
-/** Copy the keys ≥ lo of (keys, ws)[0, n) and their weights to (toKeys, toWs), in any order; returns how many. */
-__device__ int keepFrom(Shared& sh, const u64* keys, const uint32_t* ws, int n, u64 lo, u64* toKeys, uint32_t* toWs) {
+/** Copy the keys ≥ lo of `from` and their weights to `to`, in any order; returns how many (this block's). */
+__device__ int keepFrom(Shared& sh, List from, u64 lo, List to) {
   if (threadIdx.x == 0) sh.count = 0;
   __syncthreads();
-  for (int base = 0; base < n; base += blockDim.x) {
+  for (int base = 0; base < from.n; base += blockDim.x) {
     const int i = base + (int)threadIdx.x;
-    const bool keep = i < n && keys[i] >= lo;
+    const bool keep = i < from.n && from.keys[i] >= lo;
     const int at = claimSlot(&sh.count, keep);
-    if (keep) toKeys[at] = keys[i], toWs[at] = ws[i];
+    if (keep) to.keys[at] = from.keys[i], to.ws[at] = from.ws[i];
   }
   __syncthreads();
   const int kept = (int)sh.count;
@@ -188,17 +273,20 @@ __device__ int keepFrom(Shared& sh, const u64* keys, const uint32_t* ws, int n, 
   return kept;
 }
 
+/** grid (team, rows), the team's blocks a cluster when team > 1. */
 __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64* workKeys, uint32_t* workWeights) {
   extern __shared__ uint32_t seen[];  // a bit per vocabulary id, when the row has a penalty
   __shared__ Shared sh;
   pdlLaunchDependents();
   pdlWait();  // the logits are the previous kernel's output
-  const int row = blockIdx.x, cols = p.cols;
+  Team team{(int)gridDim.x};
+  const int rank = blockIdx.x, row = blockIdx.y, cols = p.cols;
+  const int slice = (cols + team.size - 1) / team.size, from = min(cols, rank * slice), to = min(cols, from + slice);
   const int32_t* s = p.settings + row * 6;
   const Row r{__int_as_float(s[0]), __int_as_float(s[2]), __int_as_float(s[3]), s[1], s[4], (uint32_t)s[5]};
   const float* x = p.x + (size_t)row * cols;
   const bool penal = r.rho != 1.f;
-  if (penal) {
+  if (penal) {  // the whole vocabulary's bits: the argmax's logit may lie in another block's slice
     for (int w = threadIdx.x; w < (cols + 31) / 32; w += blockDim.x) seen[w] = 0;
     __syncthreads();
     for (int j = p.seenOffsets[row] + threadIdx.x; j < p.seenOffsets[row + 1]; j += blockDim.x) {
@@ -213,65 +301,65 @@ __global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64
     return i == r.banned ? -INFINITY : v;
   };
   // argmax (greedy, and the fallback): the largest key of a non-NaN value, −∞ included; 0 if all NaN
-  u64 best = 0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+  u64 best = 0, unused = 0;
+  for (int i = from + threadIdx.x; i < to; i += blockDim.x) {
     const float v = value(i);
     if (!isnan(v)) best = max(best, keyOf(v, i));
   }
-  best = blockMaxKey(sh, best);
+  team.exchange(sh, blockMaxKey(sh, best), 0, true, best, unused);
   const float m = best ? value(idOf(best)) : NAN;
   if (r.t == 0.f || best == 0 || m == -INFINITY) {
-    if (threadIdx.x == 0) p.ids[row] = best ? idOf(best) : cols - 1;
+    if (rank == 0 && threadIdx.x == 0) p.ids[row] = best ? idOf(best) : cols - 1;
+    team.sync();  // no block leaves while another may still read its shared memory
     return;
   }
-  // step 4: the candidates (weight > 0), compacted into this row's workspace in any order
-  // two lists of (key, weight) per row: every candidate, then the survivors of each cut (ping-pong)
-  const size_t all = (size_t)gridDim.x * cols;
-  u64* keys = workKeys + (size_t)row * cols;
-  uint32_t* ws = workWeights + (size_t)row * cols;
-  u64* keys2 = keys + all;
-  uint32_t* ws2 = ws + all;
+  // step 4: the candidates (weight > 0) of this block's slice, compacted into its part of the row's
+  // workspace in any order; two lists of (key, weight) per row: every candidate, then the survivors of
+  // each cut (ping-pong)
+  const size_t all = (size_t)p.rows * cols, at0 = (size_t)row * cols + from;
+  List list{workKeys + at0, workWeights + at0, 0}, other{workKeys + all + at0, workWeights + all + at0, 0};
   if (threadIdx.x == 0) sh.count = 0, sh.total = 0;
   __syncthreads();
   u64 total = 0;
-  for (int base = 0; base < cols; base += blockDim.x) {
+  for (int base = from; base < to; base += blockDim.x) {
     const int i = base + (int)threadIdx.x;
     uint32_t w = 0;
     float v = 0.f;
-    if (i < cols) {
+    if (i < to) {
       v = value(i);
       if (!isnan(v) && v != -INFINITY) w = (uint32_t)weightOf(v, m, r.t, kWeightOne);  // ≤ 2^24
     }
     const int at = claimSlot(&sh.count, w > 0);
-    if (w > 0) keys[at] = keyOf(v, i), ws[at] = w, total += w;
+    if (w > 0) list.keys[at] = keyOf(v, i), list.ws[at] = w, total += w;
   }
   for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
   if (threadIdx.x % 32 == 0) atomicAdd(&sh.total, total);
   __syncthreads();
-  int n = (int)sh.count;
-  u64 sum = sh.total, lo = 0;
-  __syncthreads();
+  list.n = (int)sh.count;
+  u64 inTeam, sum, lo = 0;
+  team.exchange(sh, (u64)list.n, sh.total, false, inTeam, sum);
   // after each cut only its survivors are searched: they move to the other list
   const auto cut = [&](u64 at) {
-    n = keepFrom(sh, keys, ws, n, at, keys2, ws2);
-    u64* tk = keys; keys = keys2; keys2 = tk;
-    uint32_t* tw = ws; ws = ws2; ws2 = tw;
+    other.n = keepFrom(sh, list, at, other);
+    const List t = list;
+    list = other, other = t;
   };
-  if (r.topK > 0 && r.topK < n) {  // step 5: the first k candidates
-    const Crossing c = crossing(sh, keys, ws, n, false, (u64)(r.topK - 1), 0);
-    lo = c.key, sum = c.beforeWeight + c.weight;
+  if (r.topK > 0 && (u64)r.topK < inTeam) {  // step 5: the first k candidates
+    const Crossing c = crossing(sh, team, list, inTeam, other, false, (u64)(r.topK - 1), 0);
+    lo = c.key, sum = c.beforeWeight + c.weight, inTeam = c.beforeCount + 1;
     cut(lo);
   }
   if (r.topP < 1.f) {  // step 6: the shortest prefix reaching ⌈p · S⌉ (one float64 product)
     const u64 need = max((u64)ceil((double)r.topP * (double)sum), (u64)1);  // a topP that is 0 in fp32 keeps the first, as the spec's loop does
-    const Crossing c = crossing(sh, keys, ws, n, true, need - 1, lo);
-    lo = c.key, sum = c.beforeWeight + c.weight;
+    const Crossing c = crossing(sh, team, list, inTeam, other, true, need - 1, lo);
+    lo = c.key, sum = c.beforeWeight + c.weight, inTeam = c.beforeCount + 1;
     cut(lo);
   }
   // step 7: the target ⌊r · S / 2^32⌋ and the candidate whose running weight passes it
   const u64 target = __umul64hi((u64)r.draw << 32, sum);
-  const Crossing c = crossing(sh, keys, ws, n, true, target, lo);
-  if (threadIdx.x == 0) p.ids[row] = idOf(c.key);
+  const Crossing c = crossing(sh, team, list, inTeam, other, true, target, lo);
+  if (rank == 0 && threadIdx.x == 0) p.ids[row] = idOf(c.key);
+  team.sync();  // no block leaves while another may still read its shared memory
 }
 
 /**
@@ -314,7 +402,8 @@ __global__ void __launch_bounds__(kSampleBlock) beamCandidatesKernel(BeamCandida
   const u64 sum = sh.total;
   __syncthreads();
   const int take = min(n, count);
-  const u64 lo = take < count ? crossing(sh, keys, nullptr, count, false, (u64)(take - 1), 0).key : 0;
+  Team team{1};  // one block per row
+  const u64 lo = take < count ? crossing(sh, team, List{keys, nullptr, count}, (u64)count, List{nullptr, nullptr, 0}, false, (u64)(take - 1), 0).key : 0;
   if (threadIdx.x == 0) sh.count = 0;
   __syncthreads();
   for (int i = threadIdx.x; i < count; i += blockDim.x)
@@ -347,13 +436,28 @@ void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s) {
   TRT_LAUNCH_PDL("beamCandidateRows", beamCandidatesKernel, dim3(p.rows), dim3(kSampleBlock), 0, s, p, static_cast<u64*>(p.workspace));
 }
 
+/**
+ * The blocks that share a row: a cluster of 1, 2, 4 or 8 on compute capability ≥ 9.0, from the row
+ * count, the vocabulary and the SM count only — as many as keep the grid within about two blocks per
+ * SM and every block at least kMinTeamSlice logits. The token does not depend on it.
+ */
+static int sampleTeam(int rows, int cols, int sms, bool clusters) {
+  int team = 1;
+  while (clusters && team < kMaxSampleTeam && (size_t)rows * 2 * team <= 2 * (size_t)sms && cols / (2 * team) >= kMinTeamSlice) team *= 2;
+  return team;
+}
+
 void invokeSample(const SampleParams& p, cudaStream_t s) {
   if (p.rows == 0) return;
+  if (p.rows > 65535) throw CudaError("sampleRows: at most 65,535 rows a launch, got " + std::to_string(p.rows));
   const size_t smem = (size_t)(p.cols + 31) / 32 * sizeof(uint32_t);
   allowDynamicSharedMemory(sampleKernel, smem, "sampleRows");
   u64* keys = static_cast<u64*>(p.workspace);  // two key lists, then two weight lists, [rows, cols] each
   uint32_t* weights = reinterpret_cast<uint32_t*>(keys + 2 * (size_t)p.rows * p.cols);
-  TRT_LAUNCH_PDL("sampleRows", sampleKernel, dim3(p.rows), dim3(kSampleBlock), smem, s, p, keys, weights);
+  const int sms = multiprocessors();
+  const int team = sampleTeam(p.rows, p.cols, sms, deviceAttribute<cudaDevAttrComputeCapabilityMajor>() >= 9);
+  const int threads = (size_t)p.rows * team <= (size_t)sms ? kSampleBlock : kSampleBlock / 2;  // two blocks an SM past one wave
+  TRT_LAUNCH_PDL_CLUSTER("sampleRows", sampleKernel, dim3(team, p.rows), dim3(threads), smem, team > 1 ? team : 0, s, p, keys, weights);
 }
 
 }  // namespace trt

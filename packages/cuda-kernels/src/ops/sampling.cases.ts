@@ -3,7 +3,8 @@
  * vocabulary rows with every setting mixed (greedy, temperature, top-k, top-p, both, repetition
  * penalty, a banned id, NaN and −∞ logits, an all −∞ row, top-k beyond the candidates), near-flat
  * logits (every one of 50,257 tokens a candidate: the deepest descents), logits with many ties, a
- * vocabulary past 2^16 ids, and 64 rows of seeded draws; beam search's candidates of such rows.
+ * vocabulary past 2^16 ids, 64 and 96 rows of seeded draws (teams of 4 and 2 blocks per row), a small
+ * vocabulary (one block per row); beam search's candidates of such rows.
  */
 import * as ref from '@trtllm/ref-math';
 import { fromValues, mulberry32, type SamplingRow, type Tensor } from '@trtllm/ref-math';
@@ -80,6 +81,10 @@ export function samplingCases(): KernelCase[] {
     samplingCase('sampling tied logits (0.25 grid)', ties, mixedRows(6, 716, v).map((r) => ({ ...r, temperature: r.temperature || 1 }))),
     samplingCase('sampling vocab 152064 (ids past 2^16)', big, mixedRows(3, 717, 152064).map((r) => ({ ...r, temperature: 1, banned: -1 }))),
     samplingCase('sampling 64 rows of seeded draws, gpt2 vocab', rnd('f32', [64, v], 718, 2), mixedRows(64, 719, v)),
+    // rows are split over a team of 1–8 blocks by row count and vocabulary (csrc/sampling.cu sampleTeam): on a
+    // 132-SM Hopper 1–13 rows of 50,257 take 8, 64 rows 4, 96 rows 2, and a vocabulary under 4,096 one block
+    samplingCase('sampling 96 rows of mixed settings, gpt2 vocab (a team of 2 blocks per row on Hopper)', rnd('f32', [96, v], 721, 2), mixedRows(96, 722, v)),
+    samplingCase('sampling vocab 3000 (one block per row)', rnd('f32', [5, 3000], 723, 2), mixedRows(5, 724, 3000)),
     beamCase('beam candidates gpt2 logits (NaN, ±∞, an all −∞ row, ±0 maxima), 8 per row', mixed, 8),
     beamCase('beam candidates tied logits, 16 per row', ties, 16),
     beamCase('beam candidates near-flat logits, 8 per row', flat, 8),
