@@ -376,7 +376,8 @@ export class CudaProductionBackend extends CudaBackend {
       const floats = this.#meta.decodeRows * a.numHeads * maxSplits * (a.headSize + 2);
       if (!this.#partial || this.#partial.shape[0]! < floats) this.#partial = step.keep(this.k.DeviceTensor.empty('f32', [floats]));
       this.k.attentionDecode(cache, a.layer,
-        { qkv: act(qkv), rows: this.#dev.decodeRows, slots: i32(step.slots), positions: i32(step.positions), out, freshFrom: this.#dev.freshFrom },
+        // a step of one-token rows attends each row fresh from its own position: positions is freshFrom (no upload of its own)
+        { qkv: act(qkv), rows: this.#dev.decodeRows, slots, positions, out, freshFrom: this.#meta.genRows === step.tokens ? positions : this.#dev.freshFrom },
         { ...layout, numRows: this.#meta.decodeRows, maxSplits }, { partial: this.#partial, error: this.#error }, this.stream);
     }
     if (this.#meta.tiles > 0) {
@@ -405,7 +406,7 @@ export class CudaProductionBackend extends CudaBackend {
     }
     const tiles = this.k.contextTiles(chunks);
     const values: Record<Exclude<Field, 'sampling' | 'seenOffsets' | 'seen'>, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
-    for (const [f, v] of Object.entries(values)) this.#stage(f as Field, v);
+    for (const [f, v] of Object.entries(values)) if (f !== 'freshFrom' || genRows.length < t) this.#stage(f as Field, v); // one-token rows read positions as freshFrom
     if (host.sampling) {
       const packed = this.k.packSampling(host.sampling);
       if (packed.seen.length > this.#pinned.seen.length) this.#growSeen(packed.seen.length);
