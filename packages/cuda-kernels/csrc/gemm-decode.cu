@@ -574,7 +574,7 @@ void launchDecodeTb(const GemmDecodeParams& p, cudaStream_t s) {
 template <DType D, DType O>
 void launchDecodeKn(const GemmDecodeParams& p, cudaStream_t s) {
   const size_t optin = (size_t)deviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>();
-  const bool clusters = deviceAttribute<cudaDevAttrComputeCapabilityMajor>() >= 9;
+  const bool clusters = clustersFor(gemmDecodeKnKernel<D, O, false>);  // both forms come from the same compile
   const KnShape sh = knShape(p.n, p.k, p.m, multiprocessors(), clusters, optin, p.lnGamma != nullptr);
   GemmDecodeParams q = p;
   if (p.lnGamma && !sh.ln) {  // a LayerNorm this plan cannot fuse: layerNormFast over A's rows into scratch first (the same bits)

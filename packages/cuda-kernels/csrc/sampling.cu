@@ -13,7 +13,7 @@
 // of weights at ⌊r · S / 2^32⌋, each among the keys at or after the previous cut-off.
 //
 // A row is split over a team of C blocks: a thread-block cluster on Hopper (C = 1, 2, 4 or 8, from the
-// row count and the SM count only), one block elsewhere. Each block owns a contiguous slice of the
+// row count, the vocabulary and the SM count only), one block elsewhere. Each block owns a contiguous slice of the
 // vocabulary: it finds its slice's argmax and compacts its slice's candidates (positive weight) into
 // its part of the row's workspace; a pass of a descent histograms the block's own keys, and every
 // block then adds the team's histograms bin by bin through distributed shared memory — the same
@@ -27,6 +27,8 @@
 // exact sum of fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates.
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
+
+#include <cstdlib>
 
 #include "cluster.cuh"
 #include "numerics.cuh"
@@ -252,7 +254,6 @@ __device__ Crossing crossing(Shared& sh, Team& team, List list, u64 inTeam, List
     }
     // narrow the next pass's list when the keys in play are at most a quarter of it (once: the spare is one list)
     narrow = !narrowed && spare.keys && inBin * 4 <= inTeam;
-    if (narrow) inTeam = inBin;
   }
   return {prefix, beforeCount, beforeWeight, 0};  // not reached: keys are unique, so the last bin holds one
 }
@@ -273,14 +274,14 @@ __device__ int keepFrom(Shared& sh, List from, u64 lo, List to) {
   return kept;
 }
 
-/** grid (team, rows), the team's blocks a cluster when team > 1. */
-__global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64* workKeys, uint32_t* workWeights) {
+/** grid (team · rows): row r's team is blocks team · r … team · r + team − 1, a cluster when team > 1. */
+__global__ void __launch_bounds__(kSampleBlock) sampleKernel(SampleParams p, u64* workKeys, uint32_t* workWeights, int teamSize) {
   extern __shared__ uint32_t seen[];  // a bit per vocabulary id, when the row has a penalty
   __shared__ Shared sh;
   pdlLaunchDependents();
   pdlWait();  // the logits are the previous kernel's output
-  Team team{(int)gridDim.x};
-  const int rank = blockIdx.x, row = blockIdx.y, cols = p.cols;
+  Team team{teamSize};
+  const int rank = (int)blockIdx.x % teamSize, row = (int)blockIdx.x / teamSize, cols = p.cols;
   const int slice = (cols + team.size - 1) / team.size, from = min(cols, rank * slice), to = min(cols, from + slice);
   const int32_t* s = p.settings + row * 6;
   const Row r{__int_as_float(s[0]), __int_as_float(s[2]), __int_as_float(s[3]), s[1], s[4], (uint32_t)s[5]};
@@ -437,27 +438,35 @@ void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s) {
 }
 
 /**
- * The blocks that share a row: a cluster of 1, 2, 4 or 8 on compute capability ≥ 9.0, from the row
- * count, the vocabulary and the SM count only — as many as keep the grid within about two blocks per
- * SM and every block at least kMinTeamSlice logits. The token does not depend on it.
+ * The blocks that share a row: a cluster of 1, 2, 4 or 8 where the kernel runs as clusters, from the
+ * row count, the vocabulary and the SM count only — as many as keep the grid within about two blocks
+ * per SM and every block at least kMinTeamSlice logits. The token does not depend on it.
+ * TRTLLM_SAMPLE_TEAM=1|2|4|8 sets it (for tests that compare team sizes), within what the device runs.
  */
 static int sampleTeam(int rows, int cols, int sms, bool clusters) {
+  if (!clusters) return 1;
+  if (const char* forced = std::getenv("TRTLLM_SAMPLE_TEAM")) {
+    const int t = std::atoi(forced);
+    if (t == 1 || t == 2 || t == 4 || t == 8) return t;
+  }
   int team = 1;
-  while (clusters && team < kMaxSampleTeam && (size_t)rows * 2 * team <= 2 * (size_t)sms && cols / (2 * team) >= kMinTeamSlice) team *= 2;
+  while (team < kMaxSampleTeam && (size_t)rows * 2 * team <= 2 * (size_t)sms && cols / (2 * team) >= kMinTeamSlice) team *= 2;
   return team;
 }
 
 void invokeSample(const SampleParams& p, cudaStream_t s) {
   if (p.rows == 0) return;
-  if (p.rows > 65535) throw CudaError("sampleRows: at most 65,535 rows a launch, got " + std::to_string(p.rows));
   const size_t smem = (size_t)(p.cols + 31) / 32 * sizeof(uint32_t);
   allowDynamicSharedMemory(sampleKernel, smem, "sampleRows");
   u64* keys = static_cast<u64*>(p.workspace);  // two key lists, then two weight lists, [rows, cols] each
   uint32_t* weights = reinterpret_cast<uint32_t*>(keys + 2 * (size_t)p.rows * p.cols);
   const int sms = multiprocessors();
-  const int team = sampleTeam(p.rows, p.cols, sms, deviceAttribute<cudaDevAttrComputeCapabilityMajor>() >= 9);
-  const int threads = (size_t)p.rows * team <= (size_t)sms ? kSampleBlock : kSampleBlock / 2;  // two blocks an SM past one wave
-  TRT_LAUNCH_PDL_CLUSTER("sampleRows", sampleKernel, dim3(team, p.rows), dim3(threads), smem, team > 1 ? team : 0, s, p, keys, weights);
+  int team = sampleTeam(p.rows, p.cols, sms, clustersFor(sampleKernel));
+  const auto threadsFor = [&](int t) { return (size_t)p.rows * t <= (size_t)sms ? kSampleBlock : kSampleBlock / 2; };  // two blocks an SM past one wave
+  while (team > 1 && !clusterFits(sampleKernel, team, threadsFor(team), smem)) team /= 2;  // restricted SMs (MPS, MIG): a smaller team
+  const size_t blocks = (size_t)p.rows * team;
+  if (blocks > 0x7fffffffu) throw CudaError("sampleRows: " + std::to_string(p.rows) + " rows are more than one launch takes");
+  TRT_LAUNCH_PDL_CLUSTER("sampleRows", sampleKernel, dim3((unsigned)blocks), dim3(threadsFor(team)), smem, team > 1 ? team : 0, s, p, keys, weights, team);
 }
 
 }  // namespace trt

@@ -3,23 +3,35 @@
  * vocabulary rows with every setting mixed (greedy, temperature, top-k, top-p, both, repetition
  * penalty, a banned id, NaN and −∞ logits, an all −∞ row, top-k beyond the candidates), near-flat
  * logits (every one of 50,257 tokens a candidate: the deepest descents), logits with many ties, a
- * vocabulary past 2^16 ids, 64 and 96 rows of seeded draws (teams of 4 and 2 blocks per row), a small
- * vocabulary (one block per row); beam search's candidates of such rows.
+ * vocabulary past 2^16 ids, 64 and 96 rows of seeded draws, a small vocabulary, the same rows on teams
+ * of 1, 2, 4 and 8 blocks per row; beam search's candidates of such rows.
  */
 import * as ref from '@trtllm/ref-math';
 import { fromValues, mulberry32, type SamplingRow, type Tensor } from '@trtllm/ref-math';
 import { bytesOf, caseOf, rnd, type KernelCase } from '../case-kit.js';
 import * as gpu from './index.js';
 
-/** A case over logits x [R, V] and one settings row each. */
-function samplingCase(name: string, x: Tensor<'f32'>, rows: readonly SamplingRow[]): KernelCase {
+/**
+ * A case over logits x [R, V] and one settings row each; `team` forces the blocks per row
+ * (TRTLLM_SAMPLE_TEAM, read at launch; a device without clusters runs one block whatever is asked).
+ */
+function samplingCase(name: string, x: Tensor<'f32'>, rows: readonly SamplingRow[], team?: 1 | 2 | 4 | 8): KernelCase {
   const [r, v] = x.shape as [number, number];
   const t = gpu.samplingTensors(gpu.packSampling(rows));
   const workspace = fromValues('i32', [gpu.sampleWorkspaceSize(r, v)], new Int32Array(gpu.sampleWorkspaceSize(r, v)));
   return caseOf({
     name, op: 'sampling', dtype: 'f32→i32', shape: `[${r},${v}]`, tier: 2, host: { x, ...t, workspace },
     ref: () => [ref.sampleRows(x, rows)],
-    launch: (d) => [gpu.sampleRows({ x: d['x']!, settings: d['settings']!, seenOffsets: d['seenOffsets']!, seen: d['seen']!, workspace: d['workspace']! })],
+    launch: (d) => {
+      const before = process.env['TRTLLM_SAMPLE_TEAM'];
+      if (team !== undefined) process.env['TRTLLM_SAMPLE_TEAM'] = String(team);
+      try {
+        return [gpu.sampleRows({ x: d['x']!, settings: d['settings']!, seenOffsets: d['seenOffsets']!, seen: d['seen']!, workspace: d['workspace']! })];
+      } finally {
+        if (before === undefined) delete process.env['TRTLLM_SAMPLE_TEAM'];
+        else process.env['TRTLLM_SAMPLE_TEAM'] = before;
+      }
+    },
     bytes: bytesOf(x), flops: 0,
   });
 }
@@ -82,9 +94,11 @@ export function samplingCases(): KernelCase[] {
     samplingCase('sampling vocab 152064 (ids past 2^16)', big, mixedRows(3, 717, 152064).map((r) => ({ ...r, temperature: 1, banned: -1 }))),
     samplingCase('sampling 64 rows of seeded draws, gpt2 vocab', rnd('f32', [64, v], 718, 2), mixedRows(64, 719, v)),
     // rows are split over a team of 1–8 blocks by row count and vocabulary (csrc/sampling.cu sampleTeam): on a
-    // 132-SM Hopper 1–13 rows of 50,257 take 8, 64 rows 4, 96 rows 2, and a vocabulary under 4,096 one block
-    samplingCase('sampling 96 rows of mixed settings, gpt2 vocab (a team of 2 blocks per row on Hopper)', rnd('f32', [96, v], 721, 2), mixedRows(96, 722, v)),
+    // 132-SM Hopper 1–13 rows of 50,257 take 8, 64 rows 4, 96 rows 2, and a vocabulary under 4,096 one block;
+    // the same rows with every team size forced must give the same tokens
+    samplingCase('sampling 96 rows of mixed settings, gpt2 vocab', rnd('f32', [96, v], 721, 2), mixedRows(96, 722, v)),
     samplingCase('sampling vocab 3000 (one block per row)', rnd('f32', [5, 3000], 723, 2), mixedRows(5, 724, 3000)),
+    ...([1, 2, 4, 8] as const).map((team) => samplingCase(`sampling gpt2 logits, mixed settings, a team of ${team} forced`, mixed, mixedRows(13, 714, v), team)),
     beamCase('beam candidates gpt2 logits (NaN, ±∞, an all −∞ row, ±0 maxima), 8 per row', mixed, 8),
     beamCase('beam candidates tied logits, 16 per row', ties, 16),
     beamCase('beam candidates near-flat logits, 8 per row', flat, 8),
