@@ -61,6 +61,25 @@ Napi::Value Int8GemmDecodePlan(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), int8GemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.i32("multiprocessors")));
   });
 }
+Napi::Value Fp8GemmDecode(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8GemmDecode", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeFp8GemmDecode({.x = a.ptr("x"), .b = (const uint8_t*)a.ptr("b"), .scaleA = (const float*)a.ptr("scaleA"), .scaleB = (const float*)a.ptr("scaleB"), .qScale = a.f32("qScale"), .bias = a.ptr("bias", true), .residual = a.ptr("residual", true), .out = a.ptr("out"), .m = a.i32("m"), .n = a.i32("n"), .k = a.i32("k"), .gelu = a.flag("gelu"), .outDtype = a.dtype("outDtype")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
+Napi::Value Fp8GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8GemmDecodeUnsupported", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), fp8GemmDecodeUnsupported(a.i32("n"), a.i32("k"), a.i32("m"), a.i32("capability")));
+  });
+}
+Napi::Value Fp8GemmDecodePlan(const Napi::CallbackInfo& info) {
+  return guard(info, "fp8GemmDecodePlan", [&]() -> Napi::Value {
+    Args a(info, 0);
+    return Napi::String::New(info.Env(), fp8GemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.i32("multiprocessors")));
+  });
+}
 Napi::Value Fp8GemmLt(const Napi::CallbackInfo& info) {
   return guard(info, "fp8GemmLt", [&]() -> Napi::Value {
     Args a(info, 0);
@@ -328,6 +347,9 @@ void opBindings(std::vector<Binding>& out) {
       {"int8GemmDecode", Int8GemmDecode},
       {"int8GemmDecodeUnsupported", Int8GemmDecodeUnsupported},
       {"int8GemmDecodePlan", Int8GemmDecodePlan},
+      {"fp8GemmDecode", Fp8GemmDecode},
+      {"fp8GemmDecodeUnsupported", Fp8GemmDecodeUnsupported},
+      {"fp8GemmDecodePlan", Fp8GemmDecodePlan},
       {"fp8GemmLt", Fp8GemmLt},
       {"fp8GemmLtUnsupported", Fp8GemmLtUnsupported},
       {"fp8GemmLtAlgorithms", Fp8GemmLtAlgorithms},

@@ -129,6 +129,27 @@ void invokeFp8GemmLt(const Fp8GemmLtParams& p, cudaStream_t s);
 // Why the production FP8 GEMM cannot run this shape on this device ("" when it can).
 std::string fp8GemmLtUnsupported(int n, int k, DType out);
 std::string fp8GemmLtAlgorithms();
+// fp8-gemm-decode.cu — production FP8 linear for the few rows of a decode step (tier 3): x [M,K] in T
+// quantized inside (e4m3(fp32(x·qScale)), quantizeFp8's arithmetic) times b [N,K] e4m3 on tensor cores
+// (mma.sync, fp32 sums), then fp8GemmLt's epilogue (· sa·sb, + bias), GELU and + residual, in one kernel.
+struct Fp8GemmDecodeParams {
+  const void* x;                     // [M, K] in outDtype (f16 / bf16), 16-byte aligned
+  const uint8_t* b;                  // [N, K] e4m3, 16-byte aligned
+  const float* scaleA; const float* scaleB;  // [1] each on the device: dequantize x's e4m3 and b
+  float qScale;                      // x's quantize multiplier
+  const void* bias;                  // [N] in outDtype, or null
+  const void* residual;              // [M, N] in outDtype, or null
+  void* out;                         // [M, N] in outDtype
+  int m, n, k;
+  bool gelu;
+  DType outDtype;
+  float* ws = nullptr; int* counters = nullptr; int wsRows = 0;  // set by invokeFp8GemmDecode (split-K workspace)
+};
+void invokeFp8GemmDecode(const Fp8GemmDecodeParams& p, cudaStream_t s);
+/** Why (N, K, M) on a GPU of this capability (major·10 + minor) has no FP8 decode GEMM, or "" if it has one. */
+std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability);
+/** The FP8 decode GEMM's launch plan for (N, K, M) on a device of `sms` SMs, as JSON — host arithmetic only. */
+std::string fp8GemmDecodePlan(int n, int k, int m, int sms);
 
 // layernorm.cu — y = LN(x); with q != null also per-token int8 quantization of y (fused).
 struct LayerNormParams {

@@ -108,6 +108,9 @@ export interface NativeAddon {
   /** Its launch plan as JSON (host arithmetic; no GPU needed). */
   int8GemmDecodePlan(p: NativeParams): string;
   fp8GemmLt(p: NativeParams): void;
+  fp8GemmDecode(p: NativeParams): void;
+  fp8GemmDecodeUnsupported(p: NativeParams): string;
+  fp8GemmDecodePlan(p: NativeParams): string;
   fp8GemmLtUnsupported(p: NativeParams): string;
   fp8GemmLtAlgorithms(): string;
   quantize(p: NativeParams): void;

@@ -1,7 +1,8 @@
 /**
  * fp8 on the device — e4m3 quantize / dequantize and the FP8 GEMM (csrc/fp8.cu: reference kernels,
- * tier 1), and the production FP8 GEMM fp8GemmLt (csrc/fp8-gemm-lt.cu: cuBLASLt on FP8 tensor cores,
- * compute capability ≥ 8.9, tier 3).
+ * tier 1), the production FP8 GEMM fp8GemmLt (csrc/fp8-gemm-lt.cu: cuBLASLt on FP8 tensor cores,
+ * compute capability ≥ 8.9, tier 3) and the FP8 decode GEMM fp8GemmDecode (csrc/fp8-gemm-decode.cu: the
+ * whole layer in one kernel for a decode step's few rows, tier 3).
  */
 import {
   checkFp8Gemm, expectAttr, expectDType, expectShape, matmulLayout, numel,
@@ -10,7 +11,8 @@ import {
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
-import { code, type OnDevice } from '../launch.js';
+import { code, currentPlanDevice, planAddon, type OnDevice } from '../launch.js';
+import type { Int8GemmDecodePlan } from './int8-gemm.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 const positive = (op: string, what: string, s: number): void => expectAttr(op, what, Number.isFinite(s) && s > 0, 'a finite scale > 0', s);
@@ -86,4 +88,87 @@ export function fp8GemmLtUnsupported(n: number, k: number, outDtype: ActDType): 
 /** One line per (M, N, K, dtype, bias) fp8GemmLt has planned: cuBLASLt's algorithm. */
 export function fp8GemmLtAlgorithms(): string {
   return native('fp8GemmLtAlgorithms', () => addon().fp8GemmLtAlgorithms());
+}
+
+/** Rows up to which fp8GemmDecode takes x (each block quantizes its rows' K range again). */
+export const FP8_DECODE_MAX_ROWS = 16;
+
+/** Float inputs of fp8GemmDecode; the scales f32 [1] on the device (a captured graph reads the layer's). */
+export interface Fp8GemmDecodeInputs {
+  /** [M, K] f16 / bf16 activations, quantized inside: e4m3(fp32(x · attrs.quantScale)). */
+  readonly x: DeviceTensor<ActDType>;
+  /** [N, K] e4m3 weight. */
+  readonly b: DeviceTensor<'fp8e4m3'>;
+  /** [1]: dequantizes x's e4m3 (1 / quantScale as the checkpoint stores it). */
+  readonly scaleA: DeviceTensor<'f32'>;
+  /** [1]: dequantizes b. */
+  readonly scaleB: DeviceTensor<'f32'>;
+  /** [N] in x's dtype. */
+  readonly bias?: DeviceTensor<ActDType>;
+  /** [M, N] in x's dtype, added last. */
+  readonly residual?: DeviceTensor<ActDType>;
+}
+
+/**
+ * The FP8 linear layer in one kernel for the few rows of a decode step (tier 3): x quantized to e4m3
+ * as quantizeFp8 does, times bᵀ on FP8 tensor cores (mma.sync m16n8k32, each mma's 32 exact products
+ * added to an fp32 sum), then fp8GemmLt's epilogue T(acc · sa·sb + bias), GELU and + residual as the gelu
+ * and residualAdd kernels round them — the layer quantizeFp8 → fp8GemmLt → gelu → residualAdd computes,
+ * up to the order of the fp32 sum, which depends on (N, K, SM count) only: a row gives the same bits
+ * alone or among others. Needs compute capability ≥ 8.9, K a multiple of 16, at most 16 rows
+ * (fp8GemmDecodeUnsupported says which fails) and 16-byte aligned x and b.
+ */
+export function fp8GemmDecode(inputs: Fp8GemmDecodeInputs, attrs: { readonly quantScale: number; readonly gelu?: boolean }, stream?: Stream): DeviceTensor<ActDType> {
+  const op = 'fp8GemmDecode';
+  const { x, b, bias, residual } = inputs;
+  expectDType(op, 'inputs.x', x, ['f16', 'bf16']);
+  const outDtype = x.dtype;
+  expectDType(op, 'inputs.b', b, ['fp8e4m3']);
+  expectShape(op, 'inputs.scaleA', inputs.scaleA, [1]);
+  expectShape(op, 'inputs.scaleB', inputs.scaleB, [1]);
+  expectDType(op, 'inputs.scaleA', inputs.scaleA, ['f32']);
+  expectDType(op, 'inputs.scaleB', inputs.scaleB, ['f32']);
+  positive(op, 'attrs.quantScale', attrs.quantScale);
+  const l = matmulLayout(op, x, b, false, true);
+  const why = fp8GemmDecodeUnsupported(l.n, l.k, l.m);
+  expectAttr(op, 'inputs', why === '', why, `x [${x.shape.join(', ')}], b [${b.shape.join(', ')}]`);
+  if (bias) {
+    expectDType(op, 'inputs.bias', bias, [outDtype]);
+    expectShape(op, 'inputs.bias', bias, [l.n]);
+  }
+  if (residual) {
+    expectDType(op, 'inputs.residual', residual, [outDtype]);
+    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
+  }
+  const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
+  native(op, () =>
+    addon().fp8GemmDecode({
+      x: x.ptr, b: b.ptr, scaleA: inputs.scaleA.ptr, scaleB: inputs.scaleB.ptr, qScale: attrs.quantScale, bias: bias?.ptr, residual: residual?.ptr, out: out.ptr,
+      m: l.m, n: l.n, k: l.k, gelu: attrs.gelu ?? false, outDtype: code(outDtype), stream: stream?.handle,
+    }),
+  );
+  return out;
+}
+
+/**
+ * Why fp8GemmDecode cannot run an [N, K] weight for M rows ('' when it can): the current GPU's compute
+ * capability (or `capability`, major · 10 + minor, to ask for another), K, M.
+ */
+export function fp8GemmDecodeUnsupported(n: number, k: number, m: number, capability?: number): string {
+  const lib = planAddon();
+  const cc = capability ?? Math.round(Number(lib.deviceInfo().computeCapability ?? '0') * 10);
+  return native('fp8GemmDecodeUnsupported', () => lib.fp8GemmDecodeUnsupported({ n, k, m, capability: cc }));
+}
+
+/** How fp8GemmDecode runs one shape (int8GemmDecode's plan: blocks [n tiles of 16, row passes, K splits], warps, 64-k steps, token groups of 8). */
+export type Fp8GemmDecodePlan = Int8GemmDecodePlan;
+
+/** fp8GemmDecode's launch plan for (N, K, M) on a device of `multiprocessors` SMs (default: the current GPU's) — host arithmetic. The sum order follows from it. */
+export function fp8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Fp8GemmDecodePlan {
+  const op = 'fp8GemmDecodePlan';
+  for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
+  const lib = planAddon();
+  const sms = multiprocessors ?? currentPlanDevice(op, lib, 'the SM count').multiprocessors;
+  expectAttr(op, 'multiprocessors', Number.isInteger(sms) && sms > 0 && sms < 2 ** 31, 'a positive integer', sms);
+  return JSON.parse(native(op, () => lib.fp8GemmDecodePlan({ n: s.n, k: s.k, m: s.m, multiprocessors: sms }))) as Fp8GemmDecodePlan;
 }

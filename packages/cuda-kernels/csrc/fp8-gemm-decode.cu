@@ -1,0 +1,243 @@
+// fp8-gemm-decode — production FP8 linear layer for the few rows of a decode step (tier 3):
+//   out = epilogue(Σ_k e4m3(x·qScale)[m,k] · b[n,k]),  b [N,K] e4m3 on tensor cores (mma.sync m16n8k32
+// e4m3 × e4m3 → fp32, compute capability ≥ 8.9), then fp8.cu's epilogue on the sums:
+//   y = T(fp32(acc·fp32(sa·sb)) + bias),  y = T(gelu(y)),  out = T(residual + y)
+// — the sequence quantizeFp8 → fp8GemmLt → gelu → residualAdd runs, in one kernel.
+//
+// Why a kernel of our own: at decode sizes the layer is memory-bound, and the cuBLASLt route is four
+// launches (quantize, GEMM, GELU, residual) around a GEMM whose only job is to stream N·K weight bytes
+// once; cuBLASLt's FP8 at one row measured no faster than our fp16 decode GEMM (H100, 2026-12-07). Here
+// the weights are streamed once, straight into mma.sync fragments, the activations are quantized as they
+// are loaded (a static per-tensor multiplier: no pass over the rows first), and the epilogue runs on
+// the block's sums.
+//
+// Numerics (tier 3): each e4m3 product is exact in fp32, but the sum's order is not the oracle's
+// serial one: every mma adds 32 products from a zero accumulator (the tensor core's own order and
+// alignment), and its result is added to the lane's fp32 sum with one rounding — a promotion every 32
+// products, so the tensor core's reduced accumulation never spans more than one mma. Then warps in order
+// (shared memory) and split-K blocks in order (a workspace, summed by the tile's last block). The order
+// depends on (N, K, SM count) only and rows never mix, so a row gives the same bits alone or among
+// others, at any M this kernel takes.
+//
+// Layout as int8-gemm-decode.cu: a block owns 16 outputs along N (the mma's A operand: the weights),
+// the tokens are the mma's 8 columns (TG groups of 8 per pass of the grid's y), a step is 64 k (lane
+// (g, t) loads 16 bytes of weight rows n0 + g and n0 + 8 + g at k = 64s + 16t, and quantizes 16
+// elements of its token's row there); inside a step k is permuted identically on both operands.
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include "launch.cuh"
+#include "mma.cuh"
+#include "numerics.cuh"
+#include "typed.cuh"
+
+namespace trt {
+namespace {
+
+constexpr int kStepK = 64;     // k per step: 16 bytes per lane, 4 lanes per weight row
+constexpr int kTileN = 16;     // outputs per block along N: one mma A tile
+constexpr int kMaxWarps = 8;   // warps per block splitting the block's steps
+constexpr int kMaxSplits = 16;
+constexpr int kMaxRows = 16;   // two token groups: every block quantizes its rows' K range again
+
+struct Fp8DecodeShape {
+  int steps;     // K steps of 64 k
+  int warps;     // threads / 32
+  int splits;    // blocks along z, each a contiguous range of steps
+  int perSplit;  // steps per split
+};
+// From (N, K) and the device's SM count only (int8-gemm-decode.cu's rule): split K until there are
+// about two blocks per SM, each split at least four steps; then about two steps per warp.
+Fp8DecodeShape fp8DecodeShape(int n, int k, int sms) {
+  const int steps = (k + kStepK - 1) / kStepK;
+  const int tiles = (n + kTileN - 1) / kTileN;
+  const int perSplit = std::min(steps, std::max({4, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
+  const int splits = (steps + perSplit - 1) / perSplit;
+  const int warps = std::max(1, std::min(kMaxWarps, (perSplit + 1) / 2));
+  return {steps, warps, splits, perSplit};
+}
+
+/** Output (m, n)'s epilogue (fp8.cu's order), stored once as O. */
+template <DType O>
+__device__ __forceinline__ void finish(const Fp8GemmDecodeParams& p, int m, int n, float acc, float scale) {
+  float y = fmul(acc, scale);
+  if (p.bias) y = fadd(y, Io<O>::load(p.bias, n));
+  y = roundTo(O, y);
+  if (p.gelu) y = roundTo(O, geluF32(y));
+  const size_t at = (size_t)m * p.n + n;
+  if (p.residual) y = fadd(Io<O>::load(p.residual, at), y);
+  storef(O, p.out, at, y);
+}
+
+/** The 16 e4m3 of T activations at x[at …]: e4m3(fp32(x·qs)), quantizeFp8's arithmetic; byte b is k + b. */
+template <DType X>
+__device__ __forceinline__ uint4 quantize16(const void* x, size_t at, float qs) {
+  uint32_t w[4] = {0, 0, 0, 0};
+#pragma unroll
+  for (int v = 0; v < 16 / Io<X>::kVec; v++) {
+    float f[Io<X>::kVec];
+    Io<X>::load16(x, at + v * Io<X>::kVec, f);
+#pragma unroll
+    for (int e = 0; e < Io<X>::kVec; e++) {
+      const int b = v * Io<X>::kVec + e;
+      w[b >> 2] |= (uint32_t)toFp8Bits(fmul(f[e], qs)) << (8 * (b & 3));
+    }
+  }
+  return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+/** c += a · b: one m16n8k32 e4m3 mma from a zero accumulator, its sums added to c in fp32 (sm_89+). */
+__device__ __forceinline__ void mmaAddE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  float d[4];
+  asm("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(0.f));
+#pragma unroll
+  for (int e = 0; e < 4; e++) c[e] = fadd(c[e], d[e]);
+#else
+  (void)c, (void)a, (void)b0, (void)b1;
+  __trap();  // not reached: the host refuses devices below 8.9 (fp8GemmDecodeUnsupported)
+#endif
+}
+
+template <DType O, int TG>
+__global__ void __launch_bounds__(kMaxWarps * 32) fp8GemmDecodeKernel(Fp8GemmDecodeParams p, Fp8DecodeShape sh) {
+  constexpr int U = TG == 1 ? 4 : 2;  // steps loaded ahead
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * 8 * TG;
+  const int K = p.k, N = p.n;
+  const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
+  // weight rows past N and token rows past M read a valid row; their results are dropped
+  const uint8_t* wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
+  size_t xAt[TG];
+#pragma unroll
+  for (int q = 0; q < TG; q++) xAt[q] = (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
+  const int rows = min(8 * TG, p.m - m0);
+  pdlLaunchDependents();
+  float acc[TG][4];
+#pragma unroll
+  for (int q = 0; q < TG; q++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) acc[q][e] = 0.f;
+
+  for (int first = s0 + warp; first < s1; first += U * sh.warps) {
+    uint4 w[U][2];
+    int kc[U];  // the lane's 16 k of each step, clamped inside the row (the K mask at use)
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      kc[u] = min(min(first + u * sh.warps, s1 - 1) * kStepK + 16 * t, K - 16);
+#pragma unroll
+      for (int h = 0; h < 2; h++) w[u][h] = ldStream(wRow[h] + kc[u]);
+    }
+    if (first == s0 + warp) pdlWait();  // the first weights are on their way; x is the previous kernel's output
+#pragma unroll
+    for (int u = 0; u < U; u++) {  // this lane's 16 k past K (K % 16 = 0: all or none): zero weights, zero products
+      if ((first + u * sh.warps) * kStepK + 16 * t + 16 > K) w[u][0] = w[u][1] = make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int q = 0; q < TG; q++) {
+      uint4 x[U];
+#pragma unroll
+      for (int u = 0; u < U; u++) x[u] = quantize16<O>(p.x, xAt[q] + kc[u], p.qScale);
+#pragma unroll
+      for (int u = 0; u < U; u++) {
+        if (first + u * sh.warps >= s1) continue;  // warp-uniform
+        const uint32_t lo[4] = {w[u][0].x, w[u][1].x, w[u][0].y, w[u][1].y};  // bytes 0–7 of rows g, g + 8
+        const uint32_t hi[4] = {w[u][0].z, w[u][1].z, w[u][0].w, w[u][1].w};  // bytes 8–15
+        mmaAddE4m3(acc[q], lo, x[u].x, x[u].y);
+        mmaAddE4m3(acc[q], hi, x[u].z, x[u].w);
+      }
+    }
+  }
+
+  pdlWait();  // (returns at once when already waited)
+  const float scale = fmul(*p.scaleA, *p.scaleB);
+  // warps' partials summed through shared memory in warp order, one token group at a time; lane (g, t)'s
+  // accumulator e holds output n = n0 + g (+ 8 for e ≥ 2), token 8q + 2t + (e & 1)
+  __shared__ float red[kMaxWarps * 128];
+#pragma unroll
+  for (int q = 0; q < TG; q++) {
+    if (m0 + 8 * q >= p.m) break;  // block-uniform
+#pragma unroll
+    for (int e = 0; e < 4; e++) red[warp * 128 + e * 32 + lane] = acc[q][e];
+    __syncthreads();
+    for (int i = threadIdx.x; i < 128; i += blockDim.x) {
+      float v = red[i];
+      for (int s = 1; s < sh.warps; s++) v = fadd(v, red[s * 128 + i]);
+      const int e = i >> 5, l = i & 31;
+      const int n = n0 + (l >> 2) + (e >= 2 ? 8 : 0), m = m0 + 8 * q + 2 * (l & 3) + (e & 1);
+      if (m >= p.m || n >= N) continue;
+      if (sh.splits == 1) finish<O>(p, m, n, v, scale);
+      else p.ws[((size_t)blockIdx.z * p.wsRows + m) * N + n] = v;
+    }
+    __syncthreads();
+  }
+  if (sh.splits == 1) return;
+  // split K: the tile's last block to arrive adds every split's partials in split order and finishes
+  if (!lastBlockToArrive(p.counters + blockIdx.y * gridDim.x + blockIdx.x, sh.splits)) return;
+  __threadfence();
+  for (int i = threadIdx.x; i < rows * kTileN; i += blockDim.x) {
+    const int m = m0 + i / kTileN, n = n0 + i % kTileN;
+    if (n >= N) continue;
+    float v = __ldcg(p.ws + ((size_t)m) * N + n);
+    for (int z = 1; z < sh.splits; z++) v = fadd(v, __ldcg(p.ws + ((size_t)z * p.wsRows + m) * N + n));
+    finish<O>(p, m, n, v, scale);
+  }
+}
+
+template <DType O>
+void launchFp8Decode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
+  const Fp8DecodeShape sh = fp8DecodeShape(p.n, p.k, multiprocessors());
+  const int tg = p.m <= 8 ? 1 : 2, passes = (p.m + 8 * tg - 1) / (8 * tg);
+  const int tiles = (p.n + kTileN - 1) / kTileN;
+  Fp8GemmDecodeParams q = p;
+  if (sh.splits > 1) {  // the split partials and the tiles' arrival counters
+    q.wsRows = passes * 8 * tg;
+    q.ws = static_cast<float*>(streamScratch(s, "fp8GemmDecode partials", (size_t)sh.splits * q.wsRows * p.n * sizeof(float), false));
+    q.counters = static_cast<int*>(streamScratch(s, "fp8GemmDecode counters", (size_t)tiles * passes * sizeof(int), true));
+  }
+  auto* kernel = tg == 1 ? fp8GemmDecodeKernel<O, 1> : fp8GemmDecodeKernel<O, 2>;
+  TRT_LAUNCH_PDL("fp8GemmDecode", kernel, dim3(tiles, passes, sh.splits), dim3(32 * sh.warps), 0, s, q, sh);
+}
+
+// The current device's compute capability as major·10 + minor.
+int capabilityOfDevice() {
+  return deviceAttribute<cudaDevAttrComputeCapabilityMajor>() * 10 + deviceAttribute<cudaDevAttrComputeCapabilityMinor>();
+}
+
+}  // namespace
+
+std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability) {
+  if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores), this GPU has " + std::to_string(capability / 10) + "." + std::to_string(capability % 10);
+  if (k < 16 || k % 16 != 0) return "K a multiple of 16 (16-byte rows of x's e4m3 and of b), got K=" + std::to_string(k);
+  if (n < 1) return "N ≥ 1, got N=" + std::to_string(n);
+  if (m > kMaxRows) return "at most " + std::to_string(kMaxRows) + " rows (every block quantizes its rows again), got M=" + std::to_string(m);
+  return "";
+}
+
+std::string fp8GemmDecodePlan(int n, int k, int m, int sms) {
+  const Fp8DecodeShape sh = fp8DecodeShape(n, k, sms);
+  const int tg = m <= 8 ? 1 : 2;
+  std::ostringstream o;
+  o << "{\"grid\":[" << (n + kTileN - 1) / kTileN << "," << (m + 8 * tg - 1) / (8 * tg) << "," << sh.splits << "],\"threads\":" << 32 * sh.warps
+    << ",\"stepK\":" << kStepK << ",\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
+    << ",\"tileN\":" << kTileN << ",\"tokenGroups\":" << tg << "}";
+  return o.str();
+}
+
+void invokeFp8GemmDecode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
+  const std::string why = fp8GemmDecodeUnsupported(p.n, p.k, p.m, capabilityOfDevice());
+  if (!why.empty()) throw CudaError("fp8GemmDecode: needs " + why);
+  for (const void* q : {p.x, static_cast<const void*>(p.b)}) {
+    if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("fp8GemmDecode: x and b must be 16-byte aligned (a view at an odd offset?)");
+  }
+  if (p.m == 0) return;
+  switch (p.outDtype) {
+    case DType::F16: launchFp8Decode<DType::F16>(p, s); break;
+    case DType::BF16: launchFp8Decode<DType::BF16>(p, s); break;
+    default: throw CudaError("fp8GemmDecode: x and the output must be f16 or bf16");
+  }
+}
+
+}  // namespace trt
