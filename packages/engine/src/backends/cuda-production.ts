@@ -79,6 +79,12 @@ interface CapturedStep {
  * rows through int8GemmDecode (two token groups, the rows quantized inside) 6.810 (fp16 3.684).
  */
 const INT8_DECODE_ROWS = 8;
+/**
+ * Rows up to which an FP8 layer of a decode step runs as one fp8GemmDecode kernel (x quantized inside,
+ * the GELU and residual in its epilogue); above, quantizeFp8 → fp8GemmLt → gelu → residualAdd. Each
+ * block quantizes its rows again, so the kernel is for few rows (as int8GemmDecode).
+ */
+const FP8_DECODE_ROWS = 8;
 
 /**
  * Rows up to which a SmoothQuant layer's LayerNorm runs inside its int8GemmDecode (every block
@@ -285,12 +291,34 @@ export class CudaProductionBackend extends CudaBackend {
     if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside launchStep', got: 'outside a step' });
     const s = this.fp8Scales(w);
     const xin = norm ? this.#normalized(x, norm) : x;
+    if (this.#fp8DecodeStep(xin, w.weight as Cuda.DeviceTensor<'fp8e4m3'>)) {
+      const inputs = { x: act(xin), b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
+      return this.k.fp8GemmDecode(inputs, { quantScale: s.scaleX, gelu }, this.stream);
+    }
     const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
     const inputs = { a: q, b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}) };
     let y: T = this.k.fp8GemmLt(inputs, { outDtype: x.dtype as ActDType }, this.stream);
     if (gelu) y = this.k.gelu({ x: act(keep(y)) }, this.stream);
     if (residual) y = this.k.residualAdd({ a: act(residual), b: act(keep(y)) }, this.stream);
     return y;
+  }
+  /**
+   * A step of at most FP8_DECODE_ROWS generation rows only, under the batch-invariant or decode-kernel
+   * policy, on a GPU and shape fp8GemmDecode takes: the FP8 layer as one kernel. (FP8 engines are not
+   * batch-invariant: cuBLASLt picks its FP8 algorithm per M.)
+   */
+  #fp8DecodeStep(x: T, w: Cuda.DeviceTensor<'fp8e4m3'>): boolean {
+    const gen = this.#meta.genRows;
+    if (gen === 0 || gen !== this.#meta.tokens || x.shape[0] !== gen || gen > FP8_DECODE_ROWS) return false;
+    if (this.gemmAlgo !== 'batch-invariant' && this.gemmAlgo !== 'decode-kernel') return false;
+    const [n, k] = w.shape as [number, number];
+    const key = `${n}:${k}:fp8`;
+    let ok = this.#decodeShapes.get(key);
+    if (ok === undefined) {
+      ok = this.k.fp8GemmDecodeUnsupported(n, k, 1) === '';
+      this.#decodeShapes.set(key, ok);
+    }
+    return ok;
   }
   /** Every row of `x` is a generation row and goes through the decode GEMM (policy and shape allow). */
   #decodeStep(x: T, w: T): boolean {
