@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { addonIfBuilt } from './binding.js';
 import { gemmDecodePlan, type DecodeGemmDevice } from './ops/gemm.js';
+import { fp8GemmDecodePlan, fp8GemmDecodeUnsupported } from './ops/fp8.js';
 import { int8GemmDecodePlan } from './ops/int8-gemm.js';
 
 const h200: DecodeGemmDevice = { multiprocessors: 132, computeMajor: 9, sharedMemoryOptin: 232_448 };
@@ -85,5 +86,20 @@ describe.skipIf(!built)(built ? 'gemmDecode launch plan (no GPU needed)' : 'gemm
     expect([1, 8, 9, 16, 17, 33, 70].map((m) => at(768, 768, m).tokenGroups)).toEqual([1, 1, 2, 2, 4, 8, 8]);
     expect(at(768, 784, 1).steps).toBe(13); // K 784: a last step of 16 k
     expect(() => int8GemmDecodePlan({ n: 768, k: 768, m: 0 }, 132)).toThrow(/int8GemmDecodePlan.*m.*a positive integer/);
+  });
+  it("fp8GemmDecode: int8GemmDecode's split of K (the sum order follows from N, K and the SM count, never M); one or two token groups; refused below compute capability 8.9, past 16 rows, K not a multiple of 16", () => {
+    const at = (n: number, k: number, m: number) => fp8GemmDecodePlan({ n, k, m }, 132);
+    for (const [n, k] of [[4800, 1600], [6400, 1600], [1600, 6400], [768, 3072]] as const) {
+      const a = at(n, k, 1), b = int8GemmDecodePlan({ n, k, m: 1 }, 132);
+      expect([a.splits, a.stepsPerSplit, a.warps], `${n}×${k}`).toEqual([b.splits, b.stepsPerSplit, b.warps]);
+      for (const m of [2, 8, 9, 16]) expect([at(n, k, m).splits, at(n, k, m).stepsPerSplit, at(n, k, m).warps], `M ${m}`).toEqual([a.splits, a.stepsPerSplit, a.warps]);
+    }
+    expect([1, 8, 9, 16].map((m) => at(768, 768, m).tokenGroups)).toEqual([1, 1, 2, 2]);
+    expect(fp8GemmDecodeUnsupported(4800, 1600, 8, 90)).toBe('');
+    expect(fp8GemmDecodeUnsupported(4800, 1600, 16, 89)).toBe('');
+    expect(fp8GemmDecodeUnsupported(4800, 1600, 1, 80)).toMatch(/compute capability 8\.9 or newer.*8\.0/);
+    expect(fp8GemmDecodeUnsupported(4800, 1600, 17, 90)).toMatch(/at most 16 rows.*M=17/);
+    expect(fp8GemmDecodeUnsupported(4800, 1608, 1, 90)).toMatch(/K a multiple of 16.*K=1608/);
+    expect(() => fp8GemmDecodePlan({ n: 768, k: 0, m: 1 }, 132)).toThrow(/fp8GemmDecodePlan.*k.*a positive integer/);
   });
 });
