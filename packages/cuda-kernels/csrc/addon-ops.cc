@@ -71,7 +71,7 @@ Napi::Value Fp8GemmDecode(const Napi::CallbackInfo& info) {
 Napi::Value Fp8GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
   return guard(info, "fp8GemmDecodeUnsupported", [&]() -> Napi::Value {
     Args a(info, 0);
-    return Napi::String::New(info.Env(), fp8GemmDecodeUnsupported(a.i32("n"), a.i32("k"), a.i32("m"), a.i32("capability")));
+    return Napi::String::New(info.Env(), fp8GemmDecodeUnsupported(a.i32("n"), a.i32("k"), a.i32("m"), a.raw("capability").IsNumber() ? a.i32("capability") : -1));
   });
 }
 Napi::Value Fp8GemmDecodePlan(const Napi::CallbackInfo& info) {

@@ -27,6 +27,8 @@
 #include <sstream>
 #include <string>
 
+#include <cuda_fp8.h>
+
 #include "launch.cuh"
 #include "mma.cuh"
 #include "numerics.cuh"
@@ -70,20 +72,28 @@ __device__ __forceinline__ void finish(const Fp8GemmDecodeParams& p, int m, int 
   storef(O, p.out, at, y);
 }
 
+/**
+ * Two e4m3 of fp32 values, lo in the low byte: the hardware conversion (cvt.rn.satfinite.e4m3x2.f32,
+ * sm_89+) — round to nearest even, magnitudes past 448 (∞ included) to ±448, as toFp8Bits (fp8.cu's
+ * quantize) rounds; only a NaN's byte may differ in sign (0x7f or 0xff: NaN either way).
+ */
+__device__ __forceinline__ uint32_t e4m3x2(float lo, float hi) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  return (uint32_t)__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE, __NV_E4M3);
+#else
+  return (uint32_t)toFp8Bits(lo) | (uint32_t)toFp8Bits(hi) << 8;
+#endif
+}
+
 /** The 16 e4m3 of T activations at x[at …]: e4m3(fp32(x·qs)), quantizeFp8's arithmetic; byte b is k + b. */
 template <DType X>
 __device__ __forceinline__ uint4 quantize16(const void* x, size_t at, float qs) {
-  uint32_t w[4] = {0, 0, 0, 0};
+  float f[16];
 #pragma unroll
-  for (int v = 0; v < 16 / Io<X>::kVec; v++) {
-    float f[Io<X>::kVec];
-    Io<X>::load16(x, at + v * Io<X>::kVec, f);
+  for (int v = 0; v < 16 / Io<X>::kVec; v++) Io<X>::load16(x, at + v * Io<X>::kVec, f + v * Io<X>::kVec);
+  uint32_t w[4];
 #pragma unroll
-    for (int e = 0; e < Io<X>::kVec; e++) {
-      const int b = v * Io<X>::kVec + e;
-      w[b >> 2] |= (uint32_t)toFp8Bits(fmul(f[e], qs)) << (8 * (b & 3));
-    }
-  }
+  for (int r = 0; r < 4; r++) w[r] = e4m3x2(fmul(f[4 * r], qs), fmul(f[4 * r + 1], qs)) | e4m3x2(fmul(f[4 * r + 2], qs), fmul(f[4 * r + 3], qs)) << 16;
   return make_uint4(w[0], w[1], w[2], w[3]);
 }
 
@@ -201,14 +211,30 @@ void launchFp8Decode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
   TRT_LAUNCH_PDL("fp8GemmDecode", kernel, dim3(tiles, passes, sh.splits), dim3(32 * sh.warps), 0, s, q, sh);
 }
 
-// The current device's compute capability as major·10 + minor.
-int capabilityOfDevice() {
-  return deviceAttribute<cudaDevAttrComputeCapabilityMajor>() * 10 + deviceAttribute<cudaDevAttrComputeCapabilityMinor>();
+/**
+ * The compute capability this GPU can use the kernel at: its own, capped by the version of the code
+ * that loads for it — an sm_89 card runs the build's sm_80 code, a GPU newer than the build's machine
+ * code its compute_80 PTX, neither of which has FP8 tensor-core instructions. Per device, read once.
+ */
+int usableCapability() {
+  static int known[64] = {};
+  int dev = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  if (dev < 64 && known[dev]) return known[dev];
+  cudaFuncAttributes a{};
+  TRT_CUDA(cudaFuncGetAttributes(&a, fp8GemmDecodeKernel<DType::F16, 1>));
+  const int cc = std::min(deviceAttribute<cudaDevAttrComputeCapabilityMajor>() * 10 + deviceAttribute<cudaDevAttrComputeCapabilityMinor>(), a.ptxVersion);
+  if (dev < 64) known[dev] = cc;
+  return cc;
 }
 
 }  // namespace
 
 std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability) {
+  if (capability < 0) {  // this GPU, with the code this build has for it
+    capability = usableCapability();
+    if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores) in the code this build runs on this GPU: it has " + std::to_string(capability / 10) + "." + std::to_string(capability % 10) + " (an sm_89 card runs the sm_80 code, a newer GPU the compute_80 PTX: add its architecture to TRTLLM_CUDA_ARCHS)";
+  }
   if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores), this GPU has " + std::to_string(capability / 10) + "." + std::to_string(capability % 10);
   if (k < 16 || k % 16 != 0) return "K a multiple of 16 (16-byte rows of x's e4m3 and of b), got K=" + std::to_string(k);
   if (n < 1) return "N ≥ 1, got N=" + std::to_string(n);
@@ -227,7 +253,7 @@ std::string fp8GemmDecodePlan(int n, int k, int m, int sms) {
 }
 
 void invokeFp8GemmDecode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
-  const std::string why = fp8GemmDecodeUnsupported(p.n, p.k, p.m, capabilityOfDevice());
+  const std::string why = fp8GemmDecodeUnsupported(p.n, p.k, p.m, -1);
   if (!why.empty()) throw CudaError("fp8GemmDecode: needs " + why);
   for (const void* q : {p.x, static_cast<const void*>(p.b)}) {
     if (reinterpret_cast<uintptr_t>(q) % 16 != 0) throw CudaError("fp8GemmDecode: x and b must be 16-byte aligned (a view at an odd offset?)");

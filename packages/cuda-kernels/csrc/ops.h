@@ -146,7 +146,7 @@ struct Fp8GemmDecodeParams {
   float* ws = nullptr; int* counters = nullptr; int wsRows = 0;  // set by invokeFp8GemmDecode (split-K workspace)
 };
 void invokeFp8GemmDecode(const Fp8GemmDecodeParams& p, cudaStream_t s);
-/** Why (N, K, M) on a GPU of this capability (major·10 + minor) has no FP8 decode GEMM, or "" if it has one. */
+/** Why (N, K, M) on a GPU of this capability (major·10 + minor; −1: the current GPU with the code this build runs there) has no FP8 decode GEMM, or "" if it has one. */
 std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability);
 /** The FP8 decode GEMM's launch plan for (N, K, M) on a device of `sms` SMs, as JSON — host arithmetic only. */
 std::string fp8GemmDecodePlan(int n, int k, int m, int sms);

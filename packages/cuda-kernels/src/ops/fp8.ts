@@ -151,13 +151,14 @@ export function fp8GemmDecode(inputs: Fp8GemmDecodeInputs, attrs: { readonly qua
 }
 
 /**
- * Why fp8GemmDecode cannot run an [N, K] weight for M rows ('' when it can): the current GPU's compute
- * capability (or `capability`, major · 10 + minor, to ask for another), K, M.
+ * Why fp8GemmDecode cannot run an [N, K] weight for M rows ('' when it can): K, M, and the compute
+ * capability — the current GPU's, capped by the code this build runs there (an sm_89 card runs the
+ * sm_80 code, a GPU newer than the build its compute_80 PTX: no FP8 tensor cores in either), or
+ * `capability` (major · 10 + minor) to ask about another GPU without one.
  */
 export function fp8GemmDecodeUnsupported(n: number, k: number, m: number, capability?: number): string {
   const lib = planAddon();
-  const cc = capability ?? Math.round(Number(lib.deviceInfo().computeCapability ?? '0') * 10);
-  return native('fp8GemmDecodeUnsupported', () => lib.fp8GemmDecodeUnsupported({ n, k, m, capability: cc }));
+  return native('fp8GemmDecodeUnsupported', () => lib.fp8GemmDecodeUnsupported({ n, k, m, ...(capability !== undefined ? { capability } : {}) }));
 }
 
 /** How fp8GemmDecode runs one shape (int8GemmDecode's plan: blocks [n tiles of 16, row passes, K splits], warps, 64-k steps, token groups of 8). */

@@ -309,7 +309,7 @@ export class CudaProductionBackend extends CudaBackend {
    */
   #fp8DecodeStep(x: T, w: Cuda.DeviceTensor<'fp8e4m3'>): boolean {
     const gen = this.#meta.genRows;
-    if (gen === 0 || gen !== this.#meta.tokens || x.shape[0] !== gen || gen > FP8_DECODE_ROWS) return false;
+    if (gen === 0 || gen !== this.#meta.tokens || x.shape[0] !== gen || gen > FP8_DECODE_ROWS || x.dtype === 'f32') return false; // f16 / bf16 models only
     if (this.gemmAlgo !== 'batch-invariant' && this.gemmAlgo !== 'decode-kernel') return false;
     const [n, k] = w.shape as [number, number];
     const key = `${n}:${k}:fp8`;
