@@ -29,6 +29,7 @@
 
 #include <cuda_fp8.h>
 
+#include "decode-stream.cuh"
 #include "launch.cuh"
 #include "mma.cuh"
 #include "numerics.cuh"
@@ -37,28 +38,9 @@
 namespace trt {
 namespace {
 
-constexpr int kStepK = 64;     // k per step: 16 bytes per lane, 4 lanes per weight row
-constexpr int kTileN = 16;     // outputs per block along N: one mma A tile
-constexpr int kMaxWarps = 8;   // warps per block splitting the block's steps
-constexpr int kMaxSplits = 16;
-constexpr int kMaxRows = 16;   // two token groups: every block quantizes its rows' K range again
-
-struct Fp8DecodeShape {
-  int steps;     // K steps of 64 k
-  int warps;     // threads / 32
-  int splits;    // blocks along z, each a contiguous range of steps
-  int perSplit;  // steps per split
-};
-// From (N, K) and the device's SM count only (int8-gemm-decode.cu's rule): split K until there are
-// about two blocks per SM, each split at least four steps; then about two steps per warp.
-Fp8DecodeShape fp8DecodeShape(int n, int k, int sms) {
-  const int steps = (k + kStepK - 1) / kStepK;
-  const int tiles = (n + kTileN - 1) / kTileN;
-  const int perSplit = std::min(steps, std::max({4, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
-  const int splits = (steps + perSplit - 1) / perSplit;
-  const int warps = std::max(1, std::min(kMaxWarps, (perSplit + 1) / 2));
-  return {steps, warps, splits, perSplit};
-}
+constexpr int kTileN = kStreamTileN;
+constexpr int kMaxWarps = kStreamMaxWarps;
+constexpr int kMaxRows = 16;  // two token groups: every block quantizes its rows' K range again
 
 /** Output (m, n)'s epilogue (fp8.cu's order), stored once as O. */
 template <DType O>
@@ -112,14 +94,14 @@ __device__ __forceinline__ void mmaAddE4m3(float (&c)[4], const uint32_t (&a)[4]
 }
 
 template <DType O, int TG>
-__global__ void __launch_bounds__(kMaxWarps * 32) fp8GemmDecodeKernel(Fp8GemmDecodeParams p, Fp8DecodeShape sh) {
+__global__ void __launch_bounds__(kMaxWarps * 32) fp8GemmDecodeKernel(Fp8GemmDecodeParams p, StreamShape sh) {
   constexpr int U = TG == 1 ? 4 : 2;  // steps loaded ahead
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * 8 * TG;
   const int K = p.k, N = p.n;
   const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
   // weight rows past N and token rows past M read a valid row; their results are dropped
-  const uint8_t* wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
+  const void* const wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
   size_t xAt[TG];
 #pragma unroll
   for (int q = 0; q < TG; q++) xAt[q] = (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
@@ -134,17 +116,9 @@ __global__ void __launch_bounds__(kMaxWarps * 32) fp8GemmDecodeKernel(Fp8GemmDec
   for (int first = s0 + warp; first < s1; first += U * sh.warps) {
     uint4 w[U][2];
     int kc[U];  // the lane's 16 k of each step, clamped inside the row (the K mask at use)
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      kc[u] = min(min(first + u * sh.warps, s1 - 1) * kStepK + 16 * t, K - 16);
-#pragma unroll
-      for (int h = 0; h < 2; h++) w[u][h] = ldStream(wRow[h] + kc[u]);
-    }
+    loadWeightSteps<U>(wRow, first, s1, sh.warps, K, t, w, kc);
     if (first == s0 + warp) pdlWait();  // the first weights are on their way; x is the previous kernel's output
-#pragma unroll
-    for (int u = 0; u < U; u++) {  // this lane's 16 k past K (K % 16 = 0: all or none): zero weights, zero products
-      if ((first + u * sh.warps) * kStepK + 16 * t + 16 > K) w[u][0] = w[u][1] = make_uint4(0, 0, 0, 0);
-    }
+    zeroWeightTails<U>(first, sh.warps, K, t, w);
 #pragma unroll
     for (int q = 0; q < TG; q++) {
       uint4 x[U];
@@ -153,8 +127,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32) fp8GemmDecodeKernel(Fp8GemmDec
 #pragma unroll
       for (int u = 0; u < U; u++) {
         if (first + u * sh.warps >= s1) continue;  // warp-uniform
-        const uint32_t lo[4] = {w[u][0].x, w[u][1].x, w[u][0].y, w[u][1].y};  // bytes 0–7 of rows g, g + 8
-        const uint32_t hi[4] = {w[u][0].z, w[u][1].z, w[u][0].w, w[u][1].w};  // bytes 8–15
+        uint32_t lo[4], hi[4];
+        weightFragments(w[u], lo, hi);
         mmaAddE4m3(acc[q], lo, x[u].x, x[u].y);
         mmaAddE4m3(acc[q], hi, x[u].z, x[u].w);
       }
@@ -198,7 +172,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32) fp8GemmDecodeKernel(Fp8GemmDec
 
 template <DType O>
 void launchFp8Decode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
-  const Fp8DecodeShape sh = fp8DecodeShape(p.n, p.k, multiprocessors());
+  const StreamShape sh = streamShape(p.n, p.k, multiprocessors());
   const int tg = p.m <= 8 ? 1 : 2, passes = (p.m + 8 * tg - 1) / (8 * tg);
   const int tiles = (p.n + kTileN - 1) / kTileN;
   Fp8GemmDecodeParams q = p;
@@ -242,15 +216,7 @@ std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability) {
   return "";
 }
 
-std::string fp8GemmDecodePlan(int n, int k, int m, int sms) {
-  const Fp8DecodeShape sh = fp8DecodeShape(n, k, sms);
-  const int tg = m <= 8 ? 1 : 2;
-  std::ostringstream o;
-  o << "{\"grid\":[" << (n + kTileN - 1) / kTileN << "," << (m + 8 * tg - 1) / (8 * tg) << "," << sh.splits << "],\"threads\":" << 32 * sh.warps
-    << ",\"stepK\":" << kStepK << ",\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
-    << ",\"tileN\":" << kTileN << ",\"tokenGroups\":" << tg << "}";
-  return o.str();
-}
+std::string fp8GemmDecodePlan(int n, int k, int m, int sms) { return streamPlanJson(streamShape(n, k, sms), n, m, m <= 8 ? 1 : 2); }
 
 void invokeFp8GemmDecode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
   const std::string why = fp8GemmDecodeUnsupported(p.n, p.k, p.m, -1);

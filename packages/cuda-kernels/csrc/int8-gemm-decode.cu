@@ -44,6 +44,7 @@
 #include <string>
 
 #include "launch.cuh"
+#include "decode-stream.cuh"
 #include "layernorm.cuh"
 #include "mma.cuh"
 #include "reduce.cuh"
@@ -53,10 +54,9 @@
 namespace trt {
 namespace {
 
-constexpr int kStepK = 64;    // k per step: 16 bytes per lane, 4 lanes per weight row
-constexpr int kTileN = 16;    // outputs per block along N: one mma A tile
-constexpr int kMaxWarps = 8;  // warps per block splitting the block's steps
-constexpr int kMaxSplits = 16;
+constexpr int kStepK = kStreamStepK;
+constexpr int kTileN = kStreamTileN;
+constexpr int kMaxWarps = kStreamMaxWarps;
 constexpr int kQuantizeRows = 16;  // rows up to which x may be given instead of a (each block re-reads them)
 constexpr int kLnMaxK = 2048;      // the fused LayerNorm: 64 elements of a row per lane, layerNormFast's warp way (8 groups of 8: one per warp)
 constexpr int kNormRows = 8;       // rows up to which the LayerNorm may be fused (one token group: 8 rows of int8 in shared memory)
@@ -64,22 +64,7 @@ constexpr int kNormRows = 8;       // rows up to which the LayerNorm may be fuse
 /** What the kernel's activations are: int8 a, float x quantized inside, or a LayerNorm's input x normalized and quantized inside. */
 enum class XIn { Int8, Quantize, Norm };
 
-struct Int8DecodeShape {
-  int steps;     // K steps of 64 k
-  int warps;     // threads / 32
-  int splits;    // blocks along z, each a contiguous range of steps
-  int perSplit;  // steps per split
-};
-// From (N, K) and the device's SM count only: split K until there are about two blocks per SM, each
-// split at least four steps; then about two steps per warp.
-Int8DecodeShape int8DecodeShape(int n, int k, int sms) {
-  const int steps = (k + kStepK - 1) / kStepK;
-  const int tiles = (n + kTileN - 1) / kTileN;
-  const int perSplit = std::min(steps, std::max({4, (steps * tiles + 2 * sms - 1) / (2 * sms), (steps + kMaxSplits - 1) / kMaxSplits}));
-  const int splits = (steps + perSplit - 1) / perSplit;
-  const int warps = std::max(1, std::min(kMaxWarps, (perSplit + 1) / 2));
-  return {steps, warps, splits, perSplit};
-}
+using Int8DecodeShape = StreamShape;
 
 /** Token groups of 8 per pass for M rows: 1, 2, 4 or 8 (at most 64 rows a pass). */
 int tokenGroups(int m) { return m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8; }
@@ -222,7 +207,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
   const int K = p.k, N = p.n;
   const int s0 = blockIdx.z * sh.perSplit, s1 = min(s0 + sh.perSplit, sh.steps);
   // weight rows past N and token rows past M read a valid row; their results are dropped
-  const int8_t* wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
+  const void* const wRow[2] = {p.b + (size_t)min(n0 + g, N - 1) * K, p.b + (size_t)min(n0 + 8 + g, N - 1) * K};
   size_t xAt[TG];  // element offset of the lane's token row in each group
 #pragma unroll
   for (int q = 0; q < TG; q++) xAt[q] = (size_t)min(m0 + 8 * q + g, p.m - 1) * K;
@@ -240,7 +225,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
       const int step = s0 + warp + u * sh.warps;
       if (step < s1) {
 #pragma unroll
-        for (int h = 0; h < 2; h++) asm volatile("prefetch.global.L2 [%0];" ::"l"(wRow[h] + min(step * kStepK + 16 * t, K - 16)));
+        for (int h = 0; h < 2; h++) asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const int8_t*>(wRow[h]) + min(step * kStepK + 16 * t, K - 16)));
       }
     }
     if constexpr (X == XIn::Norm) {  // γ and β (weights, not the previous kernel's output) into shared memory first
@@ -315,17 +300,9 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
   for (int first = s0 + warp; first < s1; first += U * sh.warps) {
     uint4 w[U][2];
     int kc[U];  // the lane's 16 k of each step, clamped inside the row (the K mask at use)
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      kc[u] = min(min(first + u * sh.warps, s1 - 1) * kStepK + 16 * t, K - 16);
-#pragma unroll
-      for (int h = 0; h < 2; h++) w[u][h] = ldStream(wRow[h] + kc[u]);
-    }
+    loadWeightSteps<U>(wRow, first, s1, sh.warps, K, t, w, kc);
     if (first == s0 + warp) pdlWait();  // the first weights are on their way; a is the previous kernel's output
-#pragma unroll
-    for (int u = 0; u < U; u++) {  // this lane's 16 k past K (K % 16 = 0: all or none): zero weights, zero products
-      if ((first + u * sh.warps) * kStepK + 16 * t + 16 > K) w[u][0] = w[u][1] = make_uint4(0, 0, 0, 0);
-    }
+    zeroWeightTails<U>(first, sh.warps, K, t, w);
 #pragma unroll
     for (int q = 0; q < TG; q++) {
       uint4 x[U];
@@ -338,8 +315,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
 #pragma unroll
       for (int u = 0; u < U; u++) {
         if (first + u * sh.warps >= s1) continue;  // warp-uniform
-        const uint32_t lo[4] = {w[u][0].x, w[u][1].x, w[u][0].y, w[u][1].y};  // bytes 0–7 of rows g, g + 8
-        const uint32_t hi[4] = {w[u][0].z, w[u][1].z, w[u][0].w, w[u][1].w};  // bytes 8–15
+        uint32_t lo[4], hi[4];
+        weightFragments(w[u], lo, hi);
         mma16832s8(acc[q], lo, x[u].x, x[u].y);
         mma16832s8(acc[q], hi, x[u].z, x[u].w);
       }
@@ -382,7 +359,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, X == XIn::Norm ? 2 : 1) int8Ge
 
 template <DType O>
 void launchInt8Decode(const Int8GemmDecodeParams& p, cudaStream_t s) {
-  const Int8DecodeShape sh = int8DecodeShape(p.n, p.k, multiprocessors());
+  const Int8DecodeShape sh = streamShape(p.n, p.k, multiprocessors());
   const int tg = tokenGroups(p.m), passes = (p.m + 8 * tg - 1) / (8 * tg);
   const int tiles = (p.n + kTileN - 1) / kTileN;
   const dim3 grid(tiles, passes, sh.splits);
@@ -411,13 +388,7 @@ std::string int8GemmDecodeUnsupported(int n, int k) {
 }
 
 std::string int8GemmDecodePlan(int n, int k, int m, int sms) {
-  const Int8DecodeShape sh = int8DecodeShape(n, k, sms);
-  const int tg = tokenGroups(m);
-  std::ostringstream o;
-  o << "{\"grid\":[" << (n + kTileN - 1) / kTileN << "," << (m + 8 * tg - 1) / (8 * tg) << "," << sh.splits << "],\"threads\":" << 32 * sh.warps
-    << ",\"stepK\":" << kStepK << ",\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
-    << ",\"tileN\":" << kTileN << ",\"tokenGroups\":" << tg << "}";
-  return o.str();
+  return streamPlanJson(streamShape(n, k, sms), n, m, tokenGroups(m));
 }
 
 void invokeInt8GemmDecode(const Int8GemmDecodeParams& p, cudaStream_t s) {

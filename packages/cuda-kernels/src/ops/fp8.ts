@@ -11,8 +11,9 @@ import {
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
-import { code, currentPlanDevice, planAddon, type OnDevice } from '../launch.js';
-import type { Int8GemmDecodePlan } from './int8-gemm.js';
+import { code, planAddon, type OnDevice } from '../launch.js';
+import { checkBiasResidual } from './gemm.js';
+import { streamPlan, type Int8GemmDecodePlan } from './int8-gemm.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 const positive = (op: string, what: string, s: number): void => expectAttr(op, what, Number.isFinite(s) && s > 0, 'a finite scale > 0', s);
@@ -132,14 +133,7 @@ export function fp8GemmDecode(inputs: Fp8GemmDecodeInputs, attrs: { readonly qua
   const l = matmulLayout(op, x, b, false, true);
   const why = fp8GemmDecodeUnsupported(l.n, l.k, l.m);
   expectAttr(op, 'inputs', why === '', why, `x [${x.shape.join(', ')}], b [${b.shape.join(', ')}]`);
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [l.n]);
-  }
-  if (residual) {
-    expectDType(op, 'inputs.residual', residual, [outDtype]);
-    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
-  }
+  checkBiasResidual(op, l, outDtype, bias, residual);
   const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
   native(op, () =>
     addon().fp8GemmDecode({
@@ -166,10 +160,5 @@ export type Fp8GemmDecodePlan = Int8GemmDecodePlan;
 
 /** fp8GemmDecode's launch plan for (N, K, M) on a device of `multiprocessors` SMs (default: the current GPU's) — host arithmetic. The sum order follows from it. */
 export function fp8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Fp8GemmDecodePlan {
-  const op = 'fp8GemmDecodePlan';
-  for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
-  const lib = planAddon();
-  const sms = multiprocessors ?? currentPlanDevice(op, lib, 'the SM count').multiprocessors;
-  expectAttr(op, 'multiprocessors', Number.isInteger(sms) && sms > 0 && sms < 2 ** 31, 'a positive integer', sms);
-  return JSON.parse(native(op, () => lib.fp8GemmDecodePlan({ n: s.n, k: s.k, m: s.m, multiprocessors: sms }))) as Fp8GemmDecodePlan;
+  return streamPlan('fp8GemmDecodePlan', s, multiprocessors, (lib, p) => lib.fp8GemmDecodePlan(p));
 }

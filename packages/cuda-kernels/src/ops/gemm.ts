@@ -28,8 +28,8 @@ export function gemm(inputs: OnDevice<GemmInputs>, attrs: GemmAttrs = {}, stream
   return c;
 }
 
-/** The fused epilogue's operands: bias [N] and residual [M, N] in the output dtype; no GELU with a residual. */
-function checkEpilogue(op: string, l: { m: number; n: number }, outDtype: ActDType, bias: DeviceTensor | undefined, residual: DeviceTensor | undefined, activation: 'gelu' | undefined): void {
+/** An epilogue's bias [N] and residual [M, N], each in the output dtype when given. */
+export function checkBiasResidual(op: string, l: { m: number; n: number }, outDtype: ActDType, bias: DeviceTensor | undefined, residual: DeviceTensor | undefined): void {
   if (bias) {
     expectDType(op, 'inputs.bias', bias, [outDtype]);
     expectShape(op, 'inputs.bias', bias, [l.n]);
@@ -37,6 +37,13 @@ function checkEpilogue(op: string, l: { m: number; n: number }, outDtype: ActDTy
   if (residual) {
     expectDType(op, 'inputs.residual', residual, [outDtype]);
     expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
+  }
+}
+
+/** The fused epilogue's operands: bias [N] and residual [M, N] in the output dtype; no GELU with a residual. */
+function checkEpilogue(op: string, l: { m: number; n: number }, outDtype: ActDType, bias: DeviceTensor | undefined, residual: DeviceTensor | undefined, activation: 'gelu' | undefined): void {
+  checkBiasResidual(op, l, outDtype, bias, residual);
+  if (residual) {
     expectAttr(op, 'attrs.activation', activation === undefined, 'no activation with a residual (gemm → gelu → add is two ops)', activation);
   }
 }
