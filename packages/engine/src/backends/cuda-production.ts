@@ -123,7 +123,7 @@ export class CudaProductionBackend extends CudaBackend {
   readonly #works: Cuda.DeviceTensor[] = [];
   readonly #seen = new Set<string>();
   /** This step's row split: decode-attention rows, flash tiles, generation rows (of how many tokens); its scratch. */
-  #meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
+  #meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0, oneTokenRows: false };
   #partial: Cuda.DeviceTensor<'f32'> | undefined;
   /** The running step's `keep`, and its LayerNorm outputs by (input, γ) — a LayerNorm read by two linears runs once. */
   #keep: (<U extends T>(t: U) => U) | undefined;
@@ -404,8 +404,8 @@ export class CudaProductionBackend extends CudaBackend {
       const floats = this.#meta.decodeRows * a.numHeads * maxSplits * (a.headSize + 2);
       if (!this.#partial || this.#partial.shape[0]! < floats) this.#partial = step.keep(this.k.DeviceTensor.empty('f32', [floats]));
       this.k.attentionDecode(cache, a.layer,
-        // a step of one-token rows attends each row fresh from its own position: positions is freshFrom (no upload of its own)
-        { qkv: act(qkv), rows: this.#dev.decodeRows, slots, positions, out, freshFrom: this.#meta.genRows === step.tokens ? positions : this.#dev.freshFrom },
+        // a step of one-token rows attends each row fresh from its own position, the kernel's default without freshFrom (not staged then)
+        { qkv: act(qkv), rows: this.#dev.decodeRows, slots, positions, out, ...(this.#meta.oneTokenRows ? {} : { freshFrom: this.#dev.freshFrom }) },
         { ...layout, numRows: this.#meta.decodeRows, maxSplits }, { partial: this.#partial, error: this.#error }, this.stream);
     }
     if (this.#meta.tiles > 0) {
@@ -434,7 +434,8 @@ export class CudaProductionBackend extends CudaBackend {
     }
     const tiles = this.k.contextTiles(chunks);
     const values: Record<Exclude<Field, 'sampling' | 'seenOffsets' | 'seen'>, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
-    for (const [f, v] of Object.entries(values)) if (f !== 'freshFrom' || genRows.length < t) this.#stage(f as Field, v); // one-token rows read positions as freshFrom
+    const oneTokenRows = genRows.length === t; // every row a one-token sequence: attended fresh from its own position (no freshFrom)
+    for (const [f, v] of Object.entries(values)) if (f !== 'freshFrom' || !oneTokenRows) this.#stage(f as Field, v);
     if (host.sampling) {
       const packed = this.k.packSampling(host.sampling);
       if (packed.seen.length > this.#pinned.seen.length) this.#growSeen(packed.seen.length);
@@ -442,7 +443,7 @@ export class CudaProductionBackend extends CudaBackend {
       this.#stage('seenOffsets', packed.seenOffsets);
       this.#stage('seen', packed.seen);
     }
-    this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3, genRows: genRows.length, tokens: t };
+    this.#meta = { decodeRows: decodeRows.length, tiles: tiles.length / 3, genRows: genRows.length, tokens: t, oneTokenRows };
     this.#partial = undefined;
     const graphs = o.capture !== undefined && this.#o.cudaGraphs !== false && this.#fusedAttention;
     let captured = graphs ? this.#graphs.get(o.capture!) : undefined;
@@ -491,7 +492,7 @@ export class CudaProductionBackend extends CudaBackend {
       this.#inFlight = done;
       return { collect: () => this.#collect(done, read) };
     } finally {
-      this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0 };
+      this.#meta = { decodeRows: 0, tiles: 0, genRows: 0, tokens: 0, oneTokenRows: false };
       this.#keep = undefined;
       this.#eager = false;
       this.#normed.clear();
