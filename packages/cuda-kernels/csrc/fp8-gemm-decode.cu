@@ -209,7 +209,7 @@ std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability) {
     capability = usableCapability();
     if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores) in the code this build runs on this GPU: it has " + std::to_string(capability / 10) + "." + std::to_string(capability % 10) + " (an sm_89 card runs the sm_80 code, a newer GPU the compute_80 PTX: add its architecture to TRTLLM_CUDA_ARCHS)";
   }
-  if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores), this GPU has " + std::to_string(capability / 10) + "." + std::to_string(capability % 10);
+  if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores), the capability asked about is " + std::to_string(capability / 10) + "." + std::to_string(capability % 10);
   if (k < 16 || k % 16 != 0) return "K a multiple of 16 (16-byte rows of x's e4m3 and of b), got K=" + std::to_string(k);
   if (n < 1) return "N ≥ 1, got N=" + std::to_string(n);
   if (m > kMaxRows) return "at most " + std::to_string(kMaxRows) + " rows (every block quantizes its rows again), got M=" + std::to_string(m);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { addonIfBuilt } from './binding.js';
 import { gemmDecodePlan, type DecodeGemmDevice } from './ops/gemm.js';
-import { fp8GemmDecodePlan, fp8GemmDecodeUnsupported } from './ops/fp8.js';
+import { FP8_DECODE_MAX_ROWS, fp8GemmDecodePlan, fp8GemmDecodeUnsupported } from './ops/fp8.js';
 import { int8GemmDecodePlan } from './ops/int8-gemm.js';
 
 const h200: DecodeGemmDevice = { multiprocessors: 132, computeMajor: 9, sharedMemoryOptin: 232_448 };
@@ -97,8 +97,11 @@ describe.skipIf(!built)(built ? 'gemmDecode launch plan (no GPU needed)' : 'gemm
     expect([1, 8, 9, 16].map((m) => at(768, 768, m).tokenGroups)).toEqual([1, 1, 2, 2]);
     expect(fp8GemmDecodeUnsupported(4800, 1600, 8, 90)).toBe('');
     expect(fp8GemmDecodeUnsupported(4800, 1600, 16, 89)).toBe('');
-    expect(fp8GemmDecodeUnsupported(4800, 1600, 1, 80)).toMatch(/compute capability 8\.9 or newer.*8\.0/);
-    expect(fp8GemmDecodeUnsupported(4800, 1600, 17, 90)).toMatch(/at most 16 rows.*M=17/);
+    expect(fp8GemmDecodeUnsupported(4800, 1600, 1, 80)).toMatch(/compute capability 8\.9 or newer.*asked about is 8\.0/);
+    expect(fp8GemmDecodeUnsupported(4800, 1600, FP8_DECODE_MAX_ROWS, 90)).toBe(''); // the TS limit is the kernel's
+    expect(fp8GemmDecodeUnsupported(4800, 1600, FP8_DECODE_MAX_ROWS + 1, 90)).toMatch(/at most 16 rows.*M=17/);
+    expect(() => fp8GemmDecodeUnsupported(4800, 1600, 1, 8.9)).toThrow(/fp8GemmDecodeUnsupported.*capability.*major · 10 \+ minor/);
+    expect(() => fp8GemmDecodeUnsupported(4800, 1600.5, 1, 90)).toThrow(/fp8GemmDecodeUnsupported.*k.*a positive integer/);
     expect(fp8GemmDecodeUnsupported(4800, 1608, 1, 90)).toMatch(/K a multiple of 16.*K=1608/);
     expect(() => fp8GemmDecodePlan({ n: 768, k: 0, m: 1 }, 132)).toThrow(/fp8GemmDecodePlan.*k.*a positive integer/);
   });

@@ -10,10 +10,10 @@ import {
 } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
-import { native } from '../errors.js';
+import { CudaUnavailableError, native } from '../errors.js';
 import { code, planAddon, type OnDevice } from '../launch.js';
-import { checkBiasResidual } from './gemm.js';
-import { streamPlan, type Int8GemmDecodePlan } from './int8-gemm.js';
+import { checkBiasResidual } from '../epilogue-check.js';
+import { streamPlan, type StreamPlan } from '../stream-plan.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
 const positive = (op: string, what: string, s: number): void => expectAttr(op, what, Number.isFinite(s) && s > 0, 'a finite scale > 0', s);
@@ -131,8 +131,10 @@ export function fp8GemmDecode(inputs: Fp8GemmDecodeInputs, attrs: { readonly qua
   expectDType(op, 'inputs.scaleB', inputs.scaleB, ['f32']);
   positive(op, 'attrs.quantScale', attrs.quantScale);
   const l = matmulLayout(op, x, b, false, true);
-  const why = fp8GemmDecodeUnsupported(l.n, l.k, l.m);
-  expectAttr(op, 'inputs', why === '', why, `x [${x.shape.join(', ')}], b [${b.shape.join(', ')}]`);
+  expectAttr(op, 'inputs.x', l.m <= FP8_DECODE_MAX_ROWS, `at most ${FP8_DECODE_MAX_ROWS} rows (more: quantizeFp8 → fp8GemmLt)`, `${l.m} rows`);
+  expectAttr(op, 'inputs.b', l.k % 16 === 0, 'K a multiple of 16 (16-byte rows; other K: quantizeFp8 → fp8GemmLt)', `[${b.shape.join(', ')}]`);
+  const why = native(op, () => addon().fp8GemmDecodeUnsupported({ n: l.n, k: l.k, m: l.m })); // this GPU and the code it runs (cached natively)
+  expectAttr(op, 'device', why === '', `${why} (else: quantizeFp8 → fp8GemmLt)`, 'this GPU');
   checkBiasResidual(op, l, outDtype, bias, residual);
   const out = DeviceTensor.empty(outDtype, [l.m, l.n]);
   native(op, () =>
@@ -151,12 +153,23 @@ export function fp8GemmDecode(inputs: Fp8GemmDecodeInputs, attrs: { readonly qua
  * `capability` (major · 10 + minor) to ask about another GPU without one.
  */
 export function fp8GemmDecodeUnsupported(n: number, k: number, m: number, capability?: number): string {
+  const op = 'fp8GemmDecodeUnsupported';
+  for (const [key, v] of [['n', n], ['k', k], ['m', m]] as const) expectAttr(op, key, Number.isInteger(v) && v > 0 && v < 2 ** 31, 'a positive integer', v);
+  if (capability !== undefined) expectAttr(op, 'capability', Number.isInteger(capability) && capability >= 10 && capability < 1000, 'major · 10 + minor, e.g. 89 or 90', capability);
   const lib = planAddon();
-  return native('fp8GemmDecodeUnsupported', () => lib.fp8GemmDecodeUnsupported({ n, k, m, ...(capability !== undefined ? { capability } : {}) }));
+  if (capability === undefined) {
+    const info = lib.deviceInfo();
+    if (!info.available) throw new CudaUnavailableError(`${op}: no usable GPU to ask (${info.reason ?? 'no device'}); pass capability`);
+  }
+  return native(op, () => lib.fp8GemmDecodeUnsupported({ n, k, m, ...(capability !== undefined ? { capability } : {}) }));
 }
 
-/** How fp8GemmDecode runs one shape (int8GemmDecode's plan: blocks [n tiles of 16, row passes, K splits], warps, 64-k steps, token groups of 8). */
-export type Fp8GemmDecodePlan = Int8GemmDecodePlan;
+/**
+ * How fp8GemmDecode runs one shape (StreamPlan, int8GemmDecode's layout). Its fp32 sums are added in
+ * an order the plan's splits and warps fix — from (N, K, SM count), never M — so a row gets the same
+ * bits at any M on one GPU, and may differ in the last bits between GPUs of other SM counts.
+ */
+export type Fp8GemmDecodePlan = StreamPlan;
 
 /** fp8GemmDecode's launch plan for (N, K, M) on a device of `multiprocessors` SMs (default: the current GPU's) — host arithmetic. The sum order follows from it. */
 export function fp8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Fp8GemmDecodePlan {

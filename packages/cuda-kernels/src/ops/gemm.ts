@@ -4,6 +4,7 @@ import { addon, type NativeParams } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
 import { code, currentPlanDevice, planAddon, type OnDevice } from '../launch.js';
+import { checkBiasResidual } from '../epilogue-check.js';
 import { kvView, type DeviceKvCache } from './kv-cache.js';
 
 const ACT: readonly ActDType[] = ['f32', 'f16', 'bf16'];
@@ -26,18 +27,6 @@ export function gemm(inputs: OnDevice<GemmInputs>, attrs: GemmAttrs = {}, stream
     }),
   );
   return c;
-}
-
-/** An epilogue's bias [N] and residual [M, N], each in the output dtype when given. */
-export function checkBiasResidual(op: string, l: { m: number; n: number }, outDtype: ActDType, bias: DeviceTensor | undefined, residual: DeviceTensor | undefined): void {
-  if (bias) {
-    expectDType(op, 'inputs.bias', bias, [outDtype]);
-    expectShape(op, 'inputs.bias', bias, [l.n]);
-  }
-  if (residual) {
-    expectDType(op, 'inputs.residual', residual, [outDtype]);
-    expectShape(op, 'inputs.residual', residual, [l.m, l.n]);
-  }
 }
 
 /** The fused epilogue's operands: bias [N] and residual [M, N] in the output dtype; no GELU with a residual. */

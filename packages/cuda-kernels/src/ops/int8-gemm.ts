@@ -8,10 +8,11 @@ import {
   DEFAULT_LAYERNORM_EPS, expectAttr, expectDType, expectShape, matmulLayout,
   type ActDType, type Int8GemmAttrs, type Int8GemmInputs, type SmoothQuantEpilogueAttrs, type SmoothQuantEpilogueInputs, type SmoothQuantGemmAttrs, type SmoothQuantGemmInputs,
 } from '@trtllm/ref-math';
-import { addon, type NativeAddon, type NativeParams } from '../binding.js';
+import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
-import { code, currentPlanDevice, planAddon, type OnDevice } from '../launch.js';
+import { code, type OnDevice } from '../launch.js';
+import { streamPlan, type StreamPlan } from '../stream-plan.js';
 
 /**
  * The SmoothQuant epilogue's operands for an [m, n] result: the output dtype; row scales [m] per token
@@ -213,35 +214,14 @@ export function int8GemmDecode(inputs: Int8GemmDecodeInputs, attrs: Int8GemmDeco
 }
 
 /**
- * How int8GemmDecode runs one shape: blocks [n tiles of 16, row passes, K splits], warps per block,
- * 64-k steps, token groups of 8 per pass. Any plan gives the same bits (int32 sums); it only places work.
- * With the fused LayerNorm (`norm`) the blocks always have 8 warps, which share each row's LayerNorm.
+ * How int8GemmDecode runs one shape (StreamPlan). Any plan gives the same bits (int32 sums); it only
+ * places work. With the fused LayerNorm (`norm`) the blocks always have 8 warps, which share each row's
+ * LayerNorm.
  */
-export interface Int8GemmDecodePlan {
-  readonly grid: readonly [number, number, number];
-  readonly threads: number;
-  readonly stepK: number;
-  readonly steps: number;
-  readonly splits: number;
-  readonly stepsPerSplit: number;
-  readonly warps: number;
-  readonly tileN: number;
-  readonly tokenGroups: number;
-}
+export type Int8GemmDecodePlan = StreamPlan;
 
 /** int8GemmDecode's launch plan for (N, K, M) on a device of `multiprocessors` SMs (default: the current GPU's) — host arithmetic. */
 export function int8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Int8GemmDecodePlan {
   return streamPlan('int8GemmDecodePlan', s, multiprocessors, (lib, p) => lib.int8GemmDecodePlan(p));
 }
 
-/**
- * The plan of an 8-bit decode GEMM that streams its weight (csrc/decode-stream.cuh: int8GemmDecode,
- * fp8GemmDecode): (N, K, M) checked, the SM count given or the current GPU's, the native plan parsed.
- */
-export function streamPlan(op: string, s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors: number | undefined, plan: (lib: NativeAddon, p: NativeParams) => string): Int8GemmDecodePlan {
-  for (const key of ['n', 'k', 'm'] as const) expectAttr(op, key, Number.isInteger(s[key]) && s[key] > 0 && s[key] < 2 ** 31, 'a positive integer', s[key]);
-  const lib = planAddon();
-  const sms = multiprocessors ?? currentPlanDevice(op, lib, 'the SM count').multiprocessors;
-  expectAttr(op, 'multiprocessors', Number.isInteger(sms) && sms > 0 && sms < 2 ** 31, 'a positive integer', sms);
-  return JSON.parse(native(op, () => plan(lib, { n: s.n, k: s.k, m: s.m, multiprocessors: sms }))) as Int8GemmDecodePlan;
-}
