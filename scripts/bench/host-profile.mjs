@@ -2,8 +2,9 @@
 // The host side of decode steps, from V8's sampling profiler: a random-weight GPT-2-shape engine on the
 // cuda backend (production kernels, CUDA graphs), `--runs` generate calls of `--batch` requests of
 // 128 prompt tokens and `--steps` new tokens each, profiled after one unprofiled warm-up call. Writes
-// DIR/host.cpuprofile (open it in Chrome's DevTools) and DIR/host.json: wall ms per step and per first
-// token, and the functions with the most self time (µs per decode step). Uses only the public API
+// DIR/host.cpuprofile (open it in Chrome's DevTools) and DIR/host.json: ms per decode step (as trtllm
+// benchmark counts it) and to the first token, and the functions with the most self time (µs per decode
+// step, the prompt step and setup spread over them). Uses only the public API
 // (buildEngineAsync, Engine.load, generate, stream), so the same file profiles an earlier build when copied
 // into its checkout — how an A/B of host cost is made in one device call.
 //   node scripts/bench/host-profile.mjs --out DIR [--batch 1] [--steps 128] [--runs 8] [--max_batch 64] [--beams N] [--backend cuda|ref]
@@ -17,12 +18,14 @@ import { buildEngineAsync, Engine } from '@trtllm/engine';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'host-profile' }, batch: { type: 'string', default: '1' }, steps: { type: 'string', default: '128' }, runs: { type: 'string', default: '8' }, max_batch: { type: 'string', default: '64' }, backend: { type: 'string', default: 'cuda' }, beams: { type: 'string', default: '1' } } });
 const [batch, steps, runs, maxBatch, beams] = [values.batch, values.steps, values.runs, values.max_batch, values.beams].map(Number);
-for (const [flag, v] of Object.entries({ batch, steps, runs, max_batch: maxBatch, beams })) {
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`host-profile: --${flag} must be a positive integer, got ${values[flag]}`);
-    process.exit(2);
-  }
-}
+const refuse = (why) => {
+  console.error(`host-profile: ${why}`);
+  process.exit(2);
+};
+for (const [flag, v] of Object.entries({ batch, steps, runs, max_batch: maxBatch, beams })) if (!Number.isInteger(v) || v < 1) refuse(`--${flag} must be a positive integer, got ${values[flag]}`);
+if (steps < 2) refuse(`--steps must be at least 2 (a decode step follows the first token), got ${steps}`);
+if (batch > maxBatch) refuse(`--batch ${batch} is more than --max_batch ${maxBatch} (the rest would queue)`);
+if (!['cuda', 'ref'].includes(values.backend)) refuse(`--backend must be cuda or ref, got ${values.backend}`);
 mkdirSync(values.out, { recursive: true });
 const input = 128;
 const dir = mkdtempSync(join(tmpdir(), 'host-profile-'));
@@ -66,8 +69,11 @@ for (let i = 0; i < profile.samples.length; i++) {
 }
 const decodeSteps = runs * (steps - 1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+// self time over all runs, the prompt step and setup included, per decode step
 const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([fn, us]) => ({ fn, usPerStep: +(us / decodeSteps).toFixed(2) }));
-const report = { batch, beams, steps, runs, maxBatch, msPerStep: +(median(walls) / steps).toFixed(4), firstTokenMs: +median(firsts).toFixed(3), wallMs: walls.map((w) => +w.toFixed(2)), top };
+// ms per decode step as trtllm benchmark counts it: (wall − first token) / (steps − 1); beams (no first token): wall / steps
+const perStep = walls.map((w, r) => (beams > 1 ? w / steps : (w - firsts[r]) / (steps - 1)));
+const report = { batch, beams, steps, runs, maxBatch, msPerStep: +median(perStep).toFixed(4), firstTokenMs: beams > 1 ? null : +median(firsts).toFixed(3), wallMs: walls.map((w) => +w.toFixed(2)), top };
 writeFileSync(join(values.out, 'host.json'), JSON.stringify(report, null, 1));
-console.log(`host-profile: batch ${batch}${beams > 1 ? ` × ${beams} beams` : ''}, ${steps} steps × ${runs}: ${report.msPerStep} ms per step (wall, median run), first token ${report.firstTokenMs} ms`);
+console.log(`host-profile: batch ${batch}${beams > 1 ? ` × ${beams} beams` : ''}, ${steps} steps × ${runs}: ${report.msPerStep} ms per decode step (wall, median run)${beams > 1 ? '' : `, first token ${report.firstTokenMs} ms`}; self time per decode step (prompt and setup included):`);
 for (const t of top.slice(0, 15)) console.log(`  ${String(t.usPerStep).padStart(8)} µs/step  ${t.fn}`);
