@@ -245,9 +245,14 @@ Napi::Value GemmDecodeUnsupported(const Napi::CallbackInfo& info) {
 Napi::Value GemmDecodePlan(const Napi::CallbackInfo& info) {
   return guard(info, "gemmDecodePlan", [&]() -> Napi::Value {
     Args a(info, 0);
-    return Napi::String::New(info.Env(), gemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.flag("transB"), a.i32("multiprocessors"), a.i32("computeMajor"),
+    // clusters: as given (the current GPU's, from gemmDecodeClusters), else from the capability asked about
+    const bool clusters = a.raw("clusters").IsBoolean() ? a.flag("clusters") : a.i32("computeMajor") >= 9;
+    return Napi::String::New(info.Env(), gemmDecodePlan(a.i32("n"), a.i32("k"), a.i32("m"), a.flag("transB"), a.i32("multiprocessors"), clusters,
                                                         (size_t)a.i32("sharedMemoryOptin"), a.flag("layerNorm")));
   });
+}
+Napi::Value GemmDecodeClusters(const Napi::CallbackInfo& info) {
+  return guard(info, "gemmDecodeClusters", [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), gemmDecodeClusters()); });
 }
 Napi::Value GemmLtAlgorithms(const Napi::CallbackInfo& info) {
   return guard(info, "gemmLtAlgorithms", [&]() -> Napi::Value { return Napi::String::New(info.Env(), gemmLtAlgorithms()); });
@@ -369,6 +374,7 @@ void opBindings(std::vector<Binding>& out) {
       {"gemmDecode", GemmDecode},
       {"gemmDecodeUnsupported", GemmDecodeUnsupported},
       {"gemmDecodePlan", GemmDecodePlan},
+      {"gemmDecodeClusters", GemmDecodeClusters},
       {"gemmLtAlgorithms", GemmLtAlgorithms},
       {"layerNormFast", LayerNormFast},
       {"qkvPrepare", QkvPrepare},

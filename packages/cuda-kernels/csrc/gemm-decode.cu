@@ -599,7 +599,9 @@ void dispatchDecode(const GemmDecodeParams& p, cudaStream_t s) {
 
 }  // namespace
 
-std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin, bool layerNorm) {
+bool gemmDecodeClusters() { return clustersFor(gemmDecodeKnKernel<DType::F16, DType::F16, false>); }
+
+std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, bool clusters, size_t smemOptin, bool layerNorm) {
   std::ostringstream o;
   if (transB) {
     const DecodeShape sh = decodeShape(n, k, sms);
@@ -608,7 +610,7 @@ std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int comput
       << ",\"stepK\":32,\"steps\":" << sh.steps << ",\"splits\":" << sh.splits << ",\"stepsPerSplit\":" << sh.perSplit << ",\"warps\":" << sh.warps
       << ",\"tileN\":" << sh.tileN << ",\"smemBytes\":0}";
   } else {
-    const KnShape sh = knShape(n, k, m, sms, computeMajor >= 9, smemOptin, layerNorm);
+    const KnShape sh = knShape(n, k, m, sms, clusters, smemOptin, layerNorm);
     o << "{\"layout\":\"KN\",\"grid\":[" << sh.cluster << "," << (n + kKnTileN - 1) / kKnTileN << ",1],\"threads\":" << 32 * kKnWarps
       << ",\"stepK\":16,\"steps\":" << sh.steps << ",\"cluster\":" << sh.cluster << ",\"warps\":" << kKnWarps << ",\"tileN\":" << kKnTileN
       << ",\"way\":\"" << (sh.slab ? "slab" : "ring") << "\",\"groups\":" << sh.groups << ",\"passes\":" << (m + 8 * sh.groups - 1) / (8 * sh.groups)

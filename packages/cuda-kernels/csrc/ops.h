@@ -290,11 +290,13 @@ void invokeGemmDecode(const GemmDecodeParams& p, cudaStream_t s);
 /** Why (N, K, layout, dtype) has no decode GEMM (the caller then uses gemmLt), or "" if it has one. */
 std::string gemmDecodeUnsupported(int n, int k, bool transB, DType inDtype);
 /**
- * The decode GEMM's launch plan for (N, K, M, layout) on a device of `sms` SMs, compute capability
- * major `computeMajor` and `smemOptin` bytes of opt-in shared memory per block, as JSON: the grid,
- * and what fixes each output's sum order (steps, cluster or splits, warps) — host arithmetic only.
+ * The decode GEMM's launch plan for (N, K, M, layout) on a device of `sms` SMs, running thread-block
+ * clusters or not, with `smemOptin` bytes of opt-in shared memory per block, as JSON: the grid, and
+ * what fixes each output's sum order (steps, cluster or splits, warps) — host arithmetic only.
  */
-std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, int computeMajor, size_t smemOptin, bool layerNorm = false);
+std::string gemmDecodePlan(int n, int k, int m, bool transB, int sms, bool clusters, size_t smemOptin, bool layerNorm = false);
+/** Whether the [K,N] decode GEMM runs as thread-block clusters on the current GPU (cluster.cuh clustersFor). */
+bool gemmDecodeClusters();
 
 // spin.cu — keep the stream's GPU busy for about `microseconds` (the perf mode hides launch overhead behind it).
 void invokeSpin(double microseconds, cudaStream_t s);

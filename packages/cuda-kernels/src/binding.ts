@@ -134,6 +134,7 @@ export interface NativeAddon {
   gemmDecodeUnsupported(p: NativeParams): string;
   /** The decode GEMM's launch plan as JSON (host arithmetic; no GPU needed) — see ops/gemm.ts gemmDecodePlan. */
   gemmDecodePlan(p: NativeParams): string;
+  gemmDecodeClusters(): boolean;
   layerNormFast(p: NativeParams): void;
   qkvPrepare(p: NativeParams): void;
   attentionDecode(p: NativeParams): void;

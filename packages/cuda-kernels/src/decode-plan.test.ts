@@ -70,6 +70,10 @@ describe.skipIf(!built)(built ? 'gemmDecode launch plan (no GPU needed)' : 'gemm
   it('before Hopper there are no clusters: one block per 64 outputs owns all of K', () => {
     for (const [n, k] of KN) expect(gemmDecodePlan({ n, k, m: 1 }, a100).cluster).toBe(1);
   });
+  it('a Hopper-class GPU running code without clusters (compute_80 PTX on a newer GPU) plans one block per tile, as it runs', () => {
+    for (const [n, k] of KN) expect(gemmDecodePlan({ n, k, m: 1 }, { ...h200, clusters: false }).cluster, `${n}×${k}`).toBe(1);
+    expect(KN.some(([n, k]) => (gemmDecodePlan({ n, k, m: 1 }, { ...h200, clusters: true }).cluster ?? 1) > 1)).toBe(true);
+  });
   it('bad sizes are typed errors naming the field', () => {
     expect(() => gemmDecodePlan({ n: 0, k: 768, m: 1 }, h200)).toThrow(/gemmDecodePlan.*n.*a positive integer/);
     expect(() => gemmDecodePlan({ n: 768, k: 768, m: 1.5 }, h200)).toThrow(/m.*a positive integer/);

@@ -32,5 +32,5 @@ export function planAddon(): NativeAddon {
 export function currentPlanDevice(op: string, a: NativeAddon, what: string): DecodeGemmDevice {
   const info = a.deviceInfo();
   if (!info.available || info.multiprocessors === undefined || info.sharedMemoryOptin === undefined) throw new CudaUnavailableError(`${op}: no usable GPU to plan for (${info.reason ?? 'no device'}); pass ${what}`);
-  return { multiprocessors: info.multiprocessors, computeMajor: Number((info.computeCapability ?? '0').split('.')[0]), sharedMemoryOptin: info.sharedMemoryOptin };
+  return { multiprocessors: info.multiprocessors, computeMajor: Number((info.computeCapability ?? '0').split('.')[0]), sharedMemoryOptin: info.sharedMemoryOptin, clusters: a.gemmDecodeClusters() };
 }

@@ -218,8 +218,13 @@ export function gemmDecode(inputs: GemmDecodeInputs, attrs: GemmDecodeAttrs = {}
 /** The device numbers a decode GEMM launch plan depends on. */
 export interface DecodeGemmDevice {
   readonly multiprocessors: number;
-  /** Compute capability major: thread-block clusters from 9 (Hopper). */
+  /** Compute capability major: thread-block clusters from 9 (Hopper), unless `clusters` says. */
   readonly computeMajor: number;
+  /**
+   * Whether the kernel runs as thread-block clusters (default: computeMajor ≥ 9). The current GPU's
+   * comes from the code that loads there: a GPU newer than the build runs its compute_80 PTX, without.
+   */
+  readonly clusters?: boolean;
   /** Shared memory a block may opt into, bytes. */
   readonly sharedMemoryOptin: number;
 }
