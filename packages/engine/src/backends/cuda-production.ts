@@ -269,12 +269,18 @@ export class CudaProductionBackend extends CudaBackend {
   }
   /** Whether this int8 weight [N, K] may go through int8GemmDecode: policy and shape only. */
   #int8DecodeGemm(w: Cuda.DeviceTensor<'i8'>): boolean {
-    if (this.gemmAlgo !== 'batch-invariant' && this.gemmAlgo !== 'decode-kernel') return false;
     const [n, k] = w.shape as [number, number];
-    const key = `${n}:${k}:i8`;
+    return this.#decodeKernelTakes(`${n}:${k}:i8`, () => this.k.int8GemmDecodeUnsupported(n, k) === '');
+  }
+  /**
+   * The GEMM policies under which a decode kernel of ours may take generation rows (batch-invariant,
+   * decode-kernel), and whether it takes this weight shape: `supported`, asked once per key.
+   */
+  #decodeKernelTakes(key: string, supported: () => boolean): boolean {
+    if (this.gemmAlgo !== 'batch-invariant' && this.gemmAlgo !== 'decode-kernel') return false;
     let ok = this.#decodeShapes.get(key);
     if (ok === undefined) {
-      ok = this.k.int8GemmDecodeUnsupported(n, k) === '';
+      ok = supported();
       this.#decodeShapes.set(key, ok);
     }
     return ok;
@@ -310,15 +316,8 @@ export class CudaProductionBackend extends CudaBackend {
   #fp8DecodeStep(x: T, w: Cuda.DeviceTensor<'fp8e4m3'>): boolean {
     const gen = this.#meta.genRows;
     if (gen === 0 || gen !== this.#meta.tokens || x.shape[0] !== gen || gen > FP8_DECODE_ROWS || x.dtype === 'f32') return false; // f16 / bf16 models only
-    if (this.gemmAlgo !== 'batch-invariant' && this.gemmAlgo !== 'decode-kernel') return false;
     const [n, k] = w.shape as [number, number];
-    const key = `${n}:${k}:fp8`;
-    let ok = this.#decodeShapes.get(key);
-    if (ok === undefined) {
-      ok = this.k.fp8GemmDecodeUnsupported(n, k, 1) === '';
-      this.#decodeShapes.set(key, ok);
-    }
-    return ok;
+    return this.#decodeKernelTakes(`${n}:${k}:fp8`, () => this.k.fp8GemmDecodeUnsupported(n, k, 1) === '');
   }
   /** Every row of `x` is a generation row and goes through the decode GEMM (policy and shape allow). */
   #decodeStep(x: T, w: T): boolean {
@@ -355,17 +354,9 @@ export class CudaProductionBackend extends CudaBackend {
   }
   /** Whether this weight may go through the decode GEMM: policy and shape only (never the batch). */
   #decodeGemm(w: T, transB: boolean): boolean {
-    const policy = this.gemmAlgo;
-    if (policy !== 'batch-invariant' && policy !== 'decode-kernel') return false;
     const [r, c] = w.shape as [number, number];
     const [n, k] = transB ? [r, c] : [c, r];
-    const key = `${n}:${k}:${transB}:${w.dtype}`;
-    let ok = this.#decodeShapes.get(key);
-    if (ok === undefined) {
-      ok = (w.dtype === 'f16' || w.dtype === 'bf16') && this.k.gemmDecodeUnsupported(n, k, transB, w.dtype as ActDType) === '';
-      this.#decodeShapes.set(key, ok);
-    }
-    return ok;
+    return this.#decodeKernelTakes(`${n}:${k}:${transB}:${w.dtype}`, () => (w.dtype === 'f16' || w.dtype === 'bf16') && this.k.gemmDecodeUnsupported(n, k, transB, w.dtype as ActDType) === '');
   }
   /** Every cuBLASLt GEMM of this backend, with the engine's algorithm policy (`promptTuned` where only prompt rows come here). */
   #lt(i: { a: T; b: T; bias?: T | undefined; residual?: T | undefined }, a: Cuda.GemmLtAttrs): T {
