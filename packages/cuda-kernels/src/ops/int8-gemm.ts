@@ -224,4 +224,3 @@ export type Int8GemmDecodePlan = StreamPlan;
 export function int8GemmDecodePlan(s: { readonly n: number; readonly k: number; readonly m: number }, multiprocessors?: number): Int8GemmDecodePlan {
   return streamPlan('int8GemmDecodePlan', s, multiprocessors, (lib, p) => lib.int8GemmDecodePlan(p));
 }
-

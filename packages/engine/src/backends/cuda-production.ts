@@ -297,13 +297,11 @@ export class CudaProductionBackend extends CudaBackend {
     if (!keep) throw new EngineError('backend', { what: 'FP8 linear', expected: 'inside launchStep', got: 'outside a step' });
     const s = this.fp8Scales(w);
     const xin = norm ? this.#normalized(x, norm) : x;
-    if (this.#fp8DecodeStep(xin, w.weight as Cuda.DeviceTensor<'fp8e4m3'>)) {
-      const inputs = { x: act(xin), b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}), ...(residual ? { residual: act(residual) } : {}) };
-      return this.k.fp8GemmDecode(inputs, { quantScale: s.scaleX, gelu }, this.stream);
-    }
+    const b = w.weight as Cuda.DeviceTensor<'fp8e4m3'>;
+    const weight = { b, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}) };
+    if (this.#fp8DecodeStep(xin, b)) return this.k.fp8GemmDecode({ x: act(xin), ...weight, ...(residual ? { residual: act(residual) } : {}) }, { quantScale: s.scaleX, gelu }, this.stream);
     const q = keep(this.k.quantizeFp8({ x: act(xin) }, { scale: s.scaleX }, this.stream));
-    const inputs = { a: q, b: w.weight as Cuda.DeviceTensor<'fp8e4m3'>, scaleA: s.scaleADevice, scaleB: w.scaleW as Cuda.DeviceTensor<'f32'>, ...(w.bias ? { bias: act(w.bias) } : {}) };
-    let y: T = this.k.fp8GemmLt(inputs, { outDtype: x.dtype as ActDType }, this.stream);
+    let y: T = this.k.fp8GemmLt({ a: q, ...weight }, { outDtype: x.dtype as ActDType }, this.stream);
     if (gelu) y = this.k.gelu({ x: act(keep(y)) }, this.stream);
     if (residual) y = this.k.residualAdd({ a: act(residual), b: act(keep(y)) }, this.stream);
     return y;
