@@ -225,8 +225,13 @@ describe('trtllm build / run / summarize / perplexity (ref backend)', () => {
     expect(Number(m[1])).toBe(ids.length);
     let total = 0;
     const windows = Number(m[2]);
-    for (let w = 0; w < windows; w++) total += nll(e.logits(ids.slice(w * 16, w * 16 + 16)), 50257, ids.slice(w * 16 + 1, w * 16 + 17));
-    expect(Number(m[3])).toBeCloseTo(Math.exp(total / (16 * windows)), 3);
+    let scored = 0;
+    for (let w = 0; w < windows; w++) {
+      total += nll(e.logits(ids.slice(w * 16, w * 16 + 16)), 50257, ids.slice(w * 16 + 1, w * 16 + 17)); // a float64 log-softmax
+      for (const lp of e.tokenLogProbs(ids.slice(w * 16, w * 16 + 16), ids.slice(w * 16 + 1, w * 16 + 17))) scored -= lp;
+    }
+    expect(m[3]).toBe(Math.exp(scored / (16 * windows)).toFixed(4));
+    expect(Math.abs(scored - total) / total).toBeLessThan(1e-7); // the fixed-point sum against float64
     // --decode: the same windows through decode steps; a float cache gives the same perplexity
     const d = capture();
     expect(await main(['perplexity', '--engine_dir', engine, '--backend', 'ref', '--dataset_path', text, '--window', '16', '--decode'], d.io)).toBe(0);

@@ -3,11 +3,14 @@
  * reference (../shared/models/sotu-gpt2-16m/train_recipe.py): documents split on `<|doc|>` lines,
  * each tokenized alone and followed by <|endoftext|>; non-overlapping windows of `--window` tokens
  * (for s = 0, W, 2W, … while s < N − W − 1: inputs ids[s, s+W), targets ids[s+1, s+W]); ppl =
- * exp(Σ NLL / count), the log-softmax in float64 over the engine's fp32 logits. `--decode` scores
+ * exp(Σ NLL / count). Each position's NLL is −Engine.tokenLogProbs: the engine's fp32 logits row reduced
+ * on the backend (its max and an exact fixed-point sum of exp, ref-math tokenLogProbRows) and finished
+ * in float64 on the host, so no logits cross to the host and every backend gives the same numbers
+ * for the same logits (within ~1e-8 per token of a float64 log-softmax). `--decode` scores
  * positions after a window's first through decode steps that read the KV cache (Engine.logits decodeFrom).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { Engine, nll, perplexityWindows, type BackendName } from '@trtllm/engine';
+import { Engine, perplexityWindows, type BackendName } from '@trtllm/engine';
 import { parseFlags, withLibraryErrors } from './command.js';
 import { UsageError, type CliIO } from './io.js';
 import { progressBar } from './progress.js';
@@ -50,7 +53,7 @@ export async function perplexity(argv: readonly string[], io: CliIO): Promise<nu
     let count = 0;
     const started = performance.now();
     for (const s of starts.slice(0, maxWindows)) {
-      total += nll(engine.logits(ids.slice(s, s + w), values.decode ? { decodeFrom: 1 } : {}), engine.model.vocabSize, ids.slice(s + 1, s + w + 1));
+      for (const lp of engine.tokenLogProbs(ids.slice(s, s + w), ids.slice(s + 1, s + w + 1), values.decode ? { decodeFrom: 1 } : {})) total -= lp;
       count += w;
       bar.update(count / w, maxWindows, `${count} tokens`);
     }

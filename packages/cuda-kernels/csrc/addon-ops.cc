@@ -317,6 +317,13 @@ Napi::Value BeamCandidates(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value TokenLogProbs(const Napi::CallbackInfo& info) {
+  return guard(info, "tokenLogProbRows", [&]() -> Napi::Value {
+    Args a(info, 0);
+    invokeTokenLogProbs({.x = (const float*)a.ptr("x"), .tokens = (const int32_t*)a.ptr("tokens"), .out = (int32_t*)a.ptr("out"), .rows = a.i32("rows"), .cols = a.i32("cols")}, a.stream());
+    return info.Env().Undefined();
+  });
+}
 // copy2d(dst, dstPitch, src, srcPitch, widthBytes, rows, stream): strided device-to-device copy (column blocks).
 Napi::Value Copy2d(const Napi::CallbackInfo& info) {
   return guard(info, "copy2d", [&]() -> Napi::Value {
@@ -383,6 +390,7 @@ void opBindings(std::vector<Binding>& out) {
       {"argmax", Argmax},
       {"sample", Sample},
       {"beamCandidates", BeamCandidates},
+      {"tokenLogProbs", TokenLogProbs},
       {"copy2d", Copy2d},
       {"profilerRange", ProfilerRange},
   });

@@ -385,6 +385,10 @@ void invokeSample(const SampleParams& p, cudaStream_t s);
 // (low, high halves). n ≤ 1,024. workspace: rows · cols · 8 bytes.
 struct BeamCandidatesParams { const float* x; int32_t* out; void* workspace; int rows, cols, n; };
 void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s);
+// A given token's log-probability per row, reduced (ref-math tokenLogProbRows, tier 1): out i32 [rows, 4]
+// = x[tokens[r]]'s bits (NaN for a token outside [0, cols)), the max's bits, S (low, high halves).
+struct TokenLogProbParams { const float* x; const int32_t* tokens; int32_t* out; int rows, cols; };
+void invokeTokenLogProbs(const TokenLogProbParams& p, cudaStream_t s);
 
 inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)((n + threads - 1) / threads); }
 

@@ -24,7 +24,8 @@
 // vocabulary. A warp with no key in play skips a pass's histogram.
 //
 // Beam search's reduction (beamCandidatesKernel, one block per row) uses the same pieces: the max, an
-// exact sum of fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates.
+// exact sum of fixed-point weights (2^−32), and the count crossing at n − 1 for the first n candidates;
+// scoring given tokens (tokenLogProbKernel, one block per row) only the max and the sum.
 #include <cooperative_groups.h>
 #include <cooperative_groups/reduce.h>
 
@@ -429,7 +430,48 @@ __global__ void __launch_bounds__(kSampleBlock) beamCandidatesKernel(BeamCandida
   }
 }
 
+/**
+ * A given token's log-probability, reduced (ref-math tokenLogProbRows): out i32 [rows, 4] = the bits of
+ * x[token] (NaN for a token outside [0, V)), the max m's bits (the first largest non-NaN value; NaN when
+ * there is none) and S = Σ rni(expF32(fp32(x − m)) · 2^32) over x neither NaN nor −∞ in two halves —
+ * beam search's max and sum, so the float64 the host finishes with is tokenLogProbs' (tier 1).
+ */
+__global__ void __launch_bounds__(kSampleBlock) tokenLogProbKernel(TokenLogProbParams p) {
+  __shared__ Shared sh;
+  pdlLaunchDependents();
+  pdlWait();  // the logits are the previous kernel's output
+  const int row = blockIdx.x, cols = p.cols;
+  const float* x = p.x + (size_t)row * cols;
+  u64 best = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    if (!isnan(x[i])) best = max(best, keyOf(x[i], i));
+  best = blockMaxKey(sh, best);  // its barriers also order sh.total's reset before the adds
+  if (threadIdx.x == 0) sh.total = 0;
+  __syncthreads();
+  const float m = best ? x[idOf(best)] : NAN;
+  u64 total = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float v = x[i];
+    if (!isnan(v) && v != -INFINITY) total += weightOf(v, m, 1.f, 4294967296.f);  // t 1: fdiv(d, 1) = d
+  }
+  for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffffu, total, o);
+  if (threadIdx.x % 32 == 0) atomicAdd(&sh.total, total);
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const int token = p.tokens[row];
+    int32_t* out = p.out + (size_t)row * 4;
+    out[0] = token >= 0 && token < cols ? __float_as_int(x[token]) : 0x7fc00000;
+    out[1] = best ? __float_as_int(m) : 0x7fc00000;  // NaN as ref-math writes it
+    out[2] = (int32_t)(uint32_t)sh.total, out[3] = (int32_t)(uint32_t)(sh.total >> 32);
+  }
+}
+
 }  // namespace
+
+void invokeTokenLogProbs(const TokenLogProbParams& p, cudaStream_t s) {
+  if (p.rows == 0) return;
+  TRT_LAUNCH_PDL("tokenLogProbRows", tokenLogProbKernel, dim3(p.rows), dim3(kSampleBlock), 0, s, p);
+}
 
 void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s) {
   if (p.rows == 0) return;

@@ -142,6 +142,7 @@ export interface NativeAddon {
   argmax(p: NativeParams): void;
   sample(p: NativeParams): void;
   beamCandidates(p: NativeParams): void;
+  tokenLogProbs(p: NativeParams): void;
   /** Strided device-to-device copy: `rows` rows of `widthBytes`, pitches in bytes. */
   copy2d(dst: DevicePtr, dstPitch: number, src: DevicePtr, srcPitch: number, widthBytes: number, rows: number, stream?: DevicePtr): void;
   /** cudaProfilerStart (true) / cudaProfilerStop (false): the region an external profiler records. */

@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bootstrapAggregate, buildEngine, Engine, nll, perplexityWindows, rougeScores } from '@trtllm/engine';
+import { bootstrapAggregate, buildEngine, Engine, perplexityWindows, rougeScores } from '@trtllm/engine';
 import { convertHfToFt, Gpt2Tokenizer, readNpy, SafetensorsFile } from '@trtllm/loader';
 import { toF32 } from '@trtllm/ref-math';
 
@@ -229,7 +229,7 @@ const stages = {
       let total = 0;
       let n = 0;
       for (const s of perplexityWindows(ids.length, 1024)) {
-        total += nll(e.logits(ids.slice(s, s + 1024)), 50257, ids.slice(s + 1, s + 1025));
+        for (const lp of e.tokenLogProbs(ids.slice(s, s + 1024), ids.slice(s + 1, s + 1025))) total -= lp; // scored on the device
         n += 1024;
       }
       const ppl = Math.exp(total / n);

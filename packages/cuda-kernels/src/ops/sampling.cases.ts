@@ -4,7 +4,8 @@
  * penalty, a banned id, NaN and −∞ logits, an all −∞ row, top-k beyond the candidates), near-flat
  * logits (every one of 50,257 tokens a candidate: the deepest descents), logits with many ties, a
  * vocabulary past 2^16 ids, 64 and 96 rows of seeded draws, a small vocabulary, the same rows on teams
- * of 1, 2, 4 and 8 blocks per row; beam search's candidates of such rows.
+ * of 1, 2, 4 and 8 blocks per row; beam search's candidates of such rows; given tokens' log-probabilities
+ * of such rows (tier 1), tokens out of range among them.
  */
 import * as ref from '@trtllm/ref-math';
 import { fromValues, mulberry32, type SamplingRow, type Tensor } from '@trtllm/ref-math';
@@ -71,6 +72,18 @@ function beamCase(name: string, x: Tensor<'f32'>, n: number): KernelCase {
   });
 }
 
+/** Given tokens' log-probabilities, reduced: logits x [R, V] and one token per row (tier 1). */
+function tokenLogProbCase(name: string, x: Tensor<'f32'>, tokens: readonly number[]): KernelCase {
+  const [r, v] = x.shape as [number, number];
+  const t = fromValues('i32', [r], tokens);
+  return caseOf({
+    name, op: 'sampling', dtype: 'f32→i32', shape: `[${r},${v}]`, tier: 1, host: { x, tokens: t },
+    ref: () => [ref.tokenLogProbRows(x, t)],
+    launch: (d) => [gpu.tokenLogProbRows({ x: d['x']!, tokens: d['tokens']! })],
+    bytes: bytesOf(x), flops: 0,
+  });
+}
+
 export function samplingCases(): KernelCase[] {
   const v = 50257;
   const mixed = rnd('f32', [13, v], 710, 3);
@@ -103,6 +116,11 @@ export function samplingCases(): KernelCase[] {
     beamCase('beam candidates tied logits, 16 per row', ties, 16),
     beamCase('beam candidates near-flat logits, 8 per row', flat, 8),
     beamCase('beam candidates 64 rows of 4 beams (8 each)', rnd('f32', [64, v], 720, 2), 8),
+    // row 3's target is its NaN, row 7's an all −∞ row's, row 9's a −0 maximum; tokens −1 and V have no logit
+    tokenLogProbCase('token log-probs gpt2 logits (NaN, ±∞, an all −∞ row, ±0 maxima), tokens out of range', mixed, [0, 50256, -1, 11, 40, 50257, 3, 7, 9, 40, 8, 12, 31337]),
+    tokenLogProbCase('token log-probs near-flat and tied logits (S past 2^47)', fromValues('f32', [10, v], [...(flat.data as Float32Array), ...(ties.data as Float32Array)]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    tokenLogProbCase('token log-probs 256 rows of a window, gpt2 vocab', rnd('f32', [256, v], 725, 3), Array.from({ length: 256 }, (_, i) => (i * 7919) % v)),
+    tokenLogProbCase('token log-probs vocab 152064 (ids past 2^16)', big, [0, 152063, 70000]),
     beamCase('beam candidates: more asked than values (V 5)', fromValues('f32', [2, 5], [1, NaN, 3, 3, -Infinity, NaN, NaN, NaN, NaN, NaN]), 7),
   ];
 }

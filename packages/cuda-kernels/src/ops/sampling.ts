@@ -1,9 +1,10 @@
 /**
  * sampling on the device — each row's next token from fp32 logits, the token of ref-math's
  * sampleRows for the same settings and draws, and beam search's reduction of each row to its first
- * candidates, max and exact weight sum (ref-math beamCandidateRows); tier 2, csrc/sampling.cu. Enqueue only.
+ * candidates, max and exact weight sum (ref-math beamCandidateRows); tier 2, csrc/sampling.cu. And the
+ * reduction that scores given tokens (ref-math tokenLogProbRows; tier 1). Enqueue only.
  */
-import { expectDType, expectShape, f32ToBits, fromValues, ShapeError, type SamplingRow, type Tensor } from '@trtllm/ref-math';
+import { expectDType, expectShape, f32ToBits, fromValues, ShapeError, TOKEN_LOG_PROB_WORDS, type SamplingRow, type Tensor } from '@trtllm/ref-math';
 import { addon } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -101,5 +102,20 @@ export function beamCandidateRows(i: { readonly x: DeviceTensor; readonly worksp
   if (i.workspace.shape.length !== 1 || i.workspace.shape[0]! < need) throw new ShapeError({ op: 'beamCandidateRows', what: 'workspace', expected: `[≥ ${need}] (sampleWorkspaceSize(${rows}, ${cols}))`, got: `[${i.workspace.shape.join(', ')}]` });
   const out = DeviceTensor.empty('i32', [rows, 2 * n + 3]);
   native('beamCandidateRows', () => addon().beamCandidates({ x: i.x.ptr, out: out.ptr, workspace: i.workspace.ptr, rows, cols, n, stream: stream?.handle }));
+  return out;
+}
+
+/**
+ * i32 [R, 4] = ref-math tokenLogProbRows(x, tokens): per row the bits of x[r, tokens[r]] (NaN for a
+ * token outside [0, V)), the max's bits and the exact weight sum S (low, high); ref-math
+ * tokenLogProbFromRow finishes a row on the host. Tier 1 (an exact integer sum; no workspace).
+ */
+export function tokenLogProbRows(i: { readonly x: DeviceTensor; readonly tokens: DeviceTensor }, stream?: Stream): DeviceTensor<'i32'> {
+  expectDType('tokenLogProbRows', 'x', i.x, ['f32']);
+  const [rows, cols] = expectShape('tokenLogProbRows', 'x', i.x, ['R', 'V']) as [number, number];
+  expectDType('tokenLogProbRows', 'tokens', i.tokens, ['i32']);
+  expectShape('tokenLogProbRows', 'tokens', i.tokens, [rows]);
+  const out = DeviceTensor.empty('i32', [rows, TOKEN_LOG_PROB_WORDS]);
+  native('tokenLogProbRows', () => addon().tokenLogProbs({ x: i.x.ptr, tokens: i.tokens.ptr, out: out.ptr, rows, cols, stream: stream?.handle }));
   return out;
 }

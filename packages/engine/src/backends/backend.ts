@@ -118,9 +118,10 @@ export interface StepInputs<T> {
 /**
  * What a step returns to the host: fp32 logits [R, V]; the greedy token of each row [R] ('tokens',
  * argmax); each row's sampled token [R] ('sampled', Backend.sample with StepHost.sampling); or each
- * row reduced for beam search, i32 [R, 2n + 3] ('beams', Backend.beamCandidates with n = StepHost.beamCandidates).
+ * row reduced for beam search, i32 [R, 2n + 3] ('beams', Backend.beamCandidates with n = StepHost.beamCandidates);
+ * or each row reduced to a given token's log-probability, i32 [R, 4] ('logProbs', Backend.tokenLogProbs).
  */
-export type StepOutput = 'logits' | 'tokens' | 'sampled' | 'beams';
+export type StepOutput = 'logits' | 'tokens' | 'sampled' | 'beams' | 'logProbs';
 
 /** A launched step (Backend.launchStep). */
 export interface PendingStep {
@@ -208,6 +209,12 @@ export interface Backend<T> {
    * max and exact weight sum (ref-math beamCandidateRows; the same on every backend, tier 2). Inside launchStep only.
    */
   beamCandidates(logits: T, n: number, step: StepInputs<T>): T;
+  /**
+   * i32 [R, 4]: each row of fp32 logits [R, V] reduced to the log-probability of tokens[r] (i32 [R]) —
+   * the token's logit, the max and the exact weight sum (ref-math tokenLogProbRows; tier 1, the same
+   * words on every backend). Only these cross to the host (evaluation: perplexity, scoring a text).
+   */
+  tokenLogProbs(logits: T, tokens: T): T;
   /**
    * Start one forward step: put `host` on the backend and run `body` (which returns the step's output
    * tensor: fp32 logits, or i32 tokens; nothing for a worker rank); its output comes to the host at

@@ -196,6 +196,9 @@ export class CudaBackend implements Backend<T> {
     const workspace = step.keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
     return this.k.beamCandidateRows({ x: logits, workspace }, n, this.stream);
   }
+  tokenLogProbs(logits: T, tokens: T): T {
+    return this.k.tokenLogProbRows({ x: logits, tokens }, this.stream);
+  }
   launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): PendingStep {
     return composeLaunchStep(this, host, body, o);
   }

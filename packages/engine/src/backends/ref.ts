@@ -5,7 +5,7 @@
  * FP8 one as quantizeFp8 → fp8Gemm (Fp8Linear).
  */
 import {
-  addPositionEmbedding, argmaxRows, sampleRows, beamCandidateRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
+  addPositionEmbedding, argmaxRows, sampleRows, beamCandidateRows, tokenLogProbRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
   swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
@@ -101,6 +101,9 @@ export class RefBackend implements Backend<T> {
   }
   beamCandidates(logits: T, n: number): T {
     return beamCandidateRows(logits as Tensor<'f32'>, n);
+  }
+  tokenLogProbs(logits: T, tokens: T): T {
+    return tokenLogProbRows(logits as Tensor<'f32'>, tokens as Tensor<'i32'>);
   }
   launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): PendingStep {
     return composeLaunchStep(this, host, body, o);

@@ -129,6 +129,9 @@ export class ObservingBackend<T> implements Backend<T> {
   beamCandidates(logits: T, n: number, step: StepInputs<T>): T {
     return this.#b.beamCandidates(logits, n, step);
   }
+  tokenLogProbs(logits: T, tokens: T): T {
+    return this.#b.tokenLogProbs(logits, tokens);
+  }
   launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): PendingStep {
     return this.#b.launchStep(host, body, { output: o.output }); // never captured: the maxima change every step
   }

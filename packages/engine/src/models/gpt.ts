@@ -130,6 +130,16 @@ export class GptGraph<T> {
   }
 
   /**
+   * One step; returns rows' log-probabilities of given tokens, reduced on the backend: i32 [rows, 4]
+   * (ref-math tokenLogProbRows; finish row r on the host with tokenLogProbFromRow). The rows are each
+   * chunk's last token's, or with `rows: 'all'` every token's; `tokens` has one id per row (the token
+   * that follows it).
+   */
+  tokenLogProbs(chunks: readonly StepChunk[], tokens: readonly number[], o: { readonly rows: 'last' | 'all'; readonly promptTable?: T }): Int32Array {
+    return this.#launch(chunks, o.rows, 'logProbs', o.promptTable, undefined, undefined, tokens).collect() as Int32Array;
+  }
+
+  /**
    * Start one step that returns a row per chunk (its last token's): fp32 logits [chunks, V] ('logits'),
    * or the token picked on the backend ('tokens', 'sampled' with a settings row per chunk), or the
    * beam-search reduction ('beams', n candidates). `collect` brings the output to the host; until then
@@ -140,7 +150,7 @@ export class GptGraph<T> {
     return this.#launch(chunks, 'last', o.output, o.promptTable, o.output === 'sampled' ? o.sampling : undefined, o.output === 'beams' ? o.beams : undefined);
   }
 
-  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number): PendingStep {
+  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number, targets?: readonly number[]): PendingStep {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -159,6 +169,8 @@ export class GptGraph<T> {
       lastRows.push(ids.length - 1);
     }
     const t = ids.length;
+    const outRows = rowsOut === 'all' ? t : rowsOut === 'last' ? chunks.length : 0;
+    if (output === 'logProbs' && targets?.length !== outRows) throw new EngineError('request', { what: 'tokenLogProbs: tokens', expected: `one token per output row (${outRows})`, got: String(targets?.length ?? 0) });
     const host: StepHost = {
       ids, positions, slots, tasks, outputRows: rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [],
       sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
@@ -169,7 +181,8 @@ export class GptGraph<T> {
     const headsPerRank = c.nHead / w;
     const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
     const decodeOnly = chunks.every((ch) => ch.tokens.length === 1 && ch.start > 0);
-    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}${beams ?? ''}:${chunks.length}` : undefined;
+    // a replayed step cannot take new targets: scoring steps run their kernels each time
+    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' && output !== 'logProbs' ? `${output}${beams ?? ''}:${chunks.length}` : undefined;
     const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
       const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
       const fp8 = this.#opt(`${name}.weight.fp8`, r.weights);
@@ -252,6 +265,7 @@ export class GptGraph<T> {
       if (output === 'tokens') return keep(b.argmax(logits));
       if (output === 'sampled') return keep(b.sample(logits, s));
       if (output === 'beams') return keep(b.beamCandidates(logits, beams!, s));
+      if (output === 'logProbs') return keep(b.tokenLogProbs(logits, keep(b.upload(fromValues('i32', [targets!.length], targets!)))));
       return logits;
     };
     return b.launchStep(host, body, capture === undefined ? { output } : { output, capture });

@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { beamCandidates, beamCandidatesFromRow, headSize, markConstant, rotaryDimOf, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
+import { beamCandidates, beamCandidatesFromRow, headSize, markConstant, rotaryDimOf, tokenLogProbFromRow, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
@@ -543,27 +543,64 @@ export class Engine {
    * the KV cache (an int8 / fp8 cache's rounding shows there; a context step never reads the cache).
    */
   logits(tokens: readonly number[], o: { readonly promptTask?: number; readonly decodeFrom?: number } = {}): Float32Array {
-    if (this.#group) throw new EngineError('request', { what: 'logits', expected: "an engine with its ranks in this process (tensorParallel 'in-process')", got: 'ranks in worker processes', hint: 'use generate/stream, or load in-process' });
-    // steps are synchronous, so between them the cache is free to use once no request holds a slot
-    if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what: 'logits', expected: 'an idle engine', got: 'requests in flight' });
-    if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
-      throw new EngineError('request', { what: 'logits: tokens', expected: `1 … ${this.config.maxInputLen + this.config.maxOutputLen} tokens`, got: `${tokens.length}` });
-    }
-    const p = o.decodeFrom ?? tokens.length;
-    if (!Number.isInteger(p) || p < 1 || p > tokens.length) throw new EngineError('request', { what: 'logits: decodeFrom', expected: `an integer in [1, ${tokens.length}] (the context step's length)`, got: String(o.decodeFrom) });
-    const got = this.#pool.acquire(tokens.length);
-    if (!got) throw new EngineError('capacity', { what: 'logits', expected: 'a free slot and blocks', got: 'none' });
-    try {
-      if (this.config.kvCache.kind === 'paged') this.#assign(got.slot, got.blocks);
-      const task = o.promptTask ?? 0;
-      const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
-      const context = this.#graph.forward([{ slot: got.slot, start: 0, tokens: p === tokens.length ? tokens : tokens.slice(0, p), task }], { logits: 'all', ...prompt });
+    return this.#onFreeSlot('logits', tokens, o, (chunk, p, prompt) => {
+      const context = this.#graph.forward([chunk(0, p)], { logits: 'all', ...prompt });
       if (p === tokens.length) return context;
       const v = this.model.vocabSize;
       const out = new Float32Array(tokens.length * v);
       out.set(context, 0);
-      for (let i = p; i < tokens.length; i++) out.set(this.#graph.forward([{ slot: got.slot, start: i, tokens: [tokens[i]!], task }], { logits: 'last', ...prompt }), i * v);
+      for (let i = p; i < tokens.length; i++) out.set(this.#graph.forward([chunk(i, i + 1)], { logits: 'last', ...prompt }), i * v);
       return out;
+    });
+  }
+
+  /**
+   * The float64 log-probability of `targets[i]` after tokens[0 … i], for every position i of `tokens`
+   * (targets: one id in [0, V) per token, usually the tokens shifted by one) — what perplexity and
+   * scoring a text need. `decodeFrom` and `promptTask` as for `logits`. Each logits row is reduced on
+   * the backend to four words (ref-math tokenLogProbRows: the target's logit, the row's max and exact
+   * weight sum) and finished on the host with tokenLogProbFromRow, so no row of logits crosses to the
+   * host and every backend gives the same float64 for the same logits (= ref-math tokenLogProbs of the
+   * row `logits` returns). An engine with fp16 logits scores the rows `logits` returns, with the same arithmetic.
+   */
+  tokenLogProbs(tokens: readonly number[], targets: readonly number[], o: { readonly promptTask?: number; readonly decodeFrom?: number } = {}): Float64Array {
+    const v = this.model.vocabSize;
+    if (targets.length !== tokens.length) throw new EngineError('request', { what: 'tokenLogProbs: targets', expected: `one target per token (${tokens.length})`, got: String(targets.length) });
+    const bad = targets.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= v);
+    if (bad >= 0) throw new EngineError('request', { what: `tokenLogProbs: targets[${bad}]`, expected: `a token id in [0, ${v - 1}]`, got: String(targets[bad]) });
+    if (this.config.model.logitsDtype !== 'f32') {
+      const rows = this.logits(tokens, o);
+      return Float64Array.from(targets, (t, i) => tokenLogProbs(rows.subarray(i * v, (i + 1) * v), t).logProb);
+    }
+    return this.#onFreeSlot('tokenLogProbs', tokens, o, (chunk, p, prompt) => {
+      const out = new Float64Array(tokens.length);
+      const context = this.#graph.tokenLogProbs([chunk(0, p)], targets.slice(0, p), { rows: 'all', ...prompt });
+      for (let i = 0; i < p; i++) out[i] = tokenLogProbFromRow(context, i);
+      for (let i = p; i < tokens.length; i++) out[i] = tokenLogProbFromRow(this.#graph.tokenLogProbs([chunk(i, i + 1)], [targets[i]!], { rows: 'last', ...prompt }), 0);
+      return out;
+    });
+  }
+
+  /**
+   * Run `score` with `tokens` on a free slot (checked: an idle in-process engine, 1 … max length
+   * tokens, 1 ≤ decodeFrom = p ≤ T); `chunk(a, b)` is tokens[a, b) as a step chunk of that slot.
+   */
+  #onFreeSlot<R>(what: string, tokens: readonly number[], o: { readonly promptTask?: number; readonly decodeFrom?: number }, score: (chunk: (a: number, b: number) => StepChunk, p: number, prompt: { promptTable?: unknown }) => R): R {
+    if (this.#group) throw new EngineError('request', { what, expected: "an engine with its ranks in this process (tensorParallel 'in-process')", got: 'ranks in worker processes', hint: 'use generate/stream, or load in-process' });
+    // steps are synchronous, so between them the cache is free to use once no request holds a slot
+    if (this.#scheduler.running + this.#scheduler.waiting > 0) throw new EngineError('request', { what, expected: 'an idle engine', got: 'requests in flight' });
+    if (tokens.length < 1 || tokens.length > this.config.maxInputLen + this.config.maxOutputLen) {
+      throw new EngineError('request', { what: `${what}: tokens`, expected: `1 … ${this.config.maxInputLen + this.config.maxOutputLen} tokens`, got: `${tokens.length}` });
+    }
+    const p = o.decodeFrom ?? tokens.length;
+    if (!Number.isInteger(p) || p < 1 || p > tokens.length) throw new EngineError('request', { what: `${what}: decodeFrom`, expected: `an integer in [1, ${tokens.length}] (the context step's length)`, got: String(o.decodeFrom) });
+    const got = this.#pool.acquire(tokens.length);
+    if (!got) throw new EngineError('capacity', { what, expected: 'a free slot and blocks', got: 'none' });
+    try {
+      if (this.config.kvCache.kind === 'paged') this.#assign(got.slot, got.blocks);
+      const task = o.promptTask ?? 0;
+      const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
+      return score((a, b) => ({ slot: got.slot, start: a, tokens: a === 0 && b === tokens.length ? tokens : tokens.slice(a, b), task }), p, prompt);
     } finally {
       this.#pool.release(got.slot);
     }

@@ -55,3 +55,43 @@ describeBackends('logprobs of the chosen tokens', (v) => {
     }
   });
 });
+
+// Log-probabilities of given tokens (Engine.tokenLogProbs, what perplexity reads): each row reduced on
+// the backend to four words, finished on the host — the float64 of ref-math tokenLogProbs over the
+// engine's own logits row, through a context step or through decode steps, and for an engine with
+// fp16 logits (scored on the host from the rows `logits` returns).
+const dir16 = join(work, 'e16');
+buildEngine({ flags: { vocab_size: 97, n_layer: 2, n_embd: 32, n_head: 4, n_positions: 64, dtype: 'float16', logits_dtype: 'float16', random_seed: 5, max_batch_size: 2, max_input_len: 24, max_output_len: 12, use_inflight_batching: true, tokens_per_block: 4 }, outputDir: dir16 });
+const SEQ = [5, 17, 3, 60, 2, 2, 9, 41, 96, 0, 33, 33, 70];
+
+describeBackends('log-probabilities of given tokens', (v) => {
+  it('equal tokenLogProbs of the engine’s logits rows: a context step, decode steps, fp16 logits; bad targets are typed errors', async () => {
+    for (const [d, decodeFrom] of [[dir, undefined], [dir, 1], [dir, 5], [dir16, undefined]] as const) {
+      const engine = await Engine.load(d, v.options);
+      try {
+        const tokens = SEQ.slice(0, -1);
+        const targets = SEQ.slice(1);
+        const o = decodeFrom === undefined ? {} : { decodeFrom };
+        const got = engine.tokenLogProbs(tokens, targets, o);
+        const rows = engine.logits(tokens, o);
+        expect(got.length).toBe(tokens.length);
+        got.forEach((lp, i) => {
+          const want = tokenLogProbs(rows.subarray(i * 97, (i + 1) * 97), targets[i]!).logProb;
+          if (v.exact || d === dir16) expect(lp, `${d} decodeFrom ${decodeFrom} position ${i}`).toBe(want);
+          else expect(Math.abs(lp - want), `position ${i}`).toBeLessThan(1e-9);
+          expect(lp).toBeLessThan(0);
+        });
+      } finally {
+        engine.dispose();
+      }
+    }
+    const engine = await Engine.load(dir, v.options);
+    try {
+      expect(() => engine.tokenLogProbs([1, 2, 3], [2, 3])).toThrow(/tokenLogProbs: targets: expected one target per token \(3\), got 2/);
+      expect(() => engine.tokenLogProbs([1, 2, 3], [2, 97, 4])).toThrow(/tokenLogProbs: targets\[1\]: expected a token id in \[0, 96\], got 97/);
+      expect(() => engine.tokenLogProbs([1, 2], [2, 3], { decodeFrom: 3 })).toThrow(EngineError);
+    } finally {
+      engine.dispose();
+    }
+  });
+});

@@ -5,7 +5,8 @@ import { mulberry32 } from '../model/weights.js';
 import { fromValues } from '../tensor.js';
 import { randomTensor, thrown } from '../testing/random.js';
 import { ShapeError } from '../errors.js';
-import { BEAM_WEIGHT_ONE, beamCandidateRows, beamCandidates, beamCandidatesFromRow, beamLogProbs, drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, tokenLogProbs, type SamplingRow } from './sampling.js';
+import { f32ToBits } from '../numerics/f32.js';
+import { BEAM_WEIGHT_ONE, beamCandidateRows, beamCandidates, beamCandidatesFromRow, beamLogProbs, drawTarget, sampleRows, sampleToken, SAMPLING_WEIGHT_ONE, samplingCandidates, samplingWeight, TOKEN_LOG_PROB_WORDS, tokenLogProbFromRow, tokenLogProbRows, tokenLogProbs, type SamplingRow } from './sampling.js';
 
 const row = (o: Partial<SamplingRow> = {}): SamplingRow => ({ temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0, ...o });
 
@@ -137,6 +138,25 @@ describe('beam candidates', () => {
       });
       expect(beamCandidates(x, 65).ids.slice(0, 64), `row ${row}`).toEqual(beamCandidates(x, 64).ids);
     }
+  });
+  it('tokenLogProbRows: a given token per row, four words a row; the float64 log-probability of tokenLogProbs', () => {
+    const x = fromValues('f32', [4, 3], [0.5, 2, -1, NaN, NaN, NaN, -Infinity, 1, 1, 4, 4, 4]);
+    const packed = tokenLogProbRows(x, fromValues('i32', [4], [1, 0, 0, 3])).data as Int32Array;
+    expect(packed.length).toBe(4 * TOKEN_LOG_PROB_WORDS);
+    // row 0 by hand: max 2, S = 2^32 · (1 + e^−1.5 + e^−3) to 2^−32, so log p(1) = −ln(1.27292) = −0.241313
+    expect(packed[0]).toBe(f32ToBits(2) | 0);
+    expect(packed[1]).toBe(f32ToBits(2) | 0);
+    expect(tokenLogProbFromRow(packed, 0)).toBeCloseTo(-Math.log(1 + Math.exp(-1.5) + Math.exp(-3)), 8);
+    expect(tokenLogProbFromRow(packed, 0)).toBe(tokenLogProbs([0.5, 2, -1], 1).logProb);
+    expect(tokenLogProbFromRow(packed, 1)).toBeNaN(); // no non-NaN logit: no distribution
+    expect(tokenLogProbFromRow(packed, 2)).toBe(-Infinity); // a −∞ logit: probability 0
+    expect(packed[3 * TOKEN_LOG_PROB_WORDS]).toBe(0x7fc00000); // token 3 of a vocabulary of 3 has no logit
+    expect(tokenLogProbFromRow(packed, 3)).toBeNaN();
+    const wide = randomTensor('f32', [3, 50257], 25, 3);
+    const tokens = [0, 31337, 50256];
+    const rows = tokenLogProbRows(wide, fromValues('i32', [3], tokens)).data as Int32Array;
+    tokens.forEach((t, r) => expect(tokenLogProbFromRow(rows, r)).toBe(tokenLogProbs((wide.data as Float32Array).subarray(r * 50257, (r + 1) * 50257), t).logProb));
+    expect(() => tokenLogProbRows(wide, fromValues('i32', [2], [0, 1]))).toThrow(/tokenLogProbRows: tokens/);
   });
   it('packed rows: ids (−1 past the candidates), logit bits, max bits, S in two halves; unpacked back', () => {
     const x = fromValues('f32', [2, 3], [0.5, 2, -1, NaN, NaN, 7]);

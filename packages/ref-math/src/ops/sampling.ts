@@ -165,12 +165,17 @@ export interface BeamCandidates {
 
 /** The beam-search reduction of one row of fp32 logits to n candidates. */
 export function beamCandidates(x: ArrayLike<number>, n: number): BeamCandidates {
+  const first = firstInOrder(x, n);
+  return { ids: first, logits: first.map((i) => x[i]!), ...rowNormalizer(x) };
+}
+
+/** A row's max m (the first largest non-NaN value; NaN when there is none) and S = Σ rni(expF32(fp32(x_i − m)) · 2^32). */
+function rowNormalizer(x: ArrayLike<number>): { readonly max: number; readonly weightSum: number } {
   let m = Number.NaN;
   for (let i = 0; i < x.length; i++) if (!Number.isNaN(x[i]) && !(x[i]! <= m)) m = x[i]!; // NaN m: the first non-NaN
   let weightSum = 0;
   for (let i = 0; i < x.length; i++) if (!Number.isNaN(x[i]) && x[i] !== -Infinity) weightSum += samplingWeight(x[i]!, m, 1, BEAM_WEIGHT_ONE); // t 1: fp32(d / 1) = d
-  const first = firstInOrder(x, n);
-  return { ids: first, logits: first.map((i) => x[i]!), max: m, weightSum };
+  return { max: m, weightSum };
 }
 
 /**
@@ -201,7 +206,7 @@ function firstInOrder(x: ArrayLike<number>, n: number): number[] {
 }
 
 /** The row's log-sum-exp from its reduction, in float64: max + ln S − 32 ln 2 (S = Σ rni(exp(x − max)·2^32)). */
-function logSumExp(c: BeamCandidates): number {
+function logSumExp(c: Pick<BeamCandidates, 'max' | 'weightSum'>): number {
   return c.max + (Math.log(c.weightSum) - 32 * Math.LN2);
 }
 
@@ -266,4 +271,42 @@ export function beamCandidatesFromRow(packed: ArrayLike<number>, r: number, n: n
     logits.push(f32FromBits(packed[o + n + j]!));
   }
   return { ids, logits, max: f32FromBits(packed[o + 2 * n]!), weightSum: (packed[o + 2 * n + 1]! >>> 0) + (packed[o + 2 * n + 2]! >>> 0) * 2 ** 32 };
+}
+
+// ---- given tokens' log-probabilities (evaluation: perplexity, scoring a text) ----
+//
+// To score a text the model predicts each next token: row r of the logits and the token that follows,
+// tokens[r]. Its log-probability is tokenLogProbs(row, token).logProb — x_token − (m + ln S − 32 ln 2)
+// with m and S as beam search reduces the row — so a backend reduces a row to four words (the token's
+// logit, m, S) and the host finishes in float64: no row of logits crosses to the host.
+
+/** i32 words per row of tokenLogProbRows: the token's logit bits, the max's bits, S low, S high. */
+export const TOKEN_LOG_PROB_WORDS = 4;
+
+/**
+ * The batched op the backends implement: i32 [R, 4] — per row r the bits of x[r, tokens[r]] (NaN,
+ * 0x7fc00000, for a token outside [0, V): such a token has no logit), the bits of the row's max m and
+ * S = Σ rni(expF32(fp32(x_i − m)) · 2^32) as two uint32 halves (low, high). tokenLogProbFromRow turns
+ * a row into the float64 log-probability.
+ */
+export function tokenLogProbRows(x: Tensor<'f32'>, tokens: Tensor<'i32'>): Tensor<'i32'> {
+  expectDType('tokenLogProbRows', 'x', x, ['f32']);
+  const [rows, v] = expectShape('tokenLogProbRows', 'x', x, ['R', 'V']) as [number, number];
+  expectDType('tokenLogProbRows', 'tokens', tokens, ['i32']);
+  expectShape('tokenLogProbRows', 'tokens', tokens, [rows]);
+  const data = x.data as Float32Array;
+  const out = new Int32Array(rows * TOKEN_LOG_PROB_WORDS);
+  for (let r = 0; r < rows; r++) {
+    const row = data.subarray(r * v, (r + 1) * v);
+    const token = tokens.data[r]!;
+    const { max, weightSum } = rowNormalizer(row);
+    out.set([f32ToBits(token >= 0 && token < v ? row[token]! : Number.NaN), f32ToBits(max), weightSum % 2 ** 32 | 0, Math.floor(weightSum / 2 ** 32) | 0], r * TOKEN_LOG_PROB_WORDS);
+  }
+  return fromValues('i32', [rows, TOKEN_LOG_PROB_WORDS], out);
+}
+
+/** Row r of a tokenLogProbRows result as a log-probability in float64: x_token − (m + ln S − 32 ln 2). */
+export function tokenLogProbFromRow(packed: ArrayLike<number>, r: number): number {
+  const o = r * TOKEN_LOG_PROB_WORDS;
+  return f32FromBits(packed[o]!) - logSumExp({ max: f32FromBits(packed[o + 1]!), weightSum: (packed[o + 2]! >>> 0) + (packed[o + 3]! >>> 0) * 2 ** 32 });
 }
