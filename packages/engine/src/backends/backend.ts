@@ -119,9 +119,12 @@ export interface StepInputs<T> {
  * What a step returns to the host: fp32 logits [R, V]; the greedy token of each row [R] ('tokens',
  * argmax); each row's sampled token [R] ('sampled', Backend.sample with StepHost.sampling); or each
  * row reduced for beam search, i32 [R, 2n + 3] ('beams', Backend.beamCandidates with n = StepHost.beamCandidates);
- * or each row reduced to a given token's log-probability, i32 [R, 4] ('logProbs', Backend.tokenLogProbs).
+ * or each row reduced to a given token's log-probability, i32 [R, 4] ('logProbs', Backend.tokenLogProbs);
+ * or each row's picked token with its log-probability and the first n candidates, i32 [R, 5 (+ 2n + 3)]
+ * ('chosenLogProbs': the token — argmax, or Backend.sample with StepHost.sampling — then its
+ * tokenLogProbs words, then with n > 0 its beamCandidates row; ref-math tokenLogProbsOf reads them).
  */
-export type StepOutput = 'logits' | 'tokens' | 'sampled' | 'beams' | 'logProbs';
+export type StepOutput = 'logits' | 'tokens' | 'sampled' | 'beams' | 'logProbs' | 'chosenLogProbs';
 
 /** A launched step (Backend.launchStep). */
 export interface PendingStep {
@@ -215,6 +218,8 @@ export interface Backend<T> {
    * words on every backend). Only these cross to the host (evaluation: perplexity, scoring a text).
    */
   tokenLogProbs(logits: T, tokens: T): T;
+  /** i32 matrices [R, c_i] side by side: [R, Σ c_i] (a step's outputs packed into one). */
+  concatColumns(parts: readonly T[]): T;
   /**
    * Start one forward step: put `host` on the backend and run `body` (which returns the step's output
    * tensor: fp32 logits, or i32 tokens; nothing for a worker rank); its output comes to the host at

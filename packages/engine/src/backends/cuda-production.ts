@@ -654,7 +654,7 @@ export class CudaProductionBackend extends CudaBackend {
     const nk = kind !== 'float'; // INT8 and FP8 weights are [N, K]
     const owned: T[] = [];
     // float [K, N]: columns side by side; INT8 / FP8 [N, K]: rows one after another
-    const weight = nk ? this.#concatRows(parts.map((p) => p.weight)) : this.#concatColumns(parts.map((p) => p.weight));
+    const weight = nk ? this.#concatRows(parts.map((p) => p.weight)) : this.concatColumns(parts.map((p) => p.weight));
     owned.push(weight);
     const cols = parts.map((p) => (nk ? p.weight.shape[0]! : p.weight.shape[1]!));
     let bias: T | undefined;
@@ -723,22 +723,6 @@ export class CudaProductionBackend extends CudaBackend {
       out.view(r * c, [w.shape[0]!, c]).copyFrom(w, this.stream);
       r += w.shape[0]!;
     }
-    return out;
-  }
-
-  /** Row-major matrices [R, c_i] side by side: [R, Σ c_i]. */
-  #concatColumns(ws: readonly T[]): T {
-    const rows = ws[0]!.shape[0]!;
-    const cols = ws.map((w) => w.shape[1]!);
-    const width = cols.reduce((x, y) => x + y, 0);
-    const bytes = ws[0]!.bytes / ws[0]!.shape.reduce((x, y) => x * y, 1);
-    const out = this.k.DeviceTensor.empty(ws[0]!.dtype, [rows, width]);
-    const addon = this.k.addonIfBuilt()!;
-    let col = 0;
-    ws.forEach((w, j) => {
-      addon.copy2d(out.ptr + BigInt(col * bytes), width * bytes, w.ptr, cols[j]! * bytes, cols[j]! * bytes, rows, this.stream!.handle);
-      col += cols[j]!;
-    });
     return out;
   }
 

@@ -199,6 +199,21 @@ export class CudaBackend implements Backend<T> {
   tokenLogProbs(logits: T, tokens: T): T {
     return this.k.tokenLogProbRows({ x: logits, tokens }, this.stream);
   }
+  /** Row-major matrices [R, c_i] side by side: [R, Σ c_i] (one strided copy each, in stream order). */
+  concatColumns(parts: readonly T[]): T {
+    const rows = parts[0]!.shape[0]!;
+    const cols = parts.map((w) => w.shape[1]!);
+    const width = cols.reduce((x, y) => x + y, 0);
+    const bytes = parts[0]!.bytes / parts[0]!.shape.reduce((x, y) => x * y, 1);
+    const out = this.k.DeviceTensor.empty(parts[0]!.dtype, [rows, width]);
+    const addon = this.k.addonIfBuilt()!;
+    let col = 0;
+    parts.forEach((w, j) => {
+      addon.copy2d(out.ptr + BigInt(col * bytes), width * bytes, w.ptr, cols[j]! * bytes, cols[j]! * bytes, rows, this.stream?.handle);
+      col += cols[j]!;
+    });
+    return out;
+  }
   launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput; capture?: string }): PendingStep {
     return composeLaunchStep(this, host, body, o);
   }

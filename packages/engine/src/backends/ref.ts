@@ -6,7 +6,7 @@
  */
 import {
   addPositionEmbedding, argmaxRows, sampleRows, beamCandidateRows, tokenLogProbRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
-  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
+  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, fromValues, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, PendingStep, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -104,6 +104,19 @@ export class RefBackend implements Backend<T> {
   }
   tokenLogProbs(logits: T, tokens: T): T {
     return tokenLogProbRows(logits as Tensor<'f32'>, tokens as Tensor<'i32'>);
+  }
+  concatColumns(parts: readonly T[]): T {
+    const rows = parts[0]!.shape[0]!;
+    const width = parts.reduce((w, p) => w + p.shape[1]!, 0);
+    const out = new Int32Array(rows * width);
+    let col = 0;
+    for (const p of parts) {
+      const c = p.shape[1]!;
+      const d = i32Values(p);
+      for (let r = 0; r < rows; r++) out.set(d.subarray(r * c, (r + 1) * c), r * width + col);
+      col += c;
+    }
+    return fromValues('i32', [rows, width], out);
   }
   launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): PendingStep {
     return composeLaunchStep(this, host, body, o);

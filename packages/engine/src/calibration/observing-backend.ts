@@ -132,6 +132,9 @@ export class ObservingBackend<T> implements Backend<T> {
   tokenLogProbs(logits: T, tokens: T): T {
     return this.#b.tokenLogProbs(logits, tokens);
   }
+  concatColumns(parts: readonly T[]): T {
+    return this.#b.concatColumns(parts);
+  }
   launchStep(host: StepHost, body: (step: StepInputs<T>) => T | undefined, o: { output: StepOutput }): PendingStep {
     return this.#b.launchStep(host, body, { output: o.output }); // never captured: the maxima change every step
   }

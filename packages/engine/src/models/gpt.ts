@@ -51,6 +51,8 @@ export type StepRequest<T> = { readonly promptTable?: T } & (
   | { readonly output: 'logits' | 'tokens' }
   | { readonly output: 'sampled'; readonly sampling: readonly SamplingRow[] }
   | { readonly output: 'beams'; readonly beams: number }
+  /** The token (argmax, or drawn with `sampling`), its log-probability and the first `top` candidates per row. */
+  | { readonly output: 'chosenLogProbs'; readonly sampling?: readonly SamplingRow[]; readonly top: number }
 );
 
 /** Rank weights on the backend, by engine tensor name (builder/build.ts rankTensors). */
@@ -146,10 +148,12 @@ export class GptGraph<T> {
    * the host is free (Backend.launchStep). The synchronous forms above are launch + collect.
    */
   launch(chunks: readonly StepChunk[], o: StepRequest<T>): PendingStep {
-    if (o.output === 'sampled' && o.sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(o.sampling.length) });
-    return this.#launch(chunks, 'last', o.output, o.promptTable, o.output === 'sampled' ? o.sampling : undefined, o.output === 'beams' ? o.beams : undefined);
+    const sampling = o.output === 'sampled' || o.output === 'chosenLogProbs' ? o.sampling : undefined;
+    if (sampling && sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(sampling.length) });
+    return this.#launch(chunks, 'last', o.output, o.promptTable, sampling, o.output === 'beams' ? o.beams : o.output === 'chosenLogProbs' ? o.top : undefined);
   }
 
+  /** `beams`: candidates per row ('beams', 'chosenLogProbs'); `targets`: a token per output row ('logProbs'). */
   #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number, targets?: readonly number[]): PendingStep {
     const b = this.#b;
     const c = this.#c;
@@ -175,14 +179,14 @@ export class GptGraph<T> {
       ids, positions, slots, tasks, outputRows: rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [],
       sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
       ...(sampling ? { sampling } : {}),
-      ...(beams !== undefined ? { beamCandidates: beams } : {}),
+      ...(beams !== undefined && output === 'beams' ? { beamCandidates: beams } : {}),
     };
     const w = this.#dist?.worldSize ?? this.#ranks.length;
     const headsPerRank = c.nHead / w;
     const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
     const decodeOnly = chunks.every((ch) => ch.tokens.length === 1 && ch.start > 0);
     // a replayed step cannot take new targets: scoring steps run their kernels each time
-    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' && output !== 'logProbs' ? `${output}${beams ?? ''}:${chunks.length}` : undefined;
+    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' && output !== 'logProbs' ? `${output}${sampling && output === 'chosenLogProbs' ? 's' : ''}${beams ?? ''}:${chunks.length}` : undefined;
     const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
       const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
       const fp8 = this.#opt(`${name}.weight.fp8`, r.weights);
@@ -266,6 +270,12 @@ export class GptGraph<T> {
       if (output === 'sampled') return keep(b.sample(logits, s));
       if (output === 'beams') return keep(b.beamCandidates(logits, beams!, s));
       if (output === 'logProbs') return keep(b.tokenLogProbs(logits, keep(b.upload(fromValues('i32', [targets!.length], targets!)))));
+      if (output === 'chosenLogProbs') {
+        const picked = keep(sampling ? b.sample(logits, s) : b.argmax(logits));
+        const parts = [keep(b.view(picked, [chunks.length, 1])), keep(b.tokenLogProbs(logits, picked))];
+        if (beams! > 0) parts.push(keep(b.beamCandidates(logits, beams!, s)));
+        return keep(b.concatColumns(parts));
+      }
       return logits;
     };
     return b.launchStep(host, body, capture === undefined ? { output } : { output, capture });

@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { beamCandidates, beamCandidatesFromRow, headSize, markConstant, rotaryDimOf, tokenLogProbFromRow, tokenLogProbs, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
+import { beamCandidates, beamCandidatesFromRow, headSize, markConstant, rotaryDimOf, f32FromBits, TOKEN_LOG_PROB_WORDS, tokenLogProbFromRow, tokenLogProbs, tokenLogProbsOf, type BeamCandidates, type SamplingRow, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
@@ -195,7 +195,7 @@ interface Sequence extends Schedulable {
 interface LaunchedStep {
   readonly batch: readonly Sequence[];
   readonly rowsOf: ReadonlyMap<Sequence, readonly number[]>;
-  /** Beam candidates per row ('beams'). */
+  /** Beam candidates per row ('beams'); the top candidates per row ('chosenLogProbs'). */
   readonly n: number;
   readonly output: StepOutput;
   readonly pending: PendingStep;
@@ -839,18 +839,22 @@ export class Engine {
     await this.#group?.step(chunks); // workers get the step before this process blocks in NCCL
     const prompt = this.#prompt ? { promptTable: this.#prompt.table } : {};
     // no beams: the backend picks the tokens — argmax when every row is plain greedy, else the sampling
-    // op with each row's settings and draw — and only ids come back; a step of beam searches only: each
-    // beam's row reduced to its candidates on the backend; anything else (logprobs, fp16 logits, beams
-    // beside other requests): fp32 logits, scored on the host
+    // op with each row's settings and draw — and only ids come back, with (when a request asks for
+    // logprobs) each picked token's log-probability and the top candidates reduced on the backend; a
+    // step of beam searches only: each beam's row reduced to its candidates on the backend; anything
+    // else (fp16 logits, beams beside other requests): fp32 logits, scored on the host
     const f32 = this.config.model.logitsDtype === 'f32';
-    const onDevice = f32 && batch.every((s) => s.width === 1 && s.topLogProbs === undefined);
+    const onDevice = f32 && batch.every((s) => s.width === 1);
     const beamsOnDevice = f32 && batch.every((s) => s.width > 1);
     const greedy = onDevice && batch.every((s) => s.sampler.plainGreedy(s.out.length, s.endId));
-    const n = 2 * Math.max(...batch.map((s) => s.width));
-    const request: StepRequest<unknown> = greedy ? { output: 'tokens', ...prompt }
-      : onDevice ? { output: 'sampled', sampling: batch.map((s) => s.sampler.row(s.sampler.penalizes ? seenTokens(s) : [], s.out.length, s.endId)), ...prompt }
-        : beamsOnDevice ? { output: 'beams', beams: n, ...prompt }
-          : { output: 'logits', ...prompt };
+    const asks = batch.some((s) => s.topLogProbs !== undefined);
+    const n = asks ? Math.max(...batch.map((s) => s.topLogProbs ?? 0)) : 2 * Math.max(...batch.map((s) => s.width));
+    const sampling = (): { sampling: SamplingRow[] } => ({ sampling: batch.map((s) => s.sampler.row(s.sampler.penalizes ? seenTokens(s) : [], s.out.length, s.endId)) });
+    const request: StepRequest<unknown> = onDevice && asks ? { output: 'chosenLogProbs', top: n, ...(greedy ? {} : sampling()), ...prompt }
+      : greedy ? { output: 'tokens', ...prompt }
+        : onDevice ? { output: 'sampled', ...sampling(), ...prompt }
+          : beamsOnDevice ? { output: 'beams', beams: n, ...prompt }
+            : { output: 'logits', ...prompt };
     return { batch, rowsOf, n, output: request.output, pending: this.#graph.launch(chunks, request) };
   }
 
@@ -861,6 +865,8 @@ export class Engine {
     this.steps++;
     const tokens = l.output === 'tokens' || l.output === 'sampled' ? (out as Int32Array) : undefined;
     const reduced = l.output === 'beams' ? (out as Int32Array) : undefined;
+    const chosen = l.output === 'chosenLogProbs' ? (out as Int32Array) : undefined;
+    const width = CHOSEN_WORDS + (n > 0 ? 2 * n + 3 : 0); // a 'chosenLogProbs' row: token, its four words, n candidates
     const logits = l.output === 'logits' ? (out as Float32Array) : new Float32Array(0);
     const v = this.config.model.vocabSize;
     const row = (i: number): Float32Array => logits.slice(i * v, (i + 1) * v);
@@ -875,9 +881,10 @@ export class Engine {
         this.#beamStep(s, rows.map((r) => (reduced ? beamCandidatesFromRow(reduced, r, n) : beamCandidates(row(r), 2 * s.width))));
         continue;
       }
-      const x = tokens ? undefined : row(rows[0]!);
-      const token = tokens ? tokens[rows[0]!]! : s.sampler.next(x!, seenTokens(s), s.out.length, s.endId);
-      const lp = s.topLogProbs !== undefined ? tokenLogProbs(x!, token, s.topLogProbs) : undefined;
+      const r = rows[0]!;
+      const x = tokens || chosen ? undefined : row(r);
+      const token = tokens ? tokens[r]! : chosen ? chosen[r * width]! : s.sampler.next(x!, seenTokens(s), s.out.length, s.endId);
+      const lp = s.topLogProbs === undefined ? undefined : chosen ? chosenLogProbs(chosen, r, width, n, s.topLogProbs) : tokenLogProbs(x!, token, s.topLogProbs);
       if (lp) s.logProbs.push(lp);
       s.out.push(token);
       s.nextTokens = 1;
@@ -953,6 +960,19 @@ export class Engine {
 }
 
 /** Upload one rank's engine file to a backend (checked: rank, world size, dtypes). */
+/** Words of a 'chosenLogProbs' row before its candidates: the token, then tokenLogProbRows' four. */
+const CHOSEN_WORDS = 1 + TOKEN_LOG_PROB_WORDS;
+
+/** Row r of a 'chosenLogProbs' output (`width` words a row, n candidates) as the token's TokenLogProbs with its top k ≤ n. */
+function chosenLogProbs(out: Int32Array, r: number, width: number, n: number, k: number): TokenLogProbs {
+  const o = r * width;
+  const words = out.subarray(o + 1, o + CHOSEN_WORDS);
+  const max = f32FromBits(words[1]!);
+  const weightSum = (words[2]! >>> 0) + (words[3]! >>> 0) * 2 ** 32;
+  const c = n > 0 ? beamCandidatesFromRow(out.subarray(o + CHOSEN_WORDS, o + width), 0, n) : { max, weightSum };
+  return tokenLogProbsOf(out[o]!, f32FromBits(words[0]!), c, k);
+}
+
 export function loadRankWeights(dir: string, build: BuildConfig, r: number, backend: Backend<unknown>): Map<string, unknown> {
   const path = join(dir, engineFileName(build, r));
   const file = readEngineFile(path);

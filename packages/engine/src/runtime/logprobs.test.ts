@@ -5,11 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { tokenLogProbs } from '@trtllm/ref-math';
 import { buildEngine } from '../builder/build.js';
 import { EngineError } from '../errors.js';
 import { describeBackends } from '../testing/backends.js';
+import { GptGraph } from '../models/gpt.js';
 import { Engine } from './engine.js';
 
 const work = mkdtempSync(join(tmpdir(), 'trtllm-logprobs-'));
@@ -24,7 +25,15 @@ describeBackends('logprobs of the chosen tokens', (v) => {
     try {
       const third = { tokens: [7, 7, 8], maxNewTokens: 8, endId: null, temperature: 0.7, seed: 9 } as const; // asks for none
       const plain = await engine.generate([{ tokens: PROMPTS[0]!, maxNewTokens: 8, endId: null }, { tokens: PROMPTS[1]!, maxNewTokens: 8, endId: null, temperature: 0.9, topK: 20, seed: 4 }, third]);
+      const outputs: string[] = [];
+      const launch = GptGraph.prototype.launch;
+      const spy = vi.spyOn(GptGraph.prototype, 'launch').mockImplementation(function (this: GptGraph<unknown>, ...args: Parameters<typeof launch>) {
+        outputs.push(args[1].output);
+        return launch.apply(this, args);
+      });
       const asked = await engine.generate([{ tokens: PROMPTS[0]!, maxNewTokens: 8, endId: null, logprobs: 3 }, { tokens: PROMPTS[1]!, maxNewTokens: 8, endId: null, temperature: 0.9, topK: 20, seed: 4, logprobs: 0 }, third]);
+      spy.mockRestore();
+      expect(new Set(outputs)).toEqual(new Set(['chosenLogProbs'])); // fp32 logits: every step picks and scores on the backend, no row comes back
       expect(asked.map((r) => r.tokens)).toEqual(plain.map((r) => r.tokens)); // the third, batched with askers, keeps its tokens too
       expect(asked[2]!.logprobs).toBeUndefined();
       asked.pop();

@@ -231,9 +231,18 @@ export interface TokenLogProbs {
  * same float64; and the n most likely tokens' (n = 0: none).
  */
 export function tokenLogProbs(x: ArrayLike<number>, token: number, n = 0): TokenLogProbs {
-  const c = beamCandidates(x, n);
+  return tokenLogProbsOf(token, x[token]!, beamCandidates(x, n), n);
+}
+
+/**
+ * tokenLogProbs from a row's reduction: the token, its fp32 logit and the row's beam reduction to at
+ * least n candidates (a backend's beamCandidateRows, or just the max and S when n = 0) — what a device
+ * step returns in place of the row.
+ */
+export function tokenLogProbsOf(token: number, logit: number, c: Pick<BeamCandidates, 'max' | 'weightSum'> & Partial<Pick<BeamCandidates, 'ids' | 'logits'>>, n: number): TokenLogProbs {
   const lse = logSumExp(c);
-  return { token, logProb: x[token]! - lse, top: c.ids.map((id, j) => ({ id, logProb: c.logits[j]! - lse })) };
+  const ids = (c.ids ?? []).slice(0, n);
+  return { token, logProb: logit - lse, top: ids.map((id, j) => ({ id, logProb: c.logits![j]! - lse })) };
 }
 
 /**
