@@ -317,6 +317,28 @@ Napi::Value BeamCandidates(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+Napi::Value KvCopyRows(const Napi::CallbackInfo& info) {
+  return guard(info, "kvCopyRows", [&]() -> Napi::Value {
+    Args a(info, 0);
+    KvCopyRowsParams p{};
+    const Napi::Value pools = a.raw("pools");
+    if (!pools.IsArray()) throw ArgError("params.pools: expected an array of device pointers (BigInt), one per layer");
+    const Napi::Array list = pools.As<Napi::Array>();
+    if (list.Length() > (uint32_t)kMaxKvCopyLayers) throw ArgError("params.pools: at most " + std::to_string(kMaxKvCopyLayers) + " pools a call, got " + std::to_string(list.Length()));
+    p.layers = (int)list.Length();
+    p.pairs = (const int32_t*)a.ptr("pairs");
+    p.numPairs = a.i32("numPairs");
+    p.rowBytes = a.size("rowBytes");
+    const size_t poolBytes = a.size("poolBytes");
+    for (int l = 0; l < p.layers; l++) {
+      p.pools[l] = (void*)bigToPtr(list.Get((uint32_t)l), "pools[l]");
+      allocator().checkRange(p.pools[l], poolBytes, "pools[l]");
+    }
+    allocator().checkRange(p.pairs, (size_t)p.numPairs * 2 * sizeof(int32_t), "pairs");
+    invokeKvCopyRows(p, a.stream());
+    return info.Env().Undefined();
+  });
+}
 Napi::Value TokenLogProbs(const Napi::CallbackInfo& info) {
   return guard(info, "tokenLogProbRows", [&]() -> Napi::Value {
     Args a(info, 0);
@@ -391,6 +413,7 @@ void opBindings(std::vector<Binding>& out) {
       {"sample", Sample},
       {"beamCandidates", BeamCandidates},
       {"tokenLogProbs", TokenLogProbs},
+      {"kvCopyRows", KvCopyRows},
       {"copy2d", Copy2d},
       {"profilerRange", ProfilerRange},
   });

@@ -28,6 +28,31 @@ void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s) {
   TRT_LAUNCH_1D("kvCacheWrite", kvCacheWriteKernel, (size_t)p.tokens * 2 * p.cache.numKvHeads * p.cache.headSize, 256, s, p);
 }
 
+// ---- beam forks: rows of every pool copied in one launch (blockIdx.z a layer, blockIdx.y a pair) ----
+template <typename Word>
+__global__ void kvCopyRowsKernel(KvCopyRowsParams p, int firstPair) {
+  pdlWait();  // the rows were written by the step before
+  const int pair = firstPair + (int)blockIdx.y;
+  char* pool = static_cast<char*>(p.pools[blockIdx.z]);
+  const Word* src = reinterpret_cast<const Word*>(pool + (size_t)p.pairs[2 * pair] * p.rowBytes);
+  Word* dst = reinterpret_cast<Word*>(pool + (size_t)p.pairs[2 * pair + 1] * p.rowBytes);
+  const size_t n = p.rowBytes / sizeof(Word);
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) dst[i] = src[i];
+}
+
+void invokeKvCopyRows(const KvCopyRowsParams& p, cudaStream_t s) {
+  if (p.numPairs == 0 || p.layers == 0 || p.rowBytes == 0) return;
+  if (p.layers > kMaxKvCopyLayers) throw CudaError("kvCopyRows: at most " + std::to_string(kMaxKvCopyLayers) + " pools a launch, got " + std::to_string(p.layers));
+  const bool wide = p.rowBytes % sizeof(uint4) == 0;  // pools start 512-byte aligned, so every row is then 16-byte aligned
+  const size_t words = wide ? p.rowBytes / sizeof(uint4) : p.rowBytes;
+  const unsigned chunks = (unsigned)std::min<size_t>(blocksFor(words, 256), 64);
+  for (int first = 0; first < p.numPairs; first += 65535) {
+    const dim3 grid(chunks, (unsigned)std::min(65535, p.numPairs - first), (unsigned)p.layers);
+    if (wide) TRT_LAUNCH_PDL("kvCopyRows", kvCopyRowsKernel<uint4>, grid, dim3(256), 0, s, p, first);
+    else TRT_LAUNCH_PDL("kvCopyRows", kvCopyRowsKernel<unsigned char>, grid, dim3(256), 0, s, p, first);
+  }
+}
+
 }  // namespace trt
 
 // ---- production path: the fused step after the QKV GEMM (exact: the reference RoPE and store rules) ----

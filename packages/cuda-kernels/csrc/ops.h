@@ -203,6 +203,18 @@ struct KvCacheWriteParams {
   DType kvDtype;
 };
 void invokeKvCacheWrite(const KvCacheWriteParams& p, cudaStream_t s);
+// Whole rows of every layer's pool (blocks of a paged cache, slots of a contiguous one) copied, all in one
+// launch: row pairs[2i + 1] = row pairs[2i] (ref-math kvCopyRows; the caller checks the pairs: in range,
+// destinations distinct and never a source). Bytes as stored, exact (tier 1).
+constexpr int kMaxKvCopyLayers = 128;
+struct KvCopyRowsParams {
+  void* pools[kMaxKvCopyLayers];
+  int layers;
+  const int32_t* pairs;  // [numPairs, 2]: source row, destination row
+  int numPairs;
+  size_t rowBytes;
+};
+void invokeKvCopyRows(const KvCopyRowsParams& p, cudaStream_t s);
 
 // attention.cu — causal attention over packed chunks; positions before a chunk's start come from the cache.
 struct AttentionParams {

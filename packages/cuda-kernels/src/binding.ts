@@ -16,7 +16,7 @@ export const DTYPE_CODES: { readonly [D in DType]: number } = { f32: 0, f16: 1, 
 export type DevicePtr = bigint;
 /** Op params: field names as csrc/ops.h, pointers as BigInt, dtypes as codes. */
 export interface NativeParams {
-  readonly [field: string]: bigint | number | boolean | null | undefined | NativeParams;
+  readonly [field: string]: bigint | number | boolean | null | undefined | NativeParams | readonly bigint[];
 }
 
 export interface DeviceInfo {
@@ -143,6 +143,7 @@ export interface NativeAddon {
   sample(p: NativeParams): void;
   beamCandidates(p: NativeParams): void;
   tokenLogProbs(p: NativeParams): void;
+  kvCopyRows(p: NativeParams): void;
   /** Strided device-to-device copy: `rows` rows of `widthBytes`, pitches in bytes. */
   copy2d(dst: DevicePtr, dstPitch: number, src: DevicePtr, srcPitch: number, widthBytes: number, rows: number, stream?: DevicePtr): void;
   /** cudaProfilerStart (true) / cudaProfilerStop (false): the region an external profiler records. */

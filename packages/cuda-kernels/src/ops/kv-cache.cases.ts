@@ -62,8 +62,53 @@ export function kvWriteCase(name: string, dtype: KvCacheDType, layout: KvLayout,
   };
 }
 
+/**
+ * Beam forks: rows (blocks, or slots) of every layer's pool copied in one launch (ref-math kvCopyRows).
+ * The pools hold random stored values (fp8 pools random bytes), so a row copied from the wrong place
+ * or a layer skipped shows.
+ */
+export function kvCopyCase(name: string, dtype: KvCacheDType, layout: KvLayout, layers: number, nkv: number, hs: number, pairs: readonly (readonly [number, number])[]): KernelCase {
+  const spec = { numLayers: layers, numSlots: 3, numKvHeads: nkv, headSize: hs, dtype, layout, ...(dtype === 'i8' || dtype === 'fp8e4m3' ? { scales: Array.from({ length: layers }, () => ({ k: 0.03, v: 0.02 })) } : {}) };
+  const filled = (): KvCache => {
+    const c = createKvCache(spec);
+    c.pools.forEach((p, l) => {
+      const values = dtype === 'fp8e4m3' ? ints(Array.from({ length: p.data.length }, (_, i) => (i * 37 + l * 101) % 256)) : rnd(dtype === 'i8' ? 'i8' : dtype, p.shape, 300 + l);
+      p.data.set(values.data as never);
+    });
+    return c;
+  };
+  const rowElements = 2 * nkv * hs * (layout.kind === 'paged' ? layout.tokensPerBlock : layout.maxSeqLen);
+  return {
+    name, op: 'kv-cache', dtype, shape: `${layers} layers, ${pairs.length} rows of ${rowElements} ${layout.kind}`, tier: 1, tolerance: EXACT,
+    ref: () => {
+      const c = filled();
+      ref.kvCopyRows(c, pairs);
+      return c.pools;
+    },
+    device: () => {
+      const cache = gpu.uploadKvCache(filled());
+      const staging = DeviceTensor.empty('i32', [2 * pairs.length + 3]);
+      return {
+        run: () => {
+          gpu.kvCopyRows(cache, pairs, staging);
+          return cache.pools.map((p) => p.clone());
+        },
+        dispose: () => {
+          staging.free();
+          cache.pools.forEach((p) => p.free());
+          cache.blockTable?.free();
+        },
+      };
+    },
+    bytes: 2 * layers * pairs.length * rowElements * ref.DTYPES[dtype].bytes, flops: 0,
+  };
+}
+
 export function kvCacheCases(): KernelCase[] {
   return [
+    kvCopyCase('kv copy rows f16 paged, 3 layers (beam forks)', 'f16', pagedLayout(16, 12, 4), 3, 2, 64, [[1, 9], [4, 2], [11, 0], [7, 8]]),
+    kvCopyCase('kv copy rows int8 paged, rows of 26 bytes (no 16-byte words)', 'i8', pagedLayout(1, 10, 4), 2, 1, 13, [[0, 5], [3, 4]]),
+    kvCopyCase('kv copy rows fp8 contiguous slots', 'fp8e4m3', { kind: 'contiguous', maxSeqLen: 8 }, 2, 2, 16, [[2, 0]]),
     kvWriteCase('kv write f16 contiguous', 'f16', { kind: 'contiguous', maxSeqLen: 16 }, 2, 64, 9, 'f16'),
     kvWriteCase('kv write bf16 paged', 'bf16', pagedLayout(4, 8, 4), 1, 128, 11, 'bf16'),
     kvWriteCase('kv write int8 paged (K/V scales)', 'i8', pagedLayout(2, 16, 8), 2, 13, 13, 'f16'),

@@ -1,9 +1,9 @@
 /**
- * kv-cache on the device — a KV cache whose pools live on the GPU, and the write kernel
- * (csrc/kv-cache.cu). Layout, storage rules and scales are ref-math's KvCacheSpec exactly, so a
+ * kv-cache on the device — a KV cache whose pools live on the GPU, the write kernel and the row
+ * copy of beam forks (csrc/kv-cache.cu). Layout, storage rules and scales are ref-math's KvCacheSpec exactly, so a
  * pool downloaded from here is byte-identical to the oracle's.
  */
-import { checkKvScales, expectAttr, expectDType, expectShape, type KvCache, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
+import { checkKvCopyRows, checkKvScales, expectAttr, expectDType, expectShape, fromValues, type KvCache, type KvCacheSpec, type KvCacheWriteInputs, type Tensor } from '@trtllm/ref-math';
 import { addon, type NativeParams } from '../binding.js';
 import { DeviceTensor, type Stream } from '../device.js';
 import { native } from '../errors.js';
@@ -107,4 +107,32 @@ export function qkvPrepare(
       cache: kvView(cache, layer), error: error.ptr, dtype: code(inputs.qkv.dtype), stream: stream?.handle,
     }),
   );
+}
+
+/** Most layers one kvCopyRows launch takes (csrc/ops.h kMaxKvCopyLayers); more are copied in further launches. */
+export const KV_COPY_LAYERS_PER_LAUNCH = 128;
+
+/**
+ * ref-math kvCopyRows on the device: for each pair [src, dst] row dst of every layer's pool = row src
+ * (blocks of a paged cache, slots of a contiguous one), bytes as stored — exact (tier 1). The pairs
+ * are checked as the oracle checks them (in range, destinations distinct and never a source), written
+ * into `staging` (i32, ≥ 2 · pairs elements, the caller's, reusable: the write waits for its copy and
+ * the kernel reads it in stream order), and one launch copies every layer's rows — where a beam step
+ * made one copy per fork and layer.
+ */
+export function kvCopyRows(cache: DeviceKvCache, pairs: readonly (readonly [number, number])[], staging: DeviceTensor, stream?: Stream): void {
+  const op = 'kvCopyRows';
+  checkKvCopyRows(op, cache.spec, pairs);
+  expectDType(op, 'staging', staging, ['i32']);
+  const need = 2 * pairs.length;
+  expectAttr(op, 'staging', staging.bytes / 4 >= need, `≥ ${need} i32 elements`, staging.bytes / 4);
+  if (pairs.length === 0 || cache.pools.length === 0) return;
+  const at = staging.view(0, [pairs.length, 2]);
+  at.write(fromValues('i32', [pairs.length, 2], pairs.flat()), stream);
+  const pool = cache.pools[0]!;
+  const rowBytes = pool.bytes / pool.shape[0]!;
+  for (let l = 0; l < cache.pools.length; l += KV_COPY_LAYERS_PER_LAUNCH) {
+    const pools = cache.pools.slice(l, l + KV_COPY_LAYERS_PER_LAUNCH).map((p) => p.ptr);
+    native(op, () => addon().kvCopyRows({ pools, poolBytes: pool.bytes, pairs: at.ptr, numPairs: pairs.length, rowBytes, stream: stream?.handle }));
+  }
 }

@@ -240,10 +240,11 @@ export interface Backend<T> {
   /** Point a slot's block-table row at these blocks (paged). */
   assignBlocks(slot: number, blocks: readonly number[]): void;
   /**
-   * Copy the KV cache of one sequence into another (beam search forks): paged, block by block
-   * (`pairs` of [source block, destination block]); contiguous, the whole slot row.
+   * Copy rows of every layer's KV pool — blocks of a paged cache, slots of a contiguous one — for
+   * each pair [source, destination] (ref-math kvCopyRows: destinations distinct, never a source): the
+   * forks of a beam step, all of them at once (cuda: one launch).
    */
-  copyKv(o: { readonly srcSlot: number; readonly dstSlot: number; readonly blockPairs: readonly (readonly [number, number])[] }): void;
+  copyKvRows(pairs: readonly (readonly [number, number])[]): void;
   /** Device memory still free for the KV cache (cuda: free + the allocator's cache), or undefined (ref: host memory, unbounded here). */
   freeMemoryBytes(): number | undefined;
   /** Free everything the backend holds. */

@@ -44,6 +44,8 @@ export class CudaBackend implements Backend<T> {
   /** Where this backend's work runs: the legacy default stream (reference), or its own (production). */
   protected readonly stream: Cuda.Stream | undefined;
   #cache: Cuda.DeviceKvCache | undefined;
+  /** Staging for copyKvRows' pairs (grown as needed, kept between calls). */
+  #copyPairs: Cuda.DeviceTensor<'i32'> | undefined;
   /** Per SmoothQuant layer (by its scaleX tensor): scaleX on the host, and fp32(1 / scaleX) [1] on the device. */
   readonly #staticScales = new Map<T, { readonly scaleX: number; readonly alphaRow: Cuda.DeviceTensor<'f32'> }>();
   readonly #fp8Scales = new Map<T, Fp8Scales>();
@@ -234,13 +236,15 @@ export class CudaBackend implements Backend<T> {
     assignBlocks(this.#hostCache, slot, blocks);
     this.#tableDirty = true;
   }
-  copyKv(o: { srcSlot: number; dstSlot: number; blockPairs: readonly (readonly [number, number])[] }): void {
-    const kv = this.kv();
-    for (const pool of kv.pools) {
-      const rows = kv.spec.layout.kind === 'paged' ? o.blockPairs : [[o.srcSlot, o.dstSlot] as const];
-      const per = pool.shape.slice(1).reduce((a, b) => a * b, 1);
-      for (const [src, dst] of rows) pool.view(dst * per, [per]).copyFrom(pool.view(src * per, [per]), this.stream);
+  /** One kernel launch for every pair and layer; the pairs are staged in a buffer kept for the next call. */
+  copyKvRows(pairs: readonly (readonly [number, number])[]): void {
+    if (pairs.length === 0) return;
+    if (!this.#copyPairs || this.#copyPairs.bytes / 4 < 2 * pairs.length) {
+      this.stream?.synchronize(); // the old buffer may still be read by the last copy
+      this.#copyPairs?.free();
+      this.#copyPairs = this.k.DeviceTensor.empty('i32', [Math.max(64, 4 * pairs.length)]);
     }
+    this.k.kvCopyRows(this.kv(), pairs, this.#copyPairs, this.stream);
   }
   freeMemoryBytes(): number | undefined {
     const m = this.k.addonIfBuilt()?.memoryStats();
@@ -256,6 +260,8 @@ export class CudaBackend implements Backend<T> {
       this.#cache.blockTable?.free();
     }
     this.#cache = undefined;
+    this.#copyPairs?.free();
+    this.#copyPairs = undefined;
   }
   /** The device cache, its block table brought up to date (written in place: its address never changes). */
   protected kv(): Cuda.DeviceKvCache {

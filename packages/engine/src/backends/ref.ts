@@ -6,7 +6,7 @@
  */
 import {
   addPositionEmbedding, argmaxRows, sampleRows, beamCandidateRows, tokenLogProbRows, assignBlocks, promptEmbeddingLookup, attention, createKvCache, embeddingLookup, gelu, gemm, layerNorm, reshape, residualAdd, rope, ropeTable,
-  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, fromValues, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
+  swiglu, toF32, kvCacheWrite, quantizePerTensor, quantizePerToken, smoothQuantGemm, quantizeFp8, fp8Gemm, absMaxColumns, fromValues, kvCopyRows, tensor, type ActDType, type KvCache, type KvCacheSpec, type RopeTable, type Tensor,
 } from '@trtllm/ref-math';
 import { EngineError } from '../errors.js';
 import type { Backend, Fp8Linear, Int8Linear, LinearWeights, PendingStep, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -133,13 +133,8 @@ export class RefBackend implements Backend<T> {
   assignBlocks(slot: number, blocks: readonly number[]): void {
     assignBlocks(this.#kv(), slot, blocks);
   }
-  copyKv(o: { srcSlot: number; dstSlot: number; blockPairs: readonly (readonly [number, number])[] }): void {
-    const kv = this.#kv();
-    for (const pool of kv.pools) {
-      const rows = kv.spec.layout.kind === 'paged' ? o.blockPairs : [[o.srcSlot, o.dstSlot] as const];
-      const per = pool.data.length / pool.shape[0]!;
-      for (const [src, dst] of rows) pool.data.copyWithin(dst * per, src * per, (src + 1) * per);
-    }
+  copyKvRows(pairs: readonly (readonly [number, number])[]): void {
+    kvCopyRows(this.#kv(), pairs);
   }
   freeMemoryBytes(): undefined {
     return undefined;

@@ -150,8 +150,8 @@ export class ObservingBackend<T> implements Backend<T> {
   assignBlocks(slot: number, blocks: readonly number[]): void {
     this.#b.assignBlocks(slot, blocks);
   }
-  copyKv(o: { srcSlot: number; dstSlot: number; blockPairs: readonly (readonly [number, number])[] }): void {
-    this.#b.copyKv(o);
+  copyKvRows(pairs: readonly (readonly [number, number])[]): void {
+    this.#b.copyKvRows(pairs);
   }
   freeMemoryBytes(): number | undefined {
     return this.#b.freeMemoryBytes();

@@ -36,7 +36,7 @@ export async function cudaRank(o: WorkerInit): Promise<RankHandle> {
       allReduce = joinCollectives(backend, k.NcclCommunicator.init({ worldSize: o.worldSize, rank: o.rank, id: Uint8Array.from(o.ncclId) }), { rank: o.rank, worldSize: o.worldSize, timeoutMs });
     },
     assignBlocks: (slot, blocks) => backend.assignBlocks(slot, blocks),
-    copyKv: (op) => backend.copyKv(op),
+    copyKvRows: (pairs) => backend.copyKvRows(pairs),
     upload: (table) => backend.upload(table),
     forward: (chunks, promptTable) => graph.forward(chunks, { logits: 'none', ...(promptTable !== undefined ? { promptTable } : {}) }),
     dispose: () => backend.dispose(),

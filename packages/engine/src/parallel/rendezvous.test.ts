@@ -38,7 +38,7 @@ function recordingRank(log: string[]): (o: WorkerInit) => Promise<RankHandle> {
     return Promise.resolve({
       join: () => log.push('join'),
       assignBlocks: (slot, blocks) => log.push(`assign ${slot} [${blocks.join(',')}]`),
-      copyKv: (op) => log.push(`copyKv ${op.srcSlot}→${op.dstSlot}`),
+      copyKvRows: (pairs) => log.push(`copyKvRows ${JSON.stringify(pairs)}`),
       upload: (t) => {
         log.push(`table ${t.dtype} [${t.shape.join(',')}] ${t.data.constructor.name}`);
         return 'T';

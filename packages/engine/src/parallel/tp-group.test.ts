@@ -29,7 +29,7 @@ function inMemoryWorld(o: { failInit?: number; failForwardAt?: number } = {}) {
     const handle: RankHandle = {
       join: () => fake.log.push('join'),
       assignBlocks: (slot, blocks) => fake.log.push(`assign ${slot} [${blocks.join(',')}]`),
-      copyKv: (op) => fake.log.push(`copyKv ${op.srcSlot}→${op.dstSlot} ${JSON.stringify(op.blockPairs)}`),
+      copyKvRows: (pairs) => fake.log.push(`copyKvRows ${JSON.stringify(pairs)}`),
       upload: (table) => {
         fake.log.push(`promptTable ${table.dtype} [${table.shape.join(',')}] ${table.data.constructor.name}`);
         return `table#${fake.log.length}`;
@@ -91,7 +91,7 @@ describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', (
     expect(rank0Joined).toBe(2);
     group.queue({ op: 'assign', slot: 2, blocks: [7, 3] });
     group.queue({ op: 'promptTable', table: fromValues('f16', [2, 3, 4], new Array(24).fill(0.5)) });
-    group.queue({ op: 'copyKv', srcSlot: 2, dstSlot: 1, blockPairs: [[7, 9]] });
+    group.queue({ op: 'copyKvRows', pairs: [[7, 9], [3, 4]] });
     await group.step([chunk(2, 0, 5)]);
     await group.step([chunk(2, 5, 1), chunk(1, 5, 1)]); // the queue was emptied by the first step
     await tick();
@@ -100,7 +100,7 @@ describe('tensor-parallel protocol (rank 0 ↔ workers, in-memory transport)', (
         'join',
         'assign 2 [7,3]',
         'promptTable f16 [2,3,4] Uint16Array', // the tensor arrives as a typed array, not a plain object
-        'copyKv 2→1 [[7,9]]',
+        'copyKvRows [[7,9],[3,4]]',
         'forward 2:0+5 with table#4',
         'forward 2:5+1 1:5+1 with table#4',
       ]);

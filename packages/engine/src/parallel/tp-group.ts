@@ -26,7 +26,7 @@ import type { StepChunk } from '../models/gpt.js';
 
 export type RankOp =
   | { readonly op: 'assign'; readonly slot: number; readonly blocks: readonly number[] }
-  | { readonly op: 'copyKv'; readonly srcSlot: number; readonly dstSlot: number; readonly blockPairs: readonly (readonly [number, number])[] }
+  | { readonly op: 'copyKvRows'; readonly pairs: readonly (readonly [number, number])[] }
   | { readonly op: 'promptTable'; readonly table: Tensor }
   | { readonly op: 'forward'; readonly chunks: readonly StepChunk[] };
 

@@ -16,7 +16,7 @@ export interface RankHandle {
   /** Create the NCCL communicator (blocks until every rank has joined). */
   join(): void;
   assignBlocks(slot: number, blocks: readonly number[]): void;
-  copyKv(op: Extract<RankOp, { op: 'copyKv' }>): void;
+  copyKvRows(pairs: readonly (readonly [number, number])[]): void;
   /** Upload a prompt table; the returned handle goes with every later forward. */
   upload(table: Extract<RankOp, { op: 'promptTable' }>['table']): unknown;
   forward(chunks: readonly StepChunk[], promptTable: unknown): void;
@@ -50,7 +50,7 @@ export function serveRank(port: RankPort, init: (o: WorkerInit) => Promise<RankH
     const h = ready(`ops (${ops.map((o) => o.op).join(', ')})`);
     for (const op of ops) {
       if (op.op === 'assign') h.assignBlocks(op.slot, op.blocks);
-      else if (op.op === 'copyKv') h.copyKv(op);
+      else if (op.op === 'copyKvRows') h.copyKvRows(op.pairs);
       else if (op.op === 'promptTable') promptTable = h.upload(op.table);
       else h.forward(op.chunks, promptTable);
     }

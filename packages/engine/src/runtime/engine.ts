@@ -245,6 +245,8 @@ export class Engine {
   readonly #backends: readonly Backend<unknown>[];
   readonly #graph: GptGraph<unknown>;
   readonly #pool: BlockPool;
+  /** Beam forks' KV rows to copy ([source, destination] blocks, or slots), gathered over a step and copied at its end. */
+  #forkCopies: [number, number][] = [];
   readonly #scheduler: Scheduler<Sequence>;
   #pumping = false;
   /** EngineLoadOptions.stepAhead as resolved at load. */
@@ -894,6 +896,16 @@ export class Engine {
       this.#emit(s, { token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) }, why !== undefined);
       if (why) this.#end(s, why);
     }
+    this.#copyForks();
+  }
+
+  /** The KV rows this step's beam forks copy, every sequence's at once (one call per backend; one launch on cuda). */
+  #copyForks(): void {
+    if (this.#forkCopies.length === 0) return;
+    const pairs = this.#forkCopies;
+    this.#forkCopies = [];
+    for (const b of this.#backends) b.copyKvRows(pairs);
+    this.#group?.queue({ op: 'copyKvRows', pairs });
   }
 
   /**
@@ -935,12 +947,9 @@ export class Engine {
         tables.set(dst, table);
         this.#assign(dst, table);
       }
-      const pairs = paged ? (written % this.config.kvCache.tokensPerBlock === 0 ? [] : [[src[cur]!, own[cur]!] as const]) : [];
-      if (!paged || pairs.length) {
-        const copy = { srcSlot: parent.slot, dstSlot: dst, blockPairs: pairs };
-        for (const b of this.#backends) b.copyKv(copy);
-        this.#group?.queue({ op: 'copyKv', ...copy });
-      }
+      // paged: the block the next token goes to, unless it starts a fresh block; contiguous: the slot
+      if (!paged) this.#forkCopies.push([parent.slot, dst]);
+      else if (written % this.config.kvCache.tokensPerBlock !== 0) this.#forkCopies.push([src[cur]!, own[cur]!]);
       beams[i] = { tokens: [...parent.tokens, c.token], logProb: c.logProb, slot: dst };
     });
     // a slot kept by its parent's first child keeps its table

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromValues, toF32 } from '../tensor.js';
 import { randomTensor } from '../testing/random.js';
-import { assignBlocks, createKvCache, kvCacheRead, kvCacheWrite } from './kv-cache.js';
+import { assignBlocks, createKvCache, kvCacheRead, kvCacheWrite, kvCopyRows } from './kv-cache.js';
 import type { KvCacheDType, KvLayout } from '../op-specs.js';
 import { AttrError, IndexRangeError } from '../errors.js';
 
@@ -89,6 +89,33 @@ describe('kv cache', () => {
     const fp8 = read('fp8e4m3', [{ k: 0.3, v: 0.7 }, { k: 0.9, v: 0.2 }]);
     const want = [[[4.5, -10], [1.875, -4.5]], [[1.5, -3.5], [6.5, -16]]].map((l, i) => l.map((v, kv) => v.map((q) => f32(q * f32([[0.3, 0.7], [0.9, 0.2]][i]![kv]!)))));
     expect(fp8).toEqual(want);
+  });
+  it('kvCopyRows: blocks (paged) or slots (contiguous) copied in every layer as stored, the other rows untouched', () => {
+    for (const dtype of ['f16', 'i8'] as const) {
+      const { cache: c } = filled(dtype, paged); // layer 1, slot 1: positions 0–3 in block 2, 4–7 in block 6, 8–10 in block 1
+      const before = c.pools.map((p) => Array.from(p.data as ArrayLike<number>));
+      const per = before[0]!.length / 8;
+      const row = (a: number[], b: number): number[] => a.slice(b * per, (b + 1) * per);
+      kvCopyRows(c, [[2, 3], [6, 4]]);
+      c.pools.forEach((p, l) => {
+        const now = Array.from(p.data as ArrayLike<number>);
+        expect(row(now, 3)).toEqual(row(before[l]!, 2));
+        expect(row(now, 4)).toEqual(row(before[l]!, 6));
+        for (const b of [0, 1, 2, 5, 6, 7]) expect(row(now, b), `layer ${l} block ${b}`).toEqual(row(before[l]!, b));
+      });
+      expect(row(before[1]!, 2).some((x) => x !== 0)).toBe(true); // a copy of written values, not of zeros
+      // slot 0 pointed at the copies reads what slot 1 reads
+      assignBlocks(c, 0, [3, 4]);
+      for (let p = 0; p < 8; p++) for (const kv of [0, 1] as const) expect(kvCacheRead(c, 1, 0, kv, 1, p)).toEqual(kvCacheRead(c, 1, 1, kv, 1, p));
+    }
+    const { cache: c } = filled('f32', contiguous);
+    kvCopyRows(c, [[1, 0]]);
+    for (let p = 0; p < T; p++) expect(kvCacheRead(c, 1, 0, 1, 0, p)).toEqual(kvCacheRead(c, 1, 1, 1, 0, p));
+    expect(() => kvCopyRows(c, [[0, 2]])).toThrow(/kvCopyRows: pairs\[0\]\[1\]: expected a slot in \[0, 2\) not already a destination, got 2/);
+    const { cache: p } = filled('f16', paged);
+    expect(() => kvCopyRows(p, [[0, 3], [1, 3]])).toThrow(/pairs\[1\]\[1\]: expected a block in \[0, 8\) not already a destination, got 3/);
+    expect(() => kvCopyRows(p, [[0, 3], [3, 4]])).toThrow(/pairs\[1\]\[0\]: expected not a destination of another pair/);
+    expect(() => kvCopyRows(p, [[-1, 3]])).toThrow(AttrError);
   });
   it('gives typed errors: unassigned block, position past maxSeqLen, missing quant scales, non-power-of-two TPB', () => {
     const { cache } = filled('f16', paged);

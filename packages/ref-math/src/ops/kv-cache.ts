@@ -65,6 +65,34 @@ export function assignBlocks(cache: KvCache, slot: number, blocks: readonly numb
   }
 }
 
+/**
+ * Copy whole rows of every layer's pool — blocks of a paged cache, slots of a contiguous one (the
+ * pool's first dimension): for each pair [src, dst], row dst = row src, K and V, every head and
+ * position, bytes as stored (no rounding; exact on every kernel). Beam search forks a sequence this
+ * way: the block a child will write next gets a copy of its parent's. The destinations must be
+ * distinct and none of them a source, so the order of the copies cannot matter.
+ */
+export function kvCopyRows(cache: KvCache, pairs: readonly (readonly [number, number])[]): void {
+  checkKvCopyRows('kvCopyRows', cache.spec, pairs);
+  for (const pool of cache.pools) {
+    const per = pool.data.length / pool.shape[0]!;
+    for (const [src, dst] of pairs) pool.data.copyWithin(dst * per, src * per, (src + 1) * per);
+  }
+}
+
+/** Rows a pool of this cache has (blocks, or slots), and the copy pairs checked against them (every backend's check). */
+export function checkKvCopyRows(op: string, spec: KvCacheSpec, pairs: readonly (readonly [number, number])[]): void {
+  const rows = spec.layout.kind === 'paged' ? spec.layout.numBlocks : spec.numSlots;
+  const what = spec.layout.kind === 'paged' ? 'a block' : 'a slot';
+  const dsts = new Set<number>();
+  pairs.forEach(([src, dst], i) => {
+    expectAttr(op, `pairs[${i}][0]`, Number.isInteger(src) && src >= 0 && src < rows, `${what} in [0, ${rows})`, src);
+    expectAttr(op, `pairs[${i}][1]`, Number.isInteger(dst) && dst >= 0 && dst < rows && !dsts.has(dst), `${what} in [0, ${rows}) not already a destination`, dst);
+    dsts.add(dst);
+  });
+  pairs.forEach(([src], i) => expectAttr(op, `pairs[${i}][0]`, !dsts.has(src), 'not a destination of another pair (copies read rows no copy writes)', src));
+}
+
 /** Element offset of the HS-vector (slot, kv ∈ {0: K, 1: V}, kvHead, position) in a pool. */
 export function kvOffset(cache: KvCache, slot: number, kv: 0 | 1, kvHead: number, pos: number): number {
   const { numKvHeads: nkv, headSize: hs, layout, numSlots } = cache.spec;
