@@ -445,8 +445,8 @@ __global__ void __launch_bounds__(kSampleBlock) tokenLogProbKernel(TokenLogProbP
   u64 best = 0;
   for (int i = threadIdx.x; i < cols; i += blockDim.x)
     if (!isnan(x[i])) best = max(best, keyOf(x[i], i));
-  best = blockMaxKey(sh, best);  // its barriers also order sh.total's reset before the adds
-  if (threadIdx.x == 0) sh.total = 0;
+  best = blockMaxKey(sh, best);
+  if (threadIdx.x == 0) sh.total = 0;  // the barrier below orders the reset before the adds
   __syncthreads();
   const float m = best ? x[idOf(best)] : NAN;
   u64 total = 0;
@@ -460,7 +460,8 @@ __global__ void __launch_bounds__(kSampleBlock) tokenLogProbKernel(TokenLogProbP
   if (threadIdx.x == 0) {
     const int token = p.tokens[row];
     int32_t* out = p.out + (size_t)row * 4;
-    out[0] = token >= 0 && token < cols ? __float_as_int(x[token]) : 0x7fc00000;
+    const float v = token >= 0 && token < cols ? x[token] : NAN;
+    out[0] = isnan(v) ? 0x7fc00000 : __float_as_int(v);  // every NaN as the one ref-math writes
     out[1] = best ? __float_as_int(m) : 0x7fc00000;  // NaN as ref-math writes it
     out[2] = (int32_t)(uint32_t)sh.total, out[3] = (int32_t)(uint32_t)(sh.total >> 32);
   }

@@ -12,7 +12,7 @@ import { fromF16Bits, fromFp8E4m3Bits, toBf16Bits, toF16Bits, toFp8E4m3Bits } fr
 import { cosF32, expF32, geluF32, sinF32, tanhF32 } from './numerics/transcendental.js';
 import { gelu, swiglu } from './ops/activation.js';
 import { argmaxRows } from './ops/argmax.js';
-import { BEAM_WEIGHT_ONE, beamCandidates, beamLogProbs, penalizedLogits, sampleToken, SAMPLING_WEIGHT_ONE, samplingWeight } from './ops/sampling.js';
+import { BEAM_WEIGHT_ONE, beamCandidates, beamLogProbs, penalizedLogits, sampleToken, SAMPLING_WEIGHT_ONE, samplingWeight, tokenLogProbFromRow, tokenLogProbRows } from './ops/sampling.js';
 import { attention } from './ops/attention.js';
 import { allGather, allReduceSum, shardCols, shardRows } from './ops/collectives.js';
 import { embeddingLookup, vocabShardedLookup } from './ops/embedding.js';
@@ -266,7 +266,7 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
   },
   {
     op: 'sampling',
-    functions: 'sampleToken sampleRows penalizedLogits samplingCandidates samplingWeight drawTarget beamCandidates beamLogProbs beamCandidateRows',
+    functions: 'sampleToken sampleRows penalizedLogits samplingCandidates samplingWeight drawTarget beamCandidates beamLogProbs beamCandidateRows tokenLogProbs tokenLogProbsOf tokenLogProbRows tokenLogProbFromRow',
     dtypes: 'f32 → i32',
     tier: 2,
     order: 'fp32 penalty and weights elementwise (w = rni(expF32(fp32(x − m) / t) · 2^24)); exact integer sums; target ⌊r · S / 2^32⌋',
@@ -293,6 +293,9 @@ export const CONFORMANCE: readonly ConformanceEntry[] = [
       expect('beam candidates in order, NaN left out', c.ids.join(), '0,1,2');
       expect('beam weight sum', c.weightSum, 2 * BEAM_WEIGHT_ONE);
       expectTrue('beam log p of an even pair is −ln 2', Math.abs(beamLogProbs(c)[0]! + Math.LN2) < 1e-12);
+      // a given token's log-probability from four words a row (tier 1 on the device): −ln 2 again
+      const words = tokenLogProbRows(fromValues('f32', [1, 4], [0, 0, -Infinity, NaN]), fromValues('i32', [1], [1])).data;
+      expectTrue('token log p from the reduced row is −ln 2', Math.abs(tokenLogProbFromRow(words, 0) + Math.LN2) < 1e-12);
     },
   },
   {

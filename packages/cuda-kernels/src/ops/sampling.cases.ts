@@ -121,6 +121,8 @@ export function samplingCases(): KernelCase[] {
     tokenLogProbCase('token log-probs near-flat and tied logits (S past 2^47)', fromValues('f32', [10, v], [...(flat.data as Float32Array), ...(ties.data as Float32Array)]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
     tokenLogProbCase('token log-probs 256 rows of a window, gpt2 vocab', rnd('f32', [256, v], 725, 3), Array.from({ length: 256 }, (_, i) => (i * 7919) % v)),
     tokenLogProbCase('token log-probs vocab 152064 (ids past 2^16)', big, [0, 152063, 70000]),
+    // V 5: most threads and warps hold no logit; a row of NaN, one of −∞, ±0 maxima (−0 first), a signalling NaN target
+    tokenLogProbCase('token log-probs V 5 (NaN, all NaN, all −∞, ±0 maxima, a signalling NaN target)', fromValues('f32', [5, 5], [1, NaN, 3, 3, -Infinity, NaN, NaN, NaN, NaN, NaN, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -5, -0, 0, -5, -7, 0.5, new Float32Array(new Uint32Array([0x7fa00000]).buffer)[0]!, 1, 1, 1]), [2, 0, 4, 1, 1]),
     beamCase('beam candidates: more asked than values (V 5)', fromValues('f32', [2, 5], [1, NaN, 3, 3, -Infinity, NaN, NaN, NaN, NaN, NaN]), 7),
   ];
 }

@@ -97,6 +97,8 @@ export interface StepHost {
   readonly sampling?: readonly SamplingRow[];
   /** With output 'beams': candidates per row (Backend.beamCandidates). */
   readonly beamCandidates?: number;
+  /** With output 'logProbs': the token each output row is scored for (Backend.tokenLogProbs). */
+  readonly targets?: readonly number[];
 }
 
 /** The same inputs as backend tensors (i32 [T], outputRows [R]), for the graph's ops. */
@@ -113,6 +115,8 @@ export interface StepInputs<T> {
   readonly sequences: readonly AttentionSequence[];
   /** StepHost.sampling, for Backend.sample (a backend stages it on the device its own way). */
   readonly sampling?: readonly SamplingRow[];
+  /** StepHost.targets on the backend, i32 [R] (in a fixed buffer where steps are captured). */
+  readonly targets?: T;
 }
 
 /**
@@ -218,7 +222,7 @@ export interface Backend<T> {
    * words on every backend). Only these cross to the host (evaluation: perplexity, scoring a text).
    */
   tokenLogProbs(logits: T, tokens: T): T;
-  /** i32 matrices [R, c_i] side by side: [R, Σ c_i] (a step's outputs packed into one). */
+  /** Matrices [R, c_i] of one dtype side by side: [R, Σ c_i] (a step's i32 outputs packed into one; ref: i32 only). */
   concatColumns(parts: readonly T[]): T;
   /**
    * Start one forward step: put `host` on the backend and run `body` (which returns the step's output

@@ -71,6 +71,7 @@ export function composeLaunchStep<T>(b: Backend<T>, host: StepHost, body: (step:
       tokens: host.ids.length, keep,
       ids: up(host.ids), positions: up(host.positions), slots: up(host.slots), tasks: up(host.tasks), outputRows: up(host.outputRows), sequences: host.sequences,
       ...(host.sampling ? { sampling: host.sampling } : {}),
+      ...(host.targets ? { targets: up(host.targets) } : {}),
     };
     const out = body(step);
     return finishedStep(out === undefined ? new Float32Array(0) : o.output === 'logits' ? b.toF32(out) : b.toI32(out));

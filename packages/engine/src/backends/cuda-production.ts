@@ -63,7 +63,7 @@ export interface ProductionOptions {
 }
 
 /** The step's device inputs: fixed buffers (their addresses are baked into captured graphs). */
-const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'decodeRows', 'freshFrom', 'tiles', 'genRows', 'sampling', 'seenOffsets', 'seen'] as const;
+const FIELDS = ['ids', 'positions', 'slots', 'tasks', 'outputRows', 'targets', 'decodeRows', 'freshFrom', 'tiles', 'genRows', 'sampling', 'seenOffsets', 'seen'] as const;
 type Field = (typeof FIELDS)[number];
 
 interface CapturedStep {
@@ -160,7 +160,7 @@ export class CudaProductionBackend extends CudaBackend {
     this.#fusedAttention = k.CONTEXT_HEAD_SIZES.includes(o.headSize);
     const n = Math.max(1, o.maxTokens);
     // sampling: settings per output row (ops/sampling.ts packSampling); seen: the penalized rows' tokens, grown on demand
-    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, decodeRows: n, freshFrom: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n, sampling: k.SAMPLING_SETTINGS * n, seenOffsets: n + 1, seen: 4096 };
+    const sizes: Record<Field, number> = { ids: n, positions: n, slots: n, tasks: n, outputRows: n, targets: n, decodeRows: n, freshFrom: n, tiles: 3 * (Math.ceil(n / 32) + n), genRows: n, sampling: k.SAMPLING_SETTINGS * n, seenOffsets: n + 1, seen: 4096 };
     this.#dev = Object.fromEntries(FIELDS.map((f) => [f, k.DeviceTensor.zeros('i32', [sizes[f]], this.stream)])) as Record<Field, Cuda.DeviceTensor<'i32'>>;
     this.#pinned = Object.fromEntries(FIELDS.map((f) => [f, k.pinnedStorage('i32', sizes[f])])) as Record<Field, Int32Array>;
     this.#onDevice = Object.fromEntries(FIELDS.map((f) => [f, new Int32Array(0)])) as Record<Field, Int32Array>;
@@ -422,9 +422,10 @@ export class CudaProductionBackend extends CudaBackend {
       row += s.length;
     }
     const tiles = this.k.contextTiles(chunks);
-    const values: Record<Exclude<Field, 'sampling' | 'seenOffsets' | 'seen'>, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
+    const values: Record<Exclude<Field, 'sampling' | 'seenOffsets' | 'seen' | 'targets'>, readonly number[]> = { ids: host.ids, positions: host.positions, slots: host.slots, tasks: host.tasks, outputRows: host.outputRows, decodeRows, freshFrom, tiles, genRows };
     const oneTokenRows = genRows.length === t; // every row a one-token sequence: attended fresh from its own position (no freshFrom)
     for (const [f, v] of Object.entries(values)) if (f !== 'freshFrom' || !oneTokenRows) this.#stage(f as Field, v);
+    if (host.targets) this.#stage('targets', host.targets);
     if (host.sampling) {
       const packed = this.k.packSampling(host.sampling);
       if (packed.seen.length > this.#pinned.seen.length) this.#growSeen(packed.seen.length);
@@ -444,6 +445,7 @@ export class CudaProductionBackend extends CudaBackend {
       tokens: t, keep, sequences: host.sequences,
       ids: this.#dev.ids.view(0, [t]), positions: this.#dev.positions.view(0, [t]), slots: this.#dev.slots.view(0, [t]), tasks: this.#dev.tasks.view(0, [t]),
       outputRows: this.#dev.outputRows.view(0, [host.outputRows.length]),
+      ...(host.targets ? { targets: this.#dev.targets.view(0, [host.targets.length]) } : {}),
       ...(host.sampling ? { sampling: host.sampling } : {}),
     };
     let out: T | undefined;

@@ -1,7 +1,9 @@
 /**
  * Perplexity as the sotu reference computes it (../shared/models/sotu-gpt2-16m/train_recipe.py):
  * non-overlapping windows of W tokens, s = 0, W, 2W, … while s < N − W − 1 (inputs ids[s, s+W),
- * targets ids[s+1, s+W]); ppl = exp(Σ NLL / count). NLL is the float64 log-softmax of the fp32 logits.
+ * targets ids[s+1, s+W]); ppl = exp(Σ NLL / count). `trtllm perplexity` takes each NLL from
+ * Engine.tokenLogProbs (reduced on the backend); `nll` below is the plain float64 log-softmax of fp32
+ * logits rows, the independent check the tests and scripts/bench/logprob-arith.mjs compare it with.
  */
 
 /** Window starts over `tokens` ids. */

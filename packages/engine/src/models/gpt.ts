@@ -180,13 +180,13 @@ export class GptGraph<T> {
       sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
       ...(sampling ? { sampling } : {}),
       ...(beams !== undefined && output === 'beams' ? { beamCandidates: beams } : {}),
+      ...(targets ? { targets } : {}),
     };
     const w = this.#dist?.worldSize ?? this.#ranks.length;
     const headsPerRank = c.nHead / w;
     const kvPerRank = c.nKvHead === 1 ? 1 : c.nKvHead / w;
     const decodeOnly = chunks.every((ch) => ch.tokens.length === 1 && ch.start > 0);
-    // a replayed step cannot take new targets: scoring steps run their kernels each time
-    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' && output !== 'logProbs' ? `${output}${sampling && output === 'chosenLogProbs' ? 's' : ''}${beams ?? ''}:${chunks.length}` : undefined;
+    const capture = this.#ranks.length === 1 && !this.#dist && promptTable === undefined && decodeOnly && rowsOut === 'last' ? `${output}${sampling && output === 'chosenLogProbs' ? 's' : ''}${beams ?? ''}:${chunks.length}` : undefined;
     const lw = (name: string, r: GraphRank<T>, withBias = true): LinearWeights<T> => {
       const bias = withBias ? this.#opt(`${name}.bias`, r.weights) : undefined;
       const fp8 = this.#opt(`${name}.weight.fp8`, r.weights);
@@ -269,7 +269,7 @@ export class GptGraph<T> {
       if (output === 'tokens') return keep(b.argmax(logits));
       if (output === 'sampled') return keep(b.sample(logits, s));
       if (output === 'beams') return keep(b.beamCandidates(logits, beams!, s));
-      if (output === 'logProbs') return keep(b.tokenLogProbs(logits, keep(b.upload(fromValues('i32', [targets!.length], targets!)))));
+      if (output === 'logProbs') return keep(b.tokenLogProbs(logits, s.targets!));
       if (output === 'chosenLogProbs') {
         const picked = keep(sampling ? b.sample(logits, s) : b.argmax(logits));
         const parts = [keep(b.view(picked, [chunks.length, 1])), keep(b.tokenLogProbs(logits, picked))];

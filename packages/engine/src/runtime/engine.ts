@@ -102,7 +102,9 @@ export interface GenerateRequest extends SamplingOptions {
   /**
    * Log-probabilities of the new tokens under the model's distribution (the raw logits; ref-math
    * tokenLogProbs), and of the n most likely tokens at each position (0 … 20; 0: the chosen ones only).
-   * Not with beam search. The steps such a request is in bring their logits rows to the host.
+   * Not with beam search. With fp32 logits the backend reduces each row to the token, its four
+   * tokenLogProbRows words and the top n candidates (step output 'chosenLogProbs'): no row comes to
+   * the host; an engine with fp16 logits brings its rows to the host.
    */
   readonly logprobs?: number;
   readonly signal?: AbortSignal;
@@ -968,7 +970,6 @@ export class Engine {
   }
 }
 
-/** Upload one rank's engine file to a backend (checked: rank, world size, dtypes). */
 /** Words of a 'chosenLogProbs' row before its candidates: the token, then tokenLogProbRows' four. */
 const CHOSEN_WORDS = 1 + TOKEN_LOG_PROB_WORDS;
 
@@ -982,6 +983,7 @@ function chosenLogProbs(out: Int32Array, r: number, width: number, n: number, k:
   return tokenLogProbsOf(out[o]!, f32FromBits(words[0]!), c, k);
 }
 
+/** Upload one rank's engine file to a backend (checked: rank, world size, dtypes). */
 export function loadRankWeights(dir: string, build: BuildConfig, r: number, backend: Backend<unknown>): Map<string, unknown> {
   const path = join(dir, engineFileName(build, r));
   const file = readEngineFile(path);

@@ -152,6 +152,14 @@ describe('beam candidates', () => {
     expect(tokenLogProbFromRow(packed, 2)).toBe(-Infinity); // a −∞ logit: probability 0
     expect(packed[3 * TOKEN_LOG_PROB_WORDS]).toBe(0x7fc00000); // token 3 of a vocabulary of 3 has no logit
     expect(tokenLogProbFromRow(packed, 3)).toBeNaN();
+    // the rows a kernel gets wrong first: ±0 maxima (the first one's bits), +∞, leading NaNs, a signalling NaN target
+    const sNaN = new Float32Array(new Uint32Array([0x7fa00000]).buffer)[0]!;
+    const special = [[-5, -0, 0, -5, -7], [1, Infinity, 2, NaN, 0], [NaN, NaN, 2, 2, -1], [0.5, sNaN, 1, 1, 1], [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity]];
+    const tokens5 = [2, 2, 3, 1, 0];
+    const words = tokenLogProbRows(fromValues('f32', [5, 5], special.flat()), fromValues('i32', [5], tokens5)).data as Int32Array;
+    expect(words[1]).toBe(0x80000000 | 0); // −0 comes first: the max is −0
+    expect(words[3 * TOKEN_LOG_PROB_WORDS]).toBe(0x7fc00000); // a signalling NaN target written as the quiet NaN
+    special.forEach((row, r) => expect(tokenLogProbFromRow(words, r), `row ${r}`).toBe(tokenLogProbs(Float32Array.from(row), tokens5[r]!).logProb));
     const wide = randomTensor('f32', [3, 50257], 25, 3);
     const tokens = [0, 31337, 50256];
     const rows = tokenLogProbRows(wide, fromValues('i32', [3], tokens)).data as Int32Array;

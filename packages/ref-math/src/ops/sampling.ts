@@ -289,12 +289,15 @@ export function beamCandidatesFromRow(packed: ArrayLike<number>, r: number, n: n
 // with m and S as beam search reduces the row — so a backend reduces a row to four words (the token's
 // logit, m, S) and the host finishes in float64: no row of logits crosses to the host.
 
+/** The bits every NaN is written as (a quiet NaN, no payload). */
+const CANONICAL_NAN_BITS = 0x7fc00000;
+
 /** i32 words per row of tokenLogProbRows: the token's logit bits, the max's bits, S low, S high. */
 export const TOKEN_LOG_PROB_WORDS = 4;
 
 /**
- * The batched op the backends implement: i32 [R, 4] — per row r the bits of x[r, tokens[r]] (NaN,
- * 0x7fc00000, for a token outside [0, V): such a token has no logit), the bits of the row's max m and
+ * The batched op the backends implement: i32 [R, 4] — per row r the bits of x[r, tokens[r]] (every
+ * NaN as 0x7fc00000; NaN too for a token outside [0, V): such a token has no logit), the bits of the row's max m and
  * S = Σ rni(expF32(fp32(x_i − m)) · 2^32) as two uint32 halves (low, high). tokenLogProbFromRow turns
  * a row into the float64 log-probability.
  */
@@ -309,7 +312,8 @@ export function tokenLogProbRows(x: Tensor<'f32'>, tokens: Tensor<'i32'>): Tenso
     const row = data.subarray(r * v, (r + 1) * v);
     const token = tokens.data[r]!;
     const { max, weightSum } = rowNormalizer(row);
-    out.set([f32ToBits(token >= 0 && token < v ? row[token]! : Number.NaN), f32ToBits(max), weightSum % 2 ** 32 | 0, Math.floor(weightSum / 2 ** 32) | 0], r * TOKEN_LOG_PROB_WORDS);
+    const logit = token >= 0 && token < v ? row[token]! : Number.NaN;
+    out.set([Number.isNaN(logit) ? CANONICAL_NAN_BITS : f32ToBits(logit), Number.isNaN(max) ? CANONICAL_NAN_BITS : f32ToBits(max), weightSum % 2 ** 32 | 0, Math.floor(weightSum / 2 ** 32) | 0], r * TOKEN_LOG_PROB_WORDS);
   }
   return fromValues('i32', [rows, TOKEN_LOG_PROB_WORDS], out);
 }
