@@ -48,12 +48,41 @@ export interface StepChunk {
 
 /** What a launched step returns per chunk (GptGraph.launch), with the prompt table when the engine has one. */
 export type StepRequest<T> = { readonly promptTable?: T } & (
-  | { readonly output: 'logits' | 'tokens' }
+  | { readonly output: 'tokens' }
+  /** fp32 logits of each chunk's last row; `scored` chunks (indices) return every row. */
+  | { readonly output: 'logits'; readonly scored?: readonly number[] }
   | { readonly output: 'sampled'; readonly sampling: readonly SamplingRow[] }
   | { readonly output: 'beams'; readonly beams: number }
-  /** The token (argmax, or drawn with `sampling`), its log-probability and the first `top` candidates per row. */
-  | { readonly output: 'chosenLogProbs'; readonly sampling?: readonly SamplingRow[]; readonly top: number }
+  /**
+   * The token (argmax, or drawn with `sampling`), its log-probability and the first `top` candidates per
+   * row; `scored` chunks (indices) return every row, each but the last scored for the chunk's next token.
+   */
+  | { readonly output: 'chosenLogProbs'; readonly sampling?: readonly SamplingRow[]; readonly top: number; readonly scored?: readonly number[] }
 );
+
+/** The settings of a row that is only scored (a prompt position): greedy, no draw taken. */
+const SCORED_ROW: SamplingRow = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0 };
+
+/**
+ * The output rows of a step whose `scored` chunks return every row (the others their last): per chunk,
+ * its first output row and its last (the row of its next token); `targets` per output row — the
+ * chunk's next token for a scored row, −1 (the step's pick) for a chunk's last row.
+ */
+export function stepRows(chunks: readonly StepChunk[], scored: ReadonlySet<number>): { readonly rows: number[]; readonly first: number[]; readonly last: number[]; readonly targets: number[] } {
+  const rows: number[] = [];
+  const first: number[] = [];
+  const last: number[] = [];
+  const targets: number[] = [];
+  let at = 0;
+  chunks.forEach((ch, i) => {
+    first.push(rows.length);
+    if (scored.has(i)) ch.tokens.forEach((_, j) => (rows.push(at + j), targets.push(j + 1 < ch.tokens.length ? ch.tokens[j + 1]! : -1)));
+    else rows.push(at + ch.tokens.length - 1), targets.push(-1);
+    last.push(rows.length - 1);
+    at += ch.tokens.length;
+  });
+  return { rows, first, last, targets };
+}
 
 /** Rank weights on the backend, by engine tensor name (builder/build.ts rankTensors). */
 export type GraphWeights<T> = ReadonlyMap<string, T>;
@@ -150,11 +179,19 @@ export class GptGraph<T> {
   launch(chunks: readonly StepChunk[], o: StepRequest<T>): PendingStep {
     const sampling = o.output === 'sampled' || o.output === 'chosenLogProbs' ? o.sampling : undefined;
     if (sampling && sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(sampling.length) });
-    return this.#launch(chunks, 'last', o.output, o.promptTable, sampling, o.output === 'beams' ? o.beams : o.output === 'chosenLogProbs' ? o.top : undefined);
+    const scored = (o.output === 'chosenLogProbs' || o.output === 'logits') && o.scored?.length ? stepRows(chunks, new Set(o.scored)) : undefined;
+    if (!scored) return this.#launch(chunks, 'last', o.output, o.promptTable, sampling, o.output === 'beams' ? o.beams : o.output === 'chosenLogProbs' ? o.top : undefined);
+    // every output row gets settings: a scored row greedy (its pick unused), a chunk's last row its own
+    const rowSampling = sampling && scored.rows.map((_, r) => (scored.last.includes(r) ? sampling[scored.last.indexOf(r)]! : SCORED_ROW));
+    if (o.output === 'logits') return this.#launch(chunks, scored.rows, 'logits', o.promptTable);
+    return this.#launch(chunks, scored.rows, o.output, o.promptTable, rowSampling, (o as { top: number }).top, scored.targets);
   }
 
-  /** `beams`: candidates per row ('beams', 'chosenLogProbs'); `targets`: a token per output row ('logProbs'). */
-  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none', output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number, targets?: readonly number[]): PendingStep {
+  /**
+   * `rowsOut`: which rows return (or the list of them); `beams`: candidates per row ('beams',
+   * 'chosenLogProbs'); `targets`: a token per output row ('logProbs'; 'chosenLogProbs': −1 for the pick).
+   */
+  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none' | readonly number[], output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number, targets?: readonly number[]): PendingStep {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -173,10 +210,10 @@ export class GptGraph<T> {
       lastRows.push(ids.length - 1);
     }
     const t = ids.length;
-    const outRows = rowsOut === 'all' ? t : rowsOut === 'last' ? chunks.length : 0;
-    if (output === 'logProbs' && targets?.length !== outRows) throw new EngineError('request', { what: 'tokenLogProbs: tokens', expected: `one token per output row (${outRows})`, got: String(targets?.length ?? 0) });
+    const outputRows = typeof rowsOut !== 'string' ? [...rowsOut] : rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [];
+    if (output === 'logProbs' && targets?.length !== outputRows.length) throw new EngineError('request', { what: 'tokenLogProbs: tokens', expected: `one token per output row (${outputRows.length})`, got: String(targets?.length ?? 0) });
     const host: StepHost = {
-      ids, positions, slots, tasks, outputRows: rowsOut === 'all' ? ids.map((_, i) => i) : rowsOut === 'last' ? lastRows : [],
+      ids, positions, slots, tasks, outputRows,
       sequences: chunks.map((ch) => ({ slot: ch.slot, start: ch.start, length: ch.tokens.length })),
       ...(sampling ? { sampling } : {}),
       ...(beams !== undefined && output === 'beams' ? { beamCandidates: beams } : {}),
@@ -264,7 +301,7 @@ export class GptGraph<T> {
       }
       if (rowsOut === 'none') return undefined;
       // each chunk's last row; when every chunk is one token those are all the rows, in order: no gather
-      const rows = rowsOut === 'last' && chunks.some((ch) => ch.tokens.length > 1) ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
+      const rows = rowsOut !== 'all' && chunks.some((ch) => ch.tokens.length > 1) ? keep(b.embeddingLookup({ ids: s.outputRows, table: x })) : x;
       const logits = keep(b.gemm({ a: norm(rows, 'lnF'), b: this.#opt('lmHead') ?? this.#get('wte') }, { transB: true, outDtype: c.logitsDtype }));
       if (output === 'tokens') return keep(b.argmax(logits));
       if (output === 'sampled') return keep(b.sample(logits, s));
@@ -272,7 +309,7 @@ export class GptGraph<T> {
       if (output === 'logProbs') return keep(b.tokenLogProbs(logits, s.targets!));
       if (output === 'chosenLogProbs') {
         const picked = keep(sampling ? b.sample(logits, s) : b.argmax(logits));
-        const parts = [keep(b.view(picked, [chunks.length, 1])), keep(b.tokenLogProbs(logits, picked))];
+        const parts = [keep(b.view(picked, [outputRows.length, 1])), keep(b.tokenLogProbs(logits, s.targets ?? picked, s.targets ? picked : undefined))];
         if (beams! > 0) parts.push(keep(b.beamCandidates(logits, beams!, s)));
         return keep(b.concatColumns(parts));
       }

@@ -17,7 +17,7 @@ import { engineConfigDigest, engineFileName, readEngineConfig, readEngineFile } 
 import { EngineError } from '../errors.js';
 import { BlockPool } from '../kvcache/block-pool.js';
 import { kvBlockBytes, kvCacheSpec } from '../kvcache/kv-spec.js';
-import { GptGraph, type Distributed, type StepChunk, type StepRequest } from '../models/gpt.js';
+import { GptGraph, stepRows, type Distributed, type StepChunk, type StepRequest } from '../models/gpt.js';
 import { mergeQkv, ObservingBackend, type ActivationStats } from '../calibration/observing-backend.js';
 import { rankTensors } from '../builder/build.js';
 import { beamResults, beamStep, type BeamState, type Hypothesis } from '../sampling/beam-search.js';
@@ -107,6 +107,14 @@ export interface GenerateRequest extends SamplingOptions {
    * the host; an engine with fp16 logits brings its rows to the host.
    */
   readonly logprobs?: number;
+  /**
+   * Log-probabilities of the prompt's tokens after its first, each given the tokens before it (what
+   * scoring a text, OpenAI's echo with logprobs and lm-evaluation-harness's loglikelihood need), and of
+   * the n most likely tokens at each of those positions (0 … 20). Reduced on the backend in the
+   * prompt's own step with fp32 logits (only four words and n candidates a position cross to the host).
+   * Not with beam search.
+   */
+  readonly promptLogprobs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -133,6 +141,8 @@ export interface GenerateResult {
   readonly beams?: readonly BeamResult[];
   /** With `logprobs`: each new token's log-probability (and the most likely tokens'). */
   readonly logprobs?: readonly TokenLogProbs[];
+  /** With `promptLogprobs`: prompt tokens 1 … n−1, each one's log-probability given those before it (and the most likely tokens'). */
+  readonly promptLogprobs?: readonly TokenLogProbs[];
 }
 
 export interface StreamEvent {
@@ -149,6 +159,8 @@ export interface StreamEvent {
   readonly text?: string;
   /** With `logprobs`: this token's log-probability (and the most likely tokens'). */
   readonly logprobs?: TokenLogProbs;
+  /** With `promptLogprobs`, on the first token's event: GenerateResult.promptLogprobs. */
+  readonly promptLogprobs?: readonly TokenLogProbs[];
 }
 
 /** Engine.listen's callbacks. */
@@ -180,6 +192,9 @@ interface Sequence extends Schedulable {
   /** `logprobs`: how many most likely tokens to report per position (undefined: none asked). */
   readonly topLogProbs: number | undefined;
   readonly logProbs: TokenLogProbs[];
+  /** `promptLogprobs`: how many most likely tokens to report per prompt position (undefined: not asked). */
+  readonly promptTop: number | undefined;
+  promptLogProbs?: TokenLogProbs[];
   /** Beam search state: the live beams (each in its own slot) and the finished hypotheses. */
   beams?: Beam[];
   /** Paged beam search: a slot's block table when it differs from its own blocks (full blocks shared with the beam it forked from). */
@@ -199,6 +214,9 @@ interface LaunchedStep {
   readonly rowsOf: ReadonlyMap<Sequence, readonly number[]>;
   /** Beam candidates per row ('beams'); the top candidates per row ('chosenLogProbs'). */
   readonly n: number;
+  /** Per chunk, the output row of its first token and of its last (they differ for a scored prompt: every row returns). */
+  readonly first: readonly number[];
+  readonly last: readonly number[];
   readonly output: StepOutput;
   readonly pending: PendingStep;
 }
@@ -707,6 +725,8 @@ export class Engine {
     }
     if (r.logprobs !== undefined && (!Number.isInteger(r.logprobs) || r.logprobs < 0 || r.logprobs > 20)) throw new EngineError('request', { what: `${what}.logprobs`, expected: 'an integer in 0 … 20', got: String(r.logprobs) });
     if (r.logprobs !== undefined && width > 1) throw new EngineError('request', { what: `${what}.logprobs`, expected: 'sampling or greedy decoding (beam results carry their scores)', got: `logprobs with numBeams ${width}` });
+    if (r.promptLogprobs !== undefined && (!Number.isInteger(r.promptLogprobs) || r.promptLogprobs < 0 || r.promptLogprobs > 20)) throw new EngineError('request', { what: `${what}.promptLogprobs`, expected: 'an integer in 0 … 20', got: String(r.promptLogprobs) });
+    if (r.promptLogprobs !== undefined && width > 1) throw new EngineError('request', { what: `${what}.promptLogprobs`, expected: 'sampling or greedy decoding', got: `promptLogprobs with numBeams ${width}` });
     const lengthPenalty = r.lengthPenalty ?? 1;
     if (!Number.isFinite(lengthPenalty)) throw new EngineError('request', { what: `${what}.lengthPenalty`, expected: 'a finite number', got: String(lengthPenalty) });
     if (!this.#pool.fitsEver(prompt.length + maxNew, width)) throw new EngineError('capacity', { what, expected: `at most ${this.#pool.numBlocks * this.#pool.tokensPerBlock} positions in the KV cache${width > 1 ? ` for ${width} beams` : ''}`, got: `${width > 1 ? `${width} × ` : ''}${prompt.length + maxNew}`, hint: 'load the engine with more kvCacheBlocks' });
@@ -726,6 +746,7 @@ export class Engine {
       task,
       topLogProbs: r.logprobs,
       logProbs: [],
+      promptTop: r.promptLogprobs,
       listeners: [],
     };
     this.#scheduler.submit(s);
@@ -741,7 +762,7 @@ export class Engine {
   #result(s: Sequence): GenerateResult {
     const text = this.#text(s.out, s.endId);
     const beams = s.width > 1 && s.finished ? { beams: s.finished.map((b) => ({ ...b, ...(this.tokenizer ? { text: this.#text(b.tokens, s.endId)! } : {}) })) } : {};
-    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}), ...beams, ...(s.topLogProbs !== undefined ? { logprobs: [...s.logProbs] } : {}) };
+    return { promptTokens: s.prompt, tokens: [...s.out], finishReason: s.done!, ...(text !== undefined ? { text } : {}), ...beams, ...(s.topLogProbs !== undefined ? { logprobs: [...s.logProbs] } : {}), ...(s.promptTop !== undefined ? { promptLogprobs: s.promptLogProbs ?? [] } : {}) };
   }
 
   /** Cancel a request: still waiting, it leaves now; running, at the next step (its blocks are freed then). */
@@ -851,20 +872,24 @@ export class Engine {
     const onDevice = f32 && batch.every((s) => s.width === 1);
     const beamsOnDevice = f32 && batch.every((s) => s.width > 1);
     const greedy = onDevice && batch.every((s) => s.sampler.plainGreedy(s.out.length, s.endId));
-    const asks = batch.some((s) => s.topLogProbs !== undefined);
-    const n = asks ? Math.max(...batch.map((s) => s.topLogProbs ?? 0)) : 2 * Math.max(...batch.map((s) => s.width));
+    // a prompt whose log-probabilities are asked returns every row of its step (scored on the backend)
+    const scored = batch.filter((s) => s.promptTop !== undefined && s.out.length === 0).map((s) => rowsOf.get(s)![0]!);
+    const asks = scored.length > 0 || batch.some((s) => s.topLogProbs !== undefined);
+    const n = asks ? Math.max(...batch.map((s) => Math.max(s.topLogProbs ?? 0, s.out.length === 0 ? (s.promptTop ?? 0) : 0))) : 2 * Math.max(...batch.map((s) => s.width));
+    const withScored = scored.length ? { scored } : {};
     const sampling = (): { sampling: SamplingRow[] } => ({ sampling: batch.map((s) => s.sampler.row(s.sampler.penalizes ? seenTokens(s) : [], s.out.length, s.endId)) });
-    const request: StepRequest<unknown> = onDevice && asks ? { output: 'chosenLogProbs', top: n, ...(greedy ? {} : sampling()), ...prompt }
+    const request: StepRequest<unknown> = onDevice && asks ? { output: 'chosenLogProbs', top: n, ...(greedy ? {} : sampling()), ...withScored, ...prompt }
       : greedy ? { output: 'tokens', ...prompt }
         : onDevice ? { output: 'sampled', ...sampling(), ...prompt }
           : beamsOnDevice ? { output: 'beams', beams: n, ...prompt }
-            : { output: 'logits', ...prompt };
-    return { batch, rowsOf, n, output: request.output, pending: this.#graph.launch(chunks, request) };
+            : { output: 'logits', ...withScored, ...prompt };
+    const rows = stepRows(chunks, new Set(scored));
+    return { batch, rowsOf, n, first: rows.first, last: rows.last, output: request.output, pending: this.#graph.launch(chunks, request) };
   }
 
   /** Collect a launched step and hand each sequence its token (or its beams' candidates); end those that are done. */
   #apply(l: LaunchedStep): void {
-    const { batch, rowsOf, n } = l;
+    const { batch, rowsOf, n, first, last } = l;
     const out = l.pending.collect();
     this.steps++;
     const tokens = l.output === 'tokens' || l.output === 'sampled' ? (out as Int32Array) : undefined;
@@ -882,10 +907,15 @@ export class Engine {
       }
       const rows = rowsOf.get(s)!;
       if (s.width > 1) {
-        this.#beamStep(s, rows.map((r) => (reduced ? beamCandidatesFromRow(reduced, r, n) : beamCandidates(row(r), 2 * s.width))));
+        this.#beamStep(s, rows.map((c) => (reduced ? beamCandidatesFromRow(reduced, last[c]!, n) : beamCandidates(row(last[c]!), 2 * s.width))));
         continue;
       }
-      const r = rows[0]!;
+      const r = last[rows[0]!]!;
+      if (s.promptTop !== undefined && s.promptLogProbs === undefined) {
+        // the prompt's step: row first + j scored prompt token j + 1 given tokens 0 … j
+        const f = first[rows[0]!]!;
+        s.promptLogProbs = s.prompt.slice(1).map((t, j) => (chosen ? chosenLogProbs(chosen, f + j, width, n, s.promptTop!, t) : tokenLogProbs(row(f + j), t, s.promptTop)));
+      }
       const x = tokens || chosen ? undefined : row(r);
       const token = tokens ? tokens[r]! : chosen ? chosen[r * width]! : s.sampler.next(x!, seenTokens(s), s.out.length, s.endId);
       const lp = s.topLogProbs === undefined ? undefined : chosen ? chosenLogProbs(chosen, r, width, n, s.topLogProbs) : tokenLogProbs(x!, token, s.topLogProbs);
@@ -895,7 +925,7 @@ export class Engine {
       const why: FinishReason | undefined = token === s.endId ? 'end'
         : s.stops.some((w) => w.length <= s.out.length && w.every((id, j) => s.out[s.out.length - w.length + j] === id)) ? 'stop'
           : s.out.length >= s.maxNew ? 'length' : undefined;
-      this.#emit(s, { token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}) }, why !== undefined);
+      this.#emit(s, { token, index: s.out.length - 1, ...(lp ? { logprobs: lp } : {}), ...(s.out.length === 1 && s.promptLogProbs ? { promptLogprobs: s.promptLogProbs } : {}) }, why !== undefined);
       if (why) this.#end(s, why);
     }
     this.#copyForks();
@@ -973,14 +1003,17 @@ export class Engine {
 /** Words of a 'chosenLogProbs' row before its candidates: the token, then tokenLogProbRows' four. */
 const CHOSEN_WORDS = 1 + TOKEN_LOG_PROB_WORDS;
 
-/** Row r of a 'chosenLogProbs' output (`width` words a row, n candidates) as the token's TokenLogProbs with its top k ≤ n. */
-function chosenLogProbs(out: Int32Array, r: number, width: number, n: number, k: number): TokenLogProbs {
+/**
+ * Row r of a 'chosenLogProbs' output (`width` words a row, n candidates) as the TokenLogProbs of the
+ * token it was scored for — the row's pick, or `given` (a scored prompt row's target) — with its top k ≤ n.
+ */
+function chosenLogProbs(out: Int32Array, r: number, width: number, n: number, k: number, given?: number): TokenLogProbs {
   const o = r * width;
   const words = out.subarray(o + 1, o + CHOSEN_WORDS);
   const max = f32FromBits(words[1]!);
   const weightSum = (words[2]! >>> 0) + (words[3]! >>> 0) * 2 ** 32;
   const c = n > 0 ? beamCandidatesFromRow(out.subarray(o + CHOSEN_WORDS, o + width), 0, n) : { max, weightSum };
-  return tokenLogProbsOf(out[o]!, f32FromBits(words[0]!), c, k);
+  return tokenLogProbsOf(given ?? out[o]!, f32FromBits(words[0]!), c, k);
 }
 
 /** Upload one rank's engine file to a backend (checked: rank, world size, dtypes). */

@@ -104,3 +104,43 @@ describeBackends('log-probabilities of given tokens', (v) => {
     }
   });
 });
+
+// Log-probabilities of the prompt (GenerateRequest.promptLogprobs, OpenAI's echo with logprobs): the
+// prompt's step returns every row of that prompt, each scored for the next prompt token on the backend
+// (fp32 logits) or on the host (fp16 logits) — the float64 of tokenLogProbs over the engine's own rows,
+// with no token changed for it or for the requests beside it.
+describeBackends('log-probabilities of the prompt', (v) => {
+  it('equal tokenLogProbs of the prompt’s logits rows (top 2), beside other requests; on the first stream event too', async () => {
+    for (const d of [dir, dir16]) {
+      const engine = await Engine.load(d, v.options);
+      try {
+        const other = { tokens: [7, 7, 8, 1], maxNewTokens: 5, endId: null, temperature: 0.8, seed: 2 } as const;
+        const plain = await engine.generate([{ tokens: PROMPTS[1]!, maxNewTokens: 4, endId: null }, other, { tokens: PROMPTS[0]!, maxNewTokens: 3, endId: null, topK: 5, seed: 8 }]);
+        const asked = await engine.generate([{ tokens: PROMPTS[1]!, maxNewTokens: 4, endId: null, promptLogprobs: 2 }, other, { tokens: PROMPTS[0]!, maxNewTokens: 3, endId: null, topK: 5, seed: 8, promptLogprobs: 0, logprobs: 1 }]);
+        expect(asked.map((r) => r.tokens)).toEqual(plain.map((r) => r.tokens));
+        expect(asked[1]!.promptLogprobs).toBeUndefined();
+        for (const [i, top] of [[0, 2], [2, 0]] as const) {
+          const p = i === 0 ? PROMPTS[1]! : PROMPTS[0]!;
+          const rows = engine.logits(p);
+          const got = asked[i]!.promptLogprobs!;
+          expect(got.map((l) => l.token)).toEqual(p.slice(1));
+          got.forEach((l, j) => {
+            const want = tokenLogProbs(rows.subarray(j * 97, (j + 1) * 97), p[j + 1]!, top);
+            if (v.exact || d === dir16) expect(l, `${d} prompt ${i} position ${j + 1}`).toEqual(want);
+            else {
+              expect(Math.abs(l.logProb - want.logProb)).toBeLessThan(1e-4);
+              expect(l.top.map((e) => e.id)).toEqual(want.top.map((e) => e.id));
+            }
+          });
+        }
+        const events = [];
+        for await (const e of engine.stream({ tokens: PROMPTS[1]!, maxNewTokens: 2, endId: null, promptLogprobs: 2 })) events.push(e);
+        expect(events[0]!.promptLogprobs).toEqual(asked[0]!.promptLogprobs);
+        expect(events[1]!.promptLogprobs).toBeUndefined();
+        await expect(engine.generate([{ tokens: PROMPTS[0]!, promptLogprobs: 21 }])).rejects.toThrow(/promptLogprobs: expected an integer in 0 … 20, got 21/);
+      } finally {
+        engine.dispose();
+      }
+    }
+  });
+});
