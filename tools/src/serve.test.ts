@@ -100,6 +100,24 @@ describe('trtllm serve (openai client, ref backend)', () => {
     expect(e.choices[0]!.text).toBe(`def hello(${await solo('def hello(', 6)}`);
   });
 
+  it('echo with logprobs: the prompt’s tokens first (the first one’s null), each scored by the engine given those before it, then the completion’s — streamed or not', async () => {
+    const want = (await engine.generate([{ prompt: 'def hello(', maxNewTokens: 3, temperature: 0, endId: 0, logprobs: 2, promptLogprobs: 2 }]))[0]!;
+    const r = await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 3, temperature: 0, echo: true, logprobs: 2 });
+    const lp = r.choices[0]!.logprobs!;
+    const p = want.promptTokens.length;
+    expect(lp.tokens!.length).toBe(p + want.tokens.length);
+    expect(lp.tokens!.join('')).toBe(r.choices[0]!.text);
+    expect(r.choices[0]!.text.startsWith('def hello(')).toBe(true);
+    expect(lp.token_logprobs).toEqual([null, ...want.promptLogprobs!.map((l) => l.logProb), ...want.logprobs!.map((l) => l.logProb)]);
+    expect(lp.top_logprobs![0]).toBe(null);
+    expect(Object.keys(lp.top_logprobs![1]!).length).toBeGreaterThan(0);
+    expect(lp.text_offset!.slice(0, 2)).toEqual([0, lp.tokens![0]!.length]);
+    expect(lp.token_logprobs!.slice(1, p).every((x) => x! < 0)).toBe(true);
+    let streamed: (number | null)[] = [];
+    for await (const c of await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 3, temperature: 0, echo: true, logprobs: 0, stream: true })) streamed = [...streamed, ...c.choices[0]!.logprobs!.token_logprobs!];
+    expect(streamed).toEqual(lp.token_logprobs);
+  });
+
   it('best_of: with temperature 0 the n best beams of a beam search that wide; sampled, the n of best_of seeded samples with the highest Σ log p', async () => {
     const beams = (await engine.generate([{ prompt: 'def hello(', maxNewTokens: 6, numBeams: 3 }]))[0]!.beams!;
     const metric = async (series: string): Promise<number> => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
@@ -142,7 +160,7 @@ describe('trtllm serve (openai client, ref backend)', () => {
   });
 
   it('bad requests are 400s naming the field; an unknown route is a 404', async () => {
-    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ echo: true, logprobs: 1 }, 'echo'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'], [{ ignore_eos: 'yes' }, 'ignore_eos'], [{ max_tokens: 4, min_tokens: 5 }, 'min_tokens'], [{ temperature: 0, best_of: 2, ignore_eos: true }, 'best_of']] as const) {
+    for (const [body, param] of [[{ temperature: 5 }, 'temperature'], [{ n: 0 }, 'n'], [{ logprobs: 6 }, 'logprobs'], [{ best_of: 3, stream: true }, 'best_of'], [{ max_tokens: 0 }, 'max_tokens'], [{ prompt: 7 }, 'prompt'], [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'], [{ ignore_eos: 'yes' }, 'ignore_eos'], [{ max_tokens: 4, min_tokens: 5 }, 'min_tokens'], [{ temperature: 0, best_of: 2, ignore_eos: true }, 'best_of']] as const) {
       const e = await client.completions.create({ model: 'tiny', prompt: 'x', ...body } as never).then(() => undefined, (x: unknown) => x);
       expect(e, param).toBeInstanceOf(OpenAI.BadRequestError);
       expect((e as InstanceType<typeof OpenAI.BadRequestError>).param, param).toBe(param);

@@ -4,7 +4,8 @@
  * in-flight batching; the server only translates.
  *   POST /v1/completions  prompt (text, texts, token ids or lists of ids), n, max_tokens, temperature,
  *                         top_p, top_k, seed, stop, logprobs (0 … 5: each token's and the top N),
- *                         echo, stream (SSE chunks, then `data: [DONE]`), usage; and two fields
+ *                         echo (with logprobs: the prompt's tokens first, the first one's null, as
+ *                         OpenAI's — what lm-evaluation-harness's loglikelihood reads), stream (SSE chunks, then `data: [DONE]`), usage; and two fields
  *                         vLLM's and TensorRT-LLM's servers take beyond OpenAI's: ignore_eos (the end
  *                         id ends nothing: exactly max_tokens tokens, what a load test needs) and
  *                         min_tokens (the end id is masked until that many tokens)
@@ -18,8 +19,8 @@
  * than --max_queue requests in the engine answers 429 with Retry-After; a bad request answers 400 with
  * an OpenAI-style error naming the field; SIGTERM / SIGINT stop accepting, finish what is running, exit.
  * n samples per prompt (seeds seed … seed + n − 1); best_of k: with temperature 0 a beam search of k
- * beams and its n best, else k samples ranked by Σ log p (not streamed). Not yet: suffix, logit_bias,
- * echo with logprobs (each refused with 400, naming the field).
+ * beams and its n best, else k samples ranked by Σ log p (not streamed). Not yet: suffix, logit_bias
+ * (each refused with 400, naming the field).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -115,7 +116,6 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
   const echo = body['echo'];
   if (echo !== undefined && echo !== null && typeof echo !== 'boolean') throw new BadRequest(`echo must be true or false, got ${JSON.stringify(echo)}`, 'echo');
   if (echo === true && !engine.tokenizer && prompts.some((x) => typeof x !== 'string')) throw new BadRequest('echo of a token-id prompt needs a tokenizer to write it as text', 'echo');
-  if (echo === true && logprobs !== undefined) throw new BadRequest("echo with logprobs (the prompt tokens' log-probabilities) is not supported by this server yet: ask for one of them", 'echo');
   if (logprobs !== undefined && !engine.tokenizer) throw new BadRequest('logprobs name tokens by their text: the server needs a tokenizer', 'logprobs');
   const ignoreEos = body['ignore_eos'];
   if (ignoreEos !== undefined && ignoreEos !== null && typeof ignoreEos !== 'boolean') throw new BadRequest(`ignore_eos must be true or false, got ${JSON.stringify(ignoreEos)}`, 'ignore_eos');
@@ -125,16 +125,32 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
     request: {
       maxNewTokens: maxTokens, temperature, ...(topP !== undefined ? { topP } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}),
       ...(stopWords.length ? { stopWords } : {}), ...(logprobs !== undefined ? { logprobs } : {}),
+      ...(echo === true && logprobs !== undefined ? { promptLogprobs: logprobs } : {}), // the prompt's log-probabilities, on the engine
       ...(ignoreEos === true ? { endId: null } : {}), ...(minTokens ? { minNewTokens: minTokens } : {}),
     },
   };
 }
 
-/** One new token as the client sees it: its text in the choice's text (from `offset`), and its log-probabilities. */
+/**
+ * One token as the client sees it: its text in the choice's text (from `offset`), and its
+ * log-probabilities (none for an echoed prompt's first token: OpenAI's null).
+ */
 interface TokenOut {
   readonly offset: number;
   readonly text: string;
-  readonly lp: TokenLogProbs;
+  readonly lp: TokenLogProbs | null;
+}
+
+/** An echoed prompt's tokens as TokenOut: each one's text from the incremental decoder, its log-probability from promptLogprobs (of tokens 1 … n − 1). */
+function promptTokens(engine: Engine, ids: readonly number[], lps: readonly TokenLogProbs[]): TokenOut[] {
+  const d = engine.tokenizer!.decoder();
+  let offset = 0;
+  return ids.map((id, i) => {
+    const text = d.push(id) + (i === ids.length - 1 ? d.flush() : '');
+    const t = { offset, text, lp: i === 0 ? null : lps[i - 1] ?? null };
+    offset += text.length;
+    return t;
+  });
 }
 
 /**
@@ -144,7 +160,8 @@ interface TokenOut {
  */
 function logprobsOf(engine: Engine, toks: readonly TokenOut[], top: number): Record<string, unknown> {
   const tok = engine.tokenizer!;
-  const named = (t: TokenOut): Record<string, number> => {
+  const named = (t: TokenOut): Record<string, number> | null => {
+    if (!t.lp) return null;
     const out: Record<string, number> = {};
     for (const e of t.lp.top) {
       const key = tok.tokenText(e.id);
@@ -154,7 +171,7 @@ function logprobsOf(engine: Engine, toks: readonly TokenOut[], top: number): Rec
   };
   return {
     tokens: toks.map((t) => t.text),
-    token_logprobs: toks.map((t) => t.lp.logProb),
+    token_logprobs: toks.map((t) => t.lp?.logProb ?? null),
     top_logprobs: top > 0 ? toks.map(named) : null,
     text_offset: toks.map((t) => t.offset),
   };
@@ -274,7 +291,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
        * One prompt through engine.listen (callbacks in the engine's delivery: no promise per token):
        * each token's text to `onText` (streaming), timings and counts to the metrics.
        */
-      const one = (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => new Promise((ok, fail) => {
+      const one = (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; start: number; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => new Promise((ok, fail) => {
         let text = head(ask.prompt ?? ask.tokens!);
         const start = text.length;
         const toks: TokenOut[] = [];
@@ -289,6 +306,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
               else itl.observe((now - last) / 1000);
               last = now;
               tokens++;
+              if (e.promptLogprobs) toks.push(...promptTokens(engine, ask.tokens ?? engine.tokenizer!.encode(ask.prompt!), e.promptLogprobs));
               if (e.logprobs) toks.push({ offset: text.length, text: e.text ?? '', lp: e.logprobs });
               text += e.text ?? '';
               onText?.(text, toks, start);
@@ -303,7 +321,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
             ended(r.finishReason);
             const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
             // the tokens of what the client gets (not those completing a stop string, nor the end id)
-            ok({ text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) });
+            ok({ text: full, start, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) });
           },
           onError: fail,
         });
@@ -329,7 +347,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
         let results = allResults;
         if (rank) {
           // best_of sampled: per prompt, the n samples of highest Σ log p (ties: the earlier seed)
-          const score = (r: (typeof results)[number]): number => r.toks.reduce((a, t) => a + t.lp.logProb, 0);
+          const score = (r: (typeof results)[number]): number => r.toks.reduce((a, t) => a + (t.offset >= r.start ? t.lp!.logProb : 0), 0); // the completion's tokens only
           results = prompts.flatMap((_, k) => results.slice(k * per, (k + 1) * per).map((r, i) => ({ r, i, s: score(r) })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, n).map((x) => x.r));
         }
         const usage = (rank ? allResults : results).reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.prompt, completion_tokens: u.completion_tokens + r.generated }), { prompt_tokens: 0, completion_tokens: 0 });
