@@ -116,6 +116,11 @@ describe('trtllm serve (openai client, ref backend)', () => {
     let streamed: (number | null)[] = [];
     for await (const c of await client.completions.create({ model: 'tiny', prompt: 'def hello(', max_tokens: 3, temperature: 0, echo: true, logprobs: 0, stream: true })) streamed = [...streamed, ...c.choices[0]!.logprobs!.token_logprobs!];
     expect(streamed).toEqual(lp.token_logprobs);
+    // sampled best_of ranks by the completion's log-probabilities only: echoing the prompt with its own changes no choice
+    const plainBest = await client.completions.create({ model: 'tiny', prompt: 'x =', max_tokens: 6, temperature: 1.2, seed: 70, best_of: 3, logprobs: 0 });
+    const echoBest = await client.completions.create({ model: 'tiny', prompt: 'x =', max_tokens: 6, temperature: 1.2, seed: 70, best_of: 3, logprobs: 0, echo: true });
+    expect(echoBest.choices[0]!.text).toBe(`x =${plainBest.choices[0]!.text}`);
+    expect(echoBest.choices[0]!.logprobs!.token_logprobs!.slice(-plainBest.choices[0]!.logprobs!.token_logprobs!.length)).toEqual(plainBest.choices[0]!.logprobs!.token_logprobs);
   });
 
   it('best_of: with temperature 0 the n best beams of a beam search that wide; sampled, the n of best_of seeded samples with the highest Σ log p', async () => {

@@ -138,16 +138,22 @@ function requestsOf(body: Record<string, unknown>, engine: Engine): { prompts: (
 interface TokenOut {
   readonly offset: number;
   readonly text: string;
-  readonly lp: TokenLogProbs | null;
+  lp: TokenLogProbs | null;
+  /** One of an echoed prompt's tokens (not counted in best_of's ranking). */
+  readonly prompt?: boolean;
 }
 
-/** An echoed prompt's tokens as TokenOut: each one's text from the incremental decoder, its log-probability from promptLogprobs (of tokens 1 … n − 1). */
-function promptTokens(engine: Engine, ids: readonly number[], lps: readonly TokenLogProbs[]): TokenOut[] {
+/**
+ * An echoed prompt's tokens as TokenOut, their texts from the incremental decoder — the echoed text is
+ * their concatenation, so `tokens` joins to it even where decoding does not give the prompt string
+ * back — and log-probabilities to be filled in from the first event's promptLogprobs.
+ */
+function promptTokens(engine: Engine, ids: readonly number[]): TokenOut[] {
   const d = engine.tokenizer!.decoder();
   let offset = 0;
   return ids.map((id, i) => {
     const text = d.push(id) + (i === ids.length - 1 ? d.flush() : '');
-    const t = { offset, text, lp: i === 0 ? null : lps[i - 1] ?? null };
+    const t = { offset, text, lp: null, prompt: true };
     offset += text.length;
     return t;
   });
@@ -291,10 +297,12 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
        * One prompt through engine.listen (callbacks in the engine's delivery: no promise per token):
        * each token's text to `onText` (streaming), timings and counts to the metrics.
        */
-      const one = (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; start: number; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => new Promise((ok, fail) => {
-        let text = head(ask.prompt ?? ask.tokens!);
+      const one = (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => new Promise((ok, fail) => {
+        // echo with logprobs: the prompt as its tokens decode, one TokenOut each (the first has no log-probability)
+        const echoed = ask.promptLogprobs !== undefined ? promptTokens(engine, ask.tokens ?? engine.tokenizer!.encode(ask.prompt!)) : undefined;
+        let text = echoed ? echoed.map((t) => t.text).join('') : head(ask.prompt ?? ask.tokens!);
         const start = text.length;
-        const toks: TokenOut[] = [];
+        const toks: TokenOut[] = echoed ?? [];
         let last = 0;
         let stopped = false; // this request failed in its own callback: nothing more of it counts
         const handle = engine.listen(ask, {
@@ -306,7 +314,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
               else itl.observe((now - last) / 1000);
               last = now;
               tokens++;
-              if (e.promptLogprobs) toks.push(...promptTokens(engine, ask.tokens ?? engine.tokenizer!.encode(ask.prompt!), e.promptLogprobs));
+              if (e.promptLogprobs && echoed) e.promptLogprobs.forEach((lp, j) => (echoed[j + 1]!.lp = lp));
               if (e.logprobs) toks.push({ offset: text.length, text: e.text ?? '', lp: e.logprobs });
               text += e.text ?? '';
               onText?.(text, toks, start);
@@ -321,7 +329,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
             ended(r.finishReason);
             const full = text.slice(0, start) + cutAtStop(r.text ?? text.slice(start), request.stopWords);
             // the tokens of what the client gets (not those completing a stop string, nor the end id)
-            ok({ text: full, start, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) });
+            ok({ text: full, prompt: r.promptTokens.length, generated: r.tokens.length, finish: finishOf(r.finishReason), toks: toks.filter((t) => t.offset < full.length).map((t) => ({ ...t, text: t.text.slice(0, full.length - t.offset) })) });
           },
           onError: fail,
         });
@@ -347,7 +355,7 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
         let results = allResults;
         if (rank) {
           // best_of sampled: per prompt, the n samples of highest Σ log p (ties: the earlier seed)
-          const score = (r: (typeof results)[number]): number => r.toks.reduce((a, t) => a + (t.offset >= r.start ? t.lp!.logProb : 0), 0); // the completion's tokens only
+          const score = (r: (typeof results)[number]): number => r.toks.reduce((a, t) => a + (t.prompt ? 0 : t.lp!.logProb), 0); // the completion's tokens only
           results = prompts.flatMap((_, k) => results.slice(k * per, (k + 1) * per).map((r, i) => ({ r, i, s: score(r) })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, n).map((x) => x.r));
         }
         const usage = (rank ? allResults : results).reduce((u, r) => ({ prompt_tokens: u.prompt_tokens + r.prompt, completion_tokens: u.completion_tokens + r.generated }), { prompt_tokens: 0, completion_tokens: 0 });

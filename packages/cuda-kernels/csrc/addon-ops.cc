@@ -342,7 +342,7 @@ Napi::Value KvCopyRows(const Napi::CallbackInfo& info) {
 Napi::Value TokenLogProbs(const Napi::CallbackInfo& info) {
   return guard(info, "tokenLogProbRows", [&]() -> Napi::Value {
     Args a(info, 0);
-    invokeTokenLogProbs({.x = (const float*)a.ptr("x"), .tokens = (const int32_t*)a.ptr("tokens"), .picked = (const int32_t*)a.ptr("picked", true), .out = (int32_t*)a.ptr("out"), .rows = a.i32("rows"), .cols = a.i32("cols")}, a.stream());
+    invokeTokenLogProbs({.x = (const float*)a.ptr("x"), .tokens = (const int32_t*)a.ptr("tokens"), .out = (int32_t*)a.ptr("out"), .rows = a.i32("rows"), .cols = a.i32("cols")}, a.stream());
     return info.Env().Undefined();
   });
 }

@@ -398,9 +398,8 @@ void invokeSample(const SampleParams& p, cudaStream_t s);
 struct BeamCandidatesParams { const float* x; int32_t* out; void* workspace; int rows, cols, n; };
 void invokeBeamCandidates(const BeamCandidatesParams& p, cudaStream_t s);
 // A given token's log-probability per row, reduced (ref-math tokenLogProbRows, tier 1): out i32 [rows, 4]
-// = x[tokens[r]]'s bits (NaN for a token outside [0, cols)), the max's bits, S (low, high halves); a
-// negative tokens[r] means picked[r] where `picked` is given (nullable).
-struct TokenLogProbParams { const float* x; const int32_t* tokens; const int32_t* picked; int32_t* out; int rows, cols; };
+// = x[tokens[r]]'s bits (NaN for a token outside [0, cols)), the max's bits, S (low, high halves).
+struct TokenLogProbParams { const float* x; const int32_t* tokens; int32_t* out; int rows, cols; };
 void invokeTokenLogProbs(const TokenLogProbParams& p, cudaStream_t s);
 
 inline unsigned blocksFor(size_t n, unsigned threads = 256) { return (unsigned)((n + threads - 1) / threads); }

@@ -434,8 +434,7 @@ __global__ void __launch_bounds__(kSampleBlock) beamCandidatesKernel(BeamCandida
  * A given token's log-probability, reduced (ref-math tokenLogProbRows): out i32 [rows, 4] = the bits of
  * x[token] (NaN for a token outside [0, V)), the max m's bits (the first largest non-NaN value; NaN when
  * there is none) and S = Σ rni(expF32(fp32(x − m)) · 2^32) over x neither NaN nor −∞ in two halves —
- * beam search's max and sum, so the float64 the host finishes with is tokenLogProbs' (tier 1). A row
- * whose given token is negative is scored for picked[row] (when given: the step's own pick).
+ * beam search's max and sum, so the float64 the host finishes with is tokenLogProbs' (tier 1).
  */
 __global__ void __launch_bounds__(kSampleBlock) tokenLogProbKernel(TokenLogProbParams p) {
   __shared__ Shared sh;
@@ -459,8 +458,7 @@ __global__ void __launch_bounds__(kSampleBlock) tokenLogProbKernel(TokenLogProbP
   if (threadIdx.x % 32 == 0) atomicAdd(&sh.total, total);
   __syncthreads();
   if (threadIdx.x == 0) {
-    const int given = p.tokens[row];
-    const int token = given < 0 && p.picked ? p.picked[row] : given;
+    const int token = p.tokens[row];
     int32_t* out = p.out + (size_t)row * 4;
     const float v = token >= 0 && token < cols ? x[token] : NAN;
     out[0] = isnan(v) ? 0x7fc00000 : __float_as_int(v);  // every NaN as the one ref-math writes

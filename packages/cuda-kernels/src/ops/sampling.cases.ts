@@ -73,14 +73,13 @@ function beamCase(name: string, x: Tensor<'f32'>, n: number): KernelCase {
 }
 
 /** Given tokens' log-probabilities, reduced: logits x [R, V] and one token per row (tier 1). */
-function tokenLogProbCase(name: string, x: Tensor<'f32'>, tokens: readonly number[], picked?: readonly number[]): KernelCase {
+function tokenLogProbCase(name: string, x: Tensor<'f32'>, tokens: readonly number[]): KernelCase {
   const [r, v] = x.shape as [number, number];
   const t = fromValues('i32', [r], tokens);
-  const p = picked ? fromValues('i32', [r], picked) : undefined;
   return caseOf({
-    name, op: 'sampling', dtype: 'f32→i32', shape: `[${r},${v}]`, tier: 1, host: p ? { x, tokens: t, picked: p } : { x, tokens: t },
-    ref: () => [ref.tokenLogProbRows(x, t, p)],
-    launch: (d) => [gpu.tokenLogProbRows(p ? { x: d['x']!, tokens: d['tokens']!, picked: d['picked']! } : { x: d['x']!, tokens: d['tokens']! })],
+    name, op: 'sampling', dtype: 'f32→i32', shape: `[${r},${v}]`, tier: 1, host: { x, tokens: t },
+    ref: () => [ref.tokenLogProbRows(x, t)],
+    launch: (d) => [gpu.tokenLogProbRows({ x: d['x']!, tokens: d['tokens']! })],
     bytes: bytesOf(x), flops: 0,
   });
 }
@@ -122,8 +121,8 @@ export function samplingCases(): KernelCase[] {
     tokenLogProbCase('token log-probs near-flat and tied logits (S past 2^47)', fromValues('f32', [10, v], [...(flat.data as Float32Array), ...(ties.data as Float32Array)]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
     tokenLogProbCase('token log-probs 256 rows of a window, gpt2 vocab', rnd('f32', [256, v], 725, 3), Array.from({ length: 256 }, (_, i) => (i * 7919) % v)),
     tokenLogProbCase('token log-probs vocab 152064 (ids past 2^16)', big, [0, 152063, 70000]),
-    // a prompt scored with the step's pick: rows with a negative given token take picked[r]
-    tokenLogProbCase('token log-probs given and picked tokens (−1: the pick)', rnd('f32', [6, v], 726, 2), [5, -1, 17, -1, -7, 50256], [0, 31, 0, 40000, 12, 0]),
+    // a prompt's rows scored beside its last row, whose target is −1 (its pick is scored from its own row)
+    tokenLogProbCase('token log-probs of a prompt, the last row −1', rnd('f32', [6, v], 726, 2), [5, 31, 17, 40000, 12, -1]),
     // V 5: most threads and warps hold no logit; a row of NaN, one of −∞, ±0 maxima (−0 first), a signalling NaN target
     tokenLogProbCase('token log-probs V 5 (NaN, all NaN, all −∞, ±0 maxima, a signalling NaN target)', fromValues('f32', [5, 5], [1, NaN, 3, 3, -Infinity, NaN, NaN, NaN, NaN, NaN, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -5, -0, 0, -5, -7, 0.5, new Float32Array(new Uint32Array([0x7fa00000]).buffer)[0]!, 1, 1, 1]), [2, 0, 4, 1, 1]),
     beamCase('beam candidates: more asked than values (V 5)', fromValues('f32', [2, 5], [1, NaN, 3, 3, -Infinity, NaN, NaN, NaN, NaN, NaN]), 7),

@@ -108,19 +108,14 @@ export function beamCandidateRows(i: { readonly x: DeviceTensor; readonly worksp
 /**
  * i32 [R, 4] = ref-math tokenLogProbRows(x, tokens): per row the bits of x[r, tokens[r]] (NaN for a
  * token outside [0, V)), the max's bits and the exact weight sum S (low, high); ref-math
- * tokenLogProbFromRow finishes a row on the host. With `picked`, a row whose token is negative is
- * scored for picked[r]. Tier 1 (an exact integer sum; no workspace).
+ * tokenLogProbFromRow finishes a row on the host. Tier 1 (an exact integer sum; no workspace).
  */
-export function tokenLogProbRows(i: { readonly x: DeviceTensor; readonly tokens: DeviceTensor; readonly picked?: DeviceTensor }, stream?: Stream): DeviceTensor<'i32'> {
+export function tokenLogProbRows(i: { readonly x: DeviceTensor; readonly tokens: DeviceTensor }, stream?: Stream): DeviceTensor<'i32'> {
   expectDType('tokenLogProbRows', 'x', i.x, ['f32']);
   const [rows, cols] = expectShape('tokenLogProbRows', 'x', i.x, ['R', 'V']) as [number, number];
   expectDType('tokenLogProbRows', 'tokens', i.tokens, ['i32']);
   expectShape('tokenLogProbRows', 'tokens', i.tokens, [rows]);
-  if (i.picked) {
-    expectDType('tokenLogProbRows', 'picked', i.picked, ['i32']);
-    expectShape('tokenLogProbRows', 'picked', i.picked, [rows]);
-  }
   const out = DeviceTensor.empty('i32', [rows, TOKEN_LOG_PROB_WORDS]);
-  native('tokenLogProbRows', () => addon().tokenLogProbs({ x: i.x.ptr, tokens: i.tokens.ptr, picked: i.picked?.ptr, out: out.ptr, rows, cols, stream: stream?.handle }));
+  native('tokenLogProbRows', () => addon().tokenLogProbs({ x: i.x.ptr, tokens: i.tokens.ptr, out: out.ptr, rows, cols, stream: stream?.handle }));
   return out;
 }

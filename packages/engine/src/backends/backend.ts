@@ -220,9 +220,8 @@ export interface Backend<T> {
    * i32 [R, 4]: each row of fp32 logits [R, V] reduced to the log-probability of tokens[r] (i32 [R]) —
    * the token's logit, the max and the exact weight sum (ref-math tokenLogProbRows; tier 1, the same
    * words on every backend). Only these cross to the host (evaluation: perplexity, scoring a text).
-   * With `picked` (i32 [R], the step's own picks), a row whose token is negative is scored for picked[r].
    */
-  tokenLogProbs(logits: T, tokens: T, picked?: T): T;
+  tokenLogProbs(logits: T, tokens: T): T;
   /** Matrices [R, c_i] of one dtype side by side: [R, Σ c_i] (a step's i32 outputs packed into one; ref: i32 only). */
   concatColumns(parts: readonly T[]): T;
   /**

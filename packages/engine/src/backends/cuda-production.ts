@@ -22,7 +22,7 @@
  * depend on the rest of its batch.
  */
 import type * as Cuda from '@trtllm/cuda-kernels';
-import { tensor, type ActDType, type LayerNormInputs } from '@trtllm/ref-math';
+import { tensor, toF32, type ActDType, type LayerNormInputs } from '@trtllm/ref-math';
 import type { ContextFmha } from '../build-config.js';
 import { EngineError } from '../errors.js';
 import type { Fp8Linear, GemmAlgo, Int8Linear, KernelSet, LinearWeights, NormInput, PendingStep, StepHost, StepInputs, StepOutput } from './backend.js';
@@ -569,9 +569,22 @@ export class CudaProductionBackend extends CudaBackend {
     return this.k.sampleRows({ x: act(logits), settings, seenOffsets: this.#dev.seenOffsets.view(0, [rows + 1]), seen: this.#dev.seen, workspace }, this.stream);
   }
 
+  /**
+   * The shared workspace holds maxRows rows: a step with more rows to reduce (a prompt whose every row
+   * is scored) reduces them in slices of that many, one after the other, into one output.
+   */
   override beamCandidates(logits: T, n: number): T {
     const [rows, cols] = logits.shape as [number, number];
-    return this.k.beamCandidateRows({ x: act(logits), workspace: this.#workspace(rows, cols) }, n, this.stream);
+    const most = Math.max(1, this.#o.maxRows ?? rows);
+    if (rows <= most) return this.k.beamCandidateRows({ x: act(logits), workspace: this.#workspace(rows, cols) }, n, this.stream);
+    const out = this.k.DeviceTensor.empty('i32', [rows, 2 * n + 3]);
+    for (let r0 = 0; r0 < rows; r0 += most) {
+      const m = Math.min(most, rows - r0);
+      const part = this.k.beamCandidateRows({ x: act(logits).view(r0 * cols, [m, cols]), workspace: this.#workspace(m, cols) }, n, this.stream);
+      out.view(r0 * (2 * n + 3), [m, 2 * n + 3]).copyFrom(part, this.stream);
+      (this.#keep ?? ((t: T) => t.free()))(part); // freed with the step (its copy is queued on the same stream)
+    }
+    return out;
   }
 
   /**
@@ -629,8 +642,19 @@ export class CudaProductionBackend extends CudaBackend {
       (out as Cuda.DeviceTensor<'i32'>).downloadAsync(host, this.stream!);
       return () => host.slice(0, n);
     }
-    if ((this.#outF32?.length ?? 0) < n) this.#outF32 = this.k.pinnedStorage('f32', n);
+    if ((this.#outF32?.length ?? 0) < Math.ceil(n)) this.#outF32 = this.k.pinnedStorage('f32', Math.ceil(n));
     const host = this.#outF32!;
+    if (out.dtype !== 'f32') {
+      // fp16 / bf16 logits (logits_dtype float16): their bits into the same pinned memory, widened on the host
+      const numel = out.shape.reduce((a, b) => a * b, 1);
+      const bits = new Uint16Array(host.buffer, host.byteOffset, numel);
+      (out as Cuda.DeviceTensor<'f16'>).downloadAsync(bits, this.stream!);
+      return () => {
+        const t = tensor(out.dtype as ActDType, out.shape);
+        t.data.set(bits);
+        return toF32(t);
+      };
+    }
     (out as Cuda.DeviceTensor<'f32'>).downloadAsync(host, this.stream!);
     return () => host.slice(0, n);
   }

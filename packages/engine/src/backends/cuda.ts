@@ -198,8 +198,8 @@ export class CudaBackend implements Backend<T> {
     const workspace = step.keep(this.k.DeviceTensor.empty('i32', [this.k.sampleWorkspaceSize(rows, cols)]));
     return this.k.beamCandidateRows({ x: logits, workspace }, n, this.stream);
   }
-  tokenLogProbs(logits: T, tokens: T, picked?: T): T {
-    return this.k.tokenLogProbRows(picked ? { x: logits, tokens, picked } : { x: logits, tokens }, this.stream);
+  tokenLogProbs(logits: T, tokens: T): T {
+    return this.k.tokenLogProbRows({ x: logits, tokens }, this.stream);
   }
   /** Row-major matrices [R, c_i] side by side: [R, Σ c_i] (one strided copy each, in stream order). */
   concatColumns(parts: readonly T[]): T {

@@ -102,8 +102,8 @@ export class RefBackend implements Backend<T> {
   beamCandidates(logits: T, n: number): T {
     return beamCandidateRows(logits as Tensor<'f32'>, n);
   }
-  tokenLogProbs(logits: T, tokens: T, picked?: T): T {
-    return tokenLogProbRows(logits as Tensor<'f32'>, tokens as Tensor<'i32'>, picked as Tensor<'i32'> | undefined);
+  tokenLogProbs(logits: T, tokens: T): T {
+    return tokenLogProbRows(logits as Tensor<'f32'>, tokens as Tensor<'i32'>);
   }
   concatColumns(parts: readonly T[]): T {
     const rows = parts[0]!.shape[0]!;

@@ -129,8 +129,8 @@ export class ObservingBackend<T> implements Backend<T> {
   beamCandidates(logits: T, n: number, step: StepInputs<T>): T {
     return this.#b.beamCandidates(logits, n, step);
   }
-  tokenLogProbs(logits: T, tokens: T, picked?: T): T {
-    return this.#b.tokenLogProbs(logits, tokens, picked);
+  tokenLogProbs(logits: T, tokens: T): T {
+    return this.#b.tokenLogProbs(logits, tokens);
   }
   concatColumns(parts: readonly T[]): T {
     return this.#b.concatColumns(parts);

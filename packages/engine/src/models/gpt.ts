@@ -60,9 +60,6 @@ export type StepRequest<T> = { readonly promptTable?: T } & (
   | { readonly output: 'chosenLogProbs'; readonly sampling?: readonly SamplingRow[]; readonly top: number; readonly scored?: readonly number[] }
 );
 
-/** The settings of a row that is only scored (a prompt position): greedy, no draw taken. */
-const SCORED_ROW: SamplingRow = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seen: [], banned: -1, draw: 0 };
-
 /**
  * The output rows of a step whose `scored` chunks return every row (the others their last): per chunk,
  * its first output row and its last (the row of its next token); `targets` per output row — the
@@ -181,17 +178,17 @@ export class GptGraph<T> {
     if (sampling && sampling.length !== chunks.length) throw new EngineError('request', { what: 'sampling', expected: `one settings row per chunk (${chunks.length})`, got: String(sampling.length) });
     const scored = (o.output === 'chosenLogProbs' || o.output === 'logits') && o.scored?.length ? stepRows(chunks, new Set(o.scored)) : undefined;
     if (!scored) return this.#launch(chunks, 'last', o.output, o.promptTable, sampling, o.output === 'beams' ? o.beams : o.output === 'chosenLogProbs' ? o.top : undefined);
-    // every output row gets settings: a scored row greedy (its pick unused), a chunk's last row its own
-    const rowSampling = sampling && scored.rows.map((_, r) => (scored.last.includes(r) ? sampling[scored.last.indexOf(r)]! : SCORED_ROW));
     if (o.output === 'logits') return this.#launch(chunks, scored.rows, 'logits', o.promptTable);
-    return this.#launch(chunks, scored.rows, o.output, o.promptTable, rowSampling, (o as { top: number }).top, scored.targets);
+    return this.#launch(chunks, scored.rows, o.output, o.promptTable, sampling, (o as { top: number }).top, scored.targets, scored.last);
   }
 
   /**
    * `rowsOut`: which rows return (or the list of them); `beams`: candidates per row ('beams',
-   * 'chosenLogProbs'); `targets`: a token per output row ('logProbs'; 'chosenLogProbs': −1 for the pick).
+   * 'chosenLogProbs'); `targets`: a token per output row ('logProbs'; 'chosenLogProbs' with scored
+   * chunks: the next prompt token, −1 on a chunk's last row); `picks`: with scored chunks, the output
+   * row of each chunk's last token — the rows a token is picked from ('chosenLogProbs').
    */
-  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none' | readonly number[], output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number, targets?: readonly number[]): PendingStep {
+  #launch(chunks: readonly StepChunk[], rowsOut: 'last' | 'all' | 'none' | readonly number[], output: StepOutput, promptTable: T | undefined, sampling?: readonly SamplingRow[], beams?: number, targets?: readonly number[], picks?: readonly number[]): PendingStep {
     const b = this.#b;
     const c = this.#c;
     const hs = headSize(c);
@@ -308,10 +305,19 @@ export class GptGraph<T> {
       if (output === 'beams') return keep(b.beamCandidates(logits, beams!, s));
       if (output === 'logProbs') return keep(b.tokenLogProbs(logits, s.targets!));
       if (output === 'chosenLogProbs') {
-        const picked = keep(sampling ? b.sample(logits, s) : b.argmax(logits));
-        const parts = [keep(b.view(picked, [outputRows.length, 1])), keep(b.tokenLogProbs(logits, s.targets ?? picked, s.targets ? picked : undefined))];
-        if (beams! > 0) parts.push(keep(b.beamCandidates(logits, beams!, s)));
-        return keep(b.concatColumns(parts));
+        // per chunk: its last row's pick, the pick's words, its first `beams` candidates ([C, 5 (+ 2n + 3)])
+        const last = picks ? keep(b.embeddingLookup({ ids: keep(b.upload(fromValues('i32', [picks.length], picks))), table: logits })) : logits;
+        const picked = keep(sampling ? b.sample(last, s) : b.argmax(last));
+        const chosen = [keep(b.view(picked, [chunks.length, 1])), keep(b.tokenLogProbs(last, picked))];
+        if (beams! > 0) chosen.push(keep(b.beamCandidates(last, beams!, s)));
+        if (!picks) return keep(b.concatColumns(chosen));
+        // scored chunks: then every output row's words for its target (a prompt row's next token; NaN on a
+        // last row, whose pick is above) and candidates ([R, 4 (+ 2n + 3)]), both flat, one after the other
+        const scoredRows = [keep(b.tokenLogProbs(logits, s.targets!))];
+        if (beams! > 0) scoredRows.push(keep(b.beamCandidates(logits, beams!, s)));
+        const a = keep(b.concatColumns(chosen));
+        const r = keep(b.concatColumns(scoredRows));
+        return keep(b.concatColumns([keep(b.view(a, [1, chunks.length * (5 + (beams! > 0 ? 2 * beams! + 3 : 0))])), keep(b.view(r, [1, outputRows.length * (4 + (beams! > 0 ? 2 * beams! + 3 : 0))]))]));
       }
       return logits;
     };

@@ -374,6 +374,17 @@ describeBackends('beam search', (v) => {
       // same beams and scores, bit for bit, as the backend's reduction in steps of beams alone
       const [mixed] = await engine.generate([{ tokens: PROMPTS[0]!, maxNewTokens: 10, endId, numBeams: 3 }, { tokens: [5, 6], maxNewTokens: 12, endId: null, temperature: 0.7, seed: 9 }]);
       expect(mixed!.beams!.map((b) => [b.tokens, b.score])).toEqual(three!.beams!.map((b) => [b.tokens, b.score]));
+      // a step that fails while handing out its tokens (after the beams forked) fails its requests and
+      // leaves no fork copy behind: the next beam search is the same as before
+      const next = Sampler.prototype.next;
+      const spy = vi.spyOn(Sampler.prototype, 'next').mockImplementationOnce(() => {
+        throw new Error('a sampler that fails once');
+      });
+      await expect(engine.generate([{ tokens: PROMPTS[0]!, maxNewTokens: 10, endId, numBeams: 3 }, { tokens: [5, 6], maxNewTokens: 12, endId: null, temperature: 0.7, seed: 9 }])).rejects.toThrow(/fails once/);
+      spy.mockRestore();
+      expect(Sampler.prototype.next).toBe(next);
+      const [again] = await engine.generate([{ tokens: PROMPTS[0]!, maxNewTokens: 10, numBeams: 3, endId }]);
+      expect(again!.beams!.map((b) => [b.tokens, b.score])).toEqual(three!.beams!.map((b) => [b.tokens, b.score]));
       expect(plain!.tokens).toEqual(greedyGenerate(model, [PROMPTS[2]!], { maxNewTokens: 5 })[0]);
       await expect(engine.generate([{ tokens: [1], numBeams: 5 }])).rejects.toThrow(/request 0\.numBeams: expected 1 … 4 \(max_beam_width\), got 5/);
       await expect(engine.generate([{ tokens: [1], numBeams: 2, topK: 5 }])).rejects.toThrow(/beam search without sampling options/);

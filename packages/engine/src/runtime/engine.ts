@@ -890,6 +890,7 @@ export class Engine {
   /** Collect a launched step and hand each sequence its token (or its beams' candidates); end those that are done. */
   #apply(l: LaunchedStep): void {
     const { batch, rowsOf, n, first, last } = l;
+    this.#forkCopies = []; // a step that failed in its #apply leaves none behind for this one
     const out = l.pending.collect();
     this.steps++;
     const tokens = l.output === 'tokens' || l.output === 'sampled' ? (out as Int32Array) : undefined;
@@ -907,14 +908,17 @@ export class Engine {
       }
       const rows = rowsOf.get(s)!;
       if (s.width > 1) {
-        this.#beamStep(s, rows.map((c) => (reduced ? beamCandidatesFromRow(reduced, last[c]!, n) : beamCandidates(row(last[c]!), 2 * s.width))));
+        this.#beamStep(s, rows.map((c) => (reduced ? beamCandidatesFromRow(reduced, c, n) : beamCandidates(row(last[c]!), 2 * s.width))));
         continue;
       }
-      const r = last[rows[0]!]!;
+      // the sequence's row: a 'chosenLogProbs' output has one per chunk first; logits, one per output row
+      const c = rows[0]!;
+      const r = chosen ? c : last[c]!;
       if (s.promptTop !== undefined && s.promptLogProbs === undefined) {
-        // the prompt's step: row first + j scored prompt token j + 1 given tokens 0 … j
-        const f = first[rows[0]!]!;
-        s.promptLogProbs = s.prompt.slice(1).map((t, j) => (chosen ? chosenLogProbs(chosen, f + j, width, n, s.promptTop!, t) : tokenLogProbs(row(f + j), t, s.promptTop)));
+        // the prompt's step: output row first + j scored prompt token j + 1 given tokens 0 … j
+        const f = first[c]!;
+        const at = (q: number): number => first.length * width + q * (width - 1); // after the chunks' rows, the scored rows (no token word)
+        s.promptLogProbs = s.prompt.slice(1).map((t, j) => (chosen ? wordsLogProbs(chosen, at(f + j), n, s.promptTop!, t) : tokenLogProbs(row(f + j), t, s.promptTop)));
       }
       const x = tokens || chosen ? undefined : row(r);
       const token = tokens ? tokens[r]! : chosen ? chosen[r * width]! : s.sampler.next(x!, seenTokens(s), s.out.length, s.endId);
@@ -1003,17 +1007,18 @@ export class Engine {
 /** Words of a 'chosenLogProbs' row before its candidates: the token, then tokenLogProbRows' four. */
 const CHOSEN_WORDS = 1 + TOKEN_LOG_PROB_WORDS;
 
-/**
- * Row r of a 'chosenLogProbs' output (`width` words a row, n candidates) as the TokenLogProbs of the
- * token it was scored for — the row's pick, or `given` (a scored prompt row's target) — with its top k ≤ n.
- */
-function chosenLogProbs(out: Int32Array, r: number, width: number, n: number, k: number, given?: number): TokenLogProbs {
-  const o = r * width;
-  const words = out.subarray(o + 1, o + CHOSEN_WORDS);
+/** Row r of a 'chosenLogProbs' output (`width` words a row: the pick, its four words, n candidates) as the pick's TokenLogProbs with its top k ≤ n. */
+function chosenLogProbs(out: Int32Array, r: number, width: number, n: number, k: number): TokenLogProbs {
+  return wordsLogProbs(out, r * width + 1, n, k, out[r * width]!);
+}
+
+/** `token`'s TokenLogProbs (top k ≤ n) from the four tokenLogProbRows words at `o`, followed when n > 0 by a beamCandidateRows row of n. */
+function wordsLogProbs(out: Int32Array, o: number, n: number, k: number, token: number): TokenLogProbs {
+  const words = out.subarray(o, o + TOKEN_LOG_PROB_WORDS);
   const max = f32FromBits(words[1]!);
   const weightSum = (words[2]! >>> 0) + (words[3]! >>> 0) * 2 ** 32;
-  const c = n > 0 ? beamCandidatesFromRow(out.subarray(o + CHOSEN_WORDS, o + width), 0, n) : { max, weightSum };
-  return tokenLogProbsOf(given ?? out[o]!, f32FromBits(words[0]!), c, k);
+  const c = n > 0 ? beamCandidatesFromRow(out.subarray(o + TOKEN_LOG_PROB_WORDS, o + TOKEN_LOG_PROB_WORDS + 2 * n + 3), 0, n) : { max, weightSum };
+  return tokenLogProbsOf(token, f32FromBits(words[0]!), c, k);
 }
 
 /** Upload one rank's engine file to a backend (checked: rank, world size, dtypes). */

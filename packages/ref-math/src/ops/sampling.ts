@@ -299,24 +299,18 @@ export const TOKEN_LOG_PROB_WORDS = 4;
  * The batched op the backends implement: i32 [R, 4] — per row r the bits of x[r, tokens[r]] (every
  * NaN as 0x7fc00000; NaN too for a token outside [0, V): such a token has no logit), the bits of the row's max m and
  * S = Σ rni(expF32(fp32(x_i − m)) · 2^32) as two uint32 halves (low, high). tokenLogProbFromRow turns
- * a row into the float64 log-probability. With `picked` (i32 [R], the tokens the step picked on the
- * device), a row whose given token is negative is scored for picked[r] instead — so a step can score
- * given tokens (a prompt's) and the tokens it picks (the next token) in one pass.
+ * a row into the float64 log-probability.
  */
-export function tokenLogProbRows(x: Tensor<'f32'>, tokens: Tensor<'i32'>, picked?: Tensor<'i32'>): Tensor<'i32'> {
+export function tokenLogProbRows(x: Tensor<'f32'>, tokens: Tensor<'i32'>): Tensor<'i32'> {
   expectDType('tokenLogProbRows', 'x', x, ['f32']);
   const [rows, v] = expectShape('tokenLogProbRows', 'x', x, ['R', 'V']) as [number, number];
   expectDType('tokenLogProbRows', 'tokens', tokens, ['i32']);
   expectShape('tokenLogProbRows', 'tokens', tokens, [rows]);
-  if (picked) {
-    expectDType('tokenLogProbRows', 'picked', picked, ['i32']);
-    expectShape('tokenLogProbRows', 'picked', picked, [rows]);
-  }
   const data = x.data as Float32Array;
   const out = new Int32Array(rows * TOKEN_LOG_PROB_WORDS);
   for (let r = 0; r < rows; r++) {
     const row = data.subarray(r * v, (r + 1) * v);
-    const token = tokens.data[r]! < 0 && picked ? picked.data[r]! : tokens.data[r]!;
+    const token = tokens.data[r]!;
     const { max, weightSum } = rowNormalizer(row);
     const logit = token >= 0 && token < v ? row[token]! : Number.NaN;
     out.set([Number.isNaN(logit) ? CANONICAL_NAN_BITS : f32ToBits(logit), Number.isNaN(max) ? CANONICAL_NAN_BITS : f32ToBits(max), weightSum % 2 ** 32 | 0, Math.floor(weightSum / 2 ** 32) | 0], r * TOKEN_LOG_PROB_WORDS);
