@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { argmax, fromValues } from '@trtllm/ref-math';
+import { argmax, fromValues, tokenLogProbs } from '@trtllm/ref-math';
 import { buildEngine } from '../builder/build.js';
 import type { BuildFlags } from '../build-config.js';
 import { describeBackends, GPU, type BackendVariant } from '../testing/backends.js';
@@ -142,6 +142,12 @@ describeBackends('tensor parallelism in one process', (v) => {
     const e = await Engine.load(dir, v.options);
     expectLogits(v, e.logits(reqs[1]!.tokens!), ref.logits(reqs[1]!.tokens!));
     if (v.exact) expect(await tokens(e, reqs)).toEqual(await tokens(ref, reqs));
+    // a scored prompt (every row back, reduced on rank 0) and the next tokens' log-probabilities at TP 2
+    const scored = (x: Engine) => x.generate([{ ...reqs[0]!, promptLogprobs: 1, logprobs: 1 }, reqs[2]!]).then((r) => r.map((g) => [g.tokens, g.promptLogprobs, g.logprobs]));
+    expect(await scored(e)).toEqual(await scored(ref));
+    const p0 = reqs[0]!.tokens!;
+    const rows = e.logits(p0);
+    expect((await e.generate([{ ...reqs[0]!, promptLogprobs: 1 }]))[0]!.promptLogprobs).toEqual(p0.slice(1).map((t, j) => tokenLogProbs(rows.subarray(j * 512, (j + 1) * 512), t, 1)));
     e.dispose();
     ref.dispose();
   }, 120_000);

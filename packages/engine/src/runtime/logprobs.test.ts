@@ -9,7 +9,7 @@ import { afterAll, expect, it, vi } from 'vitest';
 import { tokenLogProbs } from '@trtllm/ref-math';
 import { buildEngine } from '../builder/build.js';
 import { EngineError } from '../errors.js';
-import { describeBackends } from '../testing/backends.js';
+import { BACKEND_VARIANTS, describeBackends, STEP_AHEAD } from '../testing/backends.js';
 import { GptGraph } from '../models/gpt.js';
 import { Engine } from './engine.js';
 
@@ -143,4 +143,4 @@ describeBackends('log-probabilities of the prompt', (v) => {
       }
     }
   });
-});
+}, [...BACKEND_VARIANTS, STEP_AHEAD]);
