@@ -63,7 +63,8 @@ export type StepRequest<T> = { readonly promptTable?: T } & (
 /**
  * The output rows of a step whose `scored` chunks return every row (the others their last): per chunk,
  * its first output row and its last (the row of its next token); `targets` per output row — the
- * chunk's next token for a scored row, −1 (the step's pick) for a chunk's last row.
+ * chunk's next token for a scored row, −1 (no given token: the row's pick is scored apart) for a
+ * chunk's last row.
  */
 export function stepRows(chunks: readonly StepChunk[], scored: ReadonlySet<number>): { readonly rows: number[]; readonly first: number[]; readonly last: number[]; readonly targets: number[] } {
   const rows: number[] = [];

@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { Gpt2Tokenizer, openTokenizer, type Tokenizer } from '@trtllm/loader';
 import { quantModeOf } from '@trtllm/quant';
-import { beamCandidates, beamCandidatesFromRow, headSize, markConstant, rotaryDimOf, f32FromBits, TOKEN_LOG_PROB_WORDS, tokenLogProbFromRow, tokenLogProbs, tokenLogProbsOf, type BeamCandidates, type SamplingRow, type GptConfig, type GptModel, type KvLayout, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
+import { beamCandidates, beamCandidatesFromRow, f32FromBits, headSize, markConstant, rotaryDimOf, TOKEN_LOG_PROB_WORDS, tokenLogProbFromRow, tokenLogProbs, tokenLogProbsOf, type BeamCandidates, type GptConfig, type GptModel, type KvLayout, type SamplingRow, type Tensor, type TokenLogProbs } from '@trtllm/ref-math';
 import { resolveGemmAlgo, type Backend, type BackendName, type GemmAlgo, type KernelSet, type PendingStep, type StepOutput, type StepStats } from '../backends/backend.js';
 import { RefBackend } from '../backends/ref.js';
 import { dtypeName, resolveBuildConfig, smoothQuantModeOf, type BuildConfig } from '../build-config.js';
