@@ -35,26 +35,13 @@ __device__ __forceinline__ void clusterSync() {
 
 /**
  * Whether `kernel` runs as thread-block clusters on the current device: the device launches clusters
- * and the kernel's code was compiled for compute capability ≥ 9.0. Code the driver compiled from older
- * PTX (a GPU newer than the build's machine code, or a build without sm_90) has no cluster in it —
- * clusterAt would hand a block its own shared memory — so it must run with clusters of one. Per
- * (kernel, device), read once.
+ * and the code that loads for it is compute capability ≥ 9.0 (codeCapability). Code the driver compiled
+ * from older PTX (a GPU newer than the build's machine code, or a build without sm_90) has no cluster in
+ * it — clusterAt would hand a block its own shared memory — so it must run with clusters of one.
  */
 template <typename Kernel>
 bool clustersFor(Kernel* kernel) {
-  static std::mutex mu;
-  static auto* known = new std::map<std::pair<const void*, int>, bool>();  // never destroyed
-  int dev = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_pair(reinterpret_cast<const void*>(kernel), dev);
-  const auto at = known->find(key);
-  if (at != known->end()) return at->second;
-  cudaFuncAttributes a{};
-  TRT_CUDA(cudaFuncGetAttributes(&a, kernel));
-  const bool yes = deviceAttribute<cudaDevAttrClusterLaunch>() != 0 && a.ptxVersion >= 90;
-  known->emplace(key, yes);
-  return yes;
+  return deviceAttribute<cudaDevAttrClusterLaunch>() != 0 && codeCapability(kernel) >= 90;
 }
 
 /**

@@ -185,28 +185,11 @@ void launchFp8Decode(const Fp8GemmDecodeParams& p, cudaStream_t s) {
   TRT_LAUNCH_PDL("fp8GemmDecode", kernel, dim3(tiles, passes, sh.splits), dim3(32 * sh.warps), 0, s, q, sh);
 }
 
-/**
- * The compute capability this GPU can use the kernel at: its own, capped by the version of the code
- * that loads for it — an sm_89 card runs the build's sm_80 code, a GPU newer than the build's machine
- * code its compute_80 PTX, neither of which has FP8 tensor-core instructions. Per device, read once.
- */
-int usableCapability() {
-  static int known[64] = {};
-  int dev = 0;
-  TRT_CUDA(cudaGetDevice(&dev));
-  if (dev < 64 && known[dev]) return known[dev];
-  cudaFuncAttributes a{};
-  TRT_CUDA(cudaFuncGetAttributes(&a, fp8GemmDecodeKernel<DType::F16, 1>));
-  const int cc = std::min(deviceAttribute<cudaDevAttrComputeCapabilityMajor>() * 10 + deviceAttribute<cudaDevAttrComputeCapabilityMinor>(), a.ptxVersion);
-  if (dev < 64) known[dev] = cc;
-  return cc;
-}
-
 }  // namespace
 
 std::string fp8GemmDecodeUnsupported(int n, int k, int m, int capability) {
   if (capability < 0) {  // this GPU, with the code this build has for it
-    capability = usableCapability();
+    capability = codeCapability(fp8GemmDecodeKernel<DType::F16, 1>);
     if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores) in the code this build runs on this GPU: it has " + std::to_string(capability / 10) + "." + std::to_string(capability % 10) + " (an sm_89 card runs the sm_80 code, a newer GPU the compute_80 PTX: add its architecture to TRTLLM_CUDA_ARCHS)";
   }
   if (capability < 89) return "compute capability 8.9 or newer (FP8 tensor cores), the capability asked about is " + std::to_string(capability / 10) + "." + std::to_string(capability % 10);

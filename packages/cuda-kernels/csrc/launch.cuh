@@ -82,6 +82,30 @@ int deviceAttribute() {
   return v;
 }
 
+/**
+ * The compute capability `kernel` runs at on the current device (major · 10 + minor): the device's,
+ * capped by the version of the code that loads for it — an sm_89 card runs a build's sm_80 code, a GPU
+ * newer than the build's machine code its compute_80 PTX. What a kernel may use (FP8 mma, clusters)
+ * follows from this, not from the device alone. Per (kernel, device), read once.
+ */
+template <typename Kernel>
+int codeCapability(Kernel* kernel) {
+  static std::mutex mu;
+  static auto* known = new std::map<std::pair<const void*, int>, int>();  // never destroyed
+  int dev = 0;
+  TRT_CUDA(cudaGetDevice(&dev));
+  std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_pair(reinterpret_cast<const void*>(kernel), dev);
+  const auto at = known->find(key);
+  if (at != known->end()) return at->second;
+  cudaFuncAttributes a{};
+  TRT_CUDA(cudaFuncGetAttributes(&a, kernel));
+  const int device = deviceAttribute<cudaDevAttrComputeCapabilityMajor>() * 10 + deviceAttribute<cudaDevAttrComputeCapabilityMinor>();
+  const int cc = device < a.ptxVersion ? device : a.ptxVersion;
+  known->emplace(key, cc);
+  return cc;
+}
+
 /** The current device's SM count (what the production kernels' split plans are made for), read once. */
 inline int multiprocessors() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(); }
 
