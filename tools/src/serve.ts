@@ -299,13 +299,16 @@ export async function startServer(engine: Engine, o: ServeOptions): Promise<Runn
        */
       const one = (ask: GenerateRequest, onText?: (text: string, toks: readonly TokenOut[], start: number) => void): Promise<{ text: string; prompt: number; generated: number; finish: string; toks: TokenOut[] }> => new Promise((ok, fail) => {
         // echo with logprobs: the prompt as its tokens decode, one TokenOut each (the first has no log-probability)
-        const echoed = ask.promptLogprobs !== undefined ? promptTokens(engine, ask.tokens ?? engine.tokenizer!.encode(ask.prompt!)) : undefined;
+        // (encoded once here, the ids then go to the engine in place of the text)
+        const ids = ask.promptLogprobs !== undefined ? (ask.tokens ?? engine.tokenizer!.encode(ask.prompt!)) : undefined;
+        const echoed = ids ? promptTokens(engine, ids) : undefined;
         let text = echoed ? echoed.map((t) => t.text).join('') : head(ask.prompt ?? ask.tokens!);
         const start = text.length;
         const toks: TokenOut[] = echoed ?? [];
         let last = 0;
         let stopped = false; // this request failed in its own callback: nothing more of it counts
-        const handle = engine.listen(ask, {
+        const { prompt: _text, ...rest } = ask;
+        const handle = engine.listen(ids ? { ...rest, tokens: ids } : ask, {
           onToken: (e) => {
             if (stopped) return;
             try {
